@@ -1,0 +1,1 @@
+"""learnkit: inspect, edit and PATCH Viva Learning course activities on Microsoft Graph."""

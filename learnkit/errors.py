@@ -1,0 +1,541 @@
+"""Every error learnkit raises, drawn once.
+
+The Graph rows come from the error table of *Update learningCourseActivity*
+(``ERROR_TABLE`` below is that table, and the only copy of it: the client reads
+it to turn a response into an exception, the sandbox reads it to answer)::
+
+    Exception
+    ├── ValueError
+    │   └── InvalidInputError          refused before any request: a bad value, field named
+    └── LearnkitError
+        ├── TokenError                 no token of the kind an operation needs, or sign-in failed
+        └── GraphError                 Graph answered with an error (.status .code .message
+            │                          .field .request_id .retry_after)
+            ├── AuthenticationError              401 missing, expired or forged token
+            ├── BadRequestError                  400
+            │   ├── ProviderNotEnabledError          sync is off for the provider
+            │   ├── InvalidRegistrationError         unknown registrationId
+            │   └── FieldError (.field)
+            │       ├── FieldRequiredError           "Input field X is required"
+            │       ├── FieldInvalidError            "Input field X is invalid"
+            │       └── FieldEmptyError              "Input field X shouldn't be empty"
+            ├── ForbiddenError                   403
+            │   ├── PermissionDeniedError            token lacks the permission
+            │   ├── ServicePlanError                 tenant lacks the service plan
+            │   ├── ProviderContentMismatchError     content belongs to another provider
+            │   └── LicenseError                     learner has no premium licence
+            ├── NotFoundError                    404
+            │   └── ActivityNotFoundError            "The assignment ID requested doesn't exist."
+            ├── MethodNotAllowedError            405
+            ├── FailedDependencyError            424 (a $batch dependsOn target failed)
+            └── RetryableError                   the request may succeed later
+                ├── TooManyRequestsError             429
+                ├── ServiceUnavailableError          503
+                └── InternalServerError              500 (and 502, 504)
+
+Example::
+
+    try:
+        update_activity(client, reg_id, act_id, {"status": "done"})
+    except InvalidInputError as exc:
+        print(exc.field)          # 'status'
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+__all__ = [
+    "ERROR_TABLE",
+    "ActivityNotFoundError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ErrorRow",
+    "FailedDependencyError",
+    "FieldEmptyError",
+    "FieldError",
+    "FieldInvalidError",
+    "FieldRequiredError",
+    "ForbiddenError",
+    "GraphError",
+    "InternalServerError",
+    "InvalidInputError",
+    "InvalidRegistrationError",
+    "LearnkitError",
+    "LicenseError",
+    "MethodNotAllowedError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "ProviderContentMismatchError",
+    "ProviderNotEnabledError",
+    "RetryableError",
+    "ServiceUnavailableError",
+    "ServicePlanError",
+    "TokenError",
+    "TooManyRequestsError",
+    "error_body",
+    "error_from_response",
+    "parse_retry_after",
+]
+
+
+class LearnkitError(Exception):
+    """Base of every learnkit error that is not a plain bad value."""
+
+
+class InvalidInputError(LearnkitError, ValueError):
+    """A value was refused before any request was sent; ``.field`` names it.
+
+    ``.reason`` is ``"required"``, ``"invalid"`` or ``"empty"``, the same three
+    words Graph uses in its "Input field X ..." rows.
+
+    Example: ``InvalidInputError("completionPercentage", "invalid", "must be 0..100, got 150")``
+    """
+
+    def __init__(
+        self,
+        field: str,
+        reason: str,
+        detail: str,
+        problems: tuple[tuple[str, str, str], ...] = (),
+    ) -> None:
+        self.field = field
+        self.reason = reason
+        self.detail = detail
+        #: Every (field, reason, detail) found, the first being the one above.
+        self.problems = problems or ((field, reason, detail),)
+        super().__init__("; ".join(f"{f}: {d}" for f, _, d in self.problems))
+
+
+class TokenError(LearnkitError):
+    """Sign-in failed, or no token source of the kind an operation needs is configured.
+
+    Raised before any Graph request is sent; the text names the operation, the
+    kind of token and the permission it needs.
+    """
+
+
+@dataclass(frozen=True)
+class ErrorRow:
+    """One row of the seed's error table: how Graph says it, and what to do."""
+
+    status: int
+    code: str
+    message: str
+    advice: str
+
+    def matches(self, status: int, code: str, message: str) -> bool:
+        """True when a response's status, code and message are this row's."""
+        if status != self.status or code.lower() != self.code.lower():
+            return False
+        return _template_regex(self.message).fullmatch(message.strip()) is not None
+
+
+def _template_regex(template: str) -> re.Pattern[str]:
+    # Graph's messages are matched loosely on quotes: the seed mixes ’ and '.
+    parts = re.split(r"\{(\w+)\}", template)
+    pattern = ""
+    for i, part in enumerate(parts):
+        if i % 2:
+            pattern += rf"(?P<{part}>.+?)"
+        else:
+            pattern += re.escape(part).replace("'", "['’]").replace("’", "['’]")
+    return re.compile(pattern, re.IGNORECASE)
+
+
+class GraphError(LearnkitError):
+    """Graph answered with an error.
+
+    Attributes: ``status`` (HTTP), ``code`` and ``message`` (from the body),
+    ``field`` (for the "Input field X" rows), ``request_id``,
+    ``retry_after`` (seconds, for 429 and 503).
+    """
+
+    row: ClassVar[ErrorRow | None] = None
+    default_status: ClassVar[int] = 0
+    default_advice: ClassVar[str] = "See the Microsoft Graph documentation for this error code."
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        code: str | None = None,
+        field: str | None = None,
+        request_id: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        self.status = status if status is not None else (self.row.status if self.row else self.default_status)
+        self.code = code if code is not None else (self.row.code if self.row else "")
+        self.message = message
+        self.field = field
+        self.request_id = request_id
+        self.retry_after = retry_after
+        super().__init__(self._text())
+
+    @property
+    def advice(self) -> str:
+        """What the user can do about it."""
+        return self.row.advice if self.row else self.default_advice
+
+    def _text(self) -> str:
+        text = f"{self.status} {self.code}: {self.message}"
+        if self.retry_after is not None:
+            text += f" (retry after {self.retry_after:g} s)"
+        text += f" — {self.advice}"
+        if self.request_id:
+            text += f" [request-id {self.request_id}]"
+        return text
+
+
+class AuthenticationError(GraphError):
+    """401: the token is missing, expired, or not signed by the tenant's authority."""
+
+    default_status = 401
+    default_advice = "Sign in again (the token may have expired) and check the tenant and cloud."
+
+
+class BadRequestError(GraphError):
+    """400 that matches no more specific row."""
+
+    default_status = 400
+    default_advice = "Check the request body against the property tables of the API."
+
+
+class ProviderNotEnabledError(BadRequestError):
+    """400: the provider's isCourseActivitySyncEnabled is false."""
+
+    row = ErrorRow(
+        400,
+        "badRequest",
+        "This provider isn't enabled for the given tenant.",
+        "Turn course-activity sync on for the provider (PATCH the learningProvider "
+        "with isCourseActivitySyncEnabled: true, a delegated call) and try again.",
+    )
+
+
+class InvalidRegistrationError(BadRequestError):
+    """400: the registrationId is not a provider registered in the tenant."""
+
+    row = ErrorRow(
+        400,
+        "badRequest",
+        "There was an issue with your request. Make sure the registrationId you "
+        "entered is valid or registered for your tenant.",
+        "Use the registrationId (learningProvider id) of a provider registered in this tenant.",
+    )
+
+
+class FieldError(BadRequestError):
+    """400 naming an input field; ``.field`` holds its name."""
+
+
+class FieldRequiredError(FieldError):
+    """400: a required property is missing from the body."""
+
+    row = ErrorRow(
+        400,
+        "badRequest",
+        "Input field {fieldName} is required",
+        "Add the named property to the body; status is required on every update.",
+    )
+
+
+class FieldInvalidError(FieldError):
+    """400: a property has a value of the wrong type or out of range."""
+
+    row = ErrorRow(
+        400,
+        "badRequest",
+        "Input field {fieldName} is invalid",
+        "Correct the named property's value to its documented type and range.",
+    )
+
+
+class FieldEmptyError(FieldError):
+    """400: a property is present but empty."""
+
+    row = ErrorRow(
+        400,
+        "badRequest",
+        "Input field {fieldName} shouldn't be empty",
+        "Give the named property a value, or leave it out of the body.",
+    )
+
+
+class ForbiddenError(GraphError):
+    """403 that matches no more specific row."""
+
+    default_status = 403
+    default_advice = "Check the app's permissions and the tenant's licences."
+
+
+class PermissionDeniedError(ForbiddenError):
+    """403: the token does not carry a permission the operation accepts."""
+
+    row = ErrorRow(
+        403,
+        "Forbidden",
+        "Your account doesn't have access to this report or data.",
+        "Grant the app the permission the operation needs (see learnkit.permissions) "
+        "and have an administrator consent; then sign in again for a fresh token.",
+    )
+
+
+class ServicePlanError(ForbiddenError):
+    """403: the tenant has no service plan that includes Viva Learning."""
+
+    row = ErrorRow(
+        403,
+        "Forbidden",
+        "You don't have an adequate service plan for this request.",
+        "Ask your administrator for a Viva Learning service plan for this tenant.",
+    )
+
+
+class ProviderContentMismatchError(ForbiddenError):
+    """403: the learningContent was created by another provider."""
+
+    row = ErrorRow(
+        403,
+        "Forbidden",
+        "The provider isn't valid to create course activity for the given learning content",
+        "Use a learningContentId created by this provider, or the registrationId of "
+        "the provider that created the content.",
+    )
+
+
+class LicenseError(ForbiddenError):
+    """403: the learner has no premium Viva Learning licence."""
+
+    row = ErrorRow(
+        403,
+        "Forbidden",
+        "The user license is not valid to perform the operation",
+        "Assign the learner a premium Viva Learning licence, or choose another learner.",
+    )
+
+
+class NotFoundError(GraphError):
+    """404 that matches no more specific row."""
+
+    default_status = 404
+    default_advice = "Check the ids in the URL."
+
+
+class ActivityNotFoundError(NotFoundError):
+    """404: no course activity has this id (or external id) under the provider."""
+
+    row = ErrorRow(
+        404,
+        "notFound",
+        "The assignment ID requested doesn’t exist.",
+        "Check the activity id: list the provider's activities to find it.",
+    )
+
+
+class MethodNotAllowedError(GraphError):
+    """405: the HTTP method is not supported for this entity type."""
+
+    row = ErrorRow(
+        405,
+        "methodNotAllowed",
+        "This method isn't supported for this entity type.",
+        "See the Microsoft Graph documentation for the methods applicable to this entity.",
+    )
+
+
+class FailedDependencyError(GraphError):
+    """424: in a $batch, the request this one dependsOn failed."""
+
+    default_status = 424
+    default_advice = "Fix the request it depends on, then send both again."
+
+
+class RetryableError(GraphError):
+    """The request may succeed if sent again later; ``.retry_after`` says when."""
+
+
+class TooManyRequestsError(RetryableError):
+    """429: throttled. learnkit waits and retries up to the client's bound."""
+
+    row = ErrorRow(
+        429,
+        "tooManyRequests",
+        "Retry after {noOfMinutes} minutes",
+        "Wait for retry_after seconds and send again; raise GraphClient(max_retry_wait=...) "
+        "to let learnkit wait that long itself.",
+    )
+
+
+class ServiceUnavailableError(RetryableError):
+    """503: the service is down for a while."""
+
+    row = ErrorRow(
+        503,
+        "serviceUnavailable",
+        "Retry after {noOfMinutes} minutes",
+        "Wait for retry_after seconds and send again; raise GraphClient(max_retry_wait=...) "
+        "to let learnkit wait that long itself.",
+    )
+
+
+class InternalServerError(RetryableError):
+    """500 (or 502, 504): Graph failed; learnkit already retried with backoff."""
+
+    row = ErrorRow(
+        500,
+        "internalServerError",
+        "Internal server error.",
+        "Try again later; if it persists, report the request-id to Microsoft support.",
+    )
+
+
+#: The seed's error table, in its order: exception class per row.
+ERROR_TABLE: tuple[type[GraphError], ...] = (
+    MethodNotAllowedError,
+    PermissionDeniedError,
+    ServicePlanError,
+    ProviderNotEnabledError,
+    InvalidRegistrationError,
+    ActivityNotFoundError,
+    InternalServerError,
+    TooManyRequestsError,
+    ServiceUnavailableError,
+    FieldRequiredError,
+    FieldInvalidError,
+    FieldEmptyError,
+    ProviderContentMismatchError,
+    LicenseError,
+)
+
+#: The generic class for a status that matches no row.
+_BY_STATUS: dict[int, type[GraphError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: ForbiddenError,
+    404: NotFoundError,
+    405: MethodNotAllowedError,
+    424: FailedDependencyError,
+    429: TooManyRequestsError,
+    500: InternalServerError,
+    502: InternalServerError,
+    503: ServiceUnavailableError,
+    504: InternalServerError,
+}
+
+#: The "Input field X ..." row for each InvalidInputError reason.
+FIELD_ERROR_BY_REASON: dict[str, type[FieldError]] = {
+    "required": FieldRequiredError,
+    "invalid": FieldInvalidError,
+    "empty": FieldEmptyError,
+}
+
+_MINUTES = re.compile(r"retry after (\d+(?:\.\d+)?) minutes?", re.IGNORECASE)
+
+
+def parse_retry_after(header: str | None, message: str = "") -> float | None:
+    """Seconds to wait, from a ``Retry-After`` header (seconds) or a "Retry after N minutes" message.
+
+    The header wins when both are present; an HTTP-date header is not used by Graph
+    and is ignored.
+
+    >>> parse_retry_after(None, "Retry after 2 minutes")
+    120.0
+    """
+    if header is not None:
+        try:
+            return max(0.0, float(header.strip()))
+        except ValueError:
+            pass
+    match = _MINUTES.search(message or "")
+    return float(match.group(1)) * 60 if match else None
+
+
+def error_from_response(
+    status: int, body: Any, headers: Mapping[str, str] | None = None
+) -> GraphError:
+    """Turn an error response into its typed exception (pure: no I/O).
+
+    >>> type(error_from_response(404, {"error": {"code": "notFound",
+    ...     "message": "The assignment ID requested doesn’t exist."}})).__name__
+    'ActivityNotFoundError'
+    """
+    headers = {k.lower(): v for k, v in (headers or {}).items()}
+    error = body.get("error") if isinstance(body, Mapping) else None
+    error = error if isinstance(error, Mapping) else {}
+    code = str(error.get("code") or "")
+    message = str(error.get("message") or "") or f"HTTP {status}"
+    inner = error.get("innerError") or error.get("innererror") or {}
+    request_id = (
+        (inner.get("request-id") if isinstance(inner, Mapping) else None)
+        or headers.get("request-id")
+        or headers.get("client-request-id")
+    )
+    cls: type[GraphError] = _BY_STATUS.get(status, GraphError)
+    field = None
+    for candidate in ERROR_TABLE:
+        row = candidate.row
+        assert row is not None
+        if row.matches(status, code, message):
+            cls = candidate
+            found = _template_regex(row.message).fullmatch(message.strip())
+            if found and "fieldName" in found.groupdict():
+                field = found.group("fieldName")
+            break
+    retry_after = None
+    if issubclass(cls, (TooManyRequestsError, ServiceUnavailableError)):
+        retry_after = parse_retry_after(headers.get("retry-after"), message)
+    return cls(
+        message,
+        status=status,
+        code=code or None,
+        field=field,
+        request_id=request_id,
+        retry_after=retry_after,
+    )
+
+
+def error_body(
+    cls: type[GraphError],
+    *,
+    request_id: str,
+    client_request_id: str | None = None,
+    date: str = "",
+    message: str | None = None,
+    **fill: Any,
+) -> dict[str, Any]:
+    """Graph's error body for a row, its ``{fieldName}``/``{noOfMinutes}`` filled.
+
+    >>> error_body(FieldInvalidError, request_id="r", fieldName="status")["error"]["message"]
+    'Input field status is invalid'
+    """
+    row = cls.row
+    if row is None and message is None:
+        raise ValueError(f"{cls.__name__} has no row; pass message=")
+    code = row.code if row else _generic_code(cls.default_status)
+    text = message if message is not None else row.message.format(**fill)  # type: ignore[union-attr]
+    return {
+        "error": {
+            "code": code,
+            "message": text,
+            "innerError": {
+                "request-id": request_id,
+                "client-request-id": client_request_id or request_id,
+                "date": date,
+            },
+        }
+    }
+
+
+def _generic_code(status: int) -> str:
+    return {
+        400: "badRequest",
+        401: "InvalidAuthenticationToken",
+        403: "Forbidden",
+        404: "notFound",
+        424: "failedDependency",
+    }.get(status, "generalException")

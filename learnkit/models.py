@@ -1,0 +1,467 @@
+"""Pydantic models of the Graph learning resources: the wire format, typed.
+
+Read models (``LearningAssignment``, ``LearningSelfInitiatedCourse``,
+``LearningProvider``, ``LearningContent``) are lenient: they keep properties a
+future Graph adds and read both spellings of ``externalcourseActivityId``.
+
+Update models (``AssignmentUpdate``, ``SelfInitiatedCourseUpdate``) are strict:
+only the documented properties, the seed's rules, and ``to_body()`` gives the
+PATCH body with unset properties left out and explicit ``None`` kept as ``null``.
+
+Example::
+
+    >>> parse_update({"@odata.type": "#microsoft.graph.learningSelfInitiatedCourse",
+    ...               "status": "completed", "completionPercentage": 100}).to_body()
+    {'@odata.type': '#microsoft.graph.learningSelfInitiatedCourse', 'status': 'completed', 'completionPercentage': 100}
+"""
+
+from __future__ import annotations
+
+import re
+import zoneinfo
+from collections.abc import Mapping
+from datetime import datetime, timezone
+from enum import Enum
+from functools import lru_cache
+from typing import Annotated, Any, ClassVar, Literal, Union
+
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from learnkit.errors import InvalidInputError
+
+__all__ = [
+    "ASSIGNMENT_TYPE",
+    "SELF_INITIATED_TYPE",
+    "AssignmentType",
+    "AssignmentUpdate",
+    "BodyType",
+    "CourseStatus",
+    "DateTimeTimeZone",
+    "ItemBody",
+    "LearningAssignment",
+    "LearningContent",
+    "LearningCourseActivity",
+    "LearningProvider",
+    "LearningSelfInitiatedCourse",
+    "SelfInitiatedCourseUpdate",
+    "UpdateModel",
+    "normalize_odata_type",
+    "parse_activity",
+    "parse_update",
+]
+
+ASSIGNMENT_TYPE = "#microsoft.graph.learningAssignment"
+SELF_INITIATED_TYPE = "#microsoft.graph.learningSelfInitiatedCourse"
+
+# The seed's prose says "learningSelfInitiated"; Graph's metadata says ...Course.
+_TYPE_ALIASES = {
+    "learningassignment": ASSIGNMENT_TYPE,
+    "learningselfinitiatedcourse": SELF_INITIATED_TYPE,
+    "learningselfinitiated": SELF_INITIATED_TYPE,
+}
+
+
+class CourseStatus(str, Enum):
+    """courseStatus: where a learner is in a course."""
+
+    NOT_STARTED = "notStarted"
+    IN_PROGRESS = "inProgress"
+    COMPLETED = "completed"
+    UNKNOWN_FUTURE_VALUE = "unknownFutureValue"
+
+
+class AssignmentType(str, Enum):
+    """assignmentType of a learningAssignment."""
+
+    REQUIRED = "required"
+    RECOMMENDED = "recommended"
+    UNKNOWN_FUTURE_VALUE = "unknownFutureValue"
+    PEER_RECOMMENDED = "peerRecommended"
+
+
+class BodyType(str, Enum):
+    """itemBody contentType."""
+
+    TEXT = "text"
+    HTML = "html"
+
+
+def normalize_odata_type(value: object) -> str:
+    """The metadata form of an activity's ``@odata.type``, from any form a user may write.
+
+    >>> normalize_odata_type("microsoft.graph.learningSelfInitiated")
+    '#microsoft.graph.learningSelfInitiatedCourse'
+    """
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInputError("@odata.type", "required" if value is None else "empty",
+                                "say which type to update: " + " or ".join(_ODATA_CHOICES))
+    key = value.strip().lstrip("#").removeprefix("microsoft.graph.").lower()
+    if key not in _TYPE_ALIASES:
+        raise InvalidInputError("@odata.type", "invalid",
+                                f"{value!r} is not one of " + ", ".join(_ODATA_CHOICES))
+    return _TYPE_ALIASES[key]
+
+
+_ODATA_CHOICES = (ASSIGNMENT_TYPE, SELF_INITIATED_TYPE)
+
+
+# --- value types -----------------------------------------------------------
+
+_GRAPH_LOCAL_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,7})?)?")
+
+
+@lru_cache(maxsize=1)
+def _known_time_zones() -> frozenset[str]:
+    from tzlocal.windows_tz import win_tz
+
+    return frozenset(zoneinfo.available_timezones()) | frozenset(win_tz) | {"UTC"}
+
+
+def _to_graph_local(dt: datetime) -> str:
+    """Graph's dateTime form: no offset, seven fractional digits."""
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.%f") + "0"
+
+
+class DateTimeTimeZone(BaseModel):
+    """dateTimeTimeZone: a local date-time and the zone it is in.
+
+    >>> DateTimeTimeZone(dateTime="2022-09-22T16:05:00.0000000", timeZone="UTC").timeZone
+    'UTC'
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    dateTime: str
+    timeZone: str
+
+    @field_validator("dateTime")
+    @classmethod
+    def _local_datetime(cls, value: str) -> str:
+        if not _GRAPH_LOCAL_DATETIME.fullmatch(value):
+            raise PydanticCustomError(
+                "graph_datetime",
+                "dateTime must look like 2022-09-22T16:05:00.0000000, with no offset "
+                "(the zone goes in timeZone), got {value!r}",
+                {"value": value},
+            )
+        try:
+            datetime.fromisoformat(value[:26] if "." in value else value)
+        except ValueError as exc:
+            raise PydanticCustomError("graph_datetime", "dateTime is not a real date: {err}",
+                                      {"err": str(exc)}) from None
+        return value
+
+    @field_validator("timeZone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        if value not in _known_time_zones():
+            raise PydanticCustomError(
+                "time_zone",
+                "timeZone {value!r} is not an IANA or Windows time-zone name (e.g. 'UTC', "
+                "'Europe/Paris', 'Pacific Standard Time')",
+                {"value": value},
+            )
+        return value
+
+    @classmethod
+    def from_datetime(cls, dt: datetime) -> DateTimeTimeZone:
+        """From a time-zone-aware datetime; a ZoneInfo zone is kept, any other offset becomes UTC."""
+        if dt.tzinfo is None or dt.utcoffset() is None:
+            raise ValueError("naive datetime")
+        if isinstance(dt.tzinfo, zoneinfo.ZoneInfo):
+            return cls(dateTime=_to_graph_local(dt), timeZone=dt.tzinfo.key)
+        return cls(dateTime=_to_graph_local(dt.astimezone(timezone.utc)), timeZone="UTC")
+
+    def to_datetime(self) -> datetime:
+        """The aware datetime this stands for (Windows zone names need tzlocal's map)."""
+        from tzlocal.windows_tz import win_tz
+
+        name = win_tz.get(self.timeZone, self.timeZone)
+        local = datetime.fromisoformat(self.dateTime[:26] if "." in self.dateTime else self.dateTime)
+        return local.replace(tzinfo=zoneinfo.ZoneInfo(name))
+
+
+class ItemBody(BaseModel):
+    """itemBody: text or HTML content.
+
+    >>> ItemBody(content="hi").contentType
+    <BodyType.TEXT: 'text'>
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    contentType: BodyType = BodyType.TEXT
+    content: str | None = None
+
+
+def _aware(value: Any) -> Any:
+    """Refuse naive date-times with a message that says why."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+        except ValueError:
+            try:
+                value = datetime.fromisoformat(re.sub(r"(\.\d{6})\d+", r"\1", value.replace("Z", "+00:00")))
+            except ValueError:
+                raise PydanticCustomError(
+                    "datetime_offset",
+                    "{value!r} is not an ISO 8601 date-time like 2021-05-11T22:57:17+00:00",
+                    {"value": value},
+                ) from None
+    if isinstance(value, datetime) and (value.tzinfo is None or value.utcoffset() is None):
+        raise PydanticCustomError(
+            "naive_datetime",
+            "{value} has no time zone, and Graph's DateTimeOffset needs one: give an offset "
+            "(…+00:00 or …Z) or an aware datetime, so the time is not read in the wrong zone",
+            {"value": value.isoformat()},
+        )
+    return value
+
+
+def _due(value: Any) -> Any:
+    """dueDateTime: the seed says DateTimeOffset, the metadata dateTimeTimeZone; take both."""
+    if isinstance(value, (datetime, str)):
+        return DateTimeTimeZone.from_datetime(_aware(value))
+    return value
+
+
+def _notes(value: Any) -> Any:
+    """notes: the seed says String, the metadata itemBody; take both."""
+    return ItemBody(contentType=BodyType.TEXT, content=value) if isinstance(value, str) else value
+
+
+DateTimeOffset = Annotated[datetime, BeforeValidator(_aware)]
+Percentage = Annotated[int, Field(ge=0, le=100, strict=True)]
+NonEmpty = Annotated[str, Field(min_length=1)]
+_EXTERNAL_ID = Field(
+    default=None,
+    validation_alias=AliasChoices("externalcourseActivityId", "externalCourseActivityId"),
+    serialization_alias="externalcourseActivityId",
+)
+
+
+# --- read models -----------------------------------------------------------
+
+class _Read(BaseModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+
+class LearningCourseActivity(_Read):
+    """A course activity as Graph returns it; the base of both activity types."""
+
+    odata_type: str | None = Field(default=None, alias="@odata.type")
+    id: str | None = None
+    completedDateTime: datetime | None = None
+    completionPercentage: int | None = None
+    externalcourseActivityId: str | None = _EXTERNAL_ID
+    learnerUserId: str | None = None
+    learningContentId: str | None = None
+    learningProviderId: str | None = None
+    status: CourseStatus | str | None = None
+
+
+class LearningAssignment(LearningCourseActivity):
+    """A learningAssignment as Graph returns it.
+
+    >>> LearningAssignment.model_validate({"id": "a", "externalCourseActivityId": "x"}).externalcourseActivityId
+    'x'
+    """
+
+    odata_type: str | None = Field(default=ASSIGNMENT_TYPE, alias="@odata.type")
+    assignedDateTime: datetime | None = None
+    assignerUserId: str | None = None
+    assignmentType: AssignmentType | str | None = None
+    dueDateTime: DateTimeTimeZone | None = None
+    notes: ItemBody | None = None
+
+
+class LearningSelfInitiatedCourse(LearningCourseActivity):
+    """A learningSelfInitiatedCourse as Graph returns it."""
+
+    odata_type: str | None = Field(default=SELF_INITIATED_TYPE, alias="@odata.type")
+    startedDateTime: datetime | None = None
+
+
+class LearningProvider(_Read):
+    """A learningProvider; ``id`` is the registrationId."""
+
+    id: str | None = None
+    displayName: str | None = None
+    isCourseActivitySyncEnabled: bool | None = None
+    loginWebUrl: str | None = None
+    longLogoWebUrlForDarkTheme: str | None = None
+    longLogoWebUrlForLightTheme: str | None = None
+    squareLogoWebUrlForDarkTheme: str | None = None
+    squareLogoWebUrlForLightTheme: str | None = None
+
+
+class LearningContent(_Read):
+    """A learningContent of a provider's catalogue."""
+
+    id: str | None = None
+    externalId: str | None = None
+    title: str | None = None
+    contentWebUrl: str | None = None
+    languageTag: str | None = None
+    description: str | None = None
+    duration: str | None = None
+    format: str | None = None
+    level: str | None = None
+    isActive: bool | None = None
+    isPremium: bool | None = None
+    isSearchable: bool | None = None
+    numberOfPages: int | None = None
+    sourceName: str | None = None
+    thumbnailWebUrl: str | None = None
+    additionalTags: list[str] | None = None
+    skillTags: list[str] | None = None
+    contributors: list[str] | None = None
+    createdDateTime: datetime | None = None
+    lastModifiedDateTime: datetime | None = None
+
+
+def parse_activity(data: Mapping[str, Any]) -> LearningCourseActivity:
+    """The read model for an activity's JSON, chosen by ``@odata.type``.
+
+    >>> type(parse_activity({"@odata.type": "#microsoft.graph.learningAssignment"})).__name__
+    'LearningAssignment'
+    """
+    try:
+        kind = normalize_odata_type(data.get("@odata.type"))
+    except InvalidInputError:
+        return LearningCourseActivity.model_validate(data)
+    cls = LearningAssignment if kind == ASSIGNMENT_TYPE else LearningSelfInitiatedCourse
+    return cls.model_validate(data)
+
+
+# --- update models ---------------------------------------------------------
+
+class UpdateModel(BaseModel):
+    """Base of the strict PATCH bodies. ``to_body()`` is what is sent."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, validate_assignment=True)
+
+    odata_type: str
+    #: The properties of the seed's table for this type, in its order.
+    UPDATABLE: ClassVar[tuple[str, ...]] = ()
+    #: Properties the seed's example carries that Graph keeps as they are.
+    READ_ONLY: ClassVar[tuple[str, ...]] = (
+        "assignmentType", "assignerUserId", "externalcourseActivityId",
+        "learnerUserId", "learningContentId", "learningProviderId",
+    )
+
+    # Identity fields: accepted so the seed's Example 1 validates verbatim; the service keeps its own.
+    externalcourseActivityId: NonEmpty | None = _EXTERNAL_ID
+    learnerUserId: NonEmpty | None = None
+    learningContentId: NonEmpty | None = None
+    learningProviderId: NonEmpty | None = None
+
+    completedDateTime: DateTimeOffset | None = None
+    completionPercentage: Percentage | None = None
+
+    def to_body(self) -> dict[str, Any]:
+        """The JSON body: ``@odata.type`` first, unset properties left out, explicit None as null."""
+        body = self.model_dump(mode="json", by_alias=True, exclude_unset=True)
+        body.pop("@odata.type", None)
+        return {"@odata.type": self.odata_type, **body}
+
+
+class AssignmentUpdate(UpdateModel):
+    """PATCH body for a learningAssignment (the seed's first table).
+
+    >>> AssignmentUpdate(status="completed", completionPercentage=100).to_body()["status"]
+    'completed'
+    """
+
+    odata_type: Literal["#microsoft.graph.learningAssignment"] = Field(
+        default=ASSIGNMENT_TYPE, alias="@odata.type")
+    UPDATABLE: ClassVar[tuple[str, ...]] = (
+        "assignedDateTime", "completedDateTime", "completionPercentage",
+        "dueDateTime", "notes", "status",
+    )
+
+    status: Literal["notStarted", "inProgress", "completed"]
+    assignedDateTime: DateTimeOffset | None = None
+    dueDateTime: Annotated[DateTimeTimeZone, BeforeValidator(_due)] | None = None
+    notes: Annotated[ItemBody, BeforeValidator(_notes)] | None = None
+    assignmentType: AssignmentType | None = None
+    assignerUserId: NonEmpty | None = None
+
+
+class SelfInitiatedCourseUpdate(UpdateModel):
+    """PATCH body for a learningSelfInitiatedCourse (the seed's second table).
+
+    >>> SelfInitiatedCourseUpdate(status="inProgress").to_body()
+    {'@odata.type': '#microsoft.graph.learningSelfInitiatedCourse', 'status': 'inProgress'}
+    """
+
+    odata_type: Literal["#microsoft.graph.learningSelfInitiatedCourse"] = Field(
+        default=SELF_INITIATED_TYPE, alias="@odata.type")
+    UPDATABLE: ClassVar[tuple[str, ...]] = (
+        "completedDateTime", "completionPercentage", "status", "startedDateTime",
+    )
+
+    status: Literal["inProgress", "completed"]
+    startedDateTime: DateTimeOffset | None = None
+
+
+UPDATE_MODELS: dict[str, type[UpdateModel]] = {
+    ASSIGNMENT_TYPE: AssignmentUpdate,
+    SELF_INITIATED_TYPE: SelfInitiatedCourseUpdate,
+}
+
+AnyUpdate = Union[AssignmentUpdate, SelfInitiatedCourseUpdate]
+
+
+def parse_update(changes: Mapping[str, Any] | UpdateModel) -> UpdateModel:
+    """Validate a PATCH body (a dict in the seed's JSON shape, or a model).
+
+    Raises ``InvalidInputError`` naming the first bad field, with every problem
+    in ``.problems``.
+
+    >>> parse_update({"@odata.type": "#microsoft.graph.learningAssignment",
+    ...               "status": "inProgress", "completionPercentage": 150})
+    Traceback (most recent call last):
+    ...
+    learnkit.errors.InvalidInputError: completionPercentage: Input should be less than or equal to 100 (got 150)
+    """
+    if isinstance(changes, UpdateModel):
+        return changes
+    if not isinstance(changes, Mapping):
+        raise InvalidInputError("body", "invalid", f"expected a JSON object, got {type(changes).__name__}")
+    data = dict(changes)
+    data["@odata.type"] = normalize_odata_type(data.get("@odata.type"))
+    model = UPDATE_MODELS[data["@odata.type"]]
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise invalid_input(exc, data) from None
+
+
+def invalid_input(exc: ValidationError, data: Mapping[str, Any]) -> InvalidInputError:
+    """The InvalidInputError for a pydantic ValidationError, in Graph's three words."""
+    problems = []
+    for err in exc.errors(include_url=False):
+        field = str(err["loc"][0]) if err["loc"] else "body"
+        kind = err["type"]
+        value = data.get(field, err.get("input"))
+        if kind == "missing":
+            reason, detail = "required", "is required"
+        elif kind == "extra_forbidden":
+            reason, detail = "invalid", "is not a property that can be updated on this type"
+        elif (value is None and field in data) or kind == "string_too_short":
+            reason, detail = "empty", "shouldn't be empty"
+        else:
+            reason, detail = "invalid", f"{err['msg']} (got {value!r})"
+        problems.append((field, reason, detail))
+    field, reason, detail = problems[0]
+    return InvalidInputError(field, reason, detail, tuple(problems))

@@ -1,0 +1,78 @@
+"""Which kind of token and which permission each Graph operation needs: the one map.
+
+The client reads it to choose a token source and to refuse a call before
+sending it; the sandbox reads it to enforce the same rules; the README's
+table is generated from it.
+
+>>> PERMISSIONS["update_activity"].least_privileged
+'LearningAssignedCourse.ReadWrite.All'
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+__all__ = ["PERMISSIONS", "Permission", "TokenKind"]
+
+TokenKind = Literal["application", "delegated"]
+
+_READ_APP = (
+    "LearningAssignedCourse.Read.All",
+    "LearningSelfInitiatedCourse.Read.All",
+    "LearningAssignedCourse.ReadWrite.All",
+    "LearningSelfInitiatedCourse.ReadWrite.All",
+)
+_READ_DELEGATED = (
+    "LearningAssignedCourse.Read",
+    "LearningAssignedCourse.Read.All",
+    "LearningSelfInitiatedCourse.Read",
+    "LearningSelfInitiatedCourse.Read.All",
+)
+_WRITE_APP = ("LearningAssignedCourse.ReadWrite.All", "LearningSelfInitiatedCourse.ReadWrite.All")
+_CONTENT_READ = ("LearningContent.Read.All", "LearningContent.ReadWrite.All")
+
+
+@dataclass(frozen=True)
+class Permission:
+    """What one operation needs.
+
+    ``kinds``: the token kinds Graph accepts, preferred first. ``application``
+    and ``delegated``: the permissions that suffice for each kind, least
+    privileged first (empty for a kind that is not accepted).
+    """
+
+    kinds: tuple[TokenKind, ...]
+    application: tuple[str, ...] = ()
+    delegated: tuple[str, ...] = ()
+
+    @property
+    def least_privileged(self) -> str:
+        """The permission to ask an administrator for, for the preferred kind."""
+        return (self.application if self.kinds[0] == "application" else self.delegated)[0]
+
+    def accepted(self, kind: TokenKind) -> tuple[str, ...]:
+        """The permissions that suffice for a token of this kind (empty: kind refused)."""
+        return self.application if kind == "application" else self.delegated
+
+
+_WRITE = Permission(("application",), application=_WRITE_APP)
+_READ_EITHER = Permission(("application", "delegated"), application=_READ_APP, delegated=_READ_DELEGATED)
+
+#: Client method name -> what it needs. ``batch`` needs nothing itself: each sub-request is checked.
+PERMISSIONS: dict[str, Permission] = {
+    "get_activity": _READ_EITHER,
+    "get_activity_by_external_id": _READ_EITHER,
+    "list_provider_activities": _READ_EITHER,
+    "list_learner_activities": Permission(("delegated",), delegated=_READ_DELEGATED),
+    "create_activity": _WRITE,
+    "update_activity": _WRITE,
+    "update_activity_by_external_id": _WRITE,
+    "delete_activity": _WRITE,
+    "list_providers": Permission(("delegated",), delegated=("LearningProvider.Read", "LearningProvider.ReadWrite")),
+    "get_provider": Permission(("delegated",), delegated=("LearningProvider.Read", "LearningProvider.ReadWrite")),
+    "update_provider": Permission(("delegated",), delegated=("LearningProvider.ReadWrite",)),
+    "list_contents": Permission(("application", "delegated"), application=_CONTENT_READ, delegated=_CONTENT_READ),
+    "get_content": Permission(("application", "delegated"), application=_CONTENT_READ, delegated=_CONTENT_READ),
+    "create_content": Permission(("application",), application=("LearningContent.ReadWrite.All",)),
+}
