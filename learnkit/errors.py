@@ -9,6 +9,7 @@ it to turn a response into an exception, the sandbox reads it to answer)::
     │   └── InvalidInputError          refused before any request: a bad value, field named
     └── LearnkitError
         ├── TokenError                 no token of the kind an operation needs, or sign-in failed
+        ├── NetworkError               the connection dropped, and retrying was not safe or did not help
         └── GraphError                 Graph answered with an error (.status .code .message
             │                          .field .request_id .retry_after)
             ├── AuthenticationError              401 missing, expired or forged token
@@ -27,6 +28,7 @@ it to turn a response into an exception, the sandbox reads it to answer)::
             ├── NotFoundError                    404
             │   └── ActivityNotFoundError            "The assignment ID requested doesn't exist."
             ├── MethodNotAllowedError            405
+            ├── ConflictError                    409 (an activity with that external id exists)
             ├── FailedDependencyError            424 (a $batch dependsOn target failed)
             └── RetryableError                   the request may succeed later
                 ├── TooManyRequestsError             429
@@ -50,9 +52,11 @@ from typing import Any, ClassVar
 
 __all__ = [
     "ERROR_TABLE",
+    "FIELD_ERROR_BY_REASON",
     "ActivityNotFoundError",
     "AuthenticationError",
     "BadRequestError",
+    "ConflictError",
     "ErrorRow",
     "FailedDependencyError",
     "FieldEmptyError",
@@ -67,13 +71,14 @@ __all__ = [
     "LearnkitError",
     "LicenseError",
     "MethodNotAllowedError",
+    "NetworkError",
     "NotFoundError",
     "PermissionDeniedError",
     "ProviderContentMismatchError",
     "ProviderNotEnabledError",
     "RetryableError",
-    "ServiceUnavailableError",
     "ServicePlanError",
+    "ServiceUnavailableError",
     "TokenError",
     "TooManyRequestsError",
     "error_body",
@@ -116,6 +121,23 @@ class TokenError(LearnkitError):
     Raised before any Graph request is sent; the text names the operation, the
     kind of token and the permission it needs.
     """
+
+
+class NetworkError(LearnkitError):
+    """The connection failed or dropped before a complete answer, after every allowed retry.
+
+    Idempotent requests (GET, PATCH, DELETE, $batch of PATCHes) were already resent
+    with backoff; a POST is never resent, since it may have been applied.
+    """
+
+    def __init__(self, method: str, url: str, attempts: int, resent: bool) -> None:
+        self.method, self.url, self.attempts = method, url, attempts
+        advice = (
+            "check the network or the service, then try again"
+            if resent
+            else "it may or may not have been applied: look the entity up before sending it again"
+        )
+        super().__init__(f"{method} {url}: connection lost after {attempts} attempt(s); {advice}")
 
 
 @dataclass(frozen=True)
@@ -348,6 +370,13 @@ class MethodNotAllowedError(GraphError):
     )
 
 
+class ConflictError(GraphError):
+    """409: the entity already exists (an activity or content with that external id)."""
+
+    default_status = 409
+    default_advice = "Use another external id, or update the existing entity instead."
+
+
 class FailedDependencyError(GraphError):
     """424: in a $batch, the request this one dependsOn failed."""
 
@@ -419,6 +448,7 @@ _BY_STATUS: dict[int, type[GraphError]] = {
     403: ForbiddenError,
     404: NotFoundError,
     405: MethodNotAllowedError,
+    409: ConflictError,
     424: FailedDependencyError,
     429: TooManyRequestsError,
     500: InternalServerError,
@@ -455,9 +485,7 @@ def parse_retry_after(header: str | None, message: str = "") -> float | None:
     return float(match.group(1)) * 60 if match else None
 
 
-def error_from_response(
-    status: int, body: Any, headers: Mapping[str, str] | None = None
-) -> GraphError:
+def error_from_response(status: int, body: Any, headers: Mapping[str, str] | None = None) -> GraphError:
     """Turn an error response into its typed exception (pure: no I/O).
 
     >>> type(error_from_response(404, {"error": {"code": "notFound",
@@ -537,5 +565,6 @@ def _generic_code(status: int) -> str:
         401: "InvalidAuthenticationToken",
         403: "Forbidden",
         404: "notFound",
+        409: "conflict",
         424: "failedDependency",
     }.get(status, "generalException")

@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from datetime import datetime, timezone
 from enum import Enum
 from functools import lru_cache
-from typing import Annotated, Any, ClassVar, Literal, Union
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     AliasChoices,
@@ -59,8 +59,10 @@ __all__ = [
     "parse_update",
 ]
 
-ASSIGNMENT_TYPE = "#microsoft.graph.learningAssignment"
-SELF_INITIATED_TYPE = "#microsoft.graph.learningSelfInitiatedCourse"
+AssignmentODataType = Literal["#microsoft.graph.learningAssignment"]
+SelfInitiatedODataType = Literal["#microsoft.graph.learningSelfInitiatedCourse"]
+ASSIGNMENT_TYPE: AssignmentODataType = "#microsoft.graph.learningAssignment"
+SELF_INITIATED_TYPE: SelfInitiatedODataType = "#microsoft.graph.learningSelfInitiatedCourse"
 
 # The seed's prose says "learningSelfInitiated"; Graph's metadata says ...Course.
 _TYPE_ALIASES = {
@@ -102,12 +104,14 @@ def normalize_odata_type(value: object) -> str:
     '#microsoft.graph.learningSelfInitiatedCourse'
     """
     if not isinstance(value, str) or not value.strip():
-        raise InvalidInputError("@odata.type", "required" if value is None else "empty",
-                                "say which type to update: " + " or ".join(_ODATA_CHOICES))
+        raise InvalidInputError(
+            "@odata.type",
+            "required" if value is None else "empty",
+            "say which type to update: " + " or ".join(_ODATA_CHOICES),
+        )
     key = value.strip().lstrip("#").removeprefix("microsoft.graph.").lower()
     if key not in _TYPE_ALIASES:
-        raise InvalidInputError("@odata.type", "invalid",
-                                f"{value!r} is not one of " + ", ".join(_ODATA_CHOICES))
+        raise InvalidInputError("@odata.type", "invalid", f"{value!r} is not one of " + ", ".join(_ODATA_CHOICES))
     return _TYPE_ALIASES[key]
 
 
@@ -156,8 +160,9 @@ class DateTimeTimeZone(BaseModel):
         try:
             datetime.fromisoformat(value[:26] if "." in value else value)
         except ValueError as exc:
-            raise PydanticCustomError("graph_datetime", "dateTime is not a real date: {err}",
-                                      {"err": str(exc)}) from None
+            raise PydanticCustomError(
+                "graph_datetime", "dateTime is not a real date: {err}", {"err": str(exc)}
+            ) from None
         return value
 
     @field_validator("timeZone")
@@ -250,6 +255,7 @@ _EXTERNAL_ID = Field(
 
 
 # --- read models -----------------------------------------------------------
+
 
 class _Read(BaseModel):
     model_config = ConfigDict(extra="allow", populate_by_name=True)
@@ -345,6 +351,7 @@ def parse_activity(data: Mapping[str, Any]) -> LearningCourseActivity:
 
 # --- update models ---------------------------------------------------------
 
+
 class UpdateModel(BaseModel):
     """Base of the strict PATCH bodies. ``to_body()`` is what is sent."""
 
@@ -355,8 +362,12 @@ class UpdateModel(BaseModel):
     UPDATABLE: ClassVar[tuple[str, ...]] = ()
     #: Properties the seed's example carries that Graph keeps as they are.
     READ_ONLY: ClassVar[tuple[str, ...]] = (
-        "assignmentType", "assignerUserId", "externalcourseActivityId",
-        "learnerUserId", "learningContentId", "learningProviderId",
+        "assignmentType",
+        "assignerUserId",
+        "externalcourseActivityId",
+        "learnerUserId",
+        "learningContentId",
+        "learningProviderId",
     )
 
     # Identity fields: accepted so the seed's Example 1 validates verbatim; the service keeps its own.
@@ -372,7 +383,7 @@ class UpdateModel(BaseModel):
         """The JSON body: ``@odata.type`` first, unset properties left out, explicit None as null."""
         body = self.model_dump(mode="json", by_alias=True, exclude_unset=True)
         body.pop("@odata.type", None)
-        return {"@odata.type": self.odata_type, **body}
+        return {"@odata.type": self.odata_type, "status": body.pop("status"), **body}
 
 
 class AssignmentUpdate(UpdateModel):
@@ -382,11 +393,14 @@ class AssignmentUpdate(UpdateModel):
     'completed'
     """
 
-    odata_type: Literal["#microsoft.graph.learningAssignment"] = Field(
-        default=ASSIGNMENT_TYPE, alias="@odata.type")
+    odata_type: AssignmentODataType = Field(default=ASSIGNMENT_TYPE, alias="@odata.type")
     UPDATABLE: ClassVar[tuple[str, ...]] = (
-        "assignedDateTime", "completedDateTime", "completionPercentage",
-        "dueDateTime", "notes", "status",
+        "assignedDateTime",
+        "completedDateTime",
+        "completionPercentage",
+        "dueDateTime",
+        "notes",
+        "status",
     )
 
     status: Literal["notStarted", "inProgress", "completed"]
@@ -404,10 +418,14 @@ class SelfInitiatedCourseUpdate(UpdateModel):
     {'@odata.type': '#microsoft.graph.learningSelfInitiatedCourse', 'status': 'inProgress'}
     """
 
-    odata_type: Literal["#microsoft.graph.learningSelfInitiatedCourse"] = Field(
-        default=SELF_INITIATED_TYPE, alias="@odata.type")
+    odata_type: SelfInitiatedODataType = Field(
+        default=SELF_INITIATED_TYPE, alias="@odata.type"
+    )
     UPDATABLE: ClassVar[tuple[str, ...]] = (
-        "completedDateTime", "completionPercentage", "status", "startedDateTime",
+        "completedDateTime",
+        "completionPercentage",
+        "status",
+        "startedDateTime",
     )
 
     status: Literal["inProgress", "completed"]
@@ -419,7 +437,7 @@ UPDATE_MODELS: dict[str, type[UpdateModel]] = {
     SELF_INITIATED_TYPE: SelfInitiatedCourseUpdate,
 }
 
-AnyUpdate = Union[AssignmentUpdate, SelfInitiatedCourseUpdate]
+AnyUpdate = AssignmentUpdate | SelfInitiatedCourseUpdate
 
 
 def parse_update(changes: Mapping[str, Any] | UpdateModel) -> UpdateModel:
