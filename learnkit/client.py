@@ -153,7 +153,7 @@ class GraphClient:
     @classmethod
     def for_sandbox(
         cls,
-        sb: Sandbox,
+        sb: Sandbox | Mapping[str, Any],
         *,
         app: str = "learnkit-demo",
         delegated: bool = False,
@@ -162,18 +162,29 @@ class GraphClient:
     ) -> GraphClient:
         """A ready client for a running sandbox, signed in through msal with a demo app.
 
-        ``delegated=True`` also signs the demo user in by device code (auto-approved).
+        ``sb`` is the handle ``learnkit.sandbox.start()`` returns, or the JSON object
+        ``learnkit sandbox --json`` prints. ``delegated=True`` also signs the demo user
+        in by device code (auto-approved by the sandbox).
         """
-        apps = {a["name"]: a for a in sb.apps}
+        info = sb if isinstance(sb, Mapping) else sb.to_json()
+        apps = {a["name"]: a for a in info["apps"]}
+        if app not in apps:
+            raise TokenError(f"the sandbox has no app {app!r}: choose one of {', '.join(apps)}")
         chosen = apps[app]
-        common: dict[str, Any] = {"authority": sb.authority, "verify": sb.ca_cert}
-        credential = ClientSecretCredential(sb.tenant_id, chosen["client_id"], chosen["client_secret"], **common)
+        common: dict[str, Any] = {"authority": info["authority"], "verify": info["ca_cert"]}
+        credential = None
+        if chosen["kind"] == "application":
+            credential = ClientSecretCredential(
+                info["tenant_id"], chosen["client_id"], chosen["client_secret"], **common
+            )
         user = None
-        if delegated:
-            public = next(a for a in sb.apps if a["kind"] == "delegated")
-            user = DeviceCodeCredential(sb.tenant_id, public["client_id"], prompt=prompt, **common)
+        if delegated or chosen["kind"] == "delegated":
+            public = chosen if chosen["kind"] == "delegated" else next(
+                a for a in info["apps"] if a["kind"] == "delegated"
+            )
+            user = DeviceCodeCredential(info["tenant_id"], public["client_id"], prompt=prompt, **common)
         options.setdefault("trust_env", False)
-        return cls(sb.graph_url, credential=credential, delegated=user, verify=sb.ca_cert, **options)
+        return cls(info["graph_url"], credential=credential, delegated=user, verify=info["ca_cert"], **options)
 
     # --- the wire ----------------------------------------------------------
 

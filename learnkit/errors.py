@@ -164,7 +164,7 @@ def _template_regex(template: str) -> re.Pattern[str]:
         if i % 2:
             pattern += rf"(?P<{part}>.+?)"
         else:
-            pattern += re.escape(part).replace("'", "['’]").replace("’", "['’]")
+            pattern += re.sub("['’]", "['’]", re.escape(part))
     return re.compile(pattern, re.IGNORECASE)
 
 

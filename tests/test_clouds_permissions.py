@@ -1,0 +1,62 @@
+"""The cloud table and the permission map: one source each, read by everything else."""
+
+from __future__ import annotations
+
+import pytest
+
+import learnkit
+from learnkit.client import GraphClient
+from learnkit.clouds import CLOUDS, get_cloud
+from learnkit.permissions import PERMISSIONS
+
+EXPECTED = {
+    "global": ("graph.microsoft.com", "login.microsoftonline.com"),
+    "us_gov_l4": ("graph.microsoft.us", "login.microsoftonline.us"),
+    "us_gov_l5": ("dod-graph.microsoft.us", "login.microsoftonline.us"),
+    "china": ("microsoftgraph.chinacloudapi.cn", "login.chinacloudapi.cn"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_each_cloud_sets_graph_host_authority_and_scope(name: str) -> None:
+    graph, login = EXPECTED[name]
+    cloud = get_cloud(name)
+    assert cloud.graph_url == f"https://{graph}/v1.0"
+    assert cloud.authority("t1") == f"https://{login}/t1"
+    assert cloud.scope == f"https://{graph}/.default"
+    # connect() builds without contacting anyone: msal reads the authority on first use only.
+    client = GraphClient.connect("t1", "app", client_secret="s", cloud=name)
+    assert client.graph_url == cloud.graph_url
+    assert client.credential is not None
+    assert client.credential.authority == f"https://{login}/t1"  # type: ignore[attr-defined]
+    assert client.credential.scopes == [f"https://{graph}/.default"]  # type: ignore[attr-defined]
+
+
+def test_unknown_cloud_is_refused() -> None:
+    with pytest.raises(ValueError, match="choose one of"):
+        get_cloud("moon")
+    assert len(CLOUDS) == 4
+
+
+def test_every_client_endpoint_has_a_permission_and_every_permission_an_endpoint() -> None:
+    methods = {name for name in PERMISSIONS if callable(getattr(GraphClient, name, None))}
+    assert methods == set(PERMISSIONS)
+
+
+def test_the_seed_update_permissions() -> None:
+    update = PERMISSIONS["update_activity"]
+    assert update.kinds == ("application",)
+    assert update.least_privileged == "LearningAssignedCourse.ReadWrite.All"
+    assert "LearningSelfInitiatedCourse.ReadWrite.All" in update.application
+    assert update.delegated == ()
+    assert PERMISSIONS["list_learner_activities"].kinds == ("delegated",)
+    assert PERMISSIONS["update_provider"].least_privileged == "LearningProvider.ReadWrite"
+
+
+def test_public_api_is_flat_sorted_and_importable() -> None:
+    def isort_style(name: str) -> tuple[int, str]:  # ruff's RUF022 order: CONSTANTS, Classes, functions
+        return (0 if name.isupper() else 1 if name[0].isupper() else 2, name)
+
+    assert learnkit.__all__ == sorted(learnkit.__all__, key=isort_style)
+    for name in learnkit.__all__:
+        assert hasattr(learnkit, name), name
