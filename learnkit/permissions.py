@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["PERMISSIONS", "Permission", "TokenKind"]
+__all__ = ["PERMISSIONS", "Permission", "TokenKind", "markdown_table"]
 
 TokenKind = Literal["application", "delegated"]
 
@@ -76,3 +76,17 @@ PERMISSIONS: dict[str, Permission] = {
     "get_content": Permission(("application", "delegated"), application=_CONTENT_READ, delegated=_CONTENT_READ),
     "create_content": Permission(("application",), application=("LearningContent.ReadWrite.All",)),
 }
+
+
+def markdown_table() -> str:
+    """The permission map as the Markdown table the README shows (a test keeps them equal).
+
+    >>> markdown_table().splitlines()[0]
+    '| operation | token | least privileged | also accepted |'
+    """
+    lines = ["| operation | token | least privileged | also accepted |", "|---|---|---|---|"]
+    for operation, need in PERMISSIONS.items():
+        others = [p for kind in need.kinds for p in need.accepted(kind) if p != need.least_privileged]
+        also = ", ".join(dict.fromkeys(others))
+        lines.append(f"| `{operation}` | {' or '.join(need.kinds)} | {need.least_privileged} | {also} |")
+    return "\n".join(lines)

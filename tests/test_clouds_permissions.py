@@ -60,3 +60,12 @@ def test_public_api_is_flat_sorted_and_importable() -> None:
     assert learnkit.__all__ == sorted(learnkit.__all__, key=isort_style)
     for name in learnkit.__all__:
         assert hasattr(learnkit, name), name
+
+
+def test_readme_permission_table_is_the_map() -> None:
+    from pathlib import Path
+
+    from learnkit.permissions import markdown_table
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    assert markdown_table() in readme
