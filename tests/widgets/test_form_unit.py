@@ -60,7 +60,8 @@ def test_field_kinds_follow_the_schema_types() -> None:
 
 
 def test_status_choices_are_limited_by_the_activity_type() -> None:
-    assert ActivityForm(None, ASSIGNMENT).editors["status"].dropdown.options == ("notStarted", "inProgress", "completed")
+    options = ActivityForm(None, ASSIGNMENT).editors["status"].dropdown.options
+    assert options == ("notStarted", "inProgress", "completed")
     assert ActivityForm(None, SELF_INITIATED).editors["status"].dropdown.options == ("inProgress", "completed")
 
 
