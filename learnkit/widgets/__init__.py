@@ -16,6 +16,16 @@ Example::
 from __future__ import annotations
 
 from learnkit.widgets._safe import CALLBACK_ERRORS, CallbackError, guarded
+from learnkit.widgets.connect import ConnectPanel
 from learnkit.widgets.form import ActivityForm
+from learnkit.widgets.table import ActivityTable, activities_frame
 
-__all__ = ["CALLBACK_ERRORS", "ActivityForm", "CallbackError", "guarded"]
+__all__ = [
+    "CALLBACK_ERRORS",
+    "ActivityForm",
+    "ActivityTable",
+    "CallbackError",
+    "ConnectPanel",
+    "activities_frame",
+    "guarded",
+]
