@@ -16,6 +16,7 @@ Example::
 from __future__ import annotations
 
 from learnkit.widgets._safe import CALLBACK_ERRORS, CallbackError, guarded
+from learnkit.widgets.bulk_editor import BulkEditor
 from learnkit.widgets.connect import ConnectPanel
 from learnkit.widgets.form import ActivityForm
 from learnkit.widgets.table import ActivityTable, activities_frame
@@ -24,6 +25,7 @@ __all__ = [
     "CALLBACK_ERRORS",
     "ActivityForm",
     "ActivityTable",
+    "BulkEditor",
     "CallbackError",
     "ConnectPanel",
     "activities_frame",

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
+from learnkit import GraphClient
 from learnkit.widgets import CALLBACK_ERRORS
 
 
@@ -16,3 +18,32 @@ def no_callback_errors() -> Iterator[None]:
     errors = list(CALLBACK_ERRORS)
     CALLBACK_ERRORS.clear()
     assert not errors, "widget callbacks raised:\n" + "\n".join(e.traceback for e in errors)
+
+
+@pytest.fixture(scope="session")
+def widget_sandbox() -> Iterator[Any]:
+    """One sandbox for the widget tests (reset before each test that uses ``sb``)."""
+    import learnkit.sandbox
+
+    sandbox = learnkit.sandbox.start()
+    try:
+        yield sandbox
+    finally:
+        sandbox.stop()
+
+
+@pytest.fixture
+def sb(widget_sandbox: Any) -> Any:
+    widget_sandbox.reset()
+    return widget_sandbox
+
+
+@pytest.fixture
+def client(sb: Any) -> GraphClient:
+    return GraphClient.for_sandbox(sb)
+
+
+@pytest.fixture
+def reader(sb: Any) -> GraphClient:
+    """A second client, to read the sandbox's state back over HTTP independently of the widget's."""
+    return GraphClient.for_sandbox(sb)
