@@ -1,0 +1,230 @@
+"""The sandbox's ASGI app: Graph under ``/v1.0``, the identity endpoints under ``/{tenant}``.
+
+Every response carries ``request-id`` and ``client-request-id``; every Graph
+error, FastAPI's own 404/405/422 included, has Graph's error body.
+
+Example: ``app = create_app(Services(store, identity, oauth, graph, faults, switches))``
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import uuid
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from learnkit.errors import BadRequestError, InternalServerError, MethodNotAllowedError, NotFoundError
+from learnkit.sandbox.batch import SUBREQUEST, run_batch
+from learnkit.sandbox.faults import Faults
+from learnkit.sandbox.graph import Call, Failure, GraphService, graph_error_response
+from learnkit.sandbox.identity import Identity
+from learnkit.sandbox.oauth import OAuthError, OAuthService
+from learnkit.sandbox.seed import LEARNER_ID
+from learnkit.sandbox.store import Store
+from learnkit.sandbox.switches import Switches
+
+__all__ = ["IDS", "RequestIds", "Services", "create_app"]
+
+#: Scope key holding (request-id, client-request-id).
+IDS = "learnkit.ids"
+_GRAPH_METHODS = ["GET", "POST", "PATCH", "PUT", "DELETE", "HEAD", "OPTIONS"]
+_NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+@dataclass(frozen=True)
+class Services:
+    """Everything the routes use."""
+
+    store: Store
+    identity: Identity
+    oauth: OAuthService
+    graph: GraphService
+    faults: Faults
+    switches: Switches
+
+
+class RequestIds:
+    """ASGI middleware: a new ``request-id`` per request, the client's ``client-request-id`` echoed."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = str(uuid.uuid4())
+        client_id = request_id
+        for name, value in scope.get("headers", []):
+            if name == b"client-request-id":
+                text = value.decode("latin-1").strip()
+                if 0 < len(text) <= 128 and text.isprintable():
+                    client_id = text
+        scope[IDS] = (request_id, client_id)
+
+        async def send_with_ids(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [h for h in message.get("headers", []) if h[0] not in (b"request-id", b"client-request-id")]
+                headers += [(b"request-id", request_id.encode()), (b"client-request-id", client_id.encode("latin-1"))]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_ids)
+
+
+def _ids(request: Request) -> tuple[str, str]:
+    ids = request.scope.get(IDS)
+    if isinstance(ids, tuple):
+        return ids
+    fresh = str(uuid.uuid4())
+    return fresh, fresh
+
+
+async def _form(request: Request) -> dict[str, str]:
+    body = (await request.body()).decode("utf-8", "replace")
+    return dict(parse_qsl(body, keep_blank_values=True))
+
+
+def _oauth_error(error: OAuthError, request: Request) -> JSONResponse:
+    return JSONResponse(error.body(_ids(request)[1]), status_code=error.status, headers=_NO_STORE)
+
+
+def create_app(services: Services) -> ASGIApp:
+    """The ASGI app (FastAPI wrapped in RequestIds) serving Graph and the identity endpoints."""
+    api = FastAPI(openapi_url=None, docs_url=None, redoc_url=None, title="learnkit sandbox")
+    identity, oauth = services.identity, services.oauth
+    asgi = RequestIds(api)
+
+    def tenant_or_error(tenant: str) -> None:
+        if tenant.lower() != identity.tenant_id:
+            raise OAuthError(400, "invalid_tenant", 90002,
+                             "Tenant not found. Check the tenant id in the authority URL.")
+
+    @api.get("/")
+    async def root() -> dict[str, Any]:
+        return {"service": "learnkit sandbox", "graph_url": f"{identity.base_url}/v1.0",
+                "authority": identity.authority}
+
+    @api.post("/v1.0/$batch")
+    async def batch(request: Request) -> Response:
+        if not request.scope.get(SUBREQUEST) and services.faults.latency_ms:
+            await asyncio.sleep(services.faults.latency_ms / 1000)
+        return await run_batch(asgi, request.scope, await request.body(), services.faults, _ids(request))
+
+    @api.api_route("/v1.0/{rest:path}", methods=_GRAPH_METHODS)
+    async def graph(request: Request, rest: str) -> Response:
+        raw_path = request.scope.get("raw_path") or request.scope["path"].encode()
+        path = raw_path.decode("latin-1")[len("/v1.0"):]
+        call = Call(
+            method=request.method,
+            path=path,
+            query=request.scope.get("query_string", b"").decode("latin-1"),
+            body=await request.body(),
+            headers=request.headers,
+            ids=_ids(request),
+            subrequest=bool(request.scope.get(SUBREQUEST)),
+        )
+        return await services.graph.handle(call)
+
+    @api.get("/common/discovery/instance")
+    async def instance_discovery() -> dict[str, Any]:
+        host = identity.base_url.split("://", 1)[1]
+        return {
+            "tenant_discovery_endpoint": f"{identity.authority}/v2.0/.well-known/openid-configuration",
+            "api-version": "1.1",
+            "metadata": [{"preferred_network": host, "preferred_cache": host, "aliases": [host]}],
+        }
+
+    @api.get("/{tenant}/v2.0/.well-known/openid-configuration")
+    @api.get("/{tenant}/.well-known/openid-configuration")
+    async def openid_configuration(request: Request, tenant: str) -> Response:
+        try:
+            tenant_or_error(tenant)
+        except OAuthError as exc:
+            return _oauth_error(exc, request)
+        return JSONResponse(identity.openid_configuration())
+
+    @api.get("/{tenant}/discovery/v2.0/keys")
+    @api.get("/{tenant}/discovery/keys")
+    async def keys(request: Request, tenant: str) -> Response:
+        try:
+            tenant_or_error(tenant)
+        except OAuthError as exc:
+            return _oauth_error(exc, request)
+        return JSONResponse(identity.jwks())
+
+    @api.post("/{tenant}/oauth2/v2.0/token")
+    async def token(request: Request, tenant: str) -> Response:
+        try:
+            tenant_or_error(tenant)
+            return JSONResponse(oauth.token(await _form(request)), headers=_NO_STORE)
+        except OAuthError as exc:
+            return _oauth_error(exc, request)
+
+    @api.post("/{tenant}/oauth2/v2.0/devicecode")
+    async def devicecode(request: Request, tenant: str) -> Response:
+        try:
+            tenant_or_error(tenant)
+            return JSONResponse(oauth.device_authorization(await _form(request)), headers=_NO_STORE)
+        except OAuthError as exc:
+            return _oauth_error(exc, request)
+
+    @api.get("/{tenant}/oauth2/v2.0/authorize")
+    async def authorize(request: Request, tenant: str) -> Response:
+        return _oauth_error(OAuthError(400, "unsupported_response_type", 70049,
+                                       "The sandbox has no interactive sign-in: use the device code flow."), request)
+
+    @api.get("/devicelogin")
+    async def devicelogin_page() -> HTMLResponse:
+        return HTMLResponse(_DEVICE_PAGE.format(message=""))
+
+    @api.post("/devicelogin")
+    async def devicelogin(request: Request) -> HTMLResponse:
+        code = (await _form(request)).get("user_code", "")
+        user = services.store.get_user(LEARNER_ID) or {}
+        if oauth.approve(code):
+            message = f"Signed in as {html.escape(str(user.get('displayName', 'the demo learner')))}. " \
+                      "You can close this page."
+        else:
+            message = "That code is not valid or has expired."
+        return HTMLResponse(_DEVICE_PAGE.format(message=f"<p>{message}</p>"))
+
+    @api.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 405:
+            failure = Failure(MethodNotAllowedError)
+        elif exc.status_code == 404:
+            segment = request.url.path.strip("/").split("/")[0]
+            failure = Failure(NotFoundError, message=f"Resource not found for the segment '{segment}'.")
+        else:
+            failure = Failure(BadRequestError, message=str(exc.detail))
+        return graph_error_response(failure, _ids(request))
+
+    @api.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        return graph_error_response(Failure(BadRequestError, message="The request is not valid."), _ids(request))
+
+    @api.exception_handler(Exception)
+    async def server_error(request: Request, exc: Exception) -> Response:
+        return graph_error_response(Failure(InternalServerError), _ids(request))
+
+    return asgi
+
+
+_DEVICE_PAGE = """<!doctype html>
+<html><head><title>learnkit sandbox sign-in</title></head>
+<body style="font-family: sans-serif; max-width: 30em; margin: 3em auto">
+<h1>learnkit sandbox</h1>
+<p>Enter the code your app shows to sign in as the demo learner.</p>
+<form method="post"><input name="user_code" autofocus> <button>Sign in</button></form>
+{message}
+</body></html>
+"""

@@ -1,0 +1,93 @@
+"""``learnkit sandbox``: run the sandbox in the foreground until SIGINT or SIGTERM.
+
+With ``--json`` the first line of stdout is one JSON object with everything a
+client needs (secrets included); without it, a short summary with no secret.
+
+Example: ``learnkit sandbox --port 8443 --db graph.db --faults 429=0.1,drop=0.01 --json``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+from types import FrameType
+
+from learnkit.sandbox.faults import parse_faults
+from learnkit.sandbox.server import start
+
+__all__ = ["add_arguments", "run"]
+
+
+def _faults(text: str) -> str:
+    try:
+        parse_faults(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the ``sandbox`` options to ``parser``."""
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=0, help="port to listen on (default: any free port)")
+    parser.add_argument("--db", default=None, help="SQLite file that keeps the tenant across restarts "
+                                                   "(default: a temporary file)")
+    parser.add_argument("--reset", action="store_true", help="rebuild the demo tenant in --db")
+    parser.add_argument("--faults", type=_faults, default=None, metavar="KIND=RATE,...",
+                        help="answer a fraction of Graph requests with a fault, "
+                        "e.g. 429=0.1,503=0.05,500=0.02,drop=0.01")
+    parser.add_argument("--retry-after", type=float, default=1.0, metavar="SECONDS",
+                        help="Retry-After of injected 429 and 503 answers (default 1)")
+    parser.add_argument("--latency-ms", type=int, default=0, metavar="N", help="delay each Graph request by N ms")
+    parser.add_argument("--rate-limit", type=int, default=None, metavar="N",
+                        help="answer 429 past N Graph requests per second")
+    parser.add_argument("--token-lifetime", type=int, default=3600, metavar="SECONDS",
+                        help="lifetime of issued access tokens (default 3600)")
+    parser.add_argument("--allow-remote", action="store_true",
+                        help="allow a non-loopback --host (the demo credentials are public)")
+    parser.add_argument("--json", action="store_true",
+                        help="print one JSON line with URLs, apps, secrets and demo ids first")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the sandbox described by ``args`` until interrupted; returns the exit status."""
+    try:
+        sandbox = start(
+            port=args.port, db=args.db, reset=args.reset, host=args.host, faults=args.faults,
+            latency_ms=args.latency_ms, rate_limit=args.rate_limit, allow_remote=args.allow_remote,
+            token_lifetime=args.token_lifetime, retry_after=args.retry_after,
+        )
+    except (ValueError, OSError) as exc:
+        print(f"learnkit sandbox: {exc}", file=sys.stderr)
+        return 2
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, on_signal)
+        signal.signal(signal.SIGINT, on_signal)
+    try:
+        if args.json:
+            print(json.dumps(sandbox.to_json()), flush=True)
+        else:
+            demo = sandbox.demo
+            print(
+                f"learnkit sandbox serving {sandbox.graph_url}\n"
+                f"  authority  {sandbox.authority}\n"
+                f"  client id  {sandbox.client_id} (learnkit-demo; secret and certificate: --json)\n"
+                f"  CA file    {sandbox.ca_cert}\n"
+                f"  database   {sandbox.db_path}\n"
+                f"  provider   {demo['registration_id']}, assignment {demo['assignment_id']}\n"
+                "Press Ctrl+C to stop.",
+                flush=True,
+            )
+        while not stop.wait(0.5):
+            pass
+    finally:
+        sandbox.stop()
+    return 0

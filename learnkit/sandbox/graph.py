@@ -1,0 +1,498 @@
+"""The Graph learning API itself: every request checked, in Graph's order, then applied.
+
+Order of checks: route (400 unknown segment, 405 method), 1. bearer token
+(401), 2. service plan (403), 3. permission (403), 4. registrationId (400) and
+provider sync for activity writes (400), 5. activity exists (404), 6. body
+(400 "Input field X ...", 403 content/licence, 409 duplicate), 7. faults and
+rate limit (429/503/500/drop); only then is the request applied. Codes and
+messages come from ``learnkit.errors``, body rules from ``learnkit.models``,
+permission rules from ``learnkit.permissions``.
+
+Example: ``response = await GraphService(store, identity, faults, switches, graph_url).handle(call)``
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from pydantic import ValidationError
+from starlette.responses import JSONResponse, Response
+from starlette.types import Receive, Scope, Send
+
+from learnkit.errors import (
+    FIELD_ERROR_BY_REASON,
+    ActivityNotFoundError,
+    AuthenticationError,
+    BadRequestError,
+    ConflictError,
+    FieldEmptyError,
+    FieldInvalidError,
+    FieldRequiredError,
+    GraphError,
+    InternalServerError,
+    InvalidInputError,
+    InvalidRegistrationError,
+    LicenseError,
+    MethodNotAllowedError,
+    NotFoundError,
+    PermissionDeniedError,
+    ProviderContentMismatchError,
+    ProviderNotEnabledError,
+    ServicePlanError,
+    ServiceUnavailableError,
+    TooManyRequestsError,
+    error_body,
+)
+from learnkit.models import (
+    ASSIGNMENT_TYPE,
+    SELF_INITIATED_TYPE,
+    LearningContent,
+    LearningProvider,
+    UpdateModel,
+    normalize_odata_type,
+    parse_update,
+)
+from learnkit.permissions import PERMISSIONS
+from learnkit.sandbox.faults import Faults, format_seconds
+from learnkit.sandbox.identity import Claims, Identity, TokenRejected
+from learnkit.sandbox.odata import Query, QueryError, next_link, parse_query, project
+from learnkit.sandbox.routes import MethodNotAllowed, Route, UnknownSegment, resolve
+from learnkit.sandbox.seed import empty_activity
+from learnkit.sandbox.store import Collection, Duplicate, Store
+from learnkit.sandbox.switches import Switches
+
+__all__ = ["ODATA_JSON", "Call", "DroppedResponse", "Failure", "GraphService", "graph_error_response", "now_stamp"]
+
+ODATA_JSON = "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8"
+_ACTIVITY_PROPERTIES = frozenset(empty_activity(ASSIGNMENT_TYPE)) | frozenset(empty_activity(SELF_INITIATED_TYPE))
+_PROVIDER_PROPERTIES = frozenset(LearningProvider.model_fields)
+_CONTENT_PROPERTIES = frozenset(LearningContent.model_fields)
+_DATETIME_OFFSETS = ("assignedDateTime", "completedDateTime", "startedDateTime")
+_CREATE_REQUIRED = ("@odata.type", "externalcourseActivityId", "learnerUserId", "learningContentId", "status")
+_CONTENT_REQUIRED = ("externalId", "title", "contentWebUrl", "languageTag")
+_BAD_JSON = ("Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of "
+             "valid JSON format.")
+
+
+def now_stamp() -> str:
+    """The ``date`` of an error's innerError."""
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+class Failure(Exception):
+    """A Graph error answer for a row class of ``learnkit.errors``, its template filled from ``fill``."""
+
+    def __init__(
+        self,
+        cls: type[GraphError],
+        *,
+        message: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        **fill: Any,
+    ) -> None:
+        super().__init__(cls.__name__)
+        self.cls = cls
+        self.message = message
+        self.headers = dict(headers or {})
+        self.fill = fill
+        self.status = cls.row.status if cls.row else cls.default_status
+
+
+def graph_error_response(failure: Failure, ids: tuple[str, str]) -> JSONResponse:
+    """The JSON response for a Failure, with Graph's error body."""
+    body = error_body(
+        failure.cls, request_id=ids[0], client_request_id=ids[1], date=now_stamp(),
+        message=failure.message, **failure.fill,
+    )
+    return JSONResponse(body, status_code=failure.status, headers=failure.headers)
+
+
+class _Dropped(Exception):
+    """The fault dice said: cut this connection."""
+
+
+class DroppedResponse(Response):
+    """Declares a body it never finishes: the server then closes the connection mid-response."""
+
+    def __init__(self) -> None:
+        super().__init__(status_code=200)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send({
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", b"4096")],
+        })
+        await send({"type": "http.response.body", "body": b'{"value": [', "more_body": True})
+
+
+@dataclass(frozen=True)
+class Call:
+    """One Graph request as the service sees it."""
+
+    method: str
+    path: str
+    query: str
+    body: bytes
+    headers: Mapping[str, str]
+    ids: tuple[str, str]
+    subrequest: bool = False
+
+
+def _wire(key: str, value: Any) -> Any:
+    """Graph's form of a DateTimeOffset: UTC with a Z."""
+    if key in _DATETIME_OFFSETS and isinstance(value, str):
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(timezone.utc)
+        return parsed.isoformat().replace("+00:00", "Z")
+    return value
+
+
+def _field_failure(exc: InvalidInputError) -> Failure:
+    return Failure(FIELD_ERROR_BY_REASON.get(exc.reason, FieldInvalidError), fieldName=exc.field)
+
+
+Apply = Callable[[], Response]
+
+
+class GraphService:
+    """Answers Graph requests for one sandbox."""
+
+    def __init__(
+        self, store: Store, identity: Identity, faults: Faults, switches: Switches, graph_url: str
+    ) -> None:
+        self.store = store
+        self.identity = identity
+        self.faults = faults
+        self.switches = switches
+        self.graph_url = graph_url
+
+    async def handle(self, call: Call) -> Response:
+        """The response to one request (never raises for a Graph error)."""
+        if not call.subrequest and self.faults.latency_ms:
+            await asyncio.sleep(self.faults.latency_ms / 1000)
+        try:
+            route = self._route(call)
+            claims = self._authenticate(call)
+            if not self.switches.service_plan:
+                raise Failure(ServicePlanError)
+            self._authorize(route.operation, claims)
+            operation: Callable[[Route, Call, Claims], Apply] = getattr(self, "_op_" + route.operation)
+            apply = operation(route, call, claims)
+            self._gate(call)
+            return apply()
+        except Failure as failure:
+            return graph_error_response(failure, call.ids)
+        except _Dropped:
+            return DroppedResponse()
+
+    # --- steps 0 to 3 -------------------------------------------------------------
+
+    @staticmethod
+    def _route(call: Call) -> Route:
+        try:
+            return resolve(call.method, call.path)
+        except UnknownSegment as exc:
+            raise Failure(BadRequestError, message=f"Resource not found for the segment '{exc.segment}'.") from None
+        except MethodNotAllowed as exc:
+            raise Failure(MethodNotAllowedError, headers={"Allow": ", ".join(exc.allowed)}) from None
+
+    def _authenticate(self, call: Call) -> Claims:
+        header = call.headers.get("authorization", "").strip()
+        scheme, _, token = header.partition(" ")
+        challenge = {"WWW-Authenticate": f'Bearer realm="", authorization_uri="{self.identity.authority}'
+                                          f'/oauth2/authorize", client_id="00000003-0000-0000-c000-000000000000"'}
+        if not header or (scheme.lower() == "bearer" and not token.strip()):
+            raise Failure(AuthenticationError, message="Access token is empty.", headers=challenge)
+        if scheme.lower() != "bearer":
+            raise Failure(AuthenticationError, message="Access token validation failure. "
+                          "The authorization scheme must be Bearer.", headers=challenge)
+        try:
+            return self.identity.verify_access_token(token.strip())
+        except TokenRejected as exc:
+            raise Failure(AuthenticationError, message=str(exc), headers=challenge) from None
+
+    @staticmethod
+    def _authorize(operation: str, claims: Claims) -> None:
+        permission = PERMISSIONS[operation]
+        accepted = permission.accepted(claims.kind) if claims.kind in permission.kinds else ()
+        if not claims.permissions.intersection(accepted):
+            raise Failure(PermissionDeniedError)
+
+    # --- step 7 -----------------------------------------------------------------------
+
+    def _gate(self, call: Call) -> None:
+        fault = self.faults.decide(allow_drop=not call.subrequest)
+        if fault is None:
+            return
+        if fault.kind == "drop":
+            raise _Dropped
+        if fault.kind == "500":
+            raise Failure(InternalServerError)
+        cls = TooManyRequestsError if fault.kind == "429" else ServiceUnavailableError
+        raise Failure(cls, headers={"Retry-After": format_seconds(fault.retry_after)},
+                      noOfMinutes=math.ceil(fault.retry_after / 60))
+
+    # --- shared checks (steps 4 to 6) -------------------------------------------------
+
+    def _provider(self, registration_id: str | None, *, write: bool = False) -> dict[str, Any]:
+        provider = self.store.get_provider(registration_id or "")
+        if provider is None:
+            raise Failure(InvalidRegistrationError)
+        if write and not provider.get("isCourseActivitySyncEnabled"):
+            raise Failure(ProviderNotEnabledError)
+        return provider
+
+    def _activity(self, provider: dict[str, Any] | None, route: Route) -> dict[str, Any]:
+        if route.external_id is not None:
+            assert provider is not None
+            activity = self.store.get_activity_by_external_id(provider["id"], route.external_id)
+        else:
+            activity = self.store.get_activity(route.activity_id or "")
+            if activity and provider and str(activity["learningProviderId"]).lower() != str(provider["id"]).lower():
+                activity = None
+        if activity is None:
+            raise Failure(ActivityNotFoundError)
+        return activity
+
+    @staticmethod
+    def _json_object(call: Call) -> dict[str, Any]:
+        try:
+            body = json.loads(call.body)
+        except (ValueError, UnicodeDecodeError):
+            raise Failure(BadRequestError, message=_BAD_JSON) from None
+        if not isinstance(body, dict):
+            raise Failure(BadRequestError, message=_BAD_JSON)
+        return body
+
+    @staticmethod
+    def _query(call: Call, selectable: frozenset[str], *, collection: bool = True) -> Query:
+        try:
+            return parse_query(call.query, selectable=selectable, collection=collection)
+        except QueryError as exc:
+            raise Failure(BadRequestError, message=str(exc)) from None
+
+    # --- responses ----------------------------------------------------------------
+
+    def _entity(self, context: str, item: dict[str, Any], query: Query) -> Apply:
+        def apply() -> Response:
+            body = {"@odata.context": f"{self.graph_url}/$metadata#{context}/$entity", **project(item, query.select)}
+            return JSONResponse(body, media_type=ODATA_JSON)
+        return apply
+
+    def _collection(self, call: Call, context: str, collection: Collection, key: str | None, query: Query) -> Apply:
+        def apply() -> Response:
+            page = self.store.page(collection, key, after=query.after, offset=query.skip if query.after is None else 0,
+                                   limit=query.page_size, count=query.count)
+            body: dict[str, Any] = {"@odata.context": f"{self.graph_url}/$metadata#{context}"}
+            if page.total is not None:
+                body["@odata.count"] = page.total
+            if page.next_after is not None:
+                body["@odata.nextLink"] = next_link(self.graph_url, call.path, query, page.next_after)
+            body["value"] = [project(item, query.select) for item in page.items]
+            return JSONResponse(body, media_type=ODATA_JSON)
+        return apply
+
+    @staticmethod
+    def _no_content(action: Callable[[], None]) -> Apply:
+        def apply() -> Response:
+            action()
+            return Response(status_code=204)
+        return apply
+
+    # --- activities ---------------------------------------------------------------
+
+    def _op_get_activity(self, route: Route, call: Call, claims: Claims) -> Apply:
+        provider = self._provider(route.registration_id) if route.registration_id else None
+        activity = self._activity(provider, route)
+        query = self._query(call, _ACTIVITY_PROPERTIES, collection=False)
+        context = (f"employeeExperience/learningProviders('{route.registration_id}')/learningCourseActivities"
+                   if provider else "employeeExperience/learningCourseActivities")
+        return self._entity(context, activity, query)
+
+    def _op_get_activity_by_external_id(self, route: Route, call: Call, claims: Claims) -> Apply:
+        return self._op_get_activity(route, call, claims)
+
+    def _op_list_provider_activities(self, route: Route, call: Call, claims: Claims) -> Apply:
+        provider = self._provider(route.registration_id)
+        query = self._query(call, _ACTIVITY_PROPERTIES)
+        context = f"employeeExperience/learningProviders('{route.registration_id}')/learningCourseActivities"
+        return self._collection(call, context, "provider_activities", provider["id"], query)
+
+    def _op_list_learner_activities(self, route: Route, call: Call, claims: Claims) -> Apply:
+        user_id = claims.user_id if route.user_id == "me" else route.user_id
+        user = self.store.get_user(user_id or "")
+        if user is None:
+            raise Failure(NotFoundError, message=f"Resource '{route.user_id}' does not exist or one of its queried "
+                                                 "reference-property objects are not present.")
+        query = self._query(call, _ACTIVITY_PROPERTIES)
+        context = f"users('{user['id']}')/employeeExperience/learningCourseActivities"
+        return self._collection(call, context, "learner_activities", user["id"], query)
+
+    def _changes(self, activity: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+        try:
+            model = parse_update(body)
+        except InvalidInputError as exc:
+            raise _field_failure(exc) from None
+        if model.odata_type != normalize_odata_type(activity["@odata.type"]):
+            raise Failure(FieldInvalidError, fieldName="@odata.type")
+        changes = model.to_body()
+        for key in ("@odata.type", *UpdateModel.READ_ONLY):
+            changes.pop(key, None)
+        return {key: _wire(key, value) for key, value in changes.items()}
+
+    def _op_update_activity(self, route: Route, call: Call, claims: Claims) -> Apply:
+        provider = self._provider(route.registration_id, write=True)
+        activity = self._activity(provider, route)
+        changes = self._changes(activity, self._json_object(call))
+        return self._no_content(lambda: self.store.save_activity({**activity, **changes}))
+
+    def _op_update_activity_by_external_id(self, route: Route, call: Call, claims: Claims) -> Apply:
+        return self._op_update_activity(route, call, claims)
+
+    def _op_delete_activity(self, route: Route, call: Call, claims: Claims) -> Apply:
+        provider = self._provider(route.registration_id, write=True)
+        activity = self._activity(provider, route)
+        return self._no_content(lambda: self.store.delete_activity(activity["id"]))
+
+    def _op_create_activity(self, route: Route, call: Call, claims: Claims) -> Apply:
+        provider = self._provider(route.registration_id, write=True)
+        body = self._json_object(call)
+        if "externalCourseActivityId" in body and "externalcourseActivityId" not in body:
+            body["externalcourseActivityId"] = body.pop("externalCourseActivityId")
+        for name in _CREATE_REQUIRED:
+            if name not in body:
+                raise Failure(FieldRequiredError, fieldName=name)
+        try:
+            values = parse_update(body).to_body()
+        except InvalidInputError as exc:
+            raise _field_failure(exc) from None
+        for name in _CREATE_REQUIRED:
+            if body[name] is None:
+                raise Failure(FieldEmptyError, fieldName=name)
+        learner = self.store.get_user(str(body["learnerUserId"]))
+        if learner is None:
+            raise Failure(FieldInvalidError, fieldName="learnerUserId")
+        found = self.store.get_content(str(body["learningContentId"]))
+        if found is None:
+            raise Failure(FieldInvalidError, fieldName="learningContentId")
+        content_provider, _ = found
+        given_provider = body.get("learningProviderId")
+        if content_provider.lower() != provider["id"].lower() or (
+            given_provider is not None and str(given_provider).lower() != provider["id"].lower()
+        ):
+            raise Failure(ProviderContentMismatchError)
+        if not learner.get("hasPremiumLicense"):
+            raise Failure(LicenseError)
+        external_id = str(body["externalcourseActivityId"])
+        if self.store.get_activity_by_external_id(provider["id"], external_id) is not None:
+            raise Failure(ConflictError, message=f"A learningCourseActivity with externalcourseActivityId "
+                                                 f"'{external_id}' already exists for this provider.")
+        record = empty_activity(str(values["@odata.type"]))
+        record.update({key: _wire(key, value) for key, value in values.items()})
+        record.update(
+            id=f"{learner['id']}:{uuid.uuid4()}",
+            learnerUserId=learner["id"],
+            learningProviderId=provider["id"],
+        )
+
+        def apply() -> Response:
+            try:
+                self.store.insert_activity(record)
+            except Duplicate:
+                raise Failure(ConflictError, message=f"A learningCourseActivity with externalcourseActivityId "
+                                                     f"'{external_id}' already exists for this provider.") from None
+            context = f"employeeExperience/learningProviders('{provider['id']}')/learningCourseActivities/$entity"
+            location = (f"{self.graph_url}/employeeExperience/learningProviders/{provider['id']}"
+                        f"/learningCourseActivities/{record['id']}")
+            return JSONResponse({"@odata.context": f"{self.graph_url}/$metadata#{context}", **record},
+                                status_code=201, media_type=ODATA_JSON, headers={"Location": location})
+        return apply
+
+    # --- providers ----------------------------------------------------------------
+
+    def _op_list_providers(self, route: Route, call: Call, claims: Claims) -> Apply:
+        query = self._query(call, _PROVIDER_PROPERTIES)
+        return self._collection(call, "employeeExperience/learningProviders", "providers", None, query)
+
+    def _op_get_provider(self, route: Route, call: Call, claims: Claims) -> Apply:
+        provider = self._provider(route.registration_id)
+        query = self._query(call, _PROVIDER_PROPERTIES, collection=False)
+        return self._entity("employeeExperience/learningProviders", provider, query)
+
+    def _op_update_provider(self, route: Route, call: Call, claims: Claims) -> Apply:
+        provider = self._provider(route.registration_id)
+        body = self._json_object(call)
+        body.pop("@odata.type", None)
+        for name in body:
+            if name not in _PROVIDER_PROPERTIES or name == "id":
+                raise Failure(FieldInvalidError, fieldName=name)
+        try:
+            checked = LearningProvider.model_validate(body, strict=True)
+        except ValidationError as exc:
+            raise Failure(FieldInvalidError, fieldName=str(exc.errors()[0]["loc"][0])) from None
+        if "displayName" in body and not body["displayName"]:
+            raise Failure(FieldEmptyError, fieldName="displayName")
+        changes = checked.model_dump(mode="json", include=set(body))
+        return self._no_content(lambda: self.store.save_provider({**provider, **changes}))
+
+    # --- contents -----------------------------------------------------------------
+
+    def _op_list_contents(self, route: Route, call: Call, claims: Claims) -> Apply:
+        provider = self._provider(route.registration_id)
+        query = self._query(call, _CONTENT_PROPERTIES)
+        context = f"employeeExperience/learningProviders('{provider['id']}')/learningContents"
+        return self._collection(call, context, "contents", provider["id"], query)
+
+    def _op_get_content(self, route: Route, call: Call, claims: Claims) -> Apply:
+        provider = self._provider(route.registration_id)
+        content: dict[str, Any] | None = None
+        if route.content_external_id is not None:
+            content = self.store.get_content_by_external_id(provider["id"], route.content_external_id)
+        else:
+            found = self.store.get_content(route.content_id or "")
+            if found and found[0].lower() == provider["id"].lower():
+                content = found[1]
+        if content is None:
+            raise Failure(NotFoundError, message="The learning content requested doesn't exist.")
+        query = self._query(call, _CONTENT_PROPERTIES, collection=False)
+        context = f"employeeExperience/learningProviders('{provider['id']}')/learningContents"
+        return self._entity(context, content, query)
+
+    def _op_create_content(self, route: Route, call: Call, claims: Claims) -> Apply:
+        provider = self._provider(route.registration_id)
+        body = self._json_object(call)
+        body.pop("@odata.type", None)
+        for name in body:
+            if name not in _CONTENT_PROPERTIES or name in ("id", "createdDateTime", "lastModifiedDateTime"):
+                raise Failure(FieldInvalidError, fieldName=name)
+        for name in _CONTENT_REQUIRED:
+            if name not in body:
+                raise Failure(FieldRequiredError, fieldName=name)
+            if body[name] in (None, ""):
+                raise Failure(FieldEmptyError, fieldName=name)
+        try:
+            checked = LearningContent.model_validate(body, strict=True)
+        except ValidationError as exc:
+            raise Failure(FieldInvalidError, fieldName=str(exc.errors()[0]["loc"][0])) from None
+        stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        record: dict[str, Any] = {name: None for name in LearningContent.model_fields}
+        record.update(checked.model_dump(mode="json", include=set(body)))
+        record.update(id=str(uuid.uuid4()), createdDateTime=stamp, lastModifiedDateTime=stamp)
+
+        def apply() -> Response:
+            try:
+                self.store.insert_content(provider["id"], record)
+            except Duplicate:
+                raise Failure(ConflictError, message=f"A learningContent with externalId '{record['externalId']}' "
+                                                     "already exists for this provider.") from None
+            context = f"employeeExperience/learningProviders('{provider['id']}')/learningContents/$entity"
+            return JSONResponse({"@odata.context": f"{self.graph_url}/$metadata#{context}", **record},
+                                status_code=201, media_type=ODATA_JSON)
+        return apply
