@@ -1,0 +1,68 @@
+"""Shared fixtures: one sandbox per test session, reset on demand, and tokens for it.
+
+``sandbox``: the session's running sandbox (a temporary database).
+``clean_sandbox``: the same, with the demo tenant rebuilt and every switch back to its default.
+``app_token`` / ``delegated_token``: raw access tokens for the demo apps, fetched over HTTP.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from learnkit.sandbox import Sandbox, start
+
+
+@pytest.fixture(scope="session")
+def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
+    """A sandbox for the whole session, on a temporary database."""
+    folder: Path = tmp_path_factory.mktemp("sandbox")
+    sb = start(db=folder / "graph.db")
+    try:
+        yield sb
+    finally:
+        sb.stop()
+
+
+@pytest.fixture
+def clean_sandbox(sandbox: Sandbox) -> Sandbox:
+    """The session's sandbox, demo tenant rebuilt; no faults, latency or rate limit; plan and auto-approve on."""
+    sandbox.reset()
+    return sandbox
+
+
+@pytest.fixture(scope="session")
+def app_token(sandbox: Sandbox) -> str:
+    """An application access token of the main demo app (``learnkit-demo``), from the token endpoint."""
+    with sandbox.session() as http:
+        answer = http.post(sandbox.token_url, data={
+            "grant_type": "client_credentials",
+            "client_id": sandbox.client_id,
+            "client_secret": sandbox.client_secret,
+            "scope": sandbox.scope,
+        }, timeout=10)
+    answer.raise_for_status()
+    return str(answer.json()["access_token"])
+
+
+@pytest.fixture(scope="session")
+def delegated_token(sandbox: Sandbox) -> str:
+    """A delegated access token of the demo learner (``learnkit-delegated``, all its scopes), by device code."""
+    app = sandbox.apps["learnkit-delegated"]
+    with sandbox.session() as http:
+        flow = http.post(f"{sandbox.authority}/oauth2/v2.0/devicecode", data={
+            "client_id": app.client_id,
+            "scope": "https://graph.microsoft.com/.default offline_access openid profile",
+        }, timeout=10).json()
+        sandbox.approve_device_code(flow["user_code"])  # whatever auto-approve is set to just now
+        answer = http.post(sandbox.token_url, data={
+            "grant_type": "urn:ietf:params:oauth:grant-type:device_code",
+            "client_id": app.client_id,
+            "device_code": flow["device_code"],
+        }, timeout=10)
+    if answer.status_code != 200:
+        raise requests.HTTPError(f"device code sign-in failed: {answer.json().get('error')}")
+    return str(answer.json()["access_token"])
