@@ -272,7 +272,8 @@ class LearningCourseActivity(_Read):
     learnerUserId: str | None = None
     learningContentId: str | None = None
     learningProviderId: str | None = None
-    status: CourseStatus | str | None = None
+    #: A courseStatus value, as a plain string so that values a future Graph adds are kept.
+    status: str | None = None
 
 
 class LearningAssignment(LearningCourseActivity):
@@ -285,7 +286,8 @@ class LearningAssignment(LearningCourseActivity):
     odata_type: str | None = Field(default=ASSIGNMENT_TYPE, alias="@odata.type")
     assignedDateTime: datetime | None = None
     assignerUserId: str | None = None
-    assignmentType: AssignmentType | str | None = None
+    #: An assignmentType value, as a plain string (``peerRecommended`` and future values are kept).
+    assignmentType: str | None = None
     dueDateTime: DateTimeTimeZone | None = None
     notes: ItemBody | None = None
 
