@@ -563,7 +563,7 @@ def apply(
     names the run for ``undo`` and ``resume``; ``on_start`` gets it before anything
     is sent. ``force`` overwrites records changed since the plans were based on them.
 
-    >>> apply(client, diff(before, edited)).status.value_counts()  # doctest: +SKIP
+    Example: ``apply(client, diff(before, edited)).status.value_counts()``
     """
     todo = list(plans)
     _refuse_duplicates(todo)
@@ -582,7 +582,7 @@ def apply(
 def apply_frame(client: GraphClient, before: pd.DataFrame, after: pd.DataFrame, **options: Any) -> pd.DataFrame:
     """``apply(client, diff(before, after), ...)``: the cells edited in a frame read with ``read_activities``.
 
-    >>> apply_frame(client, df, edited, dry_run=True)  # doctest: +SKIP
+    Example: ``apply_frame(client, df, edited, dry_run=True)``
     """
     return apply(client, diff(before, after), **options)
 
@@ -590,7 +590,7 @@ def apply_frame(client: GraphClient, before: pd.DataFrame, after: pd.DataFrame, 
 def apply_csv(client: GraphClient, path: str | Path, **options: Any) -> pd.DataFrame:
     """Validate a CSV (``read_csv``) and apply the cells that differ from the service.
 
-    >>> apply_csv(client, "edits.csv", dry_run=True)  # doctest: +SKIP
+    Example: ``apply_csv(client, "edits.csv", dry_run=True)``
     """
     options.setdefault("source", str(path))
     return apply(client, plans_from_frame(read_csv(path)), **options)
@@ -624,7 +624,7 @@ def resume(
     rows that failed with a retryable error (throttled for too long, dropped) are
     tried again when ``retry_failed``. Returns the results of every row of the run.
 
-    >>> resume(client, "20240501T101500-ab12cd")  # doctest: +SKIP
+    Example: ``resume(client, "20240501T101500-ab12cd")``
     """
     book = _journal(journal)
     info = book.claim(journal_id)
@@ -650,7 +650,7 @@ def undo(
     A record changed since the run applied its update is a conflict, left as it is,
     unless ``force``. Rows the run did not apply are not touched.
 
-    >>> undo(client, results.attrs["journal_id"])  # doctest: +SKIP
+    Example: ``undo(client, results.attrs["journal_id"])``
     """
     book = _journal(journal)
     info = book.info(journal_id)

@@ -33,6 +33,10 @@ __all__ = ["COMMANDS", "add_connection_arguments", "client_from_args", "main"]
 COMMANDS: dict[str, tuple[str, str]] = {
     "sandbox": ("learnkit.sandbox.cli", "run the embedded Graph sandbox in the foreground"),
     "quickstart": ("learnkit.quickstart", "start a sandbox and run the quickstart notebook"),
+    "export": ("learnkit.bulk_cli", "write a provider's activities to a CSV to edit"),
+    "apply": ("learnkit.bulk_cli", "apply an edited CSV: only the cells that differ, journaled, conflicts refused"),
+    "undo": ("learnkit.bulk_cli", "revert a finished apply from its journal id"),
+    "resume": ("learnkit.bulk_cli", "finish an apply whose process stopped, from its journal id"),
 }
 
 

@@ -128,7 +128,7 @@ class PatchPlan:
     ``activity_etag`` of the values the plan was based on (None: unknown, not checked);
     ``expect`` holds read-only properties the row expects the service to hold.
 
-    >>> PatchPlan(2, "reg", "act", ASSIGNMENT_TYPE, {"completionPercentage": 40}).fields
+    >>> PatchPlan(2, "reg", "act", "#microsoft.graph.learningAssignment", {"completionPercentage": 40}).fields
     ('completionPercentage',)
     """
 
@@ -308,12 +308,12 @@ def _datetimes(column: pd.Series, name: str, *, utc: bool) -> pd.Series:
     return parsed.dt.as_unit("us")
 
 
-def read_activities(client: GraphClient, registration_id: str, *, top: int | None = None) -> pd.DataFrame:
-    """Every activity of a provider, all pages, as a typed frame.
+def read_activities(client: GraphClient, registration_id: str, *, page_size: int = 999) -> pd.DataFrame:
+    """Every activity of a provider, all pages (``$top=page_size`` each), as a typed frame.
 
-    >>> read_activities(client, sb.demo["registration_id"])  # doctest: +SKIP
+    Example: ``read_activities(client, sb.demo["registration_id"])``
     """
-    return activities_frame(client.list_provider_activities_json(registration_id, top=top))
+    return activities_frame(client.list_provider_activities_json(registration_id, top=page_size))
 
 
 # --- frame -> JSON -----------------------------------------------------------------
@@ -501,7 +501,7 @@ def _require_addresses(plans: Sequence[PatchPlan]) -> None:
 def write_csv(frame: pd.DataFrame, path: str | Path | Any) -> None:
     """Write an activities frame as CSV: Graph's property names, ISO 8601 date-times, and ``@learnkit.etag``.
 
-    >>> write_csv(read_activities(client, reg), "activities.csv")  # doctest: +SKIP
+    Example: ``write_csv(read_activities(client, reg), "activities.csv")``
     """
     out = pd.DataFrame(index=frame.index)
     for name in ACTIVITY_COLUMNS:
@@ -528,8 +528,7 @@ def read_csv(path: str | Path | Any) -> pd.DataFrame:
     Every bad cell is refused at once, before anything is sent: ``InvalidRowsError``
     names each row and column.
 
-    >>> read_csv("edits.csv").loc[2, "completionPercentage"]  # doctest: +SKIP
-    40
+    Example: ``read_csv("edits.csv").loc[2, "completionPercentage"]``
     """
     raw = pd.read_csv(path, dtype=str, keep_default_na=False, na_filter=False)
     raw.index = pd.RangeIndex(2, 2 + len(raw), name="row")
@@ -658,8 +657,7 @@ def plans_from_frame(frame: pd.DataFrame) -> list[PatchPlan]:
     The PATCH body is worked out against the service at send time, so only cells that
     differ from the service are sent; ``@learnkit.etag`` (if present) is the base.
 
-    >>> plans_from_frame(read_csv("edits.csv"))[0].base_etag  # doctest: +SKIP
-    '3f0c9a...'
+    Example: ``plans_from_frame(read_csv("edits.csv"))[0].base_etag``
     """
     plans: list[PatchPlan] = []
     for row, record in frame.to_dict("index").items():

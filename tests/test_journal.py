@@ -1,0 +1,114 @@
+"""learnkit.journal: runs, plans before sending, attempts, outcomes; default path; claiming a run."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from learnkit.frame import PatchPlan
+from learnkit.journal import Journal, JournalError, default_journal_path
+from learnkit.models import ASSIGNMENT_TYPE, SELF_INITIATED_TYPE
+
+PLANS = [
+    PatchPlan(2, "prov", "u:1", ASSIGNMENT_TYPE, {"completionPercentage": 40}, "etag1", {"learnerUserId": "u"}),
+    PatchPlan(3, "prov", "u:2", SELF_INITIATED_TYPE, {"status": "completed"}),
+]
+
+
+@pytest.fixture
+def book(tmp_path: Path) -> Iterator[Journal]:
+    journal = Journal(tmp_path / "nested" / "journal.sqlite")
+    yield journal
+    journal.close()
+
+
+def test_start_writes_every_plan_before_anything_is_sent(book: Journal) -> None:
+    run = book.start("apply", PLANS, force=True, graph_url="https://x/v1.0", source="edits.csv")
+    info = book.info(run)
+    assert (info.kind, info.state, info.force, info.source, info.pid) == ("apply", "running", True, "edits.csv",
+                                                                          os.getpid())
+    rows = book.rows(run)
+    assert [r.plan for r in rows] == PLANS
+    assert [r.state for r in rows] == ["planned", "planned"]
+    assert book.path.exists()
+
+
+def test_sending_then_outcome_is_recorded_with_the_values_replaced(book: Journal) -> None:
+    run = book.start("apply", PLANS)
+    before = {"@odata.type": ASSIGNMENT_TYPE, "status": "inProgress", "completionPercentage": 10}
+    body = {"@odata.type": ASSIGNMENT_TYPE, "status": "inProgress", "completionPercentage": 40}
+    book.mark_sending(run, [(0, before, body)], [(0, "PATCH"), (1, "GET")])
+    sending = book.rows(run)[0]
+    assert (sending.state, sending.before, sending.body) == ("sending", before, body)
+    book.record(run, [(0, "applied", 204, "applied", 1, False, before, body)],
+                [(0, 204, "", None), (1, 429, "429 tooManyRequests", 1.0)])
+    row = book.rows(run)[0]
+    assert (row.state, row.code, row.attempts, row.before) == ("applied", 204, 1, before)
+    attempts = book.attempts(run)
+    assert list(attempts["method"]) == ["PATCH", "GET"]
+    assert list(attempts["status"]) == [204, 429]
+    assert list(attempts["retry_after"].fillna(-1)) == [-1, 1.0]
+    frame = book.frame(run)
+    assert list(frame.index) == [2, 3] and list(frame["state"]) == ["applied", "planned"]
+
+
+def test_runs_lists_counts_by_state(book: Journal) -> None:
+    first = book.start("apply", PLANS)
+    book.record(first, [(0, "applied", 204, "", 1, False, None, None), (1, "conflict", None, "", 0, False, None, None)],
+                [])
+    book.finish(first)
+    second = book.start("undo", PLANS[:1], parent=first)
+    runs = book.runs()
+    assert set(runs.index) == {first, second}
+    assert runs.loc[first, "state"] == "finished" and runs.loc[first, "applied"] == 1
+    assert runs.loc[first, "conflict"] == 1
+    assert runs.loc[second, "parent"] == first and runs.loc[second, "planned"] == 1
+
+
+def test_unknown_run_is_a_journal_error(book: Journal) -> None:
+    with pytest.raises(JournalError, match="no run 'nope'"):
+        book.info("nope")
+    with pytest.raises(JournalError):
+        book.rows("nope")
+
+
+def test_claim_refuses_a_run_a_live_process_holds(book: Journal) -> None:
+    run = book.start("apply", PLANS)
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        book._write([("UPDATE runs SET pid = ? WHERE id = ?", (other.pid, run), False)])
+        with pytest.raises(JournalError, match="still running"):
+            book.claim(run)
+    finally:
+        other.kill()
+        other.wait()
+    claimed = book.claim(run)  # the holder is gone: take it over
+    assert claimed.pid == os.getpid() and claimed.state == "running"
+
+
+def test_a_second_handle_sees_what_the_first_wrote(book: Journal) -> None:
+    run = book.start("apply", PLANS)
+    other = Journal(book.path)
+    try:
+        assert [r.plan for r in other.rows(run)] == PLANS
+    finally:
+        other.close()
+
+
+def test_default_path_is_in_the_user_data_dir_or_the_variable(monkeypatch: pytest.MonkeyPatch,
+                                                              tmp_path: Path) -> None:
+    monkeypatch.delenv("LEARNKIT_JOURNAL", raising=False)
+    path = default_journal_path()
+    assert path.name == "journal.sqlite" and "learnkit" in str(path.parent)
+    monkeypatch.setenv("LEARNKIT_JOURNAL", str(tmp_path / "mine.sqlite"))
+    assert default_journal_path() == tmp_path / "mine.sqlite"
+    journal = Journal()
+    try:
+        assert journal.path == tmp_path / "mine.sqlite"
+    finally:
+        journal.close()
