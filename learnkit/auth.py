@@ -164,9 +164,16 @@ class _ClientCredential(_MsalCredential):
         """An application token from the cache, or a new one by client credentials."""
         with self._lock:
             if self._app is None:  # msal reads the authority's metadata here: not at construction
-                self._app = msal.ConfidentialClientApplication(
-                    self.client_id, client_credential=self._credential, **self._app_options()
-                )
+                try:
+                    self._app = msal.ConfidentialClientApplication(
+                        self.client_id, client_credential=self._credential, **self._app_options()
+                    )
+                except (ValueError, TypeError) as exc:
+                    # cryptography's message names no secret, but the credential dict holds one: drop it.
+                    raise TokenError(
+                        f"could not use the credential of {self.client_id}: {type(exc).__name__} "
+                        "(a wrong PFX passphrase, or a key that does not match its format?)"
+                    ) from None
             return self._check(self._app.acquire_token_for_client(scopes=self.scopes))
 
 
