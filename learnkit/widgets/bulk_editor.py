@@ -19,23 +19,31 @@ from typing import Any
 import ipywidgets as widgets
 import pandas as pd
 
-from learnkit.errors import LearnkitError
-from learnkit.update import update_activity
+from learnkit import bulk
+from learnkit.journal import Journal
 from learnkit.widgets._flat import column_specs
 from learnkit.widgets._safe import guarded
 from learnkit.widgets.table import ActivityTable
 
 __all__ = ["BulkEditor"]
 
+_CHUNK = 20  # one $batch
+
 
 class BulkEditor(widgets.VBox):  # type: ignore[misc]
     """Bulk edits over an ``ActivityTable``'s selection: stage, preview the diff, apply with progress.
 
+    Sending goes through ``learnkit.bulk.apply``: ``$batch``, per-row retries, the journal (undo, resume).
+
     Example: ``BulkEditor(table).stage("status", "completed")``
     """
 
-    def __init__(self, table: ActivityTable) -> None:
+    def __init__(self, table: ActivityTable, *, journal: Journal | str | None = None) -> None:
         self.table = table
+        #: Where bulk runs are journaled (None: learnkit's default journal, or LEARNKIT_JOURNAL).
+        self.journal = journal
+        #: The journal run ids of the last apply, for ``learnkit.bulk.undo``.
+        self.journal_ids: list[str] = []
         self.field = widgets.Dropdown(options=sorted(column_specs()), description="set", value="status")
         self.value_choice = widgets.Dropdown(options=[])
         self.value_text = widgets.Text(placeholder="value (empty: clear)")
@@ -99,29 +107,38 @@ class BulkEditor(widgets.VBox):  # type: ignore[misc]
         self.preview.value = "".join(parts)
 
     def apply(self) -> pd.DataFrame:
-        """PATCH every pending row, advancing the progress bar; shows and returns the per-row results."""
+        """Send every pending row through ``learnkit.bulk.apply`` (journaled), advancing the bar; shows the results.
+
+        Plans go in chunks of one ``$batch`` (20) so the bar moves as they are done;
+        ``journal_ids`` lists the journal runs (for ``learnkit.bulk.undo``).
+        """
         table = self.table
         if table.client is None or table.registration_id is None:
             raise ValueError("the table has no client or registration_id: it cannot send")
-        plans = table.plans()
+        plans = table.patch_plans()
         self.progress.max = max(1, len(plans))
         self.progress.value = 0
-        records = []
-        for done, (activity_id, body) in enumerate(plans, start=1):
-            try:
-                result = update_activity(table.client, table.registration_id, activity_id, body)
-            except LearnkitError as exc:
-                records.append({"id": activity_id, "status": getattr(exc, "status", None), "ok": False,
-                                "error": getattr(exc, "message", str(exc)), "advice": getattr(exc, "advice", "")})
-            else:
-                table._accept(activity_id)
-                records.append({"id": activity_id, "status": result.status, "ok": True, "error": "", "advice": ""})
-            self.progress.value = done
-            self.progress.description = f"{done}/{len(plans)}"
-        results: pd.DataFrame = pd.DataFrame(records, columns=pd.Index(["id", "status", "ok", "error", "advice"]))
+        self.progress.description = f"0/{len(plans)}"
+        book = self.journal if isinstance(self.journal, Journal) else Journal(self.journal)
+        self.journal_ids = []
+        parts = []
+        for start in range(0, len(plans), _CHUNK):
+            chunk = plans[start:start + _CHUNK]
+            part = bulk.apply(table.client, chunk, journal=book, progress=False, source="learnkit.widgets.BulkEditor")
+            self.journal_ids.append(str(part.attrs.get("journal_id")))
+            parts.append(part)
+            for activity_id in part.loc[part["status"].isin(["applied", "unchanged"]), "id"]:
+                table._accept(str(activity_id))
+            self.progress.value = start + len(chunk)
+            self.progress.description = f"{self.progress.value}/{len(plans)}"
+        columns = ["id", "status", "code", "message", "attempts"]
+        results: pd.DataFrame = (
+            pd.concat(parts)[columns] if parts else pd.DataFrame(columns=pd.Index(columns))
+        )
         self.last_results = results
-        ok = int(results["ok"].sum()) if len(results) else 0
-        self.results.value = f"<b>{ok} saved, {len(results) - ok} failed</b>" + results.to_html(
+        counts = results["status"].value_counts().to_dict() if len(results) else {}
+        summary = ", ".join(f"{n} {state}" for state, n in counts.items()) or "nothing to send"
+        self.results.value = f"<b>{html.escape(summary)}</b>" + results.to_html(
             index=False, classes="lk-results", na_rep=""
         )
         table._render_pending()

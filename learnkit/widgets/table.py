@@ -31,6 +31,7 @@ from ipydatagrid import DataGrid  # type: ignore[import-untyped]
 
 from learnkit.client import GraphClient
 from learnkit.errors import InvalidInputError, LearnkitError
+from learnkit.frame import PatchPlan, activity_etag
 from learnkit.models import normalize_odata_type
 from learnkit.update import UpdateResult, minimal_patch, update_activity
 from learnkit.widgets._common import ui_client
@@ -471,6 +472,22 @@ class ActivityTable(widgets.VBox):  # type: ignore[misc]
             body = minimal_patch(original, unflatten_changes(changes, original))
             if body is not None:
                 out.append((activity_id, body))
+        return out
+
+    def patch_plans(self) -> list[PatchPlan]:
+        """The pending changes as ``learnkit.frame.PatchPlan``s (for ``learnkit.bulk.apply``).
+
+        Each plan is based on the row as Graph gave it (its etag), so a record changed
+        elsewhere since is reported as a conflict rather than overwritten.
+        """
+        if self.registration_id is None:
+            raise InvalidInputError("registration_id", "required", "the table needs registration_id= to make plans")
+        out = []
+        for row, (activity_id, _body) in enumerate(self.plans()):
+            original = self.original(activity_id)
+            changes = unflatten_changes(self.pending[activity_id], original)
+            out.append(PatchPlan(row, self.registration_id, activity_id, self.row_type(activity_id), changes,
+                                 base_etag=activity_etag(original)))
         return out
 
     def _render_pending(self) -> None:

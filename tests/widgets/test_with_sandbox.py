@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from learnkit import GraphClient
@@ -75,21 +76,27 @@ def test_table_edit_is_saved(sb: Any, client: GraphClient, reader: GraphClient) 
     assert table.pending == {}
 
 
-def test_bulk_editor_applies_to_selected_rows(sb: Any, client: GraphClient, reader: GraphClient) -> None:
+def test_bulk_editor_applies_to_selected_rows(
+    sb: Any, client: GraphClient, reader: GraphClient, tmp_path: Path
+) -> None:
     reg = sb.demo["registration_id"]
     table = ActivityTable(client.list_provider_activities_json(reg), client=client, registration_id=reg)
     table.set_filter("status", "=", "inProgress")
     table.select_rows([0, 1, 2])
     chosen = table.selected_ids()
-    bulk = BulkEditor(table)
+    bulk = BulkEditor(table, journal=str(tmp_path / "journal.sqlite"))
     bulk.field.value = "completionPercentage"
     bulk.value_text.value = "99"
     bulk.stage_button.click()
     assert "3 rows to PATCH" in bulk.preview.value
     bulk.apply_button.click()
     assert bulk.progress.value == 3 and bulk.progress.description == "3/3"
-    assert bulk.last_results is not None and bulk.last_results["ok"].all()
+    assert bulk.last_results is not None
+    assert bulk.last_results[["id", "status", "code"]].to_dict("records") == [
+        {"id": i, "status": "applied", "code": 204} for i in chosen
+    ]
     assert [percentage(reader, i) for i in chosen] == [99, 99, 99]
+    assert table.pending == {} and len(bulk.journal_ids) == 1
 
 
 def test_connect_panel_sandbox_mode(sb: Any) -> None:
