@@ -501,6 +501,9 @@ def _require_addresses(plans: Sequence[PatchPlan]) -> None:
 def write_csv(frame: pd.DataFrame, path: str | Path | Any) -> None:
     """Write an activities frame as CSV: Graph's property names, ISO 8601 date-times, and ``@learnkit.etag``.
 
+    The etag is computed from the frame's values, unless the frame has one already
+    (it was read with ``read_csv``): then that one is kept.
+
     Example: ``write_csv(read_activities(client, reg), "activities.csv")``
     """
     out = pd.DataFrame(index=frame.index)
@@ -514,7 +517,11 @@ def write_csv(frame: pd.DataFrame, path: str | Path | Any) -> None:
             out[name] = column.astype("Int64")
         else:
             out[name] = column
-    out[ETAG_COLUMN] = [activity_etag(activity) for activity in frame_to_activities(frame)]
+    if ETAG_COLUMN in frame.columns:
+        # A frame read from a CSV keeps the etags it was exported with: they name the base, not the edit.
+        out[ETAG_COLUMN] = frame[ETAG_COLUMN]
+    else:
+        out[ETAG_COLUMN] = [activity_etag(activity) for activity in frame_to_activities(frame)]
     out.to_csv(path, index=False)
 
 

@@ -301,3 +301,11 @@ def test_csv_accepts_spreadsheet_spellings() -> None:
     assert back.loc[2, "dueDateTime.dateTime"] == pd.Timestamp("2022-09-30T00:00:00")
     due = plans_from_frame(back)[0].changes["dueDateTime"]
     assert due == {"dateTime": "2022-09-30T00:00:00.0000000", "timeZone": "Pacific Standard Time"}
+
+
+def test_csv_rewritten_after_edits_keeps_the_exported_etag() -> None:
+    exported = read_csv(io.StringIO(csv_text(frame())))
+    exported.loc[2, "completionPercentage"] = 90
+    again = read_csv(io.StringIO(csv_text(exported)))
+    assert again.loc[2, ETAG_COLUMN] == activity_etag(ASSIGNMENT)
+    assert again.loc[2, "completionPercentage"] == 90
