@@ -1,0 +1,22 @@
+"""Nothing in the library imports the widgets: learnkit works headless, in scripts and in CI."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+LIBRARY = Path(__file__).resolve().parents[2] / "learnkit"
+
+
+def test_no_library_module_imports_widgets() -> None:
+    offenders = []
+    for path in LIBRARY.rglob("*.py"):
+        if "widgets" in path.relative_to(LIBRARY).parts:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = (
+                [a.name for a in node.names] if isinstance(node, ast.Import)
+                else [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            )
+            offenders += [f"{path.name}: {n}" for n in names if n.startswith("learnkit.widgets")]
+    assert offenders == []
