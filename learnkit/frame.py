@@ -567,8 +567,8 @@ def read_csv(path: str | Path | Any) -> pd.DataFrame:
     for name in ("id", "learningProviderId"):
         for row in frame.index[frame[name].isna()]:
             problems.append((row, name, "shouldn't be empty: it addresses the record"))
-    if not problems:
-        problems.extend(_validate_rows(frame))
+    # Rows with a cell that did not even parse are not validated further: one message per cell.
+    problems.extend(_validate_rows(frame, skip={row for row, _, _ in problems}))
     if problems:
         raise InvalidRowsError(sorted(problems, key=lambda p: (p[0], p[1])))
     return frame
@@ -619,10 +619,12 @@ def _csv_integers(cells: pd.Series, blank: pd.Series, name: str, problems: list[
     return result
 
 
-def _validate_rows(frame: pd.DataFrame) -> list[tuple[Any, str, str]]:
+def _validate_rows(frame: pd.DataFrame, skip: set[Any]) -> list[tuple[Any, str, str]]:
     """Each row's updatable values through the strict update model; problems named by column."""
     problems: list[tuple[Any, str, str]] = []
     for row, record in frame.to_dict("index").items():
+        if row in skip:
+            continue
         kind = str(record["@odata.type"])
         model = UPDATE_MODELS[kind]
         present = [p for p in model.UPDATABLE if any(c in frame.columns for c in _NESTED.get(p, (p,)))]

@@ -1,0 +1,156 @@
+"""``learnkit export | apply | undo | resume`` on the demo tenant, from a CSV, through ``learnkit.cli.main``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from learnkit import GraphClient
+from learnkit.cli import main
+from learnkit.frame import canonical, frame_to_activities, read_activities
+from learnkit.journal import Journal
+
+
+@pytest.fixture
+def sb(clean_sandbox: Any) -> Any:
+    return clean_sandbox
+
+
+@pytest.fixture
+def connection(sb: Any, tmp_path: Path) -> list[str]:
+    path = tmp_path / "sb.json"
+    path.write_text(json.dumps(sb.to_json()))
+    return ["--sandbox-json", str(path), "--journal", str(tmp_path / "journal.sqlite")]
+
+
+def state(client: GraphClient, sb: Any) -> dict[str, Any]:
+    frame = read_activities(client, sb.demo["registration_id"])
+    return {str(a["id"]): canonical(a) for a in frame_to_activities(frame)}
+
+
+def export(sb: Any, connection: list[str], path: Path) -> pd.DataFrame:
+    assert main(["export", "--provider", sb.demo["registration_id"], "-o", str(path), *connection[:2]]) == 0
+    return pd.read_csv(path, dtype=str, keep_default_na=False)
+
+
+def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    capsys.readouterr()
+    status = main(argv)
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+def edit(raw: pd.DataFrame, sb: Any) -> pd.DataFrame:
+    edited = raw.copy()
+    mask = edited["id"] == sb.demo["assignment_id"]
+    edited.loc[mask, "status"] = "completed"
+    edited.loc[mask, "completionPercentage"] = "100"
+    edited.loc[mask, "completedDateTime"] = "2024-03-01T12:00:00+01:00"
+    edited.loc[mask, "notes.content"] = ""
+    edited.loc[mask, "notes.contentType"] = ""
+    mask = edited["id"] == sb.demo["self_initiated_id"]
+    edited.loc[mask, "completionPercentage"] = "65"
+    return edited
+
+
+def test_export_writes_graph_columns(sb: Any, connection: list[str], tmp_path: Path,
+                                     capsys: pytest.CaptureFixture[str]) -> None:
+    raw = export(sb, connection, tmp_path / "out.csv")
+    assert {"id", "@odata.type", "learningProviderId", "dueDateTime.dateTime", "notes.content",
+            "@learnkit.etag"} <= set(raw.columns)
+    assert sb.demo["assignment_id"] in set(raw["id"])
+    status, out, _ = run(["export", "--provider", sb.demo["registration_id"], *connection[:2]], capsys)
+    assert status == 0 and out.splitlines()[0].startswith("id,@odata.type,learningProviderId")
+    assert len(out.splitlines()) == len(raw) + 1
+
+
+def test_apply_then_undo_from_a_csv(sb: Any, connection: list[str], tmp_path: Path,
+                                    capsys: pytest.CaptureFixture[str]) -> None:
+    client = GraphClient.for_sandbox(sb)
+    original = state(client, sb)
+    raw = export(sb, connection, tmp_path / "activities.csv")
+    edits = tmp_path / "edits.csv"
+    edit(raw, sb).to_csv(edits, index=False)
+
+    status, out, _ = run(["apply", str(edits), "--dry-run", "--no-progress", *connection], capsys)
+    assert status == 0 and "dry run: nothing sent" in out and "dry-run 2" in out
+    assert state(client, sb) == original
+
+    status, out, _ = run(["apply", str(edits), "--no-progress", *connection], capsys)
+    assert status == 0, out
+    lines = out.splitlines()
+    assert lines[0].startswith("journal ")
+    run_id = lines[0].split()[1]
+    assert lines[1] == f"applied 2, unchanged {len(raw) - 2} (of {len(raw)} rows)"
+    assignment = client.get_activity(sb.demo["assignment_id"])
+    assert assignment.status == "completed" and assignment.completionPercentage == 100
+    assert assignment.completedDateTime is not None and assignment.completedDateTime.isoformat().startswith(
+        "2024-03-01T11:00:00")
+    assert assignment.notes is None  # blanked cells are nulls
+    assert client.get_activity(sb.demo["self_initiated_id"]).completionPercentage == 65
+
+    status, out, _ = run(["undo", run_id, "--no-progress", *connection], capsys)
+    assert status == 0 and "applied 2 (of 2 rows)" in out
+    assert state(client, sb) == original
+    undo_id = out.splitlines()[0].split()[1]
+    assert Journal(connection[3]).info(undo_id).parent == run_id
+
+
+def test_apply_refuses_bad_cells_before_sending(sb: Any, connection: list[str], tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    client = GraphClient.for_sandbox(sb)
+    original = state(client, sb)
+    raw = export(sb, connection, tmp_path / "activities.csv")
+    bad = edit(raw, sb)
+    bad.loc[3, "completionPercentage"] = "101"
+    bad.loc[5, "dueDateTime.dateTime"] = "next week"
+    bad.to_csv(tmp_path / "bad.csv", index=False)
+    status, out, err = run(["apply", str(tmp_path / "bad.csv"), "--no-progress", *connection], capsys)
+    assert status == 2 and out == ""
+    assert "row 5, completionPercentage" in err and "row 7, dueDateTime.dateTime" in err
+    assert state(client, sb) == original
+    assert Journal(connection[3]).runs().empty
+
+
+def test_apply_exits_non_zero_on_a_conflict_and_names_it(sb: Any, connection: list[str], tmp_path: Path,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    client = GraphClient.for_sandbox(sb)
+    raw = export(sb, connection, tmp_path / "activities.csv")
+    edit(raw, sb).to_csv(tmp_path / "edits.csv", index=False)
+    client.update_activity(sb.demo["registration_id"], sb.demo["self_initiated_id"],
+                           {"@odata.type": "#microsoft.graph.learningSelfInitiatedCourse", "status": "inProgress",
+                            "completionPercentage": 11})
+    status, out, _ = run(["apply", str(tmp_path / "edits.csv"), "--no-progress", *connection], capsys)
+    assert status == 1
+    assert "conflict 1" in out and f"{sb.demo['self_initiated_id']}: conflict" in out
+    assert client.get_activity(sb.demo["self_initiated_id"]).completionPercentage == 11
+    status, out, _ = run(["apply", str(tmp_path / "edits.csv"), "--force", "--no-progress", *connection], capsys)
+    assert status == 0 and "applied 1" in out
+    assert client.get_activity(sb.demo["self_initiated_id"]).completionPercentage == 65
+
+
+def test_resume_of_a_finished_run_sends_nothing_more(sb: Any, connection: list[str], tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    raw = export(sb, connection, tmp_path / "activities.csv")
+    edit(raw, sb).to_csv(tmp_path / "edits.csv", index=False)
+    status, out, _ = run(["apply", str(tmp_path / "edits.csv"), "--no-progress", *connection], capsys)
+    run_id = out.split()[1]
+    attempts = len(Journal(connection[3]).attempts(run_id))
+    status, out, _ = run(["resume", run_id, "--no-progress", *connection], capsys)
+    assert status == 0 and "applied 2" in out
+    assert len(Journal(connection[3]).attempts(run_id)) == attempts
+
+
+def test_unknown_journal_id_and_no_connection_are_errors(connection: list[str],
+                                                         capsys: pytest.CaptureFixture[str],
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    status, _, err = run(["undo", "no-such-run", *connection], capsys)
+    assert status == 2 and "no run 'no-such-run'" in err
+    for name in ("AZURE_TENANT_ID", "AZURE_CLIENT_ID"):
+        monkeypatch.delenv(name, raising=False)
+    status, _, err = run(["resume", "x", "--journal", connection[3]], capsys)
+    assert status == 2 and "no connection" in err
