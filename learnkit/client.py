@@ -179,8 +179,8 @@ class GraphClient:
             )
         user = None
         if delegated or chosen["kind"] == "delegated":
-            public = chosen if chosen["kind"] == "delegated" else next(
-                a for a in info["apps"] if a["kind"] == "delegated"
+            public = (
+                chosen if chosen["kind"] == "delegated" else next(a for a in info["apps"] if a["kind"] == "delegated")
             )
             user = DeviceCodeCredential(info["tenant_id"], public["client_id"], prompt=prompt, **common)
         options.setdefault("trust_env", False)

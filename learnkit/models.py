@@ -420,9 +420,7 @@ class SelfInitiatedCourseUpdate(UpdateModel):
     {'@odata.type': '#microsoft.graph.learningSelfInitiatedCourse', 'status': 'inProgress'}
     """
 
-    odata_type: SelfInitiatedODataType = Field(
-        default=SELF_INITIATED_TYPE, alias="@odata.type"
-    )
+    odata_type: SelfInitiatedODataType = Field(default=SELF_INITIATED_TYPE, alias="@odata.type")
     UPDATABLE: ClassVar[tuple[str, ...]] = (
         "completedDateTime",
         "completionPercentage",

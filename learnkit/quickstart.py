@@ -46,9 +46,10 @@ def run(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory() as work:
         copy = Path(work) / _NAME
         shutil.copy(path, copy)
-        notebook = nbformat.read(copy, as_version=4)
-        NotebookClient(notebook, timeout=args.timeout, kernel_name="python3",
-                       resources={"metadata": {"path": work}}).execute()
+        notebook = nbformat.read(copy, as_version=4)  # type: ignore[no-untyped-call]
+        NotebookClient(
+            notebook, timeout=args.timeout, kernel_name="python3", resources={"metadata": {"path": work}}
+        ).execute()
     for cell in notebook.cells:
         if cell.cell_type == "markdown":
             title = next((line for line in cell.source.splitlines() if line.startswith("#")), "")

@@ -67,14 +67,22 @@ def test_client_secret(sb: Sandbox) -> None:
     claims = token_claims(cred.get_token())
     assert "LearningAssignedCourse.ReadWrite.All" in claims["roles"] and "scp" not in claims
     client = GraphClient(sb.graph_url, credential=cred, verify=sb.ca_cert, trust_env=False)
-    assert learnkit.update_activity(client, sb.demo["registration_id"], sb.demo["assignment_id"], patch_body()).status == 204
+    assert (
+        learnkit.update_activity(client, sb.demo["registration_id"], sb.demo["assignment_id"], patch_body()).status
+        == 204
+    )
 
 
 def test_certificate_pem_and_thumbprint(sb: Sandbox) -> None:
     demo = apps(sb)["learnkit-demo"]
     cert = demo["certificate"]
-    cred = CertificateCredential(sb.tenant_id, demo["client_id"], private_key_path=cert["private_key_path"],
-                                 thumbprint=cert["thumbprint"], **options(sb))
+    cred = CertificateCredential(
+        sb.tenant_id,
+        demo["client_id"],
+        private_key_path=cert["private_key_path"],
+        thumbprint=cert["thumbprint"],
+        **options(sb),
+    )
     client = GraphClient(sb.graph_url, credential=cred, verify=sb.ca_cert, trust_env=False)
     assert client.get_activity(sb.demo["assignment_id"]).id == sb.demo["assignment_id"]
 
@@ -82,11 +90,13 @@ def test_certificate_pem_and_thumbprint(sb: Sandbox) -> None:
 def test_certificate_pfx_with_passphrase(sb: Sandbox) -> None:
     demo = apps(sb)["learnkit-demo"]
     cert = demo["certificate"]
-    cred = CertificateCredential(sb.tenant_id, demo["client_id"], pfx_path=cert["pfx_path"],
-                                 passphrase=cert["pfx_passphrase"], **options(sb))
+    cred = CertificateCredential(
+        sb.tenant_id, demo["client_id"], pfx_path=cert["pfx_path"], passphrase=cert["pfx_passphrase"], **options(sb)
+    )
     assert "roles" in token_claims(cred.get_token())
-    wrong = CertificateCredential(sb.tenant_id, demo["client_id"], pfx_path=cert["pfx_path"], passphrase="wrong",
-                                  **options(sb))
+    wrong = CertificateCredential(
+        sb.tenant_id, demo["client_id"], pfx_path=cert["pfx_path"], passphrase="wrong", **options(sb)
+    )
     with pytest.raises(learnkit.TokenError, match="PFX passphrase") as info:
         wrong.get_token()
     assert cert["pfx_passphrase"] not in str(info.value)
@@ -152,12 +162,14 @@ def test_tokens_are_renewed_when_they_near_expiry(short_lived: Sandbox) -> None:
 def test_persistent_cache_is_owner_only_and_reused(sb: Sandbox, tmp_path: Path) -> None:
     demo = apps(sb)["learnkit-demo"]
     path = tmp_path / "cache" / "tokens.json"
-    first = ClientSecretCredential(sb.tenant_id, demo["client_id"], demo["client_secret"], cache_path=path,
-                                   **options(sb))
+    first = ClientSecretCredential(
+        sb.tenant_id, demo["client_id"], demo["client_secret"], cache_path=path, **options(sb)
+    )
     token = first.get_token()
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
-    second = ClientSecretCredential(sb.tenant_id, demo["client_id"], demo["client_secret"], cache_path=path,
-                                    **options(sb))
+    second = ClientSecretCredential(
+        sb.tenant_id, demo["client_id"], demo["client_secret"], cache_path=path, **options(sb)
+    )
     requests_ = TokenRequests(second)
     assert second.get_token() == token and requests_.count == 0
 
@@ -178,8 +190,9 @@ def test_forged_and_missing_tokens_are_401(sb: Sandbox, app_token: str) -> None:
 def test_an_expired_token_is_401(tmp_path: Path) -> None:
     with start(db=tmp_path / "expiring.db", token_lifetime=1) as sb:
         demo = apps(sb)["learnkit-demo"]
-        token = ClientSecretCredential(sb.tenant_id, demo["client_id"], demo["client_secret"],
-                                       **options(sb)).get_token()
+        token = ClientSecretCredential(
+            sb.tenant_id, demo["client_id"], demo["client_secret"], **options(sb)
+        ).get_token()
         time.sleep(2.1)
         client = GraphClient(sb.graph_url, credential=Static(token), verify=sb.ca_cert, trust_env=False)  # type: ignore[arg-type]
         with pytest.raises(learnkit.AuthenticationError):
@@ -188,12 +201,16 @@ def test_an_expired_token_is_401(tmp_path: Path) -> None:
 
 def test_the_client_refuses_a_call_whose_token_kind_it_lacks(sb: Sandbox) -> None:
     app_only = GraphClient.for_sandbox(sb)
-    with pytest.raises(learnkit.TokenError, match=r"update_provider needs a delegated token with LearningProvider\.ReadWrite"):
+    with pytest.raises(
+        learnkit.TokenError, match=r"update_provider needs a delegated token with LearningProvider\.ReadWrite"
+    ):
         app_only.update_provider(sb.demo["registration_id"], {"isCourseActivitySyncEnabled": True})
     user_only = GraphClient.for_sandbox(sb, app="learnkit-delegated")
     assert user_only.credential is None and user_only.delegated is not None
-    with pytest.raises(learnkit.TokenError,
-                       match=r"update_activity needs a application token with LearningAssignedCourse\.ReadWrite\.All"):
+    with pytest.raises(
+        learnkit.TokenError,
+        match=r"update_activity needs a application token with LearningAssignedCourse\.ReadWrite\.All",
+    ):
         learnkit.update_activity(user_only, sb.demo["registration_id"], sb.demo["assignment_id"], patch_body())
 
 
@@ -205,14 +222,19 @@ def test_the_sandbox_refuses_wrong_kinds_and_missing_permissions_sent_raw(
     with pytest.warns(learnkit.PermissionWarning), pytest.raises(learnkit.PermissionDeniedError):
         liar.update_activity(sb.demo["registration_id"], sb.demo["assignment_id"], patch_body())
     # ... and the reverse, an application token on a delegated-only endpoint.
-    reverse = GraphClient(sb.graph_url, delegated=Static(app_token, "delegated"), verify=sb.ca_cert,  # type: ignore[arg-type]
-                          trust_env=False)
+    reverse = GraphClient(
+        sb.graph_url,
+        delegated=Static(app_token, "delegated"),
+        verify=sb.ca_cert,  # type: ignore[arg-type]
+        trust_env=False,
+    )
     with pytest.warns(learnkit.PermissionWarning), pytest.raises(learnkit.PermissionDeniedError):
         reverse.list_providers()
     # A token of the right kind without the permission.
     weak = GraphClient.for_sandbox(sb, app="learnkit-noroles")
-    with pytest.warns(learnkit.PermissionWarning, match="LearningAssignedCourse.ReadWrite.All"), pytest.raises(
-        learnkit.PermissionDeniedError, match="access to this report or data"
+    with (
+        pytest.warns(learnkit.PermissionWarning, match="LearningAssignedCourse.ReadWrite.All"),
+        pytest.raises(learnkit.PermissionDeniedError, match="access to this report or data"),
     ):
         weak.update_activity(sb.demo["registration_id"], sb.demo["assignment_id"], patch_body())
 
@@ -222,13 +244,15 @@ def test_no_secret_or_token_in_reprs_or_logs(sb: Sandbox, caplog: pytest.LogCapt
     demo = apps(sb)["learnkit-demo"]
     cert = demo["certificate"]
     secret_cred = ClientSecretCredential(sb.tenant_id, demo["client_id"], demo["client_secret"], **options(sb))
-    pfx_cred = CertificateCredential(sb.tenant_id, demo["client_id"], pfx_path=cert["pfx_path"],
-                                     passphrase=cert["pfx_passphrase"], **options(sb))
+    pfx_cred = CertificateCredential(
+        sb.tenant_id, demo["client_id"], pfx_path=cert["pfx_path"], passphrase=cert["pfx_passphrase"], **options(sb)
+    )
     client = GraphClient(sb.graph_url, credential=secret_cred, verify=sb.ca_cert, trust_env=False)
     tokens = [secret_cred.get_token(), pfx_cred.get_token()]
     client.get_activity(sb.demo["assignment_id"])
     key = Path(cert["private_key_path"]).read_text().splitlines()[1]
-    shown = " ".join([repr(secret_cred), repr(pfx_cred), repr(client), repr(sb), caplog.text,
-                      *(repr(a) for a in sb.apps.values())])
+    shown = " ".join(
+        [repr(secret_cred), repr(pfx_cred), repr(client), repr(sb), caplog.text, *(repr(a) for a in sb.apps.values())]
+    )
     for secret in (demo["client_secret"], cert["pfx_passphrase"], key, *tokens):
         assert secret not in shown

@@ -104,7 +104,9 @@ def test_naive_datetime_is_refused_with_the_reason() -> None:
 
 
 def test_aware_datetimes_are_sent_with_their_offset() -> None:
-    body = parse_update(self_initiated(startedDateTime=datetime(2021, 5, 11, 22, 57, 17, tzinfo=timezone.utc))).to_body()
+    body = parse_update(
+        self_initiated(startedDateTime=datetime(2021, 5, 11, 22, 57, 17, tzinfo=timezone.utc))
+    ).to_body()
     assert body["startedDateTime"] == "2021-05-11T22:57:17Z"
     plus_two = timezone(timedelta(hours=2))
     body = parse_update(assignment(assignedDateTime=datetime(2021, 5, 11, 10, tzinfo=plus_two))).to_body()
@@ -160,7 +162,11 @@ def test_identity_fields_are_accepted_but_must_not_be_empty() -> None:
 
 def test_odata_type_chooses_the_model_and_is_normalised() -> None:
     assert isinstance(parse_update(self_initiated()), SelfInitiatedCourseUpdate)
-    for spelling in ("microsoft.graph.learningSelfInitiated", "#microsoft.graph.learningSelfInitiated", "learningSelfInitiatedCourse"):
+    for spelling in (
+        "microsoft.graph.learningSelfInitiated",
+        "#microsoft.graph.learningSelfInitiated",
+        "learningSelfInitiatedCourse",
+    ):
         assert parse_update({"@odata.type": spelling, "status": "completed"}).to_body()["@odata.type"] == (
             SELF_INITIATED_TYPE
         )
@@ -194,8 +200,10 @@ def test_read_models_are_lenient_and_keep_future_properties() -> None:
     assert activity.externalcourseActivityId == "ext-1"
     assert activity.status == "someFutureStatus"
     assert activity.model_extra == {"brandNewProperty": {"x": 1}}
-    assert isinstance(parse_activity({"@odata.type": SELF_INITIATED_TYPE, "externalcourseActivityId": "e"}),
-                      LearningSelfInitiatedCourse)
+    assert isinstance(
+        parse_activity({"@odata.type": SELF_INITIATED_TYPE, "externalcourseActivityId": "e"}),
+        LearningSelfInitiatedCourse,
+    )
     assert type(parse_activity({"@odata.type": "#microsoft.graph.somethingNew"})).__name__ == "LearningCourseActivity"
 
 

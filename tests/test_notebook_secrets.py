@@ -58,11 +58,12 @@ def test_committed_outputs_hold_no_token_or_key(path: Path) -> None:
 def test_a_fresh_run_shows_none_of_the_secrets_it_held(path: Path, tmp_path: Path) -> None:
     notebook = nbformat.read(path, as_version=4)
     notebook.cells.append(nbformat.v4.new_code_cell(COLLECT))
-    NotebookClient(notebook, timeout=600, kernel_name="python3",
-                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    NotebookClient(
+        notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
+    ).execute()
     *shown, last = texts(notebook)
     assert last.startswith(MARKER), last
-    secrets = json.loads(last[len(MARKER):])
+    secrets = json.loads(last[len(MARKER) :])
     assert secrets, "the notebook held no sandbox or client: nothing was checked"
     everything = "\n".join(shown)
     assert not JWT.search(everything)

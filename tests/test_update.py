@@ -53,22 +53,36 @@ def test_ids_are_checked_before_sending(reg: str, act: str, field: str) -> None:
 
 
 def test_dry_run_returns_the_body_without_sending() -> None:
-    result = update_activity(ExplodingClient(), "reg", "act",  # type: ignore[arg-type]
-                             {"@odata.type": ASSIGNMENT_TYPE, "status": "completed", "notes": "done"}, dry_run=True)
+    result = update_activity(
+        ExplodingClient(),
+        "reg",
+        "act",  # type: ignore[arg-type]
+        {"@odata.type": ASSIGNMENT_TYPE, "status": "completed", "notes": "done"},
+        dry_run=True,
+    )
     assert result.dry_run and result.status is None
-    assert result.body == {"@odata.type": ASSIGNMENT_TYPE, "status": "completed",
-                           "notes": {"contentType": "text", "content": "done"}}
+    assert result.body == {
+        "@odata.type": ASSIGNMENT_TYPE,
+        "status": "completed",
+        "notes": {"contentType": "text", "content": "done"},
+    }
 
 
 def test_minimal_patch_sends_only_what_changed() -> None:
     assert minimal_patch(STORED, {"completionPercentage": 60}) == {
-        "@odata.type": ASSIGNMENT_TYPE, "status": "inProgress", "completionPercentage": 60,
+        "@odata.type": ASSIGNMENT_TYPE,
+        "status": "inProgress",
+        "completionPercentage": 60,
     }
 
 
 def test_minimal_patch_nothing_changed_is_none() -> None:
-    same = {"completionPercentage": 20, "notes": "hello", "status": "inProgress",
-            "assignedDateTime": datetime(2021, 5, 11, 22, 57, 17, tzinfo=timezone.utc)}
+    same = {
+        "completionPercentage": 20,
+        "notes": "hello",
+        "status": "inProgress",
+        "assignedDateTime": datetime(2021, 5, 11, 22, 57, 17, tzinfo=timezone.utc),
+    }
     assert minimal_patch(STORED, same) is None
     assert minimal_patch(parse_activity(STORED), same) is None
 
@@ -78,13 +92,18 @@ def test_minimal_patch_compares_instants_not_spellings() -> None:
     assert minimal_patch(STORED, due_same_instant) is None
     later = {"dueDateTime": "2022-09-23T16:05:00+00:00"}
     assert minimal_patch(STORED, later) == {
-        "@odata.type": ASSIGNMENT_TYPE, "status": "inProgress",
+        "@odata.type": ASSIGNMENT_TYPE,
+        "status": "inProgress",
         "dueDateTime": {"dateTime": "2022-09-23T16:05:00.0000000", "timeZone": "UTC"},
     }
 
 
 def test_minimal_patch_keeps_explicit_clears_and_status_changes() -> None:
-    assert minimal_patch(STORED, {"notes": None}) == {"@odata.type": ASSIGNMENT_TYPE, "status": "inProgress", "notes": None}
+    assert minimal_patch(STORED, {"notes": None}) == {
+        "@odata.type": ASSIGNMENT_TYPE,
+        "status": "inProgress",
+        "notes": None,
+    }
     assert minimal_patch(STORED, {"status": "completed"}) == {"@odata.type": ASSIGNMENT_TYPE, "status": "completed"}
     assert minimal_patch(STORED, {"completedDateTime": None}) is None
 
