@@ -161,6 +161,7 @@ class Identity:
         self.kid = _b64url(hashlib.sha256(public_der).digest()[:20])
         self._public = self._key.public_key()
         self.apps: dict[str, DemoApp] = {spec.name: self._app(spec, files) for spec in _APP_SPECS}
+        self._verified: dict[str, Claims] = {}
 
     # --- endpoints ------------------------------------------------------------
 
@@ -345,6 +346,17 @@ class Identity:
 
     def verify_access_token(self, token: str) -> Claims:
         """The claims of a valid Graph access token; raises TokenRejected with Graph's message otherwise."""
+        # Checking a JWT costs more than the rest of a PATCH; a token already found valid needs only its expiry.
+        cached = self._verified.get(token)
+        if cached is not None and cached.raw["exp"] > time.time():
+            return cached
+        claims = self._verify_access_token(token)
+        if len(self._verified) >= 1024:
+            self._verified.clear()
+        self._verified[token] = claims
+        return claims
+
+    def _verify_access_token(self, token: str) -> Claims:
         try:
             header = jwt.get_unverified_header(token)
             unverified = jwt.decode(token, options={"verify_signature": False})

@@ -75,6 +75,7 @@ class Store:
         self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA cache_size=-65536")
         self._db.executescript(_SCHEMA)
 
     def close(self) -> None:
@@ -259,7 +260,7 @@ class Store:
                 total = int(
                     self._db.execute(f"SELECT COUNT(*) FROM {table} WHERE {where}", (key,)).fetchone()[0]
                 )
-        more = len(rows) > limit
+        more = limit > 0 and len(rows) > limit
         rows = rows[:limit]
         return Page(
             items=[json.loads(r[1]) for r in rows],
