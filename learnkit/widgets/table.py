@@ -280,7 +280,7 @@ class ActivityTable(widgets.VBox):  # type: ignore[misc]
         self._page_ids = [str(i) for i in ids]
         # Object columns: the grid edits every cell as text, and our check (not a dtype) decides what is valid.
         page = self.edited.loc[ids].astype(object)
-        page = page.where(page.notna(), None)
+        page = page.where(page.notna(), "")
         page.index.name = "id"
         return cast(pd.DataFrame, page)
 
@@ -387,7 +387,7 @@ class ActivityTable(widgets.VBox):  # type: ignore[misc]
             self._reverting = True
             try:
                 value = self.edited.at[activity_id, column]
-                self.grid.set_cell_value_by_index(column, row, None if _missing(value) else value)
+                self.grid.set_cell_value_by_index(column, row, "" if _missing(value) else value)
             finally:
                 self._reverting = False
 
