@@ -154,7 +154,7 @@ class DateTimeTimeZone(BaseModel):
             raise PydanticCustomError(
                 "graph_datetime",
                 "dateTime must look like 2022-09-22T16:05:00.0000000, with no offset "
-                "(the zone goes in timeZone), got {value!r}",
+                "(the zone goes in timeZone), got '{value}'",
                 {"value": value},
             )
         try:
@@ -171,7 +171,7 @@ class DateTimeTimeZone(BaseModel):
         if value not in _known_time_zones():
             raise PydanticCustomError(
                 "time_zone",
-                "timeZone {value!r} is not an IANA or Windows time-zone name (e.g. 'UTC', "
+                "timeZone '{value}' is not an IANA or Windows time-zone name (e.g. 'UTC', "
                 "'Europe/Paris', 'Pacific Standard Time')",
                 {"value": value},
             )
@@ -219,7 +219,7 @@ def _aware(value: Any) -> Any:
             except ValueError:
                 raise PydanticCustomError(
                     "datetime_offset",
-                    "{value!r} is not an ISO 8601 date-time like 2021-05-11T22:57:17+00:00",
+                    "'{value}' is not an ISO 8601 date-time like 2021-05-11T22:57:17+00:00",
                     {"value": value},
                 ) from None
     if isinstance(value, datetime) and (value.tzinfo is None or value.utcoffset() is None):

@@ -212,3 +212,12 @@ def test_provider_and_content_read_models() -> None:
     assert provider.isCourseActivitySyncEnabled is True and provider.model_extra == {"extra": 1}
     content = LearningContent.model_validate({"id": "c", "title": "T", "duration": "PT1H", "skillTags": ["a"]})
     assert content.skillTags == ["a"]
+
+
+def test_messages_show_the_refused_value() -> None:
+    zone = refused(assignment(dueDateTime={"dateTime": "2022-09-22T16:05:00", "timeZone": "Mars/Olympus"}))
+    assert "'Mars/Olympus'" in str(zone) and "{value" not in str(zone)
+    when = refused(self_initiated(startedDateTime="yesterday"))
+    assert "'yesterday'" in str(when) and "{value" not in str(when)
+    local = refused(assignment(dueDateTime={"dateTime": "22/09/2022", "timeZone": "UTC"}))
+    assert "'22/09/2022'" in str(local)
