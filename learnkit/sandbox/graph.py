@@ -1,7 +1,7 @@
 """The Graph learning API itself: every request checked, in Graph's order, then applied.
 
-Order of checks: route (400 unknown segment, 405 method), 1. bearer token
-(401), 2. service plan (403), 3. permission (403), 4. registrationId (400) and
+Order of checks: 1. bearer token (401), then the route (400 unknown segment,
+405 method), 2. service plan (403), 3. permission (403), 4. registrationId (400) and
 provider sync for activity writes (400), 5. activity exists (404), 6. body
 (400 "Input field X ...", 403 content/licence, 409 duplicate), 7. faults and
 rate limit (429/503/500/drop); only then is the request applied. Codes and
@@ -178,8 +178,8 @@ class GraphService:
         if not call.subrequest and self.faults.latency_ms:
             await asyncio.sleep(self.faults.latency_ms / 1000)
         try:
-            route = self._route(call)
             claims = self._authenticate(call)
+            route = self._route(call)
             if not self.switches.service_plan:
                 raise Failure(ServicePlanError)
             self._authorize(route.operation, claims)
@@ -272,9 +272,10 @@ class GraphService:
         return body
 
     @staticmethod
-    def _query(call: Call, selectable: frozenset[str], *, collection: bool = True) -> Query:
+    def _query(call: Call, selectable: frozenset[str], *, collection: bool = True,
+               entity: str = "learningCourseActivity") -> Query:
         try:
-            return parse_query(call.query, selectable=selectable, collection=collection)
+            return parse_query(call.query, selectable=selectable, collection=collection, entity=entity)
         except QueryError as exc:
             raise Failure(BadRequestError, message=str(exc)) from None
 
@@ -418,12 +419,12 @@ class GraphService:
     # --- providers ----------------------------------------------------------------
 
     def _op_list_providers(self, route: Route, call: Call, claims: Claims) -> Apply:
-        query = self._query(call, _PROVIDER_PROPERTIES)
+        query = self._query(call, _PROVIDER_PROPERTIES, entity="learningProvider")
         return self._collection(call, "employeeExperience/learningProviders", "providers", None, query)
 
     def _op_get_provider(self, route: Route, call: Call, claims: Claims) -> Apply:
         provider = self._provider(route.registration_id)
-        query = self._query(call, _PROVIDER_PROPERTIES, collection=False)
+        query = self._query(call, _PROVIDER_PROPERTIES, collection=False, entity="learningProvider")
         return self._entity("employeeExperience/learningProviders", provider, query)
 
     def _op_update_provider(self, route: Route, call: Call, claims: Claims) -> Apply:
@@ -446,7 +447,7 @@ class GraphService:
 
     def _op_list_contents(self, route: Route, call: Call, claims: Claims) -> Apply:
         provider = self._provider(route.registration_id)
-        query = self._query(call, _CONTENT_PROPERTIES)
+        query = self._query(call, _CONTENT_PROPERTIES, entity="learningContent")
         context = f"employeeExperience/learningProviders('{provider['id']}')/learningContents"
         return self._collection(call, context, "contents", provider["id"], query)
 
@@ -461,7 +462,7 @@ class GraphService:
                 content = found[1]
         if content is None:
             raise Failure(NotFoundError, message="The learning content requested doesn't exist.")
-        query = self._query(call, _CONTENT_PROPERTIES, collection=False)
+        query = self._query(call, _CONTENT_PROPERTIES, collection=False, entity="learningContent")
         context = f"employeeExperience/learningProviders('{provider['id']}')/learningContents"
         return self._entity(context, content, query)
 

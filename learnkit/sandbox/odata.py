@@ -71,7 +71,7 @@ def _skiptoken(value: str) -> int:
 
 
 def parse_query(
-    raw: str, *, selectable: Iterable[str], collection: bool = True
+    raw: str, *, selectable: Iterable[str], collection: bool = True, entity: str = "learningCourseActivity"
 ) -> Query:
     """Parse a query string. Raises QueryError for a bad value, an unknown property or an unsupported option."""
     options: dict[str, str] = {}
@@ -91,8 +91,7 @@ def parse_query(
         chosen = []
         for part in filter(None, (p.strip() for p in options["$select"].split(","))):
             if part.lower() not in by_lower:
-                raise QueryError(f"Could not find a property named '{part}' on type "
-                                 "'microsoft.graph.learningCourseActivity'.")
+                raise QueryError(f"Could not find a property named '{part}' on type 'microsoft.graph.{entity}'.")
             chosen.append(by_lower[part.lower()])
         select = tuple(chosen)
     count = options.get("$count", "false").lower()

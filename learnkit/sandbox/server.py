@@ -62,6 +62,9 @@ class _Server(uvicorn.Server):
         await super().shutdown(sockets)
 
 
+_QUIET_DROPS = _QuietDrops()
+
+
 def _is_loopback(host: str) -> bool:
     if host.lower() == "localhost":
         return True
@@ -161,7 +164,7 @@ class Sandbox:
         self.ca_cert = str(self.files_dir / "ca.pem")
         shutil.copyfile(tls.ca_cert, self.ca_cert)
 
-        logging.getLogger("uvicorn.error").addFilter(_QuietDrops())
+        logging.getLogger("uvicorn.error").addFilter(_QUIET_DROPS)  # adding the same filter twice is a no-op
         config = uvicorn.Config(
             self._app,
             http="h11",

@@ -229,6 +229,7 @@ def test_a_body_that_is_not_a_json_object_is_a_400(graph: Any, body: str) -> Non
 def test_checks_run_in_graphs_order(graph: Any) -> None:
     """A request wrong in every way gets the first check's answer: token, plan, permission, registration, id, body."""
     bad_everything = graph.activity_path("missing", "00000000-0000-0000-0000-000000000000")
+    assert graph.request("PUT", "/no/such/thing", token=None).status_code == 401  # the token is checked first
     graph.sb.set_service_plan(False)
     assert graph.patch(bad_everything, {"x": 1}, token=None).status_code == 401
     assert_row(graph.patch(bad_everything, {"x": 1}, token=graph.token_for("learnkit-noroles")), ServicePlanError)
