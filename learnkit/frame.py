@@ -264,23 +264,26 @@ def activities_frame(items: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     Int64Dtype()
     """
     rows = items if isinstance(items, list) else list(items)
+    # pandas builds the flat columns (and finds unknown keys) in C; only the two nested ones are split here.
+    raw = pd.DataFrame(rows)
     columns: dict[str, Any] = {}
-    for name in ACTIVITY_COLUMNS:
-        if name in _FLATTENED or name == "externalcourseActivityId":
-            continue
-        columns[name] = [item.get(name) for item in rows]
-    columns["externalcourseActivityId"] = [
-        item.get("externalcourseActivityId", item.get("externalCourseActivityId")) for item in rows
-    ]
     for parent, (first, second) in _NESTED.items():
-        nested = [item.get(parent) or _EMPTY for item in rows]
-        columns[first] = [value.get(first.split(".")[1]) for value in nested]
-        columns[second] = [value.get(second.split(".")[1]) for value in nested]
-    known = {*ACTIVITY_COLUMNS, "dueDateTime", "notes", "externalCourseActivityId"}
-    extras = [key for key in dict.fromkeys(k for item in rows for k in item) if key not in known]
-    for key in extras:
-        columns[key] = [item.get(key) for item in rows]
-    frame = pd.DataFrame({name: columns[name] for name in (*ACTIVITY_COLUMNS, *extras)})
+        nested = [v if isinstance(v, dict) else _EMPTY for v in raw.pop(parent)] if parent in raw else []
+        columns[first] = [value.get(first.split(".")[1]) for value in nested] or None
+        columns[second] = [value.get(second.split(".")[1]) for value in nested] or None
+    if "externalCourseActivityId" in raw:
+        other = raw.pop("externalCourseActivityId")
+        raw["externalcourseActivityId"] = (
+            raw["externalcourseActivityId"].fillna(other) if "externalcourseActivityId" in raw else other
+        )
+    for name in ACTIVITY_COLUMNS:
+        if name not in _FLATTENED:
+            columns[name] = raw.get(name)
+    extras = [key for key in raw.columns if key not in columns]
+    frame = pd.DataFrame(
+        {name: columns[name] for name in ACTIVITY_COLUMNS} | {key: raw[key] for key in extras},
+        index=pd.RangeIndex(len(rows)),
+    )
     return _typed(frame)
 
 

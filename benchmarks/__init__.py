@@ -1,0 +1,1 @@
+"""Benchmarks: runnable scripts that print Markdown tables (``python -m benchmarks.run_all``)."""

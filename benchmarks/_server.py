@@ -1,0 +1,43 @@
+"""A sandbox in its own process, steered over stdin, so the server and the client measured do not share a GIL.
+
+Prints the sandbox's JSON on the first line, then answers each command with one line:
+``seed N [REGISTRATION_ID]`` -> ``ok TOTAL``, ``latency MS``, ``rate N|none``, ``reset`` -> ``ok``.
+End of input stops it. Used by ``benchmarks/common.py``; not meant to be run by hand.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from learnkit.sandbox import start
+
+
+def main() -> int:
+    """Serve until stdin closes."""
+    sandbox = start()
+    try:
+        print(json.dumps(sandbox.to_json()), flush=True)
+        for line in sys.stdin:
+            command, *args = line.split()
+            if command == "seed":
+                total = sandbox.seed_bulk(int(args[0]), *args[1:2])
+                print(f"ok {total}", flush=True)
+                continue
+            if command == "latency":
+                sandbox.set_latency(int(args[0]))
+            elif command == "rate":
+                sandbox.set_rate_limit(None if args[0] == "none" else int(args[0]))
+            elif command == "reset":
+                sandbox.reset()
+            else:
+                print(f"error unknown command {command!r}", flush=True)
+                continue
+            print("ok", flush=True)
+    finally:
+        sandbox.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

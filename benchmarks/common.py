@@ -1,0 +1,96 @@
+"""What the benchmarks share: a sandbox in a child process, timing, and a Markdown table.
+
+Example::
+
+    with Server() as server:
+        server.command("latency 50")
+        client = GraphClient.for_sandbox(server.info)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any, TypeVar
+
+HERE = Path(__file__).resolve().parent
+T = TypeVar("T")
+
+
+class Server:
+    """``benchmarks/_server.py`` in a child process: ``.info`` is the sandbox JSON, ``.command()`` steers it."""
+
+    def __init__(self) -> None:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("LEARNKIT_")}
+        self.process = subprocess.Popen(
+            [sys.executable, str(HERE / "_server.py")],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        assert self.process.stdout is not None
+        first = self.process.stdout.readline()
+        if not first:
+            raise RuntimeError("the sandbox process did not start")
+        self.info: dict[str, Any] = json.loads(first)
+        self.demo: dict[str, str] = self.info["demo"]
+
+    def command(self, text: str) -> str:
+        """Send one command; its answer (raises if it is not ``ok``)."""
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.process.stdin.write(text + "\n")
+        self.process.stdin.flush()
+        answer = self.process.stdout.readline().strip()
+        if not answer.startswith("ok"):
+            raise RuntimeError(f"sandbox command {text!r}: {answer or 'no answer'}")
+        return answer
+
+    def close(self) -> None:
+        """Stop the child."""
+        if self.process.poll() is None:
+            assert self.process.stdin is not None
+            self.process.stdin.close()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def __enter__(self) -> Server:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self.close()
+
+
+def timed(call: Callable[[], T]) -> tuple[float, T]:
+    """Seconds a call took, and what it returned."""
+    started = time.perf_counter()
+    result = call()
+    return time.perf_counter() - started, result
+
+
+def table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """A Markdown table."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def environment() -> str:
+    """One line on where the numbers were measured."""
+    import platform
+
+    import pandas as pd
+
+    return (
+        f"Python {platform.python_version()}, pandas {pd.__version__}, {os.cpu_count()} cores, "
+        f"{platform.system()} {platform.machine()}; sandbox in its own process on loopback (HTTPS)"
+    )
