@@ -209,3 +209,24 @@ def test_cli_summary_has_no_secret_and_refuses_remote(tmp_path: Path) -> None:
     refused = _cli("--host", "0.0.0.0")
     _, err = refused.communicate(timeout=15)
     assert refused.returncode == 2 and "loopback" in err
+
+
+def test_reset_is_deterministic(sb: Any, graph: Any) -> None:
+    path = f"/employeeExperience/learningProviders/{sb.demo['registration_id']}/learningCourseActivities?$select=id"
+    first = [i["id"] for i in graph.get(path).json()["value"]]
+    sb.reset()
+    assert [i["id"] for i in graph.get(path).json()["value"]] == first
+
+
+def test_the_device_login_page_approves_a_code(sb: Any) -> None:
+    delegated = sb.apps["learnkit-delegated"]
+    sb.set_auto_approve(False)
+    with sb.session() as http:
+        flow = http.post(f"{sb.authority}/oauth2/v2.0/devicecode",
+                         data={"client_id": delegated.client_id, "scope": "LearningProvider.Read"}).json()
+        assert "<form" in http.get(flow["verification_uri"]).text
+        page = http.post(flow["verification_uri"], data={"user_code": flow["user_code"]})
+        assert "Signed in as Adele Vance" in page.text
+        token = http.post(sb.token_url, data={"grant_type": "urn:ietf:params:oauth:grant-type:device_code",
+                                              "client_id": delegated.client_id, "device_code": flow["device_code"]})
+        assert token.status_code == 200
