@@ -198,15 +198,17 @@ class GraphClient:
                 self._preflight(operation, kind, token)
                 return kind, token
         kinds = " or ".join(need.kinds)
+        article = "an" if kinds.startswith("application") else "a"
+        others = [p for p in need.accepted(need.kinds[0]) if p != need.least_privileged]
+        fix = (
+            "credential=ClientSecretCredential(...) or CertificateCredential(...)"
+            if need.kinds[0] == "application"
+            else "delegated=DeviceCodeCredential(...)"
+        )
         raise TokenError(
-            f"{operation} needs a {kinds} token with {need.least_privileged} "
-            f"(or one of {', '.join(need.accepted(need.kinds[0]))}), and this client has no "
-            f"{kinds} credential: pass "
-            + (
-                "credential=ClientSecretCredential(...)"
-                if need.kinds[0] == "application"
-                else "delegated=DeviceCodeCredential(...)"
-            )
+            f"{operation} needs {article} {kinds} token with {need.least_privileged}"
+            + (f" (or {', '.join(others)})" if others else "")
+            + f", and this client has no {kinds} credential: pass {fix}"
         )
 
     def _preflight(self, operation: str, kind: TokenKind, token: str) -> None:

@@ -209,7 +209,7 @@ def test_the_client_refuses_a_call_whose_token_kind_it_lacks(sb: Sandbox) -> Non
     assert user_only.credential is None and user_only.delegated is not None
     with pytest.raises(
         learnkit.TokenError,
-        match=r"update_activity needs a application token with LearningAssignedCourse\.ReadWrite\.All",
+        match=r"update_activity needs an application token with LearningAssignedCourse\.ReadWrite\.All",
     ):
         learnkit.update_activity(user_only, sb.demo["registration_id"], sb.demo["assignment_id"], patch_body())
 
