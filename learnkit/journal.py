@@ -270,7 +270,9 @@ class Journal:
             )
             counts = pd.read_sql_query("SELECT run, state, COUNT(*) AS n FROM plans GROUP BY run, state", self._db)
         table = counts.pivot(index="run", columns="state", values="n") if len(counts) else pd.DataFrame()
-        frame: pd.DataFrame = runs.set_index("id").join(table).fillna(dict.fromkeys(table.columns, 0))
+        frame: pd.DataFrame = runs.set_index("id").join(table)
+        for state in table.columns:
+            frame[state] = frame[state].fillna(0).astype(int)
         return frame
 
     # --- rows
