@@ -24,7 +24,6 @@ from __future__ import annotations
 import copy
 import heapq
 import itertools
-import sys
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -79,9 +78,10 @@ RESULT_COLUMNS = ("id", "status", "code", "message", "attempts", "patch")
 #: The statuses a row can end in; in a dry run, a row that would be sent ends in ``dry-run``.
 FINAL = frozenset({"applied", "unchanged", "conflict", "failed", "dry-run"})
 BATCH_SIZE = 20
-# Above this share of throttled sub-requests, a batch means "the service is overloaded"
-# rather than the odd throttled request, and the limits are cut.
+# Above this share of throttled sub-requests, a batch means "the service's rate is reached"
+# rather than the odd throttled request; once paced, a smaller share means "past it".
 _OVERLOAD = 0.5
+_PAST_RATE = 0.25
 
 
 # --- the decision for one record (pure) ------------------------------------------
@@ -177,13 +177,17 @@ def decide(
 class AdaptiveLimit:
     """AIMD limits: how many batches in flight (``limit``) and, once throttled, how many sub-requests a second.
 
-    A batch most of whose sub-requests were throttled halves ``limit`` (once per round
-    trip: batches already in flight do not cut it again) and sets the pace to what the
-    service delivered in the last second; each clean batch grows both back.
+    The first batch most of whose sub-requests were throttled means the service's rate
+    is reached: sending holds for the ``Retry-After`` it gave, and the pace is set just
+    under what the service delivered in the last second. After that, a throttled batch
+    halves ``limit`` and brings the pace back under what was delivered (once per round
+    trip: batches already in flight do not cut again), and gives back its place in the
+    pace, since it used none of the service's budget; each clean batch grows both back a
+    little, probing for more.
 
     >>> aimd = AdaptiveLimit(maximum=8, limit=8)
-    >>> aimd.on_batch(aimd.epoch, size=20, throttled=20, now=0.0); aimd.limit
-    4.0
+    >>> aimd.on_batch(aimd.epoch, size=20, throttled=20, now=0.0, wait=1.0); aimd.limit, aimd.wait_for(0.5)
+    (4.0, 0.5)
     """
 
     maximum: int = 8
@@ -194,27 +198,40 @@ class AdaptiveLimit:
     slow_start: bool = True
     _delivered: deque[tuple[float, int]] = field(default_factory=deque, repr=False)
     _next_at: float = 0.0
+    _hold_until: float = 0.0
 
-    def on_batch(self, epoch: int, *, size: int, throttled: int, now: float) -> None:
-        """Feed one batch's outcome: how many sub-requests it had and how many were throttled."""
+    def on_batch(self, epoch: int, *, size: int, throttled: int, now: float, wait: float | None = None) -> None:
+        """Feed one batch's outcome: its size, how many were throttled, and the shortest Retry-After given."""
         self._delivered.append((now, size - throttled))
         while self._delivered and self._delivered[0][0] < now - 1.0:
             self._delivered.popleft()
-        if size and throttled / size >= _OVERLOAD:
-            if epoch == self.epoch:
+        if not size:
+            return
+        if throttled and self.pace is None:
+            if throttled / size < _OVERLOAD or size < BATCH_SIZE // 2:
+                return  # the odd throttled request, not the service's rate
+            self.epoch += 1
+            self.slow_start = False
+            self.limit = max(1.0, self.limit / 2)
+            self.pace = max(self.minimum_pace, 0.97 * sum(n for _, n in self._delivered))
+            self._hold_until = now + (wait if wait is not None else 1.0)
+            return
+        if throttled:
+            assert self.pace is not None
+            self._next_at -= throttled / self.pace
+            if epoch == self.epoch and throttled / size >= _PAST_RATE:
                 self.epoch += 1
-                self.slow_start = False
                 self.limit = max(1.0, self.limit / 2)
-                delivered = float(sum(n for _, n in self._delivered))
-                self.pace = max(self.minimum_pace, delivered if self.pace is None else min(self.pace, delivered))
-        elif throttled == 0:
-            self.limit = min(float(self.maximum), self.limit + (1.0 if self.slow_start else 1.0 / self.limit))
-            if self.pace is not None:
-                self.pace *= 1.02
+                delivered = sum(n for _, n in self._delivered)
+                self.pace = max(self.minimum_pace, min(self.pace, 0.97 * delivered))
+            return
+        self.limit = min(float(self.maximum), self.limit + (1.0 if self.slow_start else 1.0 / self.limit))
+        if self.pace is not None:
+            self.pace *= 1.002
 
-    def wait_for(self, size: int, now: float) -> float:
-        """Seconds to wait before sending a batch of ``size`` under the pace (0: now)."""
-        return 0.0 if self.pace is None else max(0.0, self._next_at - now)
+    def wait_for(self, now: float) -> float:
+        """Seconds to wait before sending the next batch (0: now)."""
+        return max(0.0, self._hold_until - now, (self._next_at - now) if self.pace is not None else 0.0)
 
     def sent(self, size: int, now: float) -> None:
         """Record that a batch of ``size`` went out."""
@@ -297,8 +314,7 @@ class _Engine:
         self.limits = AdaptiveLimit(maximum=max(1, concurrency), limit=float(min(4, max(1, concurrency))))
         self.clock = clock
         self.concurrency = max(1, concurrency)
-        self.bar = tqdm(total=len(rows), disable=not progress, unit="row", desc="bulk" if not dry_run else "dry run",
-                        file=sys.stderr)
+        self.bar = tqdm(total=len(rows), disable=not progress, unit="row", desc="dry run" if dry_run else "bulk")
         self._seq = itertools.count()
         self._ready: list[tuple[float, int, _Row]] = []
         self.counts: dict[str, int] = {}
@@ -331,7 +347,7 @@ class _Engine:
                     if self._ready[0][0] > now:
                         wake = self._ready[0][0] - now
                         break
-                    pause = self.limits.wait_for(BATCH_SIZE, now)
+                    pause = self.limits.wait_for(now)
                     if pause > 0:
                         wake = pause
                         break
@@ -387,7 +403,9 @@ class _Engine:
                 failure = None if code < 400 else error_from_response(code, content, answer.get("headers") or {})
                 outcomes.append((row, code, content, failure))
         throttled = sum(1 for _, status, _, _ in outcomes if status in (429, 503))
-        self.limits.on_batch(batch.epoch, size=len(outcomes), throttled=throttled, now=now)
+        waits = [e.retry_after for _, status, _, e in outcomes if status in (429, 503) and e and e.retry_after]
+        self.limits.on_batch(batch.epoch, size=len(outcomes), throttled=throttled, now=now,
+                             wait=min(waits) if waits else None)
         finals: list[_Row] = []
         records: list[tuple[int, int | None, str, float | None]] = []
         for row, status, body, error in outcomes:

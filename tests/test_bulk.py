@@ -102,11 +102,23 @@ def test_aimd_ignores_the_odd_throttled_request() -> None:
     assert aimd.limit == 8 and aimd.pace is None
 
 
-def test_aimd_pace_spaces_batches() -> None:
+def test_aimd_pace_spaces_batches_and_gives_back_throttled_places() -> None:
     aimd = AdaptiveLimit(pace=100.0)
     aimd.sent(20, now=10.0)
-    assert aimd.wait_for(20, now=10.0) == pytest.approx(0.2)
-    assert aimd.wait_for(20, now=10.3) == 0
+    assert aimd.wait_for(now=10.0) == pytest.approx(0.2)
+    assert aimd.wait_for(now=10.3) == 0
+    aimd.sent(20, now=10.3)
+    aimd.on_batch(aimd.epoch - 1, size=20, throttled=10, now=10.35)
+    assert aimd.wait_for(now=10.35) == pytest.approx(0.05)
+
+
+def test_aimd_first_overload_holds_for_retry_after_then_paces_under_the_delivered_rate() -> None:
+    aimd = AdaptiveLimit(maximum=8, limit=8)
+    for i in range(5):
+        aimd.on_batch(aimd.epoch, size=20, throttled=0, now=0.1 * i)
+    aimd.on_batch(aimd.epoch, size=20, throttled=20, now=0.5, wait=2.0)
+    assert aimd.wait_for(now=0.5) == pytest.approx(2.0)
+    assert aimd.pace == pytest.approx(0.97 * 100)
 
 
 # --- against the sandbox -----------------------------------------------------------------
