@@ -253,7 +253,6 @@ class _Row:
     prior: bool = False
     tries: int = 0
     sends: int = 0
-    waited: float = 0.0
     code: int | None = None
     message: str = ""
     retryable: bool = False
@@ -317,7 +316,6 @@ class _Engine:
         self.bar = tqdm(total=len(rows), disable=not progress, unit="row", desc="dry run" if dry_run else "bulk")
         self._seq = itertools.count()
         self._ready: list[tuple[float, int, _Row]] = []
-        self.counts: dict[str, int] = {}
 
     # -- scheduling
 
@@ -427,7 +425,6 @@ class _Engine:
     def _final(self, row: _Row, state: str, code: int | None, message: str, finals: list[_Row],
                retryable: bool = False) -> None:
         row.state, row.code, row.message, row.retryable = state, code, message, retryable
-        self.counts[state] = self.counts.get(state, 0) + 1
         finals.append(row)
 
     def _failed_try(self, row: _Row, error: GraphError | None, now: float, finals: list[_Row]) -> None:
@@ -444,8 +441,7 @@ class _Engine:
                 advice = "; resume retries it" if retryable else ""
                 self._final(row, "failed", error.status, f"{error.code}: {error.message}{advice}", finals, retryable)
             return
-        row.waited = delay
-        if row.stage == "send" and (delay >= self.recheck_after):
+        if row.stage == "send" and delay >= self.recheck_after:
             # After a long wait the GET is stale: read the record again before sending.
             row.stage, row.prior, row.tries = "check", True, 0
         self._push(row, now + delay)

@@ -91,7 +91,6 @@ _ADDRESS = ("id", "@odata.type", "learningProviderId")
 #: Identity properties: never sent; a CSV row that changes one is refused when checked.
 _READ_ONLY = ("learnerUserId", "learningContentId", "externalcourseActivityId", "assignmentType", "assignerUserId")
 _STRINGS = tuple(c for c in ACTIVITY_COLUMNS if c not in (*_INSTANTS, "completionPercentage", "dueDateTime.dateTime"))
-_EMPTY: Mapping[str, Any] = {}
 _FLATTENED = frozenset(c for pair in _NESTED.values() for c in pair)
 
 
@@ -268,9 +267,10 @@ def activities_frame(items: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     raw = pd.DataFrame(rows)
     columns: dict[str, Any] = {}
     for parent, (first, second) in _NESTED.items():
-        nested = [v if isinstance(v, dict) else _EMPTY for v in raw.pop(parent)] if parent in raw else []
-        columns[first] = [value.get(first.split(".")[1]) for value in nested] or None
-        columns[second] = [value.get(second.split(".")[1]) for value in nested] or None
+        values = raw.pop(parent).tolist() if parent in raw else []
+        for column in (first, second):
+            key = column.split(".")[1]
+            columns[column] = [v.get(key) if isinstance(v, dict) else None for v in values] or None
     if "externalCourseActivityId" in raw:
         other = raw.pop("externalCourseActivityId")
         raw["externalcourseActivityId"] = (
