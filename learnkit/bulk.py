@@ -53,7 +53,7 @@ from learnkit.frame import (
     read_csv,
 )
 from learnkit.journal import Journal, JournalError, JournalRow
-from learnkit.models import UPDATE_MODELS, normalize_odata_type
+from learnkit.models import UPDATE_MODELS, normalize_odata_type, parse_update
 from learnkit.retry import RetryPolicy
 from learnkit.update import minimal_patch
 
@@ -94,6 +94,9 @@ class Decision:
     ``action`` is ``send`` (with ``body`` and the ``before`` values it replaces),
     ``applied`` (it already holds the intended values: an earlier send landed),
     ``unchanged``, ``conflict`` or ``refuse``.
+
+    >>> Decision("conflict", "changed on the service since it was read").action
+    'conflict'
     """
 
     action: Literal["send", "applied", "unchanged", "conflict", "refuse"]
@@ -508,13 +511,22 @@ def _journal(journal: Journal | str | Path | None) -> Journal:
     return journal if isinstance(journal, Journal) else Journal(journal)
 
 
-def _refuse_duplicates(plans: Sequence[PatchPlan]) -> None:
+def _refuse_bad_plans(plans: Sequence[PatchPlan]) -> None:
+    """Every plan's values through the strict update model, and one plan per record, before anything is sent."""
     seen: dict[str, int] = {}
-    cells = []
+    cells: list[tuple[Any, str, str]] = []
     for plan in plans:
+        for name, value in (("id", plan.activity_id), ("learningProviderId", plan.registration_id)):
+            if not isinstance(value, str) or not value.strip():
+                cells.append((plan.row, name, "shouldn't be empty: it addresses the record"))
         if plan.activity_id in seen:
             cells.append((plan.row, "id", f"repeats row {seen[plan.activity_id]}: one plan per record"))
         seen.setdefault(plan.activity_id, plan.row)
+        try:
+            # The status the record has is only known at send time; any status valid for both types stands in.
+            parse_update({"@odata.type": plan.odata_type, "status": "inProgress", **plan.changes})
+        except InvalidInputError as exc:
+            cells.extend((plan.row, name, detail) for name, _, detail in exc.problems)
     if cells:
         raise InvalidRowsError(cells)
 
@@ -571,7 +583,8 @@ def apply(
 ) -> pd.DataFrame:
     """Apply patch plans over ``$batch``; one result row per plan, indexed by the plan's row.
 
-    The result's columns are ``RESULT_COLUMNS``; ``status`` is ``applied``,
+    Every plan is validated first (``InvalidRowsError`` names each bad row and field,
+    nothing sent). The result's columns are ``RESULT_COLUMNS``; ``status`` is ``applied``,
     ``unchanged``, ``conflict`` or ``failed`` (``dry-run`` in a dry run, which
     reads but writes nothing and keeps no journal). ``results.attrs["journal_id"]``
     names the run for ``undo`` and ``resume``; ``on_start`` gets it before anything
@@ -580,7 +593,7 @@ def apply(
     Example: ``apply(client, diff(before, edited)).status.value_counts()``
     """
     todo = list(plans)
-    _refuse_duplicates(todo)
+    _refuse_bad_plans(todo)
     rows = [_Row(i, plan) for i, plan in enumerate(todo)]
     if dry_run:
         return _run(client, rows, journal=None, run_id=None, force=force, dry_run=True, progress=progress,

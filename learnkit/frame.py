@@ -99,6 +99,9 @@ class InvalidRowsError(InvalidInputError):
 
     ``.field`` is the first bad column and ``.row`` its row (a CSV's spreadsheet row:
     the header is row 1).
+
+    >>> InvalidRowsError([(3, "completionPercentage", "'x' is not a whole number")]).cells[0][:2]
+    (3, 'completionPercentage')
     """
 
     def __init__(self, cells: Sequence[tuple[Any, str, str]]) -> None:

@@ -83,7 +83,10 @@ _FINAL = ("applied", "unchanged", "conflict", "failed")
 
 
 class JournalError(LearnkitError):
-    """A journal run cannot be used as asked: unknown id, not finished, or running in another process."""
+    """A journal run cannot be used as asked: unknown id, not finished, or running in another process.
+
+    Example: ``Journal().info("no-such-run")`` raises ``JournalError("no run 'no-such-run' in the journal ...")``
+    """
 
 
 def default_journal_path() -> Path:

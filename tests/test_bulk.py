@@ -12,7 +12,7 @@ import pytest
 from learnkit import GraphClient, RetryPolicy
 from learnkit.bulk import AdaptiveLimit, apply, apply_frame, decide, resume, summarize, undo
 from learnkit.errors import InvalidInputError
-from learnkit.frame import PatchPlan, activity_etag, canonical, diff, read_activities
+from learnkit.frame import InvalidRowsError, PatchPlan, activity_etag, canonical, diff, read_activities
 from learnkit.journal import Journal, JournalError
 from learnkit.models import ASSIGNMENT_TYPE, SELF_INITIATED_TYPE
 
@@ -250,6 +250,20 @@ def test_duplicate_records_refused_before_sending(sb: Any, client: GraphClient, 
     twice = [PatchPlan(i, "p", "u:1", SELF_INITIATED_TYPE, {"completionPercentage": i}) for i in (2, 3)]
     with pytest.raises(InvalidInputError, match="repeats row 2"):
         apply(client, twice, **run_options(book))
+    assert book.runs().empty
+
+
+def test_invalid_plans_refused_before_sending(sb: Any, client: GraphClient, book: Journal) -> None:
+    plans = [
+        PatchPlan(2, "p", "u:1", SELF_INITIATED_TYPE, {"completionPercentage": 150}),
+        PatchPlan(3, "p", "u:2", SELF_INITIATED_TYPE, {"status": "notStarted"}),
+        PatchPlan(4, "p", "u:3", SELF_INITIATED_TYPE, {"notes": None}),
+        PatchPlan(5, "", "u:4", ASSIGNMENT_TYPE, {"completionPercentage": 1}),
+    ]
+    with pytest.raises(InvalidRowsError) as caught:
+        apply(client, plans, **run_options(book))
+    assert [(row, field) for row, field, _ in caught.value.cells] == [
+        (2, "completionPercentage"), (3, "status"), (4, "notes"), (5, "learningProviderId")]
     assert book.runs().empty
 
 
