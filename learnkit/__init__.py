@@ -12,6 +12,8 @@ The names a user needs, importable from here::
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from learnkit.auth import CertificateCredential, ClientSecretCredential, DeviceCodeCredential
 from learnkit.client import GraphClient, GraphResponse, PermissionWarning
 from learnkit.clouds import CLOUDS, Cloud
@@ -63,6 +65,37 @@ from learnkit.update import UpdateResult, minimal_patch, update_activity
 
 connect = GraphClient.connect
 
+# The bulk and frame names need pandas: they load on first use, so `import learnkit` stays light.
+_LAZY = {
+    "Journal": "learnkit.journal",
+    "PatchPlan": "learnkit.frame",
+    "apply_csv": "learnkit.bulk",
+    "apply_frame": "learnkit.bulk",
+    "apply_plans": "learnkit.bulk",
+    "read_activities": "learnkit.frame",
+    "read_csv": "learnkit.frame",
+    "resume": "learnkit.bulk",
+    "undo": "learnkit.bulk",
+    "write_csv": "learnkit.frame",
+}
+
+if TYPE_CHECKING:
+    from learnkit.bulk import apply as apply_plans
+    from learnkit.bulk import apply_csv, apply_frame, resume, undo
+    from learnkit.frame import PatchPlan, read_activities, read_csv, write_csv
+    from learnkit.journal import Journal
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name]), "apply" if name == "apply_plans" else name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'learnkit' has no attribute {name!r}")
+
+
 __all__ = [
     "CLOUDS",
     "PERMISSIONS",
@@ -89,6 +122,7 @@ __all__ = [
     "InvalidInputError",
     "InvalidRegistrationError",
     "ItemBody",
+    "Journal",
     "LearningAssignment",
     "LearningContent",
     "LearningCourseActivity",
@@ -99,6 +133,7 @@ __all__ = [
     "MethodNotAllowedError",
     "NetworkError",
     "NotFoundError",
+    "PatchPlan",
     "PermissionDeniedError",
     "PermissionWarning",
     "ProviderContentMismatchError",
@@ -111,9 +146,17 @@ __all__ = [
     "TokenError",
     "TooManyRequestsError",
     "UpdateResult",
+    "apply_csv",
+    "apply_frame",
+    "apply_plans",
     "connect",
     "minimal_patch",
     "parse_activity",
     "parse_update",
+    "read_activities",
+    "read_csv",
+    "resume",
+    "undo",
     "update_activity",
+    "write_csv",
 ]

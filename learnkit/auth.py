@@ -25,14 +25,16 @@ import os
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-import msal
 import requests
 
 from learnkit.clouds import Cloud, get_cloud
 from learnkit.errors import TokenError
 from learnkit.permissions import TokenKind
+
+if TYPE_CHECKING:
+    import msal
 
 __all__ = [
     "DELEGATED_SCOPES",
@@ -110,6 +112,8 @@ class _MsalCredential:
         # not override the CA we were given.
         self._http.trust_env = not self._custom_authority
         self._cache_path = Path(cache_path) if cache_path else None
+        import msal  # here, not at module level: it is a fifth of `import learnkit`
+
         self._cache = msal.SerializableTokenCache()
         if self._cache_path and self._cache_path.exists():
             self._cache.deserialize(self._cache_path.read_text())
@@ -164,6 +168,8 @@ class _ClientCredential(_MsalCredential):
         """An application token from the cache, or a new one by client credentials."""
         with self._lock:
             if self._app is None:  # msal reads the authority's metadata here: not at construction
+                import msal
+
                 try:
                     self._app = msal.ConfidentialClientApplication(
                         self.client_id, client_credential=self._credential, **self._app_options()
@@ -256,6 +262,8 @@ class DeviceCodeCredential(_MsalCredential):
         """A delegated token from the cache (renewed silently), or by a new device-code sign-in."""
         with self._lock:
             if self._app is None:
+                import msal
+
                 self._app = msal.PublicClientApplication(self.client_id, **self._app_options())
             accounts = self._app.get_accounts()
             if accounts:
