@@ -44,7 +44,6 @@ __all__ = [
     "AssignmentType",
     "AssignmentUpdate",
     "BodyType",
-    "CourseStatus",
     "DateTimeTimeZone",
     "ItemBody",
     "LearningAssignment",
@@ -70,15 +69,6 @@ _TYPE_ALIASES = {
     "learningselfinitiatedcourse": SELF_INITIATED_TYPE,
     "learningselfinitiated": SELF_INITIATED_TYPE,
 }
-
-
-class CourseStatus(str, Enum):
-    """courseStatus: where a learner is in a course."""
-
-    NOT_STARTED = "notStarted"
-    IN_PROGRESS = "inProgress"
-    COMPLETED = "completed"
-    UNKNOWN_FUTURE_VALUE = "unknownFutureValue"
 
 
 class AssignmentType(str, Enum):
@@ -436,8 +426,6 @@ UPDATE_MODELS: dict[str, type[UpdateModel]] = {
     ASSIGNMENT_TYPE: AssignmentUpdate,
     SELF_INITIATED_TYPE: SelfInitiatedCourseUpdate,
 }
-
-AnyUpdate = AssignmentUpdate | SelfInitiatedCourseUpdate
 
 
 def parse_update(changes: Mapping[str, Any] | UpdateModel) -> UpdateModel:
