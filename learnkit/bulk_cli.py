@@ -106,32 +106,14 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         return 0
     journal = Journal(args.journal)
     progress = not args.no_progress
-    if args.command == "apply":
-        results = bulk.apply_csv(
-            client,
-            args.csv,
-            journal=journal,
-            force=args.force,
-            dry_run=args.dry_run,
-            progress=progress,
-            concurrency=args.concurrency,
-            on_start=_announce(out),
-        )
-    elif args.command == "undo":
-        results = bulk.undo(
-            client,
-            args.journal_id,
-            journal=journal,
-            force=args.force,
-            dry_run=args.dry_run,
-            progress=progress,
-            concurrency=args.concurrency,
-            on_start=_announce(out),
-        )
-    else:
+    if args.command == "resume":
         print(f"journal {args.journal_id}", file=out, flush=True)
         results = bulk.resume(client, args.journal_id, journal=journal, progress=progress,
                               concurrency=args.concurrency)
+    else:
+        run, target = (bulk.apply_csv, args.csv) if args.command == "apply" else (bulk.undo, args.journal_id)
+        results = run(client, target, journal=journal, force=args.force, dry_run=args.dry_run, progress=progress,
+                      concurrency=args.concurrency, on_start=_announce(out))
     if results.attrs.get("dry_run"):
         print("dry run: nothing sent", file=out)
     return _report(results, out)

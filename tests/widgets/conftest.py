@@ -20,22 +20,10 @@ def no_callback_errors() -> Iterator[None]:
     assert not errors, "widget callbacks raised:\n" + "\n".join(e.traceback for e in errors)
 
 
-@pytest.fixture(scope="session")
-def widget_sandbox() -> Iterator[Any]:
-    """One sandbox for the widget tests (reset before each test that uses ``sb``)."""
-    import learnkit.sandbox
-
-    sandbox = learnkit.sandbox.start()
-    try:
-        yield sandbox
-    finally:
-        sandbox.stop()
-
-
 @pytest.fixture
-def sb(widget_sandbox: Any) -> Any:
-    widget_sandbox.reset()
-    return widget_sandbox
+def sb(clean_sandbox: Any) -> Any:
+    """The session's shared sandbox (``tests/conftest.py``), its demo tenant rebuilt."""
+    return clean_sandbox
 
 
 @pytest.fixture
