@@ -80,16 +80,27 @@ _LAZY = {
 }
 
 if TYPE_CHECKING:
+    from learnkit import bulk as bulk
+    from learnkit import frame as frame
+    from learnkit import journal as journal
+    from learnkit import sandbox as sandbox
+    from learnkit import widgets as widgets
     from learnkit.bulk import apply as apply_plans
     from learnkit.bulk import apply_csv, apply_frame, resume, undo
     from learnkit.frame import PatchPlan, read_activities, read_csv, write_csv
     from learnkit.journal import Journal
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
+#: Subpackages reachable as attributes (``learnkit.sandbox.start()``) without importing them up front.
+_SUBMODULES = frozenset({"bulk", "frame", "journal", "sandbox", "widgets"})
 
+
+def __getattr__(name: str) -> Any:
+    import importlib
+
+    if name in _SUBMODULES:
+        return importlib.import_module(f"learnkit.{name}")
+    if name in _LAZY:
         value = getattr(importlib.import_module(_LAZY[name]), "apply" if name == "apply_plans" else name)
         globals()[name] = value
         return value
