@@ -31,8 +31,8 @@ from ipydatagrid import DataGrid  # type: ignore[import-untyped]
 
 from learnkit.client import GraphClient
 from learnkit.errors import InvalidInputError, LearnkitError
-from learnkit.frame import PatchPlan, activity_etag
 from learnkit.models import normalize_odata_type
+from learnkit.plans import PatchPlan, activity_etag
 from learnkit.update import UpdateResult, minimal_patch, update_activity
 from learnkit.widgets._common import ui_client
 from learnkit.widgets._flat import column_specs, editable_columns, unflatten_changes
