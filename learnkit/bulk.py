@@ -1,29 +1,33 @@
-"""Many patches at once: ``$batch`` of 20, adaptive concurrency, per-row retries, a journal, undo and resume.
+"""Many patches at once: reads by the page, ``$batch`` of 20, adaptive concurrency, a journal, undo and resume.
 
-Each plan goes through two steps, each a sub-request in some ``$batch``: a GET of
-the record as the service holds it now, then (unless it changed since the plan
-was based on it, or nothing differs) a PATCH of the smallest body. Sub-requests
-are retried on their own for 429, 503, 5xx and dropped connections, after the
-wait their own ``Retry-After`` asks for (``RetryPolicy``). Batches go out on a
-few threads sharing the client's connection pool; how many at once, and how
-fast, adapts (AIMD): halved when the service throttles most of a batch, grown
-back on each clean one.
+Each plan needs what the service holds now (to check it was not changed since the
+plan's base was read, and to send only what differs). The engine reads it the
+cheapest way for the run: when many plans address one provider, its list, a page of
+999 records per request, deciding each page's plans as it arrives; otherwise a GET
+sub-request per plan in a ``$batch``. The PATCHes (the smallest body each) go out in
+``$batch``es of 20 while later pages are still being read. Sub-requests are retried
+on their own for 429, 503, 5xx and dropped connections, after the wait their own
+``Retry-After`` asks for (``RetryPolicy``). How many batches fly at once, and how fast,
+adapts (AIMD): halved when the service throttles most of a batch, grown back on each
+clean one.
 
 Every plan is written to the journal (``learnkit.journal``) before anything is
-sent, with the values each PATCH replaced, so ``undo`` can put them back and
-``resume`` can finish a run whose process died.
+sent, and the values each PATCH replaces before it goes out, so ``undo`` can put
+them back and ``resume`` can finish a run whose process died.
 
 Example::
 
-    results = apply(client, diff(before, edited))      # one row per plan: status, code, message, attempts
-    undo(client, results.attrs["journal_id"])
+    result = apply(client, diff(before, edited))      # a BulkResult: .frame, .summary(), .journal_id
+    undo(client, result.journal_id)
 """
 
 from __future__ import annotations
 
 import copy
 import heapq
+import html
 import itertools
+import math
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -34,7 +38,6 @@ from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote
 
 import pandas as pd
-from tqdm.auto import tqdm
 
 from learnkit.csvfile import plans_from_frame, read_csv
 from learnkit.errors import (
@@ -45,15 +48,17 @@ from learnkit.errors import (
 )
 from learnkit.frame import diff
 from learnkit.journal import Journal, JournalError, JournalRow
-from learnkit.plans import PatchPlan, activity_etag, decide, overlay, validate_plans
+from learnkit.plans import PatchPlan, canonical, decide, edited_only, fingerprint, validate_plans
 from learnkit.retry import RetryPolicy
 
 if TYPE_CHECKING:
     from learnkit.client import GraphClient
 
 __all__ = [
+    "DEFAULT_CONCURRENCY",
     "RESULT_COLUMNS",
     "AdaptiveLimit",
+    "BulkResult",
     "apply",
     "apply_csv",
     "apply_frame",
@@ -63,14 +68,140 @@ __all__ = [
 ]
 
 #: The columns of the per-row result frame (its index is the plan's row).
-RESULT_COLUMNS = ("id", "status", "code", "message", "attempts", "patch")
+RESULT_COLUMNS = ("id", "status", "code", "message", "attempts", "patch", "before")
 #: The statuses a row can end in; in a dry run, a row that would be sent ends in ``dry-run``.
 FINAL = frozenset({"applied", "unchanged", "conflict", "failed", "dry-run"})
 BATCH_SIZE = 20
+#: Batches in flight at most. Measured on the sandbox at 50 ms latency (benchmarks/RESULTS.md):
+#: 16 was 1.3x as fast as 8, and more gained little; pacing brings it down when throttled.
+DEFAULT_CONCURRENCY = 16
+#: Records per page when reading a provider's list (Graph's largest ``$top`` for it).
+PAGE_SIZE = 999
+# A provider's list is read when at least this many of its records are to be checked (one
+# page costs one request, as one GET does); beyond the first page, paging goes on while
+# each remaining page is expected to find at least a batch's worth of them.
+_LIST_AT_LEAST = BATCH_SIZE
 # Above this share of throttled sub-requests, a batch means "the service's rate is reached"
 # rather than the odd throttled request; once paced, a smaller share means "past it".
 _OVERLOAD = 0.5
 _PAST_RATE = 0.25
+_ACTIVITIES = "/employeeExperience/learningCourseActivities"
+_PROVIDERS = "/employeeExperience/learningProviders"
+
+Progress = bool | Callable[[int, int], object]
+
+
+# --- results ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BulkResult:
+    """What a bulk run did: one row per plan (``frame``), the journal run, and counts.
+
+    ``frame`` is indexed by the plan's row, with ``RESULT_COLUMNS``: ``status`` is
+    ``applied``, ``unchanged``, ``conflict``, ``failed`` (or ``dry-run``), ``patch`` the
+    body sent (or that would be), ``before`` the values it replaced (or would replace).
+    ``stats`` counts the requests spent: ``requests`` as Graph counts them (each
+    sub-request, each page), ``round_trips`` (HTTP requests), ``throttled``.
+
+    >>> r = BulkResult(pd.DataFrame({"status": ["applied", "conflict"]}), None, False)
+    >>> r.summary(), r.ok
+    ({'applied': 1, 'conflict': 1}, False)
+    """
+
+    frame: pd.DataFrame
+    journal_id: str | None
+    dry_run: bool
+    stats: Mapping[str, int] = field(default_factory=dict)
+
+    def summary(self) -> dict[str, int]:
+        """How many rows ended in each status, e.g. ``{'applied': 3, 'unchanged': 1}``."""
+        counts = self.frame["status"].value_counts()
+        return {str(k): int(v) for k, v in sorted(counts.items(), key=lambda kv: str(kv[0]))}
+
+    @property
+    def ok(self) -> bool:
+        """True when no row failed or conflicted."""
+        return not bool(self.frame["status"].isin(["failed", "conflict"]).any())
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+    def changes(self) -> pd.DataFrame:
+        """One line per property sent (or that would be): row, id, field, before, after.
+
+        Example: ``print(apply_csv(client, "edits.csv", dry_run=True).changes().to_string())``
+        """
+        lines: list[tuple[Any, Any, str, Any, Any]] = []
+        for row, entry in self.frame.iterrows():
+            patch, before = entry.get("patch"), entry.get("before")
+            if not isinstance(patch, Mapping):
+                continue
+            old = before if isinstance(before, Mapping) else {}
+            for name, value in patch.items():
+                if name == "@odata.type" or (name == "status" and old.get(name, value) == value):
+                    continue
+                lines.append((row, entry["id"], name, old.get(name), value))
+        frame = pd.DataFrame(lines, columns=["row", "id", "field", "before", "after"])
+        return frame
+
+    def __repr__(self) -> str:
+        counts = ", ".join(f"{k} {v}" for k, v in self.summary().items()) or "no rows"
+        kind = "dry run" if self.dry_run else f"journal {self.journal_id}"
+        return f"BulkResult({len(self.frame)} rows: {counts}; {kind})"
+
+    def _repr_html_(self) -> str:
+        # JupyterLab's theme variables (with neutral fallbacks), so it reads in light and dark themes.
+        counts = ", ".join(f"{html.escape(k)} <b>{v}</b>" for k, v in self.summary().items()) or "no rows"
+        kind = (
+            "dry run: nothing sent" if self.dry_run else f"journal run <code>{html.escape(str(self.journal_id))}</code>"
+        )
+        shown = self.frame.head(20)[["id", "status", "code", "message", "attempts"]]
+        table = shown.to_html(na_rep="", border=0, escape=True)
+        more = f"<p>... and {len(self.frame) - 20} more rows in <code>.frame</code></p>" if len(self.frame) > 20 else ""
+        return (
+            "<div style='color:var(--jp-content-font-color1, inherit)'>"
+            f"<p>{len(self.frame)} rows: {counts}; {kind}</p>{table}{more}</div>"
+        )
+
+
+def summarize(results: BulkResult | pd.DataFrame) -> dict[str, int]:
+    """How many rows ended in each status (``BulkResult.summary``; a result frame works too).
+
+    >>> summarize(pd.DataFrame({"status": ["applied", "applied", "conflict"]}))
+    {'applied': 2, 'conflict': 1}
+    """
+    frame = results.frame if isinstance(results, BulkResult) else results
+    counts = frame["status"].value_counts()
+    return {str(k): int(v) for k, v in sorted(counts.items(), key=lambda kv: str(kv[0]))}
+
+
+class _Progress:
+    """A ``tqdm.auto`` bar (``True``), nothing (``False``), or a ``(done, total)`` callable."""
+
+    def __init__(self, progress: Progress, total: int, desc: str) -> None:
+        self.total, self.done = total, 0
+        self.call: Callable[[int, int], object] | None = None
+        self.bar: Any = None
+        if callable(progress):
+            self.call = progress
+        elif progress:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=total, unit="row", desc=desc)
+
+    def update(self, n: int) -> None:
+        if not n:
+            return
+        self.done += n
+        if self.bar is not None:
+            self.bar.update(n)
+        if self.call is not None:
+            self.call(self.done, self.total)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
 
 
 # --- adaptive concurrency --------------------------------------------------------
@@ -167,6 +298,19 @@ class _Batch:
     epoch: int
 
 
+@dataclass
+class _Listing:
+    """Reading one provider's list, a page at a time, for the rows waiting on it."""
+
+    registration_id: str
+    waiting: dict[str, _Row]
+    tries: int = 0
+    pages: int = 0
+    seen: int = 0
+    total: int | None = None
+    next_path: str | None = None
+
+
 def _path(value: str) -> str:
     return quote(value, safe=":@")
 
@@ -174,16 +318,11 @@ def _path(value: str) -> str:
 def _subrequest(row: _Row) -> dict[str, Any]:
     plan = row.plan
     if row.stage == "check":
-        return {
-            "id": str(row.index),
-            "method": "GET",
-            "url": f"/employeeExperience/learningCourseActivities/{_path(plan.activity_id)}",
-        }
+        return {"id": str(row.index), "method": "GET", "url": f"{_ACTIVITIES}/{_path(plan.activity_id)}"}
     return {
         "id": str(row.index),
         "method": "PATCH",
-        "url": f"/employeeExperience/learningProviders/{_path(plan.registration_id)}"
-        f"/learningCourseActivities/{_path(plan.activity_id)}",
+        "url": f"{_PROVIDERS}/{_path(plan.registration_id)}/learningCourseActivities/{_path(plan.activity_id)}",
         "headers": {"Content-Type": "application/json"},
         "body": row.body,
     }
@@ -203,7 +342,7 @@ class _Engine:
         dry_run: bool,
         retry: RetryPolicy,
         concurrency: int,
-        progress: bool,
+        progress: Progress,
         recheck_after: float,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -216,12 +355,14 @@ class _Engine:
         self.force, self.dry_run = force, dry_run
         self.retry = retry
         self.recheck_after = recheck_after
-        self.limits = AdaptiveLimit(maximum=max(1, concurrency), limit=float(min(4, max(1, concurrency))))
-        self.clock = clock
         self.concurrency = max(1, concurrency)
-        self.bar = tqdm(total=len(rows), disable=not progress, unit="row", desc="dry run" if dry_run else "bulk")
+        self.limits = AdaptiveLimit(maximum=self.concurrency, limit=float(min(4, self.concurrency)))
+        self.clock = clock
+        self.bar = _Progress(progress, len(rows), "dry run" if dry_run else "bulk")
+        self.stats = {"requests": 0, "round_trips": 0, "throttled": 0, "pages": 0}
         self._seq = itertools.count()
         self._ready: list[tuple[float, int, _Row]] = []
+        self._listings: list[tuple[float, int, _Listing]] = []
 
     # -- scheduling
 
@@ -234,26 +375,47 @@ class _Engine:
             taken.append(heapq.heappop(self._ready)[2])
         return taken
 
+    def _plan_reads(self) -> None:
+        """Rows to check go to their provider's list when enough share one, else to GET sub-requests."""
+        by_provider: dict[str, dict[str, _Row]] = {}
+        for row in self.rows:
+            if row.state in FINAL:
+                continue
+            if row.prior:  # an earlier send's outcome is unknown: read it back on its own, now
+                self._push(row, 0.0)
+                continue
+            by_provider.setdefault(row.plan.registration_id, {})[row.plan.activity_id] = row
+        for registration_id, waiting in by_provider.items():
+            if len(waiting) >= _LIST_AT_LEAST:
+                heapq.heappush(self._listings, (0.0, next(self._seq), _Listing(registration_id, waiting)))
+            else:
+                for row in waiting.values():
+                    self._push(row, 0.0)
+
     def run(self) -> None:
         """Drive every row to a final state."""
-        for row in self.rows:
-            if row.state not in FINAL:
-                self._push(row, 0.0)
-            else:
-                self.bar.update(1)
-        inflight: dict[Future[list[dict[str, Any]]], _Batch] = {}
+        self.bar.update(sum(1 for row in self.rows if row.state in FINAL))
+        self._plan_reads()
+        inflight: dict[Future[Any], _Batch | _Listing] = {}
         pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="learnkit-bulk")
         try:
-            while self._ready or inflight:
+            while self._ready or self._listings or inflight:
                 now = self.clock()
                 wake: float | None = None
-                while len(inflight) < int(self.limits.limit) and self._ready:
-                    if self._ready[0][0] > now:
-                        wake = self._ready[0][0] - now
-                        break
+                while len(inflight) < max(1, int(self.limits.limit)):
                     pause = self.limits.wait_for(now)
                     if pause > 0:
                         wake = pause
+                        break
+                    if self._listings and self._listings[0][0] <= now:
+                        listing = heapq.heappop(self._listings)[2]
+                        self.limits.sent(1, now)
+                        inflight[pool.submit(self._page, listing)] = listing
+                        continue
+                    if not self._ready or self._ready[0][0] > now:
+                        starts = [q[0][0] for q in (self._ready, self._listings) if q]
+                        if starts:
+                            wake = max(0.0, min(starts) - now)
                         break
                     rows = self._take(now)
                     self._before_send(rows)
@@ -265,27 +427,111 @@ class _Engine:
                     continue
                 done, _ = wait(inflight, timeout=wake, return_when=FIRST_COMPLETED)
                 for future in done:
-                    batch = inflight.pop(future)
-                    self._after(batch, future)
+                    job = inflight.pop(future)
+                    if isinstance(job, _Listing):
+                        self._after_page(job, future)
+                    else:
+                        self._after(job, future)
         finally:
             for future in inflight:
                 future.cancel()
             pool.shutdown(wait=True, cancel_futures=True)
             self.bar.close()
 
+    # -- reading by the page
+
+    def _page(self, listing: _Listing) -> dict[str, Any]:
+        if listing.next_path is None:
+            path = f"{_PROVIDERS}/{_path(listing.registration_id)}/learningCourseActivities"
+            params: dict[str, Any] | None = {"$top": PAGE_SIZE, "$count": "true"}
+        else:
+            path, params = listing.next_path, None
+        answer = self.sender.request("GET", path, operation="list_provider_activities", params=params)
+        body = answer.body
+        if not isinstance(body, Mapping) or not isinstance(body.get("value"), list):
+            raise NetworkError("the provider's list came back without a value list")
+        return dict(body)
+
+    def _after_page(self, listing: _Listing, future: Future[dict[str, Any]]) -> None:
+        now = self.clock()
+        self.stats["requests"] += 1
+        self.stats["round_trips"] += 1
+        self.stats["pages"] += 1
+        try:
+            page = future.result()
+        except (GraphError, NetworkError) as exc:
+            error = exc if isinstance(exc, GraphError) and not isinstance(exc, NetworkError) else None
+            throttled = error is not None and error.status in (429, 503)
+            self.stats["throttled"] += int(throttled)
+            self.limits.on_batch(
+                self.limits.epoch,
+                size=1,
+                throttled=int(throttled),
+                now=now,
+                wait=error.retry_after if error is not None else None,
+            )
+            listing.tries += 1
+            delay = self.retry.delay(error, listing.tries)
+            if delay is None:
+                self._read_one_by_one(listing, now)
+            else:
+                heapq.heappush(self._listings, (now + delay, next(self._seq), listing))
+            return
+        self.limits.on_batch(self.limits.epoch, size=1, throttled=0, now=now)
+        listing.tries = 0
+        listing.pages += 1
+        items = page["value"]
+        listing.seen += len(items)
+        if isinstance(page.get("@odata.count"), int):
+            listing.total = page["@odata.count"]
+        finals: list[_Row] = []
+        for item in items:
+            row = listing.waiting.pop(str(item.get("id")), None) if isinstance(item, Mapping) else None
+            if row is not None:
+                self._checked(row, item, now, finals)
+        self._journal_outcomes(finals, [])
+        self.bar.update(len(finals))
+        next_path = page.get("@odata.nextLink")
+        if not listing.waiting:
+            return
+        if isinstance(next_path, str) and self._worth_another_page(listing, len(items)):
+            listing.next_path = next_path
+            heapq.heappush(self._listings, (now, next(self._seq), listing))
+        else:
+            # Not in the list (another provider's record, or gone): each is read on its own.
+            self._read_one_by_one(listing, now)
+
+    @staticmethod
+    def _worth_another_page(listing: _Listing, page_length: int) -> bool:
+        if listing.total is None or page_length == 0:
+            return len(listing.waiting) >= _LIST_AT_LEAST
+        pages_left = math.ceil(max(0, listing.total - listing.seen) / page_length)
+        return pages_left * BATCH_SIZE <= len(listing.waiting) * 4 or pages_left <= 1
+
+    def _read_one_by_one(self, listing: _Listing, now: float) -> None:
+        for row in listing.waiting.values():
+            self._push(row, now)
+        listing.waiting = {}
+
     # -- journal hooks
 
     def _before_send(self, rows: Sequence[_Row]) -> None:
         if self.journal is None or self.run_id is None:
             return
-        sending = [(r.index, r.before, r.body) for r in rows if r.stage == "send"]
-        attempts = [(r.index, "PATCH" if r.stage == "send" else "GET") for r in rows]
-        self.journal.mark_sending(self.run_id, sending, attempts)
+        self.journal.mark_sending(self.run_id, [(r.index, r.plan, r.before, r.body) for r in rows if r.stage == "send"])
+
+    def _journal_outcomes(
+        self, finals: Sequence[_Row], failures: Sequence[tuple[int, str, int | None, str, float | None]]
+    ) -> None:
+        if self.journal is not None and self.run_id is not None and (finals or failures):
+            self.journal.record(self.run_id, [_outcome(r) for r in finals], failures)
 
     # -- outcomes
 
     def _after(self, batch: _Batch, future: Future[list[dict[str, Any]]]) -> None:
         now = self.clock()
+        self.stats["round_trips"] += 1
+        self.stats["requests"] += len(batch.rows)
         outcomes: list[tuple[_Row, int | None, Any, GraphError | None]] = []
         try:
             answers = {str(a.get("id")): a for a in future.result()}
@@ -307,33 +553,26 @@ class _Engine:
                 failure = None if code < 400 else error_from_response(code, content, answer.get("headers") or {})
                 outcomes.append((row, code, content, failure))
         throttled = sum(1 for _, status, _, _ in outcomes if status in (429, 503))
+        self.stats["throttled"] += throttled
         waits = [e.retry_after for _, status, _, e in outcomes if status in (429, 503) and e and e.retry_after]
         self.limits.on_batch(
             batch.epoch, size=len(outcomes), throttled=throttled, now=now, wait=min(waits) if waits else None
         )
         finals: list[_Row] = []
-        records: list[tuple[int, int | None, str, float | None]] = []
+        failures: list[tuple[int, str, int | None, str, float | None]] = []
         for row, status, body, error in outcomes:
-            records.append(
-                (
-                    row.index,
-                    status,
-                    "" if error is None else str(error)[:500],
-                    error.retry_after if error is not None else None,
-                )
-            )
+            method = "PATCH" if row.stage == "send" else "GET"
             if status is None or error is not None:
+                detail = "connection lost" if error is None else str(error)[:300]
+                failures.append((row.index, method, status, detail, error.retry_after if error else None))
                 self._failed_try(row, error, now, finals)
             elif row.stage == "check":
                 self._checked(row, body if isinstance(body, Mapping) else {}, now, finals)
             else:
                 row.sends += 1
                 self._final(row, "applied", status, "applied", finals)
-        if self.journal is not None and self.run_id is not None:
-            self.journal.record(self.run_id, [_outcome(r) for r in finals], records)
+        self._journal_outcomes(finals, failures)
         self.bar.update(len(finals))
-        if finals:
-            self.bar.set_postfix(concurrency=int(self.limits.limit), refresh=False)
 
     def _final(
         self, row: _Row, state: str, code: int | None, message: str, finals: list[_Row], retryable: bool = False
@@ -355,9 +594,13 @@ class _Engine:
                 advice = "; resume retries it" if retryable else ""
                 self._final(row, "failed", error.status, f"{error.code}: {error.message}{advice}", finals, retryable)
             return
-        if row.stage == "send" and delay >= self.recheck_after:
-            # After a long wait the GET is stale: read the record again before sending.
-            row.stage, row.prior, row.tries = "check", True, 0
+        if row.stage == "send":
+            # The outcome of a failed send is not certain (a dropped connection may have landed it):
+            # from here on, the record's state is judged against what this run sent.
+            row.prior = True
+            if delay >= self.recheck_after:
+                # After a long wait the read is stale: read the record again before sending.
+                row.stage, row.tries = "check", 0
         self._push(row, now + delay)
 
     def _checked(self, row: _Row, current: Mapping[str, Any], now: float, finals: list[_Row]) -> None:
@@ -379,11 +622,12 @@ class _Engine:
             self._final(row, decision.action, None, decision.message, finals)
 
 
-def _outcome(row: _Row) -> tuple[int, str, int | None, str, int, bool, dict[str, Any] | None, dict[str, Any] | None]:
-    return (row.index, row.state, row.code, row.message, row.sends, row.retryable, row.before, row.body)
+def _outcome(row: _Row) -> tuple[int, PatchPlan, str, int | None, str, int, bool, Any, Any]:
+    return (row.index, row.plan, row.state, row.code, row.message, row.sends, row.retryable, row.before, row.body)
 
 
-def _results(rows: Sequence[_Row], *, journal_id: str | None, dry_run: bool) -> pd.DataFrame:
+def _results(rows: Sequence[_Row], *, journal_id: str | None, dry_run: bool, stats: Mapping[str, int]) -> BulkResult:
+    shown = ("applied", "dry-run")
     frame: pd.DataFrame = pd.DataFrame(
         {
             "id": [r.plan.activity_id for r in rows],
@@ -391,23 +635,17 @@ def _results(rows: Sequence[_Row], *, journal_id: str | None, dry_run: bool) -> 
             "code": pd.array([r.code for r in rows], dtype="Int64"),
             "message": [r.message for r in rows],
             "attempts": [r.sends for r in rows],
-            "patch": [r.body if r.state in ("applied", "dry-run") else None for r in rows],
+            "patch": [r.body if r.state in shown else None for r in rows],
+            "before": [
+                {k: v for k, v in r.before.items() if k != "@odata.type"}
+                if r.state in shown and r.before is not None
+                else None
+                for r in rows
+            ],
         },
         index=pd.Index([r.plan.row for r in rows], name="row"),
     )
-    frame.attrs["journal_id"] = journal_id
-    frame.attrs["dry_run"] = dry_run
-    return frame
-
-
-def summarize(results: pd.DataFrame) -> dict[str, int]:
-    """How many rows ended in each status.
-
-    >>> summarize(pd.DataFrame({"status": ["applied", "applied", "conflict"]}))
-    {'applied': 2, 'conflict': 1}
-    """
-    counts = results["status"].value_counts()
-    return {str(k): int(v) for k, v in sorted(counts.items(), key=lambda kv: str(kv[0]))}
+    return BulkResult(frame, journal_id, dry_run, dict(stats))
 
 
 # --- entry points ------------------------------------------------------------------
@@ -430,11 +668,11 @@ def _run(
     run_id: str | None,
     force: bool,
     dry_run: bool,
-    progress: bool,
+    progress: Progress,
     concurrency: int,
     retry: RetryPolicy | None,
     recheck_after: float,
-) -> pd.DataFrame:
+) -> BulkResult:
     engine = _Engine(
         client,
         rows,
@@ -455,7 +693,27 @@ def _run(
         raise
     if journal is not None and run_id is not None:
         journal.finish(run_id, "finished")
-    return _results(rows, journal_id=run_id, dry_run=dry_run)
+    return _results(rows, journal_id=run_id, dry_run=dry_run, stats=engine.stats)
+
+
+_AS_EXPORTED = "no cell differs from the values it was read with: not read, not sent"
+
+
+def _rows_for(plans: Sequence[PatchPlan]) -> tuple[list[PatchPlan], list[_Row], dict[int, tuple[str, str]]]:
+    """Plans as journaled (only edited properties kept), their rows, and those final without the service."""
+    kept: list[PatchPlan] = []
+    rows: list[_Row] = []
+    finals: dict[int, tuple[str, str]] = {}
+    for i, plan in enumerate(plans):
+        edited = edited_only(plan)
+        if edited is None:
+            finals[i] = ("unchanged", _AS_EXPORTED)
+            rows.append(_Row(i, plan, state="unchanged", message=_AS_EXPORTED))
+            kept.append(plan)
+        else:
+            rows.append(_Row(i, edited))
+            kept.append(edited)
+    return kept, rows, finals
 
 
 def apply(
@@ -465,59 +723,40 @@ def apply(
     journal: Journal | str | Path | None = None,
     force: bool = False,
     dry_run: bool = False,
-    progress: bool = True,
-    concurrency: int = 8,
+    progress: Progress = True,
+    concurrency: int = DEFAULT_CONCURRENCY,
     retry: RetryPolicy | None = None,
     source: str | None = None,
     on_start: Callable[[str], object] | None = None,
     recheck_after: float = 10.0,
-) -> pd.DataFrame:
-    """Apply patch plans over ``$batch``; one result row per plan, indexed by the plan's row.
+) -> BulkResult:
+    """Apply patch plans over ``$batch`` as one journal run; a ``BulkResult`` with one row per plan.
 
     Every plan is validated first (``InvalidRowsError`` names each bad row and field,
-    nothing sent). The result's columns are ``RESULT_COLUMNS``; ``status`` is ``applied``,
-    ``unchanged``, ``conflict`` or ``failed`` (``dry-run`` in a dry run, which
-    reads but writes nothing and keeps no journal). ``results.attrs["journal_id"]``
-    names the run for ``undo`` and ``resume``; ``on_start`` gets it before anything
-    is sent. ``force`` overwrites records changed since the plans were based on them.
+    nothing sent). ``status`` is ``applied``, ``unchanged`` (the service already holds
+    the values), ``conflict`` (changed on the service since the plan's base was read:
+    the message names each property, was and now) or ``failed`` (``dry-run`` in a dry
+    run, which reads but writes nothing and keeps no journal). ``result.journal_id``
+    names the run for ``undo`` and ``resume``; ``on_start`` gets it before anything is
+    sent. ``force`` overwrites records changed since. ``progress`` is True (a
+    ``tqdm.auto`` bar), False, or a callable ``(done, total)``.
 
-    Example: ``apply(client, diff(before, edited)).status.value_counts()``
+    Example: ``apply(client, diff(before, edited)).summary()``
     """
     todo = list(plans)
     validate_plans(todo)
-    rows = [_Row(i, plan) for i, plan in enumerate(todo)]
+    kept, rows, finals = _rows_for(todo)
+    options = dict(force=force, progress=progress, concurrency=concurrency, retry=retry, recheck_after=recheck_after)
     if dry_run:
-        return _run(
-            client,
-            rows,
-            journal=None,
-            run_id=None,
-            force=force,
-            dry_run=True,
-            progress=progress,
-            concurrency=concurrency,
-            retry=retry,
-            recheck_after=recheck_after,
-        )
+        return _run(client, rows, journal=None, run_id=None, dry_run=True, **options)  # type: ignore[arg-type]
     book = _journal(journal)
-    run_id = book.start("apply", todo, force=force, graph_url=client.graph_url, source=source)
+    run_id = book.start("apply", kept, force=force, graph_url=client.graph_url, source=source, outcomes=finals)
     if on_start is not None:
         on_start(run_id)
-    return _run(
-        client,
-        rows,
-        journal=book,
-        run_id=run_id,
-        force=force,
-        dry_run=False,
-        progress=progress,
-        concurrency=concurrency,
-        retry=retry,
-        recheck_after=recheck_after,
-    )
+    return _run(client, rows, journal=book, run_id=run_id, dry_run=False, **options)  # type: ignore[arg-type]
 
 
-def apply_frame(client: GraphClient, before: pd.DataFrame, after: pd.DataFrame, **options: Any) -> pd.DataFrame:
+def apply_frame(client: GraphClient, before: pd.DataFrame, after: pd.DataFrame, **options: Any) -> BulkResult:
     """``apply(client, diff(before, after), ...)``: the cells edited in a frame read with ``read_activities``.
 
     Example: ``apply_frame(client, df, edited, dry_run=True)``
@@ -525,8 +764,10 @@ def apply_frame(client: GraphClient, before: pd.DataFrame, after: pd.DataFrame, 
     return apply(client, diff(before, after), **options)
 
 
-def apply_csv(client: GraphClient, path: str | Path, **options: Any) -> pd.DataFrame:
-    """Validate a CSV (``read_csv``) and apply the cells that differ from the service.
+def apply_csv(client: GraphClient, path: str | Path, **options: Any) -> BulkResult:
+    """Validate a CSV (``read_csv``) and apply the cells edited since the export that differ from the service.
+
+    Rows whose cells all still match their ``@learnkit.etag`` are neither read nor sent.
 
     Example: ``apply_csv(client, "edits.csv", dry_run=True)``
     """
@@ -548,7 +789,7 @@ def _rows_of(entries: Sequence[JournalRow], *, retry_failed: bool) -> list[_Row]
             sends=entry.attempts,
             retryable=entry.retryable,
         )
-        if row.state == "sending" or (retry_failed and row.state == "failed" and row.retryable):
+        if row.state in ("planned", "sending") or (retry_failed and row.state == "failed" and row.retryable):
             row.state, row.stage, row.prior = "planned", "check", row.before is not None and row.body is not None
         rows.append(row)
     return rows
@@ -559,12 +800,12 @@ def resume(
     journal_id: str,
     *,
     journal: Journal | str | Path | None = None,
-    progress: bool = True,
-    concurrency: int = 8,
+    progress: Progress = True,
+    concurrency: int = DEFAULT_CONCURRENCY,
     retry: RetryPolicy | None = None,
     retry_failed: bool = True,
     recheck_after: float = 10.0,
-) -> pd.DataFrame:
+) -> BulkResult:
     """Finish a run whose process stopped: every row not final is read again and sent only if still needed.
 
     A row whose PATCH may have landed is confirmed by reading it back, not sent twice;
@@ -574,8 +815,9 @@ def resume(
     Example: ``resume(client, "20240501T101500-ab12cd")``
     """
     book = _journal(journal)
+    entries = book.rows(journal_id)  # checked (checksums) before the run is claimed or anything sent
     info = book.claim(journal_id)
-    rows = _rows_of(book.rows(journal_id), retry_failed=retry_failed)
+    rows = _rows_of(entries, retry_failed=retry_failed)
     return _run(
         client,
         rows,
@@ -597,17 +839,18 @@ def undo(
     journal: Journal | str | Path | None = None,
     force: bool = False,
     dry_run: bool = False,
-    progress: bool = True,
-    concurrency: int = 8,
+    progress: Progress = True,
+    concurrency: int = DEFAULT_CONCURRENCY,
     retry: RetryPolicy | None = None,
     on_start: Callable[[str], object] | None = None,
-) -> pd.DataFrame:
+) -> BulkResult:
     """Revert a finished run: patch back the values each applied row replaced (itself a journaled run).
 
-    A record changed since the run applied its update is a conflict, left as it is,
-    unless ``force``. Rows the run did not apply are not touched.
+    A record whose properties the run wrote have changed since is a conflict, left as it
+    is, unless ``force``; one that already holds the old values is ``unchanged`` (undoing
+    twice is harmless). Rows the run did not apply are not touched.
 
-    Example: ``undo(client, results.attrs["journal_id"])``
+    Example: ``undo(client, result.journal_id)``
     """
     book = _journal(journal)
     info = book.info(journal_id)
@@ -617,7 +860,9 @@ def undo(
     for entry in book.rows(journal_id):
         if entry.state != "applied" or entry.before is None or entry.body is None:
             continue
-        restore = {k: entry.before.get(k) for k in entry.body if k != "@odata.type"}
+        written = {k: v for k, v in entry.body.items() if k != "@odata.type"}
+        restore = {k: entry.before.get(k) for k in written}
+        read = canonical({"@odata.type": entry.plan.odata_type, **written})
         plans.append(
             PatchPlan(
                 row=entry.plan.row,
@@ -625,37 +870,17 @@ def undo(
                 activity_id=entry.plan.activity_id,
                 odata_type=entry.plan.odata_type,
                 changes=restore,
-                base_etag=activity_etag(overlay(entry.before, entry.body)),
+                base_etag=fingerprint(read, only=written),
+                base={k: read.get(k) for k in written},
             )
         )
     rows = [_Row(i, plan) for i, plan in enumerate(plans)]
+    options = dict(force=force, progress=progress, concurrency=concurrency, retry=retry, recheck_after=10.0)
     if dry_run:
-        return _run(
-            client,
-            rows,
-            journal=None,
-            run_id=None,
-            force=force,
-            dry_run=True,
-            progress=progress,
-            concurrency=concurrency,
-            retry=retry,
-            recheck_after=10.0,
-        )
+        return _run(client, rows, journal=None, run_id=None, dry_run=True, **options)  # type: ignore[arg-type]
     run_id = book.start(
         "undo", plans, parent=journal_id, force=force, graph_url=client.graph_url, source=f"undo of {journal_id}"
     )
     if on_start is not None:
         on_start(run_id)
-    return _run(
-        client,
-        rows,
-        journal=book,
-        run_id=run_id,
-        force=force,
-        dry_run=False,
-        progress=progress,
-        concurrency=concurrency,
-        retry=retry,
-        recheck_after=10.0,
-    )
+    return _run(client, rows, journal=book, run_id=run_id, dry_run=False, **options)  # type: ignore[arg-type]

@@ -41,7 +41,7 @@ def _journal_option(parser: argparse.ArgumentParser) -> None:
 
 
 def _run_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--concurrency", type=int, default=8, metavar="N", help="most $batch requests at once (8)")
+    parser.add_argument("--concurrency", type=int, default=16, metavar="N", help="most $batch requests at once (16)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -72,11 +72,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_connection_arguments(parser)
 
 
-def _report(results: pd.DataFrame, out: TextIO, *, limit: int = 20) -> int:
+def _report(result: bulk.BulkResult, out: TextIO, *, limit: int = 20) -> int:
     """Print the summary and the rows not applied; the exit status (1 if any row failed or conflicted)."""
-    counts = bulk.summarize(results)
-    total = len(results)
+    counts = result.summary()
+    total = len(result)
     print(", ".join(f"{state} {n}" for state, n in counts.items()) + f" (of {total} rows)", file=out)
+    results = result.frame
     trouble = results[results["status"].isin(["failed", "conflict"])]
     for row, entry in trouble.head(limit).iterrows():
         code = "" if pd.isna(entry["code"]) else f" {entry['code']}"
@@ -109,12 +110,19 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     progress = not args.no_progress
     if args.command == "resume":
         print(f"journal {args.journal_id}", file=out, flush=True)
-        results = bulk.resume(client, args.journal_id, journal=journal, progress=progress,
-                              concurrency=args.concurrency)
+        results = bulk.resume(client, args.journal_id, journal=journal, progress=progress, concurrency=args.concurrency)
     else:
         run, target = (bulk.apply_csv, args.csv) if args.command == "apply" else (bulk.undo, args.journal_id)
-        results = run(client, target, journal=journal, force=args.force, dry_run=args.dry_run, progress=progress,
-                      concurrency=args.concurrency, on_start=_announce(out))
-    if results.attrs.get("dry_run"):
+        results = run(
+            client,
+            target,
+            journal=journal,
+            force=args.force,
+            dry_run=args.dry_run,
+            progress=progress,
+            concurrency=args.concurrency,
+            on_start=_announce(out),
+        )
+    if results.dry_run:
         print("dry run: nothing sent", file=out)
     return _report(results, out)

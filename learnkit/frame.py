@@ -37,7 +37,8 @@ from learnkit.plans import (
     READ_ONLY_PROPERTIES,
     InvalidRowsError,
     PatchPlan,
-    activity_etag,
+    canonical,
+    fingerprint,
 )
 from learnkit.update import minimal_patch
 
@@ -301,6 +302,7 @@ def diff(before: pd.DataFrame, after: pd.DataFrame) -> list[PatchPlan]:
             continue
         if body is None:
             continue
+        read = canonical(base)
         plans.append(
             PatchPlan(
                 row=row_label(label),
@@ -308,7 +310,8 @@ def diff(before: pd.DataFrame, after: pd.DataFrame) -> list[PatchPlan]:
                 activity_id=str(new["id"]),
                 odata_type=kind,
                 changes=wanted,
-                base_etag=activity_etag(base),
+                base_etag=fingerprint(read),
+                base={prop: read.get(prop) for prop in wanted},
             )
         )
     if problems:

@@ -3,7 +3,10 @@
 One file holds many runs. A run (``apply`` or ``undo``) has one row per plan; a
 row moves ``planned`` -> ``sending`` (the values it replaces and the body, written
 before the PATCH goes out) -> ``applied`` | ``unchanged`` | ``conflict`` | ``failed``.
-The ``attempts`` table has one line per sub-request sent, with its answer.
+The ``attempts`` table has one line per sub-request that did not succeed (throttled,
+failed, dropped), with its answer; a row's ``attempts`` counts its sends.
+A file that is not a learnkit journal, or fails its integrity check or a row's
+checksum, is refused with ``JournalError`` before anything is sent.
 
 The default file is ``journal.sqlite`` in the user's data directory
 (``platformdirs``); ``LEARNKIT_JOURNAL`` or a path overrides it.
@@ -11,35 +14,47 @@ The default file is ``journal.sqlite`` in the user's data directory
 Example::
 
     book = Journal()                      # ~/.local/share/learnkit/journal.sqlite on Linux
-    book.runs()                           # a DataFrame of runs, newest first
+    book.runs()                           # the history: every run, newest first
     book.frame("20240501T101500-ab12cd")  # its rows: plan, state, values replaced
 """
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import secrets
 import socket
 import sqlite3
 import threading
-from collections.abc import Iterable, Sequence
+import zlib
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import pandas as pd
 import platformdirs
 
 from learnkit.errors import LearnkitError
+from learnkit.models import UPDATE_MODELS
 from learnkit.plans import PatchPlan
 
-__all__ = ["Journal", "JournalError", "JournalRow", "RunInfo", "default_journal_path"]
+__all__ = ["Journal", "JournalError", "JournalRow", "RunHistory", "RunInfo", "RunSummary", "default_journal_path"]
 
+#: ``PRAGMA application_id`` of a learnkit journal ("LKJ1"), and ``user_version``: the format of its tables.
+APPLICATION_ID = 0x4C4B4A31
+FORMAT = 2
+
+# One row per plan, keyed by (run, idx) without a rowid: a plan's row in this table is the
+# whole of what the journal keeps for it (about 200 to 300 bytes). Providers and types are
+# stored once per run and referred to by position; ``before`` holds only what differs from
+# ``body``; ``crc`` covers the row, so a damaged file is refused rather than resumed.
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
-    id TEXT PRIMARY KEY,
+    seq INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
     kind TEXT NOT NULL,
     parent TEXT,
     graph_url TEXT,
@@ -49,41 +64,48 @@ CREATE TABLE IF NOT EXISTS runs (
     host TEXT,
     pid INTEGER,
     created TEXT NOT NULL,
-    finished TEXT
+    finished TEXT,
+    providers TEXT NOT NULL DEFAULT '[]',
+    total INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS plans (
-    run TEXT NOT NULL REFERENCES runs(id),
+    run INTEGER NOT NULL,
     idx INTEGER NOT NULL,
     row INTEGER NOT NULL,
     activity_id TEXT NOT NULL,
-    plan TEXT NOT NULL,
+    provider INTEGER NOT NULL,
+    kind INTEGER NOT NULL,
+    changes TEXT NOT NULL,
+    extra TEXT,
     state TEXT NOT NULL,
     before TEXT,
     body TEXT,
     code INTEGER,
-    message TEXT NOT NULL DEFAULT '',
+    message TEXT,
     attempts INTEGER NOT NULL DEFAULT 0,
     retryable INTEGER NOT NULL DEFAULT 0,
-    updated TEXT NOT NULL,
+    crc INTEGER NOT NULL,
     PRIMARY KEY (run, idx)
-);
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS attempts (
-    run TEXT NOT NULL,
+    run INTEGER NOT NULL,
     idx INTEGER NOT NULL,
     method TEXT NOT NULL,
-    sent TEXT NOT NULL,
+    answered TEXT NOT NULL,
     status INTEGER,
     error TEXT,
     retry_after REAL
 );
-CREATE INDEX IF NOT EXISTS attempts_row ON attempts (run, idx);
 """
 
 _FINAL = ("applied", "unchanged", "conflict", "failed")
+_KINDS = tuple(UPDATE_MODELS)
+_SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
 class JournalError(LearnkitError):
-    """A journal run cannot be used as asked: unknown id, not finished, or running in another process.
+    """A journal cannot be used as asked: not a learnkit journal, damaged, unknown run id, not finished,
+    or running in another process. Nothing is sent when it is raised.
 
     Example: ``Journal().info("no-such-run")`` raises ``JournalError("no run 'no-such-run' in the journal ...")``
     """
@@ -131,6 +153,110 @@ class RunInfo:
 
 
 @dataclass(frozen=True)
+class RunSummary:
+    """One line of the history: when, what kind, from where, how many rows, and how they ended.
+
+    >>> RunSummary("r1", "apply", None, "edits.csv", "finished", "2024-05-01T10:15:00", None, 3,
+    ...            {"applied": 2, "conflict": 1}).outcome
+    'applied 2, conflict 1'
+    """
+
+    id: str
+    kind: str
+    parent: str | None
+    source: str | None
+    state: str
+    created: str
+    finished: str | None
+    rows: int
+    counts: Mapping[str, int]
+
+    @property
+    def outcome(self) -> str:
+        """The counts in words, e.g. ``applied 2, conflict 1``."""
+        return ", ".join(f"{state} {n}" for state, n in sorted(self.counts.items())) or "no rows"
+
+
+_HISTORY_COLUMNS = ("when", "kind", "source", "rows", "outcome", "state", "parent")
+
+
+class RunHistory(Sequence[RunSummary]):
+    """The journal's runs, newest first: a sequence of ``RunSummary`` with a table view.
+
+    >>> len(Journal(":memory:").runs())
+    0
+    """
+
+    def __init__(self, runs: Sequence[RunSummary]) -> None:
+        self._runs = tuple(runs)
+
+    @overload
+    def __getitem__(self, index: int) -> RunSummary: ...
+    @overload
+    def __getitem__(self, index: slice) -> RunHistory: ...
+    def __getitem__(self, index: int | slice) -> RunSummary | RunHistory:
+        if isinstance(index, slice):
+            return RunHistory(self._runs[index])
+        return self._runs[index]
+
+    def __len__(self) -> int:
+        return len(self._runs)
+
+    def __repr__(self) -> str:
+        lines = [f"{r.created[:19]}  {r.kind:5}  {r.id}  {r.rows} rows: {r.outcome}" for r in self._runs[:20]]
+        more = [f"... and {len(self) - 20} more"] if len(self) > 20 else []
+        return "\n".join([f"RunHistory({len(self)} runs)", *lines, *more])
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per run, indexed by id: kind, parent, state, created, finished, source, rows and a column
+        per final state with its count."""
+        states = sorted({state for r in self._runs for state in r.counts})
+        frame = pd.DataFrame(
+            {
+                "kind": [r.kind for r in self._runs],
+                "parent": [r.parent for r in self._runs],
+                "state": [r.state for r in self._runs],
+                "created": [r.created for r in self._runs],
+                "finished": [r.finished for r in self._runs],
+                "source": [r.source for r in self._runs],
+                "rows": [r.rows for r in self._runs],
+                **{state: [int(r.counts.get(state, 0)) for r in self._runs] for state in states},
+            },
+            index=pd.Index([r.id for r in self._runs], name="id"),
+        )
+        return frame
+
+    def _repr_html_(self) -> str:
+        # Colours come from JupyterLab's theme variables, so the table reads in light and dark themes.
+        cell = "padding:2px 8px;text-align:left;border-bottom:1px solid var(--jp-border-color2, #8884)"
+        head = "".join(f"<th style='{cell}'>{name}</th>" for name in _HISTORY_COLUMNS)
+        body = "".join(
+            "<tr>"
+            + "".join(
+                f"<td style='{cell}'>{html.escape(str(value))}</td>"
+                for value in (
+                    r.created[:19].replace("T", " "),
+                    r.kind,
+                    r.source or "",
+                    r.rows,
+                    r.outcome,
+                    r.state,
+                    r.parent or "",
+                )
+            )
+            + "</tr>"
+            for r in self._runs[:50]
+        )
+        more = f"<p>... and {len(self) - 50} more</p>" if len(self) > 50 else ""
+        return (
+            "<div style='color:var(--jp-content-font-color1, inherit)'>"
+            f"<b>{len(self)} journal run(s)</b>, newest first"
+            f"<table style='border-collapse:collapse'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+            f"{more}</div>"
+        )
+
+
+@dataclass(frozen=True)
 class JournalRow:
     """One plan of a run, where it got to, and the values its PATCH replaced (``before``)."""
 
@@ -155,22 +281,111 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def _crc(*parts: Any) -> int:
+    return zlib.crc32("\x1f".join("" if p is None else str(p) for p in parts).encode())
+
+
+def _pack_values(before: Mapping[str, Any] | None, body: Mapping[str, Any] | None) -> tuple[str | None, str | None]:
+    """``before`` and ``body`` as stored: without ``@odata.type`` (the row has the kind), and ``before``
+    only where it differs from ``body`` (``status`` is in every body and rarely changes)."""
+    if body is None:
+        return _dump(before), None
+    sent = {k: v for k, v in body.items() if k != "@odata.type"}
+    if before is None:
+        return None, _dump(sent)
+    kept = {k: v for k, v in before.items() if k != "@odata.type" and (k not in sent or sent[k] != v)}
+    return _dump(kept), _dump(sent)
+
+
+def _unpack_values(kind: str, before: str | None, body: str | None) -> tuple[Any, Any]:
+    sent = _load(body)
+    kept = _load(before)
+    if sent is None:
+        return kept, None
+    full_body = {"@odata.type": kind, **sent}
+    if kept is None:
+        return None, full_body
+    return {"@odata.type": kind, **sent, **kept}, full_body
+
+
 class Journal:
     """A journal file. Safe to share between threads; each method is one transaction.
 
-    >>> Journal(":memory:").runs().empty
-    True
+    Opening a file that is not a learnkit journal, or one that fails its integrity check,
+    raises ``JournalError`` (nothing is read from it, nothing sent).
+
+    >>> len(Journal(":memory:").runs())
+    0
     """
 
     def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
         self.path = Path(path) if path is not None else default_journal_path()
-        if str(self.path) != ":memory:":
+        memory = str(self.path) == ":memory:"
+        existing = not memory and self.path.exists() and self.path.stat().st_size > 0
+        if existing:
+            self._check_header()
+        elif not memory:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None, timeout=30)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(_SCHEMA)
+        try:
+            self._db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None, timeout=30)
+        except sqlite3.Error as exc:
+            raise JournalError(f"{self.path} cannot be opened as a journal: {exc}") from None
+        try:
+            self._open(existing)
+        except sqlite3.DatabaseError as exc:
+            self._db.close()
+            raise JournalError(
+                f"{self.path} is not a readable learnkit journal ({exc}): nothing was sent; "
+                "keep it aside and use another journal file"
+            ) from None
+        except JournalError:
+            self._db.close()
+            raise
+
+    def _check_header(self) -> None:
+        with open(self.path, "rb") as handle:
+            magic = handle.read(len(_SQLITE_MAGIC))
+        if magic != _SQLITE_MAGIC:
+            raise JournalError(
+                f"{self.path} is not a learnkit journal (not an SQLite file): nothing was sent; "
+                "pass the journal file that `learnkit apply` wrote, or a new path"
+            )
+
+    def _open(self, existing: bool) -> None:
+        db = self._db
+        if existing:
+            found = db.execute("PRAGMA application_id").fetchone()[0]
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            if found != APPLICATION_ID:
+                tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+                older = {"runs", "plans"} <= tables
+                raise JournalError(
+                    f"{self.path} is "
+                    + (
+                        "a journal of an older learnkit (format 1)"
+                        if older
+                        else "an SQLite file but not a learnkit journal"
+                    )
+                    + ": nothing was sent; keep it aside and use another journal file"
+                )
+            if version != FORMAT:
+                raise JournalError(
+                    f"{self.path} is a learnkit journal of format {version}; this learnkit reads format {FORMAT}"
+                )
+            problems = [r[0] for r in db.execute("PRAGMA quick_check(5)")]
+            if problems != ["ok"]:
+                raise JournalError(
+                    f"{self.path} fails its integrity check ({'; '.join(problems)}): nothing was sent; "
+                    "keep it aside for inspection and use another journal file"
+                )
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.execute("PRAGMA cell_size_check=ON")
+        if not existing:
+            db.execute(f"PRAGMA application_id={APPLICATION_ID}")
+            db.execute(f"PRAGMA user_version={FORMAT}")
+            db.executescript(_SCHEMA)
 
     def __repr__(self) -> str:
         return f"Journal({str(self.path)!r})"
@@ -194,6 +409,13 @@ class Journal:
                 raise
             self._db.execute("COMMIT")
 
+    def _seq(self, run_id: str) -> tuple[int, list[str]]:
+        with self._lock:
+            found = self._db.execute("SELECT seq, providers FROM runs WHERE id = ?", (run_id,)).fetchone()
+        if found is None:
+            raise JournalError(f"no run {run_id!r} in the journal {self.path}")
+        return int(found[0]), list(json.loads(found[1]))
+
     # --- runs
 
     def start(
@@ -205,29 +427,57 @@ class Journal:
         force: bool = False,
         graph_url: str | None = None,
         source: str | None = None,
+        outcomes: Mapping[int, tuple[str, str]] | None = None,
     ) -> str:
-        """Write a new run and all its plans (state ``planned``) in one transaction; its id."""
+        """Write a new run and all its plans in one transaction; its id.
+
+        Plans start ``planned``; ``outcomes`` maps a plan's position to a final ``(state, message)``
+        decided without the service (a CSV row no cell of which was edited).
+        """
         run_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(3)
         stamp = _now()
-        self._write(
-            [
-                (
-                    "INSERT INTO runs (id, kind, parent, graph_url, source, force, state, host, pid, created)"
-                    " VALUES (?, ?, ?, ?, ?, ?, 'running', ?, ?, ?)",
-                    (run_id, kind, parent, graph_url, source, int(force), socket.gethostname(), os.getpid(), stamp),
-                    False,
-                ),
-                (
-                    "INSERT INTO plans (run, idx, row, activity_id, plan, state, updated)"
-                    " VALUES (?, ?, ?, ?, ?, 'planned', ?)",
-                    [
-                        (run_id, i, p.row, p.activity_id, json.dumps(p.to_json(), separators=(",", ":")), stamp)
-                        for i, p in enumerate(plans)
-                    ],
-                    True,
-                ),
-            ]
-        )
+        providers: dict[str, int] = {}
+        finals = outcomes or {}
+        lines = []
+        for i, p in enumerate(plans):
+            where = providers.setdefault(p.registration_id, len(providers))
+            kind_at = _KINDS.index(p.odata_type)
+            changes = _dump(dict(p.changes)) or "{}"
+            extra = {k: v for k, v in (("e", p.base_etag), ("x", dict(p.expect)), ("b", dict(p.base))) if v}
+            extra_text = _dump(extra) if extra else None
+            state, message = finals.get(i, ("planned", None))
+            crc = _crc(i, p.row, p.activity_id, where, kind_at, changes, extra_text, state, None, None)
+            lines.append((i, p.row, p.activity_id, where, kind_at, changes, extra_text, state, message, crc))
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                cursor = self._db.execute(
+                    "INSERT INTO runs (id, kind, parent, graph_url, source, force, state, host, pid, created,"
+                    " providers, total) VALUES (?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?)",
+                    (
+                        run_id,
+                        kind,
+                        parent,
+                        graph_url,
+                        source,
+                        int(force),
+                        socket.gethostname(),
+                        os.getpid(),
+                        stamp,
+                        json.dumps(list(providers)),
+                        len(plans),
+                    ),
+                )
+                seq = cursor.lastrowid
+                self._db.executemany(
+                    "INSERT INTO plans (run, idx, row, activity_id, provider, kind, changes, extra, state, message,"
+                    " crc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [(seq, *line) for line in lines],
+                )
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
         return run_id
 
     def info(self, run_id: str) -> RunInfo:
@@ -255,8 +505,13 @@ class Journal:
         ):
             raise JournalError(f"run {run_id} is still running in process {info.pid}: wait for it, or stop it first")
         self._write(
-            [("UPDATE runs SET state = 'running', pid = ?, host = ?, finished = NULL WHERE id = ?",
-              (os.getpid(), socket.gethostname(), run_id), False)]
+            [
+                (
+                    "UPDATE runs SET state = 'running', pid = ?, host = ?, finished = NULL WHERE id = ?",
+                    (os.getpid(), socket.gethostname(), run_id),
+                    False,
+                )
+            ]
         )
         return self.info(run_id)
 
@@ -264,88 +519,146 @@ class Journal:
         """Mark a run finished (every row final) or interrupted."""
         self._write([("UPDATE runs SET state = ?, finished = ? WHERE id = ?", (state, _now(), run_id), False)])
 
-    def runs(self) -> pd.DataFrame:
-        """Every run, newest first, with how many rows ended in each state."""
+    def runs(self) -> RunHistory:
+        """Every run, newest first: when, kind, source, rows, how many ended in each state, and the parent."""
         with self._lock:
-            runs = pd.read_sql_query(
-                "SELECT id, kind, parent, state, created, finished, source, graph_url FROM runs ORDER BY created DESC",
-                self._db,
-            )
-            counts = pd.read_sql_query("SELECT run, state, COUNT(*) AS n FROM plans GROUP BY run, state", self._db)
-        table = counts.pivot(index="run", columns="state", values="n") if len(counts) else pd.DataFrame()
-        frame: pd.DataFrame = runs.set_index("id").join(table)
-        for state in table.columns:
-            frame[state] = frame[state].fillna(0).astype(int)
-        return frame
+            heads = self._db.execute(
+                "SELECT seq, id, kind, parent, source, state, created, finished, total FROM runs ORDER BY seq DESC"
+            ).fetchall()
+            counts: dict[int, dict[str, int]] = {}
+            for seq, state, n in self._db.execute("SELECT run, state, COUNT(*) FROM plans GROUP BY run, state"):
+                counts.setdefault(seq, {})[state] = n
+        return RunHistory(
+            [
+                RunSummary(run_id, kind, parent, source, state, created, finished, total, counts.get(seq, {}))
+                for seq, run_id, kind, parent, source, state, created, finished, total in heads
+            ]
+        )
 
     # --- rows
 
-    def mark_sending(
-        self,
-        run_id: str,
-        sending: Sequence[tuple[int, Any, Any]],
-        attempts: Sequence[tuple[int, str]],
-    ) -> None:
-        """Before a batch goes out: rows about to be PATCHed (values replaced, body) and an attempt line each."""
-        stamp = _now()
+    def mark_sending(self, run_id: str, sending: Sequence[tuple[int, PatchPlan, Any, Any]]) -> None:
+        """Before a batch goes out: the rows about to be PATCHed, with the values replaced and the body."""
+        if not sending:
+            return
+        seq, providers = self._seq(run_id)
         self._write(
             [
                 (
-                    "UPDATE plans SET state = 'sending', before = ?, body = ?, updated = ? WHERE run = ? AND idx = ?",
-                    [(_dump(before), _dump(body), stamp, run_id, idx) for idx, before, body in sending],
+                    "UPDATE plans SET state = 'sending', before = ?, body = ?, crc = ? WHERE run = ? AND idx = ?",
+                    [
+                        (*packed, self._row_crc(idx, plan, providers, "sending", *packed), seq, idx)
+                        for idx, plan, before, body in sending
+                        for packed in [_pack_values(before, body)]
+                    ],
                     True,
-                ),
-                (
-                    "INSERT INTO attempts (run, idx, method, sent) VALUES (?, ?, ?, ?)",
-                    [(run_id, idx, method, stamp) for idx, method in attempts],
-                    True,
-                ),
+                )
             ]
+        )
+
+    @staticmethod
+    def _row_crc(idx: int, plan: PatchPlan, providers: list[str], state: str, before: Any, body: Any) -> int:
+        extra = {k: v for k, v in (("e", plan.base_etag), ("x", dict(plan.expect)), ("b", dict(plan.base))) if v}
+        return _crc(
+            idx,
+            plan.row,
+            plan.activity_id,
+            providers.index(plan.registration_id),
+            _KINDS.index(plan.odata_type),
+            _dump(dict(plan.changes)) or "{}",
+            _dump(extra) if extra else None,
+            state,
+            before,
+            body,
         )
 
     def record(
         self,
         run_id: str,
-        outcomes: Sequence[tuple[int, str, int | None, str, int, bool, Any, Any]],
-        answers: Sequence[tuple[int, int | None, str, float | None]],
+        outcomes: Sequence[tuple[int, PatchPlan, str, int | None, str, int, bool, Any, Any]],
+        answers: Sequence[tuple[int, str, int | None, str, float | None]] = (),
     ) -> None:
-        """After a batch: final rows ``(idx, state, code, message, attempts, retryable, before, body)``
-        and each sub-request's answer ``(idx, status, error, retry_after)`` on its latest attempt line."""
+        """After a batch: final rows ``(idx, plan, state, code, message, attempts, retryable, before, body)``,
+        and a line ``(idx, method, status, error, retry_after)`` for each sub-request that did not succeed."""
+        seq, providers = self._seq(run_id)
         stamp = _now()
+        rows = []
+        for idx, plan, state, code, message, sends, retryable, before, body in outcomes:
+            packed = _pack_values(before, body)
+            crc = self._row_crc(idx, plan, providers, state, *packed)
+            rows.append((state, code, message or None, sends, int(retryable), *packed, crc, seq, idx))
         self._write(
             [
                 (
                     "UPDATE plans SET state = ?, code = ?, message = ?, attempts = ?, retryable = ?, before = ?,"
-                    " body = ?, updated = ? WHERE run = ? AND idx = ?",
-                    [
-                        (state, code, message, sends, int(retryable), _dump(before), _dump(body), stamp, run_id, idx)
-                        for idx, state, code, message, sends, retryable, before, body in outcomes
-                    ],
+                    " body = ?, crc = ? WHERE run = ? AND idx = ?",
+                    rows,
                     True,
                 ),
                 (
-                    "UPDATE attempts SET status = ?, error = ?, retry_after = ? WHERE rowid = ("
-                    "SELECT MAX(rowid) FROM attempts WHERE run = ? AND idx = ?)",
-                    [(status, error or None, retry_after, run_id, idx) for idx, status, error, retry_after in answers],
+                    "INSERT INTO attempts (run, idx, method, answered, status, error, retry_after)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        (seq, idx, method, stamp, status, error or None, after)
+                        for idx, method, status, error, after in answers
+                    ],
                     True,
                 ),
             ]
         )
 
     def rows(self, run_id: str) -> list[JournalRow]:
-        """Every plan of a run, in order, with its state."""
-        self.info(run_id)
+        """Every plan of a run, in order, with its state; ``JournalError`` if a row fails its checksum."""
+        seq, providers = self._seq(run_id)
         with self._lock:
             found = self._db.execute(
-                "SELECT idx, plan, state, before, body, code, message, attempts, retryable"
-                " FROM plans WHERE run = ? ORDER BY idx",
-                (run_id,),
+                "SELECT idx, row, activity_id, provider, kind, changes, extra, state, before, body, code, message,"
+                " attempts, retryable, crc FROM plans WHERE run = ? ORDER BY idx",
+                (seq,),
             ).fetchall()
-        return [
-            JournalRow(idx, PatchPlan.from_json(json.loads(plan)), state, _load(before), _load(body), code, message,
-                       attempts, bool(retryable))
-            for idx, plan, state, before, body, code, message, attempts, retryable in found
-        ]
+        out = []
+        for (
+            idx,
+            row,
+            activity_id,
+            where,
+            kind_at,
+            changes,
+            extra,
+            state,
+            before,
+            body,
+            code,
+            message,
+            sends,
+            retry,
+            crc,
+        ) in found:
+            if crc != _crc(idx, row, activity_id, where, kind_at, changes, extra, state, before, body):
+                raise JournalError(
+                    f"run {run_id}, row {row} of the journal {self.path} fails its checksum (the file was changed "
+                    "outside learnkit, or damaged): nothing was sent; keep it aside for inspection"
+                )
+            try:
+                kind = _KINDS[kind_at]
+                more = _load(extra) or {}
+                plan = PatchPlan(
+                    int(row),
+                    providers[where],
+                    str(activity_id),
+                    kind,
+                    json.loads(changes),
+                    more.get("e"),
+                    dict(more.get("x") or {}),
+                    dict(more.get("b") or {}),
+                )
+                full_before, full_body = _unpack_values(kind, before, body)
+            except (IndexError, ValueError, TypeError, AttributeError) as exc:
+                raise JournalError(
+                    f"run {run_id}, row {row} of the journal {self.path} cannot be read: {exc}"
+                ) from None
+            out.append(JournalRow(idx, plan, state, full_before, full_body, code, message or "", sends, bool(retry)))
+        return out
 
     def frame(self, run_id: str) -> pd.DataFrame:
         """A run's rows as a DataFrame: row, id, state, code, message, attempts, before, body."""
@@ -365,11 +678,13 @@ class Journal:
         return frame
 
     def attempts(self, run_id: str) -> pd.DataFrame:
-        """Every sub-request a run sent: row index, method, when, status, error, retry-after."""
+        """Every sub-request of a run that did not succeed: row index, method, when answered, status, error,
+        retry-after (a successful one shows in its row's ``attempts`` count)."""
+        seq, _ = self._seq(run_id)
         with self._lock:
             frame: pd.DataFrame = pd.read_sql_query(
-                "SELECT idx, method, sent, status, error, retry_after FROM attempts WHERE run = ? ORDER BY rowid",
+                "SELECT idx, method, answered, status, error, retry_after FROM attempts WHERE run = ? ORDER BY rowid",
                 self._db,
-                params=(run_id,),
+                params=(seq,),
             )
         return frame

@@ -18,8 +18,8 @@ import hashlib
 import json
 import re
 import zoneinfo
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
 
@@ -37,6 +37,10 @@ __all__ = [
     "activity_etag",
     "canonical",
     "decide",
+    "edited_only",
+    "fingerprint",
+    "holds",
+    "moved_since",
     "overlay",
     "parse_iso",
     "validate_plans",
@@ -90,7 +94,9 @@ class PatchPlan:
     ``changes`` holds wire-form values of updatable properties (``{"completionPercentage": 40}``);
     the PATCH body is ``minimal_patch(current, changes)`` at send time. ``base_etag`` is
     ``activity_etag`` of the values the plan was based on (None: unknown, not checked);
-    ``expect`` holds read-only properties the row expects the service to hold.
+    ``expect`` holds read-only properties the row expects the service to hold; ``base``
+    the canonical values (``canonical``) the changed properties had when read, when known,
+    so that a conflict can say what each was and what it is now.
 
     >>> PatchPlan(2, "reg", "act", "#microsoft.graph.learningAssignment", {"completionPercentage": 40}).fields
     ('completionPercentage',)
@@ -103,6 +109,7 @@ class PatchPlan:
     changes: Mapping[str, Any]
     base_etag: str | None = None
     expect: Mapping[str, Any] = field(default_factory=dict)
+    base: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def fields(self) -> tuple[str, ...]:
@@ -119,6 +126,7 @@ class PatchPlan:
             "changes": dict(self.changes),
             "base_etag": self.base_etag,
             "expect": dict(self.expect),
+            "base": dict(self.base),
         }
 
     @classmethod
@@ -132,6 +140,7 @@ class PatchPlan:
             dict(data["changes"]),
             data.get("base_etag"),
             dict(data.get("expect") or {}),
+            dict(data.get("base") or {}),
         )
 
 
@@ -205,14 +214,111 @@ def canonical(activity: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def activity_etag(activity: Mapping[str, Any]) -> str:
-    """A short fingerprint of an activity's updatable values (``canonical``), for conflict checks.
+#: Marks a per-property fingerprint (``activity_etag``); a bare 16-hex value is an older
+#: learnkit's fingerprint of the whole record, still honoured (it cannot say which property moved).
+FINGERPRINT_VERSION = "v2:"
+_FIELD_HASH = 8  # hex digits per property: 32 bits, so an edit mistaken for "as exported" is 1 in 4e9
 
-    >>> len(activity_etag({"@odata.type": "#microsoft.graph.learningAssignment", "status": "inProgress"}))
-    16
+
+def _field_hash(name: str, value: Any) -> str:
+    text = json.dumps([name, value], sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:_FIELD_HASH]
+
+
+_UNCHECKED = "-" * _FIELD_HASH
+
+
+def fingerprint(canon: Mapping[str, Any], only: Collection[str] | None = None) -> str:
+    """``activity_etag`` from values already in canonical form (saves computing them twice).
+
+    With ``only``, the other properties are left unchecked (an undo checks only what its run wrote).
     """
-    text = json.dumps(canonical(activity), sort_keys=True, separators=(",", ":"))
+    kind = canon["@odata.type"]
+    return FINGERPRINT_VERSION + "".join(
+        _field_hash(n, canon.get(n)) if only is None or n in only else _UNCHECKED for n in UPDATE_MODELS[kind].UPDATABLE
+    )
+
+
+def holds(canon: Mapping[str, Any], kind: str, values: Mapping[str, Any]) -> bool:
+    """Whether a record (``canon``, canonical) holds ``values`` (wire form) for each property they name."""
+    wanted = canonical({"@odata.type": kind, **values})
+    return all(canon.get(n) == wanted.get(n) for n in values if n != "@odata.type")
+
+
+def activity_etag(activity: Mapping[str, Any]) -> str:
+    """A fingerprint of an activity's updatable values: a short hash per property, in a fixed order.
+
+    Per property, so a CSV row that only carries the fingerprint still tells which
+    properties the analyst edited (their cells no longer hash to it) and which moved on
+    the service since the export (the service's values no longer do).
+
+    >>> activity_etag({"@odata.type": "#microsoft.graph.learningAssignment", "status": "inProgress"})[:3]
+    'v2:'
+    """
+    return fingerprint(canonical(activity))
+
+
+def _record_etag(canon: Mapping[str, Any]) -> str:
+    """An older learnkit's fingerprint (one hash of the whole record), to honour files it exported."""
+    text = json.dumps(dict(canon), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _field_hashes(etag: str, kind: str) -> dict[str, str] | None:
+    """The per-property hashes of a v2 fingerprint for a record of ``kind``; None if it is not one."""
+    names = UPDATE_MODELS[kind].UPDATABLE
+    digits = etag[len(FINGERPRINT_VERSION) :]
+    if not etag.startswith(FINGERPRINT_VERSION) or len(digits) != _FIELD_HASH * len(names):
+        return None
+    return {n: digits[i * _FIELD_HASH : (i + 1) * _FIELD_HASH] for i, n in enumerate(names)}
+
+
+def moved_since(plan: PatchPlan, canon: Mapping[str, Any]) -> list[str] | None:
+    """The updatable properties whose values ``canon`` (canonical, as the service holds them) no longer
+    match ``plan.base_etag``; ``[]`` when none moved, None when the fingerprint cannot say which (an older one).
+
+    >>> from learnkit.models import SELF_INITIATED_TYPE as T
+    >>> read = canonical({"@odata.type": T, "status": "inProgress", "completionPercentage": 10})
+    >>> moved_since(PatchPlan(2, "p", "a", T, {}, fingerprint(read)), {**read, "completionPercentage": 30})
+    ['completionPercentage']
+    """
+    if plan.base_etag is None:
+        return []
+    hashes = _field_hashes(plan.base_etag, plan.odata_type)
+    if hashes is None:
+        return [] if _record_etag(canon) == plan.base_etag else None
+    return [n for n, h in hashes.items() if h != _UNCHECKED and _field_hash(n, canon.get(n)) != h]
+
+
+def edited_only(plan: PatchPlan) -> PatchPlan | None:
+    """The plan keeping only the properties whose values differ from its base fingerprint; None if none do.
+
+    A CSV row carries every column as exported: its cells that still hash to the row's
+    ``@learnkit.etag`` were not edited, and need neither a read nor a send. A plan without
+    a per-property fingerprint is returned as is.
+
+    >>> from learnkit.models import SELF_INITIATED_TYPE as T
+    >>> read = {"@odata.type": T, "status": "inProgress", "completionPercentage": 10}
+    >>> edited_only(PatchPlan(2, "p", "a", T, {"status": "inProgress"}, activity_etag(read))) is None
+    True
+    """
+    hashes = None if plan.base_etag is None else _field_hashes(plan.base_etag, plan.odata_type)
+    if hashes is None:
+        return plan
+    try:
+        wanted = canonical({"@odata.type": plan.odata_type, **plan.changes})
+    except (ValueError, TypeError, zoneinfo.ZoneInfoNotFoundError):
+        return plan  # validation names the problem; nothing is dropped on a guess
+    kept = {
+        n: v
+        for n, v in plan.changes.items()
+        if hashes.get(n, _UNCHECKED) == _UNCHECKED or _field_hash(n, wanted.get(n)) != hashes[n]
+    }
+    if not kept:
+        return None
+    if len(kept) == len(plan.changes):
+        return plan
+    return replace(plan, changes=kept, base={k: v for k, v in plan.base.items() if k in kept})
 
 
 # --- the decision for one record ------------------------------------------------
@@ -247,6 +353,31 @@ def _read_only(current: Mapping[str, Any], name: str) -> Any:
     return current.get(name)
 
 
+def _shown(value: Any) -> str:
+    if isinstance(value, list) and len(value) == 2:  # canonical notes: [contentType, content]
+        return repr(value[1])
+    return "empty" if value is None else repr(value)
+
+
+def conflict_message(plan: PatchPlan, moved: Sequence[str] | None, canon: Mapping[str, Any]) -> str:
+    """What changed on the service since the plan's base was read, field by field, in words.
+
+    >>> from learnkit.models import SELF_INITIATED_TYPE as T
+    >>> conflict_message(PatchPlan(2, "p", "a", T, {"completionPercentage": 40}, base={"completionPercentage": 10}),
+    ...                  ["completionPercentage"], {"completionPercentage": 30}).split(": ")[1]
+    'completionPercentage was 10, now 30; not overwritten (read it again, or force)'
+    """
+    if moved is None:
+        what = "its values differ from the file's fingerprint (an older export, which cannot say which field)"
+    else:
+        parts = []
+        for name in moved:
+            was = f"was {_shown(plan.base[name])}, " if name in plan.base else ""
+            parts.append(f"{name} {was}now {_shown(canon.get(name))}")
+        what = "; ".join(parts)
+    return f"changed on the service since it was read: {what}; not overwritten (read it again, or force)"
+
+
 def decide(
     plan: PatchPlan,
     current: Mapping[str, Any],
@@ -256,10 +387,12 @@ def decide(
 ) -> Decision:
     """Decide a plan against the record's current JSON (pure: no I/O).
 
-    ``prior`` is ``(before, body)`` when this run already sent a PATCH for the record
-    and its outcome is unknown (a dropped connection, a killed process): the current
-    values tell whether it landed. Without ``force``, a record that no longer holds
-    what the plan was based on (``plan.base_etag``) is a conflict.
+    A record that already holds the plan's values is ``unchanged`` (``applied`` when this
+    run's own earlier send put them there), whatever else moved. ``prior`` is
+    ``(before, body)`` when this run already sent a PATCH for the record and its outcome
+    is unknown (a dropped connection, a killed process): the current values tell whether
+    it landed. Without ``force``, a record whose values moved since the plan's base
+    (``plan.base_etag``) is a conflict, naming each property that moved.
 
     >>> from learnkit.models import SELF_INITIATED_TYPE as T
     >>> decide(PatchPlan(2, "p", "a", T, {"completionPercentage": 40}),
@@ -274,37 +407,40 @@ def decide(
         return Decision("refuse", f"@odata.type: the service holds a {kind}, the plan is for a {plan.odata_type}")
     try:
         now = canonical(current)
-        if prior is not None:
-            before, body = prior
-            if now == canonical(overlay(before, body)):
-                return Decision(
-                    "applied", "applied (an earlier attempt landed: read back to confirm)", dict(body), dict(before)
-                )
-            if now == canonical(before):
-                return Decision("send", "", dict(body), dict(before))
-            if not force:
-                return Decision("conflict", "changed on the service while its update was in flight: not overwritten")
-        elif plan.base_etag is not None and not force:
-            etag = activity_etag(current)
-            if etag != plan.base_etag:
-                return Decision(
-                    "conflict",
-                    f"changed on the service since it was read (etag {plan.base_etag}, now {etag}): "
-                    "not overwritten; read it again, or force",
-                )
-        for name, expected in plan.expect.items():
-            held = _read_only(current, name)
-            if expected != held and not (expected in (None, "") and held in (None, "")):
-                return Decision(
-                    "refuse",
-                    f"{name} is read-only: the row says {expected!r}, the service holds {held!r}; nothing sent",
-                )
+    except (ValueError, TypeError, zoneinfo.ZoneInfoNotFoundError) as exc:
+        return Decision("refuse", f"the service holds a value learnkit cannot read: {exc}")
+    for name, expected in plan.expect.items():
+        held = _read_only(current, name)
+        if expected != held and not (expected in (None, "") and held in (None, "")):
+            return Decision(
+                "refuse",
+                f"{name} is read-only: the row says {expected!r}, the service holds {held!r}; nothing sent",
+            )
+    if prior is not None:
+        before, body = prior
+        if holds(now, kind, overlay(before, body)):
+            return Decision(
+                "applied", "applied (an earlier attempt landed: read back to confirm)", dict(body), dict(before)
+            )
+    try:
         patch = minimal_patch(current, {"@odata.type": plan.odata_type, **plan.changes})
     except InvalidInputError as exc:
-        return Decision("refuse", f"{exc.field}: {exc.detail}")
-    if patch is None:
+        patch, refused = None, f"{exc.field}: {exc.detail}"
+    else:
+        refused = ""
+    if patch is None and not refused:
         return Decision("unchanged", "the service already holds these values")
-    replaced = {name: current.get(name) for name in UPDATE_MODELS[kind].UPDATABLE}
+    if not force:
+        if prior is not None:
+            if not holds(now, kind, prior[0]):
+                return Decision("conflict", "changed on the service while its update was in flight: not overwritten")
+        else:
+            moved = moved_since(plan, now)
+            if moved is None or moved:
+                return Decision("conflict", conflict_message(plan, moved, now))
+    if refused or patch is None:
+        return Decision("refuse", refused)
+    replaced = {name: current.get(name) for name in patch if name != "@odata.type"}
     return Decision("send", "", patch, {"@odata.type": kind, **replaced})
 
 

@@ -41,8 +41,8 @@ def test_decide_sends_the_minimal_patch_and_keeps_what_it_replaces() -> None:
     decision = decide(plan({"completionPercentage": 40}, base_etag=activity_etag(CURRENT)), CURRENT)
     assert decision.action == "send"
     assert decision.body == {"@odata.type": SELF_INITIATED_TYPE, "status": "inProgress", "completionPercentage": 40}
-    assert decision.before is not None and decision.before["completionPercentage"] == 10
-    assert decision.before["startedDateTime"] == "2021-05-01T09:00:00Z"
+    # Only what the patch replaces is kept: that is what an undo puts back.
+    assert decision.before == {"@odata.type": SELF_INITIATED_TYPE, "status": "inProgress", "completionPercentage": 10}
 
 
 def test_decide_unchanged_when_the_service_already_holds_it() -> None:
@@ -53,6 +53,7 @@ def test_decide_conflict_when_changed_since_read_unless_forced() -> None:
     stale = plan({"completionPercentage": 40}, base_etag=activity_etag({**CURRENT, "completionPercentage": 5}))
     decision = decide(stale, CURRENT)
     assert decision.action == "conflict" and "changed on the service" in decision.message
+    assert "completionPercentage now 10" in decision.message and "etag" not in decision.message
     assert decide(stale, CURRENT, force=True).action == "send"
 
 
@@ -174,10 +175,11 @@ def test_apply_frame_edits_land_exactly_and_are_journaled(sb: Any, client: Graph
     edited = bump(before, 45)
     results = apply_frame(client, before, edited, **run_options(book))
     assert summarize(results) == {"applied": 45}
-    assert list(results.columns) == ["id", "status", "code", "message", "attempts", "patch"]
-    assert (results["attempts"] == 1).all() and (results["code"] == 204).all()
+    assert list(results.frame.columns) == ["id", "status", "code", "message", "attempts", "patch", "before"]
+    assert results.ok and results.stats["requests"] < 2 * 45
+    assert (results.frame["attempts"] == 1).all() and (results.frame["code"] == 204).all()
     assert by_id(provider_frame(client, sb)) == by_id(edited)
-    journal_rows = book.rows(results.attrs["journal_id"])
+    journal_rows = book.rows(results.journal_id)
     assert {r.state for r in journal_rows} == {"applied"}
     first = journal_rows[0]
     assert first.before is not None and first.body is not None
@@ -185,16 +187,16 @@ def test_apply_frame_edits_land_exactly_and_are_journaled(sb: Any, client: Graph
         first.before["completionPercentage"]
         == before.set_index("id").loc[first.plan.activity_id, "completionPercentage"]
     )
-    assert book.info(results.attrs["journal_id"]).state == "finished"
+    assert book.info(results.journal_id).state == "finished"
 
 
 def test_unchanged_and_dry_run_send_no_patch(sb: Any, client: GraphClient, book: Journal) -> None:
     df = provider_frame(client, sb)
     edited = bump(df, 3)
     preview = apply_frame(client, df, edited, **run_options(book), dry_run=True)
-    assert summarize(preview) == {"dry-run": 3} and preview.attrs["dry_run"]
-    assert all(p["completionPercentage"] for p in preview["patch"])
-    assert book.runs().empty
+    assert summarize(preview) == {"dry-run": 3} and preview.dry_run
+    assert all(p["completionPercentage"] for p in preview.frame["patch"])
+    assert len(book.runs()) == 0
     assert by_id(provider_frame(client, sb)) == by_id(df)
     same = [
         PatchPlan(
@@ -207,7 +209,7 @@ def test_unchanged_and_dry_run_send_no_patch(sb: Any, client: GraphClient, book:
         for i, r in df.head(5).iterrows()
     ]
     results = apply(client, same, **run_options(book))
-    assert summarize(results) == {"unchanged": 5} and (results["attempts"] == 0).all()
+    assert summarize(results) == {"unchanged": 5} and (results.frame["attempts"] == 0).all()
 
 
 def test_conflict_is_reported_not_overwritten_unless_forced(sb: Any, client: GraphClient, book: Journal) -> None:
@@ -220,7 +222,7 @@ def test_conflict_is_reported_not_overwritten_unless_forced(sb: Any, client: Gra
     )
     results = apply_frame(client, before, edited, **run_options(book))
     assert summarize(results) == {"applied": 3, "conflict": 1}
-    assert results.set_index("id").loc[victim, "attempts"] == 0
+    assert results.frame.set_index("id").loc[victim, "attempts"] == 0
     assert client.get_activity(victim).completionPercentage == 3
     forced = apply_frame(client, before, edited, **run_options(book), force=True)
     assert summarize(forced) == {"applied": 1, "unchanged": 3}
@@ -234,7 +236,7 @@ def test_each_subrequest_is_retried_on_its_own(sb: Any, client: GraphClient, boo
     results = apply_frame(client, before, edited, **run_options(book))
     assert summarize(results) == {"applied": 5}
     assert by_id(provider_frame(client, sb)) == by_id(edited)
-    attempts = book.attempts(results.attrs["journal_id"])
+    attempts = book.attempts(results.journal_id)
     statuses = list(attempts["status"])
     assert 429 in statuses and 503 in statuses and 500 in statuses
     assert attempts.loc[attempts["status"] == 429, "retry_after"].iloc[0] == pytest.approx(0.1)
@@ -266,10 +268,10 @@ def test_errors_fail_their_row_only_with_the_graph_code(sb: Any, client: GraphCl
         )
     ]
     results = apply(client, good + missing + other, **run_options(book))
-    assert results.loc[0, "status"] == "applied"
-    assert (results.loc[1, "status"], results.loc[1, "code"]) == ("failed", 404)
-    assert "notFound" in results.loc[1, "message"]
-    assert results.loc[2, "status"] == "failed" and results.loc[2, "code"] in (400, 403)
+    assert results.frame.loc[0, "status"] == "applied"
+    assert (results.frame.loc[1, "status"], results.frame.loc[1, "code"]) == ("failed", 404)
+    assert "notFound" in results.frame.loc[1, "message"]
+    assert results.frame.loc[2, "status"] == "failed" and results.frame.loc[2, "code"] in (400, 403)
     assert len(df) == len(provider_frame(client, sb))
 
 
@@ -277,7 +279,7 @@ def test_duplicate_records_refused_before_sending(sb: Any, client: GraphClient, 
     twice = [PatchPlan(i, "p", "u:1", SELF_INITIATED_TYPE, {"completionPercentage": i}) for i in (2, 3)]
     with pytest.raises(InvalidInputError, match="repeats row 2"):
         apply(client, twice, **run_options(book))
-    assert book.runs().empty
+    assert len(book.runs()) == 0
 
 
 def test_invalid_plans_refused_before_sending(sb: Any, client: GraphClient, book: Journal) -> None:
@@ -295,7 +297,7 @@ def test_invalid_plans_refused_before_sending(sb: Any, client: GraphClient, book
         (4, "notes"),
         (5, "learningProviderId"),
     ]
-    assert book.runs().empty
+    assert len(book.runs()) == 0
 
 
 def test_undo_puts_back_exactly_what_was_replaced(sb: Any, client: GraphClient, book: Journal) -> None:
@@ -305,24 +307,24 @@ def test_undo_puts_back_exactly_what_was_replaced(sb: Any, client: GraphClient, 
     edited.loc[assignments, "notes.content"] = "corrected"
     edited.loc[assignments, "dueDateTime.dateTime"] = pd.Timestamp("2030-01-31T12:00:00")
     results = apply_frame(client, before, edited, **run_options(book))
-    assert set(results["status"]) == {"applied"}
+    assert set(results.frame["status"]) == {"applied"}
     assert by_id(provider_frame(client, sb)) == by_id(edited)
-    reverted = undo(client, results.attrs["journal_id"], **run_options(book))
+    reverted = undo(client, results.journal_id, **run_options(book))
     assert summarize(reverted) == {"applied": len(results)}
     assert by_id(provider_frame(client, sb)) == by_id(before)
-    info = book.info(reverted.attrs["journal_id"])
-    assert (info.kind, info.parent, info.state) == ("undo", results.attrs["journal_id"], "finished")
+    info = book.info(reverted.journal_id)
+    assert (info.kind, info.parent, info.state) == ("undo", results.journal_id, "finished")
 
 
 def test_undo_leaves_records_changed_since(sb: Any, client: GraphClient, book: Journal) -> None:
     before = provider_frame(client, sb)
     results = apply_frame(client, before, bump(before, 3), **run_options(book))
-    victim = results["id"].iloc[0]
+    victim = results.frame["id"].iloc[0]
     kind = before.set_index("id").loc[victim, "@odata.type"]
     client.update_activity(
         sb.demo["registration_id"], victim, {"@odata.type": kind, "status": "completed", "completionPercentage": 100}
     )
-    reverted = undo(client, results.attrs["journal_id"], **run_options(book))
+    reverted = undo(client, results.journal_id, **run_options(book))
     assert summarize(reverted) == {"applied": 2, "conflict": 1}
     assert client.get_activity(victim).completionPercentage == 100
 
@@ -347,17 +349,16 @@ def test_resume_confirms_landed_rows_and_sends_only_the_rest(sb: Any, client: Gr
     sent = [decide(p, current[p.activity_id]) for p in plans]
     # row 0: PATCH sent and landed, then the process died; row 1: marked sending, never arrived; row 2: planned
     book.mark_sending(
-        run, [(0, sent[0].before, sent[0].body), (1, sent[1].before, sent[1].body)], [(0, "PATCH"), (1, "PATCH")]
+        run, [(0, plans[0], sent[0].before, sent[0].body), (1, plans[1], sent[1].before, sent[1].body)]
     )
     assert sent[0].body is not None
     client.update_activity(plans[0].registration_id, plans[0].activity_id, sent[0].body)
     results = resume(client, run, **run_options(book))
     assert summarize(results) == {"applied": 3}
     assert by_id(provider_frame(client, sb)) == by_id(edited)
-    attempts = book.attempts(run)
-    patches = attempts[attempts["method"] == "PATCH"].groupby("idx").size().to_dict()
-    assert patches == {0: 1, 1: 2, 2: 1}  # row 0 was read back, not sent again
-    assert "earlier attempt landed" in results.loc[plans[0].row, "message"]
+    sends = [r.attempts for r in book.rows(run)]
+    assert sends == [0, 1, 1]  # row 0 was read back, not sent again (its first send was outside this run)
+    assert "earlier attempt landed" in results.frame.loc[plans[0].row, "message"]
 
 
 def test_rate_limited_apply_loses_nothing(sb: Any, client: GraphClient, book: Journal) -> None:
@@ -368,5 +369,5 @@ def test_rate_limited_apply_loses_nothing(sb: Any, client: GraphClient, book: Jo
     sb.set_rate_limit(None)
     assert summarize(results) == {"applied": 60}
     assert by_id(provider_frame(client, sb)) == by_id(edited)
-    throttled = book.attempts(results.attrs["journal_id"])["status"].eq(429).sum()
+    throttled = book.attempts(results.journal_id)["status"].eq(429).sum()
     assert throttled > 0

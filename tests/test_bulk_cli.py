@@ -124,7 +124,7 @@ def test_apply_refuses_bad_cells_before_sending(
     assert status == 2 and out == ""
     assert "row 5, completionPercentage" in err and "row 7, dueDateTime.dateTime" in err
     assert state(client, sb) == original
-    assert Journal(connection[3]).runs().empty
+    assert len(Journal(connection[3]).runs()) == 0
 
 
 def test_apply_exits_non_zero_on_a_conflict_and_names_it(

@@ -47,20 +47,20 @@ def test_sending_then_outcome_is_recorded_with_the_values_replaced(book: Journal
     run = book.start("apply", PLANS)
     before = {"@odata.type": ASSIGNMENT_TYPE, "status": "inProgress", "completionPercentage": 10}
     body = {"@odata.type": ASSIGNMENT_TYPE, "status": "inProgress", "completionPercentage": 40}
-    book.mark_sending(run, [(0, before, body)], [(0, "PATCH"), (1, "GET")])
+    book.mark_sending(run, [(0, PLANS[0], before, body)])
     sending = book.rows(run)[0]
     assert (sending.state, sending.before, sending.body) == ("sending", before, body)
     book.record(
         run,
-        [(0, "applied", 204, "applied", 1, False, before, body)],
-        [(0, 204, "", None), (1, 429, "429 tooManyRequests", 1.0)],
+        [(0, PLANS[0], "applied", 204, "applied", 1, False, before, body)],
+        [(1, "GET", 429, "429 tooManyRequests", 1.0), (1, "GET", None, "connection lost", None)],
     )
     row = book.rows(run)[0]
     assert (row.state, row.code, row.attempts, row.before) == ("applied", 204, 1, before)
-    attempts = book.attempts(run)
-    assert list(attempts["method"]) == ["PATCH", "GET"]
-    assert list(attempts["status"]) == [204, 429]
-    assert list(attempts["retry_after"].fillna(-1)) == [-1, 1.0]
+    attempts = book.attempts(run)  # only the sub-requests that did not succeed
+    assert list(attempts["method"]) == ["GET", "GET"]
+    assert list(attempts["status"].fillna(-1)) == [429, -1]
+    assert list(attempts["retry_after"].fillna(-1)) == [1.0, -1]
     frame = book.frame(run)
     assert list(frame.index) == [2, 3] and list(frame["state"]) == ["applied", "planned"]
 
@@ -68,11 +68,21 @@ def test_sending_then_outcome_is_recorded_with_the_values_replaced(book: Journal
 def test_runs_lists_counts_by_state(book: Journal) -> None:
     first = book.start("apply", PLANS)
     book.record(
-        first, [(0, "applied", 204, "", 1, False, None, None), (1, "conflict", None, "", 0, False, None, None)], []
+        first,
+        [
+            (0, PLANS[0], "applied", 204, "", 1, False, None, None),
+            (1, PLANS[1], "conflict", None, "", 0, False, None, None),
+        ],
     )
     book.finish(first)
     second = book.start("undo", PLANS[:1], parent=first)
-    runs = book.runs()
+    history = book.runs()
+    assert [r.id for r in history] == [second, first]  # newest first
+    assert (history[1].kind, history[1].rows, history[1].outcome) == ("apply", 2, "applied 1, conflict 1")
+    assert history[0].parent == first and history[0].counts == {"planned": 1}
+    page = history._repr_html_()
+    assert "applied 1, conflict 1" in page and "var(--jp-" in page and "#" not in page.split("var(")[0]
+    runs = history.to_frame()
     assert set(runs.index) == {first, second}
     assert runs.loc[first, "state"] == "finished" and runs.loc[first, "applied"] == 1
     assert runs.loc[first, "conflict"] == 1
@@ -120,3 +130,42 @@ def test_default_path_is_in_the_user_data_dir_or_the_variable(monkeypatch: pytes
         assert journal.path == tmp_path / "mine.sqlite"
     finally:
         journal.close()
+
+
+def test_a_file_that_is_not_a_journal_is_refused(tmp_path: Path) -> None:
+    garbage = tmp_path / "garbage.sqlite"
+    garbage.write_bytes(b"this is not a database at all\n" * 100)
+    with pytest.raises(JournalError, match="not a learnkit journal"):
+        Journal(garbage)
+    import sqlite3
+
+    other = tmp_path / "other.sqlite"
+    with sqlite3.connect(other) as db:
+        db.execute("CREATE TABLE notes (x TEXT)")
+    with pytest.raises(JournalError, match="not a learnkit journal"):
+        Journal(other)
+
+
+def test_a_truncated_or_damaged_journal_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "journal.sqlite"
+    book = Journal(path)
+    many = [PatchPlan(i, "prov", f"u:{i}", ASSIGNMENT_TYPE, {"completionPercentage": i % 100}) for i in range(3000)]
+    run = book.start("apply", many)
+    book._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    book.close()
+    data = path.read_bytes()
+    half = tmp_path / "half.sqlite"
+    half.write_bytes(data[: len(data) // 2])
+    with pytest.raises(JournalError):
+        Journal(half).rows(run)
+    # Flip bytes inside a stored plan: SQLite's structure is intact, the row's checksum is not.
+    spot = data.find(b'{"completionPercentage":42}')
+    assert spot > 0
+    flipped = tmp_path / "flipped.sqlite"
+    flipped.write_bytes(data[:spot] + b'{"completionPercentage":99}' + data[spot + 27 :])
+    damaged = Journal(flipped)
+    try:
+        with pytest.raises(JournalError, match="checksum"):
+            damaged.rows(run)
+    finally:
+        damaged.close()

@@ -27,8 +27,6 @@ from learnkit.widgets.table import ActivityTable
 
 __all__ = ["BulkEditor"]
 
-_CHUNK = 20  # one $batch
-
 
 class BulkEditor(widgets.VBox):  # type: ignore[misc]
     """Bulk edits over an ``ActivityTable``'s selection: stage, preview the diff, apply with progress.
@@ -58,12 +56,14 @@ class BulkEditor(widgets.VBox):  # type: ignore[misc]
         self.field.observe(guarded(lambda _: self._field_changed(), self.preview), "value")
         self.stage_button.on_click(guarded(lambda _: self.stage(self.field.value, self._typed()), self.preview))
         self.apply_button.on_click(guarded(lambda _: self.apply(), self.results))
-        super().__init__([
-            widgets.HBox([self.field, self.value_box, self.stage_button]),
-            self.preview,
-            widgets.HBox([self.apply_button, self.progress]),
-            self.results,
-        ])
+        super().__init__(
+            [
+                widgets.HBox([self.field, self.value_box, self.stage_button]),
+                self.preview,
+                widgets.HBox([self.apply_button, self.progress]),
+                self.results,
+            ]
+        )
         self.add_class("lk-bulk-editor")
         self._field_changed()
 
@@ -109,8 +109,8 @@ class BulkEditor(widgets.VBox):  # type: ignore[misc]
     def apply(self) -> pd.DataFrame:
         """Send every pending row through ``learnkit.bulk.apply`` (journaled), advancing the bar; shows the results.
 
-        Plans go in chunks of one ``$batch`` (20) so the bar moves as they are done;
-        ``journal_ids`` lists the journal runs (for ``learnkit.bulk.undo``).
+        All the plans are one journal run, the bar driven by the engine's progress callback;
+        ``journal_ids`` names that run (for ``learnkit.bulk.undo``).
         """
         table = self.table
         if table.client is None or table.registration_id is None:
@@ -120,21 +120,18 @@ class BulkEditor(widgets.VBox):  # type: ignore[misc]
         self.progress.value = 0
         self.progress.description = f"0/{len(plans)}"
         book = self.journal if isinstance(self.journal, Journal) else Journal(self.journal)
-        self.journal_ids = []
-        parts = []
-        for start in range(0, len(plans), _CHUNK):
-            chunk = plans[start:start + _CHUNK]
-            part = bulk.apply(table.client, chunk, journal=book, progress=False, source="learnkit.widgets.BulkEditor")
-            self.journal_ids.append(str(part.attrs.get("journal_id")))
-            parts.append(part)
-            for activity_id in part.loc[part["status"].isin(["applied", "unchanged"]), "id"]:
-                table._accept(str(activity_id))
-            self.progress.value = start + len(chunk)
-            self.progress.description = f"{self.progress.value}/{len(plans)}"
+
+        def advance(done: int, total: int) -> None:
+            self.progress.value = done
+            self.progress.description = f"{done}/{total}"
+
+        # One journal run for the whole action, whatever its size (one undo puts it all back).
+        outcome = bulk.apply(table.client, plans, journal=book, progress=advance, source="learnkit.widgets.BulkEditor")
+        self.journal_ids = [str(outcome.journal_id)]
+        for activity_id in outcome.frame.loc[outcome.frame["status"].isin(["applied", "unchanged"]), "id"]:
+            table._accept(str(activity_id))
         columns = ["id", "status", "code", "message", "attempts"]
-        results: pd.DataFrame = (
-            pd.concat(parts)[columns] if parts else pd.DataFrame(columns=pd.Index(columns))
-        )
+        results: pd.DataFrame = outcome.frame[columns]
         self.last_results = results
         counts = results["status"].value_counts().to_dict() if len(results) else {}
         summary = ", ".join(f"{n} {state}" for state, n in counts.items()) or "nothing to send"
