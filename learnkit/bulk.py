@@ -27,12 +27,11 @@ import copy
 import heapq
 import html
 import itertools
-import math
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote
@@ -42,13 +41,14 @@ import pandas as pd
 from learnkit.csvfile import plans_from_frame, read_csv
 from learnkit.errors import (
     GraphError,
+    LearnkitError,
     NetworkError,
     RetryableError,
     error_from_response,
 )
 from learnkit.frame import diff
 from learnkit.journal import Journal, JournalError, JournalRow
-from learnkit.plans import PatchPlan, canonical, decide, edited_only, fingerprint, validate_plans
+from learnkit.plans import AS_EXPORTED, PatchPlan, canonical, decide, edited_only, fingerprint, validate_plans
 from learnkit.retry import RetryPolicy
 
 if TYPE_CHECKING:
@@ -142,7 +142,7 @@ class BulkResult:
                 if name == "@odata.type" or (name == "status" and old.get(name, value) == value):
                     continue
                 lines.append((row, entry["id"], name, old.get(name), value))
-        frame = pd.DataFrame(lines, columns=["row", "id", "field", "before", "after"])
+        frame: pd.DataFrame = pd.DataFrame(lines, columns=["row", "id", "field", "before", "after"])
         return frame
 
     def __repr__(self) -> str:
@@ -300,15 +300,20 @@ class _Batch:
 
 @dataclass
 class _Listing:
-    """Reading one provider's list, a page at a time, for the rows waiting on it."""
+    """Reading one provider's list for the rows waiting on it: the first page, then the rest at once."""
 
     registration_id: str
     waiting: dict[str, _Row]
-    tries: int = 0
-    pages: int = 0
-    seen: int = 0
+    outstanding: int = 0
     total: int | None = None
-    next_path: str | None = None
+
+
+@dataclass
+class _Page:
+    listing: _Listing
+    skip: int | None = None  # None: the first page (it says how many there are)
+    next_path: str | None = None  # a nextLink, when the service gave no count
+    tries: int = 0
 
 
 def _path(value: str) -> str:
@@ -362,7 +367,7 @@ class _Engine:
         self.stats = {"requests": 0, "round_trips": 0, "throttled": 0, "pages": 0}
         self._seq = itertools.count()
         self._ready: list[tuple[float, int, _Row]] = []
-        self._listings: list[tuple[float, int, _Listing]] = []
+        self._listings: list[tuple[float, int, _Page]] = []
 
     # -- scheduling
 
@@ -387,7 +392,7 @@ class _Engine:
             by_provider.setdefault(row.plan.registration_id, {})[row.plan.activity_id] = row
         for registration_id, waiting in by_provider.items():
             if len(waiting) >= _LIST_AT_LEAST:
-                heapq.heappush(self._listings, (0.0, next(self._seq), _Listing(registration_id, waiting)))
+                self._schedule(_Page(_Listing(registration_id, waiting, outstanding=1)), 0.0)
             else:
                 for row in waiting.values():
                     self._push(row, 0.0)
@@ -396,7 +401,7 @@ class _Engine:
         """Drive every row to a final state."""
         self.bar.update(sum(1 for row in self.rows if row.state in FINAL))
         self._plan_reads()
-        inflight: dict[Future[Any], _Batch | _Listing] = {}
+        inflight: dict[Future[Any], _Batch | _Page] = {}
         pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="learnkit-bulk")
         try:
             while self._ready or self._listings or inflight:
@@ -408,9 +413,9 @@ class _Engine:
                         wake = pause
                         break
                     if self._listings and self._listings[0][0] <= now:
-                        listing = heapq.heappop(self._listings)[2]
+                        page = heapq.heappop(self._listings)[2]
                         self.limits.sent(1, now)
-                        inflight[pool.submit(self._page, listing)] = listing
+                        inflight[pool.submit(self._page, page)] = page
                         continue
                     if not self._ready or self._ready[0][0] > now:
                         starts = [q[0][0] for q in (self._ready, self._listings) if q]
@@ -428,8 +433,8 @@ class _Engine:
                 done, _ = wait(inflight, timeout=wake, return_when=FIRST_COMPLETED)
                 for future in done:
                     job = inflight.pop(future)
-                    if isinstance(job, _Listing):
-                        self._after_page(job, future)
+                    if isinstance(job, _Page):
+                        self._after_page(job, future)  # type: ignore[arg-type]
                     else:
                         self._after(job, future)
         finally:
@@ -440,27 +445,33 @@ class _Engine:
 
     # -- reading by the page
 
-    def _page(self, listing: _Listing) -> dict[str, Any]:
-        if listing.next_path is None:
-            path = f"{_PROVIDERS}/{_path(listing.registration_id)}/learningCourseActivities"
-            params: dict[str, Any] | None = {"$top": PAGE_SIZE, "$count": "true"}
+    def _page(self, page: _Page) -> dict[str, Any]:
+        if page.next_path is not None:
+            path, params = page.next_path, None
         else:
-            path, params = listing.next_path, None
+            path = f"{_PROVIDERS}/{_path(page.listing.registration_id)}/learningCourseActivities"
+            params = (
+                {"$top": PAGE_SIZE, "$count": "true"} if page.skip is None else {"$top": PAGE_SIZE, "$skip": page.skip}
+            )
         answer = self.sender.request("GET", path, operation="list_provider_activities", params=params)
         body = answer.body
         if not isinstance(body, Mapping) or not isinstance(body.get("value"), list):
-            raise NetworkError("the provider's list came back without a value list")
+            raise NetworkError("GET", path, 1, True)  # not the list it asked for: read again, as if dropped
         return dict(body)
 
-    def _after_page(self, listing: _Listing, future: Future[dict[str, Any]]) -> None:
+    def _schedule(self, page: _Page, at: float) -> None:
+        heapq.heappush(self._listings, (at, next(self._seq), page))
+
+    def _after_page(self, page: _Page, future: Future[dict[str, Any]]) -> None:
         now = self.clock()
+        listing = page.listing
         self.stats["requests"] += 1
         self.stats["round_trips"] += 1
         self.stats["pages"] += 1
         try:
-            page = future.result()
-        except (GraphError, NetworkError) as exc:
-            error = exc if isinstance(exc, GraphError) and not isinstance(exc, NetworkError) else None
+            body = future.result()
+        except LearnkitError as exc:
+            error = exc if isinstance(exc, GraphError) else None
             throttled = error is not None and error.status in (429, 503)
             self.stats["throttled"] += int(throttled)
             self.limits.on_batch(
@@ -470,20 +481,15 @@ class _Engine:
                 now=now,
                 wait=error.retry_after if error is not None else None,
             )
-            listing.tries += 1
-            delay = self.retry.delay(error, listing.tries)
-            if delay is None:
-                self._read_one_by_one(listing, now)
-            else:
-                heapq.heappush(self._listings, (now + delay, next(self._seq), listing))
+            page.tries += 1
+            delay = self.retry.delay(error, page.tries)
+            if delay is not None:
+                self._schedule(page, now + delay)
+                return
+            self._page_done(listing, now)  # its rows are read one by one instead
             return
         self.limits.on_batch(self.limits.epoch, size=1, throttled=0, now=now)
-        listing.tries = 0
-        listing.pages += 1
-        items = page["value"]
-        listing.seen += len(items)
-        if isinstance(page.get("@odata.count"), int):
-            listing.total = page["@odata.count"]
+        items = body["value"]
         finals: list[_Row] = []
         for item in items:
             row = listing.waiting.pop(str(item.get("id")), None) if isinstance(item, Mapping) else None
@@ -491,27 +497,28 @@ class _Engine:
                 self._checked(row, item, now, finals)
         self._journal_outcomes(finals, [])
         self.bar.update(len(finals))
-        next_path = page.get("@odata.nextLink")
-        if not listing.waiting:
-            return
-        if isinstance(next_path, str) and self._worth_another_page(listing, len(items)):
-            listing.next_path = next_path
-            heapq.heappush(self._listings, (now, next(self._seq), listing))
-        else:
-            # Not in the list (another provider's record, or gone): each is read on its own.
-            self._read_one_by_one(listing, now)
+        next_path = body.get("@odata.nextLink")
+        if page.skip is None and listing.waiting and isinstance(next_path, str) and items:
+            count = body.get("@odata.count")
+            if isinstance(count, int):
+                # The rest of the pages at once ($skip), each in its own slot.
+                skips = range(len(items), count, len(items))
+                if len(skips) * BATCH_SIZE <= len(listing.waiting) * 4 or len(skips) <= 1:
+                    for skip in skips:
+                        listing.outstanding += 1
+                        self._schedule(_Page(listing, skip=skip), now)
+            elif len(listing.waiting) >= _LIST_AT_LEAST:
+                listing.outstanding += 1
+                self._schedule(_Page(listing, next_path=next_path), now)
+        self._page_done(listing, now)
 
-    @staticmethod
-    def _worth_another_page(listing: _Listing, page_length: int) -> bool:
-        if listing.total is None or page_length == 0:
-            return len(listing.waiting) >= _LIST_AT_LEAST
-        pages_left = math.ceil(max(0, listing.total - listing.seen) / page_length)
-        return pages_left * BATCH_SIZE <= len(listing.waiting) * 4 or pages_left <= 1
-
-    def _read_one_by_one(self, listing: _Listing, now: float) -> None:
-        for row in listing.waiting.values():
-            self._push(row, now)
-        listing.waiting = {}
+    def _page_done(self, listing: _Listing, now: float) -> None:
+        listing.outstanding -= 1
+        if listing.outstanding <= 0 and listing.waiting:
+            # Not in the pages read (another provider's record, gone, or not worth the pages): read on its own.
+            for row in listing.waiting.values():
+                self._push(row, now)
+            listing.waiting = {}
 
     # -- journal hooks
 
@@ -696,9 +703,6 @@ def _run(
     return _results(rows, journal_id=run_id, dry_run=dry_run, stats=engine.stats)
 
 
-_AS_EXPORTED = "no cell differs from the values it was read with: not read, not sent"
-
-
 def _rows_for(plans: Sequence[PatchPlan]) -> tuple[list[PatchPlan], list[_Row], dict[int, tuple[str, str]]]:
     """Plans as journaled (only edited properties kept), their rows, and those final without the service."""
     kept: list[PatchPlan] = []
@@ -707,9 +711,11 @@ def _rows_for(plans: Sequence[PatchPlan]) -> tuple[list[PatchPlan], list[_Row], 
     for i, plan in enumerate(plans):
         edited = edited_only(plan)
         if edited is None:
-            finals[i] = ("unchanged", _AS_EXPORTED)
-            rows.append(_Row(i, plan, state="unchanged", message=_AS_EXPORTED))
-            kept.append(plan)
+            # Nothing to send, read, resume or undo: the journal keeps where it was, not its cells.
+            bare = replace(plan, changes={}, base_etag=None, expect={}, base={})
+            finals[i] = ("unchanged", AS_EXPORTED)
+            rows.append(_Row(i, bare, state="unchanged", message=AS_EXPORTED))
+            kept.append(bare)
         else:
             rows.append(_Row(i, edited))
             kept.append(edited)

@@ -39,7 +39,7 @@ import platformdirs
 
 from learnkit.errors import LearnkitError
 from learnkit.models import UPDATE_MODELS
-from learnkit.plans import PatchPlan
+from learnkit.plans import AS_EXPORTED, UNCHANGED, PatchPlan
 
 __all__ = ["Journal", "JournalError", "JournalRow", "RunHistory", "RunInfo", "RunSummary", "default_journal_path"]
 
@@ -99,8 +99,23 @@ CREATE TABLE IF NOT EXISTS attempts (
 """
 
 _FINAL = ("applied", "unchanged", "conflict", "failed")
+_SETTLED = ("applied", "unchanged", "conflict")
 _KINDS = tuple(UPDATE_MODELS)
 _SQLITE_MAGIC = b"SQLite format 3\x00"
+# Messages most rows end with, stored as a short code.
+_STOCK = ("applied", UNCHANGED, AS_EXPORTED)
+
+
+def _pack_message(message: str | None) -> str | None:
+    if not message:
+        return None
+    return f"~{_STOCK.index(message)}" if message in _STOCK else message
+
+
+def _unpack_message(text: str | None) -> str:
+    if text and len(text) == 2 and text[0] == "~" and text[1].isdigit() and int(text[1]) < len(_STOCK):
+        return _STOCK[int(text[1])]
+    return text or ""
 
 
 class JournalError(LearnkitError):
@@ -211,7 +226,7 @@ class RunHistory(Sequence[RunSummary]):
         """One row per run, indexed by id: kind, parent, state, created, finished, source, rows and a column
         per final state with its count."""
         states = sorted({state for r in self._runs for state in r.counts})
-        frame = pd.DataFrame(
+        frame: pd.DataFrame = pd.DataFrame(
             {
                 "kind": [r.kind for r in self._runs],
                 "parent": [r.parent for r in self._runs],
@@ -281,8 +296,17 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _crc(*parts: Any) -> int:
-    return zlib.crc32("\x1f".join("" if p is None else str(p) for p in parts).encode())
+def _text(parts: Sequence[Any]) -> bytes:
+    return "\x1f".join("" if p is None else str(p) for p in parts).encode()
+
+
+def _static_crc(idx: int, row: int, activity_id: str, where: int, kind_at: int, changes: str, extra: Any) -> int:
+    """The checksum of what a row keeps from its plan (computed once per row, then continued)."""
+    return zlib.crc32(_text((idx, row, activity_id, where, kind_at, changes, extra)))
+
+
+def _crc(static: int, state: str, before: Any, body: Any) -> int:
+    return zlib.crc32(_text(("", state, before, body)), static)
 
 
 def _pack_values(before: Mapping[str, Any] | None, body: Mapping[str, Any] | None) -> tuple[str | None, str | None]:
@@ -327,6 +351,8 @@ class Journal:
         elif not memory:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
+        # Per run, each row's checksum of its plan part, so outcomes only add what changed.
+        self._statics: dict[int, list[int]] = {}
         try:
             self._db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None, timeout=30)
         except sqlite3.Error as exc:
@@ -439,14 +465,18 @@ class Journal:
         providers: dict[str, int] = {}
         finals = outcomes or {}
         lines = []
+        statics: list[int] = []
         for i, p in enumerate(plans):
             where = providers.setdefault(p.registration_id, len(providers))
             kind_at = _KINDS.index(p.odata_type)
             changes = _dump(dict(p.changes)) or "{}"
             extra = {k: v for k, v in (("e", p.base_etag), ("x", dict(p.expect)), ("b", dict(p.base))) if v}
             extra_text = _dump(extra) if extra else None
-            state, message = finals.get(i, ("planned", None))
-            crc = _crc(i, p.row, p.activity_id, where, kind_at, changes, extra_text, state, None, None)
+            state, stock = finals.get(i, ("planned", None))
+            message = _pack_message(stock)
+            static = _static_crc(i, p.row, p.activity_id, where, kind_at, changes, extra_text)
+            statics.append(static)
+            crc = _crc(static, state, None, None)
             lines.append((i, p.row, p.activity_id, where, kind_at, changes, extra_text, state, message, crc))
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
@@ -468,7 +498,7 @@ class Journal:
                         len(plans),
                     ),
                 )
-                seq = cursor.lastrowid
+                seq = int(cursor.lastrowid or 0)
                 self._db.executemany(
                     "INSERT INTO plans (run, idx, row, activity_id, provider, kind, changes, extra, state, message,"
                     " crc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -478,6 +508,7 @@ class Journal:
                 self._db.execute("ROLLBACK")
                 raise
             self._db.execute("COMMIT")
+            self._statics[seq] = statics
         return run_id
 
     def info(self, run_id: str) -> RunInfo:
@@ -547,7 +578,7 @@ class Journal:
                 (
                     "UPDATE plans SET state = 'sending', before = ?, body = ?, crc = ? WHERE run = ? AND idx = ?",
                     [
-                        (*packed, self._row_crc(idx, plan, providers, "sending", *packed), seq, idx)
+                        (*packed, self._row_crc(seq, idx, plan, providers, "sending", *packed), seq, idx)
                         for idx, plan, before, body in sending
                         for packed in [_pack_values(before, body)]
                     ],
@@ -557,20 +588,28 @@ class Journal:
         )
 
     @staticmethod
-    def _row_crc(idx: int, plan: PatchPlan, providers: list[str], state: str, before: Any, body: Any) -> int:
+    def _extra_text(plan: PatchPlan) -> str | None:
         extra = {k: v for k, v in (("e", plan.base_etag), ("x", dict(plan.expect)), ("b", dict(plan.base))) if v}
-        return _crc(
-            idx,
-            plan.row,
-            plan.activity_id,
-            providers.index(plan.registration_id),
-            _KINDS.index(plan.odata_type),
-            _dump(dict(plan.changes)) or "{}",
-            _dump(extra) if extra else None,
-            state,
-            before,
-            body,
-        )
+        return _dump(extra) if extra else None
+
+    def _row_crc(
+        self, seq: int, idx: int, plan: PatchPlan, providers: list[str], state: str, before: Any, body: Any
+    ) -> int:
+        statics = self._statics.get(seq)
+        if statics is None or idx >= len(statics):
+            extra = {k: v for k, v in (("e", plan.base_etag), ("x", dict(plan.expect)), ("b", dict(plan.base))) if v}
+            static = _static_crc(
+                idx,
+                plan.row,
+                plan.activity_id,
+                providers.index(plan.registration_id),
+                _KINDS.index(plan.odata_type),
+                _dump(dict(plan.changes)) or "{}",
+                _dump(extra) if extra else None,
+            )
+        else:
+            static = statics[idx]
+        return _crc(static, state, before, body)
 
     def record(
         self,
@@ -585,13 +624,32 @@ class Journal:
         rows = []
         for idx, plan, state, code, message, sends, retryable, before, body in outcomes:
             packed = _pack_values(before, body)
-            crc = self._row_crc(idx, plan, providers, state, *packed)
-            rows.append((state, code, message or None, sends, int(retryable), *packed, crc, seq, idx))
+            if state in _SETTLED or (state == "failed" and not retryable):
+                # Settled: nothing will read this row's base or expectations again (undo needs the
+                # values it replaced and its body, which stay): the row keeps only those.
+                extra: str | None = None
+                static = _static_crc(
+                    idx,
+                    plan.row,
+                    plan.activity_id,
+                    providers.index(plan.registration_id),
+                    _KINDS.index(plan.odata_type),
+                    _dump(dict(plan.changes)) or "{}",
+                    None,
+                )
+                crc = _crc(static, state, *packed)
+                statics = self._statics.get(seq)
+                if statics is not None and idx < len(statics):
+                    statics[idx] = static
+            else:
+                extra = self._extra_text(plan)
+                crc = self._row_crc(seq, idx, plan, providers, state, *packed)
+            rows.append((state, code, _pack_message(message), sends, int(retryable), *packed, extra, crc, seq, idx))
         self._write(
             [
                 (
                     "UPDATE plans SET state = ?, code = ?, message = ?, attempts = ?, retryable = ?, before = ?,"
-                    " body = ?, crc = ? WHERE run = ? AND idx = ?",
+                    " body = ?, extra = ?, crc = ? WHERE run = ? AND idx = ?",
                     rows,
                     True,
                 ),
@@ -617,6 +675,7 @@ class Journal:
                 (seq,),
             ).fetchall()
         out = []
+        statics: list[int] = []
         for (
             idx,
             row,
@@ -634,7 +693,9 @@ class Journal:
             retry,
             crc,
         ) in found:
-            if crc != _crc(idx, row, activity_id, where, kind_at, changes, extra, state, before, body):
+            static = _static_crc(idx, row, activity_id, where, kind_at, changes, extra)
+            statics.append(static)
+            if crc != _crc(static, state, before, body):
                 raise JournalError(
                     f"run {run_id}, row {row} of the journal {self.path} fails its checksum (the file was changed "
                     "outside learnkit, or damaged): nothing was sent; keep it aside for inspection"
@@ -657,7 +718,9 @@ class Journal:
                 raise JournalError(
                     f"run {run_id}, row {row} of the journal {self.path} cannot be read: {exc}"
                 ) from None
-            out.append(JournalRow(idx, plan, state, full_before, full_body, code, message or "", sends, bool(retry)))
+            out.append(
+                JournalRow(idx, plan, state, full_before, full_body, code, _unpack_message(message), sends, bool(retry))
+            )
         return out
 
     def frame(self, run_id: str) -> pd.DataFrame:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import zlib
 import zoneinfo
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -25,7 +26,6 @@ from typing import Any, Literal
 
 from learnkit.errors import InvalidInputError
 from learnkit.models import UPDATE_MODELS, normalize_odata_type, parse_update
-from learnkit.update import minimal_patch
 
 __all__ = [
     "ADDRESS_PROPERTIES",
@@ -172,7 +172,13 @@ def parse_iso(text: str) -> datetime:
 def _instant(value: Any) -> str | None:
     if value is None:
         return None
-    moment = value if isinstance(value, datetime) else parse_iso(str(value))
+    if isinstance(value, datetime):
+        moment = value
+    else:
+        try:  # the C parser first: Graph's own spellings are ISO 8601 it reads
+            moment = datetime.fromisoformat(value)
+        except (TypeError, ValueError):
+            moment = parse_iso(str(value))
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
     return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
@@ -198,7 +204,8 @@ def canonical(activity: Mapping[str, Any]) -> dict[str, Any]:
     ...            "completedDateTime": "2024-01-02T03:04:05+01:00"})["completedDateTime"]
     '2024-01-02T02:04:05.000000+00:00'
     """
-    kind = normalize_odata_type(activity.get("@odata.type"))
+    named = activity.get("@odata.type")
+    kind = named if named in UPDATE_MODELS else normalize_odata_type(named)
     out: dict[str, Any] = {"@odata.type": kind}
     for name in UPDATE_MODELS[kind].UPDATABLE:
         value = activity.get(name)
@@ -217,12 +224,13 @@ def canonical(activity: Mapping[str, Any]) -> dict[str, Any]:
 #: Marks a per-property fingerprint (``activity_etag``); a bare 16-hex value is an older
 #: learnkit's fingerprint of the whole record, still honoured (it cannot say which property moved).
 FINGERPRINT_VERSION = "v2:"
-_FIELD_HASH = 8  # hex digits per property: 32 bits, so an edit mistaken for "as exported" is 1 in 4e9
+_FIELD_HASH = 8  # hex digits per property: a CRC-32, so an edit mistaken for "as exported" is 1 in 4e9 at worst
 
 
 def _field_hash(name: str, value: Any) -> str:
-    text = json.dumps([name, value], sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()[:_FIELD_HASH]
+    # Canonical values are None, str, int or a [str, str] pair, whose repr is stable. CRC-32 (not a
+    # cryptographic hash: nothing here is a secret) catches every change of up to 32 bits outright.
+    return f"{zlib.crc32(f'{name}={value!r}'.encode()):08x}"
 
 
 _UNCHECKED = "-" * _FIELD_HASH
@@ -319,6 +327,11 @@ def edited_only(plan: PatchPlan) -> PatchPlan | None:
     if len(kept) == len(plan.changes):
         return plan
     return replace(plan, changes=kept, base={k: v for k, v in plan.base.items() if k in kept})
+
+
+#: The message of a plan the service already holds, and of one whose cells all match their base.
+UNCHANGED = "the service already holds these values"
+AS_EXPORTED = "no cell differs from the values it was read with: not read, not sent"
 
 
 # --- the decision for one record ------------------------------------------------
@@ -423,13 +436,12 @@ def decide(
                 "applied", "applied (an earlier attempt landed: read back to confirm)", dict(body), dict(before)
             )
     try:
-        patch = minimal_patch(current, {"@odata.type": plan.odata_type, **plan.changes})
-    except InvalidInputError as exc:
-        patch, refused = None, f"{exc.field}: {exc.detail}"
-    else:
-        refused = ""
-    if patch is None and not refused:
-        return Decision("unchanged", "the service already holds these values")
+        wanted = canonical({"@odata.type": kind, **plan.changes})
+    except (ValueError, TypeError, zoneinfo.ZoneInfoNotFoundError) as exc:
+        return Decision("refuse", f"a value of the plan cannot be read: {exc}")
+    differ = [n for n in plan.changes if n in wanted and wanted[n] != now.get(n)]
+    if not differ:
+        return Decision("unchanged", UNCHANGED)
     if not force:
         if prior is not None:
             if not holds(now, kind, prior[0]):
@@ -438,8 +450,14 @@ def decide(
             moved = moved_since(plan, now)
             if moved is None or moved:
                 return Decision("conflict", conflict_message(plan, moved, now))
-    if refused or patch is None:
-        return Decision("refuse", refused)
+    # Graph wants @odata.type and status in every body; the rest is only what differs.
+    status = plan.changes.get("status", getattr(current.get("status"), "value", current.get("status")))
+    try:
+        patch = parse_update(
+            {"@odata.type": kind, "status": status, **{n: plan.changes[n] for n in differ if n != "status"}}
+        ).to_body()
+    except InvalidInputError as exc:
+        return Decision("refuse", f"{exc.field}: {exc.detail}")
     replaced = {name: current.get(name) for name in patch if name != "@odata.type"}
     return Decision("send", "", patch, {"@odata.type": kind, **replaced})
 
