@@ -48,6 +48,7 @@ from learnkit.errors import (
 )
 from learnkit.frame import diff
 from learnkit.journal import Journal, JournalError, JournalRow
+from learnkit.models import UPDATE_MODELS
 from learnkit.plans import AS_EXPORTED, PatchPlan, canonical, decide, edited_only, fingerprint, validate_plans
 from learnkit.retry import RetryPolicy
 
@@ -81,11 +82,14 @@ PAGE_SIZE = 999
 # page costs one request, as one GET does); beyond the first page, paging goes on while
 # each remaining page is expected to find at least a batch's worth of them.
 _LIST_AT_LEAST = BATCH_SIZE
+# Outcomes are written with the next batch's "sending" marks, or on their own past this many.
+_FLUSH_ROWS = 500
 # Above this share of throttled sub-requests, a batch means "the service's rate is reached"
 # rather than the odd throttled request; once paced, a smaller share means "past it".
 _OVERLOAD = 0.5
 _PAST_RATE = 0.25
 _ACTIVITIES = "/employeeExperience/learningCourseActivities"
+_UPDATABLE = tuple(sorted({name for model in UPDATE_MODELS.values() for name in model.UPDATABLE}))
 _PROVIDERS = "/employeeExperience/learningProviders"
 
 Progress = bool | Callable[[int, int], object]
@@ -285,6 +289,7 @@ class _Row:
     before: dict[str, Any] | None = None
     body: dict[str, Any] | None = None
     prior: bool = False
+    wanted: dict[str, Any] | None = None  # canonical(plan.changes), computed once
     tries: int = 0
     sends: int = 0
     code: int | None = None
@@ -306,6 +311,7 @@ class _Listing:
     waiting: dict[str, _Row]
     outstanding: int = 0
     total: int | None = None
+    select: str = ""  # what the decisions read: less for the service to send
 
 
 @dataclass
@@ -368,6 +374,8 @@ class _Engine:
         self._seq = itertools.count()
         self._ready: list[tuple[float, int, _Row]] = []
         self._listings: list[tuple[float, int, _Page]] = []
+        self._outcomes: list[tuple[int, PatchPlan, str, int | None, str, int, bool, Any, Any]] = []
+        self._failures: list[tuple[int, str, int | None, str, float | None]] = []
 
     # -- scheduling
 
@@ -392,7 +400,9 @@ class _Engine:
             by_provider.setdefault(row.plan.registration_id, {})[row.plan.activity_id] = row
         for registration_id, waiting in by_provider.items():
             if len(waiting) >= _LIST_AT_LEAST:
-                self._schedule(_Page(_Listing(registration_id, waiting, outstanding=1)), 0.0)
+                expected = sorted({name for row in waiting.values() for name in row.plan.expect})
+                select = ",".join(["id", *_UPDATABLE, *expected])
+                self._schedule(_Page(_Listing(registration_id, waiting, outstanding=1, select=select)), 0.0)
             else:
                 for row in waiting.values():
                     self._push(row, 0.0)
@@ -437,10 +447,13 @@ class _Engine:
                         self._after_page(job, future)  # type: ignore[arg-type]
                     else:
                         self._after(job, future)
+                if not inflight and self._outcomes:
+                    self._flush([])  # idle (waiting on a pace or a retry): nothing to share a write with
         finally:
             for future in inflight:
                 future.cancel()
             pool.shutdown(wait=True, cancel_futures=True)
+            self._flush([])
             self.bar.close()
 
     # -- reading by the page
@@ -523,15 +536,28 @@ class _Engine:
     # -- journal hooks
 
     def _before_send(self, rows: Sequence[_Row]) -> None:
-        if self.journal is None or self.run_id is None:
-            return
-        self.journal.mark_sending(self.run_id, [(r.index, r.plan, r.before, r.body) for r in rows if r.stage == "send"])
+        # The values a PATCH replaces are durable before it goes out; outcomes buffered since
+        # the last write go in the same transaction (a killed run re-reads those rows on resume).
+        sending = [(r.index, r.plan, r.before, r.body) for r in rows if r.stage == "send"]
+        if sending:
+            self._flush(sending)
 
     def _journal_outcomes(
         self, finals: Sequence[_Row], failures: Sequence[tuple[int, str, int | None, str, float | None]]
     ) -> None:
-        if self.journal is not None and self.run_id is not None and (finals or failures):
-            self.journal.record(self.run_id, [_outcome(r) for r in finals], failures)
+        if self.journal is None or self.run_id is None:
+            return
+        self._outcomes.extend(_outcome(r) for r in finals)
+        self._failures.extend(failures)
+        if len(self._outcomes) >= _FLUSH_ROWS:
+            self._flush([])
+
+    def _flush(self, sending: Sequence[tuple[int, PatchPlan, Any, Any]]) -> None:
+        if self.journal is None or self.run_id is None:
+            return
+        outcomes, failures = self._outcomes, self._failures
+        self._outcomes, self._failures = [], []
+        self.journal.write(self.run_id, sending=sending, outcomes=outcomes, answers=failures)
 
     # -- outcomes
 
@@ -612,7 +638,7 @@ class _Engine:
 
     def _checked(self, row: _Row, current: Mapping[str, Any], now: float, finals: list[_Row]) -> None:
         prior = (row.before, row.body) if row.prior and row.before is not None and row.body is not None else None
-        decision = decide(row.plan, current, prior=prior, force=self.force)
+        decision = decide(row.plan, current, prior=prior, force=self.force, wanted=row.wanted)
         if decision.action == "send":
             row.body, row.before = decision.body, decision.before
             if self.dry_run:
@@ -709,7 +735,11 @@ def _rows_for(plans: Sequence[PatchPlan]) -> tuple[list[PatchPlan], list[_Row], 
     rows: list[_Row] = []
     finals: dict[int, tuple[str, str]] = {}
     for i, plan in enumerate(plans):
-        edited = edited_only(plan)
+        try:
+            wanted: dict[str, Any] | None = canonical({"@odata.type": plan.odata_type, **plan.changes})
+        except (ValueError, TypeError, LookupError):
+            wanted = None  # decide() refuses the row with the reason
+        edited = edited_only(plan, wanted)
         if edited is None:
             # Nothing to send, read, resume or undo: the journal keeps where it was, not its cells.
             bare = replace(plan, changes={}, base_etag=None, expect={}, base={})
@@ -717,7 +747,7 @@ def _rows_for(plans: Sequence[PatchPlan]) -> tuple[list[PatchPlan], list[_Row], 
             rows.append(_Row(i, bare, state="unchanged", message=AS_EXPORTED))
             kept.append(bare)
         else:
-            rows.append(_Row(i, edited))
+            rows.append(_Row(i, edited, wanted=wanted))
             kept.append(edited)
     return kept, rows, finals
 

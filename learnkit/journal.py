@@ -570,11 +570,23 @@ class Journal:
 
     def mark_sending(self, run_id: str, sending: Sequence[tuple[int, PatchPlan, Any, Any]]) -> None:
         """Before a batch goes out: the rows about to be PATCHed, with the values replaced and the body."""
-        if not sending:
+        self.write(run_id, sending=sending)
+
+    def write(
+        self,
+        run_id: str,
+        *,
+        sending: Sequence[tuple[int, PatchPlan, Any, Any]] = (),
+        outcomes: Sequence[tuple[int, PatchPlan, str, int | None, str, int, bool, Any, Any]] = (),
+        answers: Sequence[tuple[int, str, int | None, str, float | None]] = (),
+    ) -> None:
+        """``record`` and ``mark_sending`` in one transaction (the engine's writes, batched)."""
+        if not (sending or outcomes or answers):
             return
         seq, providers = self._seq(run_id)
-        self._write(
-            [
+        statements = self._record_statements(seq, providers, outcomes, answers) if outcomes or answers else []
+        if sending:
+            statements.append(
                 (
                     "UPDATE plans SET state = 'sending', before = ?, body = ?, crc = ? WHERE run = ? AND idx = ?",
                     [
@@ -584,8 +596,8 @@ class Journal:
                     ],
                     True,
                 )
-            ]
-        )
+            )
+        self._write(statements)
 
     @staticmethod
     def _extra_text(plan: PatchPlan) -> str | None:
@@ -619,7 +631,15 @@ class Journal:
     ) -> None:
         """After a batch: final rows ``(idx, plan, state, code, message, attempts, retryable, before, body)``,
         and a line ``(idx, method, status, error, retry_after)`` for each sub-request that did not succeed."""
-        seq, providers = self._seq(run_id)
+        self.write(run_id, outcomes=outcomes, answers=answers)
+
+    def _record_statements(
+        self,
+        seq: int,
+        providers: list[str],
+        outcomes: Sequence[tuple[int, PatchPlan, str, int | None, str, int, bool, Any, Any]],
+        answers: Sequence[tuple[int, str, int | None, str, float | None]],
+    ) -> list[tuple[str, Any, bool]]:
         stamp = _now()
         rows = []
         for idx, plan, state, code, message, sends, retryable, before, body in outcomes:
@@ -645,25 +665,23 @@ class Journal:
                 extra = self._extra_text(plan)
                 crc = self._row_crc(seq, idx, plan, providers, state, *packed)
             rows.append((state, code, _pack_message(message), sends, int(retryable), *packed, extra, crc, seq, idx))
-        self._write(
-            [
-                (
-                    "UPDATE plans SET state = ?, code = ?, message = ?, attempts = ?, retryable = ?, before = ?,"
-                    " body = ?, extra = ?, crc = ? WHERE run = ? AND idx = ?",
-                    rows,
-                    True,
-                ),
-                (
-                    "INSERT INTO attempts (run, idx, method, answered, status, error, retry_after)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    [
-                        (seq, idx, method, stamp, status, error or None, after)
-                        for idx, method, status, error, after in answers
-                    ],
-                    True,
-                ),
-            ]
-        )
+        return [
+            (
+                "UPDATE plans SET state = ?, code = ?, message = ?, attempts = ?, retryable = ?, before = ?,"
+                " body = ?, extra = ?, crc = ? WHERE run = ? AND idx = ?",
+                rows,
+                True,
+            ),
+            (
+                "INSERT INTO attempts (run, idx, method, answered, status, error, retry_after)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (seq, idx, method, stamp, status, error or None, after)
+                    for idx, method, status, error, after in answers
+                ],
+                True,
+            ),
+        ]
 
     def rows(self, run_id: str) -> list[JournalRow]:
         """Every plan of a run, in order, with its state; ``JournalError`` if a row fails its checksum."""

@@ -14,6 +14,7 @@ Example::
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -184,14 +185,22 @@ def _instant(value: Any) -> str | None:
     return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
 
 
+@functools.lru_cache(maxsize=256)
+def _zone(name: str) -> zoneinfo.ZoneInfo:
+    from tzlocal.windows_tz import win_tz
+
+    return zoneinfo.ZoneInfo(win_tz.get(name, name))
+
+
 def _due_instant(value: Any) -> str | None:
     if not isinstance(value, Mapping) or value.get("dateTime") is None:
         return None
-    from tzlocal.windows_tz import win_tz
-
-    zone = str(value.get("timeZone") or "UTC")
-    local = parse_iso(str(value["dateTime"])).replace(tzinfo=None)
-    return _instant(local.replace(tzinfo=zoneinfo.ZoneInfo(win_tz.get(zone, zone))))
+    text = str(value["dateTime"])
+    try:
+        local = datetime.fromisoformat(text)
+    except ValueError:
+        local = parse_iso(text)
+    return _instant(local.replace(tzinfo=_zone(str(value.get("timeZone") or "UTC"))))
 
 
 def canonical(activity: Mapping[str, Any]) -> dict[str, Any]:
@@ -298,7 +307,7 @@ def moved_since(plan: PatchPlan, canon: Mapping[str, Any]) -> list[str] | None:
     return [n for n, h in hashes.items() if h != _UNCHECKED and _field_hash(n, canon.get(n)) != h]
 
 
-def edited_only(plan: PatchPlan) -> PatchPlan | None:
+def edited_only(plan: PatchPlan, wanted: Mapping[str, Any] | None = None) -> PatchPlan | None:
     """The plan keeping only the properties whose values differ from its base fingerprint; None if none do.
 
     A CSV row carries every column as exported: its cells that still hash to the row's
@@ -313,10 +322,11 @@ def edited_only(plan: PatchPlan) -> PatchPlan | None:
     hashes = None if plan.base_etag is None else _field_hashes(plan.base_etag, plan.odata_type)
     if hashes is None:
         return plan
-    try:
-        wanted = canonical({"@odata.type": plan.odata_type, **plan.changes})
-    except (ValueError, TypeError, zoneinfo.ZoneInfoNotFoundError):
-        return plan  # validation names the problem; nothing is dropped on a guess
+    if wanted is None:
+        try:
+            wanted = canonical({"@odata.type": plan.odata_type, **plan.changes})
+        except (ValueError, TypeError, zoneinfo.ZoneInfoNotFoundError):
+            return plan  # validation names the problem; nothing is dropped on a guess
     kept = {
         n: v
         for n, v in plan.changes.items()
@@ -397,6 +407,7 @@ def decide(
     *,
     prior: tuple[Mapping[str, Any], Mapping[str, Any]] | None = None,
     force: bool = False,
+    wanted: Mapping[str, Any] | None = None,
 ) -> Decision:
     """Decide a plan against the record's current JSON (pure: no I/O).
 
@@ -405,7 +416,8 @@ def decide(
     ``(before, body)`` when this run already sent a PATCH for the record and its outcome
     is unknown (a dropped connection, a killed process): the current values tell whether
     it landed. Without ``force``, a record whose values moved since the plan's base
-    (``plan.base_etag``) is a conflict, naming each property that moved.
+    (``plan.base_etag``) is a conflict, naming each property that moved. ``wanted`` is
+    ``canonical`` of the plan's changes, when the caller has it already.
 
     >>> from learnkit.models import SELF_INITIATED_TYPE as T
     >>> decide(PatchPlan(2, "p", "a", T, {"completionPercentage": 40}),
@@ -435,10 +447,11 @@ def decide(
             return Decision(
                 "applied", "applied (an earlier attempt landed: read back to confirm)", dict(body), dict(before)
             )
-    try:
-        wanted = canonical({"@odata.type": kind, **plan.changes})
-    except (ValueError, TypeError, zoneinfo.ZoneInfoNotFoundError) as exc:
-        return Decision("refuse", f"a value of the plan cannot be read: {exc}")
+    if wanted is None:
+        try:
+            wanted = canonical({"@odata.type": kind, **plan.changes})
+        except (ValueError, TypeError, zoneinfo.ZoneInfoNotFoundError) as exc:
+            return Decision("refuse", f"a value of the plan cannot be read: {exc}")
     differ = [n for n in plan.changes if n in wanted and wanted[n] != now.get(n)]
     if not differ:
         return Decision("unchanged", UNCHANGED)

@@ -1,0 +1,186 @@
+"""learnkit.bulk as an analyst meets it: results as an object, already-held values, named conflicts,
+reads by the page, progress callbacks, and journals that are not what they claim."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from learnkit import GraphClient, RetryPolicy
+from learnkit.bulk import BulkResult, apply_csv, apply_frame, resume, undo
+from learnkit.csvfile import write_csv
+from learnkit.frame import read_activities
+from learnkit.journal import Journal, JournalError
+from learnkit.models import SELF_INITIATED_TYPE
+from learnkit.plans import PatchPlan, activity_etag, edited_only
+
+FAST = RetryPolicy(max_attempts=10, backoff=0.01, max_backoff=0.05)
+
+
+@pytest.fixture
+def sb(clean_sandbox: Any) -> Any:
+    return clean_sandbox
+
+
+@pytest.fixture
+def client(sb: Any) -> GraphClient:
+    return GraphClient.for_sandbox(sb, retry=FAST)
+
+
+@pytest.fixture
+def book(tmp_path: Path) -> Iterator[Journal]:
+    journal = Journal(tmp_path / "journal.sqlite")
+    yield journal
+    journal.close()
+
+
+def options(book: Journal | None) -> dict[str, Any]:
+    return {"journal": book, "progress": False, "retry": FAST}
+
+
+def bump(df: pd.DataFrame, n: int) -> pd.DataFrame:
+    edited = df.copy()
+    rows = edited.index[edited["status"] == "inProgress"][:n]
+    edited.loc[rows, "completionPercentage"] = (edited.loc[rows, "completionPercentage"] % 98) + 1
+    return edited
+
+
+def test_result_is_an_object_with_counts_a_diff_and_a_theme_safe_display(
+    sb: Any, client: GraphClient, book: Journal
+) -> None:
+    before = read_activities(client, sb.demo["registration_id"])
+    edited = bump(before, 3)
+    preview = apply_frame(client, before, edited, **options(book), dry_run=True)
+    assert isinstance(preview, BulkResult) and preview.dry_run and preview.journal_id is None
+    changes = preview.changes()
+    assert list(changes.columns) == ["row", "id", "field", "before", "after"]
+    assert set(changes["field"]) == {"completionPercentage"}
+    old = before.set_index("id")["completionPercentage"]
+    new = edited.set_index("id")["completionPercentage"]
+    for _, line in changes.iterrows():
+        assert (line["before"], line["after"]) == (old[line["id"]], new[line["id"]])
+    result = apply_frame(client, before, edited, **options(book))
+    assert result.summary() == {"applied": 3} and result.ok and len(result) == 3
+    page = result._repr_html_()
+    assert "applied <b>3</b>" in page and result.journal_id in page
+    assert "var(--jp-" in page and "color:#" not in page and "background:#" not in page
+
+
+def test_reapplying_what_the_service_holds_is_unchanged_never_a_conflict(
+    sb: Any, client: GraphClient, book: Journal, tmp_path: Path
+) -> None:
+    before = read_activities(client, sb.demo["registration_id"])
+    exported = tmp_path / "activities.csv"
+    write_csv(before, exported)
+    sheet = pd.read_csv(exported, dtype=str, keep_default_na=False)
+    rows = sheet.index[sheet["status"] == "inProgress"][:2]
+    sheet.loc[rows, "completionPercentage"] = "77"
+    edits = tmp_path / "edits.csv"
+    sheet.to_csv(edits, index=False)
+    first = apply_csv(client, edits, **options(book))
+    assert first.summary()["applied"] == 2
+    again = apply_csv(client, edits, **options(book))  # the same file once more: its etags are now stale
+    assert "conflict" not in again.summary() and again.summary()["unchanged"] == len(sheet)
+    assert (again.frame["attempts"] == 0).all()
+    reverted = undo(client, first.journal_id, **options(book))
+    assert reverted.summary() == {"applied": 2}
+    twice = undo(client, first.journal_id, **options(book))
+    assert twice.summary() == {"unchanged": 2}, twice.frame["message"].tolist()
+
+
+def test_rows_as_exported_are_neither_read_nor_sent(
+    sb: Any, client: GraphClient, book: Journal, tmp_path: Path
+) -> None:
+    before = read_activities(client, sb.demo["registration_id"])
+    exported = tmp_path / "activities.csv"
+    write_csv(before, exported)
+    result = apply_csv(client, exported, **options(book))
+    assert result.summary() == {"unchanged": len(before)}
+    assert result.stats["requests"] == 0 and result.stats["round_trips"] == 0
+    assert "not read, not sent" in result.frame["message"].iloc[0]
+
+
+def test_a_conflict_names_each_field_with_its_old_and_current_value(
+    sb: Any, client: GraphClient, book: Journal, tmp_path: Path
+) -> None:
+    registration = sb.demo["registration_id"]
+    before = read_activities(client, registration)
+    edited = bump(before, 1)
+    victim = edited.loc[edited["completionPercentage"] != before["completionPercentage"], "id"].iloc[0]
+    kind = before.set_index("id").loc[victim, "@odata.type"]
+    was = int(before.set_index("id").loc[victim, "completionPercentage"])
+    client.update_activity(
+        registration, victim, {"@odata.type": kind, "status": "inProgress", "completionPercentage": 3}
+    )
+    result = apply_frame(client, before, edited, **options(book))
+    message = result.frame.set_index("id").loc[victim, "message"]
+    assert result.summary() == {"conflict": 1}
+    assert f"completionPercentage was {was}, now 3" in message and "etag" not in message
+    # From a CSV, only the fingerprint is known: the field and its current value are named.
+    exported = tmp_path / "activities.csv"
+    write_csv(before, exported)
+    sheet = pd.read_csv(exported, dtype=str, keep_default_na=False)
+    sheet.loc[sheet["id"] == victim, "completionPercentage"] = "50"
+    sheet.to_csv(tmp_path / "edits.csv", index=False)
+    from_csv = apply_csv(client, tmp_path / "edits.csv", **options(book))
+    line = from_csv.frame.set_index("id").loc[victim]
+    assert line["status"] == "conflict" and "completionPercentage now 3" in line["message"]
+
+
+def test_many_records_of_one_provider_are_read_by_the_page(sb: Any, client: GraphClient, book: Journal) -> None:
+    before = read_activities(client, sb.demo["registration_id"])
+    edited = bump(before, 45)
+    seen: list[tuple[int, int]] = []
+    result = apply_frame(client, before, edited, journal=book, retry=FAST, progress=lambda d, t: seen.append((d, t)))
+    assert result.summary() == {"applied": 45}
+    assert result.stats["pages"] >= 1 and result.stats["requests"] == 45 + result.stats["pages"]
+    assert seen and seen[-1] == (45, 45) and all(t == 45 for _, t in seen)
+    assert [d for d, _ in seen] == sorted(d for d, _ in seen)
+
+
+def test_edited_only_keeps_the_cells_that_differ_from_the_fingerprint() -> None:
+    read = {"@odata.type": SELF_INITIATED_TYPE, "status": "inProgress", "completionPercentage": 10}
+    plan = PatchPlan(
+        2, "p", "a", SELF_INITIATED_TYPE, {"status": "inProgress", "completionPercentage": 40}, activity_etag(read)
+    )
+    kept = edited_only(plan)
+    assert kept is not None and dict(kept.changes) == {"completionPercentage": 40}
+
+
+def test_a_journal_that_is_not_one_is_refused_and_nothing_is_sent(sb: Any, client: GraphClient, tmp_path: Path) -> None:
+    garbage = tmp_path / "journal.sqlite"
+    garbage.write_bytes(b"\x00garbage" * 500)
+    before = read_activities(client, sb.demo["registration_id"])
+    with pytest.raises(JournalError, match="not a learnkit journal"):
+        apply_frame(client, before, bump(before, 2), journal=garbage, progress=False)
+    with pytest.raises(JournalError):
+        resume(client, "20240101T000000-abcdef", journal=garbage, progress=False)
+    assert read_activities(client, sb.demo["registration_id"]).equals(before)
+
+
+def test_flipped_bytes_in_a_journal_stop_resume_before_anything_is_sent(
+    sb: Any, client: GraphClient, tmp_path: Path
+) -> None:
+    path = tmp_path / "journal.sqlite"
+    book = Journal(path)
+    before = read_activities(client, sb.demo["registration_id"])
+    edited = bump(before, 2)
+    from learnkit.frame import diff
+
+    plans = diff(before, edited)
+    run = book.start("apply", plans)
+    book._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    book.close()
+    data = path.read_bytes()
+    value = f'{{"completionPercentage":{plans[0].changes["completionPercentage"]}}}'.encode()
+    spot = data.find(value)
+    assert spot > 0
+    forged = f'{{"completionPercentage":{(plans[0].changes["completionPercentage"] + 1) % 100}}}'.encode()
+    path.write_bytes(data[:spot] + forged.ljust(len(value)) + data[spot + len(value) :])
+    with pytest.raises(JournalError, match="checksum"):
+        resume(client, run, journal=path, progress=False)
+    assert read_activities(client, sb.demo["registration_id"]).equals(before)
