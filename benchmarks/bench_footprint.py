@@ -32,8 +32,10 @@ IMPORTS = {
 
 def import_seconds(statement: str, repeat: int) -> float:
     code = f"import time; t = time.perf_counter(); {statement}; print(time.perf_counter() - t)"
-    runs = [float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-                  .stdout) for _ in range(repeat)]
+    runs = [
+        float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
+        for _ in range(repeat)
+    ]
     return min(runs)
 
 
@@ -89,15 +91,24 @@ def main(argv: list[str] | None = None) -> str:
         dists = closure(dist_name)
         own = dist_bytes(dists[dist_name])
         everything = sum(dist_bytes(d) for d in dists.values())
-        rows.append([f"`{statement}`", f"{seconds * 1000:.0f} ms", f"{own / 1e6:.1f} MB",
-                     f"{everything / 1e6:.0f} MB", len(dists)])
-    text = "\n".join([
-        f"### (d) import time and installed size (best of {args.repeat} fresh interpreters)\n",
-        table(["import", "import time", "package on disk", "with its dependencies", "distributions"], rows),
-        "\nlearnkit's dependencies include what its other parts need (the sandbox's FastAPI and uvicorn, "
-        "ipywidgets, pandas); msgraph-sdk's do not include pandas.\n",
-        f"_{environment()}._\n",
-    ])
+        rows.append(
+            [
+                f"`{statement}`",
+                f"{seconds * 1000:.0f} ms",
+                f"{own / 1e6:.1f} MB",
+                f"{everything / 1e6:.0f} MB",
+                len(dists),
+            ]
+        )
+    text = "\n".join(
+        [
+            f"### (d) import time and installed size (best of {args.repeat} fresh interpreters)\n",
+            table(["import", "import time", "package on disk", "with its dependencies", "distributions"], rows),
+            "\nlearnkit's dependencies include what its other parts need (the sandbox's FastAPI and uvicorn, "
+            "ipywidgets, pandas); msgraph-sdk's do not include pandas.\n",
+            f"_{environment()}._\n",
+        ]
+    )
     print(text)
     return text
 

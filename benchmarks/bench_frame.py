@@ -30,12 +30,21 @@ def fetch_pages(info: dict[str, Any], registration: str) -> list[bytes]:
     """Every page of the provider's activities, as the service sent them."""
     session = requests.Session()
     session.trust_env = False
-    answer = session.post(info["token_url"], verify=info["ca_cert"], timeout=30, data={
-        "grant_type": "client_credentials", "client_id": info["client_id"],
-        "client_secret": info["client_secret"], "scope": info["scope"]})
+    answer = session.post(
+        info["token_url"],
+        verify=info["ca_cert"],
+        timeout=30,
+        data={
+            "grant_type": "client_credentials",
+            "client_id": info["client_id"],
+            "client_secret": info["client_secret"],
+            "scope": info["scope"],
+        },
+    )
     headers = {"Authorization": f"Bearer {answer.json()['access_token']}"}
-    url: str | None = (info["graph_url"] + f"/employeeExperience/learningProviders/{registration}"
-                       "/learningCourseActivities?$top=999")
+    url: str | None = (
+        info["graph_url"] + f"/employeeExperience/learningProviders/{registration}/learningCourseActivities?$top=999"
+    )
     pages = []
     while url:
         response = session.get(url, headers=headers, verify=info["ca_cert"], timeout=120)
@@ -88,18 +97,30 @@ def main(argv: list[str] | None = None) -> str:
     b, p, o = min(base_times), min(plain_times), min(ours_times)
     rows = [
         ["raw `json.loads` + `pd.json_normalize` (flat, untyped)", total, len(pages), f"{b:.2f}", "1.00"],
-        ["raw `json.loads` + `pd.DataFrame` (nested dicts left in cells, untyped)", total, len(pages),
-         f"{p:.2f}", f"{p / b:.2f}"],
-        ["learnkit `activities_frame` (flat, typed)", total, len(pages), f"{o:.2f}",
-         f"**{o / b:.2f}** ({o / p:.2f} of `pd.DataFrame`)"],
+        [
+            "raw `json.loads` + `pd.DataFrame` (nested dicts left in cells, untyped)",
+            total,
+            len(pages),
+            f"{p:.2f}",
+            f"{p / b:.2f}",
+        ],
+        [
+            "learnkit `activities_frame` (flat, typed)",
+            total,
+            len(pages),
+            f"{o:.2f}",
+            f"**{o / b:.2f}** ({o / p:.2f} of `pd.DataFrame`)",
+        ],
         ["end to end: `requests` pages + `json_normalize`", total, len(pages), f"{e2e_base:.2f}", "1.00"],
         ["end to end: learnkit `read_activities`", total, len(pages), f"{e2e_ours:.2f}", f"{e2e_ours / e2e_base:.2f}"],
     ]
-    text = "\n".join([
-        f"### (c) {total:,} activities into a DataFrame (same pages; best of {args.repeat} for the first two)\n",
-        table(["how", "activities", "pages", "seconds", "ratio to baseline"], rows),
-        f"\n_{environment()}._\n",
-    ])
+    text = "\n".join(
+        [
+            f"### (c) {total:,} activities into a DataFrame (same pages; best of {args.repeat} for the first two)\n",
+            table(["how", "activities", "pages", "seconds", "ratio to baseline"], rows),
+            f"\n_{environment()}._\n",
+        ]
+    )
     print(text)
     return text
 

@@ -94,8 +94,7 @@ def main(argv: list[str] | None = None) -> str:
         ["HTTP round trips", f"{trips:,}", f"≤ {trip_bound:,.0f}", verdict[trips <= trip_bound]],
         ["pages of the provider's list read", f"{result.stats['pages']:,}", "", ""],
         ["journal bytes per row", f"{size / rows:,.0f}", "≤ ~300", verdict[size / rows <= 300]],
-        ["apply_csv seconds (read and validate the CSV, read, decide, send, journal)", f"{apply_seconds:.1f}", "",
-         ""],
+        ["apply_csv seconds (read and validate the CSV, read, decide, send, journal)", f"{apply_seconds:.1f}", "", ""],
         ["export seconds (read_activities + write_csv)", f"{export_seconds:.1f}", "", ""],
         ["changed rows landed (read back)", f"{landed:,} of {changed:,}", "all", verdict[landed == changed]],
     ]

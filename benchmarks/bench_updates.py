@@ -315,8 +315,13 @@ def run_sdk(info: dict[str, Any], registration: str, edited: pd.DataFrame, *, co
     cpu_used = time.process_time() - cpu
     # The SDK's model building and sign-in happen before its clock starts; its CPU share is scaled to the posting.
     share = seconds / max(1e-9, time.perf_counter() - wall)
-    return Outcome(seconds, cpu_used * share, int(counts["requests"]), int(counts["round_trips"]),
-                   extra={"statuses": dict(sorted(counts["statuses"].items()))})
+    return Outcome(
+        seconds,
+        cpu_used * share,
+        int(counts["requests"]),
+        int(counts["round_trips"]),
+        extra={"statuses": dict(sorted(counts["statuses"].items()))},
+    )
 
 
 # --- the benchmark -------------------------------------------------------------------
@@ -358,7 +363,7 @@ def part_a(server: Server, client: GraphClient, registration: str, n: int, repea
     lost: dict[str, int] = {name: 0 for name in names}
     skipped: dict[str, str] = {}
     for round_ in range(repeat):
-        order = names[round_ % len(names):] + names[: round_ % len(names)]
+        order = names[round_ % len(names) :] + names[: round_ % len(names)]
         for name in order:
             if name in skipped or (name == "sdk-collection" and round_ > 0):
                 continue  # the sequential SDK usage is measured once: it is the slow reference

@@ -348,9 +348,7 @@ def test_resume_confirms_landed_rows_and_sends_only_the_rest(sb: Any, client: Gr
     }
     sent = [decide(p, current[p.activity_id]) for p in plans]
     # row 0: PATCH sent and landed, then the process died; row 1: marked sending, never arrived; row 2: planned
-    book.mark_sending(
-        run, [(0, plans[0], sent[0].before, sent[0].body), (1, plans[1], sent[1].before, sent[1].body)]
-    )
+    book.mark_sending(run, [(0, plans[0], sent[0].before, sent[0].body), (1, plans[1], sent[1].before, sent[1].body)])
     assert sent[0].body is not None
     client.update_activity(plans[0].registration_id, plans[0].activity_id, sent[0].body)
     results = resume(client, run, **run_options(book))
