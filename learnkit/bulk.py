@@ -218,10 +218,10 @@ class AdaptiveLimit:
     The first batch most of whose sub-requests were throttled means the service's rate
     is reached: sending holds for the ``Retry-After`` it gave, and the pace is set just
     under what the service delivered in the last second. After that, a throttled batch
-    halves ``limit`` and brings the pace back under what was delivered (once per round
-    trip: batches already in flight do not cut again), and gives back its place in the
-    pace, since it used none of the service's budget; each clean batch grows both back a
-    little, probing for more.
+    halves ``limit`` and slows the pace by a tenth (once per round trip: batches already
+    in flight do not cut again), and gives back its place in the pace, since it used
+    none of the service's budget; each clean batch grows both back, the pace quickly to
+    just under the one that was too fast, then slowly above it, probing for more.
 
     >>> aimd = AdaptiveLimit(maximum=8, limit=8)
     >>> aimd.on_batch(aimd.epoch, size=20, throttled=20, now=0.0, wait=1.0); aimd.limit, aimd.wait_for(0.5)
@@ -231,6 +231,7 @@ class AdaptiveLimit:
     maximum: int = 8
     limit: float = 4.0
     pace: float | None = None
+    ceiling: float | None = None
     minimum_pace: float = float(BATCH_SIZE)
     epoch: int = 0
     slow_start: bool = True
@@ -251,21 +252,26 @@ class AdaptiveLimit:
             self.epoch += 1
             self.slow_start = False
             self.limit = max(1.0, self.limit / 2)
-            self.pace = max(self.minimum_pace, 0.97 * sum(n for _, n in self._delivered))
+            self.ceiling = max(self.minimum_pace, float(sum(n for _, n in self._delivered)))
+            self.pace = max(self.minimum_pace, 0.97 * self.ceiling)
             self._hold_until = now + (wait if wait is not None else 1.0)
             return
         if throttled:
             assert self.pace is not None
             self._next_at -= throttled / self.pace
             if epoch == self.epoch and throttled / size >= _PAST_RATE:
+                # Past the rate again: remember the pace that was too fast, and back off by a tenth
+                # (what was delivered lately is no guide: holds and retries depress it).
                 self.epoch += 1
                 self.limit = max(1.0, self.limit / 2)
-                delivered = sum(n for _, n in self._delivered)
-                self.pace = max(self.minimum_pace, min(self.pace, 0.97 * delivered))
+                self.ceiling = self.pace
+                self.pace = max(self.minimum_pace, self.pace * 0.9)
             return
         self.limit = min(float(self.maximum), self.limit + (1.0 if self.slow_start else 1.0 / self.limit))
         if self.pace is not None:
-            self.pace *= 1.002
+            # Back quickly to just under the pace that was too fast, then probe above it slowly.
+            below = self.ceiling is not None and self.pace < 0.97 * self.ceiling
+            self.pace *= 1.03 if below else 1.003
 
     def wait_for(self, now: float) -> float:
         """Seconds to wait before sending the next batch (0: now)."""
@@ -422,7 +428,13 @@ class _Engine:
                     if pause > 0:
                         wake = pause
                         break
-                    if self._listings and self._listings[0][0] <= now:
+                    pages = sum(1 for job in inflight.values() if isinstance(job, _Page))
+                    ready = bool(self._ready) and self._ready[0][0] <= now
+                    if (
+                        self._listings
+                        and self._listings[0][0] <= now
+                        and (not ready or pages < max(1, int(self.limits.limit) // 2))
+                    ):
                         page = heapq.heappop(self._listings)[2]
                         self.limits.sent(1, now)
                         inflight[pool.submit(self._page, page)] = page
