@@ -67,6 +67,7 @@ connect = GraphClient.connect
 
 # The bulk and frame names need pandas: they load on first use, so `import learnkit` stays light.
 _LAZY = {
+    "BulkResult": "learnkit.bulk",
     "Journal": "learnkit.journal",
     "PatchPlan": "learnkit.plans",
     "apply_csv": "learnkit.bulk",
@@ -85,8 +86,8 @@ if TYPE_CHECKING:
     from learnkit import journal as journal
     from learnkit import sandbox as sandbox
     from learnkit import widgets as widgets
+    from learnkit.bulk import BulkResult, apply_csv, apply_frame, resume, undo
     from learnkit.bulk import apply as apply_plans
-    from learnkit.bulk import apply_csv, apply_frame, resume, undo
     from learnkit.csvfile import read_csv, write_csv
     from learnkit.frame import read_activities
     from learnkit.journal import Journal
@@ -116,6 +117,7 @@ __all__ = [
     "AssignmentUpdate",
     "AuthenticationError",
     "BadRequestError",
+    "BulkResult",
     "CertificateCredential",
     "ClientSecretCredential",
     "Cloud",
