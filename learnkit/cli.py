@@ -249,8 +249,11 @@ def _unreachable(exc: BaseException) -> BaseException | None:
 
 def _describe(exc: BaseException, args: argparse.Namespace) -> tuple[int, str]:
     """(exit status, one line: the cause and what to do) for an error that ended a command."""
-    from learnkit._extras import MissingExtraError
+    from learnkit._extras import EXTRA_OF, MissingExtraError
 
+    missing = (exc.name or "").split(".")[0] if isinstance(exc, ModuleNotFoundError) else ""
+    if missing in EXTRA_OF:  # a module the command imports as it runs
+        exc = MissingExtraError(f"learnkit {args.command}", missing)
     if isinstance(exc, CommandError):
         return exc.status, str(exc)
     if isinstance(exc, (InvalidInputError, TokenError, MissingExtraError)):
