@@ -220,9 +220,7 @@ class _IntegerEditor(FieldEditor):
     def __init__(self, spec: FieldSpec) -> None:
         lo, hi = spec.minimum if spec.minimum is not None else 0, spec.maximum if spec.maximum is not None else 100
         self.slider = widgets.IntSlider(min=lo, max=hi, readout=False, layout=widgets.Layout(width="200px"))
-        self.text = widgets.Text(
-            continuous_update=True, placeholder=f"{lo}–{hi}", layout=widgets.Layout(width="70px")
-        )
+        self.text = widgets.Text(continuous_update=True, placeholder=f"{lo}–{hi}", layout=widgets.Layout(width="70px"))
         self.text.add_class("lk-input-text")
         super().__init__(spec, [self.slider, self.text])
         self._syncing = False
