@@ -405,9 +405,14 @@ class Workbench(traitlets.HasTraits):
         except LearnkitError as exc:
             self._say(f"not {verb}: {exc}", "error")
             raise
+        except OSError as exc:
+            # requests' connection errors are OSErrors too: the service is not there to answer.
+            self._say(f"not {verb}: the service is unreachable (a stopped sandbox?): {exc}", "error")
+            raise
         finally:
             self.busy = False
         table = _result_frame(result)
+        self.progress = (len(table), len(table))
         journal_id = _journal_id(result)
         touched = [str(i) for i in table["id"]]
         settled = set(table.loc[table["status"].isin(_SETTLED), "id"].astype(str))
