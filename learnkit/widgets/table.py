@@ -285,9 +285,11 @@ class ActivityTable(widgets.VBox):  # type: ignore[misc]
     def _page_frame(self) -> pd.DataFrame:
         start = self.page * self.page_size
         labels = self.view_index[start : start + self.page_size]
-        frame = self.workbench.edited_frame()
-        page = frame.loc[labels].astype(object)
-        page = page.where(page.notna(), "")
+        rows = self.workbench.edited_frame().loc[labels]
+        page = rows.astype(object).where(rows.notna(), "")
+        for column in rows.columns[[pd.api.types.is_datetime64_any_dtype(t) for t in rows.dtypes]]:
+            # Shown and edited as ISO 8601 text: what a person reads, and what the edit path parses.
+            page[column] = [t.isoformat() if isinstance(t, pd.Timestamp) else t for t in page[column]]
         page["@odata.type"] = [short_type(str(t)) if t else "" for t in page["@odata.type"]]
         self._page_ids = [str(i) for i in page["id"]]
         page = page.set_index("id").rename(columns=_SHOWN_AS)
