@@ -94,8 +94,8 @@ def zone(name: str) -> zoneinfo.ZoneInfo:
 
     ``ValueError`` when it is neither.
 
-    >>> zone("UTC").key, zone("Pacific Standard Time").key
-    ('UTC', 'America/Los_Angeles')
+    >>> zone("Europe/Paris").key, zone("Pacific Standard Time").key
+    ('Europe/Paris', 'America/Los_Angeles')
     """
     key = _windows_names().get(name, name)
     try:
