@@ -169,11 +169,16 @@ class ActivityForm(widgets.VBox):  # type: ignore[misc]
             ("type", short_type(b.odata_type or "")),
             ("id", b.id),
             ("learner", b.learnerUserId),
-            ("content", b.learningContentId),
+            ("content", self._content_text()),
             ("provider", self.registration_id),
         ]
         cells = "".join(f"<tr><th>{k}</th><td><code>{html.escape(str(v or ''))}</code></td></tr>" for k, v in rows)
         return f"<table class='lk-header'>{cells}</table>"
+
+    def _content_text(self) -> str | None:
+        content = self.before.learningContentId
+        title = self.workbench.content_titles.get(content or "")
+        return f"{title} ({content})" if title else content
 
     def values(self) -> tuple[dict[str, Any], dict[str, str]]:
         """What the user changed (property -> value, None for cleared) and the unreadable fields' messages."""

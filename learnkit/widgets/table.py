@@ -40,6 +40,8 @@ __all__ = ["ActivityTable"]
 _OPERATORS = ("contains", "=", "!=", "<", "<=", ">", ">=", "empty", "not empty")
 #: What the grid calls a column when it is not the property's own name.
 _SHOWN_AS = {"@odata.type": "type"}
+#: A column shown beside learningContentId, not part of the frame: the content's title.
+_TITLE = "content title"
 
 
 class ActivityTable(widgets.VBox):  # type: ignore[misc]
@@ -85,14 +87,15 @@ class ActivityTable(widgets.VBox):  # type: ignore[misc]
         self.next_button = widgets.Button(description="▶", layout=widgets.Layout(width="40px"))
         self.page_label = widgets.HTML()
         self.select_all = widgets.Checkbox(description="select every filtered row", indent=False, value=False)
+        first_page = self._page_frame()
         self.grid = DataGrid(
-            self._page_frame(),
+            first_page,
             editable=True,
             selection_mode="row",
             layout=widgets.Layout(height="360px"),
             base_column_size=110,
             index_name="id",
-            column_widths=_widths(self._page_frame()),
+            column_widths=_widths(first_page),
         )
         self.message = widgets.HTML()
         self.message.add_class("lk-table-message")
@@ -136,6 +139,7 @@ class ActivityTable(widgets.VBox):  # type: ignore[misc]
             "message": guarded(lambda _: self._show_message(), show),
             "progress": guarded(lambda _: self._show_progress(), show),
             "busy": guarded(lambda _: self._render_pending(), show),
+            "content_titles": guarded(lambda _: self._render(), show),
         }
         for name, handler in self._handlers.items():
             self.workbench.observe(handler, name)
@@ -291,13 +295,21 @@ class ActivityTable(widgets.VBox):  # type: ignore[misc]
             # Shown and edited as ISO 8601 text: what a person reads, and what the edit path parses.
             page[column] = [t.isoformat() if isinstance(t, pd.Timestamp) else t for t in page[column]]
         page["@odata.type"] = [short_type(str(t)) if t else "" for t in page["@odata.type"]]
+        if self.workbench.content_titles:
+            titles = self.workbench.content_titles
+            where = list(page.columns).index("learningContentId") + 1
+            page.insert(where, _TITLE, [titles.get(str(c), "") for c in page["learningContentId"]])
         self._page_ids = [str(i) for i in page["id"]]
         page = page.set_index("id").rename(columns=_SHOWN_AS)
         return cast(pd.DataFrame, page)
 
     def _render(self) -> None:
         if hasattr(self, "grid"):
-            self.grid.data = self._page_frame()
+            page = self._page_frame()
+            widths = _widths(page)
+            if widths != self.grid.column_widths:
+                self.grid.column_widths = widths
+            self.grid.data = page
             self.grid.selections = []
         pages = max(1, -(-len(self.view_index) // self.page_size))
         self.page_label.value = (
@@ -328,6 +340,8 @@ class ActivityTable(widgets.VBox):  # type: ignore[misc]
     def set_cell(self, activity_id: str, column: str, value: Any) -> str | None:
         """Edit one cell through the workbench: None if accepted (pending), else the field's message."""
         column = {shown: name for name, shown in _SHOWN_AS.items()}.get(column, column)
+        if column == _TITLE:
+            column = "learningContentId"  # refused as read-only, with the reason, like the id it names
         problem = self.workbench.edit(activity_id, column, value)
         if problem is not None:
             self._show_cell(activity_id, column)
@@ -456,6 +470,8 @@ def _widths(page: pd.DataFrame) -> dict[str, int]:
     """Column widths that show each header whole, and ids whole."""
     widths = {str(c): max(90, 8 * len(str(c)) + 24) for c in page.columns}
     widths["id"] = 300
+    if _TITLE in widths:
+        widths[_TITLE] = 220
     for name in ("learnerUserId", "learningContentId", "learningProviderId", "assignerUserId"):
         if name in widths:
             widths[name] = 300

@@ -102,6 +102,8 @@ class Workbench(traitlets.HasTraits):
     last_result = traitlets.Any(None)
     #: The journal id of the last save or undo this workbench ran.
     last_run = traitlets.Unicode(None, allow_none=True)
+    #: Content id (and external id) -> title, from the provider's contents, when the token may read them.
+    content_titles = traitlets.Dict()
 
     def __init__(
         self,
@@ -148,7 +150,29 @@ class Workbench(traitlets.HasTraits):
             self.busy = False
         self.registration_id = registration_id
         self.set_activities(rows)
-        self._say(f"{len(rows)} activities of provider {registration_id}", "info")
+        note = self._read_titles(registration_id)
+        self._say(f"{len(rows)} activities of provider {registration_id}{note}", "info")
+
+    def _read_titles(self, registration_id: str) -> str:
+        """Read the provider's content titles (for people to recognise rows); a note when they cannot be read."""
+        assert self.client is not None
+        try:
+            contents = self.client.list_contents(registration_id)
+        except LearnkitError as exc:
+            self.content_titles = {}
+            return f" (content titles not shown: {exc})"
+        titles: dict[str, str] = {}
+        for content in contents:
+            for key in (content.id, content.externalId):
+                if key and content.title:
+                    titles[key] = content.title
+        self.content_titles = titles
+        return ""
+
+    def content_title(self, activity_id: str) -> str | None:
+        """The title of the content an activity is for, when known."""
+        content = self.frame.at[self.position(activity_id), "learningContentId"]
+        return None if _missing(content) else self.content_titles.get(str(content))
 
     def set_activities(self, activities: Iterable[Mapping[str, Any]] | pd.DataFrame) -> None:
         """Show these activities (Graph JSON, or a frame from ``learnkit.frame``) as the service's state."""
