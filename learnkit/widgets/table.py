@@ -42,6 +42,21 @@ _OPERATORS = ("contains", "=", "!=", "<", "<=", ">", ">=", "empty", "not empty")
 _SHOWN_AS = {"@odata.type": "type"}
 #: A column shown beside learningContentId, not part of the frame: the content's title.
 _TITLE = "content title"
+#: The columns a person reads first, in this order; the others follow in the frame's order.
+_FIRST = (
+    "type",
+    "status",
+    "completionPercentage",
+    _TITLE,
+    "learnerUserId",
+    "dueDateTime.dateTime",
+    "dueDateTime.timeZone",
+    "completedDateTime",
+    "startedDateTime",
+    "assignedDateTime",
+    "notes.content",
+    "notes.contentType",
+)
 
 
 class ActivityTable(widgets.VBox):  # type: ignore[misc]
@@ -301,7 +316,8 @@ class ActivityTable(widgets.VBox):  # type: ignore[misc]
             page.insert(where, _TITLE, [titles.get(str(c), "") for c in page["learningContentId"]])
         self._page_ids = [str(i) for i in page["id"]]
         page = page.set_index("id").rename(columns=_SHOWN_AS)
-        return cast(pd.DataFrame, page)
+        order = [c for c in _FIRST if c in page.columns] + [c for c in page.columns if c not in _FIRST]
+        return cast(pd.DataFrame, page[order])
 
     def _render(self) -> None:
         if hasattr(self, "grid"):
