@@ -76,10 +76,10 @@ _LAZY: dict[str, tuple[str, str]] = {
     **{name: ("learnkit.update", name) for name in ("UpdateResult", "minimal_patch", "update_activity")},
     # The bulk extra (pandas): a missing extra is reported by name (learnkit._extras).
     "Journal": ("learnkit.journal", "Journal"),
-    "PatchPlan": ("learnkit.frame", "PatchPlan"),
+    "PatchPlan": ("learnkit.plans", "PatchPlan"),
     "read_activities": ("learnkit.frame", "read_activities"),
-    "read_csv": ("learnkit.frame", "read_csv"),
-    "write_csv": ("learnkit.frame", "write_csv"),
+    "read_csv": ("learnkit.csvfile", "read_csv"),
+    "write_csv": ("learnkit.csvfile", "write_csv"),
     "apply_csv": ("learnkit.bulk", "apply_csv"),
     "apply_frame": ("learnkit.bulk", "apply_frame"),
     "apply_plans": ("learnkit.bulk", "apply"),
@@ -100,7 +100,8 @@ if TYPE_CHECKING:
     from learnkit.bulk import apply as apply_plans
     from learnkit.bulk import apply_csv, apply_frame, resume, undo
     from learnkit.client import GraphClient, GraphResponse, PermissionWarning
-    from learnkit.frame import PatchPlan, read_activities, read_csv, write_csv
+    from learnkit.csvfile import read_csv, write_csv
+    from learnkit.frame import read_activities
     from learnkit.journal import Journal
     from learnkit.models import (
         AssignmentUpdate,
@@ -115,6 +116,7 @@ if TYPE_CHECKING:
         parse_activity,
         parse_update,
     )
+    from learnkit.plans import PatchPlan
     from learnkit.update import UpdateResult, minimal_patch, update_activity
 
     connect = GraphClient.connect

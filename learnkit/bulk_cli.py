@@ -219,7 +219,8 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     run_id = _run_id(args, journal) if journal is not None and args.command != "apply" else None
     client = client_from_args(args)
     if args.command == "export":
-        from learnkit.frame import read_activities, write_csv
+        from learnkit.csvfile import write_csv
+        from learnkit.frame import read_activities
 
         frame = read_activities(client, args.provider)
         if args.output == "-":
