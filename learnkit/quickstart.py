@@ -47,7 +47,7 @@ def lab_command(args: argparse.Namespace, path: Path) -> list[str]:
     """The ``jupyter lab`` command line for ``args``.
 
     >>> lab_command(argparse.Namespace(no_browser=True, ip="0.0.0.0", port=8888, allow_root=True,
-    ...                                jupyter_args=["--", "--ServerApp.token=x"]), Path("q.ipynb"))[3:]
+    ...                                jupyter_args=["--", "--ServerApp.token=x"]), Path("q.ipynb"))[4:]
     ['q.ipynb', '--no-browser', '--ip=0.0.0.0', '--port=8888', '--allow-root', '--ServerApp.token=x']
     """
     command = [sys.executable, "-m", "jupyter", "lab", str(path)]
