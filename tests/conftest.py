@@ -1,7 +1,11 @@
-"""Shared fixtures: one sandbox per test session, reset on demand, and tokens for it.
+"""Shared fixtures: one sandbox per test session, reset on demand, a client and tokens for it.
+
+The one place tests get a sandbox; a test needing another (a database of its own, a short token
+lifetime) starts it in the test itself.
 
 ``sandbox``: the session's running sandbox (a temporary database).
-``clean_sandbox``: the same, with the demo tenant rebuilt and every switch back to its default.
+``clean_sandbox`` (alias ``sb``): the same, with the demo tenant rebuilt and every switch back to its default.
+``client``: a ``GraphClient`` signed in to ``sb`` with the demo app, backing off briefly between retries.
 ``app_token`` / ``delegated_token``: raw access tokens for the demo apps, fetched over HTTP.
 """
 
@@ -13,6 +17,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from learnkit import GraphClient, RetryPolicy
 from learnkit.sandbox import Sandbox, start
 
 
@@ -32,6 +37,18 @@ def clean_sandbox(sandbox: Sandbox) -> Sandbox:
     """The session's sandbox, demo tenant rebuilt; no faults, latency or rate limit; plan and auto-approve on."""
     sandbox.reset()
     return sandbox
+
+
+@pytest.fixture
+def sb(clean_sandbox: Sandbox) -> Sandbox:
+    """``clean_sandbox`` under the short name the tests use."""
+    return clean_sandbox
+
+
+@pytest.fixture
+def client(sb: Sandbox) -> GraphClient:
+    """A client of the demo app on ``sb``; retries back off in milliseconds, not seconds."""
+    return GraphClient.for_sandbox(sb, retry=RetryPolicy(backoff=0.01, max_backoff=0.05))
 
 
 @pytest.fixture(scope="session")
