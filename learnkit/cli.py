@@ -175,6 +175,11 @@ def client_from_args(args: argparse.Namespace, environ: dict[str, str] | None = 
             "no connection: pass --sandbox-json FILE, or set AZURE_TENANT_ID, AZURE_CLIENT_ID and "
             "AZURE_CLIENT_SECRET (or AZURE_CLIENT_CERTIFICATE_PATH)"
         )
+    if not env.get("AZURE_CLIENT_SECRET") and not env.get("AZURE_CLIENT_CERTIFICATE_PATH"):
+        raise TokenError(
+            "AZURE_TENANT_ID and AZURE_CLIENT_ID are set, but no credential of the app: set AZURE_CLIENT_SECRET, "
+            "or AZURE_CLIENT_CERTIFICATE_PATH (and AZURE_CLIENT_CERTIFICATE_PASSWORD for a protected PFX)"
+        )
     certificate = None
     if env.get("AZURE_CLIENT_CERTIFICATE_PATH"):
         certificate = {

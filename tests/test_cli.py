@@ -193,6 +193,26 @@ def test_unknown_run_and_missing_run_id_exit_2(sb_json: Path, journal: str, caps
     assert status == 2 and "no run yet" in one_line(err)
 
 
+def test_tenant_variables_incomplete_say_which_to_set(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name in AZURE_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    status, _, err = run(["export", "--provider", PROVIDER], capsys)
+    assert status == 2 and "AZURE_TENANT_ID, AZURE_CLIENT_ID" in one_line(err)
+    monkeypatch.setenv("AZURE_TENANT_ID", "contoso.onmicrosoft.com")
+    monkeypatch.setenv("AZURE_CLIENT_ID", "00000000-0000-0000-0000-000000000001")
+    status, _, err = run(["export", "--provider", PROVIDER], capsys)
+    assert status == 2 and "AZURE_CLIENT_SECRET" in one_line(err) and "AZURE_CLIENT_CERTIFICATE_PATH" in err
+
+
+def test_a_graph_error_is_one_line_exit_1(sb_json: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, err = run(["export", "--provider", "no-such-provider", "--sandbox-json", str(sb_json)], capsys)
+    assert status == 1 and out == ""
+    line = one_line(err)
+    assert line.startswith("learnkit export: 400 badRequest") and "registrationId" in line
+
+
 # --- dry-run diff, runs, --last -----------------------------------------------------------------
 
 
