@@ -13,11 +13,12 @@ Example::
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from types import ModuleType
 
 from learnkit.errors import LearnkitError
 
-__all__ = ["EXTRA_OF", "MissingExtraError", "import_part", "install_hint"]
+__all__ = ["EXTRA_OF", "MissingExtraError", "import_part", "install_hint", "require"]
 
 #: top-level module name -> the extra of ``pyproject.toml`` that installs it
 EXTRA_OF: dict[str, str] = {
@@ -74,3 +75,16 @@ def import_part(name: str) -> ModuleType:
         if missing in EXTRA_OF:
             raise MissingExtraError(name, missing) from exc
         raise
+
+
+def require(extra: str, part: str) -> None:
+    """Raise ``MissingExtraError`` for ``part`` unless the modules ``extra`` brings can be imported.
+
+    For the top of a package that needs an extra, so that ``from learnkit.sandbox import start``
+    names the extra too, not only ``learnkit.sandbox`` reached as an attribute.
+
+    >>> require("bulk", "learnkit.frame")  # installed here: nothing happens
+    """
+    for module, needed_by in EXTRA_OF.items():
+        if needed_by == extra and importlib.util.find_spec(module) is None:
+            raise MissingExtraError(part, module)

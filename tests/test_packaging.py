@@ -144,6 +144,18 @@ def test_a_command_without_its_extra_is_one_line_and_exit_2() -> None:
     assert "learnkit[bulk]" in done.stderr
 
 
+def test_require_names_the_extra_of_a_hidden_module() -> None:
+    code = (
+        "from learnkit._extras import MissingExtraError, require\n"
+        "require('sandbox', 'learnkit.sandbox')  # installed: passes\n"
+        "try:\n    require('widgets', 'learnkit.widgets')\n"
+        "except MissingExtraError as exc:\n    print(exc.extra, exc.module)\n"
+    )
+    done = run_hidden(["ipydatagrid"], code)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["widgets", "ipydatagrid"]
+
+
 def test_missing_extra_error_pickles() -> None:
     import pickle
 
