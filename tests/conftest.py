@@ -55,12 +55,16 @@ def client(sb: Sandbox) -> GraphClient:
 def app_token(sandbox: Sandbox) -> str:
     """An application access token of the main demo app (``learnkit-demo``), from the token endpoint."""
     with sandbox.session() as http:
-        answer = http.post(sandbox.token_url, data={
-            "grant_type": "client_credentials",
-            "client_id": sandbox.client_id,
-            "client_secret": sandbox.client_secret,
-            "scope": sandbox.scope,
-        }, timeout=10)
+        answer = http.post(
+            sandbox.token_url,
+            data={
+                "grant_type": "client_credentials",
+                "client_id": sandbox.client_id,
+                "client_secret": sandbox.client_secret,
+                "scope": sandbox.scope,
+            },
+            timeout=10,
+        )
     answer.raise_for_status()
     return str(answer.json()["access_token"])
 
@@ -70,16 +74,24 @@ def delegated_token(sandbox: Sandbox) -> str:
     """A delegated access token of the demo learner (``learnkit-delegated``, all its scopes), by device code."""
     app = sandbox.apps["learnkit-delegated"]
     with sandbox.session() as http:
-        flow = http.post(f"{sandbox.authority}/oauth2/v2.0/devicecode", data={
-            "client_id": app.client_id,
-            "scope": "https://graph.microsoft.com/.default offline_access openid profile",
-        }, timeout=10).json()
+        flow = http.post(
+            f"{sandbox.authority}/oauth2/v2.0/devicecode",
+            data={
+                "client_id": app.client_id,
+                "scope": "https://graph.microsoft.com/.default offline_access openid profile",
+            },
+            timeout=10,
+        ).json()
         sandbox.approve_device_code(flow["user_code"])  # whatever auto-approve is set to just now
-        answer = http.post(sandbox.token_url, data={
-            "grant_type": "urn:ietf:params:oauth:grant-type:device_code",
-            "client_id": app.client_id,
-            "device_code": flow["device_code"],
-        }, timeout=10)
+        answer = http.post(
+            sandbox.token_url,
+            data={
+                "grant_type": "urn:ietf:params:oauth:grant-type:device_code",
+                "client_id": app.client_id,
+                "device_code": flow["device_code"],
+            },
+            timeout=10,
+        )
     if answer.status_code != 200:
         raise requests.HTTPError(f"device code sign-in failed: {answer.json().get('error')}")
     return str(answer.json()["access_token"])
