@@ -33,6 +33,8 @@ from learnkit.models import (
     LearningContent,
     LearningCourseActivity,
     LearningProvider,
+    batch_rule_violation,
+    check_create,
     parse_activity,
 )
 from learnkit.permissions import PERMISSIONS, TokenKind
@@ -340,6 +342,7 @@ class GraphClient:
 
     def create_activity(self, registration_id: str, body: Mapping[str, Any]) -> LearningCourseActivity:
         """``POST`` a new activity; returns it as Graph stored it (with its id)."""
+        check_create(body)  # what Graph would refuse is refused here, naming the same field
         response = self.request("POST", self._activities(registration_id), operation="create_activity", json=dict(body))
         return parse_activity(response.body)
 
@@ -406,6 +409,9 @@ class GraphClient:
         """
         if not 0 < len(requests_) <= 20:
             raise InvalidInputError("requests", "invalid", f"a batch holds 1 to 20 requests, got {len(requests_)}")
+        violation = batch_rule_violation(requests_)
+        if violation is not None:
+            raise InvalidInputError(violation[0], "invalid", violation[1])
         response = self.request(
             "POST", "/$batch", operation=operation, json={"requests": list(requests_)}, idempotent=True
         )
