@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from graph_sdk import SDK
 
+from conformance.graph_sdk import SDK
 from learnkit.sandbox import Sandbox
 
 

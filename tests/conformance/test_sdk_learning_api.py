@@ -13,7 +13,6 @@ import json
 from typing import Any
 
 import pytest
-from graph_sdk import SDK, leftovers
 from msgraph.generated.models.assignment_type import AssignmentType
 from msgraph.generated.models.body_type import BodyType
 from msgraph.generated.models.course_status import CourseStatus
@@ -25,6 +24,8 @@ from msgraph.generated.models.learning_course_activity import LearningCourseActi
 from msgraph.generated.models.learning_provider import LearningProvider
 from msgraph.generated.models.learning_self_initiated_course import LearningSelfInitiatedCourse
 from msgraph.generated.models.o_data_errors.o_data_error import ODataError
+
+from conformance.graph_sdk import SDK, leftovers
 
 # The SDK's generated request builders warn about their own deprecated configuration classes.
 pytestmark = pytest.mark.filterwarnings("ignore:This class is deprecated:DeprecationWarning")
