@@ -30,6 +30,7 @@ from learnkit.auth import ClientSecretCredential, DeviceCodeCredential, TokenSou
 from learnkit.clouds import get_cloud
 from learnkit.errors import InvalidInputError, NetworkError, TokenError, error_from_response
 from learnkit.models import (
+    INCLUDE_UNKNOWN_ENUM_MEMBERS,
     LearningContent,
     LearningCourseActivity,
     LearningProvider,
@@ -252,6 +253,8 @@ class GraphClient:
                 "Authorization": f"Bearer {token}",
                 "client-request-id": client_request_id,
                 "Accept": "application/json",
+                # learnkit's models keep enum values as strings, so it can take members Graph adds later.
+                "Prefer": INCLUDE_UNKNOWN_ENUM_MEMBERS,
             }
             try:
                 response = self.session.request(
@@ -412,6 +415,10 @@ class GraphClient:
         violation = batch_rule_violation(requests_)
         if violation is not None:
             raise InvalidInputError(violation[0], "invalid", violation[1])
+        # Each sub-request opts into evolvable enum members as a direct request does.
+        requests_ = [
+            {**r, "headers": {"Prefer": INCLUDE_UNKNOWN_ENUM_MEMBERS, **(r.get("headers") or {})}} for r in requests_
+        ]
         response = self.request(
             "POST", "/$batch", operation=operation, json={"requests": list(requests_)}, idempotent=True
         )

@@ -37,12 +37,15 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import PydanticCustomError
 
 from learnkit.errors import InvalidInputError
 
 __all__ = [
     "ASSIGNMENT_TYPE",
+    "CONTENT_LEVELS",
+    "INCLUDE_UNKNOWN_ENUM_MEMBERS",
     "SELF_INITIATED_TYPE",
     "AssignmentType",
     "AssignmentUpdate",
@@ -77,6 +80,10 @@ _TYPE_ALIASES = {
 }
 
 
+#: The ``Prefer`` value with which a client asks Graph for enum members added after ``unknownFutureValue``.
+INCLUDE_UNKNOWN_ENUM_MEMBERS = "include-unknown-enum-members"
+
+
 class AssignmentType(str, Enum):
     """assignmentType of a learningAssignment."""
 
@@ -84,6 +91,10 @@ class AssignmentType(str, Enum):
     RECOMMENDED = "recommended"
     UNKNOWN_FUTURE_VALUE = "unknownFutureValue"
     PEER_RECOMMENDED = "peerRecommended"
+
+
+#: learningContent ``level`` values one may set (the enum's members before its ``unknownFutureValue``).
+CONTENT_LEVELS = ("beginner", "intermediate", "advanced")
 
 
 class BodyType(str, Enum):
@@ -142,7 +153,8 @@ class _Complex(BaseModel):
     #: The complex type's qualified name in Graph's metadata.
     ODATA_TYPE: ClassVar[str] = ""
 
-    odata_type: str | None = Field(default=None, alias="@odata.type", exclude=True, repr=False)
+    # Left out of the JSON schema too: the forms built from it have nothing to edit here.
+    odata_type: SkipJsonSchema[str | None] = Field(default=None, alias="@odata.type", exclude=True, repr=False)
 
     @field_validator("odata_type")
     @classmethod
@@ -566,6 +578,10 @@ def check_create(body: Mapping[str, Any]) -> UpdateModel:
             raise InvalidInputError(field, "required", f"is required on a new {name}")
         if data[field] is None or data[field] == "":
             raise InvalidInputError(field, "empty", f"shouldn't be empty on a new {name}")
+    for field in ("assignmentType", "status"):
+        if data.get(field) == "unknownFutureValue":
+            # Graph's evolvable-enum rule: the sentinel is refused in a POST (a PATCH leaves the value as it is).
+            raise InvalidInputError(field, "invalid", "unknownFutureValue marks values added later; it cannot be set")
     return parse_update(data)
 
 

@@ -53,6 +53,7 @@ from learnkit.errors import (
 )
 from learnkit.models import (
     ASSIGNMENT_TYPE,
+    CONTENT_LEVELS,
     SELF_INITIATED_TYPE,
     LearningContent,
     LearningProvider,
@@ -65,7 +66,7 @@ from learnkit.models import (
 from learnkit.permissions import PERMISSIONS
 from learnkit.sandbox.faults import Faults, format_seconds
 from learnkit.sandbox.identity import Claims, Identity, TokenRejected
-from learnkit.sandbox.metadata import CSDL, mask_evolvable, wants_unknown_members
+from learnkit.sandbox.metadata import CSDL, INCLUDE_UNKNOWN, hidden_member_sent, mask_evolvable, wants_unknown_members
 from learnkit.sandbox.odata import Query, QueryError, next_link, parse_query, project
 from learnkit.sandbox.routes import MethodNotAllowed, Route, UnknownSegment, resolve
 from learnkit.sandbox.seed import empty_activity
@@ -204,6 +205,8 @@ class GraphService:
         except _Dropped:
             return DroppedResponse()
         response.headers["OData-Version"] = "4.0"
+        if wants_unknown_members(call.headers):
+            response.headers["Preference-Applied"] = INCLUDE_UNKNOWN
         return response
 
     def _answer(self, call: Call) -> Response:
@@ -391,6 +394,13 @@ class GraphService:
         context = f"users('{user['id']}')/employeeExperience/learningCourseActivities"
         return self._collection(call, context, "learner_activities", user["id"], query)
 
+    @staticmethod
+    def _opted_in(call: Call, body: dict[str, Any]) -> None:
+        """A member after unknownFutureValue may be sent only by a client that opted into them."""
+        name = hidden_member_sent(body, revealed=wants_unknown_members(call.headers))
+        if name is not None:
+            raise Failure(FieldInvalidError, fieldName=name)
+
     def _changes(self, activity: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
         try:
             model = parse_update(body)
@@ -406,7 +416,9 @@ class GraphService:
     def _op_update_activity(self, route: Route, call: Call, claims: Claims) -> Apply:
         provider = self._provider(route.registration_id, write=True)
         activity = self._activity(provider, route)
-        changes = self._changes(activity, self._json_object(call))
+        body = self._json_object(call)
+        changes = self._changes(activity, body)
+        self._opted_in(call, body)
         return self._no_content(lambda: self.store.save_activity({**activity, **changes}))
 
     def _op_update_activity_by_external_id(self, route: Route, call: Call, claims: Claims) -> Apply:
@@ -424,6 +436,7 @@ class GraphService:
             values = check_create(body).to_body()
         except InvalidInputError as exc:
             raise _field_failure(exc) from None
+        self._opted_in(call, body)
         body = strip_control_information(body)
         if "externalCourseActivityId" in body and "externalcourseActivityId" not in body:
             body["externalcourseActivityId"] = body.pop("externalCourseActivityId")
@@ -533,6 +546,9 @@ class GraphService:
                 raise Failure(FieldRequiredError, fieldName=name)
             if name in body and body[name] in (None, ""):
                 raise Failure(FieldEmptyError, fieldName=name)
+        if "level" in body and body["level"] is not None and body["level"] not in CONTENT_LEVELS:
+            # unknownFutureValue too: a sentinel is no value to set, and this PATCH may create (an upsert).
+            raise Failure(FieldInvalidError, fieldName="level")
         try:
             checked = LearningContent.model_validate_json(json.dumps(body), strict=True)
         except ValidationError as exc:

@@ -5,9 +5,11 @@ types the learning API uses, with the same names, property types and
 nullability, so a tool that reads the metadata finds what it needs for these
 entities. Like Graph's, the document needs no token.
 
-Evolvable enums: Graph sends the members declared after ``unknownFutureValue``
-only to clients that ask for them with ``Prefer: include-unknown-enum-members``;
-other clients get ``unknownFutureValue`` in their place.
+Evolvable enums (Graph's API guidelines, "evolvable enums" pattern): Graph sends the
+members declared after ``unknownFutureValue`` only to clients that ask for them with
+``Prefer: include-unknown-enum-members`` (and says ``Preference-Applied``); other
+clients get ``unknownFutureValue`` in their place, and a request that sends such a
+member without asking is a 400.
 
 >>> mask_evolvable({"assignmentType": "peerRecommended", "status": "completed"}, reveal=False)["assignmentType"]
 'unknownFutureValue'
@@ -18,10 +20,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["CSDL", "EVOLVABLE_MEMBERS", "INCLUDE_UNKNOWN", "mask_evolvable", "wants_unknown_members"]
+from learnkit.models import INCLUDE_UNKNOWN_ENUM_MEMBERS
+
+__all__ = [
+    "CSDL",
+    "EVOLVABLE_MEMBERS",
+    "INCLUDE_UNKNOWN",
+    "hidden_member_sent",
+    "mask_evolvable",
+    "wants_unknown_members",
+]
 
 #: The preference that unlocks evolvable enum members.
-INCLUDE_UNKNOWN = "include-unknown-enum-members"
+INCLUDE_UNKNOWN = INCLUDE_UNKNOWN_ENUM_MEMBERS
 
 #: Property -> members declared after ``unknownFutureValue`` (returned only on request).
 EVOLVABLE_MEMBERS: dict[str, frozenset[str]] = {
@@ -43,6 +54,13 @@ def mask_evolvable(item: Mapping[str, Any], *, reveal: bool) -> dict[str, Any]:
             if out.get(name) in members:
                 out[name] = "unknownFutureValue"
     return out
+
+
+def hidden_member_sent(body: Mapping[str, Any], *, revealed: bool) -> str | None:
+    """The property of ``body`` holding a member the client has not opted into, or None."""
+    if revealed:
+        return None
+    return next((name for name, members in EVOLVABLE_MEMBERS.items() if body.get(name) in members), None)
 
 
 CSDL = """<?xml version="1.0" encoding="utf-8"?>

@@ -160,17 +160,46 @@ def test_complex_values_may_carry_their_odata_type(graph: Any) -> None:
 
 
 def test_peer_recommended_only_for_clients_that_ask(graph: Any) -> None:
-    answer = create(graph, new_assignment(graph, assignmentType="peerRecommended"))
-    assert answer.status_code == 201
-    assert answer.json()["assignmentType"] == "unknownFutureValue"
+    opt_in = {"Prefer": "odata.maxpagesize=5, include-unknown-enum-members"}
+    refused = create(graph, new_assignment(graph, assignmentType="peerRecommended"))
+    assert refused.status_code == 400 and "assignmentType" in refused.json()["error"]["message"]
+    answer = create(graph, new_assignment(graph, assignmentType="peerRecommended"), headers=opt_in)
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["assignmentType"] == "peerRecommended"
+    assert answer.headers["Preference-Applied"] == "include-unknown-enum-members"
     aid = answer.json()["id"]
-    assert graph.activity(aid)["assignmentType"] == "unknownFutureValue"
-    asked = graph.get(f"/employeeExperience/learningCourseActivities/{aid}",
-                      headers={"Prefer": "odata.maxpagesize=5, include-unknown-enum-members"})
+    plain = graph.get(f"/employeeExperience/learningCourseActivities/{aid}")
+    assert plain.json()["assignmentType"] == "unknownFutureValue" and "Preference-Applied" not in plain.headers
+    asked = graph.get(f"/employeeExperience/learningCourseActivities/{aid}", headers=opt_in)
     assert asked.json()["assignmentType"] == "peerRecommended"
     listed = graph.get(f"{PROVIDERS}/{graph.sb.demo['registration_id']}/learningCourseActivities?$top=999")
     mine = [a for a in listed.json()["value"] if a["id"] == aid]
     assert mine and mine[0]["assignmentType"] == "unknownFutureValue"
+
+
+def test_the_sentinel_cannot_be_set(graph: Any) -> None:
+    for body in (new_assignment(graph, assignmentType="unknownFutureValue"),
+                 new_assignment(graph, status="unknownFutureValue")):
+        answer = create(graph, body)
+        assert answer.status_code == 400, body
+        with pytest.raises(learnkit.InvalidInputError):
+            check_create(body)
+    contents = f"{PROVIDERS}/{graph.sb.demo['registration_id']}/learningContents/{graph.sb.demo['content_id']}"
+    level = graph.patch(contents, {"level": "unknownFutureValue"})
+    assert level.status_code == 400 and "level" in level.json()["error"]["message"]
+    assert graph.patch(contents, {"level": "advanced"}).status_code == 202
+
+
+def test_learnkit_opts_into_evolvable_members(sb: Any) -> None:
+    client = learnkit.GraphClient.for_sandbox(sb)
+    created = client.create_activity(sb.demo["registration_id"], {
+        "@odata.type": ASSIGNMENT_TYPE, "learnerUserId": sb.demo["learner_id"],
+        "learningContentId": sb.demo["content_id"], "status": "notStarted", "assignmentType": "peerRecommended"})
+    assert created.assignmentType == "peerRecommended"
+    assert client.get_activity(str(created.id)).assignmentType == "peerRecommended"
+    url = f"/employeeExperience/learningCourseActivities/{created.id}"
+    [answer] = client.batch([{"id": "1", "method": "GET", "url": url}])
+    assert answer["body"]["assignmentType"] == "peerRecommended"
 
 
 # --- per-user GET ---------------------------------------------------------------------------
