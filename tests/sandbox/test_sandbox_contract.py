@@ -314,3 +314,20 @@ def test_seven_digit_fractions_come_back_as_sent(graph: Any) -> None:
     after = graph.activity(aid)
     assert after["completedDateTime"] == "2021-05-11T22:57:17.1234567Z"
     assert after["assignedDateTime"] == "2021-05-11T22:57:17.1200000Z"
+
+
+# --- what is deliberately not served (docs/sandbox-differences.md) ---------------------------
+
+
+def test_undocumented_operations_and_query_options_are_refused(graph: Any, user_graph: Any) -> None:
+    rid, aid = graph.sb.demo["registration_id"], graph.sb.demo["assignment_id"]
+    assert user_graph.post(PROVIDERS, {"displayName": "x"}).status_code == 405
+    assert user_graph.delete(f"{PROVIDERS}/{rid}").status_code == 405
+    assert graph.patch(f"/employeeExperience/learningCourseActivities/{aid}", GOOD).status_code == 405
+    assert graph.get("/employeeExperience/learningCourseActivities").status_code == 405
+    external = graph.sb.demo["assignment_external_id"]
+    by_external = f"{PROVIDERS}/{rid}/learningCourseActivities(externalcourseActivityId='{external}')"
+    assert graph.delete(by_external).status_code == 405
+    for option in ("$filter=status eq 'completed'", "$orderby=status", "$search=x", "$expand=x"):
+        answer = graph.get(f"{PROVIDERS}/{rid}/learningCourseActivities?{option}")
+        assert answer.status_code == 400 and "not supported" in answer.json()["error"]["message"], option
