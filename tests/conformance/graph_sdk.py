@@ -62,24 +62,36 @@ class SDK:
             app = self.sb.apps["learnkit-delegated"]
             # The sandbox approves a device code for its demo learner on the first poll.
             credential = DeviceCodeCredential(
-                client_id=app.client_id, tenant_id=self.sb.tenant_id, authority=host,
-                disable_instance_discovery=True, connection_verify=self.sb.ca_cert,
+                client_id=app.client_id,
+                tenant_id=self.sb.tenant_id,
+                authority=host,
+                disable_instance_discovery=True,
+                connection_verify=self.sb.ca_cert,
                 prompt_callback=lambda *args: None,
             )
         else:
             credential = ClientSecretCredential(
-                self.sb.tenant_id, self.sb.client_id, self.sb.client_secret, authority=host,
-                connection_verify=self.sb.ca_cert, disable_instance_discovery=True,
+                self.sb.tenant_id,
+                self.sb.client_id,
+                self.sb.client_secret,
+                authority=host,
+                connection_verify=self.sb.ca_cert,
+                disable_instance_discovery=True,
             )
         # The SDK sends tokens only to hosts it knows as Graph's: name the sandbox's.
-        auth = AzureIdentityAuthenticationProvider(credential, scopes=[self.sb.scope],
-                                                   allowed_hosts=[host.rsplit(":", 1)[0]])
+        auth = AzureIdentityAuthenticationProvider(
+            credential, scopes=[self.sb.scope], allowed_hosts=[host.rsplit(":", 1)[0]]
+        )
         # A custom httpx client (to trust the sandbox's CA) gets the middleware options the SDK's own
         # GraphRequestAdapter passes: without the URL replacement, client.me asks for /users/me-token-to-replace.
-        options = {UrlReplaceHandlerOption.get_key(): UrlReplaceHandlerOption(
-            enabled=True, replacement_pairs={"/users/me-token-to-replace": "/me"})}
+        options = {
+            UrlReplaceHandlerOption.get_key(): UrlReplaceHandlerOption(
+                enabled=True, replacement_pairs={"/users/me-token-to-replace": "/me"}
+            )
+        }
         http = GraphClientFactory.create_with_default_middleware(
-            client=httpx.AsyncClient(verify=self.sb.ca_cert, trust_env=False, timeout=30), options=options)
+            client=httpx.AsyncClient(verify=self.sb.ca_cert, trust_env=False, timeout=30), options=options
+        )
         adapter = GraphRequestAdapter(auth, client=http)
         adapter.base_url = self.sb.graph_url
         return GraphServiceClient(request_adapter=adapter), credential, http

@@ -66,11 +66,14 @@ def test_get_activity_by_id_by_external_id_and_without_provider(sdk: SDK) -> Non
 
     async def work(client: Any) -> list[Any]:
         by_provider = provider(client, sdk).learning_course_activities.by_learning_course_activity_id(
-            demo["assignment_id"])
+            demo["assignment_id"]
+        )
         by_external = provider(client, sdk).learning_course_activities_with_externalcourse_activity_id(
-            demo["assignment_external_id"])
+            demo["assignment_external_id"]
+        )
         tenant_wide = client.employee_experience.learning_course_activities.by_learning_course_activity_id(
-            demo["self_initiated_id"])
+            demo["self_initiated_id"]
+        )
         return [clean(await by_provider.get()), clean(await by_external.get()), clean(await tenant_wide.get())]
 
     first, second, third = sdk.run(work)
@@ -83,20 +86,34 @@ def test_get_activity_by_id_by_external_id_and_without_provider(sdk: SDK) -> Non
 
 def test_patch_with_typed_complex_values_then_read_back(sdk: SDK) -> None:
     demo = sdk.sb.demo
-    due = DateTimeTimeZone(odata_type="#microsoft.graph.dateTimeTimeZone", date_time="2022-09-22T16:05:00.0000000",
-                           time_zone="UTC")
+    due = DateTimeTimeZone(
+        odata_type="#microsoft.graph.dateTimeTimeZone", date_time="2022-09-22T16:05:00.0000000", time_zone="UTC"
+    )
     notes = ItemBody(odata_type="#microsoft.graph.itemBody", content_type=BodyType.Text, content="from the SDK")
 
     async def work(client: Any) -> Any:
         item = provider(client, sdk).learning_course_activities.by_learning_course_activity_id(demo["assignment_id"])
-        body = LearningAssignment(odata_type="#microsoft.graph.learningAssignment", status=CourseStatus.InProgress,
-                                  completion_percentage=20, due_date_time=due, notes=notes)
+        body = LearningAssignment(
+            odata_type="#microsoft.graph.learningAssignment",
+            status=CourseStatus.InProgress,
+            completion_percentage=20,
+            due_date_time=due,
+            notes=notes,
+        )
         assert await item.patch(body) is None  # 204
         external = provider(client, sdk).learning_course_activities_with_externalcourse_activity_id(
-            demo["self_initiated_external_id"])
-        assert await external.patch(LearningSelfInitiatedCourse(
-            odata_type="#microsoft.graph.learningSelfInitiatedCourse", status=CourseStatus.Completed,
-            completion_percentage=100)) is None
+            demo["self_initiated_external_id"]
+        )
+        assert (
+            await external.patch(
+                LearningSelfInitiatedCourse(
+                    odata_type="#microsoft.graph.learningSelfInitiatedCourse",
+                    status=CourseStatus.Completed,
+                    completion_percentage=100,
+                )
+            )
+            is None
+        )
         return clean(await item.get()), clean(await external.get())
 
     assignment, course = sdk.run(work)
@@ -110,11 +127,19 @@ def test_create_then_delete(sdk: SDK) -> None:
 
     async def work(client: Any) -> tuple[Any, int]:
         activities = provider(client, sdk).learning_course_activities
-        created = clean(await activities.post(LearningAssignment(
-            odata_type="#microsoft.graph.learningAssignment", learner_user_id=demo["learner_id"],
-            learning_content_id=demo["content_id"], status=CourseStatus.NotStarted,
-            assignment_type=AssignmentType.Required, externalcourse_activity_id="sdk-created",
-            assigned_date_time=dt.datetime(2024, 1, 2, 3, 4, 5, tzinfo=dt.timezone.utc))))
+        created = clean(
+            await activities.post(
+                LearningAssignment(
+                    odata_type="#microsoft.graph.learningAssignment",
+                    learner_user_id=demo["learner_id"],
+                    learning_content_id=demo["content_id"],
+                    status=CourseStatus.NotStarted,
+                    assignment_type=AssignmentType.Required,
+                    externalcourse_activity_id="sdk-created",
+                    assigned_date_time=dt.datetime(2024, 1, 2, 3, 4, 5, tzinfo=dt.timezone.utc),
+                )
+            )
+        )
         item = activities.by_learning_course_activity_id(created.id)
         await item.delete()
         try:
@@ -131,11 +156,17 @@ def test_create_then_delete(sdk: SDK) -> None:
 
 def test_errors_parse_into_odata_error(sdk: SDK) -> None:
     async def work(client: Any) -> ODataError:
-        item = provider(client, sdk).learning_course_activities.by_learning_course_activity_id(sdk.sb.demo[
-            "assignment_id"])
+        item = provider(client, sdk).learning_course_activities.by_learning_course_activity_id(
+            sdk.sb.demo["assignment_id"]
+        )
         try:
-            await item.patch(LearningAssignment(odata_type="#microsoft.graph.learningAssignment",
-                                                status=CourseStatus.Completed, completion_percentage=101))
+            await item.patch(
+                LearningAssignment(
+                    odata_type="#microsoft.graph.learningAssignment",
+                    status=CourseStatus.Completed,
+                    completion_percentage=101,
+                )
+            )
         except ODataError as error:
             return error
         raise AssertionError("a completionPercentage of 101 was accepted")
@@ -153,17 +184,38 @@ def test_contents_list_get_create_upsert_delete(sdk: SDK) -> None:
         one = listed.value[0]
         got = clean(await contents.by_learning_content_id(one.id).get())
         by_external = clean(await provider(client, sdk).learning_contents_with_external_id(one.external_id).get())
-        created = clean(await contents.post(LearningContent(
-            external_id="sdk-course", title="Made by the SDK", content_web_url="https://contoso.example/sdk",
-            language_tag="en-us", duration=dt.timedelta(minutes=45), skill_tags=["sdk"])))
-        upserted = clean(await provider(client, sdk).learning_contents_with_external_id("sdk-upsert").patch(
-            LearningContent(title="Upserted", content_web_url="https://contoso.example/up", language_tag="en-us")))
+        created = clean(
+            await contents.post(
+                LearningContent(
+                    external_id="sdk-course",
+                    title="Made by the SDK",
+                    content_web_url="https://contoso.example/sdk",
+                    language_tag="en-us",
+                    duration=dt.timedelta(minutes=45),
+                    skill_tags=["sdk"],
+                )
+            )
+        )
+        upserted = clean(
+            await provider(client, sdk)
+            .learning_contents_with_external_id("sdk-upsert")
+            .patch(
+                LearningContent(title="Upserted", content_web_url="https://contoso.example/up", language_tag="en-us")
+            )
+        )
         renamed = clean(await contents.by_learning_content_id(created.id).patch(LearningContent(title="Renamed")))
         await provider(client, sdk).learning_contents_with_external_id("sdk-upsert").delete()
         await contents.by_learning_content_id(created.id).delete()
         remaining = clean(await contents.get())
-        return {"listed": listed, "got": got, "by_external": by_external, "created": created,
-                "upserted": upserted, "renamed": renamed, "remaining": remaining}
+        return {
+            "listed": listed,
+            "got": got,
+            "by_external": by_external,
+            "created": created,
+            "upserted": upserted,
+            "renamed": renamed,
+            "remaining": remaining,
+        }
 
     seen = sdk.run(work)
     assert seen["got"].title == seen["listed"].value[0].title and seen["by_external"].id == seen["got"].id
@@ -208,11 +260,17 @@ def test_batch_through_batch_request_content(sdk: SDK) -> None:
 
     def content(client: Any) -> Any:
         item = provider(client, sdk).learning_course_activities.by_learning_course_activity_id(demo["assignment_id"])
-        patch = BatchRequestItem(request_information=item.to_patch_request_information(LearningAssignment(
-            odata_type="#microsoft.graph.learningAssignment", status=CourseStatus.Completed,
-            completion_percentage=100)), id="patch")
-        get = BatchRequestItem(request_information=item.to_get_request_information(), id="get",
-                               depends_on=["patch"])
+        patch = BatchRequestItem(
+            request_information=item.to_patch_request_information(
+                LearningAssignment(
+                    odata_type="#microsoft.graph.learningAssignment",
+                    status=CourseStatus.Completed,
+                    completion_percentage=100,
+                )
+            ),
+            id="patch",
+        )
+        get = BatchRequestItem(request_information=item.to_get_request_information(), id="get", depends_on=["patch"])
         for request in (patch, get):
             # msgraph-sdk-python#1015: a BatchRequestItem keeps the request's absolute URL, which Graph
             # refuses in a batch (the url must be relative to the version); the workaround.
@@ -241,7 +299,12 @@ def test_batch_through_batch_request_content(sdk: SDK) -> None:
 def test_leftovers_sees_a_property_the_sdk_could_not_map() -> None:
     from kiota_serialization_json.json_parse_node_factory import JsonParseNodeFactory
 
-    body = {"@odata.type": "#microsoft.graph.learningAssignment", "@odata.context": "x", "status": "completed",
-            "notes": {"content": "a", "contentType": "text", "colour": "red"}, "mood": "happy"}
+    body = {
+        "@odata.type": "#microsoft.graph.learningAssignment",
+        "@odata.context": "x",
+        "status": "completed",
+        "notes": {"content": "a", "contentType": "text", "colour": "red"},
+        "mood": "happy",
+    }
     node = JsonParseNodeFactory().get_root_parse_node("application/json", json.dumps(body).encode())
     assert leftovers(node.get_object_value(LearningCourseActivity)) == ["$.mood", "$.notes.colour"]

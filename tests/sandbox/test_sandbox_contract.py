@@ -39,8 +39,9 @@ def create(graph: Any, body: dict[str, Any], **kwargs: Any) -> Any:
 
 
 @pytest.mark.parametrize("content_type", [None, "text/plain", "application/x-www-form-urlencoded"])
-def test_a_patch_or_post_without_json_content_type_is_a_400_and_applies_nothing(graph: Any,
-                                                                                  content_type: str | None) -> None:
+def test_a_patch_or_post_without_json_content_type_is_a_400_and_applies_nothing(
+    graph: Any, content_type: str | None
+) -> None:
     aid = graph.sb.demo["assignment_id"]
     headers = {"Content-Type": content_type} if content_type else {}
     answer = graph.request("PATCH", graph.activity_path(aid), data=json.dumps(GOOD).encode(), headers=headers)
@@ -48,11 +49,19 @@ def test_a_patch_or_post_without_json_content_type_is_a_400_and_applies_nothing(
     assert answer.json()["error"]["code"] == "badRequest"
     assert "Content-Type" in answer.json()["error"]["message"]
     assert graph.activity(aid)["status"] == "notStarted"
-    posted = graph.request("POST", f"{PROVIDERS}/{graph.sb.demo['registration_id']}/learningCourseActivities",
-                           data=json.dumps(new_assignment(graph)).encode(), headers=headers)
+    posted = graph.request(
+        "POST",
+        f"{PROVIDERS}/{graph.sb.demo['registration_id']}/learningCourseActivities",
+        data=json.dumps(new_assignment(graph)).encode(),
+        headers=headers,
+    )
     assert posted.status_code == 400
-    with_charset = graph.request("PATCH", graph.activity_path(aid), data=json.dumps(GOOD).encode(),
-                                 headers={"Content-Type": "application/json; charset=utf-8"})
+    with_charset = graph.request(
+        "PATCH",
+        graph.activity_path(aid),
+        data=json.dumps(GOOD).encode(),
+        headers={"Content-Type": "application/json; charset=utf-8"},
+    )
     assert with_charset.status_code == 204
 
 
@@ -61,10 +70,15 @@ def test_a_patch_or_post_without_json_content_type_is_a_400_and_applies_nothing(
 
 def test_a_batch_sub_request_with_a_body_and_no_content_type_fails_the_whole_batch(graph: Any) -> None:
     aid = graph.sb.demo["assignment_id"]
-    answer = graph.post("/$batch", {"requests": [
-        {"id": "1", "method": "GET", "url": f"/employeeExperience/learningCourseActivities/{aid}"},
-        {"id": "2", "method": "PATCH", "url": graph.activity_path(aid), "body": GOOD},
-    ]})
+    answer = graph.post(
+        "/$batch",
+        {
+            "requests": [
+                {"id": "1", "method": "GET", "url": f"/employeeExperience/learningCourseActivities/{aid}"},
+                {"id": "2", "method": "PATCH", "url": graph.activity_path(aid), "body": GOOD},
+            ]
+        },
+    )
     assert answer.status_code == 400
     assert "Content-Type" in answer.json()["error"]["message"] and "2" in answer.json()["error"]["message"]
     assert graph.activity(aid)["status"] == "notStarted"
@@ -73,17 +87,33 @@ def test_a_batch_sub_request_with_a_body_and_no_content_type_fails_the_whole_bat
 def test_batch_ids_differing_only_in_case_fail_the_whole_batch(graph: Any) -> None:
     aid = graph.sb.demo["assignment_id"]
     url = f"/employeeExperience/learningCourseActivities/{aid}"
-    answer = graph.post("/$batch", {"requests": [
-        {"id": "a", "method": "PATCH", "url": graph.activity_path(aid),
-         "headers": {"Content-Type": "application/json"}, "body": GOOD},
-        {"id": "A", "method": "GET", "url": url},
-    ]})
+    answer = graph.post(
+        "/$batch",
+        {
+            "requests": [
+                {
+                    "id": "a",
+                    "method": "PATCH",
+                    "url": graph.activity_path(aid),
+                    "headers": {"Content-Type": "application/json"},
+                    "body": GOOD,
+                },
+                {"id": "A", "method": "GET", "url": url},
+            ]
+        },
+    )
     assert answer.status_code == 400 and "unique" in answer.json()["error"]["message"]
     assert graph.activity(aid)["status"] == "notStarted"
     # dependsOn is matched ignoring case too
-    fine = graph.post("/$batch", {"requests": [
-        {"id": "a", "method": "GET", "url": url}, {"id": "b", "method": "GET", "url": url, "dependsOn": ["A"]},
-    ]})
+    fine = graph.post(
+        "/$batch",
+        {
+            "requests": [
+                {"id": "a", "method": "GET", "url": url},
+                {"id": "b", "method": "GET", "url": url, "dependsOn": ["A"]},
+            ]
+        },
+    )
     assert fine.status_code == 200 and [r["status"] for r in fine.json()["responses"]] == [200, 200]
 
 
@@ -125,8 +155,15 @@ def test_create_without_external_id_is_allowed(graph: Any) -> None:
     assert second.status_code == 201 and second.json()["id"] != first.json()["id"]
     fetched = graph.activity(second.json()["id"])
     assert fetched["assignmentType"] == "required" and fetched["externalcourseActivityId"] is None
-    self_initiated = create(graph, {"@odata.type": SELF_INITIATED_TYPE, "learnerUserId": graph.sb.demo["learner_id"],
-                                    "learningContentId": graph.sb.demo["content_id"], "status": "inProgress"})
+    self_initiated = create(
+        graph,
+        {
+            "@odata.type": SELF_INITIATED_TYPE,
+            "learnerUserId": graph.sb.demo["learner_id"],
+            "learningContentId": graph.sb.demo["content_id"],
+            "status": "inProgress",
+        },
+    )
     assert self_initiated.status_code == 201
 
 
@@ -138,8 +175,11 @@ def test_complex_values_may_carry_their_odata_type(graph: Any) -> None:
     body = {
         "@odata.type": ASSIGNMENT_TYPE,
         "status": "inProgress",
-        "dueDateTime": {"@odata.type": "#microsoft.graph.dateTimeTimeZone",
-                        "dateTime": "2022-09-22T16:05:00.0000000", "timeZone": "UTC"},
+        "dueDateTime": {
+            "@odata.type": "#microsoft.graph.dateTimeTimeZone",
+            "dateTime": "2022-09-22T16:05:00.0000000",
+            "timeZone": "UTC",
+        },
         "notes": {"@odata.type": "#microsoft.graph.itemBody", "contentType": "text", "content": "typed"},
     }
     assert parse_update(body).to_body()["notes"] == {"contentType": "text", "content": "typed"}
@@ -178,8 +218,10 @@ def test_peer_recommended_only_for_clients_that_ask(graph: Any) -> None:
 
 
 def test_the_sentinel_cannot_be_set(graph: Any) -> None:
-    for body in (new_assignment(graph, assignmentType="unknownFutureValue"),
-                 new_assignment(graph, status="unknownFutureValue")):
+    for body in (
+        new_assignment(graph, assignmentType="unknownFutureValue"),
+        new_assignment(graph, status="unknownFutureValue"),
+    ):
         answer = create(graph, body)
         assert answer.status_code == 400, body
         with pytest.raises(learnkit.InvalidInputError):
@@ -192,9 +234,16 @@ def test_the_sentinel_cannot_be_set(graph: Any) -> None:
 
 def test_learnkit_opts_into_evolvable_members(sb: Any) -> None:
     client = learnkit.GraphClient.for_sandbox(sb)
-    created = client.create_activity(sb.demo["registration_id"], {
-        "@odata.type": ASSIGNMENT_TYPE, "learnerUserId": sb.demo["learner_id"],
-        "learningContentId": sb.demo["content_id"], "status": "notStarted", "assignmentType": "peerRecommended"})
+    created = client.create_activity(
+        sb.demo["registration_id"],
+        {
+            "@odata.type": ASSIGNMENT_TYPE,
+            "learnerUserId": sb.demo["learner_id"],
+            "learningContentId": sb.demo["content_id"],
+            "status": "notStarted",
+            "assignmentType": "peerRecommended",
+        },
+    )
     assert created.assignmentType == "peerRecommended"
     assert client.get_activity(str(created.id)).assignmentType == "peerRecommended"
     url = f"/employeeExperience/learningCourseActivities/{created.id}"
@@ -207,8 +256,10 @@ def test_learnkit_opts_into_evolvable_members(sb: Any) -> None:
 
 def test_get_one_activity_of_a_user_and_of_me(user_graph: Any, graph: Any) -> None:
     aid, learner = user_graph.sb.demo["assignment_id"], user_graph.sb.demo["learner_id"]
-    for path in (f"/users/{learner}/employeeExperience/learningCourseActivities/{aid}",
-                 f"/me/employeeExperience/learningCourseActivities/{aid}"):
+    for path in (
+        f"/users/{learner}/employeeExperience/learningCourseActivities/{aid}",
+        f"/me/employeeExperience/learningCourseActivities/{aid}",
+    ):
         answer = user_graph.get(path)
         assert answer.status_code == 200, (path, answer.text)
         assert answer.json()["id"] == aid and answer.json()["learnerUserId"] == learner
@@ -270,10 +321,16 @@ def test_metadata_is_served_without_a_token_and_describes_the_learning_types(gra
     schema = ET.fromstring(answer.content).find(".//edm:Schema", ns)
     assert schema is not None and schema.get("Namespace") == "microsoft.graph"
     types = {t.get("Name"): t for t in schema.findall("edm:EntityType", ns)}
-    assert {"learningProvider", "learningContent", "learningCourseActivity", "learningAssignment",
-            "learningSelfInitiatedCourse"} <= set(types)
-    assignment_type = next(p for p in types["learningAssignment"].findall("edm:Property", ns)
-                           if p.get("Name") == "assignmentType")
+    assert {
+        "learningProvider",
+        "learningContent",
+        "learningCourseActivity",
+        "learningAssignment",
+        "learningSelfInitiatedCourse",
+    } <= set(types)
+    assignment_type = next(
+        p for p in types["learningAssignment"].findall("edm:Property", ns) if p.get("Name") == "assignmentType"
+    )
     assert assignment_type.get("Nullable") == "false"
     members = [m.get("Name") for m in schema.find("edm:EnumType[@Name='assignmentType']", ns) or []]
     assert members.index("peerRecommended") > members.index("unknownFutureValue")
@@ -293,7 +350,7 @@ def test_a_patch_carrying_back_a_fetched_object_ignores_id_and_control_informati
     aid = graph.sb.demo["assignment_id"]
     fetched = graph.get(graph.activity_path(aid)).json()
     assert "@odata.context" in fetched and fetched["id"] == aid
-    body = {**fetched, "status": "inProgress", "completionPercentage": 55, "@odata.etag": "W/\"x\""}
+    body = {**fetched, "status": "inProgress", "completionPercentage": 55, "@odata.etag": 'W/"x"'}
     assert parse_update(body).to_body()["completionPercentage"] == 55  # learnkit agrees: accepted
     answer = graph.patch(graph.activity_path(aid), body)
     assert answer.status_code == 204, answer.text
@@ -307,8 +364,12 @@ def test_a_patch_carrying_back_a_fetched_object_ignores_id_and_control_informati
 
 def test_seven_digit_fractions_come_back_as_sent(graph: Any) -> None:
     aid = graph.sb.demo["assignment_id"]
-    body = {"@odata.type": ASSIGNMENT_TYPE, "status": "completed", "completedDateTime": "2021-05-11T22:57:17.1234567Z",
-            "assignedDateTime": "2021-05-11T23:57:17.1200000+01:00"}
+    body = {
+        "@odata.type": ASSIGNMENT_TYPE,
+        "status": "completed",
+        "completedDateTime": "2021-05-11T22:57:17.1234567Z",
+        "assignedDateTime": "2021-05-11T23:57:17.1200000+01:00",
+    }
     assert parse_update(body).to_body()["completedDateTime"] == "2021-05-11T22:57:17.1234567Z"
     assert graph.patch(graph.activity_path(aid), body).status_code == 204
     after = graph.activity(aid)

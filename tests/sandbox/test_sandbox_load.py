@@ -46,7 +46,10 @@ class Served:
     def __init__(self, *args: str) -> None:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "learnkit", "sandbox", "--json", *args],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=dict(os.environ),
         )
         assert self.process.stdout is not None
         line = self.process.stdout.readline()
@@ -74,8 +77,9 @@ def served() -> Iterator[list[Served]]:
         child.stop()
 
 
-def test_a_loaded_export_exports_to_the_same_rows(exported: tuple[str, str], tmp_path: Path,
-                                                  served: list[Served]) -> None:
+def test_a_loaded_export_exports_to_the_same_rows(
+    exported: tuple[str, str], tmp_path: Path, served: list[Served]
+) -> None:
     registration, original = exported
     source = tmp_path / "activities.csv"
     source.write_text(original)
@@ -85,8 +89,9 @@ def test_a_loaded_export_exports_to_the_same_rows(exported: tuple[str, str], tmp
     assert again == original
 
 
-def test_pseudonymized_load_renames_every_user_consistently(exported: tuple[str, str], tmp_path: Path,
-                                                           served: list[Served]) -> None:
+def test_pseudonymized_load_renames_every_user_consistently(
+    exported: tuple[str, str], tmp_path: Path, served: list[Served]
+) -> None:
     registration, original = exported
     source = tmp_path / "activities.csv"
     source.write_text(original)
@@ -110,7 +115,8 @@ def test_pseudonymized_load_renames_every_user_consistently(exported: tuple[str,
     # the same input gives the same pseudonyms, here through the Python API
     with start(load=source, pseudonymize=True) as again:
         assert export(again.to_json(), registration, tmp_path, "twice") == export(
-            served[0].info, registration, tmp_path, "once")
+            served[0].info, registration, tmp_path, "once"
+        )
 
 
 def test_json_lines_of_graph_activities_load_as_they_were(graph: Any, tmp_path: Path) -> None:
@@ -121,16 +127,27 @@ def test_json_lines_of_graph_activities_load_as_they_were(graph: Any, tmp_path: 
     with start(load=source) as loaded:
         assert loaded.demo["registration_id"] == registration
         with loaded.session() as http:
-            answer = http.get(f"{loaded.graph_url}{PROVIDERS}/{registration}/learningCourseActivities?$top=999",
-                              headers={"Authorization": f"Bearer {graph_token(loaded)}"}, timeout=10)
+            answer = http.get(
+                f"{loaded.graph_url}{PROVIDERS}/{registration}/learningCourseActivities?$top=999",
+                headers={"Authorization": f"Bearer {graph_token(loaded)}"},
+                timeout=10,
+            )
     assert answer.status_code == 200
     assert answer.json()["value"] == listed
 
 
 def graph_token(sb: Sandbox) -> str:
     with sb.session() as http:
-        answer = http.post(sb.token_url, data={"grant_type": "client_credentials", "client_id": sb.client_id,
-                                               "client_secret": sb.client_secret, "scope": sb.scope}, timeout=10)
+        answer = http.post(
+            sb.token_url,
+            data={
+                "grant_type": "client_credentials",
+                "client_id": sb.client_id,
+                "client_secret": sb.client_secret,
+                "scope": sb.scope,
+            },
+            timeout=10,
+        )
     return str(answer.json()["access_token"])
 
 
@@ -144,10 +161,20 @@ def test_a_bad_row_is_refused_naming_its_row_and_field(exported: tuple[str, str]
     csv.writer(out, lineterminator="\n").writerow(broken)
     source = tmp_path / "broken.csv"
     source.write_text("".join(lines[:3]) + out.getvalue() + "".join(lines[4:]))
-    done = subprocess.run([sys.executable, "-m", "learnkit", "sandbox", "--load", str(source)],
-                          capture_output=True, text=True, timeout=60, env=dict(os.environ))
+    done = subprocess.run(
+        [sys.executable, "-m", "learnkit", "sandbox", "--load", str(source)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=dict(os.environ),
+    )
     assert done.returncode == 2
     assert "broken.csv row 4" in done.stderr and "learnerUserId" in done.stderr
-    refused = subprocess.run([sys.executable, "-m", "learnkit", "sandbox", "--pseudonymize"],
-                             capture_output=True, text=True, timeout=60, env=dict(os.environ))
+    refused = subprocess.run(
+        [sys.executable, "-m", "learnkit", "sandbox", "--pseudonymize"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=dict(os.environ),
+    )
     assert refused.returncode == 2 and "--load" in refused.stderr
