@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import json
 import math
-import re
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -72,6 +71,7 @@ from learnkit.sandbox.routes import MethodNotAllowed, Route, UnknownSegment, res
 from learnkit.sandbox.seed import empty_activity
 from learnkit.sandbox.store import Collection, Duplicate, Store
 from learnkit.sandbox.switches import Switches
+from learnkit.times import graph_instant
 
 __all__ = ["ODATA_JSON", "Call", "DroppedResponse", "Failure", "GraphService", "graph_error_response", "now_stamp"]
 
@@ -156,23 +156,9 @@ class Call:
     subrequest: bool = False
 
 
-_FRACTION = re.compile(r"\.(\d+)")
-
-
 def _wire(key: str, value: Any) -> Any:
-    """Graph's form of a DateTimeOffset: UTC with a Z, the fraction of a second as sent (up to 7 digits).
-
-    >>> _wire("completedDateTime", "2021-05-11T23:57:17.1234567+01:00")
-    '2021-05-11T22:57:17.1234567Z'
-    """
-    if key in _DATETIME_OFFSETS and isinstance(value, str):
-        # Graph's DateTimeOffset has 100 ns ticks, Python's datetime microseconds: the fraction is kept as text.
-        fraction = _FRACTION.search(value)
-        whole = value[:fraction.start()] + value[fraction.end():] if fraction else value
-        parsed = datetime.fromisoformat(whole.replace("Z", "+00:00").replace("z", "+00:00")).astimezone(timezone.utc)
-        stamp = parsed.strftime("%Y-%m-%dT%H:%M:%S")
-        return f"{stamp}.{fraction.group(1)[:7]}Z" if fraction else f"{stamp}Z"
-    return value
+    """Graph's form of a DateTimeOffset property (``learnkit.times.graph_instant``); other values as they are."""
+    return graph_instant(value) if key in _DATETIME_OFFSETS and isinstance(value, str) else value
 
 
 def _field_failure(exc: InvalidInputError) -> Failure:

@@ -23,12 +23,12 @@ import re
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from learnkit.errors import InvalidInputError
 from learnkit.models import ASSIGNMENT_TYPE, SELF_INITIATED_TYPE, normalize_odata_type, strip_control_information
+from learnkit.times import graph_instant, graph_local, parse_iso
 
 __all__ = [
     "ASSIGNER_ID",
@@ -355,19 +355,10 @@ def _instant(where: str, name: str, text: str | None) -> str | None:
     """A DateTimeOffset as Graph writes it (UTC, Z), the fraction of a second as given."""
     if text is None:
         return None
-    whole, dot, rest = text.partition(".")
-    fraction, zone = rest, ""
-    if dot:
-        digits = len(rest) - len(rest.lstrip("0123456789"))
-        fraction, zone = rest[:digits], rest[digits:]
     try:
-        moment = datetime.fromisoformat((whole + zone).replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError:
-        raise InvalidInputError(name, "invalid", f"{where}: {text!r} is not an ISO 8601 date-time") from None
-    if moment.tzinfo is None:
-        raise InvalidInputError(name, "invalid", f"{where}: {text!r} has no time zone")
-    stamp = moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
-    return f"{stamp}.{fraction}Z" if fraction else f"{stamp}Z"
+        return graph_instant(text)
+    except ValueError as exc:
+        raise InvalidInputError(name, "invalid", f"{where}: {exc}") from None
 
 
 def _local(where: str, text: str) -> str:
@@ -375,13 +366,13 @@ def _local(where: str, text: str) -> str:
     if _GRAPH_LOCAL.fullmatch(text):
         return text
     try:
-        moment = datetime.fromisoformat(text[:26] if "." in text else text)
-    except ValueError:
-        raise InvalidInputError("dueDateTime.dateTime", "invalid", f"{where}: {text!r} is not a date-time") from None
+        moment = parse_iso(text)
+    except ValueError as exc:
+        raise InvalidInputError("dueDateTime.dateTime", "invalid", f"{where}: {exc}") from None
     if moment.tzinfo is not None:
         raise InvalidInputError("dueDateTime.dateTime", "invalid", f"{where}: {text!r} has an offset; "
                                 "the zone goes in dueDateTime.timeZone")
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%f") + "0"
+    return graph_local(moment)
 
 
 def _from_csv_row(row: Mapping[str, Any], where: str) -> dict[str, Any]:
