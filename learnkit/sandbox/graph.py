@@ -53,6 +53,7 @@ from learnkit.errors import (
 from learnkit.models import (
     ASSIGNMENT_TYPE,
     CONTENT_LEVELS,
+    INCLUDE_UNKNOWN_ENUM_MEMBERS,
     SELF_INITIATED_TYPE,
     LearningContent,
     LearningProvider,
@@ -65,7 +66,7 @@ from learnkit.models import (
 from learnkit.permissions import PERMISSIONS
 from learnkit.sandbox.faults import Faults, format_seconds
 from learnkit.sandbox.identity import Claims, Identity, TokenRejected
-from learnkit.sandbox.metadata import CSDL, INCLUDE_UNKNOWN, hidden_member_sent, mask_evolvable, wants_unknown_members
+from learnkit.sandbox.metadata import CSDL, hidden_member_sent, mask_evolvable, wants_unknown_members
 from learnkit.sandbox.odata import Query, QueryError, next_link, parse_query, project
 from learnkit.sandbox.routes import MethodNotAllowed, Route, UnknownSegment, resolve
 from learnkit.sandbox.seed import empty_activity
@@ -192,7 +193,7 @@ class GraphService:
             return DroppedResponse()
         response.headers["OData-Version"] = "4.0"
         if wants_unknown_members(call.headers):
-            response.headers["Preference-Applied"] = INCLUDE_UNKNOWN
+            response.headers["Preference-Applied"] = INCLUDE_UNKNOWN_ENUM_MEMBERS
         return response
 
     def _answer(self, call: Call) -> Response:
@@ -583,7 +584,6 @@ class GraphService:
         else:
             record = dict(existing)
         record.update(values)
-        record.setdefault("lastModifiedDateTime", None)
         if "lastModifiedDateTime" not in values:
             record["lastModifiedDateTime"] = stamp
         context = f"employeeExperience/learningProviders('{provider['id']}')/learningContents"

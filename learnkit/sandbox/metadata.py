@@ -25,14 +25,10 @@ from learnkit.models import INCLUDE_UNKNOWN_ENUM_MEMBERS
 __all__ = [
     "CSDL",
     "EVOLVABLE_MEMBERS",
-    "INCLUDE_UNKNOWN",
     "hidden_member_sent",
     "mask_evolvable",
     "wants_unknown_members",
 ]
-
-#: The preference that unlocks evolvable enum members.
-INCLUDE_UNKNOWN = INCLUDE_UNKNOWN_ENUM_MEMBERS
 
 #: Property -> members declared after ``unknownFutureValue`` (returned only on request).
 EVOLVABLE_MEMBERS: dict[str, frozenset[str]] = {
@@ -43,7 +39,7 @@ EVOLVABLE_MEMBERS: dict[str, frozenset[str]] = {
 def wants_unknown_members(headers: Mapping[str, str]) -> bool:
     """True if the request's ``Prefer`` header holds ``include-unknown-enum-members`` (comma-separated list)."""
     prefer = headers.get("prefer", "") or headers.get("Prefer", "")
-    return any(part.strip().lower() == INCLUDE_UNKNOWN for part in prefer.split(","))
+    return any(part.strip().lower() == INCLUDE_UNKNOWN_ENUM_MEMBERS for part in prefer.split(","))
 
 
 def mask_evolvable(item: Mapping[str, Any], *, reveal: bool) -> dict[str, Any]:
