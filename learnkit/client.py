@@ -30,11 +30,13 @@ from learnkit.auth import ClientSecretCredential, DeviceCodeCredential, TokenSou
 from learnkit.clouds import get_cloud
 from learnkit.errors import InvalidInputError, NetworkError, TokenError, error_from_response
 from learnkit.models import (
+    CONTENT_POST_SERVICE_SET,
     INCLUDE_UNKNOWN_ENUM_MEMBERS,
     LearningContent,
     LearningCourseActivity,
     LearningProvider,
     batch_rule_violation,
+    check_content,
     check_create,
     parse_activity,
 )
@@ -395,6 +397,7 @@ class GraphClient:
 
     def create_content(self, registration_id: str, body: Mapping[str, Any]) -> LearningContent:
         """``POST`` a learning content; returns it as stored."""
+        check_content(body, creating=True, service_set=CONTENT_POST_SERVICE_SET)
         path = self._provider(registration_id) + "/learningContents"
         return LearningContent.model_validate(
             self.request("POST", path, operation="create_content", json=dict(body)).body

@@ -34,7 +34,6 @@ from learnkit.errors import (
     ConflictError,
     FieldEmptyError,
     FieldInvalidError,
-    FieldRequiredError,
     GraphError,
     InternalServerError,
     InvalidInputError,
@@ -52,12 +51,13 @@ from learnkit.errors import (
 )
 from learnkit.models import (
     ASSIGNMENT_TYPE,
-    CONTENT_LEVELS,
+    CONTENT_POST_SERVICE_SET,
     INCLUDE_UNKNOWN_ENUM_MEMBERS,
     SELF_INITIATED_TYPE,
     LearningContent,
     LearningProvider,
     UpdateModel,
+    check_content,
     check_create,
     normalize_odata_type,
     parse_update,
@@ -83,9 +83,6 @@ _CONTENT_PROPERTIES = frozenset(LearningContent.model_fields)
 _DATETIME_OFFSETS = (
     "assignedDateTime", "completedDateTime", "startedDateTime", "createdDateTime", "lastModifiedDateTime",
 )
-_CONTENT_REQUIRED = ("externalId", "title", "contentWebUrl", "languageTag")
-# Set by the service; a provider's PATCH may carry its own createdDateTime and lastModifiedDateTime.
-_CONTENT_SERVICE_SET = ("id",)
 _JSON_MEDIA_TYPES = ("application/json",)
 _NO_CONTENT = "The learning content requested doesn't exist."
 _BAD_JSON = ("Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of "
@@ -521,33 +518,19 @@ class GraphService:
         return self._entity(call, context, content, query)
 
     @staticmethod
-    def _content_values(body: dict[str, Any], *, creating: bool, service_set: tuple[str, ...]) -> dict[str, Any]:
-        """Checked content properties of a body, timestamps as sent; Failure names the first bad one."""
-        body = strip_control_information(body)
-        body.pop("@odata.type", None)
-        for name in body:
-            if name not in _CONTENT_PROPERTIES or name in service_set:
-                raise Failure(FieldInvalidError, fieldName=name)
-        for name in _CONTENT_REQUIRED:
-            if creating and name not in body:
-                raise Failure(FieldRequiredError, fieldName=name)
-            if name in body and body[name] in (None, ""):
-                raise Failure(FieldEmptyError, fieldName=name)
-        if "level" in body and body["level"] is not None and body["level"] not in CONTENT_LEVELS:
-            # unknownFutureValue too: a sentinel is no value to set, and this PATCH may create (an upsert).
-            raise Failure(FieldInvalidError, fieldName="level")
+    def _content_values(
+        body: dict[str, Any], *, creating: bool, service_set: tuple[str, ...] = ("id",)
+    ) -> dict[str, Any]:
+        """Checked content properties of a body (``learnkit.models.check_content``), timestamps as sent."""
         try:
-            checked = LearningContent.model_validate_json(json.dumps(body), strict=True)
-        except ValidationError as exc:
-            raise Failure(FieldInvalidError, fieldName=str(exc.errors()[0]["loc"][0])) from None
-        values = checked.model_dump(mode="json", include=set(body))
-        return {name: _wire(name, body[name]) if name in _DATETIME_OFFSETS else value
-                for name, value in values.items()}
+            data = check_content(body, creating=creating, service_set=service_set)
+        except InvalidInputError as exc:
+            raise _field_failure(exc) from None
+        return {name: _wire(name, value) for name, value in data.items()}
 
     def _op_create_content(self, route: Route, call: Call, claims: Claims) -> Apply:
         provider = self._provider(route.registration_id)
-        values = self._content_values(self._json_object(call), creating=True,
-                                      service_set=("id", "createdDateTime", "lastModifiedDateTime"))
+        values = self._content_values(self._json_object(call), creating=True, service_set=CONTENT_POST_SERVICE_SET)
         stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         record: dict[str, Any] = {name: None for name in LearningContent.model_fields}
         record.update(values)
@@ -576,7 +559,7 @@ class GraphService:
             if body.get("externalId", route.content_external_id) != route.content_external_id:
                 raise Failure(FieldInvalidError, fieldName="externalId")
             body.setdefault("externalId", route.content_external_id)
-        values = self._content_values(body, creating=existing is None, service_set=_CONTENT_SERVICE_SET)
+        values = self._content_values(body, creating=existing is None)
         stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         if existing is None:
             record: dict[str, Any] = {name: None for name in LearningContent.model_fields}

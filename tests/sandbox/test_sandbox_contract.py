@@ -392,3 +392,21 @@ def test_undocumented_operations_and_query_options_are_refused(graph: Any, user_
     for option in ("$filter=status eq 'completed'", "$orderby=status", "$search=x", "$expand=x"):
         answer = graph.get(f"{PROVIDERS}/{rid}/learningCourseActivities?{option}")
         assert answer.status_code == 400 and "not supported" in answer.json()["error"]["message"], option
+
+
+def test_learnkit_refuses_the_content_the_sandbox_refuses(graph: Any) -> None:
+    client = learnkit.GraphClient.for_sandbox(graph.sb)
+    rid = graph.sb.demo["registration_id"]
+    good = {"externalId": "lk-1", "title": "T", "contentWebUrl": "https://contoso.example/1", "languageTag": "en-us"}
+    for bad, field in (
+        ({**good, "level": "expert"}, "level"),
+        ({k: v for k, v in good.items() if k != "title"}, "title"),
+        ({**good, "numberOfPages": "nine"}, "numberOfPages"),
+        ({**good, "createdDateTime": "2024-01-01T00:00:00Z"}, "createdDateTime"),
+    ):
+        answer = graph.post(f"{PROVIDERS}/{rid}/learningContents", bad)
+        assert answer.status_code == 400 and field in answer.json()["error"]["message"], (field, answer.text)
+        with pytest.raises(learnkit.InvalidInputError) as caught:
+            client.create_content(rid, bad)
+        assert caught.value.field == field
+    assert client.create_content(rid, good).externalId == "lk-1"
