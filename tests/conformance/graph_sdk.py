@@ -82,8 +82,9 @@ class SDK:
         auth = AzureIdentityAuthenticationProvider(
             credential, scopes=[self.sb.scope], allowed_hosts=[host.rsplit(":", 1)[0]]
         )
-        # A custom httpx client (to trust the sandbox's CA) gets the middleware options the SDK's own
-        # GraphRequestAdapter passes: without the URL replacement, client.me asks for /users/me-token-to-replace.
+        # msgraph-sdk-python#544 / #1271: client.me builds /users/me-token-to-replace, which only the
+        # URL-replace middleware turns into /me. The SDK's own GraphRequestAdapter passes that option;
+        # a custom httpx client (needed here to trust the sandbox's CA) must pass it too.
         options = {
             UrlReplaceHandlerOption.get_key(): UrlReplaceHandlerOption(
                 enabled=True, replacement_pairs={"/users/me-token-to-replace": "/me"}
