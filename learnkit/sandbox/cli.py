@@ -39,8 +39,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--reset", action="store_true", help="rebuild the demo tenant in --db")
     parser.add_argument("--load", metavar="FILE", default=None,
                         help="seed from a provider's real activities instead of the demo tenant: a CSV as "
-                        "`learnkit export` writes it, or JSON lines of Graph activities (providers, contents "
-                        "and users are inferred; replaces the tenant in --db)")
+                        "`learnkit export` writes it, or Graph activities as JSON lines or one saved answer "
+                        "(providers, contents and users are inferred; replaces the tenant in --db)")
     parser.add_argument("--pseudonymize", action="store_true",
                         help="with --load: replace every user id by a stable pseudonym (same id, same pseudonym)")
     parser.add_argument("--faults", type=_faults, default=None, metavar="KIND=RATE,...",

@@ -16,12 +16,13 @@ from __future__ import annotations
 import csv
 import hashlib
 import hmac
+import io
 import json
 import os
 import random
 import re
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -400,25 +401,41 @@ def _from_csv_row(row: Mapping[str, Any], where: str) -> dict[str, Any]:
 
 
 def _records(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
-    """(where, activity JSON) for each record of a CSV or JSON-lines file."""
+    """(where, activity JSON) for each record: CSV rows, JSON lines, or one Graph answer (``{"value": [...]}``)."""
     with path.open(encoding="utf-8-sig", newline="") as handle:
-        first = handle.read(1)
-        handle.seek(0)
-        if path.suffix.lower() in (".jsonl", ".ndjson", ".json") or first in ("{", "["):
-            for number, line in enumerate(handle, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    item = json.loads(line)
-                except ValueError as exc:
-                    raise InvalidInputError("body", "invalid", f"{path.name} line {number}: not JSON ({exc})") from None
-                if not isinstance(item, dict):
-                    raise InvalidInputError("body", "invalid", f"{path.name} line {number}: not a JSON object")
-                yield f"{path.name} line {number}", item
+        text = handle.read()
+    if path.suffix.lower() in (".jsonl", ".ndjson", ".json") or text.lstrip()[:1] in ("{", "["):
+        try:
+            whole = json.loads(text)
+        except ValueError:
+            whole = None  # not one document: JSON lines
+        if isinstance(whole, dict) and isinstance(whole.get("value"), list):
+            items: list[Any] = whole["value"]
+            yield from _objects(path, "item", enumerate(items, start=1))
+        elif isinstance(whole, list):
+            yield from _objects(path, "item", enumerate(whole, start=1))
         else:
-            # Spreadsheet rows as `learnkit export` numbers them: the header is row 1.
-            for number, row in enumerate(csv.DictReader(handle), start=2):
-                yield f"{path.name} row {number}", _from_csv_row(row, f"{path.name} row {number}")
+            yield from _objects(path, "line", _json_lines(path, text))
+    else:
+        # Spreadsheet rows as `learnkit export` numbers them: the header is row 1.
+        for number, row in enumerate(csv.DictReader(io.StringIO(text, newline="")), start=2):
+            yield f"{path.name} row {number}", _from_csv_row(row, f"{path.name} row {number}")
+
+
+def _json_lines(path: Path, text: str) -> Iterator[tuple[int, Any]]:
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.strip():
+            try:
+                yield number, json.loads(line)
+            except ValueError as exc:
+                raise InvalidInputError("body", "invalid", f"{path.name} line {number}: not JSON ({exc})") from None
+
+
+def _objects(path: Path, unit: str, numbered: Iterable[tuple[int, Any]]) -> Iterator[tuple[str, dict[str, Any]]]:
+    for number, item in numbered:
+        if not isinstance(item, dict):
+            raise InvalidInputError("body", "invalid", f"{path.name} {unit} {number}: not a JSON object")
+        yield f"{path.name} {unit} {number}", item
 
 
 def _activity(item: Mapping[str, Any], where: str) -> dict[str, Any]:

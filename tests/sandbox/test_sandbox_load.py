@@ -119,21 +119,26 @@ def test_pseudonymized_load_renames_every_user_consistently(
         )
 
 
-def test_json_lines_of_graph_activities_load_as_they_were(graph: Any, tmp_path: Path) -> None:
+@pytest.mark.parametrize("shape", ["json lines", "one Graph answer"])
+def test_graph_json_loads_as_it_was(graph: Any, tmp_path: Path, shape: str) -> None:
     registration = graph.sb.demo["registration_id"]
-    listed = graph.get(f"{PROVIDERS}/{registration}/learningCourseActivities?$top=999").json()["value"]
-    source = tmp_path / "activities.jsonl"
-    source.write_text("".join(json.dumps(item) + "\n" for item in listed))
+    answer = graph.get(f"{PROVIDERS}/{registration}/learningCourseActivities?$top=999").json()
+    listed = answer["value"]
+    source = tmp_path / ("activities.jsonl" if shape == "json lines" else "page.json")
+    text = (
+        "".join(json.dumps(item) + "\n" for item in listed) if shape == "json lines" else json.dumps(answer, indent=2)
+    )
+    source.write_text(text)
     with start(load=source) as loaded:
         assert loaded.demo["registration_id"] == registration
         with loaded.session() as http:
-            answer = http.get(
+            again = http.get(
                 f"{loaded.graph_url}{PROVIDERS}/{registration}/learningCourseActivities?$top=999",
                 headers={"Authorization": f"Bearer {graph_token(loaded)}"},
                 timeout=10,
             )
-    assert answer.status_code == 200
-    assert answer.json()["value"] == listed
+    assert again.status_code == 200
+    assert again.json()["value"] == listed
 
 
 def graph_token(sb: Sandbox) -> str:
