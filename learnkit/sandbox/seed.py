@@ -5,7 +5,7 @@ holds assignment ``ASSIGNMENT_ID`` of learner ``LEARNER_ID`` on content
 ``CONTENT_ID``, assigned by ``ASSIGNER_ID``.
 
 ``load_tenant(FILE)`` builds a tenant from a provider's real activities instead, as
-``learnkit export`` writes them (CSV) or as Graph returns them (JSON lines), for a
+``learnkit export`` writes them (CSV) or as Graph returns them (JSON lines or a saved answer), for a
 rehearsal on a copy of production.
 
 Example: ``tenant = build_tenant(); len(tenant.activities)  # 640``
@@ -477,7 +477,7 @@ def _rename(record: dict[str, Any]) -> dict[str, Any]:
 
 
 def load_tenant(path: str | os.PathLike[str], *, pseudonymize: bool = False) -> Tenant:
-    """A tenant holding a provider's real activities, from ``learnkit export``'s CSV or JSON lines of Graph JSON.
+    """A tenant holding a provider's real activities, from ``learnkit export``'s CSV, or Graph activity JSON.
 
     Providers, contents and users are inferred from the activities (sync on, every learner licensed);
     the demo learner is added so that delegated sign-in works. With ``pseudonymize`` every user id is

@@ -376,7 +376,7 @@ def start(
     ``db=None`` keeps the tenant in a temporary file; a path keeps it across
     restarts (``reset=True`` rebuilds it). A host other than loopback is refused
     unless ``allow_remote``. ``load`` seeds it from a provider's real activities instead of the
-    demo tenant (``learnkit export``'s CSV, or JSON lines of Graph activities; see
+    demo tenant (``learnkit export``'s CSV, or Graph activities as JSON; see
     ``learnkit.sandbox.seed.load_tenant``), with user ids replaced by stable pseudonyms if
     ``pseudonymize``; ``reset()`` then reloads that file's tenant.
 
