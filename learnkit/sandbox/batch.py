@@ -31,6 +31,7 @@ _METHODS = ("GET", "POST", "PATCH", "PUT", "DELETE")
 _HEADER_NAMES = {
     "content-type": "Content-Type", "retry-after": "Retry-After", "location": "Location", "allow": "Allow",
     "www-authenticate": "WWW-Authenticate", "request-id": "request-id", "client-request-id": "client-request-id",
+    "odata-version": "OData-Version", "preference-applied": "Preference-Applied",
 }
 
 
@@ -200,4 +201,4 @@ async def run_batch(app: ASGIApp, outer: Scope, body: bytes, faults: Faults, ids
             continue
         results[sub["id"]] = await _dispatch(app, outer, sub)
     ordered = [results[str(item["id"])] for item in payload["requests"]]
-    return JSONResponse({"responses": ordered})
+    return JSONResponse({"responses": ordered}, headers={"OData-Version": "4.0"})

@@ -341,6 +341,10 @@ def test_graph_answers_carry_odata_version(graph: Any) -> None:
     assert graph.get(f"/employeeExperience/learningCourseActivities/{aid}").headers["OData-Version"] == "4.0"
     assert graph.patch(graph.activity_path(aid), GOOD).headers["OData-Version"] == "4.0"
     assert graph.get("/employeeExperience/nothing").headers["OData-Version"] == "4.0"
+    url = f"/employeeExperience/learningCourseActivities/{aid}"
+    batch = graph.post("/$batch", {"requests": [{"id": "1", "method": "GET", "url": url}]})
+    assert batch.headers["OData-Version"] == "4.0"
+    assert batch.json()["responses"][0]["headers"]["OData-Version"] == "4.0"
 
 
 # --- a fetched object sent back; fractions of a second --------------------------------------
