@@ -155,4 +155,3 @@ def graph_instant(text: str) -> str:
     fraction = found.group(7) if found else None
     stamp = moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
     return f"{stamp}.{fraction[:7]}Z" if fraction else f"{stamp}Z"
-
