@@ -296,6 +296,7 @@ class _Row:
     body: dict[str, Any] | None = None
     prior: bool = False
     wanted: dict[str, Any] | None = None  # canonical(plan.changes), computed once
+    wire: dict[str, Any] | None = None  # the changes as validated, in wire form
     tries: int = 0
     sends: int = 0
     code: int | None = None
@@ -650,7 +651,7 @@ class _Engine:
 
     def _checked(self, row: _Row, current: Mapping[str, Any], now: float, finals: list[_Row]) -> None:
         prior = (row.before, row.body) if row.prior and row.before is not None and row.body is not None else None
-        decision = decide(row.plan, current, prior=prior, force=self.force, wanted=row.wanted)
+        decision = decide(row.plan, current, prior=prior, force=self.force, wanted=row.wanted, wire=row.wire)
         if decision.action == "send":
             row.body, row.before = decision.body, decision.before
             if self.dry_run:
@@ -741,7 +742,9 @@ def _run(
     return _results(rows, journal_id=run_id, dry_run=dry_run, stats=engine.stats)
 
 
-def _rows_for(plans: Sequence[PatchPlan]) -> tuple[list[PatchPlan], list[_Row], dict[int, tuple[str, str]]]:
+def _rows_for(
+    plans: Sequence[PatchPlan], wire: Sequence[dict[str, Any]] | None = None
+) -> tuple[list[PatchPlan], list[_Row], dict[int, tuple[str, str]]]:
     """Plans as journaled (only edited properties kept), their rows, and those final without the service."""
     kept: list[PatchPlan] = []
     rows: list[_Row] = []
@@ -759,7 +762,8 @@ def _rows_for(plans: Sequence[PatchPlan]) -> tuple[list[PatchPlan], list[_Row], 
             rows.append(_Row(i, bare, state="unchanged", message=AS_EXPORTED))
             kept.append(bare)
         else:
-            rows.append(_Row(i, edited, wanted=wanted))
+            values = None if wire is None else {k: v for k, v in wire[i].items() if k in edited.changes}
+            rows.append(_Row(i, edited, wanted=wanted, wire=values))
             kept.append(edited)
     return kept, rows, finals
 
@@ -792,8 +796,7 @@ def apply(
     Example: ``apply(client, diff(before, edited)).summary()``
     """
     todo = list(plans)
-    validate_plans(todo)
-    kept, rows, finals = _rows_for(todo)
+    kept, rows, finals = _rows_for(todo, validate_plans(todo))
     options = dict(force=force, progress=progress, concurrency=concurrency, retry=retry, recheck_after=recheck_after)
     if dry_run:
         return _run(client, rows, journal=None, run_id=None, dry_run=True, **options)  # type: ignore[arg-type]

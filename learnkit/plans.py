@@ -408,6 +408,7 @@ def decide(
     prior: tuple[Mapping[str, Any], Mapping[str, Any]] | None = None,
     force: bool = False,
     wanted: Mapping[str, Any] | None = None,
+    wire: Mapping[str, Any] | None = None,
 ) -> Decision:
     """Decide a plan against the record's current JSON (pure: no I/O).
 
@@ -417,7 +418,8 @@ def decide(
     is unknown (a dropped connection, a killed process): the current values tell whether
     it landed. Without ``force``, a record whose values moved since the plan's base
     (``plan.base_etag``) is a conflict, naming each property that moved. ``wanted`` is
-    ``canonical`` of the plan's changes, when the caller has it already.
+    ``canonical`` of the plan's changes and ``wire`` their validated wire form
+    (``validate_plans``), when the caller has them already.
 
     >>> from learnkit.models import SELF_INITIATED_TYPE as T
     >>> decide(PatchPlan(2, "p", "a", T, {"completionPercentage": 40}),
@@ -465,12 +467,17 @@ def decide(
                 return Decision("conflict", conflict_message(plan, moved, now))
     # Graph wants @odata.type and status in every body; the rest is only what differs.
     status = plan.changes.get("status", getattr(current.get("status"), "value", current.get("status")))
-    try:
-        patch = parse_update(
-            {"@odata.type": kind, "status": status, **{n: plan.changes[n] for n in differ if n != "status"}}
-        ).to_body()
-    except InvalidInputError as exc:
-        return Decision("refuse", f"{exc.field}: {exc.detail}")
+    if wire is not None:
+        # Validated already: the status, if the plan does not set it, is the one the service holds.
+        patch = {"@odata.type": kind, "status": wire.get("status", status)}
+        patch.update((n, wire[n]) for n in differ if n != "status")
+    else:
+        try:
+            patch = parse_update(
+                {"@odata.type": kind, "status": status, **{n: plan.changes[n] for n in differ if n != "status"}}
+            ).to_body()
+        except InvalidInputError as exc:
+            return Decision("refuse", f"{exc.field}: {exc.detail}")
     replaced = {name: current.get(name) for name in patch if name != "@odata.type"}
     return Decision("send", "", patch, {"@odata.type": kind, **replaced})
 
@@ -478,10 +485,19 @@ def decide(
 # --- validation before sending -----------------------------------------------------
 
 
-def validate_plans(plans: Sequence[PatchPlan]) -> None:
-    """Every plan's values through the strict update model, and one plan per record, before anything is sent."""
+def validate_plans(plans: Sequence[PatchPlan]) -> list[dict[str, Any]]:
+    """Every plan's values through the strict update model, and one plan per record, before anything is sent.
+
+    Returns each plan's changes as the model writes them on the wire (what ``decide`` sends),
+    so they are validated once.
+
+    >>> from learnkit.models import SELF_INITIATED_TYPE as T
+    >>> validate_plans([PatchPlan(2, "p", "a", T, {"completionPercentage": 40})])
+    [{'completionPercentage': 40}]
+    """
     seen: dict[str, int] = {}
     cells: list[tuple[Any, str, str]] = []
+    wire: list[dict[str, Any]] = []
     for plan in plans:
         for name, value in (("id", plan.activity_id), ("learningProviderId", plan.registration_id)):
             if not isinstance(value, str) or not value.strip():
@@ -491,8 +507,11 @@ def validate_plans(plans: Sequence[PatchPlan]) -> None:
         seen.setdefault(plan.activity_id, plan.row)
         try:
             # The status the record has is only known at send time; any status valid for both types stands in.
-            parse_update({"@odata.type": plan.odata_type, "status": "inProgress", **plan.changes})
+            body = parse_update({"@odata.type": plan.odata_type, "status": "inProgress", **plan.changes}).to_body()
         except InvalidInputError as exc:
             cells.extend((plan.row, name, detail) for name, _, detail in exc.problems)
+            continue
+        wire.append({name: body.get(name, value) for name, value in plan.changes.items()})
     if cells:
         raise InvalidRowsError(cells)
+    return wire
