@@ -309,21 +309,46 @@ def _crc(static: int, state: str, before: Any, body: Any) -> int:
     return zlib.crc32(_text(("", state, before, body)), static)
 
 
+# Property names as the journal stores them: a letter each (they repeat in every row's changes,
+# before and body); names not listed are stored as they are.
+_SHORT = {
+    "assignedDateTime": "a",
+    "completedDateTime": "c",
+    "completionPercentage": "p",
+    "dueDateTime": "d",
+    "notes": "n",
+    "status": "s",
+    "startedDateTime": "t",
+}
+_LONG = {short: name for name, short in _SHORT.items()}
+
+
+def _props(values: Mapping[str, Any] | None) -> str | None:
+    if values is None:
+        return None
+    return json.dumps({_SHORT.get(k, k): v for k, v in values.items()}, separators=(",", ":"))
+
+
+def _unprops(text: str | None) -> Any:
+    found = _load(text)
+    return {_LONG.get(k, k): v for k, v in found.items()} if isinstance(found, dict) else found
+
+
 def _pack_values(before: Mapping[str, Any] | None, body: Mapping[str, Any] | None) -> tuple[str | None, str | None]:
     """``before`` and ``body`` as stored: without ``@odata.type`` (the row has the kind), and ``before``
     only where it differs from ``body`` (``status`` is in every body and rarely changes)."""
     if body is None:
-        return _dump(before), None
+        return _props(before), None
     sent = {k: v for k, v in body.items() if k != "@odata.type"}
     if before is None:
-        return None, _dump(sent)
+        return None, _props(sent)
     kept = {k: v for k, v in before.items() if k != "@odata.type" and (k not in sent or sent[k] != v)}
-    return _dump(kept), _dump(sent)
+    return _props(kept), _props(sent)
 
 
 def _unpack_values(kind: str, before: str | None, body: str | None) -> tuple[Any, Any]:
-    sent = _load(body)
-    kept = _load(before)
+    sent = _unprops(body)
+    kept = _unprops(before)
     if sent is None:
         return kept, None
     full_body = {"@odata.type": kind, **sent}
@@ -469,7 +494,7 @@ class Journal:
         for i, p in enumerate(plans):
             where = providers.setdefault(p.registration_id, len(providers))
             kind_at = _KINDS.index(p.odata_type)
-            changes = _dump(dict(p.changes)) or "{}"
+            changes = _props(p.changes) or "{}"
             extra = {k: v for k, v in (("e", p.base_etag), ("x", dict(p.expect)), ("b", dict(p.base))) if v}
             extra_text = _dump(extra) if extra else None
             state, stock = finals.get(i, ("planned", None))
@@ -616,7 +641,7 @@ class Journal:
                 plan.activity_id,
                 providers.index(plan.registration_id),
                 _KINDS.index(plan.odata_type),
-                _dump(dict(plan.changes)) or "{}",
+                _props(plan.changes) or "{}",
                 _dump(extra) if extra else None,
             )
         else:
@@ -654,7 +679,7 @@ class Journal:
                     plan.activity_id,
                     providers.index(plan.registration_id),
                     _KINDS.index(plan.odata_type),
-                    _dump(dict(plan.changes)) or "{}",
+                    _props(plan.changes) or "{}",
                     None,
                 )
                 crc = _crc(static, state, *packed)
@@ -726,7 +751,7 @@ class Journal:
                     providers[where],
                     str(activity_id),
                     kind,
-                    json.loads(changes),
+                    _unprops(changes),
                     more.get("e"),
                     dict(more.get("x") or {}),
                     dict(more.get("b") or {}),

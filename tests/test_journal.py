@@ -159,10 +159,10 @@ def test_a_truncated_or_damaged_journal_is_refused(tmp_path: Path) -> None:
     with pytest.raises(JournalError):
         Journal(half).rows(run)
     # Flip bytes inside a stored plan: SQLite's structure is intact, the row's checksum is not.
-    spot = data.find(b'{"completionPercentage":42}')
+    spot = data.find(b'{"p":42}')  # completionPercentage, as the journal writes it
     assert spot > 0
     flipped = tmp_path / "flipped.sqlite"
-    flipped.write_bytes(data[:spot] + b'{"completionPercentage":99}' + data[spot + 27 :])
+    flipped.write_bytes(data[:spot] + b'{"p":99}' + data[spot + 8 :])
     damaged = Journal(flipped)
     try:
         with pytest.raises(JournalError, match="checksum"):
