@@ -2,7 +2,8 @@
 
 The provider is seeded to ``--rows`` activities; they are exported with ``write_csv``,
 ``--changed`` rows of the CSV get a new ``completionPercentage`` (as text, as a spreadsheet
-would write it), and ``apply_csv`` sends the file, journaled and conflict-checked, with no
+would write it), and the file is applied as ``apply_csv`` does it (read and validate the CSV,
+then ``apply`` its plans, journaled and conflict-checked; the two parts timed apart), with no
 injected latency. The targets (issue 13): Graph requests (each ``$batch`` sub-request and
 each page counts, as Graph's throttling counts them) at most changed + rows / 1,000 + a
 small constant; round trips at most changed / 20 + rows / 1,000 + a small constant;
@@ -24,8 +25,8 @@ import pandas as pd
 
 from benchmarks.common import Server, environment, table
 from learnkit import GraphClient
-from learnkit.bulk import apply_csv
-from learnkit.csvfile import write_csv
+from learnkit.bulk import apply
+from learnkit.csvfile import plans_from_frame, read_csv, write_csv
 from learnkit.frame import read_activities
 from learnkit.journal import Journal
 
@@ -71,8 +72,12 @@ def main(argv: list[str] | None = None) -> str:
 
         path = folder / "journal.sqlite"
         book = Journal(path)
+        # What apply_csv does, in its two parts, timed apart: the file, then the engine.
         started = time.perf_counter()
-        result = apply_csv(client, edited, journal=book, progress=False)
+        plans = plans_from_frame(read_csv(edited))
+        csv_seconds = time.perf_counter() - started
+        started = time.perf_counter()
+        result = apply(client, plans, journal=book, progress=False, source=str(edited))
         apply_seconds = time.perf_counter() - started
         book.close()
         size = journal_bytes(path)
@@ -94,7 +99,8 @@ def main(argv: list[str] | None = None) -> str:
         ["HTTP round trips", f"{trips:,}", f"≤ {trip_bound:,.0f}", verdict[trips <= trip_bound]],
         ["pages of the provider's list read", f"{result.stats['pages']:,}", "", ""],
         ["journal bytes per row", f"{size / rows:,.0f}", "≤ ~300", verdict[size / rows <= 300]],
-        ["apply_csv seconds (read and validate the CSV, read, decide, send, journal)", f"{apply_seconds:.1f}", "", ""],
+        ["read and validate the edited CSV (`read_csv` + `plans_from_frame`), seconds", f"{csv_seconds:.1f}", "", ""],
+        ["apply the plans (validate, journal, read pages, decide, send), seconds", f"{apply_seconds:.1f}", "", ""],
         ["export seconds (read_activities + write_csv)", f"{export_seconds:.1f}", "", ""],
         ["changed rows landed (read back)", f"{landed:,} of {changed:,}", "all", verdict[landed == changed]],
     ]
