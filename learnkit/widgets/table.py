@@ -335,6 +335,7 @@ class ActivityTable(widgets.VBox):  # type: ignore[misc]
             f"&nbsp;page {self.page + 1}/{pages} · {len(self.view_index)} of {len(self.workbench.frame)} rows&nbsp;"
         )
         self._render_pending()
+        self._cell_target_changed()  # the cell editor under the grid shows the value after a save or undo too
 
     # --- selection ---------------------------------------------------------
 

@@ -261,6 +261,11 @@ class App:
         label_element = self.page.locator("label", has_text=re.compile(f"^{re.escape(label)}$"))
         return self.table.locator(".widget-inline-hbox", has=label_element).locator(control)
 
+    def cell_editor_value(self) -> str:
+        """The value box of the table's cell editor (row id, column, value, Set), under the grid."""
+        row = self.table.locator(".widget-hbox", has=self.page.locator("label", has_text=re.compile("^row id$")))
+        return str(row.locator("input[type=text]").nth(1).input_value())
+
     def wait_form_value(self, expected: str) -> None:
         box = self.form.locator(".lk-field-completionPercentage .lk-input-text input")
         deadline = time.monotonic() + STEP_TIMEOUT / 1000
@@ -307,6 +312,7 @@ def test_grid_edit_save_refusal_undo_and_reload(state: Path, voila: str, browser
         assert reader.get_activity(aid).completionPercentage == new
         app.wait_form_value(str(new))
         assert app.shown(aid, column) == str(new)
+        assert app.cell_editor_value() == str(new)  # the value box of the cell editor under the grid
 
         app.type_into(aid, column, "150")
         refusal = app.message.locator(".lk-refused")
