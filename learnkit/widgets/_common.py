@@ -50,6 +50,10 @@ body[data-jp-theme-light="false"] :is(.lk-refused, .lk-error, .lk-problem, .lk-c
   color: var(--jp-error-color2) !important;
 }
 body[data-jp-theme-light="false"] .lk-wait { color: var(--jp-warn-color1) !important; }
+/* The browser's own parts of inputs (date pickers' calendar icon) drawn for a dark page too. */
+body[data-jp-theme-light="false"] :is(.lk-activity-form, .lk-activity-table, .lk-bulk-editor) input {
+  color-scheme: dark;
+}
 .lk-info, .lk-note { color: var(--jp-ui-font-color1, inherit); }
 table.lk-pending, table.lk-results, table.lk-diff, table.lk-header, table.lk-runs {
   border-collapse: collapse; color: var(--jp-ui-font-color1, inherit);
