@@ -43,8 +43,10 @@ from learnkit.errors import (
     RetryableError,
     ServicePlanError,
     ServiceUnavailableError,
+    SignInError,
     TokenError,
     TooManyRequestsError,
+    UnexpectedResponseError,
 )
 from learnkit.models import (
     AssignmentUpdate,
@@ -154,8 +156,10 @@ __all__ = [
     "SelfInitiatedCourseUpdate",
     "ServicePlanError",
     "ServiceUnavailableError",
+    "SignInError",
     "TokenError",
     "TooManyRequestsError",
+    "UnexpectedResponseError",
     "UpdateResult",
     "apply_csv",
     "apply_frame",

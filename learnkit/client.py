@@ -1,9 +1,13 @@
 """``GraphClient``: one HTTP session to Graph (or the sandbox), one method per endpoint.
 
 It picks the token kind each operation needs from ``learnkit.permissions``,
-sets a ``client-request-id`` on every request, retries what Graph says to retry
-(``learnkit.retry``), turns errors into typed exceptions (``learnkit.errors``)
-and follows ``@odata.nextLink``.
+sets a ``client-request-id`` on every request, bounds each request by a timeout
+and an overall deadline, retries what is safe to retry (``learnkit.retry``), turns
+errors into typed exceptions (``learnkit.errors``), checks that a success carries
+the JSON the operation expects, and follows ``@odata.nextLink``.
+
+The raw methods send a body as given (``patch_activity``, ``post_activity`` ...);
+``learnkit.update_activity`` is the one that validates first.
 
 Example::
 
@@ -20,15 +24,23 @@ import uuid
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote
 
 import requests
-from requests.adapters import HTTPAdapter
+from pydantic import ValidationError
+from urllib3.exceptions import NewConnectionError
 
+from learnkit._transport import DeadlineExceeded, TimedSession, Timeout, cause_name
 from learnkit.auth import ClientSecretCredential, DeviceCodeCredential, TokenSource, token_claims
 from learnkit.clouds import get_cloud
-from learnkit.errors import InvalidInputError, NetworkError, TokenError, error_from_response
+from learnkit.errors import (
+    InvalidInputError,
+    NetworkError,
+    TokenError,
+    UnexpectedResponseError,
+    error_from_response,
+)
 from learnkit.models import (
     LearningContent,
     LearningCourseActivity,
@@ -41,12 +53,22 @@ from learnkit.retry import RetryPolicy
 if TYPE_CHECKING:
     from learnkit.sandbox import Sandbox
 
+_M = TypeVar("_M")
+
 __all__ = ["GraphClient", "GraphResponse", "PermissionWarning"]
 
 log = logging.getLogger(__name__)
 
 _PROVIDERS = "/employeeExperience/learningProviders"
 _IDEMPOTENT = frozenset({"GET", "PATCH", "PUT", "DELETE"})
+# The raw PATCH methods' former names, to point old code at the new ones.
+_RENAMED = {
+    "update_activity": "patch_activity",
+    "update_activity_by_external_id": "patch_activity_by_external_id",
+    "update_provider": "patch_provider",
+}
+# Methods Graph answers with 204 and no body; any other success must carry a JSON object.
+_MAY_BE_EMPTY = frozenset({"PATCH", "PUT", "DELETE"})
 
 
 class PermissionWarning(UserWarning):
@@ -82,8 +104,10 @@ class GraphClient:
     ``credential`` gives application tokens, ``delegated`` delegated ones; each
     operation uses the kind ``learnkit.permissions`` says it needs and fails
     before sending when that kind is not configured. ``verify`` is a CA bundle
-    path or a bool; ``timeout`` is (connect, read) seconds; ``retry`` bounds
-    retries and the longest wait slept through.
+    path or a bool; ``timeout`` is (connect, read) seconds for each socket
+    operation and ``deadline`` the most seconds one request may take in all
+    (a server that trickles its answer is cut off); ``retry`` bounds retries
+    and the longest wait slept through.
     """
 
     def __init__(
@@ -93,7 +117,8 @@ class GraphClient:
         credential: TokenSource | None = None,
         delegated: TokenSource | None = None,
         verify: bool | str = True,
-        timeout: float | tuple[float, float] = (10.0, 60.0),
+        timeout: Timeout = (10.0, 60.0),
+        deadline: float = 100.0,
         retry: RetryPolicy | None = None,
         trust_env: bool = True,
         pool_size: int = 32,
@@ -110,11 +135,20 @@ class GraphClient:
         self.retry = retry or RetryPolicy()
         self._sleep = sleep
         self._warned: set[tuple[str, str]] = set()
-        self.session = requests.Session()
+        self.session = TimedSession(timeout=timeout, deadline=deadline, pool_size=pool_size)
         self.session.trust_env = trust_env
-        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size, max_retries=0)
-        self.session.mount("https://", adapter)
-        self.session.mount("http://", adapter)
+
+    if not TYPE_CHECKING:  # for mypy, an unknown attribute stays an error
+
+        def __getattr__(self, name: str) -> Any:
+            if name in _RENAMED:
+                raise AttributeError(
+                    f"GraphClient.{name} is now GraphClient.{_RENAMED[name]} (it sends the body unchecked); "
+                    f"learnkit.{name} validates first"
+                    if name == "update_activity"
+                    else f"GraphClient.{name} is now GraphClient.{_RENAMED[name]}"
+                )
+            raise AttributeError(f"'GraphClient' object has no attribute {name!r}")
 
     def __repr__(self) -> str:
         return f"GraphClient({self.graph_url!r}, credential={self.credential!r}, delegated={self.delegated!r})"
@@ -261,25 +295,35 @@ class GraphClient:
                     timeout=self.timeout,
                     verify=self.verify,
                 )
-            except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
-                # Whether a non-idempotent request arrived is unknowable: only idempotent ones are resent.
-                delay = self.retry.delay(None, attempt) if idempotent else None
-                log.info("%s %s: connection error (attempt %d): %s", method, path, attempt, type(exc).__name__)
+            except requests.exceptions.SSLError as exc:
+                # A certificate that is not trusted now will not be trusted in a second either.
+                raise NetworkError(method, url, attempt, False, f"TLS failed ({cause_name(exc)})") from exc
+            except (
+                requests.ConnectionError,
+                requests.Timeout,
+                requests.exceptions.ChunkedEncodingError,
+                requests.exceptions.ContentDecodingError,
+            ) as exc:
+                # A request that may have arrived is resent only if sending it twice is harmless.
+                never_sent = _never_sent(exc)
+                delay = self.retry.delay(None, attempt) if (idempotent or never_sent) else None
+                reason = _reason(exc, self.session.deadline)
+                log.info("%s %s: %s (attempt %d)", method, path, reason, attempt)
                 if delay is None:
-                    raise NetworkError(method, url, attempt, idempotent) from exc
+                    raise NetworkError(method, url, attempt, not (idempotent or never_sent), reason) from exc
                 self._sleep(delay)
                 continue
             log.debug("%s %s -> %d (attempt %d, %s token)", method, path, response.status_code, attempt, kind)
-            body = _json_or_none(response)
             if response.status_code < 400:
                 return GraphResponse(
                     response.status_code,
-                    body,
+                    _success_body(response, method.upper(), url),
                     response.headers,
                     response.headers.get("request-id"),
                     client_request_id,
                     attempt,
                 )
+            body = _json_or_none(response)
             error = error_from_response(response.status_code, body, response.headers)
             delay = self.retry.delay(error, attempt) if (idempotent or error.status in (429, 503)) else None
             if delay is None:
@@ -294,9 +338,16 @@ class GraphClient:
         next_path: str | None = path
         next_params = params
         while next_path:
-            page = self.request("GET", next_path, operation=operation, params=next_params).body or {}
-            yield list(page.get("value", []))
-            next_path, next_params = page.get("@odata.nextLink"), None
+            response = self.request("GET", next_path, operation=operation, params=next_params)
+            page = response.body if isinstance(response.body, dict) else {}
+            items = page.get("value")
+            link = page.get("@odata.nextLink")
+            if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+                raise _unexpected(response, next_path, "a collection without a 'value' list of objects")
+            if link is not None and not isinstance(link, str):
+                raise _unexpected(response, next_path, "an '@odata.nextLink' that is not a URL")
+            yield items
+            next_path, next_params = link, None
 
     def _list(self, path: str, operation: str, top: int | None, select: Sequence[str] | None) -> list[dict[str, Any]]:
         params: dict[str, Any] = {}
@@ -311,20 +362,19 @@ class GraphClient:
     def get_activity(self, activity_id: str) -> LearningCourseActivity:
         """``GET /employeeExperience/learningCourseActivities/{id}``."""
         path = f"/employeeExperience/learningCourseActivities/{_segment(activity_id, 'activity_id')}"
-        return parse_activity(self.request("GET", path, operation="get_activity").body)
+        return _entity(parse_activity, self.request("GET", path, operation="get_activity"), path)
 
     def get_activity_by_external_id(self, registration_id: str, external_id: str) -> LearningCourseActivity:
         """``GET .../learningCourseActivities(externalcourseActivityId='{externalId}')``."""
         path = self._activities(registration_id) + f"(externalcourseActivityId='{_key(external_id)}')"
-        return parse_activity(self.request("GET", path, operation="get_activity_by_external_id").body)
+        return _entity(parse_activity, self.request("GET", path, operation="get_activity_by_external_id"), path)
 
     def list_provider_activities(
         self, registration_id: str, *, top: int | None = None, select: Sequence[str] | None = None
     ) -> list[LearningCourseActivity]:
         """Every activity of a provider, all pages."""
-        return [
-            parse_activity(item) for item in self.list_provider_activities_json(registration_id, top=top, select=select)
-        ]
+        items = self.list_provider_activities_json(registration_id, top=top, select=select)
+        return _items(parse_activity, items, self._activities(registration_id))
 
     def list_provider_activities_json(
         self, registration_id: str, *, top: int | None = None, select: Sequence[str] | None = None
@@ -335,23 +385,26 @@ class GraphClient:
     def list_learner_activities(self, user_id: str = "me", *, top: int | None = None) -> list[LearningCourseActivity]:
         """A learner's activities (delegated); ``user_id="me"`` is the signed-in user."""
         base = "/me" if user_id == "me" else f"/users/{_segment(user_id, 'user_id')}"
-        items = self._list(f"{base}/employeeExperience/learningCourseActivities", "list_learner_activities", top, None)
-        return [parse_activity(item) for item in items]
+        path = f"{base}/employeeExperience/learningCourseActivities"
+        return _items(parse_activity, self._list(path, "list_learner_activities", top, None), path)
 
     def create_activity(self, registration_id: str, body: Mapping[str, Any]) -> LearningCourseActivity:
-        """``POST`` a new activity; returns it as Graph stored it (with its id)."""
-        response = self.request("POST", self._activities(registration_id), operation="create_activity", json=dict(body))
-        return parse_activity(response.body)
+        """``POST`` a new activity as given; returns it as Graph stored it (with its id)."""
+        path = self._activities(registration_id)
+        return _entity(parse_activity, self.request("POST", path, operation="create_activity", json=dict(body)), path)
 
-    def update_activity(self, registration_id: str, activity_id: str, body: Mapping[str, Any]) -> GraphResponse:
-        """``PATCH`` an activity with a body as given (``learnkit.update_activity`` validates first)."""
+    def patch_activity(self, registration_id: str, activity_id: str, body: Mapping[str, Any]) -> GraphResponse:
+        """``PATCH`` an activity with a body as given, unchecked (``learnkit.update_activity`` validates first).
+
+        Example: ``client.patch_activity(reg_id, act_id, {"@odata.type": ..., "status": "completed"}).status``
+        """
         path = f"{self._activities(registration_id)}/{_segment(activity_id, 'activity_id')}"
         return self.request("PATCH", path, operation="update_activity", json=dict(body))
 
-    def update_activity_by_external_id(
+    def patch_activity_by_external_id(
         self, registration_id: str, external_id: str, body: Mapping[str, Any]
     ) -> GraphResponse:
-        """``PATCH .../learningCourseActivities(externalcourseActivityId='{externalId}')``."""
+        """``PATCH .../learningCourseActivities(externalcourseActivityId='{externalId}')`` with a body as given."""
         path = self._activities(registration_id) + f"(externalcourseActivityId='{_key(external_id)}')"
         return self.request("PATCH", path, operation="update_activity_by_external_id", json=dict(body))
 
@@ -364,35 +417,34 @@ class GraphClient:
 
     def list_providers(self) -> list[LearningProvider]:
         """The tenant's learning providers (delegated)."""
-        return [LearningProvider.model_validate(p) for p in self._list(_PROVIDERS, "list_providers", None, None)]
+        return _items(LearningProvider.model_validate, self._list(_PROVIDERS, "list_providers", None, None), _PROVIDERS)
 
     def get_provider(self, registration_id: str) -> LearningProvider:
         """One provider (delegated)."""
-        body = self.request("GET", self._provider(registration_id), operation="get_provider").body
-        return LearningProvider.model_validate(body)
+        path = self._provider(registration_id)
+        return _entity(LearningProvider.model_validate, self.request("GET", path, operation="get_provider"), path)
 
-    def update_provider(self, registration_id: str, body: Mapping[str, Any]) -> GraphResponse:
-        """``PATCH`` a provider (delegated), e.g. ``{"isCourseActivitySyncEnabled": True}``."""
+    def patch_provider(self, registration_id: str, body: Mapping[str, Any]) -> GraphResponse:
+        """``PATCH`` a provider (delegated) with a body as given, e.g. ``{"isCourseActivitySyncEnabled": True}``."""
         return self.request("PATCH", self._provider(registration_id), operation="update_provider", json=dict(body))
 
     # --- contents ----------------------------------------------------------
 
     def list_contents(self, registration_id: str, *, top: int | None = None) -> list[LearningContent]:
         """A provider's learning contents, all pages."""
-        items = self._list(self._provider(registration_id) + "/learningContents", "list_contents", top, None)
-        return [LearningContent.model_validate(item) for item in items]
+        path = self._provider(registration_id) + "/learningContents"
+        return _items(LearningContent.model_validate, self._list(path, "list_contents", top, None), path)
 
     def get_content(self, registration_id: str, content_id: str) -> LearningContent:
         """One learning content by id."""
         path = f"{self._provider(registration_id)}/learningContents/{_segment(content_id, 'content_id')}"
-        return LearningContent.model_validate(self.request("GET", path, operation="get_content").body)
+        return _entity(LearningContent.model_validate, self.request("GET", path, operation="get_content"), path)
 
     def create_content(self, registration_id: str, body: Mapping[str, Any]) -> LearningContent:
-        """``POST`` a learning content; returns it as stored."""
+        """``POST`` a learning content as given; returns it as stored."""
         path = self._provider(registration_id) + "/learningContents"
-        return LearningContent.model_validate(
-            self.request("POST", path, operation="create_content", json=dict(body)).body
-        )
+        response = self.request("POST", path, operation="create_content", json=dict(body))
+        return _entity(LearningContent.model_validate, response, path)
 
     # --- batching ----------------------------------------------------------
 
@@ -410,7 +462,9 @@ class GraphClient:
             "POST", "/$batch", operation=operation, json={"requests": list(requests_)}, idempotent=True
         )
         order = {str(r["id"]): i for i, r in enumerate(requests_)}
-        responses = list((response.body or {}).get("responses", []))
+        responses = response.body.get("responses") if isinstance(response.body, dict) else None
+        if not isinstance(responses, list) or not all(isinstance(r, dict) for r in responses):
+            raise _unexpected(response, "/$batch", "a $batch answer without a 'responses' list of objects")
         return sorted(responses, key=lambda r: order.get(str(r.get("id")), len(order)))
 
     # --- paths -------------------------------------------------------------
@@ -423,9 +477,95 @@ class GraphClient:
 
 
 def _json_or_none(response: requests.Response) -> Any:
+    """An error answer's JSON, or its text wrapped as Graph's error shape (a proxy's HTML page)."""
     if not response.content:
         return None
     try:
         return response.json()
     except ValueError:
         return {"error": {"code": "", "message": response.text[:500]}}
+
+
+def _is_json(content_type: str) -> bool:
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media == "application/json" or media.endswith("+json")
+
+
+def _success_body(response: requests.Response, method: str, url: str) -> dict[str, Any] | None:
+    """A success's body: a JSON object, or None where no body is Graph's answer; else a typed error."""
+    content_type = response.headers.get("Content-Type", "")
+
+    def refuse(detail: str) -> UnexpectedResponseError:
+        return UnexpectedResponseError(
+            url, response.status_code, content_type, detail, response.headers.get("request-id")
+        )
+
+    if not response.content:
+        if response.status_code in (202, 204, 205) or method in _MAY_BE_EMPTY:
+            return None
+        raise refuse("an empty body where a JSON object was expected")
+    if response.status_code in (204, 205):
+        return None  # no body by definition: whatever followed is not this answer's
+    if not _is_json(content_type):
+        raise refuse("a body that is not JSON")
+    try:
+        body = response.json()
+    except ValueError:
+        raise refuse("a body that does not parse as JSON") from None
+    if not isinstance(body, dict):
+        raise refuse(f"a JSON {type(body).__name__} where a JSON object was expected")
+    return body
+
+
+def _unexpected(response: GraphResponse, path: str, detail: str) -> UnexpectedResponseError:
+    content_type = response.headers.get("Content-Type", "")
+    return UnexpectedResponseError(path, response.status, content_type, detail, response.request_id)
+
+
+def _entity(parse: Callable[[Any], _M], response: GraphResponse, path: str) -> _M:
+    """One entity from a success's body: a JSON object with an id, of the model's shape."""
+    body = response.body
+    if not isinstance(body, dict) or not body.get("id"):
+        raise _unexpected(response, path, "a JSON object without an 'id' where an entity was expected")
+    try:
+        return parse(body)
+    except (ValidationError, InvalidInputError) as exc:
+        raise _unexpected(response, path, f"an entity that does not fit its model ({_first_problem(exc)})") from None
+
+
+def _items(parse: Callable[[Any], _M], items: list[dict[str, Any]], path: str) -> list[_M]:
+    try:
+        return [parse(item) for item in items]
+    except (ValidationError, InvalidInputError) as exc:
+        raise UnexpectedResponseError(
+            path, 200, "application/json", f"an item that does not fit its model ({_first_problem(exc)})"
+        ) from None
+
+
+def _first_problem(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ())) or "body"
+        return f"{where}: {first.get('msg', '')}"
+    return str(exc)
+
+
+def _never_sent(exc: requests.RequestException) -> bool:
+    """True when the request cannot have reached the service: the connection was never made."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return isinstance(reason, NewConnectionError)
+
+
+def _reason(exc: requests.RequestException, deadline: float | None) -> str:
+    """What went wrong, in a few words."""
+    if isinstance(exc, DeadlineExceeded):
+        return f"no complete answer within the {deadline:g} s deadline"
+    if isinstance(exc, requests.ConnectTimeout):
+        return "timed out connecting"
+    if isinstance(exc, requests.ReadTimeout):
+        return "timed out waiting for the answer"
+    if _never_sent(exc):
+        return f"could not connect ({cause_name(exc)})"
+    return f"the connection dropped ({cause_name(exc)})"

@@ -204,7 +204,7 @@ def test_the_client_refuses_a_call_whose_token_kind_it_lacks(sb: Sandbox) -> Non
     with pytest.raises(
         learnkit.TokenError, match=r"update_provider needs a delegated token with LearningProvider\.ReadWrite"
     ):
-        app_only.update_provider(sb.demo["registration_id"], {"isCourseActivitySyncEnabled": True})
+        app_only.patch_provider(sb.demo["registration_id"], {"isCourseActivitySyncEnabled": True})
     user_only = GraphClient.for_sandbox(sb, app="learnkit-delegated")
     assert user_only.credential is None and user_only.delegated is not None
     with pytest.raises(
@@ -220,7 +220,7 @@ def test_the_sandbox_refuses_wrong_kinds_and_missing_permissions_sent_raw(
     # A delegated token passed off as an application one reaches an app-only endpoint ...
     liar = GraphClient(sb.graph_url, credential=Static(delegated_token), verify=sb.ca_cert, trust_env=False)  # type: ignore[arg-type]
     with pytest.warns(learnkit.PermissionWarning), pytest.raises(learnkit.PermissionDeniedError):
-        liar.update_activity(sb.demo["registration_id"], sb.demo["assignment_id"], patch_body())
+        liar.patch_activity(sb.demo["registration_id"], sb.demo["assignment_id"], patch_body())
     # ... and the reverse, an application token on a delegated-only endpoint.
     reverse = GraphClient(
         sb.graph_url,
@@ -236,7 +236,7 @@ def test_the_sandbox_refuses_wrong_kinds_and_missing_permissions_sent_raw(
         pytest.warns(learnkit.PermissionWarning, match="LearningAssignedCourse.ReadWrite.All"),
         pytest.raises(learnkit.PermissionDeniedError, match="access to this report or data"),
     ):
-        weak.update_activity(sb.demo["registration_id"], sb.demo["assignment_id"], patch_body())
+        weak.patch_activity(sb.demo["registration_id"], sb.demo["assignment_id"], patch_body())
 
 
 def test_no_secret_or_token_in_reprs_or_logs(sb: Sandbox, caplog: pytest.LogCaptureFixture) -> None:

@@ -121,7 +121,7 @@ def test_apply_exits_non_zero_on_a_conflict_and_names_it(sb: Any, connection: li
     client = GraphClient.for_sandbox(sb)
     raw = export(sb, connection, tmp_path / "activities.csv")
     edit(raw, sb).to_csv(tmp_path / "edits.csv", index=False)
-    client.update_activity(sb.demo["registration_id"], sb.demo["self_initiated_id"],
+    client.patch_activity(sb.demo["registration_id"], sb.demo["self_initiated_id"],
                            {"@odata.type": "#microsoft.graph.learningSelfInitiatedCourse", "status": "inProgress",
                             "completionPercentage": 11})
     status, out, _ = run(["apply", str(tmp_path / "edits.csv"), "--no-progress", *connection], capsys)
