@@ -322,8 +322,8 @@ class ProviderNotEnabledError(BadRequestError):
         400,
         "badRequest",
         "This provider isn't enabled for the given tenant.",
-        "Turn course-activity sync on for the provider (PATCH the learningProvider "
-        "with isCourseActivitySyncEnabled: true, a delegated call) and try again.",
+        "Turn course-activity sync on for the provider, signed in as a delegated user: "
+        'GraphClient.patch_provider(registration_id, {"isCourseActivitySyncEnabled": True}); then try again.',
     )
 
 
