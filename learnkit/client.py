@@ -87,10 +87,19 @@ class GraphResponse:
     attempts: int
 
 
-def _segment(value: str, name: str) -> str:
+def require_id(value: object, name: str) -> str:
+    """An id argument as given, or InvalidInputError naming it when it is not a non-blank string.
+
+    >>> require_id("u:1", "activity_id")
+    'u:1'
+    """
     if not isinstance(value, str) or not value.strip():
-        raise InvalidInputError(name, "empty", "shouldn't be empty")
-    return quote(value, safe=":@")
+        raise InvalidInputError(name, "empty", "shouldn't be empty: pass the id as a string")
+    return value
+
+
+def _segment(value: str, name: str) -> str:
+    return quote(require_id(value, name), safe=":@")
 
 
 def _key(value: str) -> str:
@@ -124,9 +133,11 @@ class GraphClient:
         pool_size: int = 32,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        for source, kind in ((credential, "application"), (delegated, "delegated")):
+        for name, source, kind in (("credential", credential, "application"), ("delegated", delegated, "delegated")):
             if source is not None and source.kind != kind:
-                raise TokenError(f"{source!r} gives {source.kind} tokens, but was passed as the {kind} one")
+                raise InvalidInputError(
+                    name, "invalid", f"{source!r} gives {source.kind} tokens, but {name}= takes the {kind} one"
+                )
         self.graph_url = graph_url.rstrip("/")
         self.credential = credential
         self.delegated = delegated
@@ -178,9 +189,11 @@ class GraphClient:
             credential = CertificateCredential(tenant_id, client_id, cloud=chosen, **certificate)
         delegated = DeviceCodeCredential(tenant_id, delegated_client_id, cloud=chosen) if delegated_client_id else None
         if credential is None and delegated is None:
-            raise TokenError(
+            raise InvalidInputError(
+                "client_secret",
+                "required",
                 "give client_secret or certificate for application tokens, "
-                "or delegated_client_id for a device-code sign-in"
+                "or delegated_client_id for a device-code sign-in",
             )
         return cls(chosen.graph_url, credential=credential, delegated=delegated, **options)
 
@@ -203,7 +216,9 @@ class GraphClient:
         info = sb if isinstance(sb, Mapping) else sb.to_json()
         apps = {a["name"]: a for a in info["apps"]}
         if app not in apps:
-            raise TokenError(f"the sandbox has no app {app!r}: choose one of {', '.join(apps)}")
+            raise InvalidInputError(
+                "app", "invalid", f"the sandbox has no app {app!r}: choose one of {', '.join(apps)}"
+            )
         chosen = apps[app]
         common: dict[str, Any] = {"authority": info["authority"], "verify": info["ca_cert"]}
         credential = None

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from learnkit.errors import InvalidInputError
+from learnkit.client import require_id
 from learnkit.models import (
     DateTimeTimeZone,
     LearningCourseActivity,
@@ -60,12 +60,6 @@ class UpdateResult:
         return card(f"Updated · {self.status}", rows, tone="ok")
 
 
-def _require_id(value: object, name: str) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidInputError(name, "empty", "shouldn't be empty: pass the id as a string")
-    return value
-
-
 def update_activity(
     client: GraphClient,
     registration_id: str,
@@ -86,8 +80,8 @@ def update_activity(
     ...     "status": "completed"}, dry_run=True).body
     {'@odata.type': '#microsoft.graph.learningSelfInitiatedCourse', 'status': 'completed'}
     """
-    _require_id(registration_id, "registration_id")
-    _require_id(activity_id, "activity_id")
+    require_id(registration_id, "registration_id")
+    require_id(activity_id, "activity_id")
     body = parse_update(changes).to_body()
     if dry_run:
         return UpdateResult(status=None, body=body, dry_run=True)

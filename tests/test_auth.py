@@ -256,3 +256,28 @@ def test_no_secret_or_token_in_reprs_or_logs(sb: Sandbox, caplog: pytest.LogCapt
     )
     for secret in (demo["client_secret"], cert["pfx_passphrase"], key, *tokens):
         assert secret not in shown
+
+
+# --- a bad argument is one kind of mistake: InvalidInputError naming it ---------------------------
+
+
+@pytest.mark.parametrize(
+    ("make", "field"),
+    [
+        (lambda: ClientSecretCredential("", "app", "s"), "tenant_id"),
+        (lambda: ClientSecretCredential("t", " ", "s"), "client_id"),
+        (lambda: ClientSecretCredential("t", "app", ""), "client_secret"),
+        (lambda: CertificateCredential("t", "app"), "pfx_path"),
+        (lambda: GraphClient.connect("t", "app", client_secret="s", cloud="mars"), "cloud"),
+        (lambda: GraphClient.connect("t", "app"), "client_secret"),
+        (lambda: GraphClient(delegated=Static("t", "application")), "delegated"),  # type: ignore[arg-type]
+        (lambda: GraphClient.for_sandbox({"apps": [{"name": "a", "kind": "application"}]}, app="b"), "app"),
+        (lambda: GraphClient("https://graph.example/v1.0").get_activity(""), "activity_id"),
+        (lambda: learnkit.update_activity(None, "reg", " ", patch_body(), dry_run=True), "activity_id"),  # type: ignore[arg-type]
+    ],
+    ids=["tenant", "client", "secret", "certificate", "cloud", "no-credential", "kind", "app", "raw-id", "id"],
+)
+def test_a_bad_argument_is_an_invalid_input_error_naming_it(make: Any, field: str) -> None:
+    with pytest.raises(learnkit.InvalidInputError) as info:
+        make()
+    assert info.value.field == field and isinstance(info.value, ValueError)
