@@ -285,7 +285,12 @@ class GraphClient:
     ) -> GraphResponse:
         """Send one request (path relative to graph_url, or an absolute nextLink), with retries.
 
-        Raises the typed ``GraphError`` for an error answer, after retrying what may be retried.
+        Raises the typed ``GraphError`` for an error answer, after retrying what may be retried;
+        ``NetworkError`` when no complete answer came (refused, dropped, timed out, past the
+        deadline), after resending only what is safe to send twice (``idempotent``: GET, PATCH,
+        PUT, DELETE by default; a request that never connected is always safe);
+        ``UnexpectedResponseError`` for a success whose body is not a JSON object where one
+        is expected.
         """
         url = path if path.startswith("https://") or path.startswith("http://") else self.graph_url + path
         if idempotent is None:
@@ -473,8 +478,10 @@ class GraphClient:
         """
         if not 0 < len(requests_) <= 20:
             raise InvalidInputError("requests", "invalid", f"a batch holds 1 to 20 requests, got {len(requests_)}")
+        # The batch may be resent after a dropped connection only if each of its requests may be.
+        idempotent = all(str(r.get("method", "")).upper() in _IDEMPOTENT for r in requests_)
         response = self.request(
-            "POST", "/$batch", operation=operation, json={"requests": list(requests_)}, idempotent=True
+            "POST", "/$batch", operation=operation, json={"requests": list(requests_)}, idempotent=idempotent
         )
         order = {str(r["id"]): i for i, r in enumerate(requests_)}
         responses = response.body.get("responses") if isinstance(response.body, dict) else None

@@ -373,3 +373,18 @@ def test_sign_in_for_an_unknown_tenant_names_the_authority(sandbox: Any) -> None
     with pytest.raises(learnkit.SignInError, match="tenant") as info:
         credential.get_token()
     assert info.value.authority == bogus and demo["client_secret"] not in str(info.value)
+
+
+def test_a_batch_with_a_post_inside_is_not_resent_after_a_drop(server: Misbehaving) -> None:
+    server.behave = drop
+    patches = [
+        {"id": "1", "method": "PATCH", "url": "/a", "body": BODY, "headers": {"Content-Type": "application/json"}}
+    ]
+    with pytest.raises(learnkit.NetworkError):
+        client_for(server.url).batch(patches)
+    assert server.methods() == ["POST"] * 3  # PATCHes only: resending the batch is harmless
+    server.requests.clear()
+    posts = [{**patches[0], "method": "POST"}]
+    with pytest.raises(learnkit.NetworkError, match="may or may not have been applied"):
+        client_for(server.url).batch(posts)
+    assert server.methods() == ["POST"]
