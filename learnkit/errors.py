@@ -121,6 +121,17 @@ class LearnkitError(Exception):
     def __reduce__(self) -> tuple[Any, ...]:
         return (_rebuild, (type(self), self.args, dict(self.__dict__)))
 
+    def _repr_html_(self) -> str:
+        """A card for notebooks: the class, the text, and the field or what to do when known."""
+        from learnkit.display import card
+
+        rows = [("message", str(self))]
+        for label, name in (("field", "field"), ("what to do", "advice"), ("request-id", "request_id")):
+            value = getattr(self, name, None)
+            if value:
+                rows.append((label, str(value)))
+        return card(type(self).__name__, rows, tone="error")
+
 
 class InvalidInputError(LearnkitError, ValueError):
     """A value was refused before any request was sent; ``.field`` names it.

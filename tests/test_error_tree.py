@@ -362,3 +362,15 @@ def test_an_update_result_card_shows_the_body_and_ids() -> None:
     assert not COLOUR.search(card) and "var(--jp-" in card
     dry = UpdateResult(status=None, body={"status": "completed"}, dry_run=True)._repr_html_()
     assert "Dry run" in dry and "completed" in dry and "request-id" not in dry
+
+
+@pytest.mark.parametrize(
+    "cls", [c for c in error_classes() if issubclass(c, learnkit.LearnkitError)], ids=lambda c: c.__name__
+)
+def test_every_learnkit_error_shows_a_card(cls: type[BaseException]) -> None:
+    error = sample(cls)
+    assert isinstance(error, learnkit.LearnkitError)
+    card = error._repr_html_()
+    assert type(error).__name__ in card and not COLOUR.search(card)
+    if isinstance(error, learnkit.InvalidInputError):
+        assert error.field in card
