@@ -152,16 +152,16 @@ class _MsalCredential:
         """Turns what msal lets through (requests' errors, failed discovery) into SignInError."""
         try:
             yield
-        except DeadlineExceeded:
-            raise SignInError(self.authority, f"no complete answer within {self._http.deadline:g} s") from None
-        except requests.Timeout:
-            raise SignInError(self.authority, "timed out: check the network, the proxy and the cloud") from None
+        except DeadlineExceeded as exc:
+            raise SignInError(self.authority, f"no complete answer within {self._http.deadline:g} s") from exc
+        except requests.Timeout as exc:
+            raise SignInError(self.authority, "timed out: check the network, the proxy and the cloud") from exc
         except requests.exceptions.SSLError as exc:
-            raise SignInError(self.authority, f"TLS failed ({cause_name(exc)}): check the CA (verify=)") from None
+            raise SignInError(self.authority, f"TLS failed ({cause_name(exc)}): check the CA (verify=)") from exc
         except requests.RequestException as exc:
             raise SignInError(
                 self.authority, f"could not reach it ({cause_name(exc)}): check the network, the proxy and the cloud"
-            ) from None
+            ) from exc
         except ValueError as exc:
             # msal says a tenant or authority is unknown with a ValueError (its discovery failed,
             # or answered something that is not JSON); other ValueErrors are about the credential.

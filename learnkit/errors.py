@@ -14,6 +14,8 @@ it to turn a response into an exception, the sandbox reads it to answer)::
     │   │                              every safe retry
     │   ├── UnexpectedResponseError    a success whose body is not the JSON the operation expects
     │   ├── JournalError               a journal run cannot be used as asked
+    │   ├── CommandError               a command line called wrongly: one line, exit .status
+    │   ├── MissingExtraError (also ImportError)  a part used without its extra installed (.extra)
     │   └── GraphError                 Graph answered with an error (.status .code .message
     │       │                          .field .request_id .retry_after .advice)
     │       ├── AuthenticationError              401 missing, expired or forged token

@@ -40,13 +40,19 @@ def public_modules() -> Iterator[Any]:
 
 
 def error_classes() -> list[type[BaseException]]:
-    """Every exception or warning class a public learnkit module defines and exports."""
+    """Every exception or warning class a public learnkit module exports, and every LearnkitError anywhere."""
     found: dict[str, type[BaseException]] = {}
     for module in public_modules():
         for name in getattr(module, "__all__", ()):
             obj = getattr(module, name)
             if isinstance(obj, type) and issubclass(obj, Exception) and obj.__module__ == module.__name__:
                 found[obj.__qualname__] = obj
+    pending: list[type[BaseException]] = [learnkit.LearnkitError]
+    while pending:  # a private module's error still reaches users (MissingExtraError)
+        cls = pending.pop()
+        if not cls.__module__.startswith("learnkit.sandbox"):
+            found[cls.__qualname__] = cls
+        pending += cls.__subclasses__()
     return sorted(found.values(), key=lambda c: c.__name__)
 
 
@@ -148,6 +154,7 @@ def sample(cls: type[BaseException]) -> BaseException:
         "NetworkError": lambda: cls("POST", "https://graph.example/v1.0/x", 1, True, "timed out"),
         "UnexpectedResponseError": lambda: cls("https://graph.example/v1.0/x", 200, "text/html", "not JSON", "r-3"),
         "SignInError": lambda: cls("https://login.example/contoso", "timed out"),
+        "MissingExtraError": lambda: cls("learnkit.sandbox", "fastapi"),
     }
     factory = factories.get(cls.__name__, lambda: cls("a message"))
     return factory()  # type: ignore[no-any-return]
