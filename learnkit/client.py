@@ -55,11 +55,13 @@ if TYPE_CHECKING:
 
 _M = TypeVar("_M")
 
-__all__ = ["GraphClient", "GraphResponse", "PermissionWarning"]
+__all__ = ["BATCH_LIMIT", "GraphClient", "GraphResponse", "PermissionWarning"]
 
 log = logging.getLogger(__name__)
 
 _PROVIDERS = "/employeeExperience/learningProviders"
+#: Graph's limit on the requests in one ``$batch``.
+BATCH_LIMIT = 20
 _IDEMPOTENT = frozenset({"GET", "PATCH", "PUT", "DELETE"})
 # The raw PATCH methods' former names, to point old code at the new ones.
 _RENAMED = {
@@ -471,13 +473,15 @@ class GraphClient:
     def batch(
         self, requests_: Sequence[Mapping[str, Any]], *, operation: str = "update_activity"
     ) -> list[dict[str, Any]]:
-        """``POST /$batch`` (at most 20 sub-requests); the sub-responses, ordered as sent.
+        """``POST /$batch`` (at most ``BATCH_LIMIT`` sub-requests); the sub-responses, ordered as sent.
 
         The token is the kind ``operation`` needs; sub-responses are returned as
         they are (a 429 inside is for the caller to retry: see ``learnkit.bulk``).
         """
-        if not 0 < len(requests_) <= 20:
-            raise InvalidInputError("requests", "invalid", f"a batch holds 1 to 20 requests, got {len(requests_)}")
+        if not 0 < len(requests_) <= BATCH_LIMIT:
+            raise InvalidInputError(
+                "requests", "invalid", f"a batch holds 1 to {BATCH_LIMIT} requests, got {len(requests_)}"
+            )
         # The batch may be resent after a dropped connection only if each of its requests may be.
         idempotent = all(str(r.get("method", "")).upper() in _IDEMPOTENT for r in requests_)
         response = self.request(
