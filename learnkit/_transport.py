@@ -23,8 +23,9 @@ from typing import Any
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import NameResolutionError, NewConnectionError
 
-__all__ = ["DeadlineExceeded", "TimedSession", "Timeout", "cause_name"]
+__all__ = ["DeadlineExceeded", "TimedSession", "Timeout", "cause_name", "failure_reason", "never_sent"]
 
 #: (connect, read) seconds, or one number for both: what requests takes.
 Timeout = float | tuple[float, float]
@@ -157,6 +158,45 @@ class TimedSession(requests.Session):
         method = method.decode() if isinstance(method, bytes) else method
         url = url.decode() if isinstance(url, bytes) else url
         return DeadlineExceeded(f"{method} {url}: no complete answer within the {self.deadline:g} s deadline")
+
+
+def failure_reason(exc: requests.RequestException) -> str:
+    """What went wrong under a requests error, in a few words a person and a script can both read.
+
+    >>> failure_reason(requests.ReadTimeout())
+    'timed out waiting for the answer'
+    """
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    if isinstance(exc, DeadlineExceeded):
+        return str(exc).split(": ", 1)[-1]
+    if isinstance(exc, requests.exceptions.SSLError):
+        text = str(reason or exc)
+        return (
+            "its certificate is not trusted (CERTIFICATE_VERIFY_FAILED)"
+            if "CERTIFICATE_VERIFY_FAILED" in text
+            else (f"TLS failed ({cause_name(exc)})")
+        )
+    if isinstance(exc, requests.ConnectTimeout):
+        return "timed out connecting"
+    if isinstance(exc, requests.ReadTimeout):
+        return "timed out waiting for the answer"
+    if isinstance(reason, NameResolutionError):
+        return "unknown host (Name or service not known)"
+    if isinstance(reason, NewConnectionError):
+        return (
+            "connection refused"
+            if isinstance(reason.__context__, ConnectionRefusedError)
+            else (f"could not connect ({cause_name(exc)})")
+        )
+    return f"the connection dropped ({cause_name(exc)})"
+
+
+def never_sent(exc: requests.RequestException) -> bool:
+    """True when the request cannot have reached the service: the connection was never made."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return isinstance(reason, NewConnectionError)
 
 
 def cause_name(exc: BaseException) -> str:

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import requests
 
-from learnkit._transport import DeadlineExceeded, TimedSession, Timeout, cause_name
+from learnkit._transport import TimedSession, Timeout, failure_reason
 from learnkit.clouds import Cloud, get_cloud
 from learnkit.errors import InvalidInputError, SignInError, TokenError
 from learnkit.permissions import TokenKind
@@ -152,15 +152,9 @@ class _MsalCredential:
         """Turns what msal lets through (requests' errors, failed discovery) into SignInError."""
         try:
             yield
-        except DeadlineExceeded as exc:
-            raise SignInError(self.authority, f"no complete answer within {self._http.deadline:g} s") from exc
-        except requests.Timeout as exc:
-            raise SignInError(self.authority, "timed out: check the network, the proxy and the cloud") from exc
-        except requests.exceptions.SSLError as exc:
-            raise SignInError(self.authority, f"TLS failed ({cause_name(exc)}): check the CA (verify=)") from exc
         except requests.RequestException as exc:
             raise SignInError(
-                self.authority, f"could not reach it ({cause_name(exc)}): check the network, the proxy and the cloud"
+                self.authority, f"{failure_reason(exc)}: check the network, the proxy and the cloud"
             ) from exc
         except ValueError as exc:
             # msal says a tenant or authority is unknown with a ValueError (its discovery failed,

@@ -29,9 +29,8 @@ from urllib.parse import quote
 
 import requests
 from pydantic import ValidationError
-from urllib3.exceptions import NewConnectionError
 
-from learnkit._transport import DeadlineExceeded, TimedSession, Timeout, cause_name
+from learnkit._transport import TimedSession, Timeout, failure_reason, never_sent
 from learnkit.auth import ClientSecretCredential, DeviceCodeCredential, TokenSource, token_claims
 from learnkit.clouds import get_cloud
 from learnkit.errors import (
@@ -87,6 +86,7 @@ class GraphResponse:
     request_id: str | None
     client_request_id: str
     attempts: int
+    url: str = ""
 
 
 def require_id(value: object, name: str) -> str:
@@ -319,7 +319,7 @@ class GraphClient:
                 )
             except requests.exceptions.SSLError as exc:
                 # A certificate that is not trusted now will not be trusted in a second either.
-                raise NetworkError(method, url, attempt, False, f"TLS failed ({cause_name(exc)})") from exc
+                raise NetworkError(method, url, attempt, False, failure_reason(exc)) from exc
             except (
                 requests.ConnectionError,
                 requests.Timeout,
@@ -327,12 +327,12 @@ class GraphClient:
                 requests.exceptions.ContentDecodingError,
             ) as exc:
                 # A request that may have arrived is resent only if sending it twice is harmless.
-                never_sent = _never_sent(exc)
-                delay = self.retry.delay(None, attempt) if (idempotent or never_sent) else None
-                reason = _reason(exc, self.session.deadline)
+                safe = idempotent or never_sent(exc)
+                delay = self.retry.delay(None, attempt) if safe else None
+                reason = failure_reason(exc)
                 log.info("%s %s: %s (attempt %d)", method, path, reason, attempt)
                 if delay is None:
-                    raise NetworkError(method, url, attempt, not (idempotent or never_sent), reason) from exc
+                    raise NetworkError(method, url, attempt, not safe, reason) from exc
                 self._sleep(delay)
                 continue
             log.debug("%s %s -> %d (attempt %d, %s token)", method, path, response.status_code, attempt, kind)
@@ -344,6 +344,7 @@ class GraphClient:
                     response.headers.get("request-id"),
                     client_request_id,
                     attempt,
+                    url,
                 )
             body = _json_or_none(response)
             error = error_from_response(response.status_code, body, response.headers)
@@ -365,9 +366,9 @@ class GraphClient:
             items = page.get("value")
             link = page.get("@odata.nextLink")
             if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
-                raise _unexpected(response, next_path, "a collection without a 'value' list of objects")
+                raise _unexpected(response, "a collection without a 'value' list of objects")
             if link is not None and not isinstance(link, str):
-                raise _unexpected(response, next_path, "an '@odata.nextLink' that is not a URL")
+                raise _unexpected(response, "an '@odata.nextLink' that is not a URL")
             yield items
             next_path, next_params = link, None
 
@@ -384,19 +385,19 @@ class GraphClient:
     def get_activity(self, activity_id: str) -> LearningCourseActivity:
         """``GET /employeeExperience/learningCourseActivities/{id}``."""
         path = f"/employeeExperience/learningCourseActivities/{_segment(activity_id, 'activity_id')}"
-        return _entity(parse_activity, self.request("GET", path, operation="get_activity"), path)
+        return _entity(parse_activity, self.request("GET", path, operation="get_activity"))
 
     def get_activity_by_external_id(self, registration_id: str, external_id: str) -> LearningCourseActivity:
         """``GET .../learningCourseActivities(externalcourseActivityId='{externalId}')``."""
         path = self._activities(registration_id) + f"(externalcourseActivityId='{_key(external_id)}')"
-        return _entity(parse_activity, self.request("GET", path, operation="get_activity_by_external_id"), path)
+        return _entity(parse_activity, self.request("GET", path, operation="get_activity_by_external_id"))
 
     def list_provider_activities(
         self, registration_id: str, *, top: int | None = None, select: Sequence[str] | None = None
     ) -> list[LearningCourseActivity]:
         """Every activity of a provider, all pages."""
         items = self.list_provider_activities_json(registration_id, top=top, select=select)
-        return _items(parse_activity, items, self._activities(registration_id))
+        return _items(parse_activity, items, self.graph_url + self._activities(registration_id))
 
     def list_provider_activities_json(
         self, registration_id: str, *, top: int | None = None, select: Sequence[str] | None = None
@@ -408,12 +409,12 @@ class GraphClient:
         """A learner's activities (delegated); ``user_id="me"`` is the signed-in user."""
         base = "/me" if user_id == "me" else f"/users/{_segment(user_id, 'user_id')}"
         path = f"{base}/employeeExperience/learningCourseActivities"
-        return _items(parse_activity, self._list(path, "list_learner_activities", top, None), path)
+        return _items(parse_activity, self._list(path, "list_learner_activities", top, None), self.graph_url + path)
 
     def create_activity(self, registration_id: str, body: Mapping[str, Any]) -> LearningCourseActivity:
         """``POST`` a new activity as given; returns it as Graph stored it (with its id)."""
         path = self._activities(registration_id)
-        return _entity(parse_activity, self.request("POST", path, operation="create_activity", json=dict(body)), path)
+        return _entity(parse_activity, self.request("POST", path, operation="create_activity", json=dict(body)))
 
     def patch_activity(self, registration_id: str, activity_id: str, body: Mapping[str, Any]) -> GraphResponse:
         """``PATCH`` an activity with a body as given, unchecked (``learnkit.update_activity`` validates first).
@@ -439,12 +440,13 @@ class GraphClient:
 
     def list_providers(self) -> list[LearningProvider]:
         """The tenant's learning providers (delegated)."""
-        return _items(LearningProvider.model_validate, self._list(_PROVIDERS, "list_providers", None, None), _PROVIDERS)
+        items = self._list(_PROVIDERS, "list_providers", None, None)
+        return _items(LearningProvider.model_validate, items, self.graph_url + _PROVIDERS)
 
     def get_provider(self, registration_id: str) -> LearningProvider:
         """One provider (delegated)."""
         path = self._provider(registration_id)
-        return _entity(LearningProvider.model_validate, self.request("GET", path, operation="get_provider"), path)
+        return _entity(LearningProvider.model_validate, self.request("GET", path, operation="get_provider"))
 
     def patch_provider(self, registration_id: str, body: Mapping[str, Any]) -> GraphResponse:
         """``PATCH`` a provider (delegated) with a body as given, e.g. ``{"isCourseActivitySyncEnabled": True}``."""
@@ -455,18 +457,20 @@ class GraphClient:
     def list_contents(self, registration_id: str, *, top: int | None = None) -> list[LearningContent]:
         """A provider's learning contents, all pages."""
         path = self._provider(registration_id) + "/learningContents"
-        return _items(LearningContent.model_validate, self._list(path, "list_contents", top, None), path)
+        return _items(
+            LearningContent.model_validate, self._list(path, "list_contents", top, None), self.graph_url + path
+        )
 
     def get_content(self, registration_id: str, content_id: str) -> LearningContent:
         """One learning content by id."""
         path = f"{self._provider(registration_id)}/learningContents/{_segment(content_id, 'content_id')}"
-        return _entity(LearningContent.model_validate, self.request("GET", path, operation="get_content"), path)
+        return _entity(LearningContent.model_validate, self.request("GET", path, operation="get_content"))
 
     def create_content(self, registration_id: str, body: Mapping[str, Any]) -> LearningContent:
         """``POST`` a learning content as given; returns it as stored."""
         path = self._provider(registration_id) + "/learningContents"
         response = self.request("POST", path, operation="create_content", json=dict(body))
-        return _entity(LearningContent.model_validate, response, path)
+        return _entity(LearningContent.model_validate, response)
 
     # --- batching ----------------------------------------------------------
 
@@ -490,7 +494,7 @@ class GraphClient:
         order = {str(r["id"]): i for i, r in enumerate(requests_)}
         responses = response.body.get("responses") if isinstance(response.body, dict) else None
         if not isinstance(responses, list) or not all(isinstance(r, dict) for r in responses):
-            raise _unexpected(response, "/$batch", "a $batch answer without a 'responses' list of objects")
+            raise _unexpected(response, "a $batch answer without a 'responses' list of objects")
         return sorted(responses, key=lambda r: order.get(str(r.get("id")), len(order)))
 
     # --- paths -------------------------------------------------------------
@@ -543,28 +547,28 @@ def _success_body(response: requests.Response, method: str, url: str) -> dict[st
     return body
 
 
-def _unexpected(response: GraphResponse, path: str, detail: str) -> UnexpectedResponseError:
+def _unexpected(response: GraphResponse, detail: str) -> UnexpectedResponseError:
     content_type = response.headers.get("Content-Type", "")
-    return UnexpectedResponseError(path, response.status, content_type, detail, response.request_id)
+    return UnexpectedResponseError(response.url, response.status, content_type, detail, response.request_id)
 
 
-def _entity(parse: Callable[[Any], _M], response: GraphResponse, path: str) -> _M:
+def _entity(parse: Callable[[Any], _M], response: GraphResponse) -> _M:
     """One entity from a success's body: a JSON object with an id, of the model's shape."""
     body = response.body
     if not isinstance(body, dict) or not body.get("id"):
-        raise _unexpected(response, path, "a JSON object without an 'id' where an entity was expected")
+        raise _unexpected(response, "a JSON object without an 'id' where an entity was expected")
     try:
         return parse(body)
     except (ValidationError, InvalidInputError) as exc:
-        raise _unexpected(response, path, f"an entity that does not fit its model ({_first_problem(exc)})") from None
+        raise _unexpected(response, f"an entity that does not fit its model ({_first_problem(exc)})") from None
 
 
-def _items(parse: Callable[[Any], _M], items: list[dict[str, Any]], path: str) -> list[_M]:
+def _items(parse: Callable[[Any], _M], items: list[dict[str, Any]], url: str) -> list[_M]:
     try:
         return [parse(item) for item in items]
     except (ValidationError, InvalidInputError) as exc:
         raise UnexpectedResponseError(
-            path, 200, "application/json", f"an item that does not fit its model ({_first_problem(exc)})"
+            url, 200, "application/json", f"an item that does not fit its model ({_first_problem(exc)})"
         ) from None
 
 
@@ -574,24 +578,3 @@ def _first_problem(exc: Exception) -> str:
         where = ".".join(str(p) for p in first.get("loc", ())) or "body"
         return f"{where}: {first.get('msg', '')}"
     return str(exc)
-
-
-def _never_sent(exc: requests.RequestException) -> bool:
-    """True when the request cannot have reached the service: the connection was never made."""
-    if isinstance(exc, requests.ConnectTimeout):
-        return True
-    reason = getattr(exc.args[0], "reason", None) if exc.args else None
-    return isinstance(reason, NewConnectionError)
-
-
-def _reason(exc: requests.RequestException, deadline: float | None) -> str:
-    """What went wrong, in a few words."""
-    if isinstance(exc, DeadlineExceeded):
-        return f"no complete answer within the {deadline:g} s deadline"
-    if isinstance(exc, requests.ConnectTimeout):
-        return "timed out connecting"
-    if isinstance(exc, requests.ReadTimeout):
-        return "timed out waiting for the answer"
-    if _never_sent(exc):
-        return f"could not connect ({cause_name(exc)})"
-    return f"the connection dropped ({cause_name(exc)})"

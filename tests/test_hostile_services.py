@@ -172,7 +172,7 @@ def test_a_dropped_connection_is_retried_for_a_patch_but_not_for_a_post(server: 
 def test_a_post_that_never_connected_is_sent_again_since_it_cannot_have_arrived() -> None:
     waits: list[float] = []
     url = f"http://127.0.0.1:{closed_port()}/v1.0"
-    with pytest.raises(learnkit.NetworkError, match="could not connect") as info:
+    with pytest.raises(learnkit.NetworkError, match="connection refused") as info:
         client_for(url, waits).create_activity("reg", BODY)
     assert info.value.attempts == 3 and len(waits) == 2
     assert info.value.maybe_applied is False and "try again" in str(info.value)
@@ -260,8 +260,9 @@ def test_a_json_object_of_the_wrong_shape_is_a_typed_error(
     server: Misbehaving, call: Callable[[GraphClient], Any], detail: str
 ) -> None:
     server.behave = lambda sock, n: sock.sendall(answer("200 OK", b'{"unexpected": [1]}'))
-    with pytest.raises(learnkit.UnexpectedResponseError, match=detail):
+    with pytest.raises(learnkit.UnexpectedResponseError, match=detail) as info:
         call(client_for(server.url))
+    assert info.value.url.startswith(server.url + "/") and info.value.url in str(info.value)
 
 
 def test_an_activity_that_does_not_fit_its_model_is_a_typed_error(server: Misbehaving) -> None:
@@ -356,7 +357,7 @@ def test_sign_in_at_an_authority_that_trickles_is_cut_off(server: Misbehaving) -
     credential = ClientSecretCredential(
         "contoso", "app", "secret-value-1", authority=authority, timeout=(1.0, 1.0), deadline=1.0
     )
-    with pytest.raises(learnkit.SignInError, match="within 1 s"):
+    with pytest.raises(learnkit.SignInError, match="within the 1 s deadline"):
         credential.get_token()
 
 
