@@ -41,9 +41,14 @@ from learnkit.errors import (
     error_from_response,
 )
 from learnkit.models import (
+    CONTENT_POST_SERVICE_SET,
+    INCLUDE_UNKNOWN_ENUM_MEMBERS,
     LearningContent,
     LearningCourseActivity,
     LearningProvider,
+    batch_rule_violation,
+    check_content,
+    check_create,
     parse_activity,
 )
 from learnkit.permissions import PERMISSIONS, TokenKind
@@ -306,6 +311,8 @@ class GraphClient:
                 "Authorization": f"Bearer {token}",
                 "client-request-id": client_request_id,
                 "Accept": "application/json",
+                # learnkit's models keep enum values as strings, so it can take members Graph adds later.
+                "Prefer": INCLUDE_UNKNOWN_ENUM_MEMBERS,
             }
             try:
                 response = self.session.request(
@@ -412,7 +419,8 @@ class GraphClient:
         return _items(parse_activity, self._list(path, "list_learner_activities", top, None), self.graph_url + path)
 
     def create_activity(self, registration_id: str, body: Mapping[str, Any]) -> LearningCourseActivity:
-        """``POST`` a new activity as given; returns it as Graph stored it (with its id)."""
+        """``POST`` a new activity; returns it as Graph stored it (with its id)."""
+        check_create(body)  # what Graph would refuse is refused here, naming the same field
         path = self._activities(registration_id)
         return _entity(parse_activity, self.request("POST", path, operation="create_activity", json=dict(body)))
 
@@ -467,7 +475,8 @@ class GraphClient:
         return _entity(LearningContent.model_validate, self.request("GET", path, operation="get_content"))
 
     def create_content(self, registration_id: str, body: Mapping[str, Any]) -> LearningContent:
-        """``POST`` a learning content as given; returns it as stored."""
+        """``POST`` a learning content; returns it as stored."""
+        check_content(body, creating=True, service_set=CONTENT_POST_SERVICE_SET)
         path = self._provider(registration_id) + "/learningContents"
         response = self.request("POST", path, operation="create_content", json=dict(body))
         return _entity(LearningContent.model_validate, response)
@@ -486,8 +495,15 @@ class GraphClient:
             raise InvalidInputError(
                 "requests", "invalid", f"a batch holds 1 to {BATCH_LIMIT} requests, got {len(requests_)}"
             )
+        violation = batch_rule_violation(requests_)
+        if violation is not None:
+            raise InvalidInputError(violation[0], "invalid", violation[1])
         # The batch may be resent after a dropped connection only if each of its requests may be.
         idempotent = all(str(r.get("method", "")).upper() in _IDEMPOTENT for r in requests_)
+        # Each sub-request opts into evolvable enum members as a direct request does.
+        requests_ = [
+            {**r, "headers": {"Prefer": INCLUDE_UNKNOWN_ENUM_MEMBERS, **(r.get("headers") or {})}} for r in requests_
+        ]
         response = self.request(
             "POST", "/$batch", operation=operation, json={"requests": list(requests_)}, idempotent=idempotent
         )
