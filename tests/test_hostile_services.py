@@ -25,6 +25,13 @@ from learnkit.models import ASSIGNMENT_TYPE
 
 ACTIVITY = {"@odata.type": ASSIGNMENT_TYPE, "id": "u:1", "status": "inProgress"}
 BODY = {"@odata.type": ASSIGNMENT_TYPE, "status": "completed"}
+NEW = {
+    **BODY,
+    "externalcourseActivityId": "x-1",
+    "learnerUserId": "u",
+    "learningContentId": "c",
+    "assignmentType": "required",
+}
 
 
 class Static:
@@ -154,7 +161,7 @@ def test_a_service_that_never_answers_is_a_network_error_retried_for_a_get(serve
 def test_a_post_that_timed_out_is_never_sent_again(server: Misbehaving) -> None:
     server.behave = never_answer(server)
     with pytest.raises(learnkit.NetworkError, match="may or may not have been applied") as info:
-        client_for(server.url, timeout=(2.0, 0.5)).create_activity("reg", {**BODY, "externalcourseActivityId": "x"})
+        client_for(server.url, timeout=(2.0, 0.5)).create_activity("reg", NEW)
     assert server.methods() == ["POST"] and info.value.maybe_applied is True
 
 
@@ -165,7 +172,7 @@ def test_a_dropped_connection_is_retried_for_a_patch_but_not_for_a_post(server: 
     assert server.methods() == ["PATCH"] * 3
     server.requests.clear()
     with pytest.raises(learnkit.NetworkError, match="may or may not have been applied"):
-        client_for(server.url).create_activity("reg", BODY)
+        client_for(server.url).create_activity("reg", NEW)
     assert server.methods() == ["POST"]
 
 
@@ -173,7 +180,7 @@ def test_a_post_that_never_connected_is_sent_again_since_it_cannot_have_arrived(
     waits: list[float] = []
     url = f"http://127.0.0.1:{closed_port()}/v1.0"
     with pytest.raises(learnkit.NetworkError, match="connection refused") as info:
-        client_for(url, waits).create_activity("reg", BODY)
+        client_for(url, waits).create_activity("reg", NEW)
     assert info.value.attempts == 3 and len(waits) == 2
     assert info.value.maybe_applied is False and "try again" in str(info.value)
 
@@ -226,7 +233,7 @@ def test_a_service_that_trickles_its_headers_is_cut_off_too(server: Misbehaving)
         lambda c: c.get_activity("u:1"),
         lambda c: c.list_provider_activities("reg"),
         lambda c: c.list_provider_activities_json("reg"),
-        lambda c: c.create_activity("reg", BODY),
+        lambda c: c.create_activity("reg", NEW),
         lambda c: c.get_provider("reg"),
         lambda c: c.batch([{"id": "1", "method": "GET", "url": "/x"}]),
     ],
@@ -249,7 +256,7 @@ def test_a_success_that_is_not_the_expected_json_is_a_typed_error(
     ("call", "detail"),
     [
         (lambda c: c.get_activity("u:1"), "without an 'id'"),
-        (lambda c: c.create_activity("reg", BODY), "without an 'id'"),
+        (lambda c: c.create_activity("reg", NEW), "without an 'id'"),
         (lambda c: c.get_content("reg", "c1"), "without an 'id'"),
         (lambda c: c.list_contents("reg"), "without a 'value' list"),
         (lambda c: c.batch([{"id": "1", "method": "GET", "url": "/x"}]), "without a 'responses' list"),
