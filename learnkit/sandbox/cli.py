@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import signal
 import sys
 import threading
+import warnings
 from types import FrameType
 
 from learnkit.sandbox.faults import parse_faults
-from learnkit.sandbox.server import start
+from learnkit.sandbox.server import DatabaseInUse, start
 
 __all__ = ["add_arguments", "run"]
 
@@ -54,15 +56,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the sandbox described by ``args`` until interrupted; returns the exit status."""
+    _log_to_stderr()
     try:
-        sandbox = start(
-            port=args.port, db=args.db, reset=args.reset, host=args.host, faults=args.faults,
-            latency_ms=args.latency_ms, rate_limit=args.rate_limit, allow_remote=args.allow_remote,
-            token_lifetime=args.token_lifetime, retry_after=args.retry_after,
-        )
-    except (ValueError, OSError) as exc:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            sandbox = start(
+                port=args.port, db=args.db, reset=args.reset, host=args.host, faults=args.faults,
+                latency_ms=args.latency_ms, rate_limit=args.rate_limit, allow_remote=args.allow_remote,
+                token_lifetime=args.token_lifetime, retry_after=args.retry_after,
+            )
+    except (ValueError, OSError, DatabaseInUse) as exc:
         print(f"learnkit sandbox: {exc}", file=sys.stderr)
         return 2
+    for warning in caught:
+        print(f"learnkit sandbox: warning: {warning.message}", file=sys.stderr, flush=True)
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -78,6 +85,7 @@ def run(args: argparse.Namespace) -> int:
             demo = sandbox.demo
             print(
                 f"learnkit sandbox serving {sandbox.graph_url}\n"
+                f"  listening  {sandbox.bind_host}:{sandbox.port}\n"
                 f"  authority  {sandbox.authority}\n"
                 f"  client id  {sandbox.client_id} (learnkit-demo; secret and certificate: --json)\n"
                 f"  CA file    {sandbox.ca_cert}\n"
@@ -91,3 +99,14 @@ def run(args: argparse.Namespace) -> int:
     finally:
         sandbox.stop()
     return 0
+
+
+def _log_to_stderr() -> None:
+    """The sandbox's own log lines (a client that went away, an unexpected error) on stderr, one line each."""
+    logger = logging.getLogger("learnkit.sandbox")
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("learnkit sandbox: %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False

@@ -14,7 +14,6 @@ Example: ``response = await GraphService(store, identity, faults, switches, grap
 from __future__ import annotations
 
 import asyncio
-import json
 import math
 import uuid
 from collections.abc import Callable, Mapping
@@ -50,6 +49,7 @@ from learnkit.errors import (
     TooManyRequestsError,
     error_body,
 )
+from learnkit.limits import check_instant
 from learnkit.models import (
     ASSIGNMENT_TYPE,
     SELF_INITIATED_TYPE,
@@ -60,9 +60,10 @@ from learnkit.models import (
     parse_update,
 )
 from learnkit.permissions import PERMISSIONS
-from learnkit.sandbox.faults import Faults, format_seconds
+from learnkit.sandbox.faults import Faults, format_seconds, throttle_message
 from learnkit.sandbox.identity import Claims, Identity, TokenRejected
 from learnkit.sandbox.odata import Query, QueryError, next_link, parse_query, project
+from learnkit.sandbox.payload import UnreadableBody, check_datetimes, read_json
 from learnkit.sandbox.routes import MethodNotAllowed, Route, UnknownSegment, resolve
 from learnkit.sandbox.seed import empty_activity
 from learnkit.sandbox.store import Collection, Duplicate, Store
@@ -149,9 +150,18 @@ class Call:
 def _wire(key: str, value: Any) -> Any:
     """Graph's form of a DateTimeOffset: UTC with a Z."""
     if key in _DATETIME_OFFSETS and isinstance(value, str):
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(timezone.utc)
+        parsed = check_instant(key, datetime.fromisoformat(value.replace("Z", "+00:00")))
         return parsed.isoformat().replace("+00:00", "Z")
     return value
+
+
+def _parse_update(body: dict[str, Any]) -> UpdateModel:
+    """parse_update, with date-times Graph could not hold refused first (learnkit.limits.check_instant)."""
+    try:
+        check_datetimes(body, (*_DATETIME_OFFSETS, "dueDateTime"))
+        return parse_update(body)
+    except InvalidInputError as exc:
+        raise _field_failure(exc) from None
 
 
 def _field_failure(exc: InvalidInputError) -> Failure:
@@ -237,7 +247,7 @@ class GraphService:
             raise Failure(InternalServerError)
         cls = TooManyRequestsError if fault.kind == "429" else ServiceUnavailableError
         raise Failure(cls, headers={"Retry-After": format_seconds(fault.retry_after)},
-                      noOfMinutes=math.ceil(fault.retry_after / 60))
+                      message=throttle_message(fault.retry_after), noOfMinutes=math.ceil(fault.retry_after / 60))
 
     # --- shared checks (steps 4 to 6) -------------------------------------------------
 
@@ -261,12 +271,22 @@ class GraphService:
             raise Failure(ActivityNotFoundError)
         return activity
 
+    def refuse_unauthenticated(self, headers: Mapping[str, str], ids: tuple[str, str]) -> Response | None:
+        """Graph's 401 answer when ``headers`` carry no valid bearer token, else None (``$batch`` checks once)."""
+        try:
+            self._authenticate(Call("POST", "/$batch", "", b"", headers, ids))
+        except Failure as failure:
+            return graph_error_response(failure, ids)
+        return None
+
     @staticmethod
     def _json_object(call: Call) -> dict[str, Any]:
         try:
-            body = json.loads(call.body)
-        except (ValueError, UnicodeDecodeError):
+            body = read_json(call.body)
+        except UnreadableBody:
             raise Failure(BadRequestError, message=_BAD_JSON) from None
+        except InvalidInputError as exc:
+            raise _field_failure(exc) from None
         if not isinstance(body, dict):
             raise Failure(BadRequestError, message=_BAD_JSON)
         return body
@@ -337,10 +357,7 @@ class GraphService:
         return self._collection(call, context, "learner_activities", user["id"], query)
 
     def _changes(self, activity: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
-        try:
-            model = parse_update(body)
-        except InvalidInputError as exc:
-            raise _field_failure(exc) from None
+        model = _parse_update(body)
         if model.odata_type != normalize_odata_type(activity["@odata.type"]):
             raise Failure(FieldInvalidError, fieldName="@odata.type")
         changes = model.to_body()
@@ -370,10 +387,7 @@ class GraphService:
         for name in _CREATE_REQUIRED:
             if name not in body:
                 raise Failure(FieldRequiredError, fieldName=name)
-        try:
-            values = parse_update(body).to_body()
-        except InvalidInputError as exc:
-            raise _field_failure(exc) from None
+        values = _parse_update(body).to_body()
         for name in _CREATE_REQUIRED:
             if body[name] is None:
                 raise Failure(FieldEmptyError, fieldName=name)
