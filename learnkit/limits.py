@@ -55,7 +55,8 @@ def check_text(field: str, value: str) -> str:
     except UnicodeEncodeError as exc:
         point = ord(value[exc.start])
         raise InvalidInputError(
-            field, "invalid",
+            field,
+            "invalid",
             f"holds a lone surrogate (U+{point:04X}), which is not a character: send the text as valid "
             "Unicode (a surrogate must be half of a pair)",
         ) from None
@@ -76,7 +77,8 @@ def check_instant(field: str, value: datetime) -> datetime:
         return value.astimezone(timezone.utc)
     except OverflowError:
         raise InvalidInputError(
-            field, "invalid",
+            field,
+            "invalid",
             f"{value.isoformat()} is outside 0001-01-01 to 9999-12-31 once converted to UTC, so Graph cannot "
             "hold it: give a date-time inside that range",
         ) from None

@@ -44,6 +44,8 @@ IDS = "learnkit.ids"
 _GRAPH_METHODS = ["GET", "POST", "PATCH", "PUT", "DELETE", "HEAD", "OPTIONS"]
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 _log = logging.getLogger("learnkit.sandbox")
+# How much of an oversized body is read and dropped so the client sees the 413; past it, the connection is closed.
+_DRAIN = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -123,10 +125,25 @@ class Guard:
         self.app = app
         self.max_body = max_body
 
-    async def _too_large(self, scope: Scope, send: Send) -> None:
+    async def _too_large(self, scope: Scope, receive: Receive, send: Send, *, more: bool) -> None:
+        """Graph's 413, once the rest of the body is read and dropped (up to ``_DRAIN``; past that, close).
+
+        A client such as requests sends its whole body before it reads an answer: closing
+        at once would show it a broken pipe instead of the 413.
+        """
+        drained, complete = 0, not more
+        while not complete and drained <= _DRAIN:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            drained += len(message.get("body", b""))
+            complete = not message.get("more_body", False)
         megabytes = self.max_body // (1024 * 1024)
-        failure = Failure(_PayloadTooLarge, message=f"The maximum request length supported is {megabytes}MB.",
-                          headers={"Connection": "close"})
+        failure = Failure(
+            _PayloadTooLarge,
+            message=f"The maximum request length supported is {megabytes}MB.",
+            headers={} if complete else {"Connection": "close"},
+        )
         await graph_error_response(failure, _scope_ids(scope))(scope, _no_body, send)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -135,7 +152,7 @@ class Guard:
             return
         for name, value in scope.get("headers", []):
             if name == b"content-length" and value.isdigit() and int(value) > self.max_body:
-                await self._too_large(scope, send)
+                await self._too_large(scope, receive, send, more=True)
                 return
         chunks: list[bytes] = []
         size = 0
@@ -147,7 +164,7 @@ class Guard:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > self.max_body:
-                await self._too_large(scope, send)
+                await self._too_large(scope, receive, send, more=message.get("more_body", False))
                 return
             chunks.append(chunk)
             if not message.get("more_body", False):

@@ -15,7 +15,7 @@ import math
 import random
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 __all__ = ["FAULT_KINDS", "Fault", "Faults", "format_seconds", "parse_faults", "throttle_message"]
@@ -97,7 +97,8 @@ class Faults:
     Example: ``faults.configure({"503": 0.5}, retry_after=0.1, seed=1); faults.decide(allow_drop=True)``
     """
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock  # seconds; a test passes its own to step through the rate-limit window
         self._lock = threading.Lock()
         self._rng = random.Random()
         self.rates: dict[str, float] = {}
@@ -165,7 +166,7 @@ class Faults:
             if self._queue and (allow_drop or self._queue[0] != "drop"):
                 return Fault(self._queue.popleft(), self.retry_after)
             if self.rate_limit is not None:
-                now = time.monotonic()
+                now = self._clock()
                 while self._admitted and self._admitted[0] <= now - 1.0:
                     self._admitted.popleft()
                 self._admitted.append(now)
