@@ -221,7 +221,7 @@ def test_after_any_error_the_same_keep_alive_connection_serves_the_next_post(
     sb, aid = graph.sb, graph.sb.demo["assignment_id"]
     path = graph.activity_path(aid)
     good_post = batch_of({"id": "1", "method": "GET", "url": f"/employeeExperience/learningCourseActivities/{aid}"})
-    bad_inputs = [
+    bad_inputs: list[tuple[str, str, dict[str, Any]]] = [
         ("PATCH", path, {"data": b"[" * 100_000}),
         ("PATCH", path, {"data": b'{"notes": "\\ud800", "status": "inProgress"}'}),
         ("GET", path.rsplit("/", 1)[0] + "?$top=²", {}),
