@@ -16,7 +16,7 @@ Example::
 from __future__ import annotations
 
 from learnkit.sandbox.identity import DemoApp
-from learnkit.sandbox.server import Sandbox, start
+from learnkit.sandbox.server import DatabaseInUse, RemoteWarning, Sandbox, start
 from learnkit.sandbox.tls import ClientCertificate
 
-__all__ = ["ClientCertificate", "DemoApp", "Sandbox", "start"]
+__all__ = ["ClientCertificate", "DatabaseInUse", "DemoApp", "RemoteWarning", "Sandbox", "start"]

@@ -366,3 +366,56 @@ def test_no_batch_gets_a_500(http: tuple[Sandbox, requests.Session], payload: An
             sb.graph_url + "/$batch", data=_raw(payload), headers={"Content-Type": "application/json"}, timeout=30
         )
     )
+
+
+FORM_KEYS = [
+    "grant_type",
+    "client_id",
+    "client_secret",
+    "scope",
+    "client_assertion",
+    "client_assertion_type",
+    "device_code",
+    "refresh_token",
+    "user_code",
+]
+form_values = st.one_of(
+    st.sampled_from(
+        [
+            "client_credentials",
+            "urn:ietf:params:oauth:grant-type:device_code",
+            "refresh_token",
+            "https://graph.microsoft.com/.default",
+            "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            DEMO_IDS["learner_id"],
+            "a.b.c",
+            "eyJhbGciOiJub25lIn0.e30.",
+        ]
+    ),
+    text,
+)
+
+
+@BUDGET
+@given(
+    endpoint=st.sampled_from(
+        ["oauth2/v2.0/token", "oauth2/v2.0/devicecode", "v2.0/.well-known/openid-configuration", "discovery/v2.0/keys"]
+    ),
+    tenant=st.one_of(st.just("TENANT"), text),
+    form=st.dictionaries(st.sampled_from(FORM_KEYS), form_values, max_size=5),
+    main_app=st.booleans(),
+)
+def test_no_sign_in_request_gets_a_500(
+    http: tuple[Sandbox, requests.Session], endpoint: str, tenant: str, form: dict[str, str], main_app: bool
+) -> None:
+    sb, session = http
+    if main_app:  # most forms name a real app, so the checks past the client id are reached
+        form = {"client_id": sb.client_id, **form}
+    tenant_segment = sb.tenant_id if tenant == "TENANT" else _segment(tenant)
+    url = f"{sb.url}/{tenant_segment}/{endpoint}"
+    data = "&".join(f"{k}={_segment(v)}" for k, v in form.items())
+    method = "GET" if "keys" in endpoint or "configuration" in endpoint else "POST"
+    answer = session.request(
+        method, url, data=data, timeout=30, headers={"Content-Type": "application/x-www-form-urlencoded"}
+    )
+    assert answer.status_code < 500, (url, answer.text[:300])

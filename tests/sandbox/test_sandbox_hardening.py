@@ -26,9 +26,8 @@ import requests
 
 from learnkit.errors import error_from_response
 from learnkit.limits import MAX_BODY_BYTES, MAX_JSON_DEPTH
-from learnkit.sandbox import Sandbox, start
+from learnkit.sandbox import DatabaseInUse, RemoteWarning, Sandbox, start
 from learnkit.sandbox.faults import Faults
-from learnkit.sandbox.server import DatabaseInUse, RemoteWarning
 
 GOOD = {"@odata.type": "#microsoft.graph.learningAssignment", "status": "inProgress", "completionPercentage": 40}
 ASSIGNMENT = "#microsoft.graph.learningAssignment"
