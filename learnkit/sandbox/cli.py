@@ -37,7 +37,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=0, help="port to listen on (default: any free port)")
     parser.add_argument("--db", default=None, help="SQLite file that keeps the tenant across restarts "
                                                    "(default: a temporary file)")
-    parser.add_argument("--reset", action="store_true", help="rebuild the demo tenant in --db")
+    parser.add_argument("--reset", action="store_true",
+                        help="rebuild the demo tenant in --db, with new keys and secrets (older tokens are refused)")
     parser.add_argument("--faults", type=_faults, default=None, metavar="KIND=RATE,...",
                         help="answer a fraction of Graph requests with a fault, "
                         "e.g. 429=0.1,503=0.05,500=0.02,drop=0.01")

@@ -438,8 +438,11 @@ def start(
     """Start a sandbox over HTTPS in a background thread; returns once it answers.
 
     ``db=None`` keeps the tenant in a temporary file; a path keeps it across
-    restarts (``reset=True`` rebuilds it). A host other than loopback is refused
-    unless ``allow_remote``.
+    restarts, in files only their owner may read. ``reset=True`` rebuilds the
+    tenant and makes a new signing key, secrets and certificates, so tokens
+    issued before are refused. A database another running sandbox holds raises
+    DatabaseInUse. A host other than loopback is refused unless ``allow_remote``,
+    and then warned about (RemoteWarning).
 
     Example: ``sb = start(); print(sb.graph_url); sb.stop()``
     """

@@ -291,6 +291,45 @@ def test_a_client_that_went_away_is_one_quiet_line(
     assert answer.status_code == 200
 
 
+def test_the_cli_prints_a_gone_client_as_one_line_and_no_traceback(tmp_path: Path) -> None:
+    proc = _cli("--json", "--db", str(tmp_path / "cli.db"))
+    try:
+        assert proc.stdout is not None
+        shown = json.loads(proc.stdout.readline())
+        with requests.Session() as http:
+            http.trust_env = False
+            token = http.post(
+                shown["token_url"],
+                verify=shown["ca_cert"],
+                timeout=10,
+                data={
+                    "grant_type": "client_credentials",
+                    "client_id": shown["client_id"],
+                    "client_secret": shown["client_secret"],
+                    "scope": "https://graph.microsoft.com/.default",
+                },
+            )
+        port = int(shown["url"].rsplit(":", 1)[1])
+        context = ssl.create_default_context(cafile=shown["ca_cert"])
+        for _ in range(3):
+            with (
+                socket.create_connection(("127.0.0.1", port), timeout=5) as raw,
+                context.wrap_socket(raw, server_hostname="127.0.0.1") as tls,
+            ):
+                tls.sendall(
+                    f"PATCH /v1.0/me HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
+                    f"{token.json()['access_token']}\r\nContent-Length: 500\r\n\r\n{{".encode()
+                )
+                time.sleep(0.05)
+        time.sleep(0.5)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=15)
+    gone = [line for line in err.splitlines() if "went away" in line]
+    assert len(gone) == 3 and all(line.startswith("learnkit sandbox: client 127.0.0.1:") for line in gone)
+    assert "Traceback" not in err and "Exception in ASGI" not in err and shown["client_secret"] not in err
+
+
 # --- 2. $batch without a token, nested $batch ------------------------------------------------------------------
 
 
@@ -404,12 +443,13 @@ def test_every_state_file_is_private(tmp_path: Path) -> None:
 
 def test_an_existing_world_readable_db_is_narrowed(tmp_path: Path) -> None:
     db = tmp_path / "old.db"
+    tmp_path.chmod(0o755)
     with start(db=db):
         pass
     db.chmod(0o644)
     with start(db=db):
         assert _mode(db) == 0o600
-    assert _mode(tmp_path) == _mode(tmp_path)  # a folder that was there before is the user's: left alone
+    assert _mode(tmp_path) == 0o755  # a folder that was there before is the user's: left alone
 
 
 def test_reset_rotates_the_signing_key_and_every_secret(tmp_path: Path, graph_for: Any) -> None:
