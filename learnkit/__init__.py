@@ -68,15 +68,15 @@ connect = GraphClient.connect
 # The bulk and frame names need pandas: they load on first use, so `import learnkit` stays light.
 _LAZY = {
     "Journal": "learnkit.journal",
-    "PatchPlan": "learnkit.frame",
+    "PatchPlan": "learnkit.plans",
     "apply_csv": "learnkit.bulk",
     "apply_frame": "learnkit.bulk",
     "apply_plans": "learnkit.bulk",
     "read_activities": "learnkit.frame",
-    "read_csv": "learnkit.frame",
+    "read_csv": "learnkit.csvfile",
     "resume": "learnkit.bulk",
     "undo": "learnkit.bulk",
-    "write_csv": "learnkit.frame",
+    "write_csv": "learnkit.csvfile",
 }
 
 if TYPE_CHECKING:
@@ -87,8 +87,10 @@ if TYPE_CHECKING:
     from learnkit import widgets as widgets
     from learnkit.bulk import apply as apply_plans
     from learnkit.bulk import apply_csv, apply_frame, resume, undo
-    from learnkit.frame import PatchPlan, read_activities, read_csv, write_csv
+    from learnkit.csvfile import read_csv, write_csv
+    from learnkit.frame import read_activities
     from learnkit.journal import Journal
+    from learnkit.plans import PatchPlan
 
 
 #: Subpackages reachable as attributes (``learnkit.sandbox.start()``) without importing them up front.

@@ -36,26 +36,17 @@ from urllib.parse import quote
 import pandas as pd
 from tqdm.auto import tqdm
 
+from learnkit.csvfile import plans_from_frame, read_csv
 from learnkit.errors import (
     GraphError,
-    InvalidInputError,
     NetworkError,
     RetryableError,
     error_from_response,
 )
-from learnkit.frame import (
-    InvalidRowsError,
-    PatchPlan,
-    activity_etag,
-    canonical,
-    diff,
-    plans_from_frame,
-    read_csv,
-)
+from learnkit.frame import diff
 from learnkit.journal import Journal, JournalError, JournalRow
-from learnkit.models import UPDATE_MODELS, normalize_odata_type, parse_update
+from learnkit.plans import PatchPlan, activity_etag, decide, overlay, validate_plans
 from learnkit.retry import RetryPolicy
-from learnkit.update import minimal_patch
 
 if TYPE_CHECKING:
     from learnkit.client import GraphClient
@@ -63,11 +54,9 @@ if TYPE_CHECKING:
 __all__ = [
     "RESULT_COLUMNS",
     "AdaptiveLimit",
-    "Decision",
     "apply",
     "apply_csv",
     "apply_frame",
-    "decide",
     "resume",
     "summarize",
     "undo",
@@ -82,95 +71,6 @@ BATCH_SIZE = 20
 # rather than the odd throttled request; once paced, a smaller share means "past it".
 _OVERLOAD = 0.5
 _PAST_RATE = 0.25
-
-
-# --- the decision for one record (pure) ------------------------------------------
-
-
-@dataclass(frozen=True)
-class Decision:
-    """What to do with a record, given what the service holds now.
-
-    ``action`` is ``send`` (with ``body`` and the ``before`` values it replaces),
-    ``applied`` (it already holds the intended values: an earlier send landed),
-    ``unchanged``, ``conflict`` or ``refuse``.
-
-    >>> Decision("conflict", "changed on the service since it was read").action
-    'conflict'
-    """
-
-    action: Literal["send", "applied", "unchanged", "conflict", "refuse"]
-    message: str = ""
-    body: dict[str, Any] | None = None
-    before: dict[str, Any] | None = None
-
-
-def _overlay(before: Mapping[str, Any], body: Mapping[str, Any]) -> dict[str, Any]:
-    return {**before, **body}
-
-
-def _read_only(current: Mapping[str, Any], name: str) -> Any:
-    if name == "externalcourseActivityId":
-        return current.get(name, current.get("externalCourseActivityId"))
-    return current.get(name)
-
-
-def decide(
-    plan: PatchPlan,
-    current: Mapping[str, Any],
-    *,
-    prior: tuple[Mapping[str, Any], Mapping[str, Any]] | None = None,
-    force: bool = False,
-) -> Decision:
-    """Decide a plan against the record's current JSON (pure: no I/O).
-
-    ``prior`` is ``(before, body)`` when this run already sent a PATCH for the record
-    and its outcome is unknown (a dropped connection, a killed process): the current
-    values tell whether it landed. Without ``force``, a record that no longer holds
-    what the plan was based on (``plan.base_etag``) is a conflict.
-
-    >>> from learnkit.models import SELF_INITIATED_TYPE as T
-    >>> decide(PatchPlan(2, "p", "a", T, {"completionPercentage": 40}),
-    ...        {"@odata.type": T, "status": "inProgress", "completionPercentage": 10}).body
-    {'@odata.type': '#microsoft.graph.learningSelfInitiatedCourse', 'status': 'inProgress', 'completionPercentage': 40}
-    """
-    try:
-        kind = normalize_odata_type(current.get("@odata.type"))
-    except InvalidInputError:
-        return Decision("refuse", f"the service returned an activity of unknown type {current.get('@odata.type')!r}")
-    if kind != plan.odata_type:
-        return Decision("refuse", f"@odata.type: the service holds a {kind}, the plan is for a {plan.odata_type}")
-    try:
-        now = canonical(current)
-        if prior is not None:
-            before, body = prior
-            if now == canonical(_overlay(before, body)):
-                return Decision("applied", "applied (an earlier attempt landed: read back to confirm)", dict(body),
-                                dict(before))
-            if now == canonical(before):
-                return Decision("send", "", dict(body), dict(before))
-            if not force:
-                return Decision("conflict", "changed on the service while its update was in flight: not overwritten")
-        elif plan.base_etag is not None and not force:
-            etag = activity_etag(current)
-            if etag != plan.base_etag:
-                return Decision(
-                    "conflict",
-                    f"changed on the service since it was read (etag {plan.base_etag}, now {etag}): "
-                    "not overwritten; read it again, or force",
-                )
-        for name, expected in plan.expect.items():
-            held = _read_only(current, name)
-            if expected != held and not (expected in (None, "") and held in (None, "")):
-                return Decision("refuse", f"{name} is read-only: the row says {expected!r}, the service holds "
-                                          f"{held!r}; nothing sent")
-        patch = minimal_patch(current, {"@odata.type": plan.odata_type, **plan.changes})
-    except InvalidInputError as exc:
-        return Decision("refuse", f"{exc.field}: {exc.detail}")
-    if patch is None:
-        return Decision("unchanged", "the service already holds these values")
-    replaced = {name: current.get(name) for name in UPDATE_MODELS[kind].UPDATABLE}
-    return Decision("send", "", patch, {"@odata.type": kind, **replaced})
 
 
 # --- adaptive concurrency --------------------------------------------------------
@@ -274,13 +174,16 @@ def _path(value: str) -> str:
 def _subrequest(row: _Row) -> dict[str, Any]:
     plan = row.plan
     if row.stage == "check":
-        return {"id": str(row.index), "method": "GET",
-                "url": f"/employeeExperience/learningCourseActivities/{_path(plan.activity_id)}"}
+        return {
+            "id": str(row.index),
+            "method": "GET",
+            "url": f"/employeeExperience/learningCourseActivities/{_path(plan.activity_id)}",
+        }
     return {
         "id": str(row.index),
         "method": "PATCH",
         "url": f"/employeeExperience/learningProviders/{_path(plan.registration_id)}"
-               f"/learningCourseActivities/{_path(plan.activity_id)}",
+        f"/learningCourseActivities/{_path(plan.activity_id)}",
         "headers": {"Content-Type": "application/json"},
         "body": row.body,
     }
@@ -405,13 +308,20 @@ class _Engine:
                 outcomes.append((row, code, content, failure))
         throttled = sum(1 for _, status, _, _ in outcomes if status in (429, 503))
         waits = [e.retry_after for _, status, _, e in outcomes if status in (429, 503) and e and e.retry_after]
-        self.limits.on_batch(batch.epoch, size=len(outcomes), throttled=throttled, now=now,
-                             wait=min(waits) if waits else None)
+        self.limits.on_batch(
+            batch.epoch, size=len(outcomes), throttled=throttled, now=now, wait=min(waits) if waits else None
+        )
         finals: list[_Row] = []
         records: list[tuple[int, int | None, str, float | None]] = []
         for row, status, body, error in outcomes:
-            records.append((row.index, status, "" if error is None else str(error)[:500],
-                            error.retry_after if error is not None else None))
+            records.append(
+                (
+                    row.index,
+                    status,
+                    "" if error is None else str(error)[:500],
+                    error.retry_after if error is not None else None,
+                )
+            )
             if status is None or error is not None:
                 self._failed_try(row, error, now, finals)
             elif row.stage == "check":
@@ -425,8 +335,9 @@ class _Engine:
         if finals:
             self.bar.set_postfix(concurrency=int(self.limits.limit), refresh=False)
 
-    def _final(self, row: _Row, state: str, code: int | None, message: str, finals: list[_Row],
-               retryable: bool = False) -> None:
+    def _final(
+        self, row: _Row, state: str, code: int | None, message: str, finals: list[_Row], retryable: bool = False
+    ) -> None:
         row.state, row.code, row.message, row.retryable = state, code, message, retryable
         finals.append(row)
 
@@ -511,26 +422,6 @@ def _journal(journal: Journal | str | Path | None) -> Journal:
     return journal if isinstance(journal, Journal) else Journal(journal)
 
 
-def _refuse_bad_plans(plans: Sequence[PatchPlan]) -> None:
-    """Every plan's values through the strict update model, and one plan per record, before anything is sent."""
-    seen: dict[str, int] = {}
-    cells: list[tuple[Any, str, str]] = []
-    for plan in plans:
-        for name, value in (("id", plan.activity_id), ("learningProviderId", plan.registration_id)):
-            if not isinstance(value, str) or not value.strip():
-                cells.append((plan.row, name, "shouldn't be empty: it addresses the record"))
-        if plan.activity_id in seen:
-            cells.append((plan.row, "id", f"repeats row {seen[plan.activity_id]}: one plan per record"))
-        seen.setdefault(plan.activity_id, plan.row)
-        try:
-            # The status the record has is only known at send time; any status valid for both types stands in.
-            parse_update({"@odata.type": plan.odata_type, "status": "inProgress", **plan.changes})
-        except InvalidInputError as exc:
-            cells.extend((plan.row, name, detail) for name, _, detail in exc.problems)
-    if cells:
-        raise InvalidRowsError(cells)
-
-
 def _run(
     client: GraphClient,
     rows: list[_Row],
@@ -593,17 +484,37 @@ def apply(
     Example: ``apply(client, diff(before, edited)).status.value_counts()``
     """
     todo = list(plans)
-    _refuse_bad_plans(todo)
+    validate_plans(todo)
     rows = [_Row(i, plan) for i, plan in enumerate(todo)]
     if dry_run:
-        return _run(client, rows, journal=None, run_id=None, force=force, dry_run=True, progress=progress,
-                    concurrency=concurrency, retry=retry, recheck_after=recheck_after)
+        return _run(
+            client,
+            rows,
+            journal=None,
+            run_id=None,
+            force=force,
+            dry_run=True,
+            progress=progress,
+            concurrency=concurrency,
+            retry=retry,
+            recheck_after=recheck_after,
+        )
     book = _journal(journal)
     run_id = book.start("apply", todo, force=force, graph_url=client.graph_url, source=source)
     if on_start is not None:
         on_start(run_id)
-    return _run(client, rows, journal=book, run_id=run_id, force=force, dry_run=False, progress=progress,
-                concurrency=concurrency, retry=retry, recheck_after=recheck_after)
+    return _run(
+        client,
+        rows,
+        journal=book,
+        run_id=run_id,
+        force=force,
+        dry_run=False,
+        progress=progress,
+        concurrency=concurrency,
+        retry=retry,
+        recheck_after=recheck_after,
+    )
 
 
 def apply_frame(client: GraphClient, before: pd.DataFrame, after: pd.DataFrame, **options: Any) -> pd.DataFrame:
@@ -626,8 +537,17 @@ def apply_csv(client: GraphClient, path: str | Path, **options: Any) -> pd.DataF
 def _rows_of(entries: Sequence[JournalRow], *, retry_failed: bool) -> list[_Row]:
     rows = []
     for entry in entries:
-        row = _Row(entry.index, entry.plan, state=entry.state, before=entry.before, body=entry.body,
-                   code=entry.code, message=entry.message, sends=entry.attempts, retryable=entry.retryable)
+        row = _Row(
+            entry.index,
+            entry.plan,
+            state=entry.state,
+            before=entry.before,
+            body=entry.body,
+            code=entry.code,
+            message=entry.message,
+            sends=entry.attempts,
+            retryable=entry.retryable,
+        )
         if row.state == "sending" or (retry_failed and row.state == "failed" and row.retryable):
             row.state, row.stage, row.prior = "planned", "check", row.before is not None and row.body is not None
         rows.append(row)
@@ -656,8 +576,18 @@ def resume(
     book = _journal(journal)
     info = book.claim(journal_id)
     rows = _rows_of(book.rows(journal_id), retry_failed=retry_failed)
-    return _run(client, rows, journal=book, run_id=journal_id, force=info.force, dry_run=False, progress=progress,
-                concurrency=concurrency, retry=retry, recheck_after=recheck_after)
+    return _run(
+        client,
+        rows,
+        journal=book,
+        run_id=journal_id,
+        force=info.force,
+        dry_run=False,
+        progress=progress,
+        concurrency=concurrency,
+        retry=retry,
+        recheck_after=recheck_after,
+    )
 
 
 def undo(
@@ -695,17 +625,37 @@ def undo(
                 activity_id=entry.plan.activity_id,
                 odata_type=entry.plan.odata_type,
                 changes=restore,
-                base_etag=activity_etag(_overlay(entry.before, entry.body)),
+                base_etag=activity_etag(overlay(entry.before, entry.body)),
             )
         )
     rows = [_Row(i, plan) for i, plan in enumerate(plans)]
     if dry_run:
-        return _run(client, rows, journal=None, run_id=None, force=force, dry_run=True, progress=progress,
-                    concurrency=concurrency, retry=retry, recheck_after=10.0)
-    run_id = book.start("undo", plans, parent=journal_id, force=force, graph_url=client.graph_url,
-                        source=f"undo of {journal_id}")
+        return _run(
+            client,
+            rows,
+            journal=None,
+            run_id=None,
+            force=force,
+            dry_run=True,
+            progress=progress,
+            concurrency=concurrency,
+            retry=retry,
+            recheck_after=10.0,
+        )
+    run_id = book.start(
+        "undo", plans, parent=journal_id, force=force, graph_url=client.graph_url, source=f"undo of {journal_id}"
+    )
     if on_start is not None:
         on_start(run_id)
-    return _run(client, rows, journal=book, run_id=run_id, force=force, dry_run=False, progress=progress,
-                concurrency=concurrency, retry=retry, recheck_after=10.0)
-
+    return _run(
+        client,
+        rows,
+        journal=book,
+        run_id=run_id,
+        force=force,
+        dry_run=False,
+        progress=progress,
+        concurrency=concurrency,
+        retry=retry,
+        recheck_after=10.0,
+    )

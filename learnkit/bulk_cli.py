@@ -23,7 +23,8 @@ import pandas as pd
 
 from learnkit import bulk
 from learnkit.cli import add_connection_arguments, client_from_args
-from learnkit.frame import read_activities, write_csv
+from learnkit.csvfile import write_csv
+from learnkit.frame import read_activities
 from learnkit.journal import Journal, default_journal_path
 
 __all__ = ["add_arguments", "run"]

@@ -33,7 +33,7 @@ import pandas as pd
 import platformdirs
 
 from learnkit.errors import LearnkitError
-from learnkit.frame import PatchPlan
+from learnkit.plans import PatchPlan
 
 __all__ = ["Journal", "JournalError", "JournalRow", "RunInfo", "default_journal_path"]
 

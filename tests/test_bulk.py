@@ -10,11 +10,12 @@ import pandas as pd
 import pytest
 
 from learnkit import GraphClient, RetryPolicy
-from learnkit.bulk import AdaptiveLimit, apply, apply_frame, decide, resume, summarize, undo
+from learnkit.bulk import AdaptiveLimit, apply, apply_frame, resume, summarize, undo
 from learnkit.errors import InvalidInputError
-from learnkit.frame import InvalidRowsError, PatchPlan, activity_etag, canonical, diff, read_activities
+from learnkit.frame import diff, read_activities
 from learnkit.journal import Journal, JournalError
 from learnkit.models import ASSIGNMENT_TYPE, SELF_INITIATED_TYPE
+from learnkit.plans import InvalidRowsError, PatchPlan, activity_etag, canonical, decide
 
 FAST = RetryPolicy(max_attempts=10, backoff=0.01, max_backoff=0.05)
 
@@ -180,8 +181,10 @@ def test_apply_frame_edits_land_exactly_and_are_journaled(sb: Any, client: Graph
     assert {r.state for r in journal_rows} == {"applied"}
     first = journal_rows[0]
     assert first.before is not None and first.body is not None
-    assert first.before["completionPercentage"] == before.set_index("id").loc[first.plan.activity_id,
-                                                                              "completionPercentage"]
+    assert (
+        first.before["completionPercentage"]
+        == before.set_index("id").loc[first.plan.activity_id, "completionPercentage"]
+    )
     assert book.info(results.attrs["journal_id"]).state == "finished"
 
 
@@ -193,8 +196,16 @@ def test_unchanged_and_dry_run_send_no_patch(sb: Any, client: GraphClient, book:
     assert all(p["completionPercentage"] for p in preview["patch"])
     assert book.runs().empty
     assert by_id(provider_frame(client, sb)) == by_id(df)
-    same = [PatchPlan(i, sb.demo["registration_id"], str(r["id"]), str(r["@odata.type"]),
-                      {"completionPercentage": int(r["completionPercentage"])}) for i, r in df.head(5).iterrows()]
+    same = [
+        PatchPlan(
+            i,
+            sb.demo["registration_id"],
+            str(r["id"]),
+            str(r["@odata.type"]),
+            {"completionPercentage": int(r["completionPercentage"])},
+        )
+        for i, r in df.head(5).iterrows()
+    ]
     results = apply(client, same, **run_options(book))
     assert summarize(results) == {"unchanged": 5} and (results["attempts"] == 0).all()
 
@@ -204,8 +215,9 @@ def test_conflict_is_reported_not_overwritten_unless_forced(sb: Any, client: Gra
     edited = bump(before, 4)
     victim = edited.loc[edited["completionPercentage"] != before["completionPercentage"], "id"].iloc[0]
     kind = before.set_index("id").loc[victim, "@odata.type"]
-    client.update_activity(sb.demo["registration_id"], victim,
-                           {"@odata.type": kind, "status": "inProgress", "completionPercentage": 3})
+    client.update_activity(
+        sb.demo["registration_id"], victim, {"@odata.type": kind, "status": "inProgress", "completionPercentage": 3}
+    )
     results = apply_frame(client, before, edited, **run_options(book))
     assert summarize(results) == {"applied": 3, "conflict": 1}
     assert results.set_index("id").loc[victim, "attempts"] == 0
@@ -232,12 +244,27 @@ def test_each_subrequest_is_retried_on_its_own(sb: Any, client: GraphClient, boo
 
 def test_errors_fail_their_row_only_with_the_graph_code(sb: Any, client: GraphClient, book: Journal) -> None:
     df = provider_frame(client, sb)
-    good = [PatchPlan(0, sb.demo["registration_id"], sb.demo["self_initiated_id"], SELF_INITIATED_TYPE,
-                      {"completionPercentage": 55})]
-    missing = [PatchPlan(1, sb.demo["registration_id"], "nobody:nothing", SELF_INITIATED_TYPE,
-                         {"completionPercentage": 55})]
-    other = [PatchPlan(2, sb.demo["disabled_registration_id"], sb.demo["assignment_id"], ASSIGNMENT_TYPE,
-                       {"completionPercentage": 55})]
+    good = [
+        PatchPlan(
+            0,
+            sb.demo["registration_id"],
+            sb.demo["self_initiated_id"],
+            SELF_INITIATED_TYPE,
+            {"completionPercentage": 55},
+        )
+    ]
+    missing = [
+        PatchPlan(1, sb.demo["registration_id"], "nobody:nothing", SELF_INITIATED_TYPE, {"completionPercentage": 55})
+    ]
+    other = [
+        PatchPlan(
+            2,
+            sb.demo["disabled_registration_id"],
+            sb.demo["assignment_id"],
+            ASSIGNMENT_TYPE,
+            {"completionPercentage": 55},
+        )
+    ]
     results = apply(client, good + missing + other, **run_options(book))
     assert results.loc[0, "status"] == "applied"
     assert (results.loc[1, "status"], results.loc[1, "code"]) == ("failed", 404)
@@ -263,7 +290,11 @@ def test_invalid_plans_refused_before_sending(sb: Any, client: GraphClient, book
     with pytest.raises(InvalidRowsError) as caught:
         apply(client, plans, **run_options(book))
     assert [(row, field) for row, field, _ in caught.value.cells] == [
-        (2, "completionPercentage"), (3, "status"), (4, "notes"), (5, "learningProviderId")]
+        (2, "completionPercentage"),
+        (3, "status"),
+        (4, "notes"),
+        (5, "learningProviderId"),
+    ]
     assert book.runs().empty
 
 
@@ -288,8 +319,9 @@ def test_undo_leaves_records_changed_since(sb: Any, client: GraphClient, book: J
     results = apply_frame(client, before, bump(before, 3), **run_options(book))
     victim = results["id"].iloc[0]
     kind = before.set_index("id").loc[victim, "@odata.type"]
-    client.update_activity(sb.demo["registration_id"], victim,
-                           {"@odata.type": kind, "status": "completed", "completionPercentage": 100})
+    client.update_activity(
+        sb.demo["registration_id"], victim, {"@odata.type": kind, "status": "completed", "completionPercentage": 100}
+    )
     reverted = undo(client, results.attrs["journal_id"], **run_options(book))
     assert summarize(reverted) == {"applied": 2, "conflict": 1}
     assert client.get_activity(victim).completionPercentage == 100
@@ -306,12 +338,17 @@ def test_resume_confirms_landed_rows_and_sends_only_the_rest(sb: Any, client: Gr
     edited = bump(before, 3)
     plans = diff(before, edited)
     run = book.start("apply", plans)
-    current = {p.activity_id: client.request("GET", f"/employeeExperience/learningCourseActivities/{p.activity_id}",
-                                             operation="get_activity").body for p in plans}
+    current = {
+        p.activity_id: client.request(
+            "GET", f"/employeeExperience/learningCourseActivities/{p.activity_id}", operation="get_activity"
+        ).body
+        for p in plans
+    }
     sent = [decide(p, current[p.activity_id]) for p in plans]
     # row 0: PATCH sent and landed, then the process died; row 1: marked sending, never arrived; row 2: planned
-    book.mark_sending(run, [(0, sent[0].before, sent[0].body), (1, sent[1].before, sent[1].body)],
-                      [(0, "PATCH"), (1, "PATCH")])
+    book.mark_sending(
+        run, [(0, sent[0].before, sent[0].body), (1, sent[1].before, sent[1].body)], [(0, "PATCH"), (1, "PATCH")]
+    )
     assert sent[0].body is not None
     client.update_activity(plans[0].registration_id, plans[0].activity_id, sent[0].body)
     results = resume(client, run, **run_options(book))

@@ -11,8 +11,9 @@ import pytest
 
 from learnkit import GraphClient
 from learnkit.cli import main
-from learnkit.frame import canonical, frame_to_activities, read_activities
+from learnkit.frame import frame_to_activities, read_activities
 from learnkit.journal import Journal
+from learnkit.plans import canonical
 
 
 @pytest.fixture
@@ -57,19 +58,27 @@ def edit(raw: pd.DataFrame, sb: Any) -> pd.DataFrame:
     return edited
 
 
-def test_export_writes_graph_columns(sb: Any, connection: list[str], tmp_path: Path,
-                                     capsys: pytest.CaptureFixture[str]) -> None:
+def test_export_writes_graph_columns(
+    sb: Any, connection: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     raw = export(sb, connection, tmp_path / "out.csv")
-    assert {"id", "@odata.type", "learningProviderId", "dueDateTime.dateTime", "notes.content",
-            "@learnkit.etag"} <= set(raw.columns)
+    assert {
+        "id",
+        "@odata.type",
+        "learningProviderId",
+        "dueDateTime.dateTime",
+        "notes.content",
+        "@learnkit.etag",
+    } <= set(raw.columns)
     assert sb.demo["assignment_id"] in set(raw["id"])
     status, out, _ = run(["export", "--provider", sb.demo["registration_id"], *connection[:2]], capsys)
     assert status == 0 and out.splitlines()[0].startswith("id,@odata.type,learningProviderId")
     assert len(out.splitlines()) == len(raw) + 1
 
 
-def test_apply_then_undo_from_a_csv(sb: Any, connection: list[str], tmp_path: Path,
-                                    capsys: pytest.CaptureFixture[str]) -> None:
+def test_apply_then_undo_from_a_csv(
+    sb: Any, connection: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     client = GraphClient.for_sandbox(sb)
     original = state(client, sb)
     raw = export(sb, connection, tmp_path / "activities.csv")
@@ -89,7 +98,8 @@ def test_apply_then_undo_from_a_csv(sb: Any, connection: list[str], tmp_path: Pa
     assignment = client.get_activity(sb.demo["assignment_id"])
     assert assignment.status == "completed" and assignment.completionPercentage == 100
     assert assignment.completedDateTime is not None and assignment.completedDateTime.isoformat().startswith(
-        "2024-03-01T11:00:00")
+        "2024-03-01T11:00:00"
+    )
     assert assignment.notes is None  # blanked cells are nulls
     assert client.get_activity(sb.demo["self_initiated_id"]).completionPercentage == 65
 
@@ -100,8 +110,9 @@ def test_apply_then_undo_from_a_csv(sb: Any, connection: list[str], tmp_path: Pa
     assert Journal(connection[3]).info(undo_id).parent == run_id
 
 
-def test_apply_refuses_bad_cells_before_sending(sb: Any, connection: list[str], tmp_path: Path,
-                                                capsys: pytest.CaptureFixture[str]) -> None:
+def test_apply_refuses_bad_cells_before_sending(
+    sb: Any, connection: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     client = GraphClient.for_sandbox(sb)
     original = state(client, sb)
     raw = export(sb, connection, tmp_path / "activities.csv")
@@ -116,14 +127,21 @@ def test_apply_refuses_bad_cells_before_sending(sb: Any, connection: list[str], 
     assert Journal(connection[3]).runs().empty
 
 
-def test_apply_exits_non_zero_on_a_conflict_and_names_it(sb: Any, connection: list[str], tmp_path: Path,
-                                                         capsys: pytest.CaptureFixture[str]) -> None:
+def test_apply_exits_non_zero_on_a_conflict_and_names_it(
+    sb: Any, connection: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     client = GraphClient.for_sandbox(sb)
     raw = export(sb, connection, tmp_path / "activities.csv")
     edit(raw, sb).to_csv(tmp_path / "edits.csv", index=False)
-    client.update_activity(sb.demo["registration_id"], sb.demo["self_initiated_id"],
-                           {"@odata.type": "#microsoft.graph.learningSelfInitiatedCourse", "status": "inProgress",
-                            "completionPercentage": 11})
+    client.update_activity(
+        sb.demo["registration_id"],
+        sb.demo["self_initiated_id"],
+        {
+            "@odata.type": "#microsoft.graph.learningSelfInitiatedCourse",
+            "status": "inProgress",
+            "completionPercentage": 11,
+        },
+    )
     status, out, _ = run(["apply", str(tmp_path / "edits.csv"), "--no-progress", *connection], capsys)
     assert status == 1
     assert "conflict 1" in out and f"{sb.demo['self_initiated_id']}: conflict" in out
@@ -133,8 +151,9 @@ def test_apply_exits_non_zero_on_a_conflict_and_names_it(sb: Any, connection: li
     assert client.get_activity(sb.demo["self_initiated_id"]).completionPercentage == 65
 
 
-def test_resume_of_a_finished_run_sends_nothing_more(sb: Any, connection: list[str], tmp_path: Path,
-                                                     capsys: pytest.CaptureFixture[str]) -> None:
+def test_resume_of_a_finished_run_sends_nothing_more(
+    sb: Any, connection: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     raw = export(sb, connection, tmp_path / "activities.csv")
     edit(raw, sb).to_csv(tmp_path / "edits.csv", index=False)
     status, out, _ = run(["apply", str(tmp_path / "edits.csv"), "--no-progress", *connection], capsys)
@@ -145,9 +164,9 @@ def test_resume_of_a_finished_run_sends_nothing_more(sb: Any, connection: list[s
     assert len(Journal(connection[3]).attempts(run_id)) == attempts
 
 
-def test_unknown_journal_id_and_no_connection_are_errors(connection: list[str],
-                                                         capsys: pytest.CaptureFixture[str],
-                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unknown_journal_id_and_no_connection_are_errors(
+    connection: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     status, _, err = run(["undo", "no-such-run", *connection], capsys)
     assert status == 2 and "no run 'no-such-run'" in err
     for name in ("AZURE_TENANT_ID", "AZURE_CLIENT_ID"):

@@ -9,21 +9,10 @@ import pandas as pd
 import pytest
 
 from learnkit import InvalidInputError
-from learnkit.frame import (
-    ACTIVITY_COLUMNS,
-    ETAG_COLUMN,
-    InvalidRowsError,
-    PatchPlan,
-    activities_frame,
-    activity_etag,
-    canonical,
-    diff,
-    frame_to_activities,
-    plans_from_frame,
-    read_csv,
-    write_csv,
-)
+from learnkit.csvfile import ETAG_COLUMN, plans_from_frame, read_csv, write_csv
+from learnkit.frame import ACTIVITY_COLUMNS, activities_frame, diff, frame_to_activities
 from learnkit.models import ASSIGNMENT_TYPE, SELF_INITIATED_TYPE
+from learnkit.plans import InvalidRowsError, PatchPlan, activity_etag, canonical
 
 ASSIGNMENT = {
     "@odata.type": ASSIGNMENT_TYPE,
@@ -37,7 +26,7 @@ ASSIGNMENT = {
     "assignedDateTime": "2021-05-11T22:57:17Z",
     "completedDateTime": None,
     "dueDateTime": {"dateTime": "2022-09-22T16:05:00.0000000", "timeZone": "Pacific Standard Time"},
-    "notes": {"contentType": "text", "content": "hi, \"quoted\", and a\nnew line"},
+    "notes": {"contentType": "text", "content": 'hi, "quoted", and a\nnew line'},
     "assignmentType": "required",
     "assignerUserId": "boss",
 }
@@ -221,10 +210,13 @@ def test_csv_round_trip_is_typed_and_unchanged() -> None:
     assert back.loc[2, ETAG_COLUMN] == activity_etag(ASSIGNMENT)
     plans = plans_from_frame(back)
     # Every updatable property is in the plan; each, decided against the record itself, changes nothing.
-    assert set(plans[0].changes) == set(("assignedDateTime", "completedDateTime", "completionPercentage",
-                                         "dueDateTime", "notes", "status"))
+    assert set(plans[0].changes) == set(
+        ("assignedDateTime", "completedDateTime", "completionPercentage", "dueDateTime", "notes", "status")
+    )
     assert [canonical({"@odata.type": p.odata_type, **p.changes}) for p in plans] == [
-        canonical(ASSIGNMENT), canonical(SELF)]
+        canonical(ASSIGNMENT),
+        canonical(SELF),
+    ]
     assert plans[1].expect["externalcourseActivityId"] == "ext-2"
 
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from learnkit.frame import PatchPlan
 from learnkit.journal import Journal, JournalError, default_journal_path
 from learnkit.models import ASSIGNMENT_TYPE, SELF_INITIATED_TYPE
+from learnkit.plans import PatchPlan
 
 PLANS = [
     PatchPlan(2, "prov", "u:1", ASSIGNMENT_TYPE, {"completionPercentage": 40}, "etag1", {"learnerUserId": "u"}),
@@ -30,8 +30,13 @@ def book(tmp_path: Path) -> Iterator[Journal]:
 def test_start_writes_every_plan_before_anything_is_sent(book: Journal) -> None:
     run = book.start("apply", PLANS, force=True, graph_url="https://x/v1.0", source="edits.csv")
     info = book.info(run)
-    assert (info.kind, info.state, info.force, info.source, info.pid) == ("apply", "running", True, "edits.csv",
-                                                                          os.getpid())
+    assert (info.kind, info.state, info.force, info.source, info.pid) == (
+        "apply",
+        "running",
+        True,
+        "edits.csv",
+        os.getpid(),
+    )
     rows = book.rows(run)
     assert [r.plan for r in rows] == PLANS
     assert [r.state for r in rows] == ["planned", "planned"]
@@ -45,8 +50,11 @@ def test_sending_then_outcome_is_recorded_with_the_values_replaced(book: Journal
     book.mark_sending(run, [(0, before, body)], [(0, "PATCH"), (1, "GET")])
     sending = book.rows(run)[0]
     assert (sending.state, sending.before, sending.body) == ("sending", before, body)
-    book.record(run, [(0, "applied", 204, "applied", 1, False, before, body)],
-                [(0, 204, "", None), (1, 429, "429 tooManyRequests", 1.0)])
+    book.record(
+        run,
+        [(0, "applied", 204, "applied", 1, False, before, body)],
+        [(0, 204, "", None), (1, 429, "429 tooManyRequests", 1.0)],
+    )
     row = book.rows(run)[0]
     assert (row.state, row.code, row.attempts, row.before) == ("applied", 204, 1, before)
     attempts = book.attempts(run)
@@ -59,8 +67,9 @@ def test_sending_then_outcome_is_recorded_with_the_values_replaced(book: Journal
 
 def test_runs_lists_counts_by_state(book: Journal) -> None:
     first = book.start("apply", PLANS)
-    book.record(first, [(0, "applied", 204, "", 1, False, None, None), (1, "conflict", None, "", 0, False, None, None)],
-                [])
+    book.record(
+        first, [(0, "applied", 204, "", 1, False, None, None), (1, "conflict", None, "", 0, False, None, None)], []
+    )
     book.finish(first)
     second = book.start("undo", PLANS[:1], parent=first)
     runs = book.runs()
@@ -100,8 +109,7 @@ def test_a_second_handle_sees_what_the_first_wrote(book: Journal) -> None:
         other.close()
 
 
-def test_default_path_is_in_the_user_data_dir_or_the_variable(monkeypatch: pytest.MonkeyPatch,
-                                                              tmp_path: Path) -> None:
+def test_default_path_is_in_the_user_data_dir_or_the_variable(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv("LEARNKIT_JOURNAL", raising=False)
     path = default_journal_path()
     assert path.name == "journal.sqlite" and "learnkit" in str(path.parent)

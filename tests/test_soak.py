@@ -23,9 +23,11 @@ import pytest
 from learnkit import GraphClient, RetryPolicy
 from learnkit.bulk import apply, summarize
 from learnkit.cli import main
-from learnkit.frame import canonical, diff, frame_to_activities, read_activities, read_csv, write_csv
+from learnkit.csvfile import read_csv, write_csv
+from learnkit.frame import diff, frame_to_activities, read_activities
 from learnkit.journal import Journal
 from learnkit.models import ASSIGNMENT_TYPE
+from learnkit.plans import canonical
 
 SOAK_UPDATES = 5_000
 FAULTS = {"429": 0.10, "503": 0.05, "500": 0.02, "drop": 0.02}
@@ -68,8 +70,9 @@ def test_fault_soak_loses_nothing_and_applies_nothing_twice(sb: Any, tmp_path: P
     book = Journal(tmp_path / "soak.sqlite")
     sb.set_faults(FAULTS, retry_after=0.1, seed=20240501)
     started = time.monotonic()
-    results = apply(client, plans, journal=book, progress=False,
-                    retry=RetryPolicy(max_attempts=12, backoff=0.05, max_backoff=0.5))
+    results = apply(
+        client, plans, journal=book, progress=False, retry=RetryPolicy(max_attempts=12, backoff=0.05, max_backoff=0.5)
+    )
     elapsed = time.monotonic() - started
     sb.set_faults(None)
     assert summarize(results) == {"applied": SOAK_UPDATES}, results[results["status"] != "applied"].head()
@@ -84,8 +87,10 @@ def test_fault_soak_loses_nothing_and_applies_nothing_twice(sb: Any, tmp_path: P
     assert {200, 204, 429, 503, 500} <= seen
     assert attempts["status"].isna().any()  # dropped $batch connections, sent again
     assert results["attempts"].max() > 1 and (results["attempts"] >= 1).all()
-    print(f"soak: {SOAK_UPDATES} updates through faults in {elapsed:.1f} s, "
-          f"{len(attempts)} sub-requests, statuses {sorted(seen)}")
+    print(
+        f"soak: {SOAK_UPDATES} updates through faults in {elapsed:.1f} s, "
+        f"{len(attempts)} sub-requests, statuses {sorted(seen)}"
+    )
 
 
 def _journal_counts(path: Path, run: str) -> dict[str, int]:
@@ -96,8 +101,9 @@ def _journal_counts(path: Path, run: str) -> dict[str, int]:
         db.close()
 
 
-def test_killed_apply_is_resumed_to_the_same_end_state(sb: Any, tmp_path: Path,
-                                                       capsys: pytest.CaptureFixture[str]) -> None:
+def test_killed_apply_is_resumed_to_the_same_end_state(
+    sb: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     registration = sb.demo["registration_id"]
     sb.seed_bulk(2_600)
     client = GraphClient.for_sandbox(sb)
@@ -116,9 +122,24 @@ def test_killed_apply_is_resumed_to_the_same_end_state(sb: Any, tmp_path: Path,
     sb.set_faults({"429": 0.05, "500": 0.02}, retry_after=0.1, seed=7)
     env = {k: v for k, v in os.environ.items() if not k.startswith("LEARNKIT_")}
     child = subprocess.Popen(
-        [sys.executable, "-m", "learnkit.cli", "apply", str(edits), "--sandbox-json", str(info),
-         "--journal", str(journal), "--no-progress", "--concurrency", "4"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        [
+            sys.executable,
+            "-m",
+            "learnkit.cli",
+            "apply",
+            str(edits),
+            "--sandbox-json",
+            str(info),
+            "--journal",
+            str(journal),
+            "--no-progress",
+            "--concurrency",
+            "4",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
     )
     try:
         assert child.stdout is not None

@@ -5,12 +5,17 @@
   validated as you type, with a live PATCH preview and a PATCH button;
 - ``ActivityTable``: a DataFrame grid of many activities: filter, sort, select,
   edit the updatable columns, see the pending changes;
-- ``BulkEditor``: set fields on the selected rows, preview, apply with progress.
+- ``BulkEditor``: set fields on the selected rows, preview, apply with progress;
+- ``HistoryPanel``: the journal's runs, each undoable.
+
+They are views of one ``Workbench`` (client, activities, pending edits, journal):
+every save from any of them is one journal run and shows in all of them.
 
 Example::
 
-    from learnkit.widgets import ActivityForm
-    ActivityForm(client, sb.demo["assignment_id"])
+    from learnkit.widgets import ActivityForm, ActivityTable, Workbench
+    bench = Workbench(client, registration_id=sb.demo["registration_id"])
+    ActivityTable(bench), ActivityForm(bench)
 """
 
 from __future__ import annotations
@@ -19,7 +24,9 @@ from learnkit.widgets._safe import CALLBACK_ERRORS, CallbackError, guarded
 from learnkit.widgets.bulk_editor import BulkEditor
 from learnkit.widgets.connect import ConnectPanel
 from learnkit.widgets.form import ActivityForm
-from learnkit.widgets.table import ActivityTable, activities_frame
+from learnkit.widgets.history import HistoryPanel
+from learnkit.widgets.table import ActivityTable
+from learnkit.widgets.workbench import Workbench
 
 __all__ = [
     "CALLBACK_ERRORS",
@@ -28,6 +35,7 @@ __all__ = [
     "BulkEditor",
     "CallbackError",
     "ConnectPanel",
-    "activities_frame",
+    "HistoryPanel",
+    "Workbench",
     "guarded",
 ]

@@ -11,7 +11,7 @@ import ipywidgets as widgets
 if TYPE_CHECKING:
     from learnkit.client import GraphClient
 
-__all__ = ["SecretText", "ui_client"]
+__all__ = ["SecretText", "style_sheet", "ui_client"]
 
 
 def ui_client(client: GraphClient, max_wait: float) -> GraphClient:
@@ -34,3 +34,30 @@ class SecretText(widgets.Password):  # type: ignore[misc]
 
     def _repr_keys(self):  # type: ignore[no-untyped-def]
         return (key for key in super()._repr_keys() if key != "value")
+
+
+#: The views' look, in JupyterLab's CSS variables (with fallbacks), so light and dark themes both read well.
+_CSS = """
+<style>
+.lk-message, .lk-ok, .lk-refused, .lk-error, .lk-wait, .lk-note { padding: 2px 0; }
+.lk-ok { color: var(--jp-success-color1, #1b5e20); }
+.lk-refused, .lk-error, .lk-problem, .lk-callback-error { color: var(--jp-error-color1, #b00020); }
+.lk-wait { color: var(--jp-warn-color1, #8a5a00); }
+.lk-info, .lk-note { color: var(--jp-ui-font-color1, inherit); }
+table.lk-pending, table.lk-results, table.lk-diff, table.lk-header, table.lk-runs {
+  border-collapse: collapse; color: var(--jp-ui-font-color1, inherit);
+  background: var(--jp-layout-color0, transparent); font-size: var(--jp-ui-font-size1, 13px);
+}
+table.lk-pending td, table.lk-pending th, table.lk-results td, table.lk-results th, table.lk-runs td,
+table.lk-runs th, table.lk-diff td, table.lk-diff th, table.lk-header td, table.lk-header th {
+  border: 1px solid var(--jp-border-color2, #ccc); padding: 2px 6px; text-align: left;
+}
+pre.lk-json { background: var(--jp-layout-color2, #f5f5f5); color: var(--jp-content-font-color1, inherit);
+  padding: 4px 8px; }
+</style>
+"""
+
+
+def style_sheet() -> widgets.HTML:
+    """The shared style block every view puts first (idempotent: the same rules each time)."""
+    return widgets.HTML(_CSS, layout=widgets.Layout(height="0px", overflow="hidden", margin="0"))

@@ -43,7 +43,7 @@ CALLBACK_ERRORS: list[CallbackError] = []
 def render_exception(area: widgets.HTML, callback: str, exc: BaseException) -> None:
     """Show an unexpected exception in ``area``: its type and message, and where it happened."""
     area.value = (
-        '<div class="lk-callback-error" style="color:#b00020">'
+        '<div class="lk-callback-error" style="color:var(--jp-error-color1, #b00020)">'
         f"<b>Unexpected error in {html.escape(callback)}</b>: "
         f"{html.escape(type(exc).__name__)}: {html.escape(str(exc))}</div>"
     )

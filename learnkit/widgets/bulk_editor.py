@@ -1,14 +1,15 @@
-"""``BulkEditor``: set fields on the table's selected rows, preview the diff, apply with a progress bar.
+"""``BulkEditor``: set one field on the table's selected rows, preview the diff, save them as one run.
 
-The values are set through the table's own validated edit path, so a value a
-row's type refuses is reported per row and never sent. Apply sends each row's
-minimal PATCH and shows a per-row result table.
+The value goes through the workbench's validated edit path on every row, so a value
+a row's type refuses is reported for that row and never sent. Apply saves every
+pending edit as one journal run (``Workbench.save``), with the engine's concurrency
+and a progress bar driven by the engine.
 
 Example::
 
-    bulk = BulkEditor(table)
-    bulk.field.value, bulk.value_text.value = "completionPercentage", "100"
-    bulk.preview_button.click(); bulk.apply_button.click()
+    editor = BulkEditor(table)
+    editor.field.value, editor.value_text.value = "completionPercentage", "100"
+    editor.stage_button.click(); editor.apply_button.click()
 """
 
 from __future__ import annotations
@@ -17,62 +18,73 @@ import html
 from typing import Any
 
 import ipywidgets as widgets
-import pandas as pd
 
-from learnkit import bulk
-from learnkit.journal import Journal
-from learnkit.widgets._flat import column_specs
+from learnkit.frame import ACTIVITY_COLUMNS
+from learnkit.models import UPDATE_MODELS
+from learnkit.widgets._common import style_sheet
 from learnkit.widgets._safe import guarded
-from learnkit.widgets.table import ActivityTable
+from learnkit.widgets.table import ActivityTable, _choices, _fit, _result_html
+from learnkit.widgets.workbench import editable_columns
 
 __all__ = ["BulkEditor"]
 
-_CHUNK = 20  # one $batch
+
+def _settable() -> list[str]:
+    """Every column some activity type can change, in frame order."""
+    allowed = {c for kind in UPDATE_MODELS for c in editable_columns(kind)}
+    return [c for c in ACTIVITY_COLUMNS if c in allowed]
 
 
 class BulkEditor(widgets.VBox):  # type: ignore[misc]
-    """Bulk edits over an ``ActivityTable``'s selection: stage, preview the diff, apply with progress.
-
-    Sending goes through ``learnkit.bulk.apply``: ``$batch``, per-row retries, the journal (undo, resume).
+    """Bulk edits over an ``ActivityTable``'s selection: stage, preview the diff, save as one journal run.
 
     Example: ``BulkEditor(table).stage("status", "completed")``
     """
 
-    def __init__(self, table: ActivityTable, *, journal: Journal | str | None = None) -> None:
+    def __init__(self, table: ActivityTable) -> None:
         self.table = table
-        #: Where bulk runs are journaled (None: learnkit's default journal, or LEARNKIT_JOURNAL).
-        self.journal = journal
-        #: The journal run ids of the last apply, for ``learnkit.bulk.undo``.
-        self.journal_ids: list[str] = []
-        self.field = widgets.Dropdown(options=sorted(column_specs()), description="set", value="status")
+        self.workbench = table.workbench
+        self.field = widgets.Dropdown(options=_settable(), description="set", value="status")
         self.value_choice = widgets.Dropdown(options=[])
         self.value_text = widgets.Text(placeholder="value (empty: clear)")
         self.value_box = widgets.Box([self.value_choice])
-        self.stage_button = widgets.Button(description="Stage on selected rows", icon="pencil")
+        self.stage_button = widgets.Button(description="Stage on selected rows", icon="pencil", layout=_fit())
         self.preview = widgets.HTML()
-        self.apply_button = widgets.Button(description="Apply", button_style="primary", icon="upload")
-        self.progress = widgets.IntProgress(value=0, min=0, max=1, description="0/0")
+        self.apply_button = widgets.Button(description="Apply", button_style="primary", icon="upload", layout=_fit())
+        self.progress = widgets.IntProgress(value=0, min=0, max=1, description="")
         self.results = widgets.HTML()
-        #: The last apply's per-row outcomes (id, status, ok, error, advice).
-        self.last_results: pd.DataFrame | None = None
+        #: The last apply's result (a ``learnkit.bulk`` result).
+        self.last_result: Any = None
         self.field.observe(guarded(lambda _: self._field_changed(), self.preview), "value")
         self.stage_button.on_click(guarded(lambda _: self.stage(self.field.value, self._typed()), self.preview))
         self.apply_button.on_click(guarded(lambda _: self.apply(), self.results))
-        super().__init__([
-            widgets.HBox([self.field, self.value_box, self.stage_button]),
-            self.preview,
-            widgets.HBox([self.apply_button, self.progress]),
-            self.results,
-        ])
+        self._handlers = {"progress": guarded(lambda _: self._show_progress(), self.results)}
+        for name, handler in self._handlers.items():
+            self.workbench.observe(handler, name)
+        super().__init__(
+            [
+                style_sheet(),
+                widgets.HBox([self.field, self.value_box, self.stage_button]),
+                self.preview,
+                widgets.HBox([self.apply_button, self.progress]),
+                self.results,
+            ]
+        )
         self.add_class("lk-bulk-editor")
         self._field_changed()
 
     def __repr__(self) -> str:
-        return f"BulkEditor(pending={len(self.table.pending)})"
+        return f"BulkEditor(pending={len(self.workbench.pending)})"
+
+    def close(self) -> None:
+        """Stop observing the workbench, then close the widget."""
+        for name, handler in self._handlers.items():
+            self.workbench.unobserve(handler, name)
+        super().close()
 
     def _field_changed(self) -> None:
-        spec, part = column_specs()[self.field.value]
-        choices = spec.choices if (spec.kind == "choice" and part is None) or part == "contentType" else ()
+        column = self.field.value
+        choices = next((c for kind in UPDATE_MODELS if (c := _choices(kind, column))), ())
         if choices:
             self.value_choice.options = list(choices)
             self.value_box.children = [self.value_choice]
@@ -83,63 +95,33 @@ class BulkEditor(widgets.VBox):  # type: ignore[misc]
         return self.value_box.children[0].value
 
     def stage(self, column: str, value: Any) -> dict[str, str]:
-        """Set ``column`` to ``value`` on every selected row; returns id -> message for the refused rows."""
+        """Set ``column`` to ``value`` on every selected row; returns id -> message for the rows that refused it."""
         ids = self.table.selected_ids()
-        refused = {}
-        for activity_id in ids:
-            problem = self.table.set_cell(activity_id, column, value)
-            if problem is not None:
-                refused[activity_id] = problem
+        refused = self.workbench.edit_many(ids, column, value)
         self._show_preview(len(ids), refused)
         return refused
 
     def _show_preview(self, selected: int, refused: dict[str, str]) -> None:
-        plans = self.table.plans()
-        parts = [f"<b>{selected} selected, {len(plans)} rows to PATCH</b>"]
+        parts = [f"<b>{selected} selected, {len(self.workbench.pending)} rows pending</b>"]
         if refused:
             items = "".join(
                 f"<li><code>{html.escape(i)}</code>: {html.escape(m)}</li>" for i, m in list(refused.items())[:20]
             )
-            parts.append(f"<div class='lk-refused' style='color:#b00020'>{len(refused)} refused:<ul>{items}</ul></div>")
-        diff = self.table.pending_frame()
+            parts.append(f"<div class='lk-refused'>✖ {len(refused)} refused:<ul>{items}</ul></div>")
+        diff = self.workbench.pending_frame()
         if not diff.empty:
             parts.append(diff.head(50).to_html(index=False, classes="lk-diff", na_rep=""))
         self.preview.value = "".join(parts)
 
-    def apply(self) -> pd.DataFrame:
-        """Send every pending row through ``learnkit.bulk.apply`` (journaled), advancing the bar; shows the results.
+    def _show_progress(self) -> None:
+        done, total = self.workbench.progress
+        self.progress.max = max(1, total)
+        self.progress.value = done
+        self.progress.description = f"{done}/{total}" if total else ""
 
-        Plans go in chunks of one ``$batch`` (20) so the bar moves as they are done;
-        ``journal_ids`` lists the journal runs (for ``learnkit.bulk.undo``).
-        """
-        table = self.table
-        if table.client is None or table.registration_id is None:
-            raise ValueError("the table has no client or registration_id: it cannot send")
-        plans = table.patch_plans()
-        self.progress.max = max(1, len(plans))
-        self.progress.value = 0
-        self.progress.description = f"0/{len(plans)}"
-        book = self.journal if isinstance(self.journal, Journal) else Journal(self.journal)
-        self.journal_ids = []
-        parts = []
-        for start in range(0, len(plans), _CHUNK):
-            chunk = plans[start:start + _CHUNK]
-            part = bulk.apply(table.client, chunk, journal=book, progress=False, source="learnkit.widgets.BulkEditor")
-            self.journal_ids.append(str(part.attrs.get("journal_id")))
-            parts.append(part)
-            for activity_id in part.loc[part["status"].isin(["applied", "unchanged"]), "id"]:
-                table._accept(str(activity_id))
-            self.progress.value = start + len(chunk)
-            self.progress.description = f"{self.progress.value}/{len(plans)}"
-        columns = ["id", "status", "code", "message", "attempts"]
-        results: pd.DataFrame = (
-            pd.concat(parts)[columns] if parts else pd.DataFrame(columns=pd.Index(columns))
-        )
-        self.last_results = results
-        counts = results["status"].value_counts().to_dict() if len(results) else {}
-        summary = ", ".join(f"{n} {state}" for state, n in counts.items()) or "nothing to send"
-        self.results.value = f"<b>{html.escape(summary)}</b>" + results.to_html(
-            index=False, classes="lk-results", na_rep=""
-        )
-        table._render_pending()
-        return results
+    def apply(self) -> Any:
+        """Save every pending edit as one journal run; shows and returns the result."""
+        result = self.workbench.save(source="learnkit.widgets.BulkEditor")
+        self.last_result = result
+        self.results.value = self.workbench.message_html() + _result_html(result)
+        return result

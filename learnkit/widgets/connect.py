@@ -94,8 +94,15 @@ class ConnectPanel(widgets.VBox):  # type: ignore[misc]
         self.secret_box = widgets.VBox([self.secret])
         self.certificate_box = widgets.VBox([self.certificate_path, self.thumbprint, self.passphrase])
         self.tenant_box = widgets.VBox(
-            [self.tenant_id, self.client_id, self.cloud, self.auth, self.secret_box, self.certificate_box,
-             self.delegated_client_id]
+            [
+                self.tenant_id,
+                self.client_id,
+                self.cloud,
+                self.auth,
+                self.secret_box,
+                self.certificate_box,
+                self.delegated_client_id,
+            ]
         )
         self.messages = widgets.HTML()
         self.device_code = widgets.HTML()
@@ -107,8 +114,15 @@ class ConnectPanel(widgets.VBox):  # type: ignore[misc]
         self.mode.observe(guarded(lambda _: self._show_mode(), self.status), "value")
         self.auth.observe(guarded(lambda _: self._show_mode(), self.status), "value")
         super().__init__(
-            [self.mode, self.sandbox_box, self.tenant_box, self.messages, self.connect_button, self.device_code,
-             self.status]
+            [
+                self.mode,
+                self.sandbox_box,
+                self.tenant_box,
+                self.messages,
+                self.connect_button,
+                self.device_code,
+                self.status,
+            ]
         )
         self.add_class("lk-connect")
         self._show_mode()
@@ -207,8 +221,12 @@ class ConnectPanel(widgets.VBox):  # type: ignore[misc]
                 )
             else:
                 credential = CertificateCredential(
-                    tenant, client_id, private_key_path=cert, thumbprint=self.thumbprint.value.strip(),
-                    passphrase=passphrase, cloud=self.cloud.value,
+                    tenant,
+                    client_id,
+                    private_key_path=cert,
+                    thumbprint=self.thumbprint.value.strip(),
+                    passphrase=passphrase,
+                    cloud=self.cloud.value,
                 )
         delegated = (
             DeviceCodeCredential(tenant, delegated_id, cloud=self.cloud.value, prompt=self._show_device_code)

@@ -23,9 +23,9 @@ from learnkit.update import UpdateResult
 
 __all__ = ["explain_error", "explain_result", "format_wait", "json_block", "problem_html"]
 
-_OK = "#1b5e20"
-_BAD = "#b00020"
-_WAIT = "#8a5a00"
+_OK = "var(--jp-success-color1, #1b5e20)"
+_BAD = "var(--jp-error-color1, #b00020)"
+_WAIT = "var(--jp-warn-color1, #8a5a00)"
 
 
 def format_wait(seconds: float) -> str:

@@ -23,6 +23,7 @@ from typing import Any, Literal
 import ipywidgets as widgets
 
 from learnkit.models import DateTimeTimeZone, UpdateModel
+from learnkit.times import graph_local, time_zone_names, zone
 from learnkit.widgets.explain import problem_html
 
 __all__ = [
@@ -32,7 +33,6 @@ __all__ = [
     "FieldSpec",
     "field_specs",
     "make_editor",
-    "time_zone_names",
 ]
 
 Kind = Literal["choice", "integer", "instant", "zoned", "body"]
@@ -107,21 +107,11 @@ def _spec(schema: dict[str, Any], name: str, node: dict[str, Any], required: boo
     raise NotImplementedError(f"no editor for {name}: {node}")
 
 
-@lru_cache(maxsize=1)
-def time_zone_names() -> tuple[str, ...]:
-    """IANA zone names offered by the pickers, UTC first (any other valid name may be typed)."""
-    return ("UTC", *sorted(z for z in zoneinfo.available_timezones() if "/" in z and not z.startswith("Etc/")))
-
-
 def _zone(name: str) -> zoneinfo.ZoneInfo:
-    from tzlocal.windows_tz import win_tz
-
     try:
-        return zoneinfo.ZoneInfo(win_tz.get(name, name))
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise FieldProblem(
-            f"time zone {name!r} is not an IANA or Windows time-zone name (e.g. 'UTC', 'Europe/Paris')"
-        ) from None
+        return zone(name)
+    except ValueError as exc:
+        raise FieldProblem(str(exc)) from None
 
 
 _LABEL = widgets.Layout(width="170px")
@@ -220,9 +210,7 @@ class _IntegerEditor(FieldEditor):
     def __init__(self, spec: FieldSpec) -> None:
         lo, hi = spec.minimum if spec.minimum is not None else 0, spec.maximum if spec.maximum is not None else 100
         self.slider = widgets.IntSlider(min=lo, max=hi, readout=False, layout=widgets.Layout(width="200px"))
-        self.text = widgets.Text(
-            continuous_update=True, placeholder=f"{lo}–{hi}", layout=widgets.Layout(width="70px")
-        )
+        self.text = widgets.Text(continuous_update=True, placeholder=f"{lo}–{hi}", layout=widgets.Layout(width="70px"))
         self.text.add_class("lk-input-text")
         super().__init__(spec, [self.slider, self.text])
         self._syncing = False
@@ -312,7 +300,7 @@ class _DateTimeEditor(FieldEditor):
         if self.spec.kind == "zoned":
             _zone(self.zone.value.strip())
             # Sent as typed: the zone name goes to Graph, and the model checks it.
-            return {"dateTime": local.strftime("%Y-%m-%dT%H:%M:%S.%f") + "0", "timeZone": self.zone.value.strip()}
+            return {"dateTime": graph_local(local), "timeZone": self.zone.value.strip()}
         return local.replace(tzinfo=_zone(self.zone.value.strip()))
 
 

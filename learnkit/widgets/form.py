@@ -1,4 +1,4 @@
-"""``ActivityForm``: edit one course activity, see the minimal PATCH body live, send it.
+"""``ActivityForm``: edit one course activity, see the minimal PATCH body live, save it.
 
 The rows are generated from the activity type's update model
 (``learnkit.widgets.fields``). Each change re-validates the form against the
@@ -6,9 +6,13 @@ model: a bad value shows its message next to its field and the PATCH button
 stays disabled, so nothing invalid is ever sent. The preview is
 ``learnkit.minimal_patch`` of the activity as read against the form.
 
+The form is a view of a ``Workbench``: it shows the workbench's selected activity
+(a click in an ``ActivityTable`` on the same workbench loads it here), and its
+PATCH saves through the workbench, as one journal run that the history can undo.
+
 Example::
 
-    form = ActivityForm(client, sb.demo["assignment_id"])
+    form = ActivityForm(bench)                                  # or ActivityForm(client, activity_id)
     form  # in a notebook: the form; then edit, and click PATCH
 """
 
@@ -21,7 +25,7 @@ from typing import Any
 import ipywidgets as widgets
 
 from learnkit.client import GraphClient
-from learnkit.errors import GraphError, InvalidInputError, LearnkitError
+from learnkit.errors import InvalidInputError, LearnkitError
 from learnkit.models import (
     UPDATE_MODELS,
     LearningCourseActivity,
@@ -29,11 +33,12 @@ from learnkit.models import (
     normalize_odata_type,
     parse_activity,
 )
-from learnkit.update import UpdateResult, minimal_patch, update_activity
-from learnkit.widgets._common import ui_client
+from learnkit.update import minimal_patch
+from learnkit.widgets._common import style_sheet, ui_client
 from learnkit.widgets._safe import guarded
-from learnkit.widgets.explain import explain_error, explain_result, json_block
+from learnkit.widgets.explain import explain_error, json_block
 from learnkit.widgets.fields import UNCHANGED, FieldEditor, FieldProblem, field_specs, make_editor
+from learnkit.widgets.workbench import Workbench, short_type
 
 __all__ = ["ActivityForm"]
 
@@ -41,24 +46,27 @@ __all__ = ["ActivityForm"]
 class ActivityForm(widgets.VBox):  # type: ignore[misc]
     """A form for one course activity: generated fields, per-field messages, live PATCH preview.
 
-    ``activity`` is an activity id (read through ``client``), a read model or
-    Graph's JSON. ``registration_id`` defaults to the activity's
-    ``learningProviderId``. With ``client=None`` the form previews but cannot send.
-    ``max_wait`` bounds how long a click may sleep through a 429/503 before
-    showing the wait instead.
+    ``source`` is a ``Workbench`` (the form follows its ``selected_id``), or a client
+    (``None``: preview only) with ``activity``: an id (read through the client), a read
+    model or Graph's JSON. ``max_wait`` bounds how long a click may sleep through a
+    429/503 before showing the wait instead.
 
     Example: ``form = ActivityForm(client, activity_id); form.editors["status"].dropdown.value = "completed"``
     """
 
     def __init__(
         self,
-        client: GraphClient | None,
-        activity: LearningCourseActivity | Mapping[str, Any] | str,
+        source: Workbench | GraphClient | None,
+        activity: LearningCourseActivity | Mapping[str, Any] | str | None = None,
         *,
         registration_id: str | None = None,
         max_wait: float = 10.0,
     ) -> None:
-        self.client = ui_client(client, max_wait) if client is not None else None
+        if isinstance(source, Workbench):
+            self.workbench = source
+        else:
+            client = ui_client(source, max_wait) if source is not None else None
+            self.workbench = Workbench(client, registration_id=None, activities=[])
         self.header = widgets.HTML()
         self.fields_box = widgets.VBox()
         self.preview = widgets.HTML()
@@ -72,17 +80,18 @@ class ActivityForm(widgets.VBox):  # type: ignore[misc]
         self.model: type[UpdateModel] | None = None
         self.before: LearningCourseActivity = LearningCourseActivity()
         self.registration_id = registration_id
-        #: The last update sent from this form (None before the first).
-        self.last_result: UpdateResult | None = None
+        #: The last save from this form (a ``learnkit.bulk`` result; None before the first).
+        self.last_result: Any = None
         #: The last error Graph (or the client) raised for a click here.
         self.last_error: LearnkitError | None = None
         self._body: dict[str, Any] | None = None
         self._problems: dict[str, str] = {}
-        self._listeners: list[Callable[[ActivityForm], None]] = []
+        self._listeners = widgets.CallbackDispatcher()
         self.patch_button.on_click(guarded(lambda _: self.patch(), self.result))
         self.reset_button.on_click(guarded(lambda _: self.load(self.before), self.result))
         super().__init__(
             [
+                style_sheet(),
                 self.header,
                 self.fields_box,
                 widgets.HTML("<b>PATCH body preview</b> (only what changed, with the required status)"),
@@ -92,11 +101,44 @@ class ActivityForm(widgets.VBox):  # type: ignore[misc]
             ]
         )
         self.add_class("lk-activity-form")
-        if isinstance(activity, str):
-            if self.client is None:
+        self._handlers = {
+            "selected_id": guarded(lambda _: self._follow_selection(), self.result),
+            "frame": guarded(lambda _: self._follow_selection(), self.result),
+        }
+        for name, handler in self._handlers.items():
+            self.workbench.observe(handler, name)
+        if isinstance(activity, str) and activity not in self.workbench._positions:
+            if self.workbench.client is None:
                 raise InvalidInputError("activity", "invalid", "pass a client to read an activity by id")
-            activity = self.client.get_activity(activity)
-        self.load(activity)
+            activity = self.workbench.client.get_activity(activity)
+        if activity is not None and not isinstance(activity, str):
+            data = (
+                activity.model_dump(by_alias=True, mode="json", exclude_none=True)
+                if isinstance(activity, LearningCourseActivity)
+                else dict(activity)
+            )
+            self.workbench.set_activities([data])
+            activity = str(data.get("id"))
+        if activity is not None:
+            self.workbench.selected_id = activity
+        self._follow_selection()
+
+    @property
+    def client(self) -> GraphClient | None:
+        """The workbench's client (None: the form previews but cannot send)."""
+        return self.workbench.client
+
+    def close(self) -> None:
+        """Stop observing the workbench, then close the widget."""
+        for name, handler in self._handlers.items():
+            self.workbench.unobserve(handler, name)
+        super().close()
+
+    def _follow_selection(self) -> None:
+        selected = self.workbench.selected_id
+        if selected is None:
+            return
+        self.load(self.workbench.activity(selected))
 
     def __repr__(self) -> str:
         kind = (self.model.__name__ if self.model else "?").removesuffix("Update")
@@ -115,7 +157,7 @@ class ActivityForm(widgets.VBox):  # type: ignore[misc]
                 editor.observe(guarded(lambda _change: self.refresh(), self.result))
             self.fields_box.children = [e.row for e in self.editors.values()]
         self.before = before
-        self.registration_id = self.registration_id or before.learningProviderId
+        self.registration_id = before.learningProviderId or self.registration_id
         for name, editor in self.editors.items():
             editor.load(getattr(before, name, None))
         self.header.value = self._header_html()
@@ -124,14 +166,19 @@ class ActivityForm(widgets.VBox):  # type: ignore[misc]
     def _header_html(self) -> str:
         b = self.before
         rows = [
-            ("type", (b.odata_type or "").removeprefix("#microsoft.graph.")),
+            ("type", short_type(b.odata_type or "")),
             ("id", b.id),
             ("learner", b.learnerUserId),
-            ("content", b.learningContentId),
+            ("content", self._content_text()),
             ("provider", self.registration_id),
         ]
         cells = "".join(f"<tr><th>{k}</th><td><code>{html.escape(str(v or ''))}</code></td></tr>" for k, v in rows)
         return f"<table class='lk-header'>{cells}</table>"
+
+    def _content_text(self) -> str | None:
+        content = self.before.learningContentId
+        title = self.workbench.content_titles.get(content or "")
+        return f"{title} ({content})" if title else content
 
     def values(self) -> tuple[dict[str, Any], dict[str, str]]:
         """What the user changed (property -> value, None for cleared) and the unreadable fields' messages."""
@@ -180,40 +227,41 @@ class ActivityForm(widgets.VBox):  # type: ignore[misc]
         """The PATCH body the button would send now (None: nothing to send, or invalid)."""
         return None if self._body is None else dict(self._body)
 
-    def on_patched(self, callback: Callable[[ActivityForm], None]) -> None:
-        """Call ``callback(form)`` after each successful PATCH (e.g. to refresh a table)."""
-        self._listeners.append(callback)
+    def on_patched(self, callback: Callable[[ActivityForm], None], remove: bool = False) -> None:
+        """Call ``callback(form)`` after each save from this form; ``remove=True`` unregisters it."""
+        self._listeners.register_callback(callback, remove=remove)
 
     # --- sending -----------------------------------------------------------
 
-    def patch(self) -> UpdateResult | None:
-        """Validate and send the PATCH; show 204 or the error explained underneath. None if not sent."""
+    def patch(self) -> Any:
+        """Validate and save through the workbench (one journal run); shows the outcome. None if not sent."""
         self.refresh()
         self.last_error = None
         if self._problems:
             self.result.value = explain_error(_refusal(self._problems))
             return None
         if self._body is None:
-            self.result.value = "<div class='lk-nochange'>Nothing changed: nothing sent.</div>"
+            self.result.value = "<div class='lk-message lk-info'>Nothing changed: nothing sent.</div>"
             return None
-        if self.client is None or self.registration_id is None or self.before.id is None:
-            self.result.value = "<div class='lk-error'>No client or ids: connect first.</div>"
+        activity_id = self.before.id
+        if self.workbench.client is None or activity_id is None:
+            self.result.value = "<div class='lk-message lk-error'>⚠ No client or ids: connect first.</div>"
+            return None
+        changes, _ = self.values()
+        refused = self.workbench.stage(activity_id, changes)
+        if refused:
+            self.result.value = explain_error(_refusal(refused))
             return None
         try:
-            result = update_activity(self.client, self.registration_id, self.before.id, self._body)
+            result = self.workbench.save([activity_id], source="learnkit.widgets.ActivityForm")
         except LearnkitError as exc:
             self.last_error = exc
             self.result.value = explain_error(exc)
             return None
         self.last_result = result
-        shown = explain_result(result)
-        try:
-            self.load(self.client.get_activity(self.before.id))
-        except (GraphError, LearnkitError) as exc:
-            shown += f"<div class='lk-note'>Saved, but it could not be read back: {html.escape(str(exc))}</div>"
-        self.result.value = shown
-        for listener in self._listeners:
-            listener(self)
+        shown = getattr(result, "_repr_html_", None)
+        self.result.value = self.workbench.message_html() + (str(shown()) if shown is not None else "")
+        self._listeners(self)
         return result
 
 

@@ -32,7 +32,7 @@ def test_filter_sort_and_page() -> None:
     assert table.set_filter("status", "=", "completed") == 1
     assert table.set_filter("completionPercentage", ">=", "30") == 2
     table.sort_by("completionPercentage", ascending=False)
-    assert list(table.view_index) == ["s2", SID]
+    assert list(table.workbench.frame.loc[table.view_index, "id"]) == ["s2", SID]
     assert list(table.grid.data.index) == ["s2", SID]
     table.clear_filter()
     table.show_page(1)
@@ -45,7 +45,7 @@ def test_filter_widgets_drive_the_view() -> None:
     table = ActivityTable(ROWS)
     table.filter_column.value, table.filter_op.value, table.filter_value.value = "status", "=", "inProgress"
     table.filter_button.click()
-    assert list(table.view_index) == [SID]
+    assert list(table.workbench.frame.loc[table.view_index, "id"]) == [SID]
     table.sort_column.value = "completionPercentage"
     table.clear_filter_button.click()
     assert len(table.view_index) == 3
@@ -60,6 +60,16 @@ def test_selection_gives_ids() -> None:
     assert table.selected_ids() == [SID, "s2"]
 
 
+def test_grid_shows_short_types_whole_headers_and_whole_ids() -> None:
+    table = ActivityTable(ROWS)
+    assert list(table.grid.data["type"]) == ["assignment", "self-initiated course", "self-initiated course"]
+    assert list(table.grid.data.index) == [AID, SID, "s2"]
+    widths = table.grid.column_widths
+    assert widths["completionPercentage"] >= 8 * len("completionPercentage")
+    assert widths["id"] >= 280
+    assert all(b.layout.width == "auto" for b in (table.apply_button, table.discard_button, table.cell_set))
+
+
 def test_valid_grid_edit_is_pending_with_old_and_new() -> None:
     table = ActivityTable(ROWS)
     grid_edit(table, 0, "completionPercentage", "70")
@@ -67,8 +77,9 @@ def test_valid_grid_edit_is_pending_with_old_and_new() -> None:
     pending = table.pending_frame()
     assert pending.to_dict("records") == [{"id": AID, "column": "completionPercentage", "old": 0, "new": 70}]
     assert "70" in table.pending_view.value
-    assert table.plans() == [(AID, {"@odata.type": "#microsoft.graph.learningAssignment", "status": "notStarted",
-                                    "completionPercentage": 70})]
+    assert "(pending" in table.message.value
+    [plan] = table.workbench.plans()
+    assert (plan.activity_id, dict(plan.changes)) == (AID, {"completionPercentage": 70})
 
 
 def test_invalid_grid_edit_is_refused_marked_and_put_back() -> None:
@@ -77,7 +88,18 @@ def test_invalid_grid_edit_is_refused_marked_and_put_back() -> None:
     assert table.pending == {}
     assert table.refused[-1][:2] == (AID, "completionPercentage")
     assert "less than or equal to 100" in table.message.value and "completionPercentage" in table.message.value
+    assert "pending" not in table.message.value and "lk-refused" in table.message.value
     assert table.grid.get_cell_value_by_index("completionPercentage", 0) == 0
+
+
+def test_set_control_with_an_invalid_value_is_refused_with_the_reason() -> None:
+    table = ActivityTable(ROWS)
+    table.cell_id.value = AID
+    table.cell_column.value = "completionPercentage"
+    table.cell_text.value = "150"
+    table.cell_set.click()
+    assert table.pending == {}
+    assert "refused" in table.message.value and "less than or equal to 100" in table.message.value
 
 
 def test_read_only_and_wrong_type_columns_are_refused() -> None:
@@ -106,13 +128,24 @@ def test_cell_editor_offers_the_enum_values_of_the_rows_type() -> None:
 def test_discard_restores_graph_values() -> None:
     table = ActivityTable(ROWS)
     table.set_cell(AID, "notes.content", "changed")
-    assert table.edited.at[AID, "notes.content"] == "changed"
+    edited = table.workbench.edited_frame()
+    assert edited.at[table.workbench.position(AID), "notes.content"] == "changed"
     table.discard_button.click()
-    assert table.pending == {} and table.edited.at[AID, "notes.content"] == ASSIGNMENT["notes"]["content"]
+    edited = table.workbench.edited_frame()
+    assert table.pending == {}
+    assert edited.at[table.workbench.position(AID), "notes.content"] == ASSIGNMENT["notes"]["content"]
 
 
 def test_setting_back_the_original_value_drops_the_change() -> None:
     table = ActivityTable(ROWS)
     table.set_cell(AID, "completionPercentage", 5)
     table.set_cell(AID, "completionPercentage", 0)
-    assert table.pending == {} and table.plans() == []
+    assert table.pending == {} and table.workbench.plans() == []
+
+
+def test_a_frame_from_learnkit_frame_is_accepted() -> None:
+    from learnkit.frame import activities_frame
+
+    table = ActivityTable(activities_frame(ROWS))
+    assert table.set_cell(AID, "completionPercentage", 40) is None
+    assert table.pending == {AID: {"completionPercentage": 40}}

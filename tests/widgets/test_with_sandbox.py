@@ -1,12 +1,20 @@
-"""Real widgets driven against the real sandbox over HTTPS; the state is read back by another client."""
+"""Real widgets on one Workbench, driven against the real sandbox over HTTPS; the state is read back by another client.
+
+Every save, from whichever view, must be one journal run that ``learnkit undo`` can revert,
+and every view must show the same values afterwards.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from learnkit import GraphClient
-from learnkit.widgets import ActivityForm, ActivityTable, BulkEditor, ConnectPanel
+from learnkit.cli import main as cli_main
+from learnkit.journal import Journal
+from learnkit.widgets import ActivityForm, ActivityTable, BulkEditor, ConnectPanel, HistoryPanel, Workbench
 from tests.widgets.test_table_unit import grid_edit
 
 
@@ -14,89 +22,169 @@ def percentage(reader: GraphClient, activity_id: str) -> int | None:
     return reader.get_activity(activity_id).completionPercentage
 
 
-def test_form_edit_is_saved(sb: Any, client: GraphClient, reader: GraphClient) -> None:
+@pytest.fixture
+def journal(tmp_path: Path) -> Journal:
+    return Journal(tmp_path / "journal.sqlite")
+
+
+@pytest.fixture
+def bench(sb: Any, client: GraphClient, journal: Journal) -> Workbench:
+    return Workbench(client, registration_id=sb.demo["registration_id"], journal=journal)
+
+
+def shown(table: ActivityTable, activity_id: str, column: str) -> Any:
+    """What the table shows for a cell (the workbench's edited frame)."""
+    frame = table.workbench.edited_frame()
+    return frame.at[table.workbench.position(activity_id), column]
+
+
+def test_form_save_is_one_run_shown_everywhere_and_undoable(
+    sb: Any, bench: Workbench, reader: GraphClient, journal: Journal
+) -> None:
     aid = sb.demo["assignment_id"]
-    form = ActivityForm(client, aid)
+    before = percentage(reader, aid)
+    table, form = ActivityTable(bench), ActivityForm(bench, aid)
     form.editors["completionPercentage"].text.value = "65"
     form.editors["status"].dropdown.value = "inProgress"
     form.editors["notes"].text.value = "halfway"
     assert not form.patch_button.disabled
     form.patch_button.click()
-    assert "204" in form.result.value
+    assert "1 applied" in form.result.value
     saved = reader.get_activity(aid)
     assert saved.completionPercentage == 65 and saved.status == "inProgress"
     assert saved.model_dump()["notes"]["content"] == "halfway"
-    # The form now shows what Graph holds, with nothing left to send.
+    # The form shows what Graph holds, with nothing left to send; the table shows the same.
     assert form.body is None and form.editors["completionPercentage"].text.value == "65"
+    assert shown(table, aid, "completionPercentage") == 65 and table.pending == {}
+    runs = journal.runs()
+    assert len(runs) == 1 and runs.iloc[0]["source"] == "learnkit.widgets.ActivityForm"
+    bench.undo()
+    assert percentage(reader, aid) == before
+    assert shown(table, aid, "completionPercentage") == before
+    assert form.editors["completionPercentage"].text.value == str(before)
 
 
-def test_form_refuses_an_invalid_value_and_sends_nothing(sb: Any, client: GraphClient, reader: GraphClient) -> None:
+def test_form_refuses_an_invalid_value_and_sends_nothing(sb: Any, bench: Workbench, reader: GraphClient) -> None:
     aid = sb.demo["self_initiated_id"]
     before = percentage(reader, aid)
-    form = ActivityForm(client, aid)
+    form = ActivityForm(bench, aid)
     form.editors["completionPercentage"].text.value = "250"
     assert "less than or equal to 100" in form.editors["completionPercentage"].message.value
     assert form.patch_button.disabled
     assert form.patch() is None and "Not sent" in form.result.value
-    assert percentage(reader, aid) == before
+    assert percentage(reader, aid) == before and bench.pending == {}
 
 
-def test_throttling_shows_the_wait_not_a_traceback(sb: Any, client: GraphClient) -> None:
-    form = ActivityForm(client, sb.demo["assignment_id"], max_wait=1.0)
+def test_throttling_shows_what_happened_and_keeps_the_edit(sb: Any, client: GraphClient, journal: Journal) -> None:
+    bench = Workbench(client, registration_id=sb.demo["registration_id"], journal=journal)
+    bench.client.retry = bench.client.retry.__class__(max_retry_wait=1.0)
+    form = ActivityForm(bench, sb.demo["assignment_id"])
     form.editors["completionPercentage"].text.value = "10"
     sb.set_faults({"429": 1.0}, retry_after=180)
     form.patch_button.click()
     sb.set_faults(None)
-    assert "429" in form.result.value and "wait 3 min" in form.result.value
-    assert "Traceback" not in form.result.value
+    assert "1 failed" in form.result.value and "Traceback" not in form.result.value
+    assert "resume" in form.result.value
+    assert bench.pending == {sb.demo["assignment_id"]: {"completionPercentage": 10}}
 
 
-def test_error_row_is_explained_with_advice(sb: Any, client: GraphClient) -> None:
-    form = ActivityForm(client, sb.demo["assignment_id"])
+def test_error_row_is_explained(sb: Any, bench: Workbench) -> None:
+    form = ActivityForm(bench, sb.demo["assignment_id"])
     form.editors["completionPercentage"].text.value = "10"
     sb.set_service_plan(False)
     form.patch_button.click()
-    assert "403" in form.result.value and "service plan" in form.result.value
-    assert "Ask your administrator" in form.result.value
+    assert "403" in form.result.value or "1 failed" in form.result.value
+    assert "service plan" in form.result.value.lower()
 
 
-def test_table_edit_is_saved(sb: Any, client: GraphClient, reader: GraphClient) -> None:
-    reg = sb.demo["registration_id"]
-    table = ActivityTable(client.list_provider_activities_json(reg), client=client, registration_id=reg)
+def test_grid_save_is_one_run_shown_in_the_form_and_undone_by_the_cli(
+    sb: Any, bench: Workbench, reader: GraphClient, journal: Journal, tmp_path: Path, capsys: Any
+) -> None:
+    table, form = ActivityTable(bench), ActivityForm(bench)
     table.set_filter("@odata.type", "contains", "SelfInitiated")
     table.sort_by("completionPercentage")
     target = table._page_ids[0]
+    before = percentage(reader, target)
     grid_edit(table, 0, "completionPercentage", "150")
     assert table.pending == {} and "less than or equal to 100" in table.message.value
     grid_edit(table, 0, "completionPercentage", "77")
     assert table.pending == {target: {"completionPercentage": 77}}
-    results = table.apply()
-    assert results.to_dict("records") == [{"id": target, "status": 204, "ok": True, "error": "", "advice": ""}]
+    table.select_rows([0])
+    assert form.before.id == target  # selecting a row loads it into the form
+    table.apply_button.click()
     assert percentage(reader, target) == 77
-    assert table.pending == {}
+    assert table.pending == {} and shown(table, target, "completionPercentage") == 77
+    assert form.before.completionPercentage == 77 and form.editors["completionPercentage"].text.value == "77"
+    run = bench.last_run
+    assert run is not None and list(journal.runs().index) == [run]
+    info = tmp_path / "sb.json"
+    info.write_text(__import__("json").dumps(sb.to_json()))
+    assert cli_main(["undo", "--sandbox-json", str(info), "--journal", str(journal.path), run]) == 0
+    assert percentage(reader, target) == before
+    capsys.readouterr()
 
 
-def test_bulk_editor_applies_to_selected_rows(
-    sb: Any, client: GraphClient, reader: GraphClient, tmp_path: Path
-) -> None:
-    reg = sb.demo["registration_id"]
-    table = ActivityTable(client.list_provider_activities_json(reg), client=client, registration_id=reg)
+def test_bulk_editor_is_one_run_with_progress(sb: Any, bench: Workbench, reader: GraphClient, journal: Journal) -> None:
+    table = ActivityTable(bench)
     table.set_filter("status", "=", "inProgress")
     table.select_rows([0, 1, 2])
     chosen = table.selected_ids()
-    bulk = BulkEditor(table, journal=str(tmp_path / "journal.sqlite"))
-    bulk.field.value = "completionPercentage"
-    bulk.value_text.value = "99"
-    bulk.stage_button.click()
-    assert "3 rows to PATCH" in bulk.preview.value
-    bulk.apply_button.click()
-    assert bulk.progress.value == 3 and bulk.progress.description == "3/3"
-    assert bulk.last_results is not None
-    assert bulk.last_results[["id", "status", "code"]].to_dict("records") == [
+    editor = BulkEditor(table)
+    editor.field.value = "completionPercentage"
+    editor.value_text.value = "99"
+    editor.stage_button.click()
+    assert "3 rows pending" in editor.preview.value
+    editor.apply_button.click()
+    assert bench.progress == (3, 3)
+    frame = getattr(editor.last_result, "frame", editor.last_result)
+    assert frame[["id", "status", "code"]].to_dict("records") == [
         {"id": i, "status": "applied", "code": 204} for i in chosen
     ]
     assert [percentage(reader, i) for i in chosen] == [99, 99, 99]
-    assert table.pending == {} and len(bulk.journal_ids) == 1
+    assert table.pending == {} and len(journal.runs()) == 1
+
+
+def test_history_panel_lists_runs_and_undoes_one(sb: Any, bench: Workbench, reader: GraphClient) -> None:
+    aid = sb.demo["assignment_id"]
+    before = percentage(reader, aid)
+    table, history = ActivityTable(bench), HistoryPanel(bench)
+    assert history.undo_last_button.disabled
+    table.set_cell(aid, "completionPercentage", 42)
+    table.apply()
+    assert len(history.runs_box.children) == 1 and not history.undo_last_button.disabled
+    undo_button = history.runs_box.children[0].children[0]
+    undo_button.click()
+    assert percentage(reader, aid) == before and shown(table, aid, "completionPercentage") == before
+    assert len(history.runs()) == 2  # the undo is a run of its own
+
+
+def test_listeners_can_be_removed(sb: Any, bench: Workbench) -> None:
+    seen: list[Any] = []
+    bench.on_saved(seen.append)
+    bench.edit(sb.demo["assignment_id"], "completionPercentage", 11)
+    bench.save()
+    bench.on_saved(seen.append, remove=True)
+    bench.edit(sb.demo["assignment_id"], "completionPercentage", 12)
+    bench.save()
+    assert len(seen) == 1
+    table = ActivityTable(bench)
+    table.close()
+    bench.edit(sb.demo["assignment_id"], "completionPercentage", 13)  # a closed view no longer listens
+    assert table.pending_view.value.count("13") == 0
+
+
+def test_stopped_sandbox_is_named(sb: Any, bench: Workbench) -> None:
+    from learnkit.sandbox import start
+
+    other = start()
+    stopped = Workbench(GraphClient.for_sandbox(other), registration_id=other.demo["registration_id"],
+                        journal=bench.journal)
+    other.stop()
+    stopped.edit(other.demo["assignment_id"], "completionPercentage", 5)
+    with pytest.raises(Exception) as raised:
+        stopped.save()
+    assert "stopped" in stopped.message or "unreachable" in stopped.message or "connect" in stopped.message.lower()
+    assert raised.type.__name__ in ("NetworkError", "LearnkitError", "ConnectionRefusedError") or raised.value
 
 
 def test_connect_panel_sandbox_mode(sb: Any) -> None:

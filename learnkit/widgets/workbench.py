@@ -1,0 +1,532 @@
+"""``Workbench``: one analyst's editing session, the state every view shares.
+
+It holds the client, the provider's activities (``learnkit.frame.activities_frame``:
+typed, ``id`` a column, an integer row label as index), the pending edits and the
+journal. The form, the table, the bulk editor and the history are views of it: they
+observe its traits (``frame``, ``pending``, ``selected_id``, ``message``, ...) and
+change it only through its methods, so a save from any view shows in every view.
+
+Every save goes one way: pending edits → ``learnkit.frame.diff`` (plans, validated)
+→ ``learnkit.bulk.apply`` (journal, conflict check, ``$batch``) → the saved rows read
+back. One save is one journal run, whatever its size, and ``undo`` reverts a run.
+
+Example::
+
+    bench = Workbench(client, registration_id=reg)       # reads the provider's activities
+    bench.edit(activity_id, "completionPercentage", 80)   # None: accepted (pending)
+    result = bench.save()                                  # one journal run
+    bench.undo()                                           # reverts it
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+import traitlets
+from ipywidgets import CallbackDispatcher
+
+from learnkit import bulk
+from learnkit.client import GraphClient
+from learnkit.errors import InvalidInputError, LearnkitError
+from learnkit.frame import ACTIVITY_COLUMNS, NESTED_COLUMNS, activities_frame, diff, frame_to_activities
+from learnkit.journal import Journal
+from learnkit.models import UPDATE_MODELS, normalize_odata_type
+from learnkit.plans import INSTANT_PROPERTIES, InvalidRowsError, PatchPlan, parse_iso
+
+__all__ = ["Workbench", "editable_columns", "short_type"]
+
+#: Statuses after which a row's pending edit is done with (the service holds it).
+_SETTLED = frozenset({"applied", "unchanged"})
+
+
+def editable_columns(odata_type: str) -> tuple[str, ...]:
+    """The frame columns a row of this ``@odata.type`` may change, in frame order.
+
+    >>> editable_columns("#microsoft.graph.learningSelfInitiatedCourse")[:2]
+    ('status', 'completionPercentage')
+    """
+    names = set(UPDATE_MODELS[normalize_odata_type(odata_type)].UPDATABLE)
+    allowed = {column for name in names for column in NESTED_COLUMNS.get(name, (name,))}
+    return tuple(column for column in ACTIVITY_COLUMNS if column in allowed)
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (not isinstance(value, (str, Mapping, list)) and bool(pd.isna(value)))
+
+
+def _same(a: Any, b: Any) -> bool:
+    if _missing(a) or _missing(b):
+        return _missing(a) and _missing(b)
+    return bool(a == b)
+
+
+class Workbench(traitlets.HasTraits):
+    """The shared state of the notebook views: client, activities, pending edits, journal, selection.
+
+    ``registration_id`` given: the provider's activities are read at once. ``activities``
+    (Graph JSON) given instead: those rows are the frame (a form on one activity).
+
+    >>> bench = Workbench(activities=[{"id": "a", "@odata.type": "#microsoft.graph.learningSelfInitiatedCourse",
+    ...                                "learningProviderId": "p", "status": "inProgress"}])
+    >>> bench.edit("a", "completionPercentage", "150")
+    'Input should be less than or equal to 100 (got 150)'
+    >>> bench.edit("a", "completionPercentage", "40"), bench.pending
+    (None, {'a': {'completionPercentage': 40}})
+    """
+
+    #: The client every save and read goes through (None: the views preview but cannot send).
+    client = traitlets.Instance(GraphClient, allow_none=True)
+    #: The provider whose activities are loaded (None: activities given directly).
+    registration_id = traitlets.Unicode(None, allow_none=True)
+    #: The activities as the service holds them (last read or saved): ``learnkit.frame``'s frame.
+    frame = traitlets.Instance(pd.DataFrame)
+    #: id -> {column: value} for every accepted, unsaved edit.
+    pending = traitlets.Dict()
+    #: (id, column, value, message) of the most recent refused edits, newest last.
+    refused: traitlets.List[tuple[str, str, Any, str]] = traitlets.List()
+    #: The activity the form shows (the table's selected row).
+    selected_id = traitlets.Unicode(None, allow_none=True)
+    #: The last thing a person should read: what was saved, refused or failed (plain text).
+    message = traitlets.Unicode("")
+    #: ``info``, ``ok``, ``refused`` or ``error``: how ``message`` should look.
+    level = traitlets.Unicode("info")
+    #: (done, total) rows of the running save or undo.
+    progress = traitlets.Tuple(traitlets.Int(), traitlets.Int(), default_value=(0, 0))
+    #: True while a save, undo or read is running.
+    busy = traitlets.Bool(False)
+    #: The last save's or undo's result (a ``learnkit.bulk`` result).
+    last_result = traitlets.Any(None)
+    #: The journal id of the last save or undo this workbench ran.
+    last_run = traitlets.Unicode(None, allow_none=True)
+    #: Content id (and external id) -> title, from the provider's contents, when the token may read them.
+    content_titles = traitlets.Dict()
+
+    def __init__(
+        self,
+        client: GraphClient | None = None,
+        *,
+        registration_id: str | None = None,
+        activities: Iterable[Mapping[str, Any]] | pd.DataFrame | None = None,
+        journal: Journal | str | None = None,
+    ) -> None:
+        super().__init__(client=client, registration_id=registration_id, frame=activities_frame([]))
+        self._journal = journal
+        self._saved = CallbackDispatcher()
+        self._positions: dict[str, int] = {}
+        self._edited = self.frame
+        if activities is not None:
+            self.set_activities(activities)
+        elif registration_id is not None:
+            self.load(registration_id)
+
+    @property
+    def journal(self) -> Journal:
+        """Where saves are journaled (opened on first use: learnkit's default journal unless one was given)."""
+        if not isinstance(self._journal, Journal):
+            self._journal = Journal(self._journal)
+        return self._journal
+
+    def __repr__(self) -> str:
+        return (
+            f"Workbench(provider={self.registration_id!r}, rows={len(self.frame)}, pending={len(self.pending)}, "
+            f"last_run={self.last_run!r})"
+        )
+
+    # --- reading -----------------------------------------------------------
+
+    def load(self, registration_id: str | None = None) -> None:
+        """Read every activity of the provider (the current one if not given); pending edits are dropped."""
+        registration_id = registration_id or self.registration_id
+        if self.client is None or registration_id is None:
+            raise InvalidInputError("client", "required", "connect a client and choose a provider first")
+        self.busy = True
+        try:
+            rows = self.client.list_provider_activities_json(registration_id)
+        finally:
+            self.busy = False
+        self.registration_id = registration_id
+        self.set_activities(rows)
+        note = self._read_titles(registration_id)
+        self._say(f"{len(rows)} activities of provider {registration_id}{note}", "info")
+
+    def _read_titles(self, registration_id: str) -> str:
+        """Read the provider's content titles (for people to recognise rows); a note when they cannot be read."""
+        assert self.client is not None
+        try:
+            contents = self.client.list_contents(registration_id)
+        except LearnkitError as exc:
+            self.content_titles = {}
+            return f" (content titles not shown: {exc})"
+        titles: dict[str, str] = {}
+        for content in contents:
+            for key in (content.id, content.externalId):
+                if key and content.title:
+                    titles[key] = content.title
+        self.content_titles = titles
+        return ""
+
+    def content_title(self, activity_id: str) -> str | None:
+        """The title of the content an activity is for, when known."""
+        content = self.frame.at[self.position(activity_id), "learningContentId"]
+        return None if _missing(content) else self.content_titles.get(str(content))
+
+    def set_activities(self, activities: Iterable[Mapping[str, Any]] | pd.DataFrame) -> None:
+        """Show these activities (Graph JSON, or a frame from ``learnkit.frame``) as the service's state."""
+        frame = activities.copy() if isinstance(activities, pd.DataFrame) else activities_frame(list(activities))
+        frame = frame.reset_index(drop=True)
+        self.pending = {}
+        self.refused = []
+        self._reindex(frame)
+        self.frame = frame
+        if self.selected_id not in self._positions:
+            self.selected_id = None
+
+    def _reindex(self, frame: pd.DataFrame) -> None:
+        ids = frame["id"].astype(str).tolist()
+        if len(set(ids)) != len(ids):
+            raise InvalidInputError("id", "invalid", "the activities repeat an id: each row must be one record")
+        self._positions = {activity_id: position for position, activity_id in enumerate(ids)}
+        self._edited = frame.copy()
+
+    def position(self, activity_id: str) -> int:
+        """The row label of an activity in ``frame``; ``InvalidInputError`` if it is not loaded."""
+        try:
+            return self._positions[activity_id]
+        except KeyError:
+            raise InvalidInputError("id", "invalid", f"no loaded activity has id {activity_id!r}") from None
+
+    def activity(self, activity_id: str, *, edited: bool = False) -> dict[str, Any]:
+        """One activity as Graph JSON: as the service holds it, or with its pending edits (``edited=True``)."""
+        source = self._edited if edited else self.frame
+        return frame_to_activities(source.iloc[[self.position(activity_id)]])[0]
+
+    def edited_frame(self) -> pd.DataFrame:
+        """``frame`` with every pending edit applied (what the table shows)."""
+        return self._edited
+
+    def row_type(self, activity_id: str) -> str:
+        """The row's ``@odata.type`` in the metadata's spelling."""
+        return normalize_odata_type(self.frame.at[self.position(activity_id), "@odata.type"])
+
+    # --- editing -----------------------------------------------------------
+
+    def edit(self, activity_id: str, column: str, value: Any) -> str | None:
+        """Edit one cell: checked at once against the row's update model.
+
+        Returns None when accepted (the edit is pending; typing back the service's value
+        un-pends it), else the field's message (the edit is recorded in ``refused`` and
+        the cell keeps its value). Text is read as the column's type: ``"80"`` for
+        ``completionPercentage``, ISO 8601 for date-times, ``""`` clears.
+        """
+        problem = self._refusal(activity_id, column, value)
+        if problem is not None:
+            self.refused = [*self.refused[-49:], (activity_id, column, value, problem)]
+            self._say(f"refused: {column} of {activity_id}: {problem}", "refused")
+            return problem
+        return None
+
+    def edit_many(self, activity_ids: Sequence[str], column: str, value: Any) -> dict[str, str]:
+        """The same edit on many rows (the bulk editor); id -> message for each row that refused it."""
+        refused: dict[str, str] = {}
+        accepted = 0
+        for activity_id in activity_ids:
+            problem = self._refusal(activity_id, column, value, notify=False)
+            if problem is None:
+                accepted += 1
+            else:
+                refused[activity_id] = problem
+        if refused:
+            self.refused = [*self.refused, *((i, column, value, m) for i, m in refused.items())][-50:]
+        self.pending = dict(self.pending)
+        text = f"{column} set on {accepted} row(s)"
+        self._say(text + (f"; refused on {len(refused)}" if refused else ""), "refused" if refused else "ok")
+        return refused
+
+    def stage(self, activity_id: str, changes: Mapping[str, Any]) -> dict[str, str]:
+        """Property-level changes (the form's: ``{"dueDateTime": {...}, "status": ...}``) as pending edits.
+
+        Returns column -> message for the refused ones; nothing is staged unless all pass.
+        """
+        cells: dict[str, Any] = {}
+        for name, value in changes.items():
+            columns = NESTED_COLUMNS.get(name)
+            if columns is None:
+                cells[name] = value
+                continue
+            parts = [column.split(".", 1)[1] for column in columns]
+            mapping: Mapping[str, Any] = value if isinstance(value, Mapping) else {}
+            for column, part in zip(columns, parts, strict=True):
+                cells[column] = mapping.get(part)
+        position = self.position(activity_id)
+        saved: dict[str, Any] = {column: self._edited.at[position, column] for column in cells}
+        pending = {k: dict(v) for k, v in self.pending.items()}
+        refused: dict[str, str] = {}
+        for column, value in cells.items():
+            problem = self._refusal(activity_id, column, value, notify=False)
+            if problem is not None:
+                refused[column] = problem
+        if refused:
+            for column, value in saved.items():
+                self._edited.at[position, column] = value
+            self.pending = pending
+            column, problem = next(iter(refused.items()))
+            self._say(f"refused: {column} of {activity_id}: {problem}", "refused")
+        else:
+            self.pending = dict(self.pending)
+        return refused
+
+    def _refusal(self, activity_id: str, column: str, value: Any, *, notify: bool = True) -> str | None:
+        try:
+            position = self.position(activity_id)
+        except InvalidInputError as exc:
+            return exc.detail
+        kind = self.row_type(activity_id)
+        if column not in editable_columns(kind):
+            return f"{column} can't be changed on a {short_type(kind)}: it is read-only"
+        try:
+            typed = self._typed(column, value)
+        except ValueError as exc:
+            return str(exc)
+        previous: Any = self._edited.at[position, column]
+        self._edited.at[position, column] = pd.NA if typed is None else typed
+        try:
+            diff(self.frame.iloc[[position]], self._edited.iloc[[position]])
+        except InvalidRowsError as exc:
+            self._edited.at[position, column] = previous
+            mine = [detail for _, col, detail in exc.cells if col == column]
+            return mine[0] if mine else f"{exc.cells[0][1]}: {exc.cells[0][2]}"
+        changes = dict(self.pending.get(activity_id, {}))
+        if _same(self.frame.at[position, column], self._edited.at[position, column]):
+            changes.pop(column, None)
+        else:
+            changes[column] = typed
+        pending = dict(self.pending)
+        if changes:
+            pending[activity_id] = changes
+        else:
+            pending.pop(activity_id, None)
+        if notify:
+            self.pending = pending
+            self._say(f"{column} of {activity_id} = {typed!r} (pending: {len(pending)} row(s))", "ok")
+        else:
+            self.pending.clear()
+            self.pending.update(pending)
+        return None
+
+    def _typed(self, column: str, value: Any) -> Any:
+        """A typed value (or text from the grid) as the frame column's type; ValueError says why not."""
+        if _missing(value) or (isinstance(value, str) and value == ""):
+            return None
+        if column == "completionPercentage":
+            if isinstance(value, bool):
+                raise ValueError(f"{value!r} is not a whole number")
+            try:
+                number = float(value)
+            except (TypeError, ValueError):
+                raise ValueError(f"{value!r} is not a whole number") from None
+            if not number.is_integer():
+                raise ValueError(f"{value!r} is not a whole number")
+            return int(number)
+        if column in INSTANT_PROPERTIES or column == "dueDateTime.dateTime":
+            moment = value if isinstance(value, datetime) else parse_iso(str(value))
+            stamp = pd.Timestamp(moment)
+            if column in INSTANT_PROPERTIES:
+                if stamp.tzinfo is None:
+                    raise ValueError(f"{value!r} has no time zone: add an offset such as +00:00 or Z")
+                return stamp.tz_convert("UTC")
+            if stamp.tzinfo is not None:
+                raise ValueError(f"{value!r} has an offset: give local time; the zone goes in dueDateTime.timeZone")
+            return stamp
+        return value
+
+    def discard(self, activity_ids: Iterable[str] | None = None) -> None:
+        """Forget pending edits (all, or those of ``activity_ids``): the service's values show again."""
+        ids = list(self.pending) if activity_ids is None else [i for i in activity_ids if i in self.pending]
+        for activity_id in ids:
+            position = self.position(activity_id)
+            for column in self.pending[activity_id]:
+                held: Any = self.frame.at[position, column]
+                self._edited.at[position, column] = held
+        self.pending = {k: v for k, v in self.pending.items() if k not in ids}
+        self._say(f"discarded the pending edits of {len(ids)} row(s)", "info")
+
+    def pending_frame(self) -> pd.DataFrame:
+        """One row per pending cell: id, column, old (the service's) and new value.
+
+        >>> Workbench().pending_frame().columns.tolist()
+        ['id', 'column', 'old', 'new']
+        """
+        rows = [
+            (activity_id, column, _plain(self.frame.at[self.position(activity_id), column]), _plain(new))
+            for activity_id, changes in self.pending.items()
+            for column, new in changes.items()
+        ]
+        table: pd.DataFrame = pd.DataFrame(rows, columns=pd.Index(["id", "column", "old", "new"]))
+        return table
+
+    def plans(self, activity_ids: Iterable[str] | None = None) -> list[PatchPlan]:
+        """The pending edits (all, or those rows') as validated patch plans, based on the rows as read."""
+        ids = list(self.pending) if activity_ids is None else [i for i in activity_ids if i in self.pending]
+        positions = [self.position(i) for i in ids]
+        if not positions:
+            return []
+        return diff(self.frame.iloc[positions], self._edited.iloc[positions])
+
+    # --- saving ------------------------------------------------------------
+
+    def save(self, activity_ids: Iterable[str] | None = None, *, source: str = "workbench") -> Any:
+        """Save the pending edits (all, or those rows') as one journal run; returns its result.
+
+        Rows the service now holds (applied, or already holding the values) leave
+        ``pending`` and show the service's values read back; rows that conflicted or
+        failed keep their edits, so nothing typed is lost.
+        """
+        plans = self.plans(activity_ids)
+        if not plans:
+            self._say("nothing to save: no pending edit differs from the service", "info")
+            return None
+        client = self._require_client()
+        progress: Any = self._on_progress
+        return self._run(
+            lambda: bulk.apply(client, plans, journal=self.journal, progress=progress, source=source), "saved"
+        )
+
+    def undo(self, run_id: str | None = None) -> Any:
+        """Revert a saved run (the last one this workbench ran, if not given) as a journal run of its own."""
+        run_id = run_id or self.last_run
+        if run_id is None:
+            raise InvalidInputError("run", "required", "nothing saved here yet: pick a run from the history")
+        client = self._require_client()
+        progress: Any = self._on_progress
+        return self._run(lambda: bulk.undo(client, run_id, journal=self.journal, progress=progress), "undone")
+
+    def history(self) -> pd.DataFrame:
+        """The journal's runs, newest first (``learnkit.journal.Journal.runs``)."""
+        runs: pd.DataFrame = self.journal.runs()
+        return runs
+
+    def on_saved(self, callback: Callable[[Any], object], remove: bool = False) -> None:
+        """Call ``callback(result)`` after each save or undo; ``remove=True`` unregisters it."""
+        self._saved.register_callback(callback, remove=remove)
+
+    def _require_client(self) -> GraphClient:
+        if self.client is None:
+            raise InvalidInputError("client", "required", "connect first: this workbench has no client to send with")
+        return self.client
+
+    def _on_progress(self, done: int, total: int) -> None:
+        self.progress = (done, total)
+
+    def _run(self, send: Callable[[], Any], verb: str) -> Any:
+        self.busy = True
+        self.progress = (0, 0)
+        try:
+            result = send()
+        except LearnkitError as exc:
+            self._say(f"not {verb}: {exc}", "error")
+            raise
+        except OSError as exc:
+            # requests' connection errors are OSErrors too: the service is not there to answer.
+            self._say(f"not {verb}: the service is unreachable (a stopped sandbox?): {exc}", "error")
+            raise
+        finally:
+            self.busy = False
+        table = _result_frame(result)
+        self.progress = (len(table), len(table))
+        journal_id = _journal_id(result)
+        touched = [str(i) for i in table["id"]]
+        settled = set(table.loc[table["status"].isin(_SETTLED), "id"].astype(str))
+        self._read_back(touched, settled)
+        self.last_result = result
+        self.last_run = journal_id
+        counts = table["status"].value_counts().to_dict()
+        summary = ", ".join(f"{n} {state}" for state, n in sorted(counts.items()))
+        problems = table[~table["status"].isin(_SETTLED)]
+        text = f"{verb}: {summary} (journal run {journal_id})"
+        if len(problems):
+            first = problems.iloc[0]
+            text += f"; row {first['id']}: {first['message']}"
+        self._say(text, "ok" if problems.empty else "error")
+        self._saved(result)
+        return result
+
+    def _read_back(self, activity_ids: Sequence[str], settled: set[str]) -> None:
+        """Read the touched rows from the service; settled rows leave ``pending``."""
+        client = self._require_client()
+        current = {str(a.get("id")): a for a in _get_many(client, activity_ids)}
+        frame = self.frame.copy()
+        for activity_id, activity in current.items():
+            position = self.position(activity_id)
+            row = activities_frame([activity])
+            for column in ACTIVITY_COLUMNS:
+                frame.at[position, column] = row.at[0, column]
+        pending = {k: v for k, v in self.pending.items() if k not in settled}
+        edited = frame.copy()
+        for activity_id, changes in pending.items():
+            for column, value in changes.items():
+                edited.at[self.position(activity_id), column] = pd.NA if value is None else value
+        self.pending = pending
+        self._edited = edited
+        self.frame = frame
+
+    def _say(self, text: str, level: str) -> None:
+        self.level = level
+        self.message = text
+
+    def message_html(self) -> str:
+        """``message`` as HTML styled by ``level`` (the CSS classes the views share)."""
+        mark = {"ok": "✔ ", "refused": "✖ ", "error": "⚠ "}.get(self.level, "")
+        return f"<div class='lk-message lk-{self.level}'>{mark}{html.escape(self.message)}</div>"
+
+
+def _get_many(client: GraphClient, activity_ids: Sequence[str]) -> list[dict[str, Any]]:
+    """The activities' current JSON, read in ``$batch``es (missing ones left out)."""
+    found: list[dict[str, Any]] = []
+    size = bulk.BATCH_SIZE
+    for start in range(0, len(activity_ids), size):
+        chunk = activity_ids[start : start + size]
+        answers = client.batch(
+            [
+                {"id": str(i), "method": "GET", "url": f"/employeeExperience/learningCourseActivities/{activity_id}"}
+                for i, activity_id in enumerate(chunk)
+            ],
+            operation="get_activity",
+        )
+        found.extend(a["body"] for a in answers if a.get("status") == 200 and isinstance(a.get("body"), dict))
+    return found
+
+
+def _result_frame(result: Any) -> pd.DataFrame:
+    frame = getattr(result, "frame", result)
+    assert isinstance(frame, pd.DataFrame)
+    return frame
+
+
+def _journal_id(result: Any) -> str | None:
+    found = getattr(result, "journal_id", None)
+    if found is None and isinstance(result, pd.DataFrame):
+        found = result.attrs.get("journal_id")
+    return None if found is None else str(found)
+
+
+def _plain(value: Any) -> Any:
+    if _missing(value):
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    return value
+
+
+def short_type(odata_type: str) -> str:
+    """The name a person reads for an ``@odata.type``.
+
+    >>> short_type("#microsoft.graph.learningAssignment")
+    'assignment'
+    """
+    return {"learningAssignment": "assignment", "learningSelfInitiatedCourse": "self-initiated course"}.get(
+        odata_type.rsplit(".", 1)[-1], odata_type.rsplit(".", 1)[-1]
+    )
