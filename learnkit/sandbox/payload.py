@@ -14,17 +14,14 @@ learnkit.sandbox.payload.UnreadableBody: the body is not JSON
 from __future__ import annotations
 
 import json
-import re
-import zoneinfo
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
 from learnkit.limits import MAX_JSON_DEPTH, check_instant, check_json, json_depth
+from learnkit.times import parse_iso, zoned_instant
 
 __all__ = ["UnreadableBody", "check_datetimes", "read_json"]
-
-_EXTRA_DIGITS = re.compile(r"(\.\d{6})\d+")
 
 
 class UnreadableBody(ValueError):
@@ -48,22 +45,15 @@ def read_json(raw: bytes, *, text: bool = True) -> Any:
 
 
 def _aware(value: Any) -> datetime | None:
-    """The aware datetime a body's date-time value names, or None when it names none (the model refuses it)."""
-    if isinstance(value, str):
-        try:
-            parsed = datetime.fromisoformat(_EXTRA_DIGITS.sub(r"\1", value.strip().replace("Z", "+00:00")))
-        except ValueError:
-            return None
-        return parsed if parsed.utcoffset() is not None else None
-    if isinstance(value, Mapping) and isinstance(value.get("dateTime"), str) and isinstance(value.get("timeZone"), str):
-        from tzlocal.windows_tz import win_tz
-
-        local = _aware(value["dateTime"] + "+00:00")
-        try:
-            zone = zoneinfo.ZoneInfo(str(win_tz.get(value["timeZone"], value["timeZone"])))
-        except (ValueError, zoneinfo.ZoneInfoNotFoundError):
-            return None
-        return local.replace(tzinfo=zone) if local is not None else None
+    """The instant a body's date-time value names, or None when it names none (the model then refuses it)."""
+    try:
+        if isinstance(value, str):
+            parsed = parse_iso(value)
+            return parsed if parsed.utcoffset() is not None else None
+        if isinstance(value, Mapping) and isinstance(value.get("dateTime"), str):
+            return zoned_instant(value["dateTime"], str(value.get("timeZone")))
+    except ValueError:
+        return None
     return None
 
 
