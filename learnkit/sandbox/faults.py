@@ -172,8 +172,9 @@ class Faults:
                 self._admitted.append(now)
                 over = len(self._admitted) - self.rate_limit
                 if over > 0:
-                    # Room again once the `over` oldest requests (this one included in the count) leave the window.
-                    wait = self._admitted[over - 1] + 1.0 - now
+                    # The next request fits once the window holds at most rate_limit - 1: the oldest over + 1
+                    # (this one among them) must have left it.
+                    wait = self._admitted[over] + 1.0 - now
                     return Fault("429", float(max(1, math.ceil(wait))))
             if not self.rates:
                 return None

@@ -23,6 +23,8 @@ from typing import Any
 
 import pytest
 import requests
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from learnkit.errors import error_from_response
 from learnkit.limits import MAX_BODY_BYTES, MAX_JSON_DEPTH
@@ -395,6 +397,22 @@ def test_throttled_requests_count_against_the_rate_limit() -> None:
     assert all(w == 1.0 for w in [*waits, fault.retry_after])  # whole seconds, as Graph sends Retry-After
     clock.now += fault.retry_after + 1.0  # one that waits as told gets through
     assert faults.decide(allow_drop=True) is None
+
+
+@settings(max_examples=200, derandomize=True, database=None, deadline=None)
+@given(limit=st.integers(1, 5), gaps=st.lists(st.floats(0, 1.5), min_size=1, max_size=40))
+def test_waiting_as_retry_after_says_is_always_enough(limit: int, gaps: list[float]) -> None:
+    clock = Clock()
+    faults = Faults(clock=clock)
+    faults.set_rate_limit(limit)
+    last = None
+    for gap in gaps:
+        clock.now += gap
+        last = faults.decide(allow_drop=True)
+    if last is not None:  # the last request was throttled: sending nothing for Retry-After seconds is enough
+        assert last.retry_after == int(last.retry_after) >= 1
+        clock.now += last.retry_after
+        assert faults.decide(allow_drop=True) is None
 
 
 def test_the_429_message_agrees_with_retry_after(graph: Any) -> None:
