@@ -330,7 +330,7 @@ class GraphService:
     # --- activities ---------------------------------------------------------------
 
     def _op_get_activity(self, route: Route, call: Call, claims: Claims) -> Apply:
-        provider = self._provider(route.registration_id) if route.registration_id else None
+        provider = self._provider(route.registration_id) if route.registration_id is not None else None
         activity = self._activity(provider, route)
         query = self._query(call, _ACTIVITY_PROPERTIES, collection=False)
         context = (f"employeeExperience/learningProviders('{route.registration_id}')/learningCourseActivities"

@@ -76,6 +76,21 @@ def test_deeply_nested_json_is_a_400_in_a_patch_and_in_a_batch(graph: Any) -> No
     assert graph.patch(path, shallow).status_code == 204
 
 
+def test_an_empty_registration_id_or_key_is_a_400(graph: Any) -> None:
+    # Found by test_sandbox_fuzz: an empty registration id skipped the provider check and hit an assertion.
+    body = {**GOOD}
+    for path in (
+        "/employeeExperience/learningProviders//learningCourseActivities(externalcourseActivityId='')",
+        "/employeeExperience/learningProviders//learningCourseActivities(externalcourseActivityId='x')",
+        f"/employeeExperience/learningProviders//learningCourseActivities/{graph.sb.demo['assignment_id']}",
+    ):
+        assert_graph_error(graph.get(path), 400)
+        assert_graph_error(graph.patch(path, body), 400)
+    rid = graph.sb.demo["registration_id"]
+    missing = f"/employeeExperience/learningProviders/{rid}/learningCourseActivities(externalcourseActivityId='')"
+    assert_graph_error(graph.get(missing), 404)
+
+
 @pytest.mark.parametrize(
     "query",
     [
