@@ -21,6 +21,7 @@ from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 
 __all__ = [
+    "graph_instant",
     "graph_local",
     "is_known_zone",
     "known_time_zones",
@@ -68,7 +69,8 @@ def graph_local(moment: datetime) -> str:
     >>> graph_local(datetime(2022, 9, 22, 16, 5, 0, 120000))
     '2022-09-22T16:05:00.1200000'
     """
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%f") + "0"
+    # isoformat, not strftime: glibc's %Y writes the year 1 as "1", which no ISO reader takes back.
+    return moment.replace(tzinfo=None).isoformat(timespec="microseconds") + "0"
 
 
 def utc_text(moment: datetime) -> str:
@@ -136,3 +138,21 @@ def zoned_instant(local: datetime | str, zone_name: str) -> datetime:
     """
     moment = parse_iso(local) if isinstance(local, str) else local
     return moment.replace(tzinfo=zone(zone_name))
+
+
+def graph_instant(text: str) -> str:
+    """An instant's text as Graph returns it: UTC with ``Z``, the fraction of a second as given (up to 7 digits).
+
+    Graph's DateTimeOffset has 100 ns ticks and Python's datetime microseconds, so the
+    fraction is carried as text. ``ValueError`` for text that is not an aware ISO 8601 instant.
+
+    >>> graph_instant("2021-05-11T23:57:17.1234567+01:00")
+    '2021-05-11T22:57:17.1234567Z'
+    """
+    found = _ISO.fullmatch(text)
+    moment = parse_iso(text)
+    if moment.tzinfo is None:
+        raise ValueError(f"{text!r} has no offset: an instant needs one (…Z or …+00:00)")
+    fraction = found.group(7) if found else None
+    stamp = moment.astimezone(timezone.utc).replace(tzinfo=None).isoformat(timespec="seconds")  # 4-digit year
+    return f"{stamp}.{fraction[:7]}Z" if fraction else f"{stamp}Z"
