@@ -338,6 +338,7 @@ def test_grid_edit_save_refusal_undo_and_reload(state: Path, voila: str, browser
         app.table.get_by_role("button", name=re.compile(r"PATCH pending \(1 rows\)")).click()
         app.message.get_by_text(re.compile(r"saved: 1 applied")).wait_for(timeout=STEP_TIMEOUT)
         app.reload()
+        app.page.get_by_text(f"Data kept in {state / 'sandbox.db'}").wait_for(timeout=STEP_TIMEOUT)
         reader, _ = app.connect()
         assert reader.get_activity(aid).completionPercentage == kept
         app.wait_form_value(str(kept))
