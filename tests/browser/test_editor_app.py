@@ -153,6 +153,8 @@ def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     assert Path(CHROMIUM).exists(), f"{CHROMIUM} is missing: apt-get install -y chromium"
+    for earlier in ARTIFACTS.glob("editor-app-*.png"):
+        earlier.unlink()  # what test-artifacts/ shows is this run's: its screenshots, its failures
     with sync_playwright() as pw:
         chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         try:
