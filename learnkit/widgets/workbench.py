@@ -138,14 +138,21 @@ class Workbench(traitlets.HasTraits):
 
     # --- reading -----------------------------------------------------------
 
-    def load(self, registration_id: str | None = None) -> None:
-        """Read every activity of the provider (the current one if not given); pending edits are dropped."""
+    def load(self, registration_id: str | None = None, *, on_page: Callable[[int], object] | None = None) -> None:
+        """Read every activity of the provider (the current one if not given); pending edits are dropped.
+
+        ``on_page(rows_read_so_far)`` hears about each page as it arrives (a big provider takes many).
+        """
         registration_id = registration_id or self.registration_id
         if self.client is None or registration_id is None:
             raise InvalidInputError("client", "required", "connect a client and choose a provider first")
         self.busy = True
         try:
-            rows = self.client.list_provider_activities_json(registration_id)
+            rows: list[dict[str, Any]] = []
+            for page in self.client.iter_provider_activity_pages(registration_id):
+                rows.extend(page)
+                if on_page is not None:
+                    on_page(len(rows))
         finally:
             self.busy = False
         self.registration_id = registration_id
