@@ -14,6 +14,7 @@ Example: ``learnkit app --port 8866 --open``
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import shutil
@@ -207,10 +208,8 @@ def run(args: argparse.Namespace) -> int:
     if args.delegated_client_id and not args.tenant:
         raise CommandError("--delegated-client-id goes with --tenant (a sandbox signs its demo user in itself)")
     port = _check_address(args.ip, args.port, args.allow_remote)
-    try:
-        import voila  # noqa: F401  (only to say what is missing before anything starts)
-    except ImportError:
-        raise CommandError("the app needs Voila: python -m pip install 'learnkit[notebook]'") from None
+    if importlib.util.find_spec("voila") is None:  # said before anything starts
+        raise CommandError("the app needs Voila: python -m pip install 'learnkit[notebook]'")
     env = {**os.environ, "NO_PROXY": "127.0.0.1,localhost,::1"}
     if args.journal:
         env["LEARNKIT_JOURNAL"] = str(Path(args.journal).expanduser().resolve())

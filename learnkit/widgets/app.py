@@ -302,7 +302,7 @@ class WorkbenchApp(widgets.VBox):  # type: ignore[misc]
 
         def work() -> tuple[list[tuple[str, str]], str]:
             if client.delegated is not None:
-                self._set_working("Waiting for the delegated sign-in: enter the code shown above at the URL given")
+                self._set_working("Waiting for the delegated sign-in: open the page named below and enter its code")
                 self.connect_panel.wait_signed_in()
                 self._set_working("Listing the providers")
                 found = client.list_providers()
@@ -377,10 +377,27 @@ class WorkbenchApp(widgets.VBox):  # type: ignore[misc]
         def work() -> Any:
             return self.bench.save(source="learnkit app")
 
-        def done(_: Any) -> None:
+        def done(result: Any) -> None:
             self.history.refresh()
+            self._explain_unsaved(result)
 
         self._start(f"Saving {count} row(s)", work, done)
+
+    def _explain_unsaved(self, result: Any) -> None:
+        """Rows a save could not apply (throttled, conflicting, failed): what happened and what to do."""
+        table = getattr(result, "frame", result)
+        if table is None or "status" not in getattr(table, "columns", ()):
+            return
+        unsaved = table[~table["status"].isin(["applied", "unchanged"])]
+        if unsaved.empty:
+            return
+        first = unsaved.iloc[0]
+        self.problem.value = (
+            f"<div class='lk-error'><b>✖ {len(unsaved)} row(s) not saved</b>: row <code>{html.escape(str(first['id']))}"
+            f"</code>: {html.escape(str(first['message']))}.<br>Their edits are kept as pending changes: press "
+            "Save again (after the wait Graph asked for, if it named one). A conflict means the record changed "
+            "since it was read: load the provider again to see it.</div>"
+        )
 
     def undo_last(self) -> None:
         """Undo the last save made here, in the background (the History page's buttons undo any run)."""
@@ -443,7 +460,8 @@ class WorkbenchApp(widgets.VBox):  # type: ignore[misc]
     # --- what the header shows ------------------------------------------------
 
     def _set_working(self, text: str) -> None:
-        self.working.value = f"⏳ {html.escape(text)}…" if text else ""
+        # A spinning icon (Font Awesome ships with the widgets): an emoji may lack a font in the browser.
+        self.working.value = f"<i class='fa fa-spinner fa-spin'></i> {html.escape(text)}…" if text else ""
 
     def _refuse(self, text: str) -> None:
         self.problem.value = f"<div class='lk-refused'>✖ {html.escape(text)}</div>"
@@ -472,8 +490,11 @@ class WorkbenchApp(widgets.VBox):  # type: ignore[misc]
         count = len(bench.pending)
         for button in getattr(self, "save_buttons", []):
             button.description = f"Save {count} pending row(s)" if count else "Save pending changes"
+        self._enable()
 
     def _enable(self) -> None:
+        if not hasattr(self, "load_button"):  # an observer fired while __init__ builds the pages
+            return
         busy = self.running or self.bench.busy
         self.load_button.disabled = busy
         self.list_button.disabled = busy

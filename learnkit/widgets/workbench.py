@@ -240,6 +240,7 @@ class Workbench(traitlets.HasTraits):
         """The same edit on many rows (the bulk editor); id -> message for each row that refused it."""
         refused: dict[str, str] = {}
         accepted = 0
+        start = {k: dict(v) for k, v in self.pending.items()}
         for activity_id in activity_ids:
             problem = self._refusal(activity_id, column, value, notify=False)
             if problem is None:
@@ -248,7 +249,7 @@ class Workbench(traitlets.HasTraits):
                 refused[activity_id] = problem
         if refused:
             self.refused = [*self.refused, *((i, column, value, m) for i, m in refused.items())][-50:]
-        self.pending = dict(self.pending)
+        self._publish_pending(start)
         text = f"{column} set on {accepted} row(s)"
         self._say(text + (f"; refused on {len(refused)}" if refused else ""), "refused" if refused else "ok")
         return refused
@@ -283,8 +284,19 @@ class Workbench(traitlets.HasTraits):
             column, problem = next(iter(refused.items()))
             self._say(f"refused: {column} of {activity_id}: {problem}", "refused")
         else:
-            self.pending = dict(self.pending)
+            self._publish_pending(pending)
         return refused
+
+    def _publish_pending(self, start: dict[str, Any]) -> None:
+        """Tell the observers about edits made in place (``_refusal(notify=False)``) since ``start``.
+
+        traitlets stays silent when the new value equals the stored one, and the stored dict
+        is the one edited in place: put ``start`` back silently, then assign the result.
+        """
+        final = {k: dict(v) for k, v in self.pending.items()}
+        self.pending.clear()
+        self.pending.update(start)
+        self.pending = final
 
     def _refusal(self, activity_id: str, column: str, value: Any, *, notify: bool = True) -> str | None:
         try:
