@@ -79,6 +79,8 @@ def open_page(page: Any, name: str) -> None:
 def pick_first_row(page: Any) -> str:
     """Click the first body row of the grid (a canvas); returns the id the form then shows."""
     grid = page.locator(".lk-activity-table .lm-DataGrid").first
+    grid.wait_for(state="visible", timeout=30_000)  # the Activities page opens once the read has finished
+    page.wait_for_timeout(300)  # the canvas paints its rows after the page shows
     box = grid.bounding_box()
     assert box is not None
     # Past the row header (the id column) into the body: the status cell of the first row.
@@ -194,14 +196,18 @@ def test_app_on_a_running_sandbox_with_device_code_then_cli_undo(tmp_path: Path)
                 note = page.locator(".lk-provider-note")
                 note.get_by_text("from Graph").wait_for(timeout=60_000)
                 assert "Contoso Academy" in page.locator(".lk-provider-choice").inner_text().replace("\xa0", " ")
+                sb.set_latency(400)  # each page of the read waits: its progress is on the page meanwhile
                 page.locator("button.lk-load").click()
+                page.locator(".lk-app-working").get_by_text("so far").wait_for(timeout=60_000)
+                shoot(page, "8-loading")
                 page.locator(".lk-app-status").get_by_text("402 activities").wait_for(timeout=60_000)
+                sb.set_latency(0)
                 activity_id = pick_first_row(page)
                 before = reader.get_activity(activity_id).completionPercentage
                 value = 61 if before != 61 else 62
                 edit_in_form(page, value)
                 page.locator(".lk-app-message").get_by_text("saved: 1 applied").wait_for(timeout=60_000)
-                shoot(page, "8-saved-on-running-sandbox")
+                shoot(page, "9-saved-on-running-sandbox")
             finally:
                 chromium.close()
         assert reader.get_activity(activity_id).completionPercentage == value
