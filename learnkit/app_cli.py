@@ -17,6 +17,7 @@ import argparse
 import importlib.util
 import json
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -165,6 +166,18 @@ def _write_private(path: Path, data: dict[str, Any]) -> None:
         handle.write(json.dumps(data) + "\n")
 
 
+def _voila_config(private: Path) -> str:
+    """A token for this run, in a Voila config file only this user reads; returns the token.
+
+    Loopback is shared by every user and every web page of this machine: without the token,
+    any of them could drive the app (and its credentials). A config file, not the command
+    line, carries it, so ``ps`` does not show it.
+    """
+    token = secrets.token_urlsafe(24)
+    _write_private(private / "voila.json", {"Voila": {"token": token}})
+    return token
+
+
 def _start_sandbox(args: argparse.Namespace) -> Any:
     import learnkit.sandbox
 
@@ -241,6 +254,8 @@ def run(args: argparse.Namespace) -> int:
             env[APP_MODE_VARIABLE] = "sandbox"
             env[SANDBOX_JSON_VARIABLE] = str(described)
             where = f"its own sandbox (state kept in {Path(sandbox.db_path).parent})"
+        token = _voila_config(private)
+        env["JUPYTER_CONFIG_DIR"] = str(private)
         proc = subprocess.Popen(
             voila_command(notebook_path(), args.ip, port),
             env=env,
@@ -252,7 +267,7 @@ def run(args: argparse.Namespace) -> int:
             url_host = "127.0.0.1" if args.ip in ("0.0.0.0", "::") else args.ip.strip("[]")
             _wait_for(url_host, port, proc)
             shown = f"[{url_host}]" if ":" in url_host else url_host
-            url = f"http://{shown}:{port}/"
+            url = f"http://{shown}:{port}/?token={token}"
             print(f"learnkit app: serving {url} on {where}. Press Ctrl+C to stop.", flush=True)
             if args.open:
                 import webbrowser

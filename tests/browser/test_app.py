@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
 from learnkit import GraphClient
 
@@ -47,7 +48,7 @@ def learnkit_app(args: list[str], env: dict[str, str], log: Path) -> Iterator[st
         try:
             assert proc.stdout is not None
             line = proc.stdout.readline()
-            found = re.search(r"serving (http://127\.0\.0\.1:\d+/)", line)
+            found = re.search(r"serving (http://127\.0\.0\.1:\d+/\?token=[\w-]+) ", line)
             assert found, f"no URL in {line!r}; stderr: {log.read_text()}"
             yield found.group(1)
         finally:
@@ -109,6 +110,9 @@ def test_app_on_its_own_sandbox_edit_save_undo_and_state_kept(tmp_path: Path) ->
 
     env = environment(tmp_path)
     with learnkit_app([], env, tmp_path / "app.log") as url, sync_playwright() as pw:
+        # Without the token printed with the URL, the page is not served (to other users of loopback).
+        bare = requests.get(url.split("?")[0], allow_redirects=False, timeout=30)
+        assert bare.status_code in (302, 401, 403), bare.status_code
         chromium = browser(pw)
         try:
             page = chromium.new_page(viewport={"width": 1400, "height": 1000})
