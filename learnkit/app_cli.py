@@ -8,6 +8,13 @@ process keeps an embedded sandbox whose tenant lives in the user's data folder (
 sandbox already running; ``--tenant`` works against a tenant (the ``AZURE_*`` variables,
 or the sign-in form). Saves go to the journal ``learnkit runs`` and ``learnkit undo`` read.
 
+Why Voila: it serves exactly the widgets a notebook user gets (the same ``WorkbenchApp``, the
+same front ends of ipywidgets and ipydatagrid, shipped in their wheels, nothing from a CDN)
+with no code, no file browser and no terminal on the page; each page gets its own kernel, so
+two tabs are two workbenches; it needs no second UI toolkit; and Binder serves the same
+notebook as ``voila/render/...``. A token from a 0600 config file guards the page, since
+loopback is shared by every user and every web page of the machine.
+
 Example: ``learnkit app --port 8866 --open``
 """
 
