@@ -37,6 +37,7 @@ from types import FrameType
 from typing import Any
 
 from learnkit.cli import CommandError
+from learnkit.clouds import CLOUDS
 
 __all__ = [
     "APP_MODE_VARIABLE",
@@ -102,7 +103,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="work against a tenant: AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET "
         "(or AZURE_CLIENT_CERTIFICATE_PATH) connect at once; otherwise sign in on the page",
     )
-    parser.add_argument("--cloud", default="global", help="national cloud of the tenant (default: global)")
+    parser.add_argument(
+        "--cloud", choices=sorted(CLOUDS), default="global", help="national cloud of the tenant (default: global)"
+    )
     parser.add_argument(
         "--delegated-client-id", metavar="ID", help="public client id for a device-code sign-in (with --tenant)"
     )
@@ -227,6 +230,8 @@ def run(args: argparse.Namespace) -> int:
     """Serve the app until Ctrl+C (or SIGTERM); returns the exit status."""
     if args.delegated_client_id and not args.tenant:
         raise CommandError("--delegated-client-id goes with --tenant (a sandbox signs its demo user in itself)")
+    if args.reset and (args.tenant or args.sandbox_json):
+        raise CommandError("--reset rebuilds the app's own sandbox: it goes without --tenant and --sandbox-json")
     port = _check_address(args.ip, args.port, args.allow_remote)
     if importlib.util.find_spec("voila") is None:  # said before anything starts
         raise CommandError("the app needs Voila: python -m pip install 'learnkit[notebook]'")

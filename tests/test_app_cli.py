@@ -32,6 +32,7 @@ def test_app_is_a_command_and_its_help_loads_no_widget_or_server() -> None:
     [
         (["app", "--ip", "0.0.0.0"], "--ip 0.0.0.0: not a loopback address"),
         (["app", "--delegated-client-id", "x"], "--delegated-client-id goes with --tenant"),
+        (["app", "--tenant", "--reset"], "--reset rebuilds the app's own sandbox"),
         (["app", "--sandbox-json", "/nonexistent/sb.json", "--port", "0"], "no such file"),
     ],
 )
