@@ -205,3 +205,11 @@ def test_a_throttled_read_says_how_long_graph_asks_to_wait(app: WorkbenchApp, sb
     assert "429" in app.problem.value and "wait 2 min" in app.problem.value
     assert "Nothing was changed" in app.problem.value
     assert app.tabs.selected_index == PROVIDER and not app.load_button.disabled
+
+
+def test_no_secret_of_the_sandbox_reaches_the_page(app: WorkbenchApp, sb: Any) -> None:
+    loaded(app, sb.demo["registration_id"])
+    shown = all_state(app)
+    for secret in [a["client_secret"] for a in sb.to_json()["apps"] if a.get("client_secret")]:
+        assert secret not in shown
+    assert "eyJ" not in shown  # no token (a JWT) either
