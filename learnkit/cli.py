@@ -41,6 +41,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "undo": ("learnkit.bulk_cli", "revert a finished apply (or the last run, --last)"),
     "resume": ("learnkit.bulk_cli", "finish an apply whose process stopped"),
     "runs": ("learnkit.bulk_cli", "list the journal's runs: when, kind, rows, outcome"),
+    "app": ("learnkit.app_cli", "serve the workbench as a web app on loopback (Voila), on a kept sandbox or a tenant"),
 }
 
 #: The environment variables a tenant connection reads (azure-identity's names).

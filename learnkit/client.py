@@ -412,6 +412,13 @@ class GraphClient:
         """Every activity of a provider as Graph's JSON, all pages (the fast path for frames)."""
         return self._list(self._activities(registration_id), "list_provider_activities", top, select)
 
+    def iter_provider_activity_pages(self, registration_id: str) -> Iterator[list[dict[str, Any]]]:
+        """A provider's activities as Graph's JSON, one server page at a time (to show progress on a big read).
+
+        Example: ``sum(len(page) for page in client.iter_provider_activity_pages(reg))``
+        """
+        return self.iter_pages(self._activities(registration_id), operation="list_provider_activities")
+
     def list_learner_activities(self, user_id: str = "me", *, top: int | None = None) -> list[LearningCourseActivity]:
         """A learner's activities (delegated); ``user_id="me"`` is the signed-in user."""
         base = "/me" if user_id == "me" else f"/users/{_segment(user_id, 'user_id')}"
