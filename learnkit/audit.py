@@ -176,19 +176,21 @@ class Rule:
         bad = set(fields) - set(frame.columns)
         if bad:
             raise InvalidInputError("rule", "invalid", f"rule {self.id} names field {sorted(bad)[0]!r}, not a column")
-        current = pd.Series(None, index=hits.index, dtype=object)
-        for name in dict.fromkeys(fields):
-            where = (fields == name).to_numpy()
-            current[where] = frame.loc[hits.index[where], name].astype(object).to_numpy()
+        positions = frame.index.get_indexer(hits.index)
+        names = fields.to_numpy(dtype=object)
+        current = np.full(len(hits), None, dtype=object)
+        for name in dict.fromkeys(names):
+            where = names == name
+            current[where] = frame[name].iloc[positions[where]].to_numpy(dtype=object)
         proposed = hits["proposed"].astype(object) if "proposed" in hits.columns else None
         message = hits["message"].astype(object) if "message" in hits.columns else self.explanation
         count = len(hits)
         columns = {
-            "id": frame.loc[hits.index, "id"].to_numpy(dtype=object),
+            "id": frame["id"].iloc[positions].to_numpy(dtype=object),
             "rule": np.full(count, self.id, dtype=object),
             "severity": np.full(count, self.severity, dtype=object),
-            "field": fields.to_numpy(dtype=object),
-            "current": _objects(current),
+            "field": names,
+            "current": _objects(pd.Series(current, dtype=object)),
             "proposed": np.full(count, None, dtype=object) if proposed is None else _objects(proposed),
             "message": np.full(count, message, dtype=object) if isinstance(message, str) else _objects(message),
         }
@@ -279,19 +281,25 @@ def _hits(
     field: str,
     proposed: Any = None,
     fixable: pd.Series | None = None,
-    message: pd.Series | str | None = None,
+    messages: tuple[str, str] | None = None,
 ) -> pd.DataFrame:
-    """The frame a check returns: one row per True of ``mask``; ``proposed`` where ``fixable`` (all if None)."""
-    labels = mask.index[mask.to_numpy()]
+    """The frame a check returns: one row per True of ``mask``; ``proposed`` where ``fixable`` (all if None).
+
+    ``messages``: the text for a row with a fix, and for one without (computed on the hits only).
+    """
+    where = mask.to_numpy()
+    labels = mask.index[where]
     hits: pd.DataFrame = pd.DataFrame({"field": field}, index=labels)
+    keep = np.ones(len(labels), dtype=bool) if fixable is None else fixable.to_numpy()[where]
     if proposed is not None:
-        values = (
-            pd.Series(proposed, index=mask.index, dtype=object) if not isinstance(proposed, pd.Series) else proposed
-        )
-        keep = pd.Series(True, index=mask.index) if fixable is None else fixable
-        hits["proposed"] = values.astype(object).where(keep, None).loc[labels].to_numpy()
-    if message is not None:
-        hits["message"] = message if isinstance(message, str) else message.loc[labels].astype(object).to_numpy()
+        if isinstance(proposed, pd.Series):
+            values = proposed.to_numpy(dtype=object)[where]
+        else:
+            values = np.full(len(labels), proposed, dtype=object)
+        values[~keep] = None
+        hits["proposed"] = pd.Series(values, index=labels, dtype=object)
+    if messages is not None:
+        hits["message"] = pd.Series(np.where(keep, *messages), index=labels, dtype=object)
     return hits
 
 
@@ -303,15 +311,11 @@ def _completed_below_100(frame: pd.DataFrame) -> pd.DataFrame:
     below = _flag(_percentage(frame) < 100)
     mask = completed & below
     dated = _column(frame, "completedDateTime").notna()
-    message = pd.Series(
-        np.where(
-            dated,
-            "completed, with a completion date, but below 100 %: set to 100",
-            "completed below 100 % and without a completion date: the status or the percentage is wrong",
-        ),
-        index=frame.index,
+    messages = (
+        "completed, with a completion date, but below 100 %: set to 100",
+        "completed below 100 % and without a completion date: the status or the percentage is wrong",
     )
-    return _hits(mask, "completionPercentage", 100, dated, message)
+    return _hits(mask, "completionPercentage", 100, dated, messages)
 
 
 def _completed_without_date(frame: pd.DataFrame) -> pd.Series:
@@ -322,15 +326,11 @@ def _hundred_not_completed(frame: pd.DataFrame) -> pd.DataFrame:
     status = _status(frame)
     mask = _flag(_percentage(frame) == 100) & ~_flag(status == "completed")
     dated = _column(frame, "completedDateTime").notna()
-    message = pd.Series(
-        np.where(
-            dated,
-            "at 100 % with a completion date but not completed: set to completed",
-            "at 100 % but not completed, and no completion date: the status or the percentage is wrong",
-        ),
-        index=frame.index,
+    messages = (
+        "at 100 % with a completion date but not completed: set to completed",
+        "at 100 % but not completed, and no completion date: the status or the percentage is wrong",
     )
-    return _hits(mask, "status", "completed", dated, message)
+    return _hits(mask, "status", "completed", dated, messages)
 
 
 def _not_started_with_progress(frame: pd.DataFrame) -> pd.DataFrame:
@@ -378,19 +378,18 @@ def _unknown_time_zone(frame: pd.DataFrame) -> pd.DataFrame:
     spellings = _zone_spellings()
     guesses = {name: spellings.get(_zone_key(name)) for name in names if not known[name]}
     proposed = zones.map(guesses).astype(object)
-    message = pd.Series(
-        np.where(
-            missing,
-            "a due date without a time zone: nothing says where it falls",
-            np.where(
-                proposed.notna(),
-                "not an IANA or Windows time-zone name: it spells a known one",
-                "not an IANA or Windows time-zone name, nor a spelling of one",
-            ),
+    hits = _hits(
+        missing | unknown,
+        "dueDateTime.timeZone",
+        proposed,
+        proposed.notna(),
+        (
+            "not an IANA or Windows time-zone name: it spells a known one",
+            "not an IANA or Windows time-zone name, nor a spelling of one",
         ),
-        index=frame.index,
     )
-    return _hits(missing | unknown, "dueDateTime.timeZone", proposed, proposed.notna(), message)
+    hits.loc[missing[hits.index].to_numpy(), "message"] = "a due date without a time zone: nothing says where it falls"
+    return hits
 
 
 def _duplicate_external_id(frame: pd.DataFrame) -> pd.Series:
@@ -574,8 +573,7 @@ def audit(
     else:
         findings = pd.DataFrame({c: pd.Series(dtype=object) for c in FINDING_COLUMNS}, index=pd.Index([], dtype=int))
     findings.index.name = "row"
-    plans, unplanned = _plans(frame, findings)
-    return AuditResult(frame, findings, chosen, context.now, plans, unplanned)
+    return AuditResult(frame, findings, chosen, context.now)
 
 
 # --- from findings to fixes ----------------------------------------------------------------
@@ -661,10 +659,26 @@ class AuditResult:
     findings: pd.DataFrame
     rules: tuple[Rule, ...]
     now: pd.Timestamp
-    #: The proposed fixes, one patch plan per record, based on the rows as read.
-    plans: list[PatchPlan] = field(default_factory=list)
-    #: (row, field, reason) for each proposed fix no plan could be made for (the value would be refused).
-    unplanned: list[tuple[Any, str, str]] = field(default_factory=list)
+    _built: tuple[list[PatchPlan], list[tuple[Any, str, str]]] | None = field(default=None, repr=False)
+
+    def _build(self) -> tuple[list[PatchPlan], list[tuple[Any, str, str]]]:
+        if self._built is None:
+            self._built = _plans(self.frame, self.findings)
+        return self._built
+
+    @property
+    def plans(self) -> list[PatchPlan]:
+        """The proposed fixes, one validated patch plan per record, based on the rows as read.
+
+        Built on first use (the findings are the audit; a plan costs a validation per record).
+        A proposal no plan can be made for is left out and listed in ``unplanned``.
+        """
+        return self._build()[0]
+
+    @property
+    def unplanned(self) -> list[tuple[Any, str, str]]:
+        """(row, field, reason) for each proposed fix no plan could be made for (Graph would refuse it)."""
+        return self._build()[1]
 
     @property
     def fixable(self) -> pd.DataFrame:
@@ -740,12 +754,11 @@ class AuditResult:
         by = self.findings["severity"].value_counts()
         parts = ", ".join(f"{int(by[s])} {s}" for s in SEVERITIES if s in by.index)
         records = self.findings["id"].nunique()
-        unplanned = len({row for row, _, _ in self.unplanned})
+        proposed = self.fixable["id"].nunique()
         return (
             f"{len(self.findings)} findings on {records} of {len(self.frame)} records"
             + (f" ({parts})" if parts else "")
-            + f"; fixes planned for {len(self.plans)} records"
-            + (f" ({unplanned} more cannot be planned: see .unplanned)" if unplanned else "")
+            + f"; fixes proposed for {proposed} records"
         )
 
     def __repr__(self) -> str:
@@ -768,9 +781,16 @@ class AuditResult:
         more = (
             "" if len(self.findings) <= 20 else f"<p>… and {len(self.findings) - 20} more in <code>.findings</code></p>"
         )
+        stuck = len({row for row, _, _ in self.unplanned})
+        planned = (
+            f"<p>{len(self.plans)} fix plans in <code>.plans</code>, to review and send with "
+            "<code>learnkit.bulk.apply</code>"
+            + (f"; {stuck} records' fixes cannot be planned (<code>.unplanned</code> says why)" if stuck else "")
+            + ".</p>"
+        )
         return (
             f"<div class='lk-audit'><p><b>Audit</b> at {html.escape(self.now.isoformat())}: "
-            f"{html.escape(self.summary())}</p>"
+            f"{html.escape(self.summary())}</p>{planned}"
             "<table class='lk-results'><tr><th>rule</th><th>severity</th><th>findings</th><th>fixes</th>"
             f"<th>what it means</th></tr>{rows}</table>"
             + (f"<p>First findings:</p>{sample}{more}" if len(self.findings) else "")

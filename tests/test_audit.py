@@ -305,7 +305,7 @@ def test_fixes_are_one_plan_per_record_validated_and_based_on_the_rows_as_read()
     # The zone's fix is proposed, but no plan can be based on a record holding an unknown zone: said, not sent.
     assert result.findings.loc[3, "proposed"] == "Europe/Paris"
     assert [(row, name) for row, name, _ in result.unplanned] == [(3, "dueDateTime.timeZone")]
-    assert "1 more cannot be planned" in result.summary()
+    assert "1 records' fixes cannot be planned" in result._repr_html_()
     records = frame.to_dict("index")
     for plan in plans:
         assert plan.base_etag == activity_etag(frame_json(frame, plan.row))
@@ -385,6 +385,7 @@ def test_result_shows_itself() -> None:
     findings = result.findings.assign(current="<script>x</script>")
     assert "<script>" not in AuditResult(result.frame, findings, result.rules, result.now)._repr_html_()
     assert isinstance(result, AuditResult) and "findings on 5 of 5 records" in repr(result)
+    assert "fixes proposed for 4 records" in result.summary()
 
 
 # --- against the sandbox ---------------------------------------------------------------------------
