@@ -37,6 +37,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "apply": ("learnkit.bulk_cli", "apply an edited CSV: only the cells that differ, journaled, conflicts refused"),
     "undo": ("learnkit.bulk_cli", "revert a finished apply from its journal id"),
     "resume": ("learnkit.bulk_cli", "finish an apply whose process stopped, from its journal id"),
+    "audit": ("learnkit.audit_cli", "find what needs fixing in a provider's records; write fixes to apply"),
 }
 
 

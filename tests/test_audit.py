@@ -512,3 +512,102 @@ def test_against_the_sandbox_a_fix_for_a_record_changed_since_is_a_conflict(
     outcome = _table(apply(client, plans, journal=Journal(tmp_path / "j.db"), progress=False))
     assert outcome["status"].tolist() == ["conflict"]
     assert client.get_activity(made).completionPercentage == 35
+
+
+# --- learnkit audit, on the command line -----------------------------------------------------------
+
+
+def _cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    from learnkit.cli import main
+
+    capsys.readouterr()
+    status = main(argv)
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+def test_cli_findings_and_fixes_csv_that_apply_takes_then_undo(
+    clean_sandbox: Any, client: GraphClient, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    demo = clean_sandbox.demo
+    reg = demo["registration_id"]
+    made = client.create_activity(
+        reg,
+        {
+            "@odata.type": ASSIGNMENT_TYPE,
+            "externalcourseActivityId": "audit-cli",
+            "learnerUserId": demo["learner_id"],
+            "learningContentId": demo["content_id"],
+            "status": "notStarted",
+            "completionPercentage": 45,
+            "notes": {"contentType": "text", "content": "<p>Start with <i>chapter 1</i></p>"},
+        },
+    ).id
+    info = tmp_path / "sb.json"
+    info.write_text(json.dumps(clean_sandbox.to_json()))
+    connection = ["--sandbox-json", str(info)]
+    findings, fixes = tmp_path / "findings.csv", tmp_path / "fixes.csv"
+    audit_argv = ["audit", "--provider", reg, "--now", NOW, "-o", str(findings), "--fixes", str(fixes), *connection]
+
+    status, out, err = _cli(audit_argv, capsys)
+    assert status == 0, err
+    assert "not-started-with-progress" in out and f"1 fixed records written to {fixes}" in out
+    table = pd.read_csv(findings, dtype=str, keep_default_na=False)
+    mine = table[table["id"] == made]
+    assert sorted(mine["rule"]) == ["html-in-text-notes", "not-started-with-progress"]
+    assert set(mine["proposed"]) == {"html", "inProgress"}
+    written = read_csv(fixes)
+    assert written["id"].tolist() == [made]
+
+    status, out, err = _cli(
+        ["apply", str(fixes), *connection, "--journal", str(tmp_path / "j.db"), "--no-progress"], capsys
+    )
+    assert status == 0, out + err
+    journal_id = out.split()[1]
+    fixed = client.get_activity(made)
+    assert fixed.status == "inProgress" and fixed.notes is not None and fixed.notes.contentType.value == "html"
+
+    status, out, _ = _cli(
+        [*audit_argv[:-4], "--rules", "not-started-with-progress,html-in-text-notes", *connection], capsys
+    )
+    assert status == 0 and "0 findings" in out
+
+    status, out, err = _cli(
+        ["undo", journal_id, *connection, "--journal", str(tmp_path / "j.db"), "--no-progress"], capsys
+    )
+    assert status == 0, out + err
+    assert client.get_activity(made).status == "notStarted"
+
+
+def test_cli_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, err = _cli(["audit", "--list-rules"], capsys)
+    assert status == 0 and [line.split()[0] for line in out.splitlines()] == [r.id for r in RULES]
+    cases = [
+        (["audit", "--sandbox-json", str(tmp_path / "missing.json")], "--provider"),
+        (["audit", "--provider", "p", "--sandbox-json", str(tmp_path / "missing.json")], "cannot read the connection"),
+    ]
+    for argv, expected in cases:
+        status, out, err = _cli(argv, capsys)
+        assert status == 2 and expected in err
+        assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_cli_refuses_an_unknown_rule_and_a_naive_now(
+    clean_sandbox: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    info = tmp_path / "sb.json"
+    info.write_text(json.dumps(clean_sandbox.to_json()))
+    base = ["audit", "--provider", clean_sandbox.demo["registration_id"], "--sandbox-json", str(info)]
+    for extra, expected in (
+        (["--rules", "nope"], "no rule 'nope'"),
+        (["--now", "2025-01-01T00:00:00"], "no time zone"),
+        (["--now", "yesterday"], "not an ISO 8601 date-time"),
+        (["-o", str(tmp_path / "no" / "such" / "dir.csv")], "cannot write"),
+    ):
+        status, out, err = _cli([*base, *extra], capsys)
+        assert status == 2 and expected in err, err
+        assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
