@@ -83,7 +83,8 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
             if stuck:
                 print(f"{len(stuck)} records' fixes left out (Graph would refuse them):", file=say)
                 for row, column, reason in [*result.unplanned, *left_out][:10]:
-                    print(f"  row {row} {result.frame.at[row, 'id']}: {column}: {reason}", file=say)
+                    activity_id = str(result.frame.at[row, "id"])
+                    print(f"  row {row} {activity_id}: {column}: {reason}", file=say)
             print(f"review it, then: learnkit apply {args.fixes} (with the same connection options)", file=say)
     except OSError as exc:
         raise InvalidInputError("output", "invalid", f"cannot write: {exc}") from None

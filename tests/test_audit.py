@@ -608,6 +608,6 @@ def test_cli_refuses_an_unknown_rule_and_a_naive_now(
         (["--now", "yesterday"], "not an ISO 8601 date-time"),
         (["-o", str(tmp_path / "no" / "such" / "dir.csv")], "cannot write"),
     ):
-        status, out, err = _cli([*base, *extra], capsys)
+        status, _out, err = _cli([*base, *extra], capsys)
         assert status == 2 and expected in err, err
         assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
