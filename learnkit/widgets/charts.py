@@ -51,18 +51,27 @@ _FIGURE = {"height": "260px", "width": "480px"}
 
 
 def _figure(mark: Any, x: Any, y: Any, title: str, x_label: str, **options: Any) -> Any:
+    """A figure of one bar mark; ``horizontal=True`` puts the categories down the left, with room for names."""
+    horizontal = options.pop("horizontal", False)
     axes = [
-        bqplot.Axis(scale=x, label=x_label, tick_rotate=options.pop("tick_rotate", 0)),
-        bqplot.Axis(scale=y, side="left", label="activities", tick_format="d"),
-    ]
+        bqplot.Axis(scale=x, label="" if horizontal else x_label, side="left" if horizontal else "bottom",
+                    tick_values=options.pop("tick_values", None)),
+        bqplot.Axis(scale=y, side="bottom" if horizontal else "left", label="activities", tick_format="d"),
+    ]  # fmt: skip
+    margin = {"top": 40, "bottom": 45, "left": 190 if horizontal else 55, "right": 15}
     return bqplot.Figure(
-        marks=[mark],
-        axes=axes,
-        title=title,
-        layout=widgets.Layout(**_FIGURE),
-        fig_margin={"top": 40, "bottom": 60, "left": 55, "right": 15},
-        **options,
+        marks=[mark], axes=axes, title=title, layout=widgets.Layout(**_FIGURE), fig_margin=margin, **options
     )
+
+
+def _legend(names: Sequence[str]) -> str:
+    """The status colours, as HTML under the chart (bqplot's own legend would cover bars)."""
+    items = "".join(
+        f"<span style='display:inline-block;width:10px;height:10px;margin:0 4px 0 10px;"
+        f"background:{_STATUS_COLOURS.get(n, _OTHER_COLOUR)}'></span>{_escape(n)}"
+        for n in names
+    )
+    return f"<div class='lk-chart-legend'>{items}</div>"
 
 
 class ProviderCharts(widgets.VBox):  # type: ignore[misc]
@@ -94,13 +103,13 @@ class ProviderCharts(widgets.VBox):  # type: ignore[misc]
 
         x, y = bqplot.OrdinalScale(), bqplot.LinearScale(min=0)
         self.status_bars = bqplot.Bars(
-            x=[], y=[], scales={"x": x, "y": y}, type="stacked", display_legend=True,
+            x=[], y=[], scales={"x": x, "y": y}, type="stacked", orientation="horizontal",
             labels=list(STATUS_ORDER), interactions={"click": "select"},
             selected_style={"stroke": "black", "stroke-width": 2}, unselected_style={"opacity": 0.45},
             tooltip=bqplot.Tooltip(fields=["x", "y"], labels=["content", "activities"]),
         )  # fmt: skip
-        self.status_figure = _figure(self.status_bars, x, y, "Status by content", "content", tick_rotate=-20)
-        self.status_figure.legend_location = "top-right"
+        self.status_figure = _figure(self.status_bars, x, y, "Status by content (click)", "content", horizontal=True)
+        self.status_legend = widgets.HTML(_legend(STATUS_ORDER))
 
         x, y = bqplot.LinearScale(min=-5, max=105), bqplot.LinearScale(min=0)
         self.completion_bars = bqplot.Bars(
@@ -110,7 +119,7 @@ class ProviderCharts(widgets.VBox):  # type: ignore[misc]
         self.completion_brush = bqplot.interacts.BrushIntervalSelector(scale=x, marks=[self.completion_bars])
         self.completion_figure = _figure(
             self.completion_bars, x, y, "Completion (brush a range)", "completionPercentage",
-            interaction=self.completion_brush,
+            interaction=self.completion_brush, tick_values=np.arange(0, 101, 10),
         )  # fmt: skip
 
         x, y = bqplot.DateScale(), bqplot.LinearScale(min=0)
@@ -127,10 +136,11 @@ class ProviderCharts(widgets.VBox):  # type: ignore[misc]
         x, y = bqplot.OrdinalScale(), bqplot.LinearScale(min=0)
         self.findings_bars = bqplot.Bars(
             x=[], y=[], scales={"x": x, "y": y}, colors=["#9467bd"], interactions={"click": "select"},
+            orientation="horizontal",
             selected_style={"stroke": "black", "stroke-width": 2}, unselected_style={"opacity": 0.45},
             tooltip=bqplot.Tooltip(fields=["x", "y"], labels=["rule", "findings"]),
         )  # fmt: skip
-        self.findings_figure = _figure(self.findings_bars, x, y, "Findings by rule", "rule", tick_rotate=-20)
+        self.findings_figure = _figure(self.findings_bars, x, y, "Findings by rule (click)", "rule", horizontal=True)
 
         self.selection = widgets.HTML()
         self.selection.add_class("lk-chart-selection")
@@ -150,7 +160,7 @@ class ProviderCharts(widgets.VBox):  # type: ignore[misc]
         super().__init__(
             [
                 style_sheet(),
-                widgets.HBox([self.status_figure, self.completion_figure]),
+                widgets.HBox([widgets.VBox([self.status_figure, self.status_legend]), self.completion_figure]),
                 widgets.HBox([self.overdue_figure, self.findings_figure]),
                 widgets.HBox([self.show_all_button, self.selection]),
                 self.message,
@@ -219,6 +229,7 @@ class ProviderCharts(widgets.VBox):  # type: ignore[misc]
         self._contents = [str(c) for c in counts.index]
         labels = self._content_labels(self._contents)
         self.status_bars.labels = statuses
+        self.status_legend.value = _legend(statuses)
         self.status_bars.colors = [_STATUS_COLOURS.get(s, _OTHER_COLOUR) for s in statuses]
         self.status_bars.x = labels
         self.status_bars.y = counts.T.to_numpy(dtype=float) if len(counts) else np.zeros((0, 0))
