@@ -233,6 +233,8 @@ class ProviderCharts(widgets.VBox):  # type: ignore[misc]
         self.status_bars.colors = [_STATUS_COLOURS.get(s, _OTHER_COLOUR) for s in statuses]
         self.status_bars.x = labels
         self.status_bars.y = counts.T.to_numpy(dtype=float) if len(counts) else np.zeros((0, 0))
+        # bqplot sizes a stacked scale by the largest part, not the largest stack: give it the stack's top.
+        self.status_bars.scales["y"].max = float(counts.sum(axis=1).max()) * 1.05 if len(counts) else None
 
     def _draw_completion(self, frame: pd.DataFrame) -> None:
         percentage = pd.to_numeric(frame["completionPercentage"], errors="coerce")
