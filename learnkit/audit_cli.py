@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import TextIO
+from collections.abc import Callable
+from typing import TextIO, TypeVar
 
 from learnkit.audit import RULES, audit
 from learnkit.cli import add_connection_arguments, client_from_args
@@ -25,9 +26,19 @@ from learnkit.frame import read_activities
 
 __all__ = ["add_arguments", "run"]
 
+T = TypeVar("T")
+
 
 def _ids(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def _writing(path: str, write: Callable[[], T]) -> T:
+    """Run a write; a file that cannot be written is a one-line error naming it (pandas' OSError names no file)."""
+    try:
+        return write()
+    except OSError as exc:
+        raise InvalidInputError(path, "invalid", f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -52,7 +63,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
-    """Run ``learnkit audit``; the exit status (0 whatever was found; 2 on an error, said in one line)."""
+    """Run ``learnkit audit``; the exit status (0 whatever was found; errors are ``learnkit.cli``'s one line)."""
     out = out or sys.stdout
     if args.list_rules:
         for rule in RULES:
@@ -60,10 +71,7 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         return 0
     if not args.provider:
         raise InvalidInputError("--provider", "required", "say which provider to audit: --provider REGISTRATION_ID")
-    try:
-        client = client_from_args(args)
-    except (OSError, ValueError) as exc:
-        raise InvalidInputError("--sandbox-json", "invalid", f"cannot read the connection: {exc}") from None
+    client = client_from_args(args)
     result = audit(read_activities(client, args.provider), rules=args.rules, disable=args.disable, now=args.now)
     # What to read goes to stderr when stdout carries the findings.
     say = sys.stderr if args.output == "-" else out
@@ -71,21 +79,18 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     for rule_id, row in counts[counts["findings"] > 0].iterrows():
         print(f"  {rule_id:<28} {row['severity']:<8} {row['findings']:>6} found, {row['fixes']:>6} fixable", file=say)
     print(result.summary(), file=say)
-    try:
-        if args.output:
-            result.write_findings(sys.stdout if args.output == "-" else args.output)
-            if args.output != "-":
-                print(f"findings written to {args.output}", file=say)
-        if args.fixes:
-            left_out = result.write_fixes(args.fixes)
-            stuck = {row for row, _, _ in [*result.unplanned, *left_out]}
-            print(f"{len(result.plans) - len(left_out)} fixed records written to {args.fixes}", file=say)
-            if stuck:
-                print(f"{len(stuck)} records' fixes left out (Graph would refuse them):", file=say)
-                for row, column, reason in [*result.unplanned, *left_out][:10]:
-                    activity_id = str(result.frame.at[row, "id"])
-                    print(f"  row {row} {activity_id}: {column}: {reason}", file=say)
-            print(f"review it, then: learnkit apply {args.fixes} (with the same connection options)", file=say)
-    except OSError as exc:
-        raise InvalidInputError("output", "invalid", f"cannot write: {exc}") from None
+    if args.output:
+        _writing(args.output, lambda: result.write_findings(sys.stdout if args.output == "-" else args.output))
+        if args.output != "-":
+            print(f"findings written to {args.output}", file=say)
+    if args.fixes:
+        left_out = _writing(args.fixes, lambda: result.write_fixes(args.fixes))
+        stuck = {row for row, _, _ in [*result.unplanned, *left_out]}
+        print(f"{len(result.plans) - len(left_out)} fixed records written to {args.fixes}", file=say)
+        if stuck:
+            print(f"{len(stuck)} records' fixes left out (Graph would refuse them):", file=say)
+            for row, column, reason in [*result.unplanned, *left_out][:10]:
+                activity_id = str(result.frame.at[row, "id"])
+                print(f"  row {row} {activity_id}: {column}: {reason}", file=say)
+        print(f"review it, then: learnkit apply {args.fixes} (with the same connection options)", file=say)
     return 0
