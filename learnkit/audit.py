@@ -25,11 +25,15 @@ How each fix is decided (a value is proposed only when the record itself shows i
   or needs a new due date is a person's call;
 - an unknown ``dueDateTime.timeZone`` gets the known name it spells when exactly one
   matches ignoring case, spaces and underscores (``pacific standard time``); else a
-  finding only;
+  finding only. No plan is made for such a record yet: learnkit's conflict check
+  fingerprints the record as read, zone included (``AuditResult.unplanned`` says so);
 - a repeated ``externalcourseActivityId`` is a finding only: which record is the real
   one is not in the data, and removing one is not a PATCH;
 - notes marked ``text`` whose content is HTML markup become ``html``: the content
   is kept, the type follows it.
+
+Several fixes on one record make one plan; two findings proposing different values
+for one field are refused (``fix_plans``) rather than one silently winning.
 
 Example::
 

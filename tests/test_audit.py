@@ -268,6 +268,15 @@ def test_a_broken_user_rule_is_named() -> None:
         audit(activities_frame([assignment()]), rules=[Rule("x", "info", "x", lambda f: f["status"].notna())])
 
 
+def test_rules_are_checked_when_made() -> None:
+    with pytest.raises(InvalidInputError, match="lower-case words"):
+        Rule("Bad Id", "info", "x", lambda f: f["status"].isna(), "status")
+    with pytest.raises(InvalidInputError, match="not one of error, warning, info"):
+        Rule("ok-id", "fatal", "x", lambda f: f["status"].isna(), "status")  # type: ignore[arg-type]
+    with pytest.raises(InvalidInputError, match="two rules are called 'overdue'"):
+        audit(activities_frame([assignment()]), extra=[Rule("overdue", "info", "x", lambda f: f["id"].isna(), "id")])
+
+
 def test_now_must_be_aware_and_defaults_to_the_clock() -> None:
     frame = activities_frame([course(**{**DONE, "completedDateTime": "2999-01-01T00:00:00Z"})])
     with pytest.raises(InvalidInputError, match="no time zone"):
