@@ -4,6 +4,7 @@ a fixed "now", fixes that validate, the CSV of fixes, and against the sandbox: f
 from __future__ import annotations
 
 import itertools
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -142,7 +143,7 @@ def test_completed_before_assigned_and_before_started() -> None:
     assert assigned["id"].tolist() == [records[0]["id"]]
     assert started["id"].tolist() == [records[2]["id"]]
     assert assigned["proposed"].isna().all() and started["proposed"].isna().all()
-    assert isinstance(assigned["current"].iloc[0], pd.Timestamp)
+    assert assigned["current"].iloc[0] == datetime(2025, 1, 10, 8, 59, 59, tzinfo=timezone.utc)
 
 
 def test_completed_in_future_is_judged_against_the_given_now() -> None:
