@@ -269,7 +269,8 @@ def _interrupt_server(reader: Reader, line: str) -> None:
     assert status == 0, err
     pid, deadline = int(out.strip().splitlines()[-1]), time.monotonic() + 60
     served = reader.clone / "served.json"
-    while not served.read_text().endswith("\n"):
+    # The background job creates the file when it starts, which may be after `echo $!` returned.
+    while not served.exists() or not served.read_text().endswith("\n"):
         assert time.monotonic() < deadline, (reader.clone / "served.err").read_text()
         time.sleep(0.1)
     info = json.loads(served.read_text().splitlines()[0])
