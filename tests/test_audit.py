@@ -428,6 +428,7 @@ def test_against_the_sandbox_fixes_clear_the_fixable_findings_and_undo_restores_
         {
             **base,
             "@odata.type": ASSIGNMENT_TYPE,
+            "assignmentType": "required",
             "externalcourseActivityId": "audit-1",
             "status": "completed",
             "completionPercentage": 60,
@@ -446,6 +447,7 @@ def test_against_the_sandbox_fixes_clear_the_fixable_findings_and_undo_restores_
         {
             **base,
             "@odata.type": ASSIGNMENT_TYPE,
+            "assignmentType": "required",
             "externalcourseActivityId": "audit-3",
             "status": "notStarted",
             "completionPercentage": 30,
@@ -506,6 +508,7 @@ def test_against_the_sandbox_a_fix_for_a_record_changed_since_is_a_conflict(
         reg,
         {
             "@odata.type": ASSIGNMENT_TYPE,
+            "assignmentType": "required",
             "externalcourseActivityId": "audit-conflict",
             "learnerUserId": clean_sandbox.demo["learner_id"],
             "learningContentId": clean_sandbox.demo["content_id"],
@@ -547,6 +550,7 @@ def test_cli_findings_and_fixes_csv_that_apply_takes_then_undo(
         reg,
         {
             "@odata.type": ASSIGNMENT_TYPE,
+            "assignmentType": "required",
             "externalcourseActivityId": "audit-cli",
             "learnerUserId": demo["learner_id"],
             "learningContentId": demo["content_id"],
