@@ -41,8 +41,10 @@ from learnkit.errors import (
     RetryableError,
     ServicePlanError,
     ServiceUnavailableError,
+    SignInError,
     TokenError,
     TooManyRequestsError,
+    UnexpectedResponseError,
 )
 from learnkit.permissions import PERMISSIONS
 from learnkit.retry import RetryPolicy
@@ -202,8 +204,10 @@ __all__ = [
     "SelfInitiatedCourseUpdate",
     "ServicePlanError",
     "ServiceUnavailableError",
+    "SignInError",
     "TokenError",
     "TooManyRequestsError",
+    "UnexpectedResponseError",
     "UpdateResult",
     "__version__",
     "apply_csv",

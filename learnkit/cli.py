@@ -262,7 +262,7 @@ def _describe(exc: BaseException, args: argparse.Namespace) -> tuple[int, str]:
         exc = MissingExtraError(f"learnkit {args.command}", missing)
     if isinstance(exc, CommandError):
         return exc.status, str(exc)
-    if isinstance(exc, (InvalidInputError, TokenError, MissingExtraError)):
+    if isinstance(exc, (InvalidInputError, TokenError, MissingExtraError)) and _unreachable(exc) is None:
         return 2, str(exc)
     failure = _unreachable(exc)
     if failure is not None:
