@@ -20,6 +20,7 @@ from learnkit.frame import activities_frame, read_activities
 from learnkit.journal import Journal
 from learnkit.models import ASSIGNMENT_TYPE, SELF_INITIATED_TYPE
 from learnkit.plans import InvalidRowsError, activity_etag, validate_plans
+from learnkit.update import update_activity
 
 NOW = "2025-06-01T12:00:00Z"
 _ids = itertools.count(1)
@@ -464,7 +465,8 @@ def test_against_the_sandbox_fixes_clear_the_fixable_findings_and_undo_restores_
     ]
     made = [client.create_activity(reg, body).id for body in bodies]
     # A consistent record made inconsistent by a later patch, as a provider's sync would.
-    client.update_activity(
+    update_activity(
+        client,
         reg,
         made[3],
         {"@odata.type": SELF_INITIATED_TYPE, "status": "completed", "completedDateTime": "2030-01-01T00:00:00Z"},
@@ -519,8 +521,8 @@ def test_against_the_sandbox_a_fix_for_a_record_changed_since_is_a_conflict(
     result = audit(read_activities(client, reg), now=NOW)
     plans = [p for p in result.plans if p.activity_id == made]
     assert plans and plans[0].changes == {"status": "inProgress"}
-    client.update_activity(
-        reg, made, {"@odata.type": ASSIGNMENT_TYPE, "status": "notStarted", "completionPercentage": 35}
+    update_activity(
+        client, reg, made, {"@odata.type": ASSIGNMENT_TYPE, "status": "notStarted", "completionPercentage": 35}
     )
     outcome = _table(apply(client, plans, journal=Journal(tmp_path / "j.db"), progress=False))
     assert outcome["status"].tolist() == ["conflict"]
