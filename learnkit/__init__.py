@@ -90,9 +90,10 @@ _LAZY: dict[str, tuple[str, str]] = {
 }
 
 #: Subpackages reachable as attributes (``learnkit.sandbox.start()``) without importing them up front.
-_SUBMODULES = frozenset({"bulk", "frame", "journal", "sandbox", "widgets"})
+_SUBMODULES = frozenset({"audit", "bulk", "frame", "journal", "sandbox", "widgets"})
 
 if TYPE_CHECKING:
+    from learnkit import audit as audit
     from learnkit import bulk as bulk
     from learnkit import frame as frame
     from learnkit import journal as journal

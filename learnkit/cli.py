@@ -42,6 +42,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "resume": ("learnkit.bulk_cli", "finish an apply whose process stopped"),
     "runs": ("learnkit.bulk_cli", "list the journal's runs: when, kind, rows, outcome"),
     "app": ("learnkit.app_cli", "serve the workbench as a web app on loopback (Voila), on a kept sandbox or a tenant"),
+    "audit": ("learnkit.audit_cli", "find what needs fixing in a provider's records; write fixes to apply"),
 }
 
 #: The environment variables a tenant connection reads (azure-identity's names).

@@ -84,6 +84,8 @@ class ActivityTable(widgets.VBox):  # type: ignore[misc]
         # Cells put back after a refusal: the front-end echoes each one back as an edit, which is not one.
         self._echoes: set[tuple[int, str, str]] = set()
         self._filter: tuple[str, str, str] | None = None
+        #: A linked view's selection (a chart's bar or range): only these ids, with what was selected.
+        self._only: tuple[frozenset[str], str] | None = None
         self._sort: tuple[str, bool] | None = None
 
         columns = self._columns()
@@ -247,8 +249,23 @@ class ActivityTable(widgets.VBox):  # type: ignore[misc]
     def clear_filter(self) -> None:
         """Show every row again."""
         self._filter = None
+        self._only = None
         self.page = 0
         self._recompute()
+
+    def show_only(self, activity_ids: Iterable[str] | None, label: str = "") -> int:
+        """Keep only these rows, on top of the filter (a linked view's selection); None: all again.
+
+        ``label`` says what was selected, beside the row count. Returns how many rows show.
+
+        >>> t = ActivityTable([{"id": "a", "status": "completed"}, {"id": "b", "status": "inProgress"}])
+        >>> t.show_only(["b"], "chart: in progress")
+        1
+        """
+        self._only = None if activity_ids is None else (frozenset(str(i) for i in activity_ids), label)
+        self.page = 0
+        self._recompute()
+        return len(self.view_index)
 
     def sort_by(self, column: str | None, ascending: bool = True) -> None:
         """Order the rows by ``column`` (None: as read); missing values go last."""
@@ -288,6 +305,8 @@ class ActivityTable(widgets.VBox):  # type: ignore[misc]
         index = frame.index
         if self._filter is not None:
             index = index[self._mask(frame, *self._filter).to_numpy()]
+        if self._only is not None:
+            index = index[frame.loc[index, "id"].astype(str).isin(self._only[0]).to_numpy()]
         if self._sort is not None:
             column, ascending = self._sort
             order = frame.loc[index, column].sort_values(ascending=ascending, na_position="last", kind="stable")
@@ -331,8 +350,10 @@ class ActivityTable(widgets.VBox):  # type: ignore[misc]
             self.grid.selections = []
             self._echoes.clear()
         pages = max(1, -(-len(self.view_index) // self.page_size))
+        only = f" · {html.escape(self._only[1])}" if self._only is not None and self._only[1] else ""
         self.page_label.value = (
-            f"&nbsp;page {self.page + 1}/{pages} · {len(self.view_index)} of {len(self.workbench.frame)} rows&nbsp;"
+            f"&nbsp;page {self.page + 1}/{pages} · {len(self.view_index)} of {len(self.workbench.frame)} rows"
+            f"{only}&nbsp;"
         )
         self._render_pending()
         self._cell_target_changed()  # the cell editor under the grid shows the value after a save or undo too
