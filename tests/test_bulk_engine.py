@@ -113,7 +113,7 @@ def test_a_conflict_names_each_field_with_its_old_and_current_value(
     victim = edited.loc[edited["completionPercentage"] != before["completionPercentage"], "id"].iloc[0]
     kind = before.set_index("id").loc[victim, "@odata.type"]
     was = int(before.set_index("id").loc[victim, "completionPercentage"])
-    client.update_activity(
+    client.patch_activity(
         registration, victim, {"@odata.type": kind, "status": "inProgress", "completionPercentage": 3}
     )
     result = apply_frame(client, before, edited, **options(book))
