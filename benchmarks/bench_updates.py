@@ -421,6 +421,7 @@ def part_a(server: Server, client: GraphClient, registration: str, n: int, repea
 
 def part_b(server: Server, client: GraphClient, registration: str, m: int, rate: int, folder: Path) -> str:
     rows = []
+    share, lost = 0.0, 0
     for label, name in CONTENDERS[:3]:
         before = pick(client, registration, m)
         edited = targets(before)
@@ -437,6 +438,8 @@ def part_b(server: Server, client: GraphClient, registration: str, m: int, rate:
             server.command("rate none")
         got = landed(client, registration, edited)
         per_second = got / outcome.seconds
+        if name == "learnkit":
+            share, lost = per_second / rate, m - got
         rows.append(
             [
                 label,
@@ -463,8 +466,9 @@ def part_b(server: Server, client: GraphClient, registration: str, m: int, rate:
                 ],
                 rows,
             ),
-            "\nTarget: landed updates/s ≥ 90% of R for learnkit, nothing lost. learnkit's requests include the "
-            "pages it read for its conflict check; the baselines check nothing.\n",
+            f"\nlearnkit landed **{share:.0%}** of R with {lost} lost "
+            f"({'target met' if share >= 0.9 and lost == 0 else 'target NOT met'}: ≥ 90% of R, nothing lost). "
+            "learnkit's requests include the pages it read for its conflict check; the baselines check nothing.\n",
         ]
     )
 
