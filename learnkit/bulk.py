@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote
 
 import pandas as pd
+from tqdm.auto import tqdm
 
 from learnkit.csvfile import plans_from_frame, read_csv
 from learnkit.errors import (
@@ -190,8 +191,6 @@ class _Progress:
         if callable(progress):
             self.call = progress
         elif progress:
-            from tqdm.auto import tqdm
-
             self.bar = tqdm(total=total, unit="row", desc=desc)
 
     def update(self, n: int) -> None:

@@ -27,6 +27,7 @@ import secrets
 import socket
 import sqlite3
 import threading
+import warnings
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -102,6 +103,12 @@ _FINAL = ("applied", "unchanged", "conflict", "failed")
 _SETTLED = ("applied", "unchanged", "conflict")
 _KINDS = tuple(UPDATE_MODELS)
 _SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+class _OlderFormat(Exception):
+    """The file is a journal of an older learnkit (format 1)."""
+
+
 # Messages most rows end with, stored as a short code.
 _STOCK = ("applied", UNCHANGED, AS_EXPORTED)
 
@@ -378,12 +385,22 @@ class Journal:
         self._lock = threading.Lock()
         # Per run, each row's checksum of its plan part, so outcomes only add what changed.
         self._statics: dict[int, list[int]] = {}
+        self._db = self._connect()
         try:
-            self._db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None, timeout=30)
-        except sqlite3.Error as exc:
-            raise JournalError(f"{self.path} cannot be opened as a journal: {exc}") from None
-        try:
-            self._open(existing)
+            try:
+                self._open(existing)
+            except _OlderFormat:
+                # An older learnkit's journal (format 1): kept whole beside a new one, never rewritten.
+                self._db.close()
+                kept = self._set_aside()
+                warnings.warn(
+                    f"{self.path} was a journal of an older learnkit (format 1): its runs are kept in {kept} "
+                    "(that learnkit can still undo them); this journal starts afresh",
+                    UserWarning,
+                    stacklevel=2,
+                )
+                self._db = self._connect()
+                self._open(False)
         except sqlite3.DatabaseError as exc:
             self._db.close()
             raise JournalError(
@@ -393,6 +410,21 @@ class Journal:
         except JournalError:
             self._db.close()
             raise
+
+    def _connect(self) -> sqlite3.Connection:
+        try:
+            return sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None, timeout=30)
+        except sqlite3.Error as exc:
+            raise JournalError(f"{self.path} cannot be opened as a journal: {exc}") from None
+
+    def _set_aside(self) -> Path:
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
+        kept = self.path.with_name(f"{self.path.stem}.format1-{stamp}{self.path.suffix}")
+        for extra in ("", "-wal", "-shm"):
+            source = Path(str(self.path) + extra)
+            if source.exists():
+                source.rename(Path(str(kept) + extra))
+        return kept
 
     def _check_header(self) -> None:
         with open(self.path, "rb") as handle:
@@ -410,15 +442,11 @@ class Journal:
             version = db.execute("PRAGMA user_version").fetchone()[0]
             if found != APPLICATION_ID:
                 tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-                older = {"runs", "plans"} <= tables
+                if {"runs", "plans"} <= tables and found == 0:
+                    raise _OlderFormat
                 raise JournalError(
-                    f"{self.path} is "
-                    + (
-                        "a journal of an older learnkit (format 1)"
-                        if older
-                        else "an SQLite file but not a learnkit journal"
-                    )
-                    + ": nothing was sent; keep it aside and use another journal file"
+                    f"{self.path} is an SQLite file but not a learnkit journal: nothing was sent; "
+                    "pass the journal file that `learnkit apply` wrote, or a new path"
                 )
             if version != FORMAT:
                 raise JournalError(

@@ -169,3 +169,23 @@ def test_a_truncated_or_damaged_journal_is_refused(tmp_path: Path) -> None:
             damaged.rows(run)
     finally:
         damaged.close()
+
+
+def test_an_older_learnkit_journal_is_kept_aside_whole_and_a_new_one_started(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "journal.sqlite"
+    with sqlite3.connect(path) as db:  # the tables an older learnkit (format 1) wrote
+        db.execute("CREATE TABLE runs (id TEXT PRIMARY KEY, kind TEXT)")
+        db.execute("CREATE TABLE plans (run TEXT, idx INTEGER, plan TEXT)")
+        db.execute("INSERT INTO runs VALUES ('old-run', 'apply')")
+    with pytest.warns(UserWarning, match="older learnkit"):
+        book = Journal(path)
+    try:
+        assert len(book.runs()) == 0
+        assert book.start("apply", PLANS) in {r.id for r in book.runs()}
+    finally:
+        book.close()
+    (kept,) = tmp_path.glob("journal.format1-*.sqlite")
+    with sqlite3.connect(kept) as db:
+        assert db.execute("SELECT id FROM runs").fetchall() == [("old-run",)]
