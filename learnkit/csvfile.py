@@ -159,7 +159,9 @@ def write_csv(frame: pd.DataFrame, path: str | os.PathLike[str] | Any) -> None:
     out[ETAG_COLUMN] = frame[ETAG_COLUMN].to_numpy(dtype=object) if ETAG_COLUMN in frame.columns else row_etags(frame)
     table = pd.DataFrame(out, index=frame.index)
     try:
-        table.to_csv(path, index=False)
+        # RFC 4180's CRLF: the csv writer quotes a field holding any line-terminator character, so a
+        # lone carriage return inside a note is quoted too (with "\n" alone it would end the row when read).
+        table.to_csv(path, index=False, lineterminator="\r\n")
     except UnicodeEncodeError as exc:
         bad = exc.object[exc.start : exc.end]
         raise InvalidInputError(

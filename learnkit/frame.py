@@ -104,6 +104,11 @@ TEXT_COLUMNS: tuple[str, ...] = tuple(
     c for c in ACTIVITY_COLUMNS if c not in DATETIME_COLUMNS and c != "completionPercentage"
 )
 _NAT = np.iinfo(np.int64).min
+# Years 1 to 9999 (Python's datetime, and .NET's behind Graph), in microseconds since 1970.
+_CALENDAR = (
+    int(np.datetime64("0001-01-01T00:00:00", "us").view(np.int64)),
+    int(np.datetime64("9999-12-31T23:59:59.999999", "us").view(np.int64)),
+)
 
 
 # --- JSON -> frame -----------------------------------------------------------------
@@ -201,8 +206,8 @@ def parse_datetimes(texts: pd.Series, *, aware: bool) -> tuple[pd.Series, pd.Ser
                 parsed = parsed.dt.tz_convert(None)
             stamps = parsed.dt.floor("us").to_numpy(dtype="datetime64[us]").view(np.int64)
             micros[where[fast]] = stamps
-            # Outside pandas' nanosecond range (or not a real date): one by one, below.
-            fast[fast] = stamps != _NAT
+            # Outside the calendar (or not a real date, or beyond what pandas parsed): one by one, below.
+            fast[fast] = (stamps >= _CALENDAR[0]) & (stamps <= _CALENDAR[1])
         for position in where[~fast]:
             micros[position], problems[position] = _parse_one(cells[position], aware=aware)
     values = pd.Series(micros.view("datetime64[us]"), index=texts.index)
