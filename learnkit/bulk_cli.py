@@ -23,7 +23,7 @@ import pandas as pd
 
 from learnkit import bulk
 from learnkit.cli import add_connection_arguments, client_from_args
-from learnkit.csvfile import write_csv
+from learnkit.csvfile import plan_csv, write_csv
 from learnkit.frame import read_activities
 from learnkit.journal import Journal, default_journal_path
 
@@ -112,9 +112,15 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         results = bulk.resume(client, args.journal_id, journal=journal, progress=progress,
                               concurrency=args.concurrency)
     else:
-        run, target = (bulk.apply_csv, args.csv) if args.command == "apply" else (bulk.undo, args.journal_id)
-        results = run(client, target, journal=journal, force=args.force, dry_run=args.dry_run, progress=progress,
-                      concurrency=args.concurrency, on_start=_announce(out))
+        options = dict(journal=journal, force=args.force, dry_run=args.dry_run, progress=progress,
+                       concurrency=args.concurrency, on_start=_announce(out))
+        if args.command == "apply":
+            # Rows left as exported make no plan: say how many, and which of the sheet's columns were kept aside.
+            edits = plan_csv(args.csv)
+            results = bulk.apply(client, edits.plans, source=str(args.csv), **options)
+            print(edits.summary(), file=out)
+        else:
+            results = bulk.undo(client, args.journal_id, **options)
     if results.attrs.get("dry_run"):
         print("dry run: nothing sent", file=out)
     return _report(results, out)
