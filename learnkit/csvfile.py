@@ -356,6 +356,10 @@ def _read(source: str | os.PathLike[str] | Any) -> _Read:
     problems.extend(_validate(frame[edited]))
     if problems:
         raise InvalidRowsError(sorted(problems, key=lambda p: (p[0], p[1])))
+    # Text columns as pandas infers them for a frame read from Graph (``str`` in pandas 3): one frame type.
+    for name in (*TEXT_COLUMNS, ETAG_COLUMN, *extras):
+        if name in frame.columns:
+            frame[name] = frame[name].infer_objects()
     frame = frame[
         [
             *(c for c in frame.columns if c != ETAG_COLUMN and c not in extras),

@@ -135,7 +135,7 @@ def test_empty_string_and_null_are_told_apart() -> None:
     back = read_csv(io.StringIO(text))
     assert back.iloc[empty]["notes.content"] == ""
     assert back.iloc[AWKWARD_TEXTS.index("   ")]["notes.content"] == "   "
-    assert back.iloc[-1]["notes.content"] is None
+    assert pd.isna(back.iloc[-1]["notes.content"])
 
 
 def test_dates_at_the_calendars_ends_are_kept() -> None:
@@ -361,3 +361,12 @@ def test_frame_gives_back_the_items_values() -> None:
                 continue
             assert again[name] == value, name
     assert back[-1]["futureProperty"] == {"a": 1}
+
+
+@pytest.mark.parametrize("items", [awkward_activities(), EDGE_DATES], ids=["texts", "dates"])
+def test_a_csv_reads_back_as_the_frame_it_was_written_from(items: list[dict[str, Any]]) -> None:
+    """One frame type for every surface: same columns, dtypes and values; only the index (spreadsheet rows) differs."""
+    frame = activities_frame(items)
+    back = read_csv(io.StringIO(exported(items)))
+    assert list(back.index) == list(range(2, 2 + len(items)))
+    pd.testing.assert_frame_equal(back.drop(columns=[ETAG_COLUMN]).reset_index(drop=True), frame)
