@@ -1,4 +1,4 @@
-"""CSV files at the speed of pandas: learnkit's export and validation against ``DataFrame.to_csv`` / ``pandas.read_csv``.
+"""CSV files at the speed of pandas: learnkit's export and validation vs ``DataFrame.to_csv`` / ``pandas.read_csv``.
 
 For 1,000, 10,000 and 100,000 generated activities (two thirds assignments, one third
 self-initiated, every column filled as Graph fills it), in one run and best of

@@ -40,7 +40,6 @@ import codecs
 import io
 import os
 import warnings
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, get_args
@@ -149,7 +148,7 @@ def write_csv(frame: pd.DataFrame, path: str | os.PathLike[str] | Any) -> None:
         elif name == LOCAL_COLUMN:
             out[name] = iso_texts(column)
         elif name == "completionPercentage":
-            out[name] = pd.array(column, dtype="Int64")
+            out[name] = column.astype("Int64")
         else:
             out[name] = escape_cells(column)
     for name in frame.columns:
@@ -272,7 +271,8 @@ def _unescape(cells: pd.Series, escaped: bool = True) -> pd.Series:
 def _stripped(cells: pd.Series) -> pd.Series:
     """Coded cells without surrounding spaces (a blank one is missing); done once per distinct value."""
     distinct = {v: (v.strip() or None) for v in cells.dropna().unique()}
-    return cells.map(distinct).astype(object).where(cells.notna(), None)
+    result: pd.Series = cells.map(distinct).astype(object).where(cells.notna(), None)
+    return result
 
 
 @dataclass
@@ -480,10 +480,12 @@ def unchanged_rows(frame: pd.DataFrame) -> pd.Series:
     [False]
     """
     if ETAG_COLUMN not in frame.columns:
-        return pd.Series(False, index=frame.index)
+        none: pd.Series = pd.Series(False, index=frame.index)
+        return none
     exported = frame[ETAG_COLUMN].to_numpy(dtype=object)
     now = row_etags(frame).to_numpy(dtype=object)
-    return pd.Series((exported == now) & ~pd.isna(exported), index=frame.index)
+    result: pd.Series = pd.Series((exported == now) & ~pd.isna(exported), index=frame.index)
+    return result
 
 
 def plans_from_frame(frame: pd.DataFrame) -> list[PatchPlan]:

@@ -154,7 +154,8 @@ def _typed(frame: pd.DataFrame) -> pd.DataFrame:
         values, problems = parse_datetimes(frame[name], aware=name != LOCAL_COLUMN)
         if problems.notna().any():
             label = problems.first_valid_index()
-            raise InvalidInputError(name, "invalid", f"row {label}: {problems[label]}")
+            detail: str = str(problems[label])
+            raise InvalidInputError(name, "invalid", f"row {label!r}: {detail}")
         frame[name] = values
     try:
         frame["completionPercentage"] = pd.array(frame["completionPercentage"].tolist(), dtype="Int64")
@@ -184,12 +185,12 @@ def parse_datetimes(texts: pd.Series, *, aware: bool) -> tuple[pd.Series, pd.Ser
     >>> values.dt.year.tolist(), problems.tolist()[1][:6]
     ([9999.0, nan, nan], "'soon'")
     """
-    dtype = "datetime64[us, UTC]" if aware else "datetime64[us]"
     if isinstance(texts.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(texts.dtype):
         moments = texts.dt.tz_convert("UTC") if aware and texts.dt.tz is not None else texts
         if aware and texts.dt.tz is None:
             moments = texts.dt.tz_localize("UTC")
-        return moments.astype(dtype), pd.Series(None, index=texts.index, dtype=object)
+        typed = moments.astype("datetime64[us, UTC]") if aware else moments.astype("datetime64[us]")
+        return typed, pd.Series(None, index=texts.index, dtype=object)
     micros = np.full(len(texts), _NAT, dtype=np.int64)
     problems = np.full(len(texts), None, dtype=object)
     cells = texts.to_numpy(dtype=object)
@@ -236,7 +237,8 @@ def _parse_one(value: Any, *, aware: bool) -> tuple[int, str | None]:
         try:
             moment = moment.astimezone(timezone.utc)
         except OverflowError:
-            return _NAT, f"{value!s} is outside the years 1 to 9999 once in UTC, which Graph refuses"
+            shown = value if isinstance(value, str) else moment.isoformat()
+            return _NAT, f"{shown} is outside the years 1 to 9999 once in UTC, which Graph refuses"
     return int(np.datetime64(moment.replace(tzinfo=None), "us").view(np.int64)), None
 
 
@@ -367,9 +369,9 @@ def _row_activity(row: Mapping[Any, Any]) -> dict[str, Any]:
             out[parent] = value
     for name, value in row.items():
         # Extra columns (a future Graph's properties) go back as they came; learnkit's own (@learnkit.*) do not.
-        if isinstance(name, str) and name not in out and name not in FLATTENED_COLUMNS and name not in ACTIVITY_COLUMNS:
-            if not name.startswith("@learnkit.") and not is_missing(value):
-                out[name] = _wire(name, value)
+        known = name in out or name in FLATTENED_COLUMNS or name in ACTIVITY_COLUMNS
+        if isinstance(name, str) and not known and not name.startswith("@learnkit.") and not is_missing(value):
+            out[name] = _wire(name, value)
     return out
 
 
@@ -425,9 +427,9 @@ def _json_texts(values: pd.Series | None, n: int) -> np.ndarray[Any, np.dtype[np
 
 
 def _utc_json(micros: np.ndarray[Any, np.dtype[np.int64]]) -> np.ndarray[Any, np.dtype[np.object_]]:
-    """Instants as canonical JSON (``"…T…​.ffffff+00:00"``, as ``learnkit.times.utc_text``), ``null`` for NaT."""
+    """Instants as canonical JSON (``"…T….ffffff+00:00"``, as ``learnkit.times.utc_text``), ``null`` for NaT."""
     texts = np.datetime_as_string(micros.view("datetime64[us]"), unit="us").tolist()
-    return np.array(['"%s+00:00"' % t if t != "NaT" else "null" for t in texts], dtype=object)
+    return np.array([f'"{t}+00:00"' if t != "NaT" else "null" for t in texts], dtype=object)
 
 
 # Local times this far from the calendar's ends may name an instant outside it: one by one.
@@ -467,8 +469,7 @@ def row_etags(frame: pd.DataFrame) -> pd.Series:
     if percent is None:
         parts["completionPercentage"] = np.full(n, "null", dtype=object)
     else:
-        numbers = pd.array(percent, dtype="Int64")
-        digits = numbers.astype("string").to_numpy(dtype=object, na_value="null")
+        digits = percent.astype("Int64").astype("string").to_numpy(dtype=object, na_value="null")
         parts["completionPercentage"] = digits
     parts["status"] = _json_texts(column("status"), n)
     content, content_type = column("notes.content"), column("notes.contentType")
@@ -535,7 +536,8 @@ def row_etags(frame: pd.DataFrame) -> pd.Series:
                 etags[position] = activity_etag(_row_activity(record))
             except (InvalidInputError, ValueError, OverflowError, KeyError):
                 etags[position] = None
-    return pd.Series(etags, index=frame.index, dtype=object)
+    result: pd.Series = pd.Series(etags, index=frame.index, dtype=object)
+    return result
 
 
 # --- the diff ----------------------------------------------------------------------
