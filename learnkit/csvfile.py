@@ -108,14 +108,13 @@ def escape_cells(values: pd.Series) -> np.ndarray[Any, np.dtype[np.object_]]:
     ["'=1+1", "''quoted", "'", None, 'plain']
     """
     cells = values.to_numpy(dtype=object).tolist()
-    starts = (*FORMULA_STARTS, ESCAPE)
+    # The first character decides (the empty string's is ""): one set lookup per cell.
+    starts = frozenset((*FORMULA_STARTS, ESCAPE, ""))
     out = [
-        None
-        if cell is None or (not isinstance(cell, str) and is_missing(cell))
-        else ESCAPE + cell
-        if isinstance(cell, str) and (not cell or cell.startswith(starts))
-        else cell
-        if isinstance(cell, str)
+        (ESCAPE + cell if cell[:1] in starts else cell)
+        if type(cell) is str
+        else None
+        if cell is None or (type(cell) is float and cell != cell) or is_missing(cell)
         else _text(cell)
         for cell in cells
     ]
@@ -236,7 +235,7 @@ def _raw_table(source: str | os.PathLike[str] | Any) -> pd.DataFrame:
         name = str(getattr(source, "name", "the CSV"))
         content = source.read()
         text = _decode(content, name) if isinstance(content, bytes) else str(content)
-    if not text.strip("\ufeff \t\r\n"):
+    if not text[:4096].strip("\ufeff \t\r\n") and not text.strip("\ufeff \t\r\n"):
         raise InvalidInputError("csv", "empty", f"{name} is empty: export one with `learnkit export`")
     try:
         # Only an empty cell is missing ("NA" or "null" are text); pandas finds them in C.
@@ -259,13 +258,11 @@ def _raw_table(source: str | os.PathLike[str] | Any) -> pd.DataFrame:
 
 
 def _unescape(cells: pd.Series, escaped: bool = True) -> pd.Series:
-    """Cells as values: an empty cell is missing (None), one leading ``'`` is dropped."""
-    values = cells.to_numpy(dtype=object).tolist()
-    if escaped:
-        out = [(c[1:] if c[:1] == ESCAPE else c) if type(c) is str else None for c in values]
-    else:
-        out = [c if type(c) is str else None for c in values]
-    return pd.Series(out, index=cells.index, dtype=object)
+    """Cells as values: an empty cell is missing (NaN, as pandas read it), one leading ``'`` is dropped."""
+    if not escaped:
+        return cells
+    values = [(c[1:] if c[:1] == ESCAPE else c) if type(c) is str else c for c in cells.tolist()]
+    return pd.Series(values, index=cells.index, dtype=object)
 
 
 def _stripped(cells: pd.Series) -> pd.Series:
@@ -313,7 +310,8 @@ def _read(source: str | os.PathLike[str] | Any) -> _Read:
     frame = pd.DataFrame(index=raw.index)
     escaped = bool(raw.attrs.get("escaped", True))
     for name in (*[c for c in ACTIVITY_COLUMNS if c in raw.columns], *extras):
-        cells = _unescape(raw[name], escaped)
+        # Only text is ever escaped: date-time and number cells are read as they are.
+        cells = _unescape(raw[name], escaped and name not in DATETIME_COLUMNS and name != "completionPercentage")
         if name in CODED_COLUMNS or name == "completionPercentage":
             cells = _stripped(cells)
         if name in DATETIME_COLUMNS:
@@ -335,10 +333,10 @@ def _read(source: str | os.PathLike[str] | Any) -> _Read:
     frame["@odata.type"] = kinds.map(normal)
     for row in kinds.index[kinds.isna()]:
         problems.append((row, "@odata.type", normalize_odata_type_detail()))
-    for name in ("id", "learningProviderId"):
-        blank = frame[name].isna() | frame[name].str.strip().eq("").fillna(False).astype(bool)
-        problems.extend((row, name, "shouldn't be empty: it addresses the record") for row in blank.index[blank])
-    problems.extend(_duplicate_ids(frame["id"]))
+    provider = frame["learningProviderId"]
+    blank = provider.map({v: not v.strip() for v in provider.dropna().unique()}).fillna(True).astype(bool)
+    problems.extend((row, "learningProviderId", _ADDRESS_EMPTY) for row in blank.index[blank])
+    problems.extend(_id_problems(frame["id"]))
     problems.extend(_foreign_cells(frame))
     if ETAG_COLUMN in raw.columns:
         frame[ETAG_COLUMN] = _unescape(raw[ETAG_COLUMN], escaped)
@@ -359,7 +357,9 @@ def _read(source: str | os.PathLike[str] | Any) -> _Read:
     # Text columns as pandas infers them for a frame read from Graph (``str`` in pandas 3): one frame type.
     for name in (*TEXT_COLUMNS, ETAG_COLUMN, *extras):
         if name in frame.columns:
-            frame[name] = frame[name].infer_objects()
+            column = frame[name]
+            empty = pd.Series([None] * len(frame), index=frame.index, dtype=object)
+            frame[name] = column.infer_objects() if column.notna().any() else empty
     frame = frame[
         [
             *(c for c in frame.columns if c != ETAG_COLUMN and c not in extras),
@@ -389,12 +389,16 @@ def _integers(cells: pd.Series, name: str, problems: list[tuple[Any, str, str]])
     return values
 
 
-def _duplicate_ids(ids: pd.Series) -> list[tuple[Any, str, str]]:
-    """Rows that repeat an earlier row's id; Graph's ids are GUIDs, so case does not make another record."""
-    folded = ids.dropna().str.strip().str.lower()
-    repeated = folded[folded.duplicated(keep=False)]
+_ADDRESS_EMPTY = "shouldn't be empty: it addresses the record"
+
+
+def _id_problems(ids: pd.Series) -> list[tuple[Any, str, str]]:
+    """Blank ids, and rows repeating an earlier row's id: Graph's ids are GUIDs, so case makes no other record."""
+    keys = [c.strip().lower() if type(c) is str else "" for c in ids.tolist()]
+    folded = pd.Series(keys, index=ids.index, dtype=object)
+    out = [(row, "id", _ADDRESS_EMPTY) for row in folded.index[folded == ""]]
+    repeated = folded[folded.duplicated(keep=False) & (folded != "")]
     first: dict[str, Any] = {}
-    out = []
     for row, key in repeated.items():
         if key in first:
             out.append((row, "id", f"repeats row {first[key]} ({ids[first[key]]!r}): one row per record"))

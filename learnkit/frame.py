@@ -397,13 +397,11 @@ def iso_texts(values: pd.Series, suffix: str = "") -> np.ndarray[Any, np.dtype[n
     ['2024-01-02T03:04:05.500000Z']
     """
     micros = _micros(values)
-    stamps = micros.view("datetime64[us]")
-    whole = np.datetime_as_string(stamps.astype("datetime64[s]"), unit="s")
-    fine = np.datetime_as_string(stamps, unit="us")
-    text: np.ndarray[Any, np.dtype[np.object_]] = np.where(micros % 1_000_000 == 0, whole, fine).astype(object)
-    text = text + suffix if suffix else text
-    text[micros == _NAT] = None
-    return text
+    texts = np.datetime_as_string(micros.view("datetime64[us]"), unit="us").tolist()
+    whole = (micros % 1_000_000 == 0).tolist()
+    # "YYYY-MM-DDTHH:MM:SS" is the first 19 characters for every year from 1 to 9999.
+    out = [None if t == "NaT" else (t[:19] if w else t) + suffix for t, w in zip(texts, whole, strict=True)]
+    return np.array(out, dtype=object)
 
 
 def _micros(values: pd.Series) -> np.ndarray[Any, np.dtype[np.int64]]:
