@@ -260,7 +260,8 @@ def _raw_table(source: str | os.PathLike[str] | Any) -> pd.DataFrame:
 def _unescape(cells: pd.Series, escaped: bool = True) -> pd.Series:
     """Cells as values: an empty cell is missing (NaN, as pandas read it), one leading ``'`` is dropped."""
     if not escaped:
-        return cells
+        same: pd.Series = cells
+        return same
     values = [(c[1:] if c[:1] == ESCAPE else c) if type(c) is str else c for c in cells.tolist()]
     return pd.Series(values, index=cells.index, dtype=object)
 
