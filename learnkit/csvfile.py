@@ -260,10 +260,10 @@ def _raw_table(source: str | os.PathLike[str] | Any) -> pd.DataFrame:
 def _unescape(cells: pd.Series, escaped: bool = True) -> pd.Series:
     """Cells as values: an empty cell is missing (NaN, as pandas read it), one leading ``'`` is dropped."""
     if not escaped:
-        same: pd.Series = cells
-        return same
+        return cells
     values = [(c[1:] if c[:1] == ESCAPE else c) if type(c) is str else c for c in cells.tolist()]
-    return pd.Series(values, index=cells.index, dtype=object)
+    unescaped: pd.Series = pd.Series(values, index=cells.index, dtype=object)
+    return unescaped
 
 
 def _stripped(cells: pd.Series) -> pd.Series:
