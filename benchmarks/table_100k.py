@@ -1,4 +1,4 @@
-"""How the activity table behaves with 100,000 rows: build, filter, sort, edit, page.
+"""How the workbench's activity table behaves with 100,000 rows: build, filter, sort, edit, page.
 
 Run: ``python benchmarks/table_100k.py`` (prints one line per step, median of 5 runs, in ms).
 The rows are the sandbox seed's generator's, so the data has the real shape and mix.
@@ -12,7 +12,8 @@ from collections.abc import Callable
 from typing import Any
 
 from learnkit.sandbox.seed import REGISTRATION_ID, build_tenant, bulk_activities
-from learnkit.widgets.table import ActivityTable, activities_frame
+from learnkit.frame import activities_frame
+from learnkit.widgets import ActivityTable, Workbench
 
 ROWS = 100_000
 REPEAT = 5
@@ -34,8 +35,8 @@ def main() -> None:
     contents = sorted({a["learningContentId"] for a in tenant.activities if a["learningProviderId"] == REGISTRATION_ID})
     rows = bulk_activities(ROWS, REGISTRATION_ID, learners, contents, start=1)
     frame = activities_frame(rows)
-    table = ActivityTable(frame, registration_id=REGISTRATION_ID)
-    ids = list(frame.index)
+    table = ActivityTable(Workbench(activities=frame, journal=":memory:"))
+    ids = list(frame["id"])
 
     counter = iter(range(10**9))
 
@@ -44,7 +45,9 @@ def main() -> None:
 
     results = {
         "json -> frame (activities_frame)": timed(lambda: activities_frame(rows)),
-        "build widget from frame": timed(lambda: ActivityTable(frame, registration_id=REGISTRATION_ID)),
+        "build workbench + table from frame": timed(
+            lambda: ActivityTable(Workbench(activities=frame, journal=":memory:"))
+        ),
         "filter status = completed": timed(lambda: table.set_filter("status", "=", "completed")),
         "filter notes contains 'demo'": timed(lambda: table.set_filter("notes.content", "contains", "demo")),
         "sort by completionPercentage": timed(lambda: table.sort_by("completionPercentage", ascending=False)),

@@ -14,8 +14,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from learnkit.auth import CertificateCredential, ClientSecretCredential, DeviceCodeCredential
-from learnkit.client import GraphClient, GraphResponse, PermissionWarning
 from learnkit.clouds import CLOUDS, Cloud
 from learnkit.errors import (
     ActivityNotFoundError,
@@ -46,38 +44,51 @@ from learnkit.errors import (
     TokenError,
     TooManyRequestsError,
 )
-from learnkit.models import (
-    AssignmentUpdate,
-    DateTimeTimeZone,
-    ItemBody,
-    LearningAssignment,
-    LearningContent,
-    LearningCourseActivity,
-    LearningProvider,
-    LearningSelfInitiatedCourse,
-    SelfInitiatedCourseUpdate,
-    parse_activity,
-    parse_update,
-)
 from learnkit.permissions import PERMISSIONS
 from learnkit.retry import RetryPolicy
-from learnkit.update import UpdateResult, minimal_patch, update_activity
 
-connect = GraphClient.connect
-
-# The bulk and frame names need pandas: they load on first use, so `import learnkit` stays light.
-_LAZY = {
-    "Journal": "learnkit.journal",
-    "PatchPlan": "learnkit.plans",
-    "apply_csv": "learnkit.bulk",
-    "apply_frame": "learnkit.bulk",
-    "apply_plans": "learnkit.bulk",
-    "read_activities": "learnkit.frame",
-    "read_csv": "learnkit.csvfile",
-    "resume": "learnkit.bulk",
-    "undo": "learnkit.bulk",
-    "write_csv": "learnkit.csvfile",
+# Everything else loads on first use (PEP 562), so `import learnkit` and the `learnkit` command's
+# --help stay fast: pydantic's models, requests and msal for the client; pandas for the bulk path.
+# name -> (module, attribute in it)
+_LAZY: dict[str, tuple[str, str]] = {
+    **{
+        name: ("learnkit.auth", name)
+        for name in ("CertificateCredential", "ClientSecretCredential", "DeviceCodeCredential")
+    },
+    **{name: ("learnkit.client", name) for name in ("GraphClient", "GraphResponse", "PermissionWarning")},
+    "connect": ("learnkit.client", "GraphClient.connect"),
+    **{
+        name: ("learnkit.models", name)
+        for name in (
+            "AssignmentUpdate",
+            "DateTimeTimeZone",
+            "ItemBody",
+            "LearningAssignment",
+            "LearningContent",
+            "LearningCourseActivity",
+            "LearningProvider",
+            "LearningSelfInitiatedCourse",
+            "SelfInitiatedCourseUpdate",
+            "parse_activity",
+            "parse_update",
+        )
+    },
+    **{name: ("learnkit.update", name) for name in ("UpdateResult", "minimal_patch", "update_activity")},
+    # The bulk extra (pandas): a missing extra is reported by name (learnkit._extras).
+    "Journal": ("learnkit.journal", "Journal"),
+    "PatchPlan": ("learnkit.plans", "PatchPlan"),
+    "read_activities": ("learnkit.frame", "read_activities"),
+    "read_csv": ("learnkit.csvfile", "read_csv"),
+    "write_csv": ("learnkit.csvfile", "write_csv"),
+    "apply_csv": ("learnkit.bulk", "apply_csv"),
+    "apply_frame": ("learnkit.bulk", "apply_frame"),
+    "apply_plans": ("learnkit.bulk", "apply"),
+    "resume": ("learnkit.bulk", "resume"),
+    "undo": ("learnkit.bulk", "undo"),
 }
+
+#: Subpackages reachable as attributes (``learnkit.sandbox.start()``) without importing them up front.
+_SUBMODULES = frozenset({"bulk", "frame", "journal", "sandbox", "widgets"})
 
 if TYPE_CHECKING:
     from learnkit import bulk as bulk
@@ -85,28 +96,62 @@ if TYPE_CHECKING:
     from learnkit import journal as journal
     from learnkit import sandbox as sandbox
     from learnkit import widgets as widgets
+    from learnkit.auth import CertificateCredential, ClientSecretCredential, DeviceCodeCredential
     from learnkit.bulk import apply as apply_plans
     from learnkit.bulk import apply_csv, apply_frame, resume, undo
+    from learnkit.client import GraphClient, GraphResponse, PermissionWarning
     from learnkit.csvfile import read_csv, write_csv
     from learnkit.frame import read_activities
     from learnkit.journal import Journal
+    from learnkit.models import (
+        AssignmentUpdate,
+        DateTimeTimeZone,
+        ItemBody,
+        LearningAssignment,
+        LearningContent,
+        LearningCourseActivity,
+        LearningProvider,
+        LearningSelfInitiatedCourse,
+        SelfInitiatedCourseUpdate,
+        parse_activity,
+        parse_update,
+    )
     from learnkit.plans import PatchPlan
+    from learnkit.update import UpdateResult, minimal_patch, update_activity
+
+    connect = GraphClient.connect
+    __version__: str
 
 
-#: Subpackages reachable as attributes (``learnkit.sandbox.start()``) without importing them up front.
-_SUBMODULES = frozenset({"bulk", "frame", "journal", "sandbox", "widgets"})
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("learnkit")
+    except PackageNotFoundError:  # a source tree on sys.path that was never installed
+        return "0+unknown"
 
 
 def __getattr__(name: str) -> Any:
-    import importlib
+    from learnkit._extras import import_part
 
-    if name in _SUBMODULES:
-        return importlib.import_module(f"learnkit.{name}")
-    if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name]), "apply" if name == "apply_plans" else name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'learnkit' has no attribute {name!r}")
+    if name == "__version__":
+        value: Any = _version()
+    elif name in _SUBMODULES:
+        return import_part(f"learnkit.{name}")
+    elif name in _LAZY:
+        module, attribute = _LAZY[name]
+        value = import_part(module)
+        for part in attribute.split("."):
+            value = getattr(value, part)
+    else:
+        raise AttributeError(f"module 'learnkit' has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__, *_SUBMODULES})
 
 
 __all__ = [
@@ -159,6 +204,7 @@ __all__ = [
     "TokenError",
     "TooManyRequestsError",
     "UpdateResult",
+    "__version__",
     "apply_csv",
     "apply_frame",
     "apply_plans",

@@ -1,42 +1,47 @@
-"""``learnkit export | apply | undo | resume``: bulk fixes from a spreadsheet, on the command line.
+"""``learnkit export | apply | undo | resume | runs``: bulk fixes from a spreadsheet, on the command line.
 
-One module serves the four commands: ``add_arguments`` reads which one it is
-building from the parser's name, and ``run`` dispatches on ``args.command``.
-Each connects through ``learnkit.cli.client_from_args``.
+One module serves these commands: ``add_arguments`` reads which one it is building
+from the parser's name, and ``run`` dispatches on ``args.command``. Each connects
+through ``learnkit.cli.client_from_args``; pandas loads only when a command runs.
 
 Example::
 
     learnkit export --sandbox-json sb.json --provider 01e8f81b-... -o activities.csv
-    learnkit apply activities.csv --sandbox-json sb.json          # prints the journal id
-    learnkit undo 20240501T101500-ab12cd --sandbox-json sb.json
+    learnkit apply activities.csv --sandbox-json sb.json --dry-run   # the diff, nothing sent
+    learnkit apply activities.csv --sandbox-json sb.json             # prints the journal id
+    learnkit undo --last --sandbox-json sb.json
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-import pandas as pd
+from learnkit.cli import CommandError, add_connection_arguments, client_from_args
 
-from learnkit import bulk
-from learnkit.cli import add_connection_arguments, client_from_args
-from learnkit.csvfile import plan_csv, write_csv
-from learnkit.frame import read_activities
-from learnkit.journal import Journal, default_journal_path
+if TYPE_CHECKING:
+    import pandas as pd
 
-__all__ = ["add_arguments", "run"]
+    from learnkit.client import GraphClient
+    from learnkit.journal import Journal
 
-_COMMANDS = ("export", "apply", "undo", "resume")
+__all__ = ["add_arguments", "diff_lines", "run"]
+
+_COMMANDS = ("export", "apply", "undo", "resume", "runs")
+
+#: Rows of a dry run's diff, or of failures, printed before "... and N more".
+_LIMIT = 20
 
 
 def _journal_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--journal",
         metavar="PATH",
-        help=f"the journal file (default: $LEARNKIT_JOURNAL or {default_journal_path()})",
+        help="the journal file (default: $LEARNKIT_JOURNAL, else journal.sqlite in the user data folder)",
     )
 
 
@@ -45,59 +50,178 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
+def _run_id_options(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument(
+        "journal_id", nargs="?", metavar="JOURNAL_ID", help=f"the run to {what} (as `apply` printed it)"
+    )
+    parser.add_argument("--last", action="store_true", help="the newest run in the journal (as `learnkit runs` lists)")
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The options of ``export``, ``apply``, ``undo`` or ``resume``, by the parser's name."""
+    """The options of ``export``, ``apply``, ``undo``, ``resume`` or ``runs``, by the parser's name."""
     name = parser.prog.split()[-1]
     if name not in _COMMANDS:
         raise ValueError(f"learnkit.bulk_cli serves {', '.join(_COMMANDS)}, not {name!r}")
+    if name == "runs":
+        parser.add_argument("--last", action="store_true", help="print only the newest run's id (for $(...))")
+        parser.add_argument("-n", type=int, default=20, metavar="N", help="show the newest N runs (20)")
+        _journal_option(parser)
+        return
     if name == "export":
         parser.add_argument("--provider", required=True, metavar="REGISTRATION_ID", help="the provider to export")
         parser.add_argument("-o", "--output", default="-", metavar="FILE", help="the CSV to write ('-': stdout)")
     elif name == "apply":
         parser.add_argument("csv", metavar="EDITS.csv", help="a CSV as `learnkit export` writes it, edited")
-        parser.add_argument("--dry-run", action="store_true", help="read and compare, send nothing")
+        parser.add_argument("--dry-run", action="store_true", help="read and compare, print the diff, send nothing")
         parser.add_argument("--force", action="store_true", help="overwrite records changed since the export")
         _journal_option(parser)
         _run_options(parser)
     elif name == "undo":
-        parser.add_argument("journal_id", metavar="JOURNAL_ID", help="the run to revert (as `apply` printed it)")
-        parser.add_argument("--dry-run", action="store_true", help="read and compare, send nothing")
+        _run_id_options(parser, "revert")
+        parser.add_argument("--dry-run", action="store_true", help="read and compare, print the diff, send nothing")
         parser.add_argument("--force", action="store_true", help="revert records changed since the run too")
         _journal_option(parser)
         _run_options(parser)
     else:
-        parser.add_argument("journal_id", metavar="JOURNAL_ID", help="the run to finish")
+        _run_id_options(parser, "finish")
         _journal_option(parser)
         _run_options(parser)
     add_connection_arguments(parser)
 
 
-def _report(results: pd.DataFrame, out: TextIO, *, limit: int = 20) -> int:
+def _flat(value: Any, prefix: str) -> Iterator[tuple[str, Any]]:
+    """``("dueDateTime", {"dateTime": ..})`` -> ``("dueDateTime.dateTime", ..)``: the CSV's column names."""
+    if isinstance(value, Mapping) and value:
+        for key, inner in value.items():
+            yield from _flat(inner, f"{prefix}.{key}")
+    else:
+        yield prefix, value
+
+
+def _shown(value: Any) -> str:
+    return "null" if value is None else json.dumps(value, ensure_ascii=False, default=str)
+
+
+def diff_lines(row: Any, activity_id: str, patch: Mapping[str, Any], before: Mapping[str, Any]) -> list[str]:
+    """One line per changed field: ``row 3 <id>: status: "notStarted" → "completed"``.
+
+    >>> diff_lines(3, "a1", {"status": "completed", "notes": None}, {"status": "inProgress", "notes": {"content": "x"}})
+    ['row 3 a1: status: "inProgress" → "completed"', 'row 3 a1: notes.content: "x" → null']
+    """
+    old = dict(_flat(dict(before), "")) if before else {}
+    lines = []
+    for name, value in patch.items():
+        if name == "@odata.type":
+            continue
+        new = dict(_flat(value, f".{name}"))
+        olds = {key: val for key, val in old.items() if key == f".{name}" or key.startswith(f".{name}.")}
+        for key in sorted(new.keys() | olds.keys()):
+            was, now = olds.get(key), new.get(key)
+            if was != now:
+                lines.append(f"row {row} {activity_id}: {key[1:]}: {_shown(was)} → {_shown(now)}")
+    return lines
+
+
+def _before(results: pd.DataFrame, client: GraphClient) -> Callable[[Any, str], Mapping[str, Any]]:
+    """The values each dry-run row would replace: the results' ``before`` column, else read now."""
+    if "before" in results.columns:
+        column = results["before"]
+
+        def recorded(row: Any, _id: str) -> Mapping[str, Any]:
+            found = column.get(row)
+            return found if isinstance(found, Mapping) else {}
+
+        return recorded
+
+    def read(_row: Any, activity_id: str) -> Mapping[str, Any]:
+        return client.get_activity(activity_id).model_dump(mode="json", by_alias=True)
+
+    return read
+
+
+def _print_diff(results: pd.DataFrame, client: GraphClient, out: TextIO) -> None:
+    changing = results[results["status"] == "dry-run"]
+    before = _before(results, client)
+    for row, entry in changing.head(_LIMIT).iterrows():
+        for line in diff_lines(row, str(entry["id"]), entry["patch"] or {}, before(row, str(entry["id"]))):
+            print(f"  {line}", file=out)
+    if len(changing) > _LIMIT:
+        print(f"  ... and {len(changing) - _LIMIT} more rows", file=out)
+
+
+def _report(results: pd.DataFrame, out: TextIO) -> int:
     """Print the summary and the rows not applied; the exit status (1 if any row failed or conflicted)."""
-    counts = bulk.summarize(results)
+    import pandas as pd
+
+    from learnkit.bulk import summarize
+
+    counts = summarize(results)
     total = len(results)
     print(", ".join(f"{state} {n}" for state, n in counts.items()) + f" (of {total} rows)", file=out)
     trouble = results[results["status"].isin(["failed", "conflict"])]
-    for row, entry in trouble.head(limit).iterrows():
+    for row, entry in trouble.head(_LIMIT).iterrows():
         code = "" if pd.isna(entry["code"]) else f" {entry['code']}"
         print(f"  row {row} {entry['id']}: {entry['status']}{code}: {entry['message']}", file=out)
-    if len(trouble) > limit:
-        print(f"  ... and {len(trouble) - limit} more (see the journal)", file=out)
+    if len(trouble) > _LIMIT:
+        print(f"  ... and {len(trouble) - _LIMIT} more (see the journal)", file=out)
     return 1 if len(trouble) else 0
 
 
-def _announce(out: TextIO) -> Callable[[str], object]:
-    def announce(run_id: str) -> None:
-        print(f"journal {run_id}", file=out, flush=True)
+def _run_id(args: argparse.Namespace, journal: Journal) -> str:
+    if args.last and args.journal_id:
+        raise CommandError(f"give a JOURNAL_ID or --last, not both ({args.journal_id!r} and --last)")
+    if args.journal_id:
+        return str(args.journal_id)
+    if not args.last:
+        raise CommandError(f"{args.command} needs the run: a JOURNAL_ID (see `learnkit runs`) or --last")
+    runs = journal.runs()
+    if runs.empty:
+        raise CommandError(f"--last: the journal {journal.path} has no run yet")
+    return str(runs.index[0])
 
-    return announce
+
+def _runs(args: argparse.Namespace, journal: Journal, out: TextIO) -> int:
+    runs = journal.runs()
+    if args.last:
+        if runs.empty:
+            raise CommandError(f"the journal {journal.path} has no run yet")
+        print(runs.index[0], file=out)
+        return 0
+    if runs.empty:
+        print(f"no runs yet in {journal.path}", file=out)
+        return 0
+    states = [c for c in ("applied", "unchanged", "conflict", "failed", "sending", "planned") if c in runs.columns]
+    print(f"{'JOURNAL_ID':<22}  {'WHEN (UTC)':<19}  {'KIND':<5}  {'ROWS':>5}  OUTCOME", file=out)
+    for run_id, run in runs.head(args.n).iterrows():
+        rows = int(sum(run[c] for c in states))
+        outcome = ", ".join(f"{c} {int(run[c])}" for c in states if run[c])
+        undoes = f" (undoes {run['parent']})" if isinstance(run["parent"], str) else ""
+        when = str(run["created"])[:19].replace("T", " ")
+        print(
+            f"{run_id!s:<22}  {when:<19}  {run['kind']:<5}  {rows:>5}  {run['state']}: {outcome or '-'}{undoes}",
+            file=out,
+        )
+    if len(runs) > args.n:
+        print(f"... and {len(runs) - args.n} older (-n {len(runs)} shows all)", file=out)
+    return 0
 
 
 def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
-    """Run ``export``, ``apply``, ``undo`` or ``resume``; the exit status."""
+    """Run ``export``, ``apply``, ``undo``, ``resume`` or ``runs``; the exit status."""
+    from learnkit.journal import Journal
+
     out = out or sys.stdout
+    if args.command == "runs":
+        return _runs(args, Journal(args.journal), out)
+    if args.command == "apply" and not Path(args.csv).is_file():
+        raise CommandError(f"{args.csv}: no such file (write one with `learnkit export ... -o {args.csv}`)")
+    journal = None if args.command == "export" else Journal(args.journal)
+    run_id = _run_id(args, journal) if journal is not None and args.command != "apply" else None
     client = client_from_args(args)
     if args.command == "export":
+        from learnkit.csvfile import write_csv
+        from learnkit.frame import read_activities
+
         frame = read_activities(client, args.provider)
         if args.output == "-":
             write_csv(frame, out)
@@ -105,22 +229,40 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
             write_csv(frame, Path(args.output))
             print(f"exported {len(frame)} activities to {args.output}", file=sys.stderr)
         return 0
-    journal = Journal(args.journal)
+    from learnkit import bulk
+
+    assert journal is not None
+    # Sign in first: a wrong secret or a stopped service is reported before a journal run exists.
+    client.token_for("update_activity")
     progress = not args.no_progress
+
+    def announce(started: str) -> None:
+        print(f"journal {started}", file=out, flush=True)
+
     if args.command == "resume":
-        print(f"journal {args.journal_id}", file=out, flush=True)
-        results = bulk.resume(client, args.journal_id, journal=journal, progress=progress,
-                              concurrency=args.concurrency)
+        assert run_id is not None
+        announce(run_id)
+        results = bulk.resume(client, run_id, journal=journal, progress=progress, concurrency=args.concurrency)
     else:
-        options = dict(journal=journal, force=args.force, dry_run=args.dry_run, progress=progress,
-                       concurrency=args.concurrency, on_start=_announce(out))
+        options: dict[str, Any] = {
+            "journal": journal,
+            "force": args.force,
+            "dry_run": args.dry_run,
+            "progress": progress,
+            "concurrency": args.concurrency,
+            "on_start": announce,
+        }
         if args.command == "apply":
+            from learnkit.csvfile import plan_csv
+
             # Rows left as exported make no plan: say how many, and which of the sheet's columns were kept aside.
             edits = plan_csv(args.csv)
             results = bulk.apply(client, edits.plans, source=str(args.csv), **options)
             print(edits.summary(), file=out)
         else:
-            results = bulk.undo(client, args.journal_id, **options)
-    if results.attrs.get("dry_run"):
+            assert run_id is not None
+            results = bulk.undo(client, run_id, **options)
+    if getattr(args, "dry_run", False):
         print("dry run: nothing sent", file=out)
+        _print_diff(results, client, out)
     return _report(results, out)

@@ -1,33 +1,36 @@
 """``learnkit ...``: the command line, thin over the library.
 
-Each subcommand lives in the module that owns its feature and registers itself
-in ``COMMANDS`` with ``add_arguments(parser)`` and ``run(args) -> int``.
+Each subcommand lives in the module that owns its feature and registers itself in
+``COMMANDS`` with ``add_arguments(parser)`` and ``run(args) -> int``. Only the chosen
+subcommand's module is imported, so ``learnkit --help`` loads neither pandas nor the
+sandbox's web server.
 
-Every command that talks to Graph connects the same way (``add_connection_arguments``):
-to a running sandbox with ``--sandbox-json FILE`` (the object ``learnkit sandbox --json``
-prints), or to a tenant from azure-identity's variables ``AZURE_TENANT_ID``,
-``AZURE_CLIENT_ID``, ``AZURE_CLIENT_SECRET`` / ``AZURE_CLIENT_CERTIFICATE_PATH``
-(``AZURE_CLIENT_CERTIFICATE_PASSWORD`` for a protected PFX), with ``--cloud``.
+A user's mistake or an unreachable service ends in one line on stderr saying the
+cause and what to do, never a traceback (``--debug`` shows it). Exit status: 0 done,
+1 some rows failed or the service could not be reached, 2 a usage or input error.
 
-Example: ``learnkit sandbox --json > sb.json & learnkit export --sandbox-json sb.json --provider ...``
+Example: ``learnkit export --sandbox-json sb.json --provider 01e8f81b-3060-4dec-acf0-0389665a0a38``
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import os
 import sys
+import time
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from learnkit.client import GraphClient
 from learnkit.clouds import CLOUDS
-from learnkit.errors import LearnkitError, TokenError
+from learnkit.errors import GraphError, InvalidInputError, LearnkitError, TokenError
 
-__all__ = ["COMMANDS", "add_connection_arguments", "client_from_args", "main"]
+if TYPE_CHECKING:
+    from learnkit.client import GraphClient
+
+__all__ = ["COMMANDS", "CommandError", "add_connection_arguments", "client_from_args", "main", "read_sandbox_json"]
 
 #: name -> (module holding add_arguments/run, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -35,18 +38,62 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "quickstart": ("learnkit.quickstart", "start a sandbox and run the quickstart notebook"),
     "export": ("learnkit.bulk_cli", "write a provider's activities to a CSV to edit"),
     "apply": ("learnkit.bulk_cli", "apply an edited CSV: only the cells that differ, journaled, conflicts refused"),
-    "undo": ("learnkit.bulk_cli", "revert a finished apply from its journal id"),
-    "resume": ("learnkit.bulk_cli", "finish an apply whose process stopped, from its journal id"),
+    "undo": ("learnkit.bulk_cli", "revert a finished apply (or the last run, --last)"),
+    "resume": ("learnkit.bulk_cli", "finish an apply whose process stopped"),
+    "runs": ("learnkit.bulk_cli", "list the journal's runs: when, kind, rows, outcome"),
 }
+
+#: The environment variables a tenant connection reads (azure-identity's names).
+AZURE_VARIABLES: dict[str, str] = {
+    "AZURE_TENANT_ID": "the tenant (directory) id",
+    "AZURE_CLIENT_ID": "the app registration's application (client) id",
+    "AZURE_CLIENT_SECRET": "a client secret of that app, or:",
+    "AZURE_CLIENT_CERTIFICATE_PATH": "a PFX file with the app's certificate and private key",
+    "AZURE_CLIENT_CERTIFICATE_PASSWORD": "the PFX's passphrase, if it has one",
+}
+
+_DESCRIPTION = "Inspect, edit and PATCH Viva Learning course activities on Microsoft Graph, or on an embedded sandbox."
+
+_EPILOG = (
+    "connecting (export, apply, undo, resume):\n"
+    "  --sandbox-json FILE   a sandbox: the JSON line `learnkit sandbox --json > FILE &` writes\n"
+    "  otherwise a tenant, from these environment variables:\n"
+    + "".join(f"    {name:<35} {what}\n" for name, what in AZURE_VARIABLES.items())
+    + "\nexit status: 0 done, 1 rows failed or the service was unreachable, 2 usage or input error\n"
+    "`learnkit COMMAND --help` shows a command's options."
+)
+
+#: How long ``--sandbox-json`` waits for the sandbox started just before to write its JSON line.
+SANDBOX_JSON_WAIT = 30.0
+
+
+class CommandError(LearnkitError):
+    """A mistake in how a command was called or in its input; the CLI prints it and exits 2.
+
+    ``.status`` is the exit status (2, or 1 when the service cannot be reached).
+
+    Example: ``CommandError("give a JOURNAL_ID or --last")``
+    """
+
+    def __init__(self, message: str, status: int = 2) -> None:
+        super().__init__(message)
+        self.status = status
+
+    def __reduce__(self) -> tuple[type[CommandError], tuple[str, int]]:
+        return type(self), (str(self), self.status)
 
 
 def add_connection_arguments(parser: argparse.ArgumentParser) -> None:
     """The options every Graph-talking command shares."""
-    group = parser.add_argument_group("connection")
+    group = parser.add_argument_group(
+        "connection",
+        "A sandbox with --sandbox-json, else a tenant from " + ", ".join(AZURE_VARIABLES) + ".",
+    )
     group.add_argument(
         "--sandbox-json",
         metavar="FILE",
-        help="connect to a running sandbox: the JSON object `learnkit sandbox --json` printed ('-' for stdin)",
+        help="connect to a running sandbox: the JSON line `learnkit sandbox --json` printed ('-' for stdin); "
+        f"waits up to {SANDBOX_JSON_WAIT:.0f} s for a sandbox just started to write it",
     )
     group.add_argument(
         "--cloud",
@@ -56,18 +103,82 @@ def add_connection_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _sandbox_object(text: str) -> dict[str, Any] | None:
+    """The sandbox description in ``text``'s first line, or None while it is incomplete."""
+    line = text.split("\n", 1)[0]
+    if "\n" not in text and not line.rstrip().endswith("}"):
+        return None
+    try:
+        found = json.loads(line)
+    except ValueError:
+        return None
+    return found if isinstance(found, dict) and "graph_url" in found and "apps" in found else None
+
+
+def read_sandbox_json(path: str | Path, *, wait: float = SANDBOX_JSON_WAIT) -> dict[str, Any]:
+    """The sandbox description ``learnkit sandbox --json`` wrote to ``path``, waiting for it if needed.
+
+    ``learnkit sandbox --json > sb.json &`` returns before the sandbox has written its line:
+    the file is polled until its first line is a complete JSON object (at most ``wait`` seconds;
+    a file that does not appear within a few seconds is reported at once as missing).
+
+    Example: ``read_sandbox_json("sb.json")["graph_url"]``
+    """
+    path = Path(path)
+    start = time.monotonic()
+    while True:
+        waited = time.monotonic() - start
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            # The shell creates a redirect target as the background job starts: allow it a moment.
+            if waited > min(3.0, wait):
+                raise CommandError(
+                    f"--sandbox-json {path}: no such file; start a sandbox with `learnkit sandbox --json > {path} &`"
+                ) from None
+        except OSError as exc:
+            raise CommandError(f"--sandbox-json {path}: cannot read it ({exc.strerror or exc})") from None
+        else:
+            found = _sandbox_object(text)
+            if found is not None:
+                return found
+            if text.strip() and "\n" in text:
+                raise CommandError(
+                    f"--sandbox-json {path}: its first line is not what `learnkit sandbox --json` prints"
+                )
+        if waited > wait:
+            raise CommandError(
+                f"--sandbox-json {path}: no sandbox wrote to it within {wait:.0f} s; is `learnkit sandbox --json "
+                f"> {path} &` running? (its errors go to the terminal)"
+            )
+        time.sleep(0.1)
+
+
 def client_from_args(args: argparse.Namespace, environ: dict[str, str] | None = None) -> GraphClient:
     """The GraphClient that ``--sandbox-json`` or the ``AZURE_*`` variables describe."""
+    from learnkit.client import GraphClient
+
     env = dict(os.environ if environ is None else environ)
     if args.sandbox_json:
-        text = sys.stdin.readline() if args.sandbox_json == "-" else Path(args.sandbox_json).read_text()
-        info: dict[str, Any] = json.loads(text.splitlines()[0] if text.strip() else "{}")
+        if args.sandbox_json == "-":
+            info = _sandbox_object(sys.stdin.readline())
+            if info is None:
+                raise CommandError("--sandbox-json -: standard input holds no `learnkit sandbox --json` line")
+        else:
+            info = read_sandbox_json(args.sandbox_json)
+        if not Path(str(info.get("ca_cert", ""))).is_file():  # the sandbox deletes its files as it stops
+            raise CommandError(_sandbox_gone(args.sandbox_json, "its files are gone"), status=1)
         return GraphClient.for_sandbox(info)
     tenant, client_id = env.get("AZURE_TENANT_ID"), env.get("AZURE_CLIENT_ID")
     if not tenant or not client_id:
         raise TokenError(
             "no connection: pass --sandbox-json FILE, or set AZURE_TENANT_ID, AZURE_CLIENT_ID and "
             "AZURE_CLIENT_SECRET (or AZURE_CLIENT_CERTIFICATE_PATH)"
+        )
+    if not env.get("AZURE_CLIENT_SECRET") and not env.get("AZURE_CLIENT_CERTIFICATE_PATH"):
+        raise TokenError(
+            "AZURE_TENANT_ID and AZURE_CLIENT_ID are set, but no credential of the app: set AZURE_CLIENT_SECRET, "
+            "or AZURE_CLIENT_CERTIFICATE_PATH (and AZURE_CLIENT_CERTIFICATE_PASSWORD for a protected PFX)"
         )
     certificate = None
     if env.get("AZURE_CLIENT_CERTIFICATE_PATH"):
@@ -84,28 +195,121 @@ def client_from_args(args: argparse.Namespace, environ: dict[str, str] | None = 
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The ``learnkit`` parser with every registered subcommand."""
-    parser = argparse.ArgumentParser(prog="learnkit", description=__doc__.splitlines()[0])
+def _version() -> str:
+    from learnkit import __version__
+
+    return __version__
+
+
+def _debug_option(parser: argparse.ArgumentParser, default: Any) -> None:
+    parser.add_argument("--debug", action="store_true", default=default, help="show the traceback of an error")
+
+
+def _chosen(argv: Sequence[str]) -> str | None:
+    """The subcommand named in ``argv`` (the first word that is one), without importing any."""
+    return next((word for word in argv if not word.startswith("-")), None) if argv else None
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The ``learnkit`` parser; only the subcommand named in ``argv`` (all if ``None``) gets its options."""
+    parser = argparse.ArgumentParser(
+        prog="learnkit",
+        description=_DESCRIPTION,
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"learnkit {_version()}")
+    _debug_option(parser, False)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    chosen = None if argv is None else _chosen(argv)
     for name, (module_name, help_text) in COMMANDS.items():
-        module = importlib.import_module(module_name)
         command = sub.add_parser(name, help=help_text, description=help_text)
-        module.add_arguments(command)
-        command.set_defaults(_run=module.run)
+        _debug_option(command, argparse.SUPPRESS)  # `learnkit apply ... --debug` works too
+        if argv is None or name == chosen:
+            from learnkit._extras import import_part
+
+            module = import_part(module_name)
+            module.add_arguments(command)
+            command.set_defaults(_run=module.run)
     return parser
+
+
+def _sandbox_gone(path: str, cause: str) -> str:
+    return (
+        f"cannot reach the sandbox of {path} ({cause}): it is not running any more? "
+        f"Start one with `learnkit sandbox --json > {path} &` and run this again"
+    )
+
+
+def _unreachable(exc: BaseException) -> BaseException | None:
+    """The connection failure behind ``exc`` (requests' or learnkit's), if that is what it is."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        names = {cls.__name__ for cls in type(seen).__mro__}
+        if names & {"NetworkError", "ConnectionError", "ConnectTimeout", "ReadTimeout", "SSLError"}:
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def _describe(exc: BaseException, args: argparse.Namespace) -> tuple[int, str]:
+    """(exit status, one line: the cause and what to do) for an error that ended a command."""
+    from learnkit._extras import EXTRA_OF, MissingExtraError
+
+    missing = (exc.name or "").split(".")[0] if isinstance(exc, ModuleNotFoundError) else ""
+    if missing in EXTRA_OF:  # a module the command imports as it runs
+        exc = MissingExtraError(f"learnkit {args.command}", missing)
+    if isinstance(exc, CommandError):
+        return exc.status, str(exc)
+    if isinstance(exc, (InvalidInputError, TokenError, MissingExtraError)):
+        return 2, str(exc)
+    failure = _unreachable(exc)
+    if failure is not None:
+        text = str(failure)
+        cause = next(
+            (
+                said
+                for marker, said in (
+                    ("refused", "connection refused"),
+                    ("timed out", "timed out"),
+                    ("Name or service not known", "unknown host"),
+                    ("CERTIFICATE_VERIFY_FAILED", "its certificate is not trusted"),
+                )
+                if marker in text
+            ),
+            "connection lost",
+        )
+        if getattr(args, "sandbox_json", None):
+            return 1, _sandbox_gone(args.sandbox_json, cause)
+        return 1, f"cannot reach Microsoft Graph or its sign-in ({cause}): check the network and --cloud, then retry"
+    if isinstance(exc, GraphError):
+        return 1, str(exc)
+    if isinstance(exc, LearnkitError):  # JournalError: an unknown or unfinished run, a usage error
+        return 2, str(exc)
+    if isinstance(exc, OSError) and exc.filename is not None:
+        return 2, f"{exc.filename}: {exc.strerror or exc}"
+    return 1, f"unexpected {type(exc).__name__}: {exc} (run again with --debug for the traceback, and report it)"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``learnkit`` command; returns the exit status."""
-    args = build_parser().parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    try:
+        args = build_parser(words).parse_args(words)
+    except LearnkitError as exc:  # a command whose extra is missing
+        print(f"learnkit: {exc}", file=sys.stderr)
+        return 2
     try:
         return int(args._run(args))
-    except LearnkitError as exc:
-        print(f"learnkit {args.command}: {exc}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
+        print(f"learnkit {args.command}: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:
+        status, message = _describe(exc, args)
+        if args.debug:
+            traceback.print_exc()
+        print(f"learnkit {args.command}: {message}", file=sys.stderr)
+        return status
 
 
 if __name__ == "__main__":

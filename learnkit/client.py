@@ -30,9 +30,14 @@ from learnkit.auth import ClientSecretCredential, DeviceCodeCredential, TokenSou
 from learnkit.clouds import get_cloud
 from learnkit.errors import InvalidInputError, NetworkError, TokenError, error_from_response
 from learnkit.models import (
+    CONTENT_POST_SERVICE_SET,
+    INCLUDE_UNKNOWN_ENUM_MEMBERS,
     LearningContent,
     LearningCourseActivity,
     LearningProvider,
+    batch_rule_violation,
+    check_content,
+    check_create,
     parse_activity,
 )
 from learnkit.permissions import PERMISSIONS, TokenKind
@@ -250,6 +255,8 @@ class GraphClient:
                 "Authorization": f"Bearer {token}",
                 "client-request-id": client_request_id,
                 "Accept": "application/json",
+                # learnkit's models keep enum values as strings, so it can take members Graph adds later.
+                "Prefer": INCLUDE_UNKNOWN_ENUM_MEMBERS,
             }
             try:
                 response = self.session.request(
@@ -340,6 +347,7 @@ class GraphClient:
 
     def create_activity(self, registration_id: str, body: Mapping[str, Any]) -> LearningCourseActivity:
         """``POST`` a new activity; returns it as Graph stored it (with its id)."""
+        check_create(body)  # what Graph would refuse is refused here, naming the same field
         response = self.request("POST", self._activities(registration_id), operation="create_activity", json=dict(body))
         return parse_activity(response.body)
 
@@ -389,6 +397,7 @@ class GraphClient:
 
     def create_content(self, registration_id: str, body: Mapping[str, Any]) -> LearningContent:
         """``POST`` a learning content; returns it as stored."""
+        check_content(body, creating=True, service_set=CONTENT_POST_SERVICE_SET)
         path = self._provider(registration_id) + "/learningContents"
         return LearningContent.model_validate(
             self.request("POST", path, operation="create_content", json=dict(body)).body
@@ -406,6 +415,13 @@ class GraphClient:
         """
         if not 0 < len(requests_) <= 20:
             raise InvalidInputError("requests", "invalid", f"a batch holds 1 to 20 requests, got {len(requests_)}")
+        violation = batch_rule_violation(requests_)
+        if violation is not None:
+            raise InvalidInputError(violation[0], "invalid", violation[1])
+        # Each sub-request opts into evolvable enum members as a direct request does.
+        requests_ = [
+            {**r, "headers": {"Prefer": INCLUDE_UNKNOWN_ENUM_MEMBERS, **(r.get("headers") or {})}} for r in requests_
+        ]
         response = self.request(
             "POST", "/$batch", operation=operation, json={"requests": list(requests_)}, idempotent=True
         )

@@ -17,9 +17,10 @@ Example::
 
 from __future__ import annotations
 
+import json
 import re
 import zoneinfo
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from enum import Enum
 from functools import lru_cache
@@ -31,15 +32,23 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    ModelWrapValidatorHandler,
+    PrivateAttr,
     ValidationError,
     field_validator,
+    model_validator,
 )
+from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import PydanticCustomError
 
 from learnkit.errors import InvalidInputError
 
 __all__ = [
     "ASSIGNMENT_TYPE",
+    "CONTENT_LEVELS",
+    "CONTENT_POST_SERVICE_SET",
+    "CONTENT_REQUIRED",
+    "INCLUDE_UNKNOWN_ENUM_MEMBERS",
     "SELF_INITIATED_TYPE",
     "AssignmentType",
     "AssignmentUpdate",
@@ -53,9 +62,13 @@ __all__ = [
     "LearningSelfInitiatedCourse",
     "SelfInitiatedCourseUpdate",
     "UpdateModel",
+    "batch_rule_violation",
+    "check_content",
+    "check_create",
     "normalize_odata_type",
     "parse_activity",
     "parse_update",
+    "strip_control_information",
 ]
 
 AssignmentODataType = Literal["#microsoft.graph.learningAssignment"]
@@ -71,6 +84,10 @@ _TYPE_ALIASES = {
 }
 
 
+#: The ``Prefer`` value with which a client asks Graph for enum members added after ``unknownFutureValue``.
+INCLUDE_UNKNOWN_ENUM_MEMBERS = "include-unknown-enum-members"
+
+
 class AssignmentType(str, Enum):
     """assignmentType of a learningAssignment."""
 
@@ -78,6 +95,10 @@ class AssignmentType(str, Enum):
     RECOMMENDED = "recommended"
     UNKNOWN_FUTURE_VALUE = "unknownFutureValue"
     PEER_RECOMMENDED = "peerRecommended"
+
+
+#: learningContent ``level`` values one may set (the enum's members before its ``unknownFutureValue``).
+CONTENT_LEVELS = ("beginner", "intermediate", "advanced")
 
 
 class BodyType(str, Enum):
@@ -125,14 +146,38 @@ def _to_graph_local(dt: datetime) -> str:
     return dt.strftime("%Y-%m-%dT%H:%M:%S.%f") + "0"
 
 
-class DateTimeTimeZone(BaseModel):
+class _Complex(BaseModel):
+    """A Graph complex type: its properties only, plus the ``@odata.type`` OData JSON lets a value carry.
+
+    The type annotation is checked (it must name this type) and never dumped: it says nothing the
+    property's own type does not.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    #: The complex type's qualified name in Graph's metadata.
+    ODATA_TYPE: ClassVar[str] = ""
+
+    # Left out of the JSON schema too: the forms built from it have nothing to edit here.
+    odata_type: SkipJsonSchema[str | None] = Field(default=None, alias="@odata.type", exclude=True, repr=False)
+
+    @field_validator("odata_type")
+    @classmethod
+    def _own_type(cls, value: str | None) -> str | None:
+        if value is not None and value.strip().lstrip("#").lower() != cls.ODATA_TYPE.lower():
+            raise PydanticCustomError(
+                "odata_type", "@odata.type '{value}' is not #{expected}", {"value": value, "expected": cls.ODATA_TYPE}
+            )
+        return value
+
+
+class DateTimeTimeZone(_Complex):
     """dateTimeTimeZone: a local date-time and the zone it is in.
 
     >>> DateTimeTimeZone(dateTime="2022-09-22T16:05:00.0000000", timeZone="UTC").timeZone
     'UTC'
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    ODATA_TYPE: ClassVar[str] = "microsoft.graph.dateTimeTimeZone"
 
     dateTime: str
     timeZone: str
@@ -185,14 +230,14 @@ class DateTimeTimeZone(BaseModel):
         return local.replace(tzinfo=zoneinfo.ZoneInfo(name))
 
 
-class ItemBody(BaseModel):
+class ItemBody(_Complex):
     """itemBody: text or HTML content.
 
     >>> ItemBody(content="hi").contentType
     <BodyType.TEXT: 'text'>
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    ODATA_TYPE: ClassVar[str] = "microsoft.graph.itemBody"
 
     contentType: BodyType = BodyType.TEXT
     content: str | None = None
@@ -235,6 +280,8 @@ def _notes(value: Any) -> Any:
 
 
 DateTimeOffset = Annotated[datetime, BeforeValidator(_aware)]
+#: The DateTimeOffset properties of the activity types.
+_INSTANTS = ("assignedDateTime", "completedDateTime", "startedDateTime")
 Percentage = Annotated[int, Field(ge=0, le=100, strict=True)]
 NonEmpty = Annotated[str, Field(min_length=1)]
 _EXTERNAL_ID = Field(
@@ -352,8 +399,10 @@ class UpdateModel(BaseModel):
     odata_type: str
     #: The properties of the seed's table for this type, in its order.
     UPDATABLE: ClassVar[tuple[str, ...]] = ()
-    #: Properties the seed's example carries that Graph keeps as they are.
+    #: Properties a body may carry (the seed's example does; so does an object just fetched) that the
+    #: service keeps as they are: OData has a service ignore read-only and key properties in a PATCH.
     READ_ONLY: ClassVar[tuple[str, ...]] = (
+        "id",
         "assignmentType",
         "assignerUserId",
         "externalcourseActivityId",
@@ -362,7 +411,9 @@ class UpdateModel(BaseModel):
         "learningProviderId",
     )
 
-    # Identity fields: accepted so the seed's Example 1 validates verbatim; the service keeps its own.
+    # Identity fields: accepted so the seed's Example 1, or an object just read, validates verbatim;
+    # the service keeps its own.
+    id: NonEmpty | None = None
     externalcourseActivityId: NonEmpty | None = _EXTERNAL_ID
     learnerUserId: NonEmpty | None = None
     learningContentId: NonEmpty | None = None
@@ -371,10 +422,27 @@ class UpdateModel(BaseModel):
     completedDateTime: DateTimeOffset | None = None
     completionPercentage: Percentage | None = None
 
+    # DateTimeOffset values given as text, as given: Graph keeps seven fractional digits, Python's
+    # datetime six, so the text is what is sent while it still means the validated value.
+    _instant_text: dict[str, str] = PrivateAttr(default_factory=dict)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _keep_instant_text(cls, data: Any, handler: ModelWrapValidatorHandler[UpdateModel]) -> UpdateModel:
+        model = handler(data)
+        if isinstance(data, Mapping) and isinstance(model, UpdateModel):
+            model._instant_text = {
+                name: value for name in _INSTANTS if isinstance(value := data.get(name), str) and "." in value
+            }
+        return model
+
     def to_body(self) -> dict[str, Any]:
         """The JSON body: ``@odata.type`` first, unset properties left out, explicit None as null."""
         body = self.model_dump(mode="json", by_alias=True, exclude_unset=True)
         body.pop("@odata.type", None)
+        for name, text in self._instant_text.items():
+            if name in body and getattr(self, name) == _aware(text):
+                body[name] = text
         return {"@odata.type": self.odata_type, "status": body.pop("status"), **body}
 
 
@@ -444,7 +512,7 @@ def parse_update(changes: Mapping[str, Any] | UpdateModel) -> UpdateModel:
         return changes
     if not isinstance(changes, Mapping):
         raise InvalidInputError("body", "invalid", f"expected a JSON object, got {type(changes).__name__}")
-    data = dict(changes)
+    data = strip_control_information(changes)
     data["@odata.type"] = normalize_odata_type(data.get("@odata.type"))
     model = UPDATE_MODELS[data["@odata.type"]]
     try:
@@ -471,3 +539,108 @@ def invalid_input(exc: ValidationError, data: Mapping[str, Any]) -> InvalidInput
         problems.append((field, reason, detail))
     field, reason, detail = problems[0]
     return InvalidInputError(field, reason, detail, tuple(problems))
+
+
+def strip_control_information(body: Mapping[str, Any]) -> dict[str, Any]:
+    """The body without OData control information and annotations (``@odata.context``, ``@odata.etag``,
+    ``status@odata.type``, ...), which a request may carry and a service ignores; ``@odata.type`` stays.
+
+    >>> strip_control_information({"@odata.context": "https://h/$metadata#x/$entity", "@odata.type": "#t", "a": 1})
+    {'@odata.type': '#t', 'a': 1}
+    """
+    return {key: value for key, value in body.items() if "@" not in str(key) or key == "@odata.type"}
+
+
+#: What a create body must carry, by type (the create docs' "Required", and the metadata's
+#: non-nullable ``assignmentType``); ``externalcourseActivityId`` is optional there.
+CREATE_REQUIRED: dict[str, tuple[str, ...]] = {
+    ASSIGNMENT_TYPE: ("learnerUserId", "learningContentId", "status", "assignmentType"),
+    SELF_INITIATED_TYPE: ("learnerUserId", "learningContentId", "status"),
+}
+
+
+def check_create(body: Mapping[str, Any]) -> UpdateModel:
+    """Validate a create (POST) body: the PATCH rules, plus the properties a new activity must have.
+
+    Raises ``InvalidInputError`` naming the field, as the service would.
+
+    >>> check_create({"@odata.type": "#microsoft.graph.learningAssignment", "status": "notStarted",
+    ...               "learnerUserId": "u", "learningContentId": "c"})
+    Traceback (most recent call last):
+    ...
+    learnkit.errors.InvalidInputError: assignmentType: is required on a new learningAssignment
+    """
+    if not isinstance(body, Mapping):
+        raise InvalidInputError("body", "invalid", f"expected a JSON object, got {type(body).__name__}")
+    kind = normalize_odata_type(body.get("@odata.type"))
+    data = strip_control_information(body)
+    if "externalCourseActivityId" in data and "externalcourseActivityId" not in data:
+        data["externalcourseActivityId"] = data.pop("externalCourseActivityId")
+    name = kind.rsplit(".", 1)[-1]
+    for field in CREATE_REQUIRED[kind]:
+        if field not in data:
+            raise InvalidInputError(field, "required", f"is required on a new {name}")
+        if data[field] is None or data[field] == "":
+            raise InvalidInputError(field, "empty", f"shouldn't be empty on a new {name}")
+    for field in ("assignmentType", "status"):
+        if data.get(field) == "unknownFutureValue":
+            # Graph's evolvable-enum rule: the sentinel is refused in a POST (a PATCH leaves the value as it is).
+            raise InvalidInputError(field, "invalid", "unknownFutureValue marks values added later; it cannot be set")
+    return parse_update(data)
+
+
+def batch_rule_violation(requests: Sequence[Mapping[str, Any]]) -> tuple[str, str] | None:
+    """(field, message) of the first JSON-batching rule a batch breaks, or None: ids unique ignoring case;
+    a sub-request with a body names its Content-Type. Graph answers such a batch 400 as a whole.
+
+    >>> batch_rule_violation([{"id": "a", "method": "GET", "url": "/x"}, {"id": "A", "method": "GET", "url": "/y"}])
+    ('requests', "Batch request ids must be unique, ignoring case; 'A' is repeated.")
+    """
+    seen: set[str] = set()
+    for item in requests:
+        rid = str(item.get("id"))
+        if rid.lower() in seen:
+            return "requests", f"Batch request ids must be unique, ignoring case; '{rid}' is repeated."
+        seen.add(rid.lower())
+        headers = item.get("headers") or {}
+        if item.get("body") is not None and not any(str(k).lower() == "content-type" for k in headers):
+            return "headers", f"Write request id : {rid} does not contain Content-Type header or body."
+    return None
+
+
+#: What a new learningContent must carry (the create and update pages' "Required").
+CONTENT_REQUIRED = ("externalId", "title", "contentWebUrl", "languageTag")
+#: What the service sets itself on a POST of a learningContent (a PATCH may carry the two timestamps).
+CONTENT_POST_SERVICE_SET = ("id", "createdDateTime", "lastModifiedDateTime")
+
+
+def check_content(body: Mapping[str, Any], *, creating: bool, service_set: Sequence[str] = ("id",)) -> dict[str, Any]:
+    """The learningContent properties of a POST or PATCH body, checked; ``InvalidInputError`` names the first bad one.
+
+    ``service_set``: properties the service sets itself (a POST's ``createdDateTime`` too), refused
+    if given. Control information and ``@odata.type`` are dropped.
+
+    >>> check_content({"title": "x", "level": "expert"}, creating=False)
+    Traceback (most recent call last):
+    ...
+    learnkit.errors.InvalidInputError: level: 'expert' is not one of beginner, intermediate, advanced
+    """
+    data = strip_control_information(body)
+    data.pop("@odata.type", None)
+    for name in data:
+        if name not in LearningContent.model_fields or name in service_set:
+            raise InvalidInputError(name, "invalid", "is not a property one can set on a learningContent")
+    for name in CONTENT_REQUIRED:
+        if creating and name not in data:
+            raise InvalidInputError(name, "required", "is required on a new learningContent")
+        if name in data and data[name] in (None, ""):
+            raise InvalidInputError(name, "empty", "shouldn't be empty")
+    level = data.get("level")
+    if level is not None and level not in CONTENT_LEVELS:
+        # unknownFutureValue too: a sentinel is no value to set, and an upsert may create.
+        raise InvalidInputError("level", "invalid", f"{level!r} is not one of " + ", ".join(CONTENT_LEVELS))
+    try:
+        LearningContent.model_validate_json(json.dumps(data), strict=True)
+    except ValidationError as exc:
+        raise invalid_input(exc, data) from None
+    return data

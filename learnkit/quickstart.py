@@ -1,14 +1,17 @@
 """``learnkit quickstart``: run the quickstart notebook on a fresh embedded sandbox.
 
-The notebook starts its own sandbox, so this needs no tenant and no network.
-``--lab`` opens it in JupyterLab instead of running it here.
+The notebook starts its own sandbox, so this needs no tenant and no network; its
+headings and printed outputs are shown here. ``--lab`` opens it in JupyterLab instead
+(as root too), with JupyterLab's ``--no-browser``, ``--ip``, ``--port`` passed through
+and anything after ``--`` given to JupyterLab as is.
 
-Example: ``python -m learnkit quickstart``
+Example: ``python -m learnkit quickstart --lab --no-browser --ip 0.0.0.0 --port 8888``
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import subprocess
 import sys
@@ -27,18 +30,52 @@ def notebook_path() -> Path:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--lab``: open JupyterLab on the notebook instead of running it here."""
-    parser.add_argument("--lab", action="store_true", help="open the notebook in JupyterLab")
+    """``--lab`` and the JupyterLab options it passes through; ``--timeout`` for running it here."""
+    parser.add_argument("--lab", action="store_true", help="open the notebook in JupyterLab instead of running it")
     parser.add_argument("--timeout", type=int, default=600, help="seconds a cell may run (default 600)")
+    lab = parser.add_argument_group("JupyterLab (with --lab)")
+    lab.add_argument("--no-browser", action="store_true", help="do not open a browser; print the URL")
+    lab.add_argument("--ip", metavar="ADDRESS", help="address JupyterLab listens on (its default: localhost)")
+    lab.add_argument("--port", type=int, metavar="N", help="port JupyterLab listens on (its default: 8888)")
+    lab.add_argument(
+        "--allow-root", action="store_true", help="run as root (implied when running as root: Jupyter refuses it)"
+    )
+    lab.add_argument("jupyter_args", nargs=argparse.REMAINDER, metavar="-- ...", help="more options for JupyterLab")
+
+
+def lab_command(args: argparse.Namespace, path: Path) -> list[str]:
+    """The ``jupyter lab`` command line for ``args``.
+
+    >>> lab_command(argparse.Namespace(no_browser=True, ip="0.0.0.0", port=8888, allow_root=True,
+    ...                                jupyter_args=["--", "--ServerApp.token=x"]), Path("q.ipynb"))[4:]
+    ['q.ipynb', '--no-browser', '--ip=0.0.0.0', '--port=8888', '--allow-root', '--ServerApp.token=x']
+    """
+    command = [sys.executable, "-m", "jupyter", "lab", str(path)]
+    if args.no_browser:
+        command.append("--no-browser")
+    if args.ip:
+        command.append(f"--ip={args.ip}")
+    if args.port:
+        command.append(f"--port={args.port}")
+    # Jupyter refuses to start as root unless told; a container's shell often is root.
+    if args.allow_root or (hasattr(os, "geteuid") and os.geteuid() == 0):
+        command.append("--allow-root")
+    extra = list(args.jupyter_args or [])
+    return command + (extra[1:] if extra[:1] == ["--"] else extra)
+
+
+def _headings(source: str) -> list[str]:
+    return [line for line in source.splitlines() if line.startswith("#")]
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run (or open) the quickstart; prints each cell's text output."""
+    """Run (or open) the quickstart; prints each heading and each cell's text output."""
     path = notebook_path()
     if args.lab:
-        return subprocess.call([sys.executable, "-m", "jupyter", "lab", str(path)])
+        return subprocess.call(lab_command(args, path))
     try:
         import nbformat
+        from jupyter_client.manager import KernelManager
         from nbclient import NotebookClient
     except ImportError:
         print("the quickstart needs the notebook extra: python -m pip install 'learnkit[notebook]'", file=sys.stderr)
@@ -47,13 +84,14 @@ def run(args: argparse.Namespace) -> int:
         copy = Path(work) / _NAME
         shutil.copy(path, copy)
         notebook = nbformat.read(copy, as_version=4)  # type: ignore[no-untyped-call]
+        # The kernel talks over local sockets (IPC), not TCP: no port opened, and no warning about it.
+        kernel = KernelManager(kernel_name="python3", transport="ipc", ip=str(Path(work) / "kernel"))
         NotebookClient(
-            notebook, timeout=args.timeout, kernel_name="python3", resources={"metadata": {"path": work}}
+            notebook, km=kernel, timeout=args.timeout, kernel_name="python3", resources={"metadata": {"path": work}}
         ).execute()
     for cell in notebook.cells:
         if cell.cell_type == "markdown":
-            title = next((line for line in cell.source.splitlines() if line.startswith("#")), "")
-            if title:
+            for title in _headings(cell.source):
                 print(f"\n{title}")
         for output in cell.get("outputs", []):
             text = output.get("text") or output.get("data", {}).get("text/plain", "")

@@ -21,6 +21,7 @@ from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 
 __all__ = [
+    "graph_instant",
     "graph_local",
     "is_known_zone",
     "known_time_zones",
@@ -136,3 +137,21 @@ def zoned_instant(local: datetime | str, zone_name: str) -> datetime:
     """
     moment = parse_iso(local) if isinstance(local, str) else local
     return moment.replace(tzinfo=zone(zone_name))
+
+
+def graph_instant(text: str) -> str:
+    """An instant's text as Graph returns it: UTC with ``Z``, the fraction of a second as given (up to 7 digits).
+
+    Graph's DateTimeOffset has 100 ns ticks and Python's datetime microseconds, so the
+    fraction is carried as text. ``ValueError`` for text that is not an aware ISO 8601 instant.
+
+    >>> graph_instant("2021-05-11T23:57:17.1234567+01:00")
+    '2021-05-11T22:57:17.1234567Z'
+    """
+    found = _ISO.fullmatch(text)
+    moment = parse_iso(text)
+    if moment.tzinfo is None:
+        raise ValueError(f"{text!r} has no offset: an instant needs one (…Z or …+00:00)")
+    fraction = found.group(7) if found else None
+    stamp = moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+    return f"{stamp}.{fraction[:7]}Z" if fraction else f"{stamp}Z"

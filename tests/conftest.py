@@ -1,7 +1,11 @@
-"""Shared fixtures: one sandbox per test session, reset on demand, and tokens for it.
+"""Shared fixtures: one sandbox per test session, reset on demand, a client and tokens for it.
+
+The one place tests get a sandbox; a test needing another (a database of its own, a short token
+lifetime) starts it in the test itself.
 
 ``sandbox``: the session's running sandbox (a temporary database).
-``clean_sandbox``: the same, with the demo tenant rebuilt and every switch back to its default.
+``clean_sandbox`` (alias ``sb``): the same, with the demo tenant rebuilt and every switch back to its default.
+``client``: a ``GraphClient`` signed in to ``sb`` with the demo app, backing off briefly between retries.
 ``app_token`` / ``delegated_token``: raw access tokens for the demo apps, fetched over HTTP.
 """
 
@@ -13,6 +17,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from learnkit import GraphClient, RetryPolicy
 from learnkit.sandbox import Sandbox, start
 
 
@@ -34,16 +39,32 @@ def clean_sandbox(sandbox: Sandbox) -> Sandbox:
     return sandbox
 
 
+@pytest.fixture
+def sb(clean_sandbox: Sandbox) -> Sandbox:
+    """``clean_sandbox`` under the short name the tests use."""
+    return clean_sandbox
+
+
+@pytest.fixture
+def client(sb: Sandbox) -> GraphClient:
+    """A client of the demo app on ``sb``; retries back off in milliseconds, not seconds."""
+    return GraphClient.for_sandbox(sb, retry=RetryPolicy(backoff=0.01, max_backoff=0.05))
+
+
 @pytest.fixture(scope="session")
 def app_token(sandbox: Sandbox) -> str:
     """An application access token of the main demo app (``learnkit-demo``), from the token endpoint."""
     with sandbox.session() as http:
-        answer = http.post(sandbox.token_url, data={
-            "grant_type": "client_credentials",
-            "client_id": sandbox.client_id,
-            "client_secret": sandbox.client_secret,
-            "scope": sandbox.scope,
-        }, timeout=10)
+        answer = http.post(
+            sandbox.token_url,
+            data={
+                "grant_type": "client_credentials",
+                "client_id": sandbox.client_id,
+                "client_secret": sandbox.client_secret,
+                "scope": sandbox.scope,
+            },
+            timeout=10,
+        )
     answer.raise_for_status()
     return str(answer.json()["access_token"])
 
@@ -53,16 +74,24 @@ def delegated_token(sandbox: Sandbox) -> str:
     """A delegated access token of the demo learner (``learnkit-delegated``, all its scopes), by device code."""
     app = sandbox.apps["learnkit-delegated"]
     with sandbox.session() as http:
-        flow = http.post(f"{sandbox.authority}/oauth2/v2.0/devicecode", data={
-            "client_id": app.client_id,
-            "scope": "https://graph.microsoft.com/.default offline_access openid profile",
-        }, timeout=10).json()
+        flow = http.post(
+            f"{sandbox.authority}/oauth2/v2.0/devicecode",
+            data={
+                "client_id": app.client_id,
+                "scope": "https://graph.microsoft.com/.default offline_access openid profile",
+            },
+            timeout=10,
+        ).json()
         sandbox.approve_device_code(flow["user_code"])  # whatever auto-approve is set to just now
-        answer = http.post(sandbox.token_url, data={
-            "grant_type": "urn:ietf:params:oauth:grant-type:device_code",
-            "client_id": app.client_id,
-            "device_code": flow["device_code"],
-        }, timeout=10)
+        answer = http.post(
+            sandbox.token_url,
+            data={
+                "grant_type": "urn:ietf:params:oauth:grant-type:device_code",
+                "client_id": app.client_id,
+                "device_code": flow["device_code"],
+            },
+            timeout=10,
+        )
     if answer.status_code != 200:
         raise requests.HTTPError(f"device code sign-in failed: {answer.json().get('error')}")
     return str(answer.json()["access_token"])

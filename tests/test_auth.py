@@ -56,11 +56,6 @@ def patch_body() -> dict[str, Any]:
     return {"@odata.type": ASSIGNMENT_TYPE, "status": "completed"}
 
 
-@pytest.fixture
-def sb(clean_sandbox: Sandbox) -> Sandbox:
-    return clean_sandbox
-
-
 def test_client_secret(sb: Sandbox) -> None:
     demo = apps(sb)["learnkit-demo"]
     cred = ClientSecretCredential(sb.tenant_id, demo["client_id"], demo["client_secret"], **options(sb))

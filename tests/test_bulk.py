@@ -127,13 +127,9 @@ def test_aimd_first_overload_holds_for_retry_after_then_paces_under_the_delivere
 
 @pytest.fixture
 def sb(clean_sandbox: Any) -> Any:
+    """The shared ``sb``, with injected faults asking for a 0.1 s wait (the default is 1 s)."""
     clean_sandbox.set_faults(None, retry_after=0.1)
     return clean_sandbox
-
-
-@pytest.fixture
-def client(sb: Any) -> GraphClient:
-    return GraphClient.for_sandbox(sb, retry=RetryPolicy(backoff=0.01, max_backoff=0.05))
 
 
 @pytest.fixture

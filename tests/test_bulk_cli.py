@@ -17,11 +17,6 @@ from learnkit.plans import canonical
 
 
 @pytest.fixture
-def sb(clean_sandbox: Any) -> Any:
-    return clean_sandbox
-
-
-@pytest.fixture
 def connection(sb: Any, tmp_path: Path) -> list[str]:
     path = tmp_path / "sb.json"
     path.write_text(json.dumps(sb.to_json()))

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import copy
 import warnings
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -29,16 +28,6 @@ class Counter:
 
     def _hook(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
         self.sent.append((response.request.method or "", response.request.url or ""))
-
-
-@pytest.fixture
-def sb(clean_sandbox: Any) -> Any:
-    return clean_sandbox
-
-
-@pytest.fixture
-def client(sb: Any) -> Iterator[GraphClient]:
-    yield GraphClient.for_sandbox(sb, retry=RetryPolicy(backoff=0.01, max_backoff=0.05))
 
 
 def demo(sb: Any, key: str) -> str:

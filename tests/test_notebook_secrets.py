@@ -20,6 +20,13 @@ import gc, json, os
 import learnkit, learnkit.sandbox
 _found = set()
 for _obj in gc.get_objects():
+    try:
+        type(_obj)
+        _kind = isinstance(_obj, (learnkit.sandbox.Sandbox, learnkit.GraphClient))
+    except ReferenceError:  # a weak proxy whose object is gone holds nothing
+        continue
+    if not _kind:
+        continue
     if isinstance(_obj, learnkit.sandbox.Sandbox):
         for _app in _obj.to_json()["apps"]:
             _found.add(_app.get("client_secret") or "")

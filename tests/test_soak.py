@@ -29,6 +29,8 @@ from learnkit.journal import Journal
 from learnkit.models import ASSIGNMENT_TYPE
 from learnkit.plans import canonical
 
+pytestmark = pytest.mark.slow  # run by scripts/test.sh; deselect with -m "not slow"
+
 SOAK_UPDATES = 5_000
 FAULTS = {"429": 0.10, "503": 0.05, "500": 0.02, "drop": 0.02}
 
@@ -52,11 +54,6 @@ def corrections(df: pd.DataFrame, n: int) -> pd.DataFrame:
     edited.loc[assignments, "notes.content"] = [f"fixed by soak #{i}" for i in range(len(assignments))]
     edited.loc[assignments, "dueDateTime.dateTime"] = pd.Timestamp("2031-03-31T17:00:00")
     return edited
-
-
-@pytest.fixture
-def sb(clean_sandbox: Any) -> Any:
-    return clean_sandbox
 
 
 def test_fault_soak_loses_nothing_and_applies_nothing_twice(sb: Any, tmp_path: Path) -> None:

@@ -15,6 +15,10 @@ Example::
 
 from __future__ import annotations
 
+from learnkit._extras import require
+
+require("sandbox", __name__)
+
 from learnkit.sandbox.identity import DemoApp
 from learnkit.sandbox.server import Sandbox, start
 from learnkit.sandbox.tls import ClientCertificate

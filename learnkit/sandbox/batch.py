@@ -18,6 +18,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Scope
 
 from learnkit.errors import BadRequestError, FailedDependencyError, InternalServerError, error_body
+from learnkit.models import batch_rule_violation
 from learnkit.sandbox.faults import Faults
 from learnkit.sandbox.graph import DroppedResponse, Failure, graph_error_response, now_stamp
 
@@ -30,6 +31,7 @@ _METHODS = ("GET", "POST", "PATCH", "PUT", "DELETE")
 _HEADER_NAMES = {
     "content-type": "Content-Type", "retry-after": "Retry-After", "location": "Location", "allow": "Allow",
     "www-authenticate": "WWW-Authenticate", "request-id": "request-id", "client-request-id": "client-request-id",
+    "odata-version": "OData-Version", "preference-applied": "Preference-Applied",
 }
 
 
@@ -54,9 +56,7 @@ def _validate(payload: Any) -> list[dict[str, Any]]:
         if not isinstance(rid, (str, int)) or isinstance(rid, bool) or str(rid) == "":
             raise _bad("Invalid batch payload format: every request needs an 'id'.")
         rid = str(rid)
-        if rid in seen:
-            raise _bad(f"Batch request ids must be unique; '{rid}' is repeated.")
-        seen.add(rid)
+        seen.add(rid.lower())
         if not isinstance(method, str) or method.upper() not in _METHODS:
             raise _bad(f"Invalid method for batch request '{rid}'.")
         if not isinstance(url, str) or not url or "://" in url:
@@ -72,10 +72,16 @@ def _validate(payload: Any) -> list[dict[str, Any]]:
             raise _bad(f"Invalid dependsOn for batch request '{rid}'.")
         checked.append({**item, "id": rid, "method": method.upper(), "headers": headers,
                         "dependsOn": [str(d) for d in depends]})
+    # Ids are not case-sensitive, and a body needs its Content-Type: Graph fails the whole batch otherwise.
+    violation = batch_rule_violation(checked)
+    if violation is not None:
+        raise _bad(violation[1])
+    spelled = {item["id"].lower(): item["id"] for item in checked}
     for item in checked:
         for target in item["dependsOn"]:
-            if target not in seen or target == item["id"]:
+            if target.lower() not in seen or target.lower() == item["id"].lower():
                 raise _bad(f"Batch request '{item['id']}' depends on '{target}', which is not in the batch.")
+        item["dependsOn"] = [spelled[target.lower()] for target in item["dependsOn"]]
     return checked
 
 
@@ -113,8 +119,6 @@ async def _dispatch(app: ASGIApp, outer: Scope, sub: Mapping[str, Any]) -> dict[
     body = b""
     if "body" in sub and sub["body"] is not None:
         body = json.dumps(sub["body"]).encode()
-        if not any(name == b"content-type" for name, _ in headers):
-            headers.append((b"content-type", b"application/json"))
     scope: dict[str, Any] = {
         "type": "http",
         "asgi": {"version": "3.0", "spec_version": "2.3"},
@@ -197,4 +201,4 @@ async def run_batch(app: ASGIApp, outer: Scope, body: bytes, faults: Faults, ids
             continue
         results[sub["id"]] = await _dispatch(app, outer, sub)
     ordered = [results[str(item["id"])] for item in payload["requests"]]
-    return JSONResponse({"responses": ordered})
+    return JSONResponse({"responses": ordered}, headers={"OData-Version": "4.0"})

@@ -3,7 +3,8 @@
 With ``--json`` the first line of stdout is one JSON object with everything a
 client needs (secrets included); without it, a short summary with no secret.
 
-Example: ``learnkit sandbox --port 8443 --db graph.db --faults 429=0.1,drop=0.01 --json``
+Example: ``learnkit sandbox --port 8443 --db graph.db --faults 429=0.1,drop=0.01 --json``;
+``learnkit sandbox --load activities.csv --pseudonymize`` rehearses on a copy of real data.
 """
 
 from __future__ import annotations
@@ -36,6 +37,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--db", default=None, help="SQLite file that keeps the tenant across restarts "
                                                    "(default: a temporary file)")
     parser.add_argument("--reset", action="store_true", help="rebuild the demo tenant in --db")
+    parser.add_argument("--load", metavar="FILE", default=None,
+                        help="seed from a provider's real activities instead of the demo tenant: a CSV as "
+                        "`learnkit export` writes it, or Graph activities as JSON lines or one saved answer "
+                        "(providers, contents and users are inferred; replaces the tenant in --db)")
+    parser.add_argument("--pseudonymize", action="store_true",
+                        help="with --load: replace every user id by a stable pseudonym (same id, same pseudonym)")
     parser.add_argument("--faults", type=_faults, default=None, metavar="KIND=RATE,...",
                         help="answer a fraction of Graph requests with a fault, "
                         "e.g. 429=0.1,503=0.05,500=0.02,drop=0.01")
@@ -54,11 +61,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the sandbox described by ``args`` until interrupted; returns the exit status."""
+    if args.pseudonymize and not args.load:
+        print("learnkit sandbox: --pseudonymize needs --load FILE", file=sys.stderr)
+        return 2
     try:
         sandbox = start(
             port=args.port, db=args.db, reset=args.reset, host=args.host, faults=args.faults,
             latency_ms=args.latency_ms, rate_limit=args.rate_limit, allow_remote=args.allow_remote,
             token_lifetime=args.token_lifetime, retry_after=args.retry_after,
+            load=args.load, pseudonymize=args.pseudonymize,
         )
     except (ValueError, OSError) as exc:
         print(f"learnkit sandbox: {exc}", file=sys.stderr)
@@ -76,13 +87,14 @@ def run(args: argparse.Namespace) -> int:
             print(json.dumps(sandbox.to_json()), flush=True)
         else:
             demo = sandbox.demo
+            where = f", assignment {demo['assignment_id']}" if "assignment_id" in demo else f" (from {args.load})"
             print(
                 f"learnkit sandbox serving {sandbox.graph_url}\n"
                 f"  authority  {sandbox.authority}\n"
                 f"  client id  {sandbox.client_id} (learnkit-demo; secret and certificate: --json)\n"
                 f"  CA file    {sandbox.ca_cert}\n"
                 f"  database   {sandbox.db_path}\n"
-                f"  provider   {demo['registration_id']}, assignment {demo['assignment_id']}\n"
+                f"  provider   {demo['registration_id']}{where}\n"
                 "Press Ctrl+C to stop.",
                 flush=True,
             )

@@ -34,7 +34,6 @@ from learnkit.errors import (
     ConflictError,
     FieldEmptyError,
     FieldInvalidError,
-    FieldRequiredError,
     GraphError,
     InternalServerError,
     InvalidInputError,
@@ -52,21 +51,28 @@ from learnkit.errors import (
 )
 from learnkit.models import (
     ASSIGNMENT_TYPE,
+    CONTENT_POST_SERVICE_SET,
+    INCLUDE_UNKNOWN_ENUM_MEMBERS,
     SELF_INITIATED_TYPE,
     LearningContent,
     LearningProvider,
     UpdateModel,
+    check_content,
+    check_create,
     normalize_odata_type,
     parse_update,
+    strip_control_information,
 )
 from learnkit.permissions import PERMISSIONS
 from learnkit.sandbox.faults import Faults, format_seconds
 from learnkit.sandbox.identity import Claims, Identity, TokenRejected
+from learnkit.sandbox.metadata import CSDL, hidden_member_sent, mask_evolvable, wants_unknown_members
 from learnkit.sandbox.odata import Query, QueryError, next_link, parse_query, project
 from learnkit.sandbox.routes import MethodNotAllowed, Route, UnknownSegment, resolve
 from learnkit.sandbox.seed import empty_activity
 from learnkit.sandbox.store import Collection, Duplicate, Store
 from learnkit.sandbox.switches import Switches
+from learnkit.times import graph_instant
 
 __all__ = ["ODATA_JSON", "Call", "DroppedResponse", "Failure", "GraphService", "graph_error_response", "now_stamp"]
 
@@ -74,9 +80,11 @@ ODATA_JSON = "application/json;odata.metadata=minimal;odata.streaming=true;IEEE7
 _ACTIVITY_PROPERTIES = frozenset(empty_activity(ASSIGNMENT_TYPE)) | frozenset(empty_activity(SELF_INITIATED_TYPE))
 _PROVIDER_PROPERTIES = frozenset(LearningProvider.model_fields)
 _CONTENT_PROPERTIES = frozenset(LearningContent.model_fields)
-_DATETIME_OFFSETS = ("assignedDateTime", "completedDateTime", "startedDateTime")
-_CREATE_REQUIRED = ("@odata.type", "externalcourseActivityId", "learnerUserId", "learningContentId", "status")
-_CONTENT_REQUIRED = ("externalId", "title", "contentWebUrl", "languageTag")
+_DATETIME_OFFSETS = (
+    "assignedDateTime", "completedDateTime", "startedDateTime", "createdDateTime", "lastModifiedDateTime",
+)
+_JSON_MEDIA_TYPES = ("application/json",)
+_NO_CONTENT = "The learning content requested doesn't exist."
 _BAD_JSON = ("Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of "
              "valid JSON format.")
 
@@ -147,11 +155,8 @@ class Call:
 
 
 def _wire(key: str, value: Any) -> Any:
-    """Graph's form of a DateTimeOffset: UTC with a Z."""
-    if key in _DATETIME_OFFSETS and isinstance(value, str):
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(timezone.utc)
-        return parsed.isoformat().replace("+00:00", "Z")
-    return value
+    """Graph's form of a DateTimeOffset property (``learnkit.times.graph_instant``); other values as they are."""
+    return graph_instant(value) if key in _DATETIME_OFFSETS and isinstance(value, str) else value
 
 
 def _field_failure(exc: InvalidInputError) -> Failure:
@@ -178,19 +183,29 @@ class GraphService:
         if not call.subrequest and self.faults.latency_ms:
             await asyncio.sleep(self.faults.latency_ms / 1000)
         try:
-            claims = self._authenticate(call)
-            route = self._route(call)
-            if not self.switches.service_plan:
-                raise Failure(ServicePlanError)
-            self._authorize(route.operation, claims)
-            operation: Callable[[Route, Call, Claims], Apply] = getattr(self, "_op_" + route.operation)
-            apply = operation(route, call, claims)
-            self._gate(call)
-            return apply()
+            response = self._answer(call)
         except Failure as failure:
-            return graph_error_response(failure, call.ids)
+            response = graph_error_response(failure, call.ids)
         except _Dropped:
             return DroppedResponse()
+        response.headers["OData-Version"] = "4.0"
+        if wants_unknown_members(call.headers):
+            response.headers["Preference-Applied"] = INCLUDE_UNKNOWN_ENUM_MEMBERS
+        return response
+
+    def _answer(self, call: Call) -> Response:
+        if call.path.strip("/").lower() == "$metadata" and call.method.upper() in ("GET", "HEAD"):
+            # Graph serves its metadata without a token.
+            return Response(CSDL, media_type="application/xml")
+        claims = self._authenticate(call)
+        route = self._route(call)
+        if not self.switches.service_plan:
+            raise Failure(ServicePlanError)
+        self._authorize(route.permission or route.operation, claims)
+        operation: Callable[[Route, Call, Claims], Apply] = getattr(self, "_op_" + route.operation)
+        apply = operation(route, call, claims)
+        self._gate(call)
+        return apply()
 
     # --- steps 0 to 3 -------------------------------------------------------------
 
@@ -252,7 +267,9 @@ class GraphService:
     def _activity(self, provider: dict[str, Any] | None, route: Route) -> dict[str, Any]:
         if route.external_id is not None:
             assert provider is not None
-            activity = self.store.get_activity_by_external_id(provider["id"], route.external_id)
+            activity = None
+            if not route.external_id.startswith("\x00"):  # the store's key of an activity with no external id
+                activity = self.store.get_activity_by_external_id(provider["id"], route.external_id)
         else:
             activity = self.store.get_activity(route.activity_id or "")
             if activity and provider and str(activity["learningProviderId"]).lower() != str(provider["id"]).lower():
@@ -263,6 +280,11 @@ class GraphService:
 
     @staticmethod
     def _json_object(call: Call) -> dict[str, Any]:
+        # Graph reads a body only as JSON, and only when Content-Type says so (its reference lists
+        # "Content-Type: application/json. Required."); anything else is the same 400 as bad JSON.
+        media_type = call.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+        if media_type not in _JSON_MEDIA_TYPES:
+            raise Failure(BadRequestError, message=_BAD_JSON)
         try:
             body = json.loads(call.body)
         except (ValueError, UnicodeDecodeError):
@@ -281,10 +303,16 @@ class GraphService:
 
     # --- responses ----------------------------------------------------------------
 
-    def _entity(self, context: str, item: dict[str, Any], query: Query) -> Apply:
+    @staticmethod
+    def _shown(call: Call, item: dict[str, Any]) -> dict[str, Any]:
+        """An entity as this client may see it (evolvable enum members only on request)."""
+        return mask_evolvable(item, reveal=wants_unknown_members(call.headers))
+
+    def _entity(self, call: Call, context: str, item: dict[str, Any], query: Query, status: int = 200) -> Apply:
         def apply() -> Response:
-            body = {"@odata.context": f"{self.graph_url}/$metadata#{context}/$entity", **project(item, query.select)}
-            return JSONResponse(body, media_type=ODATA_JSON)
+            shown = project(self._shown(call, item), query.select)
+            body = {"@odata.context": f"{self.graph_url}/$metadata#{context}/$entity", **shown}
+            return JSONResponse(body, status_code=status, media_type=ODATA_JSON)
         return apply
 
     def _collection(self, call: Call, context: str, collection: Collection, key: str | None, query: Query) -> Apply:
@@ -296,7 +324,7 @@ class GraphService:
                 body["@odata.count"] = page.total
             if page.next_after is not None:
                 body["@odata.nextLink"] = next_link(self.graph_url, call.path, query, page.next_after)
-            body["value"] = [project(item, query.select) for item in page.items]
+            body["value"] = [project(self._shown(call, item), query.select) for item in page.items]
             return JSONResponse(body, media_type=ODATA_JSON)
         return apply
 
@@ -311,11 +339,29 @@ class GraphService:
 
     def _op_get_activity(self, route: Route, call: Call, claims: Claims) -> Apply:
         provider = self._provider(route.registration_id) if route.registration_id else None
-        activity = self._activity(provider, route)
+        if route.user_id is not None:
+            user = self._user(route, claims)
+            activity = self.store.get_activity(route.activity_id or "")
+            if activity is None or str(activity["learnerUserId"]).lower() != str(user["id"]).lower():
+                raise Failure(ActivityNotFoundError)
+            context = f"users('{user['id']}')/employeeExperience/learningCourseActivities"
+        else:
+            activity = self._activity(provider, route)
+            context = (f"employeeExperience/learningProviders('{route.registration_id}')/learningCourseActivities"
+                       if provider else "employeeExperience/learningCourseActivities")
         query = self._query(call, _ACTIVITY_PROPERTIES, collection=False)
-        context = (f"employeeExperience/learningProviders('{route.registration_id}')/learningCourseActivities"
-                   if provider else "employeeExperience/learningCourseActivities")
-        return self._entity(context, activity, query)
+        return self._entity(call, context, activity, query)
+
+    def _user(self, route: Route, claims: Claims) -> dict[str, Any]:
+        """The user a ``/users/{id}`` or ``/me`` path names (``/me`` needs a signed-in user)."""
+        if route.user_id == "me" and claims.user_id is None:
+            raise Failure(BadRequestError, message="/me request is only valid with delegated authentication flow.")
+        user_id = claims.user_id if route.user_id == "me" else route.user_id
+        user = self.store.get_user(user_id or "")
+        if user is None:
+            raise Failure(NotFoundError, message=f"Resource '{route.user_id}' does not exist or one of its queried "
+                                                 "reference-property objects are not present.")
+        return user
 
     def _op_get_activity_by_external_id(self, route: Route, call: Call, claims: Claims) -> Apply:
         return self._op_get_activity(route, call, claims)
@@ -327,14 +373,17 @@ class GraphService:
         return self._collection(call, context, "provider_activities", provider["id"], query)
 
     def _op_list_learner_activities(self, route: Route, call: Call, claims: Claims) -> Apply:
-        user_id = claims.user_id if route.user_id == "me" else route.user_id
-        user = self.store.get_user(user_id or "")
-        if user is None:
-            raise Failure(NotFoundError, message=f"Resource '{route.user_id}' does not exist or one of its queried "
-                                                 "reference-property objects are not present.")
+        user = self._user(route, claims)
         query = self._query(call, _ACTIVITY_PROPERTIES)
         context = f"users('{user['id']}')/employeeExperience/learningCourseActivities"
         return self._collection(call, context, "learner_activities", user["id"], query)
+
+    @staticmethod
+    def _opted_in(call: Call, body: dict[str, Any]) -> None:
+        """A member after unknownFutureValue may be sent only by a client that opted into them."""
+        name = hidden_member_sent(body, revealed=wants_unknown_members(call.headers))
+        if name is not None:
+            raise Failure(FieldInvalidError, fieldName=name)
 
     def _changes(self, activity: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
         try:
@@ -351,7 +400,9 @@ class GraphService:
     def _op_update_activity(self, route: Route, call: Call, claims: Claims) -> Apply:
         provider = self._provider(route.registration_id, write=True)
         activity = self._activity(provider, route)
-        changes = self._changes(activity, self._json_object(call))
+        body = self._json_object(call)
+        changes = self._changes(activity, body)
+        self._opted_in(call, body)
         return self._no_content(lambda: self.store.save_activity({**activity, **changes}))
 
     def _op_update_activity_by_external_id(self, route: Route, call: Call, claims: Claims) -> Apply:
@@ -365,18 +416,14 @@ class GraphService:
     def _op_create_activity(self, route: Route, call: Call, claims: Claims) -> Apply:
         provider = self._provider(route.registration_id, write=True)
         body = self._json_object(call)
-        if "externalCourseActivityId" in body and "externalcourseActivityId" not in body:
-            body["externalcourseActivityId"] = body.pop("externalCourseActivityId")
-        for name in _CREATE_REQUIRED:
-            if name not in body:
-                raise Failure(FieldRequiredError, fieldName=name)
         try:
-            values = parse_update(body).to_body()
+            values = check_create(body).to_body()
         except InvalidInputError as exc:
             raise _field_failure(exc) from None
-        for name in _CREATE_REQUIRED:
-            if body[name] is None:
-                raise Failure(FieldEmptyError, fieldName=name)
+        self._opted_in(call, body)
+        body = strip_control_information(body)
+        if "externalCourseActivityId" in body and "externalcourseActivityId" not in body:
+            body["externalcourseActivityId"] = body.pop("externalCourseActivityId")
         learner = self.store.get_user(str(body["learnerUserId"]))
         if learner is None:
             raise Failure(FieldInvalidError, fieldName="learnerUserId")
@@ -391,11 +438,12 @@ class GraphService:
             raise Failure(ProviderContentMismatchError)
         if not learner.get("hasPremiumLicense"):
             raise Failure(LicenseError)
-        external_id = str(body["externalcourseActivityId"])
-        if self.store.get_activity_by_external_id(provider["id"], external_id) is not None:
+        external_id = body.get("externalcourseActivityId")
+        if external_id is not None and self.store.get_activity_by_external_id(provider["id"], external_id):
             raise Failure(ConflictError, message=f"A learningCourseActivity with externalcourseActivityId "
                                                  f"'{external_id}' already exists for this provider.")
         record = empty_activity(str(values["@odata.type"]))
+        values.pop("id", None)
         record.update({key: _wire(key, value) for key, value in values.items()})
         record.update(
             id=f"{learner['id']}:{uuid.uuid4()}",
@@ -412,7 +460,8 @@ class GraphService:
             context = f"employeeExperience/learningProviders('{provider['id']}')/learningCourseActivities/$entity"
             location = (f"{self.graph_url}/employeeExperience/learningProviders/{provider['id']}"
                         f"/learningCourseActivities/{record['id']}")
-            return JSONResponse({"@odata.context": f"{self.graph_url}/$metadata#{context}", **record},
+            return JSONResponse({"@odata.context": f"{self.graph_url}/$metadata#{context}",
+                                 **self._shown(call, record)},
                                 status_code=201, media_type=ODATA_JSON, headers={"Location": location})
         return apply
 
@@ -425,14 +474,16 @@ class GraphService:
     def _op_get_provider(self, route: Route, call: Call, claims: Claims) -> Apply:
         provider = self._provider(route.registration_id)
         query = self._query(call, _PROVIDER_PROPERTIES, collection=False, entity="learningProvider")
-        return self._entity("employeeExperience/learningProviders", provider, query)
+        return self._entity(call, "employeeExperience/learningProviders", provider, query)
 
     def _op_update_provider(self, route: Route, call: Call, claims: Claims) -> Apply:
         provider = self._provider(route.registration_id)
-        body = self._json_object(call)
+        # Control information and the key are ignored, as in an activity's PATCH (OData's rule).
+        body = strip_control_information(self._json_object(call))
         body.pop("@odata.type", None)
+        body.pop("id", None)
         for name in body:
-            if name not in _PROVIDER_PROPERTIES or name == "id":
+            if name not in _PROVIDER_PROPERTIES:
                 raise Failure(FieldInvalidError, fieldName=name)
         try:
             checked = LearningProvider.model_validate(body, strict=True)
@@ -451,40 +502,38 @@ class GraphService:
         context = f"employeeExperience/learningProviders('{provider['id']}')/learningContents"
         return self._collection(call, context, "contents", provider["id"], query)
 
+    def _content(self, provider: dict[str, Any], route: Route) -> dict[str, Any] | None:
+        if route.content_external_id is not None:
+            return self.store.get_content_by_external_id(provider["id"], route.content_external_id)
+        found = self.store.get_content(route.content_id or "")
+        return found[1] if found and found[0].lower() == provider["id"].lower() else None
+
     def _op_get_content(self, route: Route, call: Call, claims: Claims) -> Apply:
         provider = self._provider(route.registration_id)
-        content: dict[str, Any] | None = None
-        if route.content_external_id is not None:
-            content = self.store.get_content_by_external_id(provider["id"], route.content_external_id)
-        else:
-            found = self.store.get_content(route.content_id or "")
-            if found and found[0].lower() == provider["id"].lower():
-                content = found[1]
+        content = self._content(provider, route)
         if content is None:
-            raise Failure(NotFoundError, message="The learning content requested doesn't exist.")
+            raise Failure(NotFoundError, message=_NO_CONTENT)
         query = self._query(call, _CONTENT_PROPERTIES, collection=False, entity="learningContent")
         context = f"employeeExperience/learningProviders('{provider['id']}')/learningContents"
-        return self._entity(context, content, query)
+        return self._entity(call, context, content, query)
+
+    @staticmethod
+    def _content_values(
+        body: dict[str, Any], *, creating: bool, service_set: tuple[str, ...] = ("id",)
+    ) -> dict[str, Any]:
+        """Checked content properties of a body (``learnkit.models.check_content``), timestamps as sent."""
+        try:
+            data = check_content(body, creating=creating, service_set=service_set)
+        except InvalidInputError as exc:
+            raise _field_failure(exc) from None
+        return {name: _wire(name, value) for name, value in data.items()}
 
     def _op_create_content(self, route: Route, call: Call, claims: Claims) -> Apply:
         provider = self._provider(route.registration_id)
-        body = self._json_object(call)
-        body.pop("@odata.type", None)
-        for name in body:
-            if name not in _CONTENT_PROPERTIES or name in ("id", "createdDateTime", "lastModifiedDateTime"):
-                raise Failure(FieldInvalidError, fieldName=name)
-        for name in _CONTENT_REQUIRED:
-            if name not in body:
-                raise Failure(FieldRequiredError, fieldName=name)
-            if body[name] in (None, ""):
-                raise Failure(FieldEmptyError, fieldName=name)
-        try:
-            checked = LearningContent.model_validate(body, strict=True)
-        except ValidationError as exc:
-            raise Failure(FieldInvalidError, fieldName=str(exc.errors()[0]["loc"][0])) from None
+        values = self._content_values(self._json_object(call), creating=True, service_set=CONTENT_POST_SERVICE_SET)
         stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         record: dict[str, Any] = {name: None for name in LearningContent.model_fields}
-        record.update(checked.model_dump(mode="json", include=set(body)))
+        record.update(values)
         record.update(id=str(uuid.uuid4()), createdDateTime=stamp, lastModifiedDateTime=stamp)
 
         def apply() -> Response:
@@ -497,3 +546,46 @@ class GraphService:
             return JSONResponse({"@odata.context": f"{self.graph_url}/$metadata#{context}", **record},
                                 status_code=201, media_type=ODATA_JSON)
         return apply
+
+    def _op_upsert_content(self, route: Route, call: Call, claims: Claims) -> Apply:
+        """PATCH a content by id or externalId: an update, or (by externalId, not there yet) a create; 202."""
+        provider = self._provider(route.registration_id)
+        existing = self._content(provider, route)
+        if existing is None and route.content_external_id is None:
+            raise Failure(NotFoundError, message=_NO_CONTENT)
+        body = self._json_object(call)
+        if route.content_external_id is not None:
+            # The key is in the URL; a body that names another externalId contradicts it.
+            if body.get("externalId", route.content_external_id) != route.content_external_id:
+                raise Failure(FieldInvalidError, fieldName="externalId")
+            body.setdefault("externalId", route.content_external_id)
+        values = self._content_values(body, creating=existing is None)
+        stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        if existing is None:
+            record: dict[str, Any] = {name: None for name in LearningContent.model_fields}
+            record.update(id=str(uuid.uuid4()), createdDateTime=stamp)
+        else:
+            record = dict(existing)
+        record.update(values)
+        if "lastModifiedDateTime" not in values:
+            record["lastModifiedDateTime"] = stamp
+        context = f"employeeExperience/learningProviders('{provider['id']}')/learningContents"
+
+        def apply() -> Response:
+            try:
+                if existing is None:
+                    self.store.insert_content(provider["id"], record)
+                else:
+                    self.store.save_content(provider["id"], record)
+            except Duplicate:
+                raise Failure(ConflictError, message=f"A learningContent with externalId '{record['externalId']}' "
+                                                     "already exists for this provider.") from None
+            return self._entity(call, context, record, Query(), status=202)()
+        return apply
+
+    def _op_delete_content(self, route: Route, call: Call, claims: Claims) -> Apply:
+        provider = self._provider(route.registration_id)
+        content = self._content(provider, route)
+        if content is None:
+            raise Failure(NotFoundError, message=_NO_CONTENT)
+        return self._no_content(lambda: self.store.delete_content(content["id"]))

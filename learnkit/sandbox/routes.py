@@ -29,6 +29,8 @@ class Route:
     content_id: str | None = None
     content_external_id: str | None = None
     user_id: str | None = None
+    #: The key of ``learnkit.permissions.PERMISSIONS`` it needs, when not its own name.
+    permission: str | None = None
 
 
 class UnknownSegment(Exception):
@@ -93,6 +95,9 @@ def resolve(method: str, path: str) -> Route:
         raise UnknownSegment(segments[0] or "v1.0")
     if rest == ["employeeexperience", "learningcourseactivities"]:
         return _pick(method, {"GET": Route("list_learner_activities", user_id=user)})
+    if rest[:2] == ["employeeexperience", "learningcourseactivities"] and len(rest) == 3:
+        activity_id = segments[len(segments) - 1]
+        return _pick(method, {"GET": Route("get_activity", activity_id=activity_id, user_id=user)})
     known = ["employeeexperience", "learningcourseactivities"]
     for i, segment in enumerate(rest):
         if i >= len(known) or segment != known[i]:
@@ -127,8 +132,17 @@ def _provider_routes(method: str, segments: list[str], lower: list[str]) -> Rout
                 "POST": Route("create_content", registration_id=rid),
             })
         if n == 5:
-            return _pick(method, {"GET": Route("get_content", registration_id=rid, content_id=segments[4])})
+            return _content(method, rid, content_id=segments[4])
+        if n == 6 and lower[5] == "$ref":
+            return _pick(method, {"DELETE": Route("delete_content", registration_id=rid, content_id=segments[4],
+                                                  permission="create_content")})
         raise UnknownSegment(segments[5])
+    key = _key(nav, "learningContents", "externalId")
+    if key is not None and n == 5 and lower[4] == "$ref":
+        kind, value = key
+        ids = {"content_id": value} if kind == "id" else {"content_external_id": value}
+        return _pick(method, {"DELETE": Route("delete_content", registration_id=rid, permission="create_content",
+                                              **ids)})
     if n > 4:
         raise UnknownSegment(nav)
     key = _key(nav, "learningCourseActivities", "externalcourseActivityId")
@@ -144,9 +158,18 @@ def _provider_routes(method: str, segments: list[str], lower: list[str]) -> Rout
     if key is not None:
         kind, value = key
         if kind == "id":
-            return _pick(method, {"GET": Route("get_content", registration_id=rid, content_id=value)})
-        return _pick(method, {"GET": Route("get_content", registration_id=rid, content_external_id=value)})
+            return _content(method, rid, content_id=value)
+        return _content(method, rid, content_external_id=value)
     raise UnknownSegment(nav)
+
+
+def _content(method: str, rid: str, **ids: str) -> Route:
+    """GET, PATCH (an upsert) or DELETE one learningContent, by id or externalId."""
+    return _pick(method, {
+        "GET": Route("get_content", registration_id=rid, **ids),
+        "PATCH": Route("upsert_content", registration_id=rid, permission="create_content", **ids),
+        "DELETE": Route("delete_content", registration_id=rid, permission="create_content", **ids),
+    })
 
 
 def _activity_by_id(method: str, rid: str, activity_id: str) -> Route:

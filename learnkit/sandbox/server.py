@@ -16,7 +16,7 @@ import socket
 import tempfile
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -29,7 +29,15 @@ from learnkit.sandbox.faults import Faults
 from learnkit.sandbox.graph import GraphService
 from learnkit.sandbox.identity import GRAPH_RESOURCE, DemoApp, Identity
 from learnkit.sandbox.oauth import OAuthService
-from learnkit.sandbox.seed import DEMO_IDS, LEARNER_ID, REGISTRATION_ID, build_tenant, bulk_activities
+from learnkit.sandbox.seed import (
+    DEMO_IDS,
+    LEARNER_ID,
+    REGISTRATION_ID,
+    Tenant,
+    build_tenant,
+    bulk_activities,
+    load_tenant,
+)
 from learnkit.sandbox.store import Store
 from learnkit.sandbox.switches import Switches
 from learnkit.sandbox.tls import make_server_tls
@@ -104,7 +112,13 @@ class Sandbox:
         fault_seed: int | None,
         token_lifetime: int,
         device_code_lifetime: int,
+        load: str | os.PathLike[str] | None = None,
+        pseudonymize: bool = False,
     ) -> None:
+        # The tenant to (re)build: the demo one, or one read from real activities (read first: a bad file
+        # fails before anything is created).
+        loaded = load_tenant(load, pseudonymize=pseudonymize) if load is not None else None
+        self._build: Callable[[], Tenant] = (lambda: loaded) if loaded is not None else build_tenant
         self._temp_dir: str | None = None
         if db is None:
             self._temp_dir = tempfile.mkdtemp(prefix="learnkit-sandbox-")
@@ -137,15 +151,16 @@ class Sandbox:
         self.scope = f"{GRAPH_RESOURCE}/.default"
 
         self._store = Store(db_path)
-        if reset or not self._store.has_tenant():
-            self._store.replace_tenant(build_tenant())
+        if reset or loaded is not None or not self._store.has_tenant():
+            self._store.replace_tenant(self._build())
         self._identity = Identity(self._store, self.files_dir, self.url, token_lifetime=token_lifetime)
         self.tenant_id = self._identity.tenant_id
         self.authority = self._identity.authority
         self.token_url = self._identity.token_url
         self.apps: dict[str, DemoApp] = dict(self._identity.apps)
         self.client_id = self.apps[_MAIN_APP].client_id
-        self.demo: dict[str, str] = dict(DEMO_IDS)
+        self.demo: dict[str, str] = dict(DEMO_IDS) if loaded is None else {
+            "registration_id": str(loaded.providers[0]["id"]), "learner_id": LEARNER_ID}
 
         self._faults = Faults()
         self._faults.configure(faults, retry_after=retry_after, seed=fault_seed)
@@ -280,7 +295,7 @@ class Sandbox:
 
         No faults, latency or rate limit; service plan on; device-code auto-approval on.
         """
-        self._store.replace_tenant(build_tenant())
+        self._store.replace_tenant(self._build())
         self._faults.clear()
         self._switches.restore()
 
@@ -353,12 +368,17 @@ def start(
     retry_after: float = 1.0,
     fault_seed: int | None = None,
     device_code_lifetime: int = 900,
+    load: str | os.PathLike[str] | None = None,
+    pseudonymize: bool = False,
 ) -> Sandbox:
     """Start a sandbox over HTTPS in a background thread; returns once it answers.
 
     ``db=None`` keeps the tenant in a temporary file; a path keeps it across
     restarts (``reset=True`` rebuilds it). A host other than loopback is refused
-    unless ``allow_remote``.
+    unless ``allow_remote``. ``load`` seeds it from a provider's real activities instead of the
+    demo tenant (``learnkit export``'s CSV, or Graph activities as JSON; see
+    ``learnkit.sandbox.seed.load_tenant``), with user ids replaced by stable pseudonyms if
+    ``pseudonymize``; ``reset()`` then reloads that file's tenant.
 
     Example: ``sb = start(); print(sb.graph_url); sb.stop()``
     """
@@ -366,7 +386,7 @@ def start(
     sandbox = Sandbox(
         port=port, db=db, reset=reset, host=host, faults=faults, latency_ms=latency_ms, rate_limit=rate_limit,
         retry_after=retry_after, fault_seed=fault_seed, token_lifetime=token_lifetime,
-        device_code_lifetime=device_code_lifetime,
+        device_code_lifetime=device_code_lifetime, load=load, pseudonymize=pseudonymize,
     )
     sandbox._serve()
     return sandbox

@@ -53,6 +53,13 @@ _COLLECTIONS: dict[str, tuple[str, str]] = {
 }
 
 
+def _external_key(activity: dict[str, Any]) -> str:
+    """The external_id column: the activity's externalcourseActivityId, optional on create, so one without
+    it gets a key of its own that no URL's external id can name (its id behind a NUL)."""
+    external = activity.get("externalcourseActivityId")
+    return str(external) if external is not None else "\x00" + str(activity["id"])
+
+
 class Duplicate(Exception):
     """An entity with that (provider, external id) or id already exists."""
 
@@ -148,7 +155,7 @@ class Store:
         db.executemany(
             "INSERT INTO activities (id, provider_id, learner_id, external_id, data) VALUES (?, ?, ?, ?, ?)",
             (
-                (a["id"], a["learningProviderId"], a["learnerUserId"], a["externalcourseActivityId"], json.dumps(a))
+                (a["id"], a["learningProviderId"], a["learnerUserId"], _external_key(a), json.dumps(a))
                 for a in activities
             ),
         )
@@ -206,6 +213,22 @@ class Store:
                 )
         except sqlite3.IntegrityError as exc:
             raise Duplicate(content["externalId"]) from exc
+
+    def save_content(self, provider_id: str, content: dict[str, Any]) -> None:
+        """Replace a content's JSON (its externalId may change); raises Duplicate if another has it."""
+        try:
+            with self._lock:
+                self._db.execute(
+                    "UPDATE contents SET external_id = ?, data = ? WHERE id = ? AND provider_id = ?",
+                    (content["externalId"], json.dumps(content), content["id"], provider_id),
+                )
+        except sqlite3.IntegrityError as exc:
+            raise Duplicate(content["externalId"]) from exc
+
+    def delete_content(self, content_id: str) -> None:
+        """Remove a content."""
+        with self._lock:
+            self._db.execute("DELETE FROM contents WHERE id = ?", (content_id,))
 
     def get_activity(self, activity_id: str) -> dict[str, Any] | None:
         """An activity's JSON, or None."""

@@ -20,6 +20,11 @@ Example::
 
 from __future__ import annotations
 
+from learnkit._extras import require
+
+require("widgets", __name__)
+require("bulk", __name__)
+
 from learnkit.widgets._safe import CALLBACK_ERRORS, CallbackError, guarded
 from learnkit.widgets.bulk_editor import BulkEditor
 from learnkit.widgets.connect import ConnectPanel

@@ -17,8 +17,9 @@ from typing import Any
 
 import pytest
 
-import learnkit.sandbox
 from learnkit import GraphClient
+
+pytestmark = pytest.mark.slow  # run by scripts/test.sh; deselect with -m "not slow"
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = ROOT / "notebooks" / "editor-app.ipynb"
@@ -37,16 +38,8 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def sandbox() -> Iterator[Any]:
-    sb = learnkit.sandbox.start()
-    try:
-        yield sb
-    finally:
-        sb.stop()
-
-
-@pytest.fixture(scope="module")
 def voila(sandbox: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    sandbox.reset()  # the session's sandbox (tests/conftest.py), demo tenant rebuilt for this module
     info = tmp_path_factory.mktemp("voila") / "sandbox.json"
     fd = os.open(info, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:

@@ -64,11 +64,6 @@ class GraphHTTP:
 
 
 @pytest.fixture
-def sb(clean_sandbox: Sandbox) -> Sandbox:
-    return clean_sandbox
-
-
-@pytest.fixture
 def graph(sb: Sandbox, app_token: str) -> Iterator[GraphHTTP]:
     client = GraphHTTP(sb, app_token)
     yield client

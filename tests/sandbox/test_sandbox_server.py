@@ -93,7 +93,7 @@ def test_drop_cuts_the_connection_and_applies_nothing(graph: Any) -> None:
     graph.sb.set_faults({"drop": 1.0})
     with pytest.raises((requests.ConnectionError, requests.exceptions.ChunkedEncodingError)):
         graph.post("/$batch", {"requests": [{"id": "1", "method": "PATCH", "url": graph.activity_path(aid),
-                                             "body": GOOD}]})
+                                             "headers": {"Content-Type": "application/json"}, "body": GOOD}]})
     graph.sb.set_faults(None)
     assert graph.activity(aid)["status"] == "notStarted"
 

@@ -21,17 +21,6 @@ def no_callback_errors() -> Iterator[None]:
 
 
 @pytest.fixture
-def sb(clean_sandbox: Any) -> Any:
-    """The session's shared sandbox (``tests/conftest.py``), its demo tenant rebuilt."""
-    return clean_sandbox
-
-
-@pytest.fixture
-def client(sb: Any) -> GraphClient:
-    return GraphClient.for_sandbox(sb)
-
-
-@pytest.fixture
 def reader(sb: Any) -> GraphClient:
     """A second client, to read the sandbox's state back over HTTP independently of the widget's."""
     return GraphClient.for_sandbox(sb)

@@ -1,0 +1,90 @@
+"""Which extra brings which part: a missing third-party module becomes a message naming the extra.
+
+``pip install learnkit`` is the client alone; the DataFrame/CSV/bulk path, the widgets,
+the sandbox and the notebook tools each come with an extra (``pyproject.toml``). This
+module is the one map from a third-party import to the extra that installs it.
+
+Example::
+
+    >>> EXTRA_OF["pandas"]
+    'bulk'
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from types import ModuleType
+
+from learnkit.errors import LearnkitError
+
+__all__ = ["EXTRA_OF", "MissingExtraError", "import_part", "install_hint", "require"]
+
+#: top-level module name -> the extra of ``pyproject.toml`` that installs it
+EXTRA_OF: dict[str, str] = {
+    "pandas": "bulk",
+    "numpy": "bulk",
+    "tqdm": "bulk",
+    "platformdirs": "bulk",
+    "ipywidgets": "widgets",
+    "ipydatagrid": "widgets",
+    "fastapi": "sandbox",
+    "starlette": "sandbox",
+    "uvicorn": "sandbox",
+    "trustme": "sandbox",
+    "jwt": "sandbox",
+    "nbclient": "notebook",
+    "nbformat": "notebook",
+    "jupyterlab": "notebook",
+    "ipykernel": "notebook",
+    "voila": "notebook",
+}
+
+
+def install_hint(extra: str) -> str:
+    """The command that installs ``extra``: ``install_hint("bulk")`` -> ``python -m pip install 'learnkit[bulk]'``."""
+    return f"python -m pip install 'learnkit[{extra}]'"
+
+
+class MissingExtraError(LearnkitError, ImportError):
+    """A part of learnkit was used without the extra that installs its dependencies.
+
+    ``.extra`` is the extra to install and ``.module`` the module that was missing.
+    It is an ``ImportError`` too, so code that guards an optional import keeps working.
+
+    Example: ``MissingExtraError("learnkit.sandbox", "fastapi")``
+    """
+
+    def __init__(self, part: str, module: str) -> None:
+        self.part, self.module = part, module
+        self.extra = EXTRA_OF.get(module, "notebook")
+        hint = install_hint(self.extra)
+        super().__init__(f"{part} needs the '{self.extra}' extra ({module} is not installed): {hint}")
+        self.name = module
+
+    def __reduce__(self) -> tuple[type[MissingExtraError], tuple[str, str]]:
+        return type(self), (self.part, self.module)
+
+
+def import_part(name: str) -> ModuleType:
+    """Import the learnkit module ``name``; a missing dependency raises ``MissingExtraError`` naming its extra."""
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        missing = (exc.name or "").split(".")[0]
+        if missing in EXTRA_OF:
+            raise MissingExtraError(name, missing) from exc
+        raise
+
+
+def require(extra: str, part: str) -> None:
+    """Raise ``MissingExtraError`` for ``part`` unless the modules ``extra`` brings can be imported.
+
+    For the top of a package that needs an extra, so that ``from learnkit.sandbox import start``
+    names the extra too, not only ``learnkit.sandbox`` reached as an attribute.
+
+    >>> require("bulk", "learnkit.frame")  # installed here: nothing happens
+    """
+    for module, needed_by in EXTRA_OF.items():
+        if needed_by == extra and importlib.util.find_spec(module) is None:
+            raise MissingExtraError(part, module)

@@ -1,0 +1,219 @@
+"""Packaging: the layers and their extras, the metadata, the docs' links, and a bare install that PATCHes.
+
+The bare-install test builds the wheel, installs it without extras in a new virtual environment
+(dependencies from the package index, as a user's ``pip install learnkit`` would), and sends a
+PATCH from there to a sandbox that runs in this test environment.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import venv
+from importlib.metadata import metadata, version
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import learnkit
+from learnkit._extras import EXTRA_OF, MissingExtraError
+
+tomllib = pytest.importorskip("tomllib", reason="reading pyproject.toml needs Python 3.11's tomllib")
+
+ROOT = Path(__file__).resolve().parents[1]
+PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
+_LINK = re.compile(r"(?<!!)\[[^\]]*\]\(([^)\s]+)\)|!\[[^\]]*\]\(([^)\s]+)\)")
+
+
+def markdown_files() -> list[Path]:
+    return [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+
+
+def relative_links(path: Path) -> list[str]:
+    """The link targets of a Markdown file that are not URLs or in-page anchors."""
+    text = re.sub(r"^```.*?^```", "", path.read_text(encoding="utf-8"), flags=re.S | re.M)
+    targets = [a or b for a, b in _LINK.findall(text)]
+    return [t for t in targets if not re.match(r"[a-z][a-z0-9+.-]*:", t) and not t.startswith("#")]
+
+
+@pytest.mark.parametrize("path", markdown_files(), ids=lambda p: p.name)
+def test_every_relative_link_resolves_inside_the_repository(path: Path) -> None:
+    links = relative_links(path)
+    if path.name == "README.md":
+        assert "docs/design.md" in links and "docs/api-reference.md" in links
+    for link in links:
+        target = (path.parent / link.split("#", 1)[0]).resolve()
+        assert target.is_relative_to(ROOT), f"{path.name} links outside the repository: {link}"
+        assert target.exists(), f"{path.name}: {link} does not exist"
+
+
+def test_link_finder_sees_links_and_skips_urls_and_code(tmp_path: Path) -> None:
+    page = tmp_path / "page.md"
+    page.write_text("[a](docs/x.md) [b](https://example.org) [c](#here)\n```\n[d](nowhere.md)\n```\n![e](img.png)\n")
+    assert relative_links(page) == ["docs/x.md", "img.png"]
+
+
+def test_version_license_and_metadata() -> None:
+    assert learnkit.__version__ == version("learnkit") == PYPROJECT["project"]["version"]
+    assert PYPROJECT["project"]["license"] == "MIT"
+    assert (ROOT / "LICENSE").read_text().startswith("MIT License")
+    info = metadata("learnkit")
+    assert PYPROJECT["project"]["urls"] and PYPROJECT["project"]["classifiers"]
+    assert any(c.startswith("Programming Language :: Python :: 3.1") for c in PYPROJECT["project"]["classifiers"])
+    assert info["Name"] == "learnkit"
+
+
+def test_the_bare_install_is_the_client_and_each_extra_is_a_layer() -> None:
+    project = PYPROJECT["project"]
+    bare = {re.split(r"[<>=\[ ]", d)[0].lower() for d in project["dependencies"]}
+    assert bare == {"pydantic", "requests", "msal", "tzlocal"}
+    extras = project["optional-dependencies"]
+    assert {"bulk", "widgets", "sandbox", "notebook", "test"} <= set(extras)
+    assert "learnkit[bulk]" in extras["widgets"]
+    assert any(
+        d.startswith("learnkit[") and all(x in d for x in ("bulk", "widgets", "sandbox")) for d in extras["notebook"]
+    )
+    # Every third-party module the message map names is installed by the extra it names.
+    names = {extra: " ".join(extras[extra]).lower() for extra in extras}
+    pip_name = {"jwt": "pyjwt", "starlette": "fastapi", "numpy": "pandas"}  # brought in by what it names
+    for module, extra in EXTRA_OF.items():
+        assert pip_name.get(module, module) in names[extra], f"{module} is not in learnkit[{extra}]"
+
+
+def test_the_readme_first_command_installs_everything() -> None:
+    assert 'python -m pip install ".[notebook]"' in (ROOT / "README.md").read_text()
+
+
+HIDE = "import sys\nfor name in {hidden!r}:\n    sys.modules[name] = None  # as if not installed\n"
+
+
+def run_hidden(hidden: list[str], code: str) -> subprocess.CompletedProcess[str]:
+    """Run ``code`` in a fresh interpreter in which the ``hidden`` modules cannot be imported."""
+    return subprocess.run(
+        [sys.executable, "-c", HIDE.format(hidden=hidden) + code], capture_output=True, text=True, timeout=120
+    )
+
+
+@pytest.mark.parametrize(
+    ("hidden", "use", "extra"),
+    [
+        (["pandas"], "learnkit.read_csv", "bulk"),
+        (["pandas"], "learnkit.Journal", "bulk"),
+        (["tqdm"], "learnkit.apply_csv", "bulk"),
+        (["fastapi", "uvicorn"], "learnkit.sandbox.start", "sandbox"),
+        (["ipywidgets"], "learnkit.widgets.ActivityForm", "widgets"),
+    ],
+)
+def test_a_part_without_its_extra_says_which_to_install(hidden: list[str], use: str, extra: str) -> None:
+    code = (
+        "import learnkit\n"
+        "from learnkit._extras import MissingExtraError\n"
+        "try:\n"
+        f"    {use}\n"
+        "except MissingExtraError as exc:\n"
+        "    assert isinstance(exc, ImportError)\n"
+        "    print(exc.extra, '|', exc)\n"
+        "else:\n"
+        "    print('no error')\n"
+    )
+    done = run_hidden(hidden, code)
+    assert done.returncode == 0, done.stderr
+    said_extra, message = done.stdout.strip().split(" | ", 1)
+    assert said_extra == extra
+    assert f"python -m pip install 'learnkit[{extra}]'" in message
+
+
+def test_the_client_works_with_every_extra_hidden() -> None:
+    hidden = sorted(EXTRA_OF)
+    done = run_hidden(
+        hidden,
+        "import learnkit\nprint(learnkit.update_activity(None, 'r', 'a', "
+        "{'@odata.type': '#microsoft.graph.learningAssignment', 'status': 'completed'}, dry_run=True).body)",
+    )
+    assert done.returncode == 0, done.stderr
+    assert "'status': 'completed'" in done.stdout
+
+
+def test_a_command_without_its_extra_is_one_line_and_exit_2() -> None:
+    done = run_hidden(["pandas"], "from learnkit.cli import main\nraise SystemExit(main(['runs']))")
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
+    assert "learnkit[bulk]" in done.stderr
+
+
+def test_require_names_the_extra_of_a_hidden_module() -> None:
+    code = (
+        "from learnkit._extras import MissingExtraError, require\n"
+        "require('sandbox', 'learnkit.sandbox')  # installed: passes\n"
+        "try:\n    require('widgets', 'learnkit.widgets')\n"
+        "except MissingExtraError as exc:\n    print(exc.extra, exc.module)\n"
+    )
+    done = run_hidden(["ipydatagrid"], code)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["widgets", "ipydatagrid"]
+
+
+def test_missing_extra_error_pickles() -> None:
+    import pickle
+
+    again = pickle.loads(pickle.dumps(MissingExtraError("learnkit.frame", "pandas")))
+    assert (again.extra, again.part, again.module) == ("bulk", "learnkit.frame", "pandas")
+    assert isinstance(again, ImportError) and isinstance(again, learnkit.LearnkitError)
+
+
+# --- a bare install in a new virtual environment ------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("wheel")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(out), str(ROOT)],
+        check=True,
+        timeout=300,
+    )
+    return next(out.glob("learnkit-*.whl"))
+
+
+BARE_CLIENT = """
+import json, sys
+import learnkit
+info = json.load(open(sys.argv[1]))
+client = learnkit.GraphClient.for_sandbox(info)
+result = learnkit.update_activity(client, info["demo"]["registration_id"], info["demo"]["assignment_id"],
+                                  {"@odata.type": "#microsoft.graph.learningAssignment",
+                                   "status": "inProgress", "completionPercentage": 42})
+print(result.status, learnkit.__version__)
+try:
+    learnkit.read_csv
+except learnkit.LearnkitError as exc:
+    print(exc)
+"""
+
+
+@pytest.mark.slow
+def test_a_bare_install_imports_and_patches_a_sandbox(wheel: Path, clean_sandbox: Any, tmp_path: Path) -> None:
+    env_dir = tmp_path / "bare"
+    venv.create(env_dir, with_pip=True, symlinks=True)
+    python = env_dir / "bin" / "python"
+    subprocess.run([str(python), "-m", "pip", "install", "-q", str(wheel)], check=True, timeout=300)
+    listed = subprocess.run(
+        [str(python), "-m", "pip", "list", "--format=json"], capture_output=True, text=True, check=True
+    ).stdout
+    installed = {d["name"].lower() for d in json.loads(listed)}
+    assert {"learnkit", "pydantic", "requests", "msal", "tzlocal"} <= installed
+    assert not installed & {"pandas", "fastapi", "uvicorn", "ipywidgets", "tqdm", "trustme"}
+    info = tmp_path / "sb.json"
+    info.write_text(json.dumps(clean_sandbox.to_json()))
+    done = subprocess.run(
+        [str(python), "-c", BARE_CLIENT, str(info)], capture_output=True, text=True, timeout=120, cwd=tmp_path
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == f"204 {version('learnkit')}"
+    assert "learnkit[bulk]" in lines[1]
+    stored = learnkit.GraphClient.for_sandbox(clean_sandbox).get_activity(clean_sandbox.demo["assignment_id"])
+    assert stored.completionPercentage == 42
