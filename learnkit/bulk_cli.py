@@ -239,6 +239,7 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     def announce(started: str) -> None:
         print(f"journal {started}", file=out, flush=True)
 
+    edits = None
     if args.command == "resume":
         assert run_id is not None
         announce(run_id)
@@ -255,14 +256,16 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         if args.command == "apply":
             from learnkit.csvfile import plan_csv
 
-            # Rows left as exported make no plan: say how many, and which of the sheet's columns were kept aside.
+            # Rows left as exported make no plan: said after the report, with the sheet's columns kept aside.
             edits = plan_csv(args.csv)
             results = bulk.apply(client, edits.plans, source=str(args.csv), **options)
-            print(edits.summary(), file=out)
         else:
             assert run_id is not None
             results = bulk.undo(client, run_id, **options)
     if getattr(args, "dry_run", False):
         print("dry run: nothing sent", file=out)
         _print_diff(results, client, out)
-    return _report(results, out)
+    status = _report(results, out)
+    if edits is not None:
+        print(edits.summary(), file=out)
+    return status
