@@ -10,7 +10,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from benchmarks import bench_footprint, bench_frame, bench_updates
+from benchmarks import bench_csv, bench_footprint, bench_frame, bench_updates
 
 COMMAND = "python -m benchmarks.run_all"
 TARGETS = """Targets (issue 5): (a) learnkit bulk >= 20x the sequential loop and ahead of msgraph-sdk;
@@ -34,7 +34,7 @@ SDK_NOTES = """### What stood in the way of msgraph-sdk, and what was done
 
 def main() -> None:
     started = time.monotonic()
-    parts = [bench_updates.main([]), bench_frame.main([]), bench_footprint.main([])]
+    parts = [bench_updates.main([]), bench_frame.main([]), bench_csv.main([]), bench_footprint.main([])]
     minutes = (time.monotonic() - started) / 60
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     text = "\n".join([
