@@ -33,6 +33,7 @@ EXTRA_OF: dict[str, str] = {
     "uvicorn": "sandbox",
     "trustme": "sandbox",
     "jwt": "sandbox",
+    "filelock": "sandbox",
     "nbclient": "notebook",
     "nbformat": "notebook",
     "jupyterlab": "notebook",

@@ -69,7 +69,8 @@ def graph_local(moment: datetime) -> str:
     >>> graph_local(datetime(2022, 9, 22, 16, 5, 0, 120000))
     '2022-09-22T16:05:00.1200000'
     """
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%f") + "0"
+    # isoformat, not strftime: glibc's %Y writes the year 1 as "1", which no ISO reader takes back.
+    return moment.replace(tzinfo=None).isoformat(timespec="microseconds") + "0"
 
 
 def utc_text(moment: datetime) -> str:
@@ -153,5 +154,5 @@ def graph_instant(text: str) -> str:
     if moment.tzinfo is None:
         raise ValueError(f"{text!r} has no offset: an instant needs one (…Z or …+00:00)")
     fraction = found.group(7) if found else None
-    stamp = moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+    stamp = moment.astimezone(timezone.utc).replace(tzinfo=None).isoformat(timespec="seconds")  # 4-digit year
     return f"{stamp}.{fraction[:7]}Z" if fraction else f"{stamp}Z"

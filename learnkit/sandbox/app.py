@@ -1,7 +1,10 @@
 """The sandbox's ASGI app: Graph under ``/v1.0``, the identity endpoints under ``/{tenant}``.
 
 Every response carries ``request-id`` and ``client-request-id``; every Graph
-error, FastAPI's own 404/405/422 included, has Graph's error body.
+error, FastAPI's own 404/405/422 included, has Graph's error body. ``Guard``
+holds the lines no request may cross: a body past Graph's 4 MiB gets 413, a
+bug gets Graph's 500 without closing the keep-alive connection, and a client
+that went away is one quiet log line.
 
 Example: ``app = create_app(Services(store, identity, oauth, graph, faults, switches))``
 """
@@ -10,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import html
+import logging
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -18,11 +22,13 @@ from urllib.parse import parse_qsl
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from learnkit.errors import BadRequestError, InternalServerError, MethodNotAllowedError, NotFoundError
-from learnkit.sandbox.batch import SUBREQUEST, run_batch
+from learnkit.errors import BadRequestError, GraphError, InternalServerError, MethodNotAllowedError, NotFoundError
+from learnkit.limits import MAX_BODY_BYTES
+from learnkit.sandbox.batch import NESTED_BATCH, SUBREQUEST, run_batch
 from learnkit.sandbox.faults import Faults
 from learnkit.sandbox.graph import Call, Failure, GraphService, graph_error_response
 from learnkit.sandbox.identity import Identity
@@ -31,12 +37,15 @@ from learnkit.sandbox.seed import LEARNER_ID
 from learnkit.sandbox.store import Store
 from learnkit.sandbox.switches import Switches
 
-__all__ = ["IDS", "RequestIds", "Services", "create_app"]
+__all__ = ["IDS", "Guard", "RequestIds", "Services", "create_app"]
 
 #: Scope key holding (request-id, client-request-id).
 IDS = "learnkit.ids"
 _GRAPH_METHODS = ["GET", "POST", "PATCH", "PUT", "DELETE", "HEAD", "OPTIONS"]
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+_log = logging.getLogger("learnkit.sandbox")
+# How much of an oversized body is read and dropped so the client sees the 413; past it, the connection is closed.
+_DRAIN = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -80,6 +89,119 @@ class RequestIds:
         await self.app(scope, receive, send_with_ids)
 
 
+class _PayloadTooLarge(GraphError):
+    """413: the request body is past Graph's limit."""
+
+    default_status = 413
+
+
+def _scope_ids(scope: Scope) -> tuple[str, str]:
+    ids = scope.get(IDS)
+    if isinstance(ids, tuple):
+        return ids
+    fresh = str(uuid.uuid4())
+    return fresh, fresh
+
+
+def _where(scope: Scope) -> str:
+    client = scope.get("client")
+    peer = f"{client[0]}:{client[1]}" if client else "a client"
+    return f"{peer} ({scope.get('method', '?')} {scope.get('path', '?')})"
+
+
+class Guard:
+    """ASGI middleware: Graph's 413 past ``max_body`` bytes, Graph's 500 for a bug, a quiet line for a gone client.
+
+    The body is read here, in full, before the app runs, so the app never meets a
+    half-read body or a ``ClientDisconnect``. An exception that escapes the app
+    is logged once with its traceback and answered with Graph's 500 (if nothing
+    was sent yet) without re-raising: uvicorn closes the connection after an
+    exception, which breaks the client's next request on that keep-alive socket.
+
+    Example: ``app = RequestIds(Guard(FastAPI()))``
+    """
+
+    def __init__(self, app: ASGIApp, max_body: int = MAX_BODY_BYTES) -> None:
+        self.app = app
+        self.max_body = max_body
+
+    async def _too_large(self, scope: Scope, receive: Receive, send: Send, *, more: bool) -> None:
+        """Graph's 413, once the rest of the body is read and dropped (up to ``_DRAIN``; past that, close).
+
+        A client such as requests sends its whole body before it reads an answer: closing
+        at once would show it a broken pipe instead of the 413.
+        """
+        drained, complete = 0, not more
+        while not complete and drained <= _DRAIN:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            drained += len(message.get("body", b""))
+            complete = not message.get("more_body", False)
+        megabytes = self.max_body // (1024 * 1024)
+        failure = Failure(
+            _PayloadTooLarge,
+            message=f"The maximum request length supported is {megabytes}MB.",
+            headers={} if complete else {"Connection": "close"},
+        )
+        await graph_error_response(failure, _scope_ids(scope))(scope, _no_body, send)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope.get("headers", []):
+            if name == b"content-length" and value.isdigit() and int(value) > self.max_body:
+                await self._too_large(scope, receive, send, more=True)
+                return
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                _log.info("client %s went away before its request was read", _where(scope))
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body:
+                await self._too_large(scope, receive, send, more=message.get("more_body", False))
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        started = False
+
+        async def tracked_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, replay, tracked_send)
+        except ClientDisconnect:
+            _log.info("client %s went away before it was answered", _where(scope))
+        except Exception:
+            _log.exception("learnkit sandbox: unexpected error answering %s", _where(scope))
+            if not started:
+                response = graph_error_response(Failure(InternalServerError), _scope_ids(scope))
+                await response(scope, _no_body, send)
+
+
+async def _no_body() -> Message:
+    return {"type": "http.request", "body": b"", "more_body": False}
+
+
 def _ids(request: Request) -> tuple[str, str]:
     ids = request.scope.get(IDS)
     if isinstance(ids, tuple):
@@ -101,7 +223,7 @@ def create_app(services: Services) -> ASGIApp:
     """The ASGI app (FastAPI wrapped in RequestIds) serving Graph and the identity endpoints."""
     api = FastAPI(openapi_url=None, docs_url=None, redoc_url=None, title="learnkit sandbox")
     identity, oauth = services.identity, services.oauth
-    asgi = RequestIds(api)
+    asgi = RequestIds(Guard(api))
 
     def tenant_or_error(tenant: str) -> None:
         if tenant.lower() != identity.tenant_id:
@@ -115,8 +237,14 @@ def create_app(services: Services) -> ASGIApp:
 
     @api.post("/v1.0/$batch")
     async def batch(request: Request) -> Response:
-        if not request.scope.get(SUBREQUEST) and services.faults.latency_ms:
+        if request.scope.get(SUBREQUEST):  # however its url was spelled (/%24batch, ...)
+            return graph_error_response(Failure(BadRequestError, message=NESTED_BATCH), _ids(request))
+        if services.faults.latency_ms:
             await asyncio.sleep(services.faults.latency_ms / 1000)
+        # Graph checks the token of the batch itself: without one the answer is a 401, not 200 with a 401 each.
+        refused = services.graph.refuse_unauthenticated(request.headers, _ids(request))
+        if refused is not None:
+            return refused
         return await run_batch(asgi, request.scope, await request.body(), services.faults, _ids(request))
 
     @api.api_route("/v1.0/{rest:path}", methods=_GRAPH_METHODS)

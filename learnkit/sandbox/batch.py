@@ -10,24 +10,34 @@ Example: ``response = await run_batch(app, request.scope, await request.body(), 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Scope
 
-from learnkit.errors import BadRequestError, FailedDependencyError, InternalServerError, error_body
+from learnkit.errors import BadRequestError, FailedDependencyError, InternalServerError, InvalidInputError, error_body
+from learnkit.limits import check_json
 from learnkit.models import batch_rule_violation
 from learnkit.sandbox.faults import Faults
 from learnkit.sandbox.graph import DroppedResponse, Failure, graph_error_response, now_stamp
+from learnkit.sandbox.payload import UnreadableBody, read_json
 
-__all__ = ["MAX_REQUESTS", "SUBREQUEST", "run_batch"]
+__all__ = ["MAX_REQUESTS", "NESTED_BATCH", "SUBREQUEST", "run_batch"]
 
 MAX_REQUESTS = 20
 #: Scope key that marks an in-process sub-request.
 SUBREQUEST = "learnkit.subrequest"
 _METHODS = ("GET", "POST", "PATCH", "PUT", "DELETE")
+NESTED_BATCH = "Nested batch requests are not supported."
+# An HTTP header name is a token; a value is visible Latin-1 text and tabs (no CR, LF or NUL to split on).
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_HEADER_VALUE = re.compile(r"[\t\x20-\x7e\x80-\xff]*")
+# What stays as written in a sub-request's url; anything else (€, spaces) is percent-encoded as UTF-8, as
+# HTTP clients do before sending a URL.
+_URL_SAFE = "!#$%&'()*+,/:;=?@[]~"
 _HEADER_NAMES = {
     "content-type": "Content-Type", "retry-after": "Retry-After", "location": "Location", "allow": "Allow",
     "www-authenticate": "WWW-Authenticate", "request-id": "request-id", "client-request-id": "client-request-id",
@@ -52,6 +62,10 @@ def _validate(payload: Any) -> list[dict[str, Any]]:
     for item in requests:
         if not isinstance(item, dict):
             raise _bad("Invalid batch payload format: each request must be an object.")
+        try:  # a body's text is its sub-request's to refuse, with the field named in that sub-response
+            check_json({key: value for key, value in item.items() if key != "body"})
+        except InvalidInputError as exc:
+            raise _bad(f"Invalid batch payload format: a request's {exc.field} {exc.detail}.") from None
         rid, method, url = item.get("id"), item.get("method"), item.get("url")
         if not isinstance(rid, (str, int)) or isinstance(rid, bool) or str(rid) == "":
             raise _bad("Invalid batch payload format: every request needs an 'id'.")
@@ -62,11 +76,16 @@ def _validate(payload: Any) -> list[dict[str, Any]]:
         if not isinstance(url, str) or not url or "://" in url:
             raise _bad(f"Invalid url for batch request '{rid}': give a URL relative to the version, "
                        "e.g. /employeeExperience/learningProviders.")
-        if url.lstrip("/").split("?")[0].lower() == "$batch":
-            raise _bad("Nested batch requests are not supported.")
+        if unquote(url).strip("/").split("?")[0].lower() == "$batch":
+            raise _bad(NESTED_BATCH)
         headers = item.get("headers", {})
         if not isinstance(headers, dict) or not all(isinstance(v, str) for v in headers.values()):
             raise _bad(f"Invalid headers for batch request '{rid}'.")
+        for name, value in headers.items():
+            if not _HEADER_NAME.fullmatch(name) or not _HEADER_VALUE.fullmatch(value):
+                shown = name.encode("ascii", "backslashreplace").decode()
+                raise _bad(f"Invalid header '{shown}' for batch request '{rid}': a header name is a token and "
+                           "its value Latin-1 text without line breaks.")
         depends = item.get("dependsOn", [])
         if not isinstance(depends, list) or not all(isinstance(d, (str, int)) for d in depends):
             raise _bad(f"Invalid dependsOn for batch request '{rid}'.")
@@ -107,7 +126,7 @@ def _order(requests: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 async def _dispatch(app: ASGIApp, outer: Scope, sub: Mapping[str, Any]) -> dict[str, Any]:
-    url = "/" + str(sub["url"]).lstrip("/")
+    url = "/" + quote(str(sub["url"]), safe=_URL_SAFE).lstrip("/")
     path, _, query = url.partition("?")
     headers: list[tuple[bytes, bytes]] = [
         (k.lower().encode("latin-1"), v.encode("latin-1"))
@@ -179,9 +198,9 @@ async def run_batch(app: ASGIApp, outer: Scope, body: bytes, faults: Faults, ids
     """The answer to one ``$batch`` request: 200 with every sub-response, or a 400 for a bad batch."""
     try:
         try:
-            payload = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
-            raise _bad("Invalid batch payload format: the body is not JSON.") from None
+            payload = read_json(body, text=False)
+        except UnreadableBody as exc:
+            raise _bad(f"Invalid batch payload format: {exc}.") from None
         requests = _order(_validate(payload))
     except Failure as failure:
         return graph_error_response(failure, ids)

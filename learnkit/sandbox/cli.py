@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import signal
 import sys
 import threading
+import warnings
 from types import FrameType
 
 from learnkit.sandbox.faults import parse_faults
-from learnkit.sandbox.server import start
+from learnkit.sandbox.server import DatabaseInUse, start
 
 __all__ = ["add_arguments", "run"]
 
@@ -36,7 +38,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=0, help="port to listen on (default: any free port)")
     parser.add_argument("--db", default=None, help="SQLite file that keeps the tenant across restarts "
                                                    "(default: a temporary file)")
-    parser.add_argument("--reset", action="store_true", help="rebuild the demo tenant in --db")
+    parser.add_argument("--reset", action="store_true",
+                        help="rebuild the demo tenant in --db, with new keys and secrets (older tokens are refused)")
     parser.add_argument("--load", metavar="FILE", default=None,
                         help="seed from a provider's real activities instead of the demo tenant: a CSV as "
                         "`learnkit export` writes it, or Graph activities as JSON lines or one saved answer "
@@ -64,16 +67,21 @@ def run(args: argparse.Namespace) -> int:
     if args.pseudonymize and not args.load:
         print("learnkit sandbox: --pseudonymize needs --load FILE", file=sys.stderr)
         return 2
+    _log_to_stderr()
     try:
-        sandbox = start(
-            port=args.port, db=args.db, reset=args.reset, host=args.host, faults=args.faults,
-            latency_ms=args.latency_ms, rate_limit=args.rate_limit, allow_remote=args.allow_remote,
-            token_lifetime=args.token_lifetime, retry_after=args.retry_after,
-            load=args.load, pseudonymize=args.pseudonymize,
-        )
-    except (ValueError, OSError) as exc:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            sandbox = start(
+                port=args.port, db=args.db, reset=args.reset, host=args.host, faults=args.faults,
+                latency_ms=args.latency_ms, rate_limit=args.rate_limit, allow_remote=args.allow_remote,
+                token_lifetime=args.token_lifetime, retry_after=args.retry_after,
+                load=args.load, pseudonymize=args.pseudonymize,
+            )
+    except (ValueError, OSError, DatabaseInUse) as exc:
         print(f"learnkit sandbox: {exc}", file=sys.stderr)
         return 2
+    for warning in caught:
+        print(f"learnkit sandbox: warning: {warning.message}", file=sys.stderr, flush=True)
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -90,6 +98,7 @@ def run(args: argparse.Namespace) -> int:
             where = f", assignment {demo['assignment_id']}" if "assignment_id" in demo else f" (from {args.load})"
             print(
                 f"learnkit sandbox serving {sandbox.graph_url}\n"
+                f"  listening  {sandbox.bind_host}:{sandbox.port}\n"
                 f"  authority  {sandbox.authority}\n"
                 f"  client id  {sandbox.client_id} (learnkit-demo; secret and certificate: --json)\n"
                 f"  CA file    {sandbox.ca_cert}\n"
@@ -103,3 +112,14 @@ def run(args: argparse.Namespace) -> int:
     finally:
         sandbox.stop()
     return 0
+
+
+def _log_to_stderr() -> None:
+    """The sandbox's own log lines (a client that went away, an unexpected error) on stderr, one line each."""
+    logger = logging.getLogger("learnkit.sandbox")
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("learnkit sandbox: %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False

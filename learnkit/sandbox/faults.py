@@ -15,10 +15,10 @@ import math
 import random
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-__all__ = ["FAULT_KINDS", "Fault", "Faults", "format_seconds", "parse_faults"]
+__all__ = ["FAULT_KINDS", "Fault", "Faults", "format_seconds", "parse_faults", "throttle_message"]
 
 #: What a fault can be: an answer with that status, or a connection cut before the answer is complete.
 FAULT_KINDS = ("429", "503", "500", "drop")
@@ -69,6 +69,20 @@ def format_seconds(seconds: float) -> str:
     return f"{math.ceil(seconds * 10) / 10:g}"
 
 
+def throttle_message(seconds: float) -> str:
+    """The message of a 429 or 503 that agrees with its ``Retry-After``.
+
+    Graph's table words it in minutes; a wait that is not whole minutes is said in seconds.
+
+    >>> throttle_message(120), throttle_message(1), throttle_message(0.25)
+    ('Retry after 2 minutes', 'Retry after 1 second', 'Retry after 0.3 seconds')
+    """
+    if seconds >= 60 and float(seconds / 60).is_integer():
+        return f"Retry after {int(seconds // 60)} minutes"
+    shown = format_seconds(seconds)
+    return f"Retry after {shown} second" + ("" if shown == "1" else "s")
+
+
 @dataclass(frozen=True)
 class Fault:
     """A decided fault: its kind (one of FAULT_KINDS) and, for 429 and 503, the wait in seconds."""
@@ -83,7 +97,8 @@ class Faults:
     Example: ``faults.configure({"503": 0.5}, retry_after=0.1, seed=1); faults.decide(allow_drop=True)``
     """
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock  # seconds; a test passes its own to step through the rate-limit window
         self._lock = threading.Lock()
         self._rng = random.Random()
         self.rates: dict[str, float] = {}
@@ -140,18 +155,27 @@ class Faults:
             self._queue.clear()
 
     def decide(self, *, allow_drop: bool) -> Fault | None:
-        """The fault for one request, or None to let it through. Counts it against the rate limit."""
+        """The fault for one request, or None to let it through. Counts it against the rate limit.
+
+        As Graph's throttling guidance says, a throttled request counts too: a client
+        that keeps sending while throttled stays throttled. The 429's ``Retry-After``
+        is whole seconds, as Graph sends it: the time until the window has room again
+        if nothing more is sent.
+        """
         with self._lock:
             if self._queue and (allow_drop or self._queue[0] != "drop"):
                 return Fault(self._queue.popleft(), self.retry_after)
             if self.rate_limit is not None:
-                now = time.monotonic()
+                now = self._clock()
                 while self._admitted and self._admitted[0] <= now - 1.0:
                     self._admitted.popleft()
-                if len(self._admitted) >= self.rate_limit:
-                    wait = self._admitted[0] + 1.0 - now
-                    return Fault("429", float(max(1, math.ceil(wait))))
                 self._admitted.append(now)
+                over = len(self._admitted) - self.rate_limit
+                if over > 0:
+                    # The next request fits once the window holds at most rate_limit - 1: the oldest over + 1
+                    # (this one among them) must have left it.
+                    wait = self._admitted[over] + 1.0 - now
+                    return Fault("429", float(max(1, math.ceil(wait))))
             if not self.rates:
                 return None
             roll = self._rng.random()

@@ -14,7 +14,6 @@ Example: ``response = await GraphService(store, identity, faults, switches, grap
 from __future__ import annotations
 
 import asyncio
-import json
 import math
 import uuid
 from collections.abc import Callable, Mapping
@@ -64,10 +63,11 @@ from learnkit.models import (
     strip_control_information,
 )
 from learnkit.permissions import PERMISSIONS
-from learnkit.sandbox.faults import Faults, format_seconds
+from learnkit.sandbox.faults import Faults, format_seconds, throttle_message
 from learnkit.sandbox.identity import Claims, Identity, TokenRejected
 from learnkit.sandbox.metadata import CSDL, hidden_member_sent, mask_evolvable, wants_unknown_members
 from learnkit.sandbox.odata import Query, QueryError, next_link, parse_query, project
+from learnkit.sandbox.payload import UnreadableBody, check_datetimes, read_json
 from learnkit.sandbox.routes import MethodNotAllowed, Route, UnknownSegment, resolve
 from learnkit.sandbox.seed import empty_activity
 from learnkit.sandbox.store import Collection, Duplicate, Store
@@ -83,6 +83,7 @@ _CONTENT_PROPERTIES = frozenset(LearningContent.model_fields)
 _DATETIME_OFFSETS = (
     "assignedDateTime", "completedDateTime", "startedDateTime", "createdDateTime", "lastModifiedDateTime",
 )
+_DATETIME_FIELDS = ("assignedDateTime", "completedDateTime", "startedDateTime", "dueDateTime")  # a body may set
 _JSON_MEDIA_TYPES = ("application/json",)
 _NO_CONTENT = "The learning content requested doesn't exist."
 _BAD_JSON = ("Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of "
@@ -157,6 +158,15 @@ class Call:
 def _wire(key: str, value: Any) -> Any:
     """Graph's form of a DateTimeOffset property (``learnkit.times.graph_instant``); other values as they are."""
     return graph_instant(value) if key in _DATETIME_OFFSETS and isinstance(value, str) else value
+
+
+def _parse_update(body: dict[str, Any]) -> UpdateModel:
+    """parse_update, with date-times Graph could not hold refused first (``learnkit.limits.check_instant``)."""
+    try:
+        check_datetimes(body, _DATETIME_FIELDS)
+        return parse_update(body)
+    except InvalidInputError as exc:
+        raise _field_failure(exc) from None
 
 
 def _field_failure(exc: InvalidInputError) -> Failure:
@@ -252,7 +262,7 @@ class GraphService:
             raise Failure(InternalServerError)
         cls = TooManyRequestsError if fault.kind == "429" else ServiceUnavailableError
         raise Failure(cls, headers={"Retry-After": format_seconds(fault.retry_after)},
-                      noOfMinutes=math.ceil(fault.retry_after / 60))
+                      message=throttle_message(fault.retry_after), noOfMinutes=math.ceil(fault.retry_after / 60))
 
     # --- shared checks (steps 4 to 6) -------------------------------------------------
 
@@ -278,6 +288,14 @@ class GraphService:
             raise Failure(ActivityNotFoundError)
         return activity
 
+    def refuse_unauthenticated(self, headers: Mapping[str, str], ids: tuple[str, str]) -> Response | None:
+        """Graph's 401 answer when ``headers`` carry no valid bearer token, else None (``$batch`` checks once)."""
+        try:
+            self._authenticate(Call("POST", "/$batch", "", b"", headers, ids))
+        except Failure as failure:
+            return graph_error_response(failure, ids)
+        return None
+
     @staticmethod
     def _json_object(call: Call) -> dict[str, Any]:
         # Graph reads a body only as JSON, and only when Content-Type says so (its reference lists
@@ -286,9 +304,11 @@ class GraphService:
         if media_type not in _JSON_MEDIA_TYPES:
             raise Failure(BadRequestError, message=_BAD_JSON)
         try:
-            body = json.loads(call.body)
-        except (ValueError, UnicodeDecodeError):
+            body = read_json(call.body)
+        except UnreadableBody:
             raise Failure(BadRequestError, message=_BAD_JSON) from None
+        except InvalidInputError as exc:
+            raise _field_failure(exc) from None
         if not isinstance(body, dict):
             raise Failure(BadRequestError, message=_BAD_JSON)
         return body
@@ -338,7 +358,7 @@ class GraphService:
     # --- activities ---------------------------------------------------------------
 
     def _op_get_activity(self, route: Route, call: Call, claims: Claims) -> Apply:
-        provider = self._provider(route.registration_id) if route.registration_id else None
+        provider = self._provider(route.registration_id) if route.registration_id is not None else None
         if route.user_id is not None:
             user = self._user(route, claims)
             activity = self.store.get_activity(route.activity_id or "")
@@ -386,10 +406,7 @@ class GraphService:
             raise Failure(FieldInvalidError, fieldName=name)
 
     def _changes(self, activity: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
-        try:
-            model = parse_update(body)
-        except InvalidInputError as exc:
-            raise _field_failure(exc) from None
+        model = _parse_update(body)
         if model.odata_type != normalize_odata_type(activity["@odata.type"]):
             raise Failure(FieldInvalidError, fieldName="@odata.type")
         changes = model.to_body()
@@ -417,6 +434,7 @@ class GraphService:
         provider = self._provider(route.registration_id, write=True)
         body = self._json_object(call)
         try:
+            check_datetimes(body, _DATETIME_FIELDS)  # Graph could not hold them: refused before the model reads them
             values = check_create(body).to_body()
         except InvalidInputError as exc:
             raise _field_failure(exc) from None

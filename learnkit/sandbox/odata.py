@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -30,7 +31,11 @@ __all__ = [
 
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 999
+#: Largest $top or $skip (OData's Int32) and resume point (SQLite's INTEGER) taken; past them, a 400.
+_MAX_OPTION = 2**31 - 1
+_MAX_SEQ = 2**63 - 1
 _SUPPORTED = ("$top", "$skip", "$count", "$select", "$skiptoken")
+_ASCII_DIGITS = re.compile(r"[0-9]+")
 
 
 class QueryError(ValueError):
@@ -53,21 +58,30 @@ class Query:
         return min(self.top, MAX_PAGE_SIZE) if self.top is not None else DEFAULT_PAGE_SIZE
 
 
+def _digits(text: str, limit: int) -> int | None:
+    """The number ASCII ``text`` writes, if it is at most ``limit`` (``"²".isdigit()`` is true, hence the regex)."""
+    if not _ASCII_DIGITS.fullmatch(text) or len(text) > len(str(limit)) or int(text) > limit:
+        return None
+    return int(text)
+
+
 def _non_negative(name: str, value: str) -> int:
-    if not value.isdigit():
+    number = _digits(value, _MAX_OPTION)
+    if number is None:
         raise QueryError(f"Invalid value '{value}' for {name} query option found. "
-                         f"The {name} query option requires a non-negative integer value.")
-    return int(value)
+                         f"The {name} query option requires a non-negative integer value up to {_MAX_OPTION}.")
+    return number
 
 
 def _skiptoken(value: str) -> int:
     try:
         text = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode()
-    except (binascii.Error, UnicodeDecodeError):
+    except (ValueError, binascii.Error):  # ValueError: not ASCII; UnicodeDecodeError is a ValueError
         text = ""
-    if not text.startswith("seq:") or not text[4:].isdigit():
+    after = _digits(text[4:], _MAX_SEQ) if text.startswith("seq:") else None
+    if after is None:
         raise QueryError("The $skiptoken is invalid or expired; follow @odata.nextLink as given.")
-    return int(text[4:])
+    return after
 
 
 def parse_query(

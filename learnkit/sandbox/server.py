@@ -8,7 +8,9 @@ Example::
 
 from __future__ import annotations
 
+import html
 import ipaddress
+import json
 import logging
 import os
 import shutil
@@ -16,11 +18,13 @@ import socket
 import tempfile
 import threading
 import time
+import warnings
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+import filelock
 import requests
 import uvicorn
 
@@ -40,9 +44,9 @@ from learnkit.sandbox.seed import (
 )
 from learnkit.sandbox.store import Store
 from learnkit.sandbox.switches import Switches
-from learnkit.sandbox.tls import make_server_tls
+from learnkit.sandbox.tls import make_server_tls, private_dir, write_private
 
-__all__ = ["Sandbox", "start"]
+__all__ = ["DatabaseInUse", "RemoteWarning", "Sandbox", "start"]
 
 _MAIN_APP = "learnkit-demo"
 
@@ -80,6 +84,33 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
+
+
+class RemoteWarning(UserWarning):
+    """The sandbox listens on an address other machines can reach (``allow_remote=True``)."""
+
+
+class DatabaseInUse(RuntimeError):
+    """Another running sandbox holds this ``--db``; two would overwrite each other's keys and CA file."""
+
+
+def _claim(db_path: Path, files_dir: Path) -> filelock.BaseFileLock:
+    """Hold the database's lock for this sandbox's life, or raise DatabaseInUse naming who holds it."""
+    lock = filelock.FileLock(str(files_dir / "sandbox.lock"), mode=0o600)
+    try:
+        lock.acquire(timeout=0)
+    except filelock.Timeout:
+        holder = ""
+        try:
+            running = json.loads((files_dir / "running.json").read_text())
+            holder = f" (process {running['pid']}, serving {running['url']})"
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+        raise DatabaseInUse(
+            f"another sandbox is already running on {db_path}{holder}: stop it first, or give this one "
+            "another database (--db)"
+        ) from None
+    return lock
 
 
 def check_host(host: str, allow_remote: bool) -> None:
@@ -124,11 +155,36 @@ class Sandbox:
             self._temp_dir = tempfile.mkdtemp(prefix="learnkit-sandbox-")
             db = Path(self._temp_dir) / "graph.db"
         db_path = Path(db).expanduser().resolve()
-        db_path.parent.mkdir(parents=True, exist_ok=True)
-        self.files_dir = db_path.parent / f"{db_path.stem}-files"
-        self.files_dir.mkdir(parents=True, exist_ok=True)
+        if not db_path.parent.exists():
+            private_dir(db_path.parent)  # a folder made for the state is private; an existing one is the user's
+        self.files_dir = private_dir(db_path.parent / f"{db_path.stem}-files")
         self.db_path = str(db_path)
+        self._lock = _claim(db_path, self.files_dir)
+        try:
+            self._setup(db_path, loaded, port=port, reset=reset, host=host, faults=faults, latency_ms=latency_ms,
+                        rate_limit=rate_limit, retry_after=retry_after, fault_seed=fault_seed,
+                        token_lifetime=token_lifetime, device_code_lifetime=device_code_lifetime)
+        except BaseException:
+            self._lock.release()
+            raise
 
+    def _setup(
+        self,
+        db_path: Path,
+        loaded: Tenant | None,
+        *,
+        port: int,
+        reset: bool,
+        host: str,
+        faults: str | Mapping[str, float] | Mapping[int, float] | None,
+        latency_ms: int,
+        rate_limit: int | None,
+        retry_after: float,
+        fault_seed: int | None,
+        token_lifetime: int,
+        device_code_lifetime: int,
+    ) -> None:
+        """Everything after the database's lock is held: the socket, the store, the identity, TLS, the server."""
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         # proto=IPPROTO_TCP matters: asyncio turns Nagle off only on sockets that say so, and with Nagle
         # on, every response with a body waits ~40 ms for the client's delayed ACK.
@@ -142,6 +198,8 @@ class Sandbox:
             raise
         self._socket.listen(128)
         self.port = int(self._socket.getsockname()[1])
+        #: The address the server listens on, as given (``0.0.0.0`` means every interface).
+        self.bind_host = host.strip("[]")
         url_host = host.strip("[]")
         if url_host in ("0.0.0.0", "::"):
             url_host = "127.0.0.1"
@@ -151,6 +209,8 @@ class Sandbox:
         self.scope = f"{GRAPH_RESOURCE}/.default"
 
         self._store = Store(db_path)
+        if reset:
+            self._store.clear_meta()  # new signing key, secrets and certificates: tokens issued before are refused
         if reset or loaded is not None or not self._store.has_tenant():
             self._store.replace_tenant(self._build())
         self._identity = Identity(self._store, self.files_dir, self.url, token_lifetime=token_lifetime)
@@ -177,7 +237,8 @@ class Sandbox:
             hosts.append(url_host)
         tls = make_server_tls(self.files_dir / "tls", hosts)
         self.ca_cert = str(self.files_dir / "ca.pem")
-        shutil.copyfile(tls.ca_cert, self.ca_cert)
+        write_private(Path(self.ca_cert), tls.ca_cert.read_bytes())
+        write_private(self.files_dir / "running.json", json.dumps({"pid": os.getpid(), "url": self.url}).encode())
 
         logging.getLogger("uvicorn.error").addFilter(_QUIET_DROPS)  # adding the same filter twice is a no-op
         config = uvicorn.Config(
@@ -230,6 +291,8 @@ class Sandbox:
             self._thread.join(timeout=10)
         self._socket.close()
         self._store.close()
+        (self.files_dir / "running.json").unlink(missing_ok=True)
+        self._lock.release()
         if self._temp_dir:
             shutil.rmtree(self._temp_dir, ignore_errors=True)
 
@@ -249,6 +312,25 @@ class Sandbox:
     def __repr__(self) -> str:
         state = "running" if self.running else "stopped"
         return f"<Sandbox {self.url} tenant={self.tenant_id} db={self.db_path!r} {state}>"
+
+    def _repr_html_(self) -> str:
+        """A table for notebooks: URLs, tenant, demo ids and state files; no secret (those are in ``to_json()``)."""
+        rows = [
+            ("Graph", self.graph_url),
+            ("state", "running" if self.running else "stopped"),
+            ("listening on", f"{self.bind_host}:{self.port}"),
+            ("tenant", self.tenant_id),
+            ("authority", self.authority),
+            ("client id", f"{self.client_id} ({_MAIN_APP}; secret: sb.client_secret)"),
+            *((f"demo {key.replace('_', ' ')}", value) for key, value in self.demo.items()),
+            ("state file", self.db_path),
+            ("CA file", self.ca_cert),
+        ]
+        cells = "".join(
+            f"<tr><th style='text-align:left'>{html.escape(k)}</th><td><code>{html.escape(str(v))}</code></td></tr>"
+            for k, v in rows
+        )
+        return f"<table><caption style='text-align:left'><b>learnkit sandbox</b></caption>{cells}</table>"
 
     # --- what clients need ----------------------------------------------------------
 
@@ -374,8 +456,11 @@ def start(
     """Start a sandbox over HTTPS in a background thread; returns once it answers.
 
     ``db=None`` keeps the tenant in a temporary file; a path keeps it across
-    restarts (``reset=True`` rebuilds it). A host other than loopback is refused
-    unless ``allow_remote``. ``load`` seeds it from a provider's real activities instead of the
+    restarts, in files only their owner may read. ``reset=True`` rebuilds the
+    tenant and makes a new signing key, secrets and certificates, so tokens
+    issued before are refused. A database another running sandbox holds raises
+    DatabaseInUse. A host other than loopback is refused unless ``allow_remote``,
+    and then warned about (RemoteWarning). ``load`` seeds it from a provider's real activities instead of the
     demo tenant (``learnkit export``'s CSV, or Graph activities as JSON; see
     ``learnkit.sandbox.seed.load_tenant``), with user ids replaced by stable pseudonyms if
     ``pseudonymize``; ``reset()`` then reloads that file's tenant.
@@ -383,6 +468,14 @@ def start(
     Example: ``sb = start(); print(sb.graph_url); sb.stop()``
     """
     check_host(host, allow_remote)
+    if not _is_loopback(host):
+        # Warned before binding, so the warning is seen even if the server then fails to start.
+        warnings.warn(
+            f"the sandbox will listen on {host} (port {port or 'any free one'}), not only on loopback: anyone who "
+            "can reach this machine there can use the demo tenant's published credentials",
+            RemoteWarning,
+            stacklevel=2,
+        )
     sandbox = Sandbox(
         port=port, db=db, reset=reset, host=host, faults=faults, latency_ms=latency_ms, rate_limit=rate_limit,
         retry_after=retry_after, fault_seed=fault_seed, token_lifetime=token_lifetime,

@@ -10,6 +10,7 @@ Example: ``store = Store(Path("graph.db")); store.get_activity("8ba2228a-e020-11
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
@@ -79,6 +80,12 @@ class Store:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._lock = threading.RLock()
+        # The file holds the signing key and client secrets: owner-only before SQLite writes a byte (SQLite
+        # gives its -wal and -shm files the database's mode; ones left by an older run are narrowed too).
+        for name in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+            if name == path or name.exists():
+                os.close(os.open(name, os.O_RDWR | os.O_CREAT, 0o600))
+                os.chmod(name, 0o600)
         self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
@@ -118,6 +125,11 @@ class Store:
         """Store a setting."""
         with self._lock:
             self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+    def clear_meta(self) -> None:
+        """Forget every stored setting: the next Identity makes a new signing key, secrets and certificates."""
+        with self._lock:
+            self._db.execute("DELETE FROM meta")
 
     def has_tenant(self) -> bool:
         """True once a tenant has been loaded."""

@@ -23,8 +23,10 @@ __all__ = [
     "ServerTLS",
     "make_client_certificate",
     "make_server_tls",
+    "private_dir",
     "thumbprints",
     "write_client_certificate",
+    "write_private",
 ]
 
 
@@ -37,10 +39,22 @@ class ServerTLS:
     keyfile: Path
 
 
-def _write_private(path: Path, data: bytes) -> None:
+def write_private(path: Path, data: bytes) -> None:
+    """Write ``data`` to a file only its owner may read (0600), whatever the umask or the file's old mode.
+
+    Certificates are public, but every file of the sandbox's state is kept the same way: one rule, no exceptions.
+    """
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as f:
+        os.chmod(path, 0o600)
         f.write(data)
+
+
+def private_dir(path: Path) -> Path:
+    """Make ``path`` (and missing parents) a directory only its owner may enter (0700)."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(path, 0o700)
+    return path
 
 
 def make_server_tls(folder: Path, hosts: list[str]) -> ServerTLS:
@@ -48,13 +62,13 @@ def make_server_tls(folder: Path, hosts: list[str]) -> ServerTLS:
 
     Example: ``make_server_tls(Path("/tmp/x"), ["127.0.0.1"]).ca_cert``
     """
-    folder.mkdir(parents=True, exist_ok=True)
+    private_dir(folder)
     ca = trustme.CA(organization_name="learnkit sandbox")
     leaf = ca.issue_cert(*hosts)
     tls = ServerTLS(folder / "ca.pem", folder / "server-cert.pem", folder / "server-key.pem")
-    tls.ca_cert.write_bytes(ca.cert_pem.bytes())
-    tls.certfile.write_bytes(b"".join(blob.bytes() for blob in leaf.cert_chain_pems))
-    _write_private(tls.keyfile, leaf.private_key_pem.bytes())
+    write_private(tls.ca_cert, ca.cert_pem.bytes())
+    write_private(tls.certfile, b"".join(blob.bytes() for blob in leaf.cert_chain_pems))
+    write_private(tls.keyfile, leaf.private_key_pem.bytes())
     return tls
 
 
@@ -114,7 +128,7 @@ def write_client_certificate(
     folder: Path, name: str, key_pem: bytes, cert_pem: bytes, passphrase: str
 ) -> ClientCertificate:
     """Write an app's key (PEM), certificate (PEM) and PFX (with passphrase) into ``folder``."""
-    folder.mkdir(parents=True, exist_ok=True)
+    private_dir(folder)
     key = serialization.load_pem_private_key(key_pem, password=None)
     assert isinstance(key, rsa.RSAPrivateKey)
     cert = x509.load_pem_x509_certificate(cert_pem)
@@ -122,8 +136,8 @@ def write_client_certificate(
         name.encode(), key, cert, None, serialization.BestAvailableEncryption(passphrase.encode())
     )
     key_path, cert_path, pfx_path = (folder / f"{name}{ext}" for ext in (".key.pem", ".cert.pem", ".pfx"))
-    _write_private(key_path, key_pem)
-    cert_path.write_bytes(cert_pem)
-    _write_private(pfx_path, pfx)
+    write_private(key_path, key_pem)
+    write_private(cert_path, cert_pem)
+    write_private(pfx_path, pfx)
     sha1, sha256 = thumbprints(cert_pem)
     return ClientCertificate(str(key_path), str(cert_path), str(pfx_path), sha1, sha256, passphrase)

@@ -159,10 +159,10 @@ def test_row_too_many_requests(graph: Any) -> None:
 
 
 def test_row_service_unavailable(graph: Any) -> None:
-    graph.sb.set_faults({"503": 1.0}, retry_after=30)
+    graph.sb.set_faults({"503": 1.0}, retry_after=60)
     answer = graph.get(f"/employeeExperience/learningCourseActivities/{graph.sb.demo['assignment_id']}")
     assert_row(answer, ServiceUnavailableError, noOfMinutes=1)
-    assert answer.headers["Retry-After"] == "30"
+    assert answer.headers["Retry-After"] == "60"
 
 
 def test_row_field_required(graph: Any) -> None:

@@ -108,7 +108,7 @@ def test_random_faults_are_seedable_and_never_applied(graph: Any) -> None:
     graph.sb.set_faults({"429": 1.0}, retry_after=0.1)
     answer = graph.patch(graph.activity_path(aid), GOOD)
     assert answer.status_code == 429 and answer.headers["Retry-After"] == "0.1"
-    assert answer.json()["error"]["message"] == "Retry after 1 minutes"
+    assert answer.json()["error"]["message"] == "Retry after 0.1 seconds"  # agrees with Retry-After
     graph.sb.set_faults(None)
     assert graph.activity(aid)["status"] == "notStarted"
 
