@@ -54,7 +54,7 @@ from learnkit.plans import (
     PatchPlan,
     activity_etag,
 )
-from learnkit.times import parse_iso, zone
+from learnkit.times import graph_local, parse_iso, zone
 from learnkit.update import minimal_patch
 
 if TYPE_CHECKING:
@@ -280,9 +280,8 @@ def instant_text(value: Any) -> str:
 
 
 def _local_text(value: Any) -> str:
-    # isoformat, not strftime: glibc's %Y writes year 1 as "1", which Graph's pattern refuses.
     moment: datetime = pd.Timestamp(value).to_pydatetime()
-    return moment.replace(tzinfo=None).isoformat(timespec="microseconds") + "0"
+    return graph_local(moment)
 
 
 def row_property(row: Mapping[Any, Any], name: str) -> Any:
