@@ -21,6 +21,12 @@ How cells are written, so that export then apply of an untouched file changes no
   ``'`` from every cell: ``'=1+1`` reads as ``=1+1``, ``''quoted`` as ``'quoted``.
 * **Date-times** are ISO 8601: instants in UTC with ``Z``, the due date as local time
   (its zone is the next column); any year from 1 to 9999.
+* **Rows end in CRLF** (RFC 4180), so a carriage return inside a text is quoted too.
+
+Which rows are sent: a row is "as exported" when the fingerprint of its updatable
+values equals its ``@learnkit.etag``; such a row is skipped whatever its identity
+columns say (nothing of them is ever sent). Filled cells of properties the row's type
+does not have are refused on every row.
 
 Reading accepts UTF-8 (with or without a byte-order mark), UTF-16 with a byte-order
 mark, and Windows-1252 (what Excel writes for "CSV" on Western systems); anything else,
