@@ -41,8 +41,10 @@ from learnkit.errors import (
     RetryableError,
     ServicePlanError,
     ServiceUnavailableError,
+    SignInError,
     TokenError,
     TooManyRequestsError,
+    UnexpectedResponseError,
 )
 from learnkit.permissions import PERMISSIONS
 from learnkit.retry import RetryPolicy
@@ -88,9 +90,10 @@ _LAZY: dict[str, tuple[str, str]] = {
 }
 
 #: Subpackages reachable as attributes (``learnkit.sandbox.start()``) without importing them up front.
-_SUBMODULES = frozenset({"bulk", "frame", "journal", "sandbox", "widgets"})
+_SUBMODULES = frozenset({"audit", "bulk", "frame", "journal", "sandbox", "widgets"})
 
 if TYPE_CHECKING:
+    from learnkit import audit as audit
     from learnkit import bulk as bulk
     from learnkit import frame as frame
     from learnkit import journal as journal
@@ -201,8 +204,10 @@ __all__ = [
     "SelfInitiatedCourseUpdate",
     "ServicePlanError",
     "ServiceUnavailableError",
+    "SignInError",
     "TokenError",
     "TooManyRequestsError",
+    "UnexpectedResponseError",
     "UpdateResult",
     "__version__",
     "apply_csv",

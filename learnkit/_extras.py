@@ -28,6 +28,7 @@ EXTRA_OF: dict[str, str] = {
     "platformdirs": "bulk",
     "ipywidgets": "widgets",
     "ipydatagrid": "widgets",
+    "bqplot": "widgets",
     "fastapi": "sandbox",
     "starlette": "sandbox",
     "uvicorn": "sandbox",

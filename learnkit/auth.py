@@ -8,7 +8,10 @@ Three credentials, each holding an msal application and its token cache:
 - ``DeviceCodeCredential``: delegated token by the device-code flow (shows a
   code and a URL, then waits), which suits notebooks.
 
-Secrets are kept out of every repr, log line and exception text.
+Secrets are kept out of every repr, log line and exception text. Every request to
+the authority has a timeout and an overall deadline (``timeout``, ``deadline``),
+and a sign-in that fails for any reason (unreachable or silent authority, unknown
+tenant, refused credentials) raises ``SignInError`` naming the authority.
 
 Example::
 
@@ -23,14 +26,16 @@ import json
 import logging
 import os
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import requests
 
+from learnkit._transport import TimedSession, Timeout, failure_reason
 from learnkit.clouds import Cloud, get_cloud
-from learnkit.errors import TokenError
+from learnkit.errors import InvalidInputError, SignInError, TokenError
 from learnkit.permissions import TokenKind
 
 if TYPE_CHECKING:
@@ -97,16 +102,19 @@ class _MsalCredential:
         scopes: Sequence[str] | None = None,
         verify: bool | str = True,
         cache_path: str | os.PathLike[str] | None = None,
+        timeout: Timeout = (10.0, 30.0),
+        deadline: float = 60.0,
     ) -> None:
-        if not tenant_id or not client_id:
-            raise TokenError("tenant_id and client_id are both required to sign in")
+        for name, value in (("tenant_id", tenant_id), ("client_id", client_id)):
+            if not isinstance(value, str) or not value.strip():
+                raise InvalidInputError(name, "empty", "shouldn't be empty: it is needed to sign in")
         self.cloud = cloud if isinstance(cloud, Cloud) else get_cloud(cloud)
         self.tenant_id = tenant_id
         self.client_id = client_id
         self.authority = authority or self.cloud.authority(tenant_id)
         self.scopes = list(scopes) if scopes else [self.cloud.scope]
         self._custom_authority = authority is not None
-        self._http = requests.Session()
+        self._http = TimedSession(timeout=timeout, deadline=deadline)
         self._http.verify = verify
         # A custom (sandbox) authority is on loopback: no proxy, and REQUESTS_CA_BUNDLE must
         # not override the CA we were given.
@@ -139,12 +147,33 @@ class _MsalCredential:
             handle.write(self._cache.serialize())
         os.chmod(self._cache_path, 0o600)
 
+    @contextmanager
+    def _signing_in(self) -> Iterator[None]:
+        """Turns what msal lets through (requests' errors, failed discovery) into SignInError."""
+        try:
+            yield
+        except requests.RequestException as exc:
+            raise SignInError(
+                self.authority, f"{failure_reason(exc)}: check the network, the proxy and the cloud"
+            ) from exc
+        except ValueError as exc:
+            # msal says a tenant or authority is unknown with a ValueError (its discovery failed,
+            # or answered something that is not JSON); other ValueErrors are about the credential.
+            text = str(exc)
+            if isinstance(exc, json.JSONDecodeError) or "Discovery" in text or "authority" in text.lower():
+                raise SignInError(
+                    self.authority,
+                    "the authority does not know this tenant, or is not an authority: check tenant_id and the cloud",
+                ) from None
+            raise
+
     def _check(self, result: Mapping[str, Any] | None) -> str:
         if not result or "access_token" not in result:
             result = result or {}
-            raise TokenError(
-                f"sign-in to {self.authority} as {self.client_id} failed: "
-                f"{result.get('error', 'no token')}: {result.get('error_description', '')}".strip()
+            raise SignInError(
+                self.authority,
+                f"as {self.client_id}: {result.get('error', 'no token')}: "
+                f"{result.get('error_description', '')}".strip(),
             )
         self._save_cache()
         return str(result["access_token"])
@@ -171,16 +200,19 @@ class _ClientCredential(_MsalCredential):
                 import msal
 
                 try:
-                    self._app = msal.ConfidentialClientApplication(
-                        self.client_id, client_credential=self._credential, **self._app_options()
-                    )
+                    with self._signing_in():
+                        self._app = msal.ConfidentialClientApplication(
+                            self.client_id, client_credential=self._credential, **self._app_options()
+                        )
                 except (ValueError, TypeError) as exc:
                     # cryptography's message names no secret, but the credential dict holds one: drop it.
                     raise TokenError(
                         f"could not use the credential of {self.client_id}: {type(exc).__name__} "
                         "(a wrong PFX passphrase, or a key that does not match its format?)"
                     ) from None
-            return self._check(self._app.acquire_token_for_client(scopes=self.scopes))
+            with self._signing_in():
+                result = self._app.acquire_token_for_client(scopes=self.scopes)
+            return self._check(result)
 
 
 class ClientSecretCredential(_ClientCredential):
@@ -191,8 +223,8 @@ class ClientSecretCredential(_ClientCredential):
     """
 
     def __init__(self, tenant_id: str, client_id: str, client_secret: str, **options: Any) -> None:
-        if not client_secret:
-            raise TokenError("client_secret is empty")
+        if not isinstance(client_secret, str) or not client_secret:
+            raise InvalidInputError("client_secret", "empty", "shouldn't be empty")
         super().__init__(tenant_id, client_id, client_secret, **options)
 
 
@@ -226,7 +258,9 @@ class CertificateCredential(_ClientCredential):
             if passphrase:
                 credential["passphrase"] = passphrase
         else:
-            raise TokenError("a certificate needs private_key_path and thumbprint, or pfx_path")
+            raise InvalidInputError(
+                "pfx_path", "required", "a certificate needs pfx_path, or private_key_path and thumbprint"
+            )
         super().__init__(tenant_id, client_id, credential, **options)
 
 
@@ -260,7 +294,7 @@ class DeviceCodeCredential(_MsalCredential):
 
     def get_token(self) -> str:
         """A delegated token from the cache (renewed silently), or by a new device-code sign-in."""
-        with self._lock:
+        with self._lock, self._signing_in():
             if self._app is None:
                 import msal
 
@@ -272,6 +306,9 @@ class DeviceCodeCredential(_MsalCredential):
                     return self._check(result)
             flow = self._app.initiate_device_flow(scopes=self.scopes)
             if "user_code" not in flow:
-                raise TokenError(f"device-code sign-in could not start: {flow.get('error_description', flow)}")
+                raise SignInError(
+                    self.authority,
+                    f"device-code sign-in could not start: {flow.get('error')}: {flow.get('error_description', '')}",
+                )
             self._prompt(str(flow["message"]))
             return self._check(self._app.acquire_token_by_device_flow(flow))

@@ -41,6 +41,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "undo": ("learnkit.bulk_cli", "revert a finished apply (or the last run, --last)"),
     "resume": ("learnkit.bulk_cli", "finish an apply whose process stopped"),
     "runs": ("learnkit.bulk_cli", "list the journal's runs: when, kind, rows, outcome"),
+    "app": ("learnkit.app_cli", "serve the workbench as a web app on loopback (Voila), on a kept sandbox or a tenant"),
+    "audit": ("learnkit.audit_cli", "find what needs fixing in a provider's records; write fixes to apply"),
 }
 
 #: The environment variables a tenant connection reads (azure-identity's names).
@@ -261,7 +263,7 @@ def _describe(exc: BaseException, args: argparse.Namespace) -> tuple[int, str]:
         exc = MissingExtraError(f"learnkit {args.command}", missing)
     if isinstance(exc, CommandError):
         return exc.status, str(exc)
-    if isinstance(exc, (InvalidInputError, TokenError, MissingExtraError)):
+    if isinstance(exc, (InvalidInputError, TokenError, MissingExtraError)) and _unreachable(exc) is None:
         return 2, str(exc)
     failure = _unreachable(exc)
     if failure is not None:

@@ -1,9 +1,13 @@
 """``GraphClient``: one HTTP session to Graph (or the sandbox), one method per endpoint.
 
 It picks the token kind each operation needs from ``learnkit.permissions``,
-sets a ``client-request-id`` on every request, retries what Graph says to retry
-(``learnkit.retry``), turns errors into typed exceptions (``learnkit.errors``)
-and follows ``@odata.nextLink``.
+sets a ``client-request-id`` on every request, bounds each request by a timeout
+and an overall deadline, retries what is safe to retry (``learnkit.retry``), turns
+errors into typed exceptions (``learnkit.errors``), checks that a success carries
+the JSON the operation expects, and follows ``@odata.nextLink``.
+
+The raw methods send a body as given (``patch_activity``, ``post_activity`` ...);
+``learnkit.update_activity`` is the one that validates first.
 
 Example::
 
@@ -20,15 +24,22 @@ import uuid
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote
 
 import requests
-from requests.adapters import HTTPAdapter
+from pydantic import ValidationError
 
+from learnkit._transport import TimedSession, Timeout, failure_reason, never_sent
 from learnkit.auth import ClientSecretCredential, DeviceCodeCredential, TokenSource, token_claims
 from learnkit.clouds import get_cloud
-from learnkit.errors import InvalidInputError, NetworkError, TokenError, error_from_response
+from learnkit.errors import (
+    InvalidInputError,
+    NetworkError,
+    TokenError,
+    UnexpectedResponseError,
+    error_from_response,
+)
 from learnkit.models import (
     CONTENT_POST_SERVICE_SET,
     INCLUDE_UNKNOWN_ENUM_MEMBERS,
@@ -46,12 +57,24 @@ from learnkit.retry import RetryPolicy
 if TYPE_CHECKING:
     from learnkit.sandbox import Sandbox
 
-__all__ = ["GraphClient", "GraphResponse", "PermissionWarning"]
+_M = TypeVar("_M")
+
+__all__ = ["BATCH_LIMIT", "GraphClient", "GraphResponse", "PermissionWarning"]
 
 log = logging.getLogger(__name__)
 
 _PROVIDERS = "/employeeExperience/learningProviders"
+#: Graph's limit on the requests in one ``$batch``.
+BATCH_LIMIT = 20
 _IDEMPOTENT = frozenset({"GET", "PATCH", "PUT", "DELETE"})
+# The raw PATCH methods' former names, to point old code at the new ones.
+_RENAMED = {
+    "update_activity": "patch_activity",
+    "update_activity_by_external_id": "patch_activity_by_external_id",
+    "update_provider": "patch_provider",
+}
+# Methods Graph answers with 204 and no body; any other success must carry a JSON object.
+_MAY_BE_EMPTY = frozenset({"PATCH", "PUT", "DELETE"})
 
 
 class PermissionWarning(UserWarning):
@@ -68,12 +91,22 @@ class GraphResponse:
     request_id: str | None
     client_request_id: str
     attempts: int
+    url: str = ""
+
+
+def require_id(value: object, name: str) -> str:
+    """An id argument as given, or InvalidInputError naming it when it is not a non-blank string.
+
+    >>> require_id("u:1", "activity_id")
+    'u:1'
+    """
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInputError(name, "empty", "shouldn't be empty: pass the id as a string")
+    return value
 
 
 def _segment(value: str, name: str) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidInputError(name, "empty", "shouldn't be empty")
-    return quote(value, safe=":@")
+    return quote(require_id(value, name), safe=":@")
 
 
 def _key(value: str) -> str:
@@ -87,8 +120,10 @@ class GraphClient:
     ``credential`` gives application tokens, ``delegated`` delegated ones; each
     operation uses the kind ``learnkit.permissions`` says it needs and fails
     before sending when that kind is not configured. ``verify`` is a CA bundle
-    path or a bool; ``timeout`` is (connect, read) seconds; ``retry`` bounds
-    retries and the longest wait slept through.
+    path or a bool; ``timeout`` is (connect, read) seconds for each socket
+    operation and ``deadline`` the most seconds one request may take in all
+    (a server that trickles its answer is cut off); ``retry`` bounds retries
+    and the longest wait slept through.
     """
 
     def __init__(
@@ -98,15 +133,18 @@ class GraphClient:
         credential: TokenSource | None = None,
         delegated: TokenSource | None = None,
         verify: bool | str = True,
-        timeout: float | tuple[float, float] = (10.0, 60.0),
+        timeout: Timeout = (10.0, 60.0),
+        deadline: float = 100.0,
         retry: RetryPolicy | None = None,
         trust_env: bool = True,
         pool_size: int = 32,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        for source, kind in ((credential, "application"), (delegated, "delegated")):
+        for name, source, kind in (("credential", credential, "application"), ("delegated", delegated, "delegated")):
             if source is not None and source.kind != kind:
-                raise TokenError(f"{source!r} gives {source.kind} tokens, but was passed as the {kind} one")
+                raise InvalidInputError(
+                    name, "invalid", f"{source!r} gives {source.kind} tokens, but {name}= takes the {kind} one"
+                )
         self.graph_url = graph_url.rstrip("/")
         self.credential = credential
         self.delegated = delegated
@@ -115,11 +153,20 @@ class GraphClient:
         self.retry = retry or RetryPolicy()
         self._sleep = sleep
         self._warned: set[tuple[str, str]] = set()
-        self.session = requests.Session()
+        self.session = TimedSession(timeout=timeout, deadline=deadline, pool_size=pool_size)
         self.session.trust_env = trust_env
-        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size, max_retries=0)
-        self.session.mount("https://", adapter)
-        self.session.mount("http://", adapter)
+
+    if not TYPE_CHECKING:  # for mypy, an unknown attribute stays an error
+
+        def __getattr__(self, name: str) -> Any:
+            if name in _RENAMED:
+                raise AttributeError(
+                    f"GraphClient.{name} is now GraphClient.{_RENAMED[name]} (it sends the body unchecked); "
+                    f"learnkit.{name} validates first"
+                    if name == "update_activity"
+                    else f"GraphClient.{name} is now GraphClient.{_RENAMED[name]}"
+                )
+            raise AttributeError(f"'GraphClient' object has no attribute {name!r}")
 
     def __repr__(self) -> str:
         return f"GraphClient({self.graph_url!r}, credential={self.credential!r}, delegated={self.delegated!r})"
@@ -149,9 +196,11 @@ class GraphClient:
             credential = CertificateCredential(tenant_id, client_id, cloud=chosen, **certificate)
         delegated = DeviceCodeCredential(tenant_id, delegated_client_id, cloud=chosen) if delegated_client_id else None
         if credential is None and delegated is None:
-            raise TokenError(
+            raise InvalidInputError(
+                "client_secret",
+                "required",
                 "give client_secret or certificate for application tokens, "
-                "or delegated_client_id for a device-code sign-in"
+                "or delegated_client_id for a device-code sign-in",
             )
         return cls(chosen.graph_url, credential=credential, delegated=delegated, **options)
 
@@ -174,7 +223,9 @@ class GraphClient:
         info = sb if isinstance(sb, Mapping) else sb.to_json()
         apps = {a["name"]: a for a in info["apps"]}
         if app not in apps:
-            raise TokenError(f"the sandbox has no app {app!r}: choose one of {', '.join(apps)}")
+            raise InvalidInputError(
+                "app", "invalid", f"the sandbox has no app {app!r}: choose one of {', '.join(apps)}"
+            )
         chosen = apps[app]
         common: dict[str, Any] = {"authority": info["authority"], "verify": info["ca_cert"]}
         credential = None
@@ -241,7 +292,12 @@ class GraphClient:
     ) -> GraphResponse:
         """Send one request (path relative to graph_url, or an absolute nextLink), with retries.
 
-        Raises the typed ``GraphError`` for an error answer, after retrying what may be retried.
+        Raises the typed ``GraphError`` for an error answer, after retrying what may be retried;
+        ``NetworkError`` when no complete answer came (refused, dropped, timed out, past the
+        deadline), after resending only what is safe to send twice (``idempotent``: GET, PATCH,
+        PUT, DELETE by default; a request that never connected is always safe);
+        ``UnexpectedResponseError`` for a success whose body is not a JSON object where one
+        is expected.
         """
         url = path if path.startswith("https://") or path.startswith("http://") else self.graph_url + path
         if idempotent is None:
@@ -268,25 +324,36 @@ class GraphClient:
                     timeout=self.timeout,
                     verify=self.verify,
                 )
-            except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
-                # Whether a non-idempotent request arrived is unknowable: only idempotent ones are resent.
-                delay = self.retry.delay(None, attempt) if idempotent else None
-                log.info("%s %s: connection error (attempt %d): %s", method, path, attempt, type(exc).__name__)
+            except requests.exceptions.SSLError as exc:
+                # A certificate that is not trusted now will not be trusted in a second either.
+                raise NetworkError(method, url, attempt, False, failure_reason(exc)) from exc
+            except (
+                requests.ConnectionError,
+                requests.Timeout,
+                requests.exceptions.ChunkedEncodingError,
+                requests.exceptions.ContentDecodingError,
+            ) as exc:
+                # A request that may have arrived is resent only if sending it twice is harmless.
+                safe = idempotent or never_sent(exc)
+                delay = self.retry.delay(None, attempt) if safe else None
+                reason = failure_reason(exc)
+                log.info("%s %s: %s (attempt %d)", method, path, reason, attempt)
                 if delay is None:
-                    raise NetworkError(method, url, attempt, idempotent) from exc
+                    raise NetworkError(method, url, attempt, not safe, reason) from exc
                 self._sleep(delay)
                 continue
             log.debug("%s %s -> %d (attempt %d, %s token)", method, path, response.status_code, attempt, kind)
-            body = _json_or_none(response)
             if response.status_code < 400:
                 return GraphResponse(
                     response.status_code,
-                    body,
+                    _success_body(response, method.upper(), url),
                     response.headers,
                     response.headers.get("request-id"),
                     client_request_id,
                     attempt,
+                    url,
                 )
+            body = _json_or_none(response)
             error = error_from_response(response.status_code, body, response.headers)
             delay = self.retry.delay(error, attempt) if (idempotent or error.status in (429, 503)) else None
             if delay is None:
@@ -301,9 +368,16 @@ class GraphClient:
         next_path: str | None = path
         next_params = params
         while next_path:
-            page = self.request("GET", next_path, operation=operation, params=next_params).body or {}
-            yield list(page.get("value", []))
-            next_path, next_params = page.get("@odata.nextLink"), None
+            response = self.request("GET", next_path, operation=operation, params=next_params)
+            page = response.body if isinstance(response.body, dict) else {}
+            items = page.get("value")
+            link = page.get("@odata.nextLink")
+            if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+                raise _unexpected(response, "a collection without a 'value' list of objects")
+            if link is not None and not isinstance(link, str):
+                raise _unexpected(response, "an '@odata.nextLink' that is not a URL")
+            yield items
+            next_path, next_params = link, None
 
     def _list(self, path: str, operation: str, top: int | None, select: Sequence[str] | None) -> list[dict[str, Any]]:
         params: dict[str, Any] = {}
@@ -318,20 +392,19 @@ class GraphClient:
     def get_activity(self, activity_id: str) -> LearningCourseActivity:
         """``GET /employeeExperience/learningCourseActivities/{id}``."""
         path = f"/employeeExperience/learningCourseActivities/{_segment(activity_id, 'activity_id')}"
-        return parse_activity(self.request("GET", path, operation="get_activity").body)
+        return _entity(parse_activity, self.request("GET", path, operation="get_activity"))
 
     def get_activity_by_external_id(self, registration_id: str, external_id: str) -> LearningCourseActivity:
         """``GET .../learningCourseActivities(externalcourseActivityId='{externalId}')``."""
         path = self._activities(registration_id) + f"(externalcourseActivityId='{_key(external_id)}')"
-        return parse_activity(self.request("GET", path, operation="get_activity_by_external_id").body)
+        return _entity(parse_activity, self.request("GET", path, operation="get_activity_by_external_id"))
 
     def list_provider_activities(
         self, registration_id: str, *, top: int | None = None, select: Sequence[str] | None = None
     ) -> list[LearningCourseActivity]:
         """Every activity of a provider, all pages."""
-        return [
-            parse_activity(item) for item in self.list_provider_activities_json(registration_id, top=top, select=select)
-        ]
+        items = self.list_provider_activities_json(registration_id, top=top, select=select)
+        return _items(parse_activity, items, self.graph_url + self._activities(registration_id))
 
     def list_provider_activities_json(
         self, registration_id: str, *, top: int | None = None, select: Sequence[str] | None = None
@@ -339,27 +412,37 @@ class GraphClient:
         """Every activity of a provider as Graph's JSON, all pages (the fast path for frames)."""
         return self._list(self._activities(registration_id), "list_provider_activities", top, select)
 
+    def iter_provider_activity_pages(self, registration_id: str) -> Iterator[list[dict[str, Any]]]:
+        """A provider's activities as Graph's JSON, one server page at a time (to show progress on a big read).
+
+        Example: ``sum(len(page) for page in client.iter_provider_activity_pages(reg))``
+        """
+        return self.iter_pages(self._activities(registration_id), operation="list_provider_activities")
+
     def list_learner_activities(self, user_id: str = "me", *, top: int | None = None) -> list[LearningCourseActivity]:
         """A learner's activities (delegated); ``user_id="me"`` is the signed-in user."""
         base = "/me" if user_id == "me" else f"/users/{_segment(user_id, 'user_id')}"
-        items = self._list(f"{base}/employeeExperience/learningCourseActivities", "list_learner_activities", top, None)
-        return [parse_activity(item) for item in items]
+        path = f"{base}/employeeExperience/learningCourseActivities"
+        return _items(parse_activity, self._list(path, "list_learner_activities", top, None), self.graph_url + path)
 
     def create_activity(self, registration_id: str, body: Mapping[str, Any]) -> LearningCourseActivity:
         """``POST`` a new activity; returns it as Graph stored it (with its id)."""
         check_create(body)  # what Graph would refuse is refused here, naming the same field
-        response = self.request("POST", self._activities(registration_id), operation="create_activity", json=dict(body))
-        return parse_activity(response.body)
+        path = self._activities(registration_id)
+        return _entity(parse_activity, self.request("POST", path, operation="create_activity", json=dict(body)))
 
-    def update_activity(self, registration_id: str, activity_id: str, body: Mapping[str, Any]) -> GraphResponse:
-        """``PATCH`` an activity with a body as given (``learnkit.update_activity`` validates first)."""
+    def patch_activity(self, registration_id: str, activity_id: str, body: Mapping[str, Any]) -> GraphResponse:
+        """``PATCH`` an activity with a body as given, unchecked (``learnkit.update_activity`` validates first).
+
+        Example: ``client.patch_activity(reg_id, act_id, {"@odata.type": ..., "status": "completed"}).status``
+        """
         path = f"{self._activities(registration_id)}/{_segment(activity_id, 'activity_id')}"
         return self.request("PATCH", path, operation="update_activity", json=dict(body))
 
-    def update_activity_by_external_id(
+    def patch_activity_by_external_id(
         self, registration_id: str, external_id: str, body: Mapping[str, Any]
     ) -> GraphResponse:
-        """``PATCH .../learningCourseActivities(externalcourseActivityId='{externalId}')``."""
+        """``PATCH .../learningCourseActivities(externalcourseActivityId='{externalId}')`` with a body as given."""
         path = self._activities(registration_id) + f"(externalcourseActivityId='{_key(external_id)}')"
         return self.request("PATCH", path, operation="update_activity_by_external_id", json=dict(body))
 
@@ -372,61 +455,69 @@ class GraphClient:
 
     def list_providers(self) -> list[LearningProvider]:
         """The tenant's learning providers (delegated)."""
-        return [LearningProvider.model_validate(p) for p in self._list(_PROVIDERS, "list_providers", None, None)]
+        items = self._list(_PROVIDERS, "list_providers", None, None)
+        return _items(LearningProvider.model_validate, items, self.graph_url + _PROVIDERS)
 
     def get_provider(self, registration_id: str) -> LearningProvider:
         """One provider (delegated)."""
-        body = self.request("GET", self._provider(registration_id), operation="get_provider").body
-        return LearningProvider.model_validate(body)
+        path = self._provider(registration_id)
+        return _entity(LearningProvider.model_validate, self.request("GET", path, operation="get_provider"))
 
-    def update_provider(self, registration_id: str, body: Mapping[str, Any]) -> GraphResponse:
-        """``PATCH`` a provider (delegated), e.g. ``{"isCourseActivitySyncEnabled": True}``."""
+    def patch_provider(self, registration_id: str, body: Mapping[str, Any]) -> GraphResponse:
+        """``PATCH`` a provider (delegated) with a body as given, e.g. ``{"isCourseActivitySyncEnabled": True}``."""
         return self.request("PATCH", self._provider(registration_id), operation="update_provider", json=dict(body))
 
     # --- contents ----------------------------------------------------------
 
     def list_contents(self, registration_id: str, *, top: int | None = None) -> list[LearningContent]:
         """A provider's learning contents, all pages."""
-        items = self._list(self._provider(registration_id) + "/learningContents", "list_contents", top, None)
-        return [LearningContent.model_validate(item) for item in items]
+        path = self._provider(registration_id) + "/learningContents"
+        return _items(
+            LearningContent.model_validate, self._list(path, "list_contents", top, None), self.graph_url + path
+        )
 
     def get_content(self, registration_id: str, content_id: str) -> LearningContent:
         """One learning content by id."""
         path = f"{self._provider(registration_id)}/learningContents/{_segment(content_id, 'content_id')}"
-        return LearningContent.model_validate(self.request("GET", path, operation="get_content").body)
+        return _entity(LearningContent.model_validate, self.request("GET", path, operation="get_content"))
 
     def create_content(self, registration_id: str, body: Mapping[str, Any]) -> LearningContent:
         """``POST`` a learning content; returns it as stored."""
         check_content(body, creating=True, service_set=CONTENT_POST_SERVICE_SET)
         path = self._provider(registration_id) + "/learningContents"
-        return LearningContent.model_validate(
-            self.request("POST", path, operation="create_content", json=dict(body)).body
-        )
+        response = self.request("POST", path, operation="create_content", json=dict(body))
+        return _entity(LearningContent.model_validate, response)
 
     # --- batching ----------------------------------------------------------
 
     def batch(
         self, requests_: Sequence[Mapping[str, Any]], *, operation: str = "update_activity"
     ) -> list[dict[str, Any]]:
-        """``POST /$batch`` (at most 20 sub-requests); the sub-responses, ordered as sent.
+        """``POST /$batch`` (at most ``BATCH_LIMIT`` sub-requests); the sub-responses, ordered as sent.
 
         The token is the kind ``operation`` needs; sub-responses are returned as
         they are (a 429 inside is for the caller to retry: see ``learnkit.bulk``).
         """
-        if not 0 < len(requests_) <= 20:
-            raise InvalidInputError("requests", "invalid", f"a batch holds 1 to 20 requests, got {len(requests_)}")
+        if not 0 < len(requests_) <= BATCH_LIMIT:
+            raise InvalidInputError(
+                "requests", "invalid", f"a batch holds 1 to {BATCH_LIMIT} requests, got {len(requests_)}"
+            )
         violation = batch_rule_violation(requests_)
         if violation is not None:
             raise InvalidInputError(violation[0], "invalid", violation[1])
+        # The batch may be resent after a dropped connection only if each of its requests may be.
+        idempotent = all(str(r.get("method", "")).upper() in _IDEMPOTENT for r in requests_)
         # Each sub-request opts into evolvable enum members as a direct request does.
         requests_ = [
             {**r, "headers": {"Prefer": INCLUDE_UNKNOWN_ENUM_MEMBERS, **(r.get("headers") or {})}} for r in requests_
         ]
         response = self.request(
-            "POST", "/$batch", operation=operation, json={"requests": list(requests_)}, idempotent=True
+            "POST", "/$batch", operation=operation, json={"requests": list(requests_)}, idempotent=idempotent
         )
         order = {str(r["id"]): i for i, r in enumerate(requests_)}
-        responses = list((response.body or {}).get("responses", []))
+        responses = response.body.get("responses") if isinstance(response.body, dict) else None
+        if not isinstance(responses, list) or not all(isinstance(r, dict) for r in responses):
+            raise _unexpected(response, "a $batch answer without a 'responses' list of objects")
         return sorted(responses, key=lambda r: order.get(str(r.get("id")), len(order)))
 
     # --- paths -------------------------------------------------------------
@@ -439,9 +530,74 @@ class GraphClient:
 
 
 def _json_or_none(response: requests.Response) -> Any:
+    """An error answer's JSON, or its text wrapped as Graph's error shape (a proxy's HTML page)."""
     if not response.content:
         return None
     try:
         return response.json()
     except ValueError:
         return {"error": {"code": "", "message": response.text[:500]}}
+
+
+def _is_json(content_type: str) -> bool:
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media == "application/json" or media.endswith("+json")
+
+
+def _success_body(response: requests.Response, method: str, url: str) -> dict[str, Any] | None:
+    """A success's body: a JSON object, or None where no body is Graph's answer; else a typed error."""
+    content_type = response.headers.get("Content-Type", "")
+
+    def refuse(detail: str) -> UnexpectedResponseError:
+        return UnexpectedResponseError(
+            url, response.status_code, content_type, detail, response.headers.get("request-id")
+        )
+
+    if not response.content:
+        if response.status_code in (202, 204, 205) or method in _MAY_BE_EMPTY:
+            return None
+        raise refuse("an empty body where a JSON object was expected")
+    if response.status_code in (204, 205):
+        return None  # no body by definition: whatever followed is not this answer's
+    if not _is_json(content_type):
+        raise refuse("a body that is not JSON")
+    try:
+        body = response.json()
+    except ValueError:
+        raise refuse("a body that does not parse as JSON") from None
+    if not isinstance(body, dict):
+        raise refuse(f"a JSON {type(body).__name__} where a JSON object was expected")
+    return body
+
+
+def _unexpected(response: GraphResponse, detail: str) -> UnexpectedResponseError:
+    content_type = response.headers.get("Content-Type", "")
+    return UnexpectedResponseError(response.url, response.status, content_type, detail, response.request_id)
+
+
+def _entity(parse: Callable[[Any], _M], response: GraphResponse) -> _M:
+    """One entity from a success's body: a JSON object with an id, of the model's shape."""
+    body = response.body
+    if not isinstance(body, dict) or not body.get("id"):
+        raise _unexpected(response, "a JSON object without an 'id' where an entity was expected")
+    try:
+        return parse(body)
+    except (ValidationError, InvalidInputError) as exc:
+        raise _unexpected(response, f"an entity that does not fit its model ({_first_problem(exc)})") from None
+
+
+def _items(parse: Callable[[Any], _M], items: list[dict[str, Any]], url: str) -> list[_M]:
+    try:
+        return [parse(item) for item in items]
+    except (ValidationError, InvalidInputError) as exc:
+        raise UnexpectedResponseError(
+            url, 200, "application/json", f"an item that does not fit its model ({_first_problem(exc)})"
+        ) from None
+
+
+def _first_problem(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ())) or "body"
+        return f"{where}: {first.get('msg', '')}"
+    return str(exc)

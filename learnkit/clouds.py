@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from learnkit.errors import InvalidInputError
+
 __all__ = ["CLOUDS", "Cloud", "get_cloud"]
 
 
@@ -54,5 +56,5 @@ def get_cloud(name: str) -> Cloud:
     """
     key = name.strip().lower().replace("-", "_")
     if key not in CLOUDS:
-        raise ValueError(f"unknown cloud {name!r}: choose one of {', '.join(CLOUDS)}")
+        raise InvalidInputError("cloud", "invalid", f"unknown cloud {name!r}: choose one of {', '.join(CLOUDS)}")
     return CLOUDS[key]

@@ -5,35 +5,49 @@ The Graph rows come from the error table of *Update learningCourseActivity*
 it to turn a response into an exception, the sandbox reads it to answer)::
 
     Exception
+    ├── LearnkitError                  base of everything learnkit raises on purpose
+    │   ├── InvalidInputError (also ValueError)  refused before any request: a bad value, field named
+    │   │   └── InvalidRowsError                 cells of a frame or CSV refused (.cells)
+    │   ├── TokenError                 no token of the kind an operation needs, or a credential unusable
+    │   │   └── SignInError                      the authority (.authority) failed or refused sign-in
+    │   ├── NetworkError               no complete answer (dropped, timed out, deadline passed), after
+    │   │                              every safe retry
+    │   ├── UnexpectedResponseError    a success whose body is not the JSON the operation expects
+    │   ├── JournalError               a journal run cannot be used as asked
+    │   ├── CommandError               a command line called wrongly: one line, exit .status
+    │   ├── MissingExtraError (also ImportError)  a part used without its extra installed (.extra)
+    │   └── GraphError                 Graph answered with an error (.status .code .message
+    │       │                          .field .request_id .retry_after .advice)
+    │       ├── AuthenticationError              401 missing, expired or forged token
+    │       ├── BadRequestError                  400
+    │       │   ├── ProviderNotEnabledError          sync is off for the provider
+    │       │   ├── InvalidRegistrationError         unknown registrationId
+    │       │   └── FieldError                       (.field)
+    │       │       ├── FieldRequiredError               "Input field X is required"
+    │       │       ├── FieldInvalidError                "Input field X is invalid"
+    │       │       └── FieldEmptyError                  "Input field X shouldn't be empty"
+    │       ├── ForbiddenError                   403
+    │       │   ├── PermissionDeniedError            token lacks the permission
+    │       │   ├── ServicePlanError                 tenant lacks the service plan
+    │       │   ├── ProviderContentMismatchError     content belongs to another provider
+    │       │   └── LicenseError                     learner has no premium licence
+    │       ├── NotFoundError                    404
+    │       │   └── ActivityNotFoundError            "The assignment ID requested doesn't exist."
+    │       ├── MethodNotAllowedError            405
+    │       ├── ConflictError                    409 (an activity with that external id exists)
+    │       ├── FailedDependencyError            424 (a $batch dependsOn target failed)
+    │       └── RetryableError                   the request may succeed later
+    │           ├── TooManyRequestsError             429
+    │           ├── ServiceUnavailableError          503
+    │           └── InternalServerError              500 (and 502, 504)
     ├── ValueError
-    │   └── InvalidInputError          refused before any request: a bad value, field named
-    └── LearnkitError
-        ├── TokenError                 no token of the kind an operation needs, or sign-in failed
-        ├── NetworkError               the connection dropped, and retrying was not safe or did not help
-        └── GraphError                 Graph answered with an error (.status .code .message
-            │                          .field .request_id .retry_after)
-            ├── AuthenticationError              401 missing, expired or forged token
-            ├── BadRequestError                  400
-            │   ├── ProviderNotEnabledError          sync is off for the provider
-            │   ├── InvalidRegistrationError         unknown registrationId
-            │   └── FieldError (.field)
-            │       ├── FieldRequiredError           "Input field X is required"
-            │       ├── FieldInvalidError            "Input field X is invalid"
-            │       └── FieldEmptyError              "Input field X shouldn't be empty"
-            ├── ForbiddenError                   403
-            │   ├── PermissionDeniedError            token lacks the permission
-            │   ├── ServicePlanError                 tenant lacks the service plan
-            │   ├── ProviderContentMismatchError     content belongs to another provider
-            │   └── LicenseError                     learner has no premium licence
-            ├── NotFoundError                    404
-            │   └── ActivityNotFoundError            "The assignment ID requested doesn't exist."
-            ├── MethodNotAllowedError            405
-            ├── ConflictError                    409 (an activity with that external id exists)
-            ├── FailedDependencyError            424 (a $batch dependsOn target failed)
-            └── RetryableError                   the request may succeed later
-                ├── TooManyRequestsError             429
-                ├── ServiceUnavailableError          503
-                └── InternalServerError              500 (and 502, 504)
+    │   └── FieldProblem               a widget field's text cannot be read (shown beside the field)
+    └── Warning
+        └── UserWarning
+            └── PermissionWarning      the token lacks the permission an operation needs (from its claims)
+
+Each error pickles (it can cross a process pool), and a Graph error shows itself
+in a notebook as a short card: status, code, what to do, request id.
 
 Example::
 
@@ -45,9 +59,12 @@ Example::
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
 from typing import Any, ClassVar
 
 __all__ = [
@@ -79,16 +96,43 @@ __all__ = [
     "RetryableError",
     "ServicePlanError",
     "ServiceUnavailableError",
+    "SignInError",
     "TokenError",
     "TooManyRequestsError",
+    "UnexpectedResponseError",
     "error_body",
     "error_from_response",
     "parse_retry_after",
 ]
 
 
+def _rebuild(cls: type[BaseException], args: tuple[Any, ...], state: dict[str, Any]) -> BaseException:
+    error = cls.__new__(cls, *args)
+    error.args = args
+    error.__dict__.update(state)
+    return error
+
+
 class LearnkitError(Exception):
-    """Base of every learnkit error that is not a plain bad value."""
+    """Base of every error learnkit raises on purpose.
+
+    Subclasses keep their attributes through ``pickle`` whatever their ``__init__``
+    takes (the default pickling calls ``__init__`` again with the message alone).
+    """
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild, (type(self), self.args, dict(self.__dict__)))
+
+    def _repr_html_(self) -> str:
+        """A card for notebooks: the class, the text, and the field or what to do when known."""
+        from learnkit.display import card
+
+        rows = [("message", str(self))]
+        for label, name in (("field", "field"), ("what to do", "advice"), ("request-id", "request_id")):
+            value = getattr(self, name, None)
+            if value:
+                rows.append((label, str(value)))
+        return card(type(self).__name__, rows, tone="error")
 
 
 class InvalidInputError(LearnkitError, ValueError):
@@ -116,28 +160,73 @@ class InvalidInputError(LearnkitError, ValueError):
 
 
 class TokenError(LearnkitError):
-    """Sign-in failed, or no token source of the kind an operation needs is configured.
+    """No token source of the kind an operation needs is configured, or a credential is unusable.
 
     Raised before any Graph request is sent; the text names the operation, the
     kind of token and the permission it needs.
     """
 
 
-class NetworkError(LearnkitError):
-    """The connection failed or dropped before a complete answer, after every allowed retry.
+class SignInError(TokenError):
+    """Sign-in at ``.authority`` failed: unreachable, too slow, unknown tenant, or credentials refused.
 
-    Idempotent requests (GET, PATCH, DELETE, $batch of PATCHes) were already resent
-    with backoff; a POST is never resent, since it may have been applied.
+    Example: ``SignInError("https://login.microsoftonline.com/contoso", "timed out after 30 s")``
     """
 
-    def __init__(self, method: str, url: str, attempts: int, resent: bool) -> None:
+    def __init__(self, authority: str, reason: str) -> None:
+        self.authority = authority
+        self.reason = reason
+        super().__init__(f"sign-in at {authority} failed: {reason}")
+
+
+class NetworkError(LearnkitError):
+    """No complete answer arrived (connection refused or dropped, timed out, deadline passed).
+
+    Idempotent requests (GET, PATCH, DELETE, $batch of PATCHes) were already resent
+    with backoff; a POST is resent only when it never left (the connection was
+    never made), since otherwise it may have been applied. ``.maybe_applied`` is
+    True when the request may have been applied and is not safe to send blindly again.
+
+    Example: ``NetworkError("GET", "https://graph.microsoft.com/v1.0/me", 6, False, "timed out")``
+    """
+
+    ADVICE_RETRY: ClassVar[str] = "check the network and the service (graph_url), then try again"
+    ADVICE_LOOK_UP: ClassVar[str] = "it may or may not have been applied: look the entity up before sending it again"
+
+    def __init__(
+        self, method: str, url: str, attempts: int, maybe_applied: bool, reason: str = "the connection dropped"
+    ) -> None:
         self.method, self.url, self.attempts = method, url, attempts
-        advice = (
-            "check the network or the service, then try again"
-            if resent
-            else "it may or may not have been applied: look the entity up before sending it again"
+        self.maybe_applied, self.reason = maybe_applied, reason
+        self.advice = self.ADVICE_LOOK_UP if maybe_applied else self.ADVICE_RETRY
+        super().__init__(f"{method} {url}: {reason}, after {attempts} attempt(s); {self.advice}")
+
+
+class UnexpectedResponseError(LearnkitError):
+    """A success status whose body is not the JSON the operation expects (HTML, an array, nothing).
+
+    Something other than Graph may have answered (a proxy, a captive portal, a
+    wrong ``graph_url``). ``.url``, ``.status``, ``.content_type`` and ``.request_id``
+    say what came back.
+
+    Example: ``UnexpectedResponseError("https://x/v1.0/me", 200, "text/html", "not JSON")``
+    """
+
+    ADVICE: ClassVar[str] = (
+        "check that graph_url points at Microsoft Graph (or the sandbox) and that no proxy or "
+        "sign-in portal answers in its place"
+    )
+
+    def __init__(self, url: str, status: int, content_type: str, detail: str, request_id: str | None = None) -> None:
+        self.url, self.status, self.content_type = url, status, content_type
+        self.detail, self.request_id = detail, request_id
+        self.advice = self.ADVICE
+        shown = repr(content_type) if content_type else "none"
+        super().__init__(
+            f"{status} from {url} is not what was expected: {detail} (Content-Type {shown})"
+            + (f" [request-id {request_id}]" if request_id else "")
+            + f"; {self.advice}"
         )
-        super().__init__(f"{method} {url}: connection lost after {attempts} attempt(s); {advice}")
 
 
 @dataclass(frozen=True)
@@ -212,6 +301,18 @@ class GraphError(LearnkitError):
             text += f" [request-id {self.request_id}]"
         return text
 
+    def _repr_html_(self) -> str:
+        """A card for notebooks: status, code, message, what to do, request id (never a token)."""
+        from learnkit.display import card
+
+        rows = [("message", self.message), ("what to do", self.advice)]
+        if self.field:
+            rows.insert(0, ("field", self.field))
+        if self.retry_after is not None:
+            rows.append(("retry after", f"{self.retry_after:g} s"))
+        rows.append(("request-id", self.request_id or "—"))
+        return card(f"{type(self).__name__} · {self.status} {self.code}".rstrip(), rows, tone="error")
+
 
 class AuthenticationError(GraphError):
     """401: the token is missing, expired, or not signed by the tenant's authority."""
@@ -234,8 +335,8 @@ class ProviderNotEnabledError(BadRequestError):
         400,
         "badRequest",
         "This provider isn't enabled for the given tenant.",
-        "Turn course-activity sync on for the provider (PATCH the learningProvider "
-        "with isCourseActivitySyncEnabled: true, a delegated call) and try again.",
+        "Turn course-activity sync on for the provider, signed in as a delegated user: "
+        'GraphClient.patch_provider(registration_id, {"isCourseActivitySyncEnabled": True}); then try again.',
     )
 
 
@@ -395,8 +496,8 @@ class TooManyRequestsError(RetryableError):
         429,
         "tooManyRequests",
         "Retry after {noOfMinutes} minutes",
-        "Wait for retry_after seconds and send again; raise GraphClient(max_retry_wait=...) "
-        "to let learnkit wait that long itself.",
+        "Wait for retry_after seconds and send again, or let learnkit wait that long itself: "
+        "GraphClient(retry=RetryPolicy(max_retry_wait=...)).",
     )
 
 
@@ -407,8 +508,8 @@ class ServiceUnavailableError(RetryableError):
         503,
         "serviceUnavailable",
         "Retry after {noOfMinutes} minutes",
-        "Wait for retry_after seconds and send again; raise GraphClient(max_retry_wait=...) "
-        "to let learnkit wait that long itself.",
+        "Wait for retry_after seconds and send again, or let learnkit wait that long itself: "
+        "GraphClient(retry=RetryPolicy(max_retry_wait=...)).",
     )
 
 
@@ -467,20 +568,33 @@ FIELD_ERROR_BY_REASON: dict[str, type[FieldError]] = {
 _MINUTES = re.compile(r"retry after (\d+(?:\.\d+)?) minutes?", re.IGNORECASE)
 
 
-def parse_retry_after(header: str | None, message: str = "") -> float | None:
-    """Seconds to wait, from a ``Retry-After`` header (seconds) or a "Retry after N minutes" message.
+def parse_retry_after(header: str | None, message: str = "", *, now: datetime | None = None) -> float | None:
+    """Seconds to wait, from a ``Retry-After`` header or a "Retry after N minutes" message.
 
-    The header wins when both are present; an HTTP-date header is not used by Graph
-    and is ignored.
+    The header may be seconds or an HTTP date (RFC 9110); it wins over the message.
+    The result is never negative (a date in the past, or ``-5``, is 0: send now)
+    and never infinite; an unreadable header falls back to the message.
 
     >>> parse_retry_after(None, "Retry after 2 minutes")
     120.0
+    >>> parse_retry_after("Wed, 21 Oct 2015 07:28:30 GMT", now=datetime(2015, 10, 21, 7, 28, tzinfo=timezone.utc))
+    30.0
     """
-    if header is not None:
+    seconds: float | None = None
+    if header is not None and header.strip():
+        text = header.strip()
         try:
-            return max(0.0, float(header.strip()))
+            seconds = float(text)
         except ValueError:
-            pass
+            try:
+                when = parsedate_to_datetime(text)
+            except (TypeError, ValueError, IndexError):
+                when = None
+            if when is not None:
+                when = when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+                seconds = (when - (now or datetime.now(timezone.utc))).total_seconds()
+        if seconds is not None and math.isfinite(seconds):
+            return max(0.0, seconds)
     match = _MINUTES.search(message or "")
     return float(match.group(1)) * 60 if match else None
 

@@ -23,11 +23,11 @@ import zoneinfo
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from enum import Enum
-from functools import lru_cache
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     AliasChoices,
+    AwareDatetime,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -42,6 +42,8 @@ from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import PydanticCustomError
 
 from learnkit.errors import InvalidInputError
+from learnkit.limits import check_instant
+from learnkit.times import graph_local, is_known_zone, parse_iso, zoned_instant
 
 __all__ = [
     "ASSIGNMENT_TYPE",
@@ -134,18 +136,6 @@ _ODATA_CHOICES = (ASSIGNMENT_TYPE, SELF_INITIATED_TYPE)
 _GRAPH_LOCAL_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,7})?)?")
 
 
-@lru_cache(maxsize=1)
-def _known_time_zones() -> frozenset[str]:
-    from tzlocal.windows_tz import win_tz
-
-    return frozenset(zoneinfo.available_timezones()) | frozenset(win_tz) | {"UTC"}
-
-
-def _to_graph_local(dt: datetime) -> str:
-    """Graph's dateTime form: no offset, seven fractional digits."""
-    return dt.strftime("%Y-%m-%dT%H:%M:%S.%f") + "0"
-
-
 class _Complex(BaseModel):
     """A Graph complex type: its properties only, plus the ``@odata.type`` OData JSON lets a value carry.
 
@@ -193,7 +183,7 @@ class DateTimeTimeZone(_Complex):
                 {"value": value},
             )
         try:
-            datetime.fromisoformat(value[:26] if "." in value else value)
+            parse_iso(value)
         except ValueError as exc:
             raise PydanticCustomError(
                 "graph_datetime", "dateTime is not a real date: {err}", {"err": str(exc)}
@@ -203,7 +193,7 @@ class DateTimeTimeZone(_Complex):
     @field_validator("timeZone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
-        if value not in _known_time_zones():
+        if not is_known_zone(value):
             raise PydanticCustomError(
                 "time_zone",
                 "timeZone '{value}' is not an IANA or Windows time-zone name (e.g. 'UTC', "
@@ -218,16 +208,12 @@ class DateTimeTimeZone(_Complex):
         if dt.tzinfo is None or dt.utcoffset() is None:
             raise ValueError("naive datetime")
         if isinstance(dt.tzinfo, zoneinfo.ZoneInfo):
-            return cls(dateTime=_to_graph_local(dt), timeZone=dt.tzinfo.key)
-        return cls(dateTime=_to_graph_local(dt.astimezone(timezone.utc)), timeZone="UTC")
+            return cls(dateTime=graph_local(dt), timeZone=dt.tzinfo.key)
+        return cls(dateTime=graph_local(dt.astimezone(timezone.utc)), timeZone="UTC")
 
     def to_datetime(self) -> datetime:
-        """The aware datetime this stands for (Windows zone names need tzlocal's map)."""
-        from tzlocal.windows_tz import win_tz
-
-        name = win_tz.get(self.timeZone, self.timeZone)
-        local = datetime.fromisoformat(self.dateTime[:26] if "." in self.dateTime else self.dateTime)
-        return local.replace(tzinfo=zoneinfo.ZoneInfo(name))
+        """The aware datetime this stands for (an IANA or a Windows zone name)."""
+        return zoned_instant(self.dateTime, self.timeZone)
 
 
 class ItemBody(_Complex):
@@ -244,33 +230,46 @@ class ItemBody(_Complex):
 
 
 def _aware(value: Any) -> Any:
-    """Refuse naive date-times with a message that says why."""
+    """Text to a datetime (any fraction length); an instant Graph cannot hold is refused with the reason.
+
+    Naive values pass through to pydantic's ``AwareDatetime``, which refuses them (its message is
+    reworded in ``invalid_input``).
+    """
     if isinstance(value, str):
         try:
-            value = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+            value = parse_iso(value)
         except ValueError:
-            try:
-                value = datetime.fromisoformat(re.sub(r"(\.\d{6})\d+", r"\1", value.replace("Z", "+00:00")))
-            except ValueError:
-                raise PydanticCustomError(
-                    "datetime_offset",
-                    "'{value}' is not an ISO 8601 date-time like 2021-05-11T22:57:17+00:00",
-                    {"value": value},
-                ) from None
-    if isinstance(value, datetime) and (value.tzinfo is None or value.utcoffset() is None):
-        raise PydanticCustomError(
-            "naive_datetime",
-            "{value} has no time zone, and Graph's DateTimeOffset needs one: give an offset "
-            "(…+00:00 or …Z) or an aware datetime, so the time is not read in the wrong zone",
-            {"value": value.isoformat()},
-        )
+            raise PydanticCustomError(
+                "datetime_offset",
+                "'{value}' is not an ISO 8601 date-time like 2021-05-11T22:57:17+00:00",
+                {"value": value},
+            ) from None
+    if isinstance(value, datetime) and value.utcoffset() is not None:
+        try:
+            check_instant("", value)
+        except InvalidInputError:
+            raise PydanticCustomError(
+                "datetime_range",
+                "{value} is outside 0001-01-01 to 9999-12-31 once converted to UTC, so Graph cannot hold it",
+                {"value": value.isoformat()},
+            ) from None
     return value
+
+
+#: pydantic's message for a naive datetime, said the way a user can act on.
+_NAIVE = (
+    "has no time zone, and Graph's DateTimeOffset needs one: give an offset (…+00:00 or …Z) or an aware "
+    "datetime, so the time is not read in the wrong zone"
+)
 
 
 def _due(value: Any) -> Any:
     """dueDateTime: the seed says DateTimeOffset, the metadata dateTimeTimeZone; take both."""
     if isinstance(value, (datetime, str)):
-        return DateTimeTimeZone.from_datetime(_aware(value))
+        moment = _aware(value)
+        if moment.utcoffset() is None:
+            raise PydanticCustomError("timezone_aware", "Input should have timezone info", {})
+        return DateTimeTimeZone.from_datetime(moment)
     return value
 
 
@@ -279,7 +278,7 @@ def _notes(value: Any) -> Any:
     return ItemBody(contentType=BodyType.TEXT, content=value) if isinstance(value, str) else value
 
 
-DateTimeOffset = Annotated[datetime, BeforeValidator(_aware)]
+DateTimeOffset = Annotated[AwareDatetime, BeforeValidator(_aware)]
 #: The DateTimeOffset properties of the activity types.
 _INSTANTS = ("assignedDateTime", "completedDateTime", "startedDateTime")
 Percentage = Annotated[int, Field(ge=0, le=100, strict=True)]
@@ -534,6 +533,9 @@ def invalid_input(exc: ValidationError, data: Mapping[str, Any]) -> InvalidInput
             reason, detail = "invalid", "is not a property that can be updated on this type"
         elif (value is None and field in data) or kind == "string_too_short":
             reason, detail = "empty", "shouldn't be empty"
+        elif kind == "timezone_aware":
+            shown = value.isoformat() if isinstance(value, datetime) else value
+            reason, detail = "invalid", f"{shown} {_NAIVE}"
         else:
             reason, detail = "invalid", f"{err['msg']} (got {value!r})"
         problems.append((field, reason, detail))

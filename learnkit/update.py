@@ -10,12 +10,13 @@ Example::
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from learnkit.errors import InvalidInputError
+from learnkit.client import require_id
 from learnkit.models import (
     DateTimeTimeZone,
     LearningCourseActivity,
@@ -31,7 +32,10 @@ __all__ = ["UpdateResult", "minimal_patch", "update_activity"]
 
 @dataclass(frozen=True)
 class UpdateResult:
-    """The outcome of one update: ``status`` 204 (None on a dry run), ids, and the body sent."""
+    """The outcome of one update: ``status`` 204 (None on a dry run), ids, and the body sent.
+
+    In a notebook it shows as a card: what was sent (or would be, on a dry run) and the ids.
+    """
 
     status: int | None
     body: dict[str, Any]
@@ -40,11 +44,20 @@ class UpdateResult:
     attempts: int = 0
     dry_run: bool = False
 
+    def _repr_html_(self) -> str:
+        """A card: the outcome, the body sent as JSON, the request ids and tries."""
+        from learnkit.display import card
 
-def _require_id(value: object, name: str) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidInputError(name, "empty", "shouldn't be empty: pass the id as a string")
-    return value
+        sent = json.dumps(self.body, indent=2, ensure_ascii=False)
+        if self.dry_run:
+            return card("Dry run: nothing sent", [("would send", sent)], tone="info")
+        rows = [
+            ("sent", sent),
+            ("request-id", self.request_id or "—"),
+            ("client-request-id", self.client_request_id or "—"),
+            ("attempts", str(self.attempts)),
+        ]
+        return card(f"Updated · {self.status}", rows, tone="ok")
 
 
 def update_activity(
@@ -67,12 +80,12 @@ def update_activity(
     ...     "status": "completed"}, dry_run=True).body
     {'@odata.type': '#microsoft.graph.learningSelfInitiatedCourse', 'status': 'completed'}
     """
-    _require_id(registration_id, "registration_id")
-    _require_id(activity_id, "activity_id")
+    require_id(registration_id, "registration_id")
+    require_id(activity_id, "activity_id")
     body = parse_update(changes).to_body()
     if dry_run:
         return UpdateResult(status=None, body=body, dry_run=True)
-    response = client.update_activity(registration_id, activity_id, body)
+    response = client.patch_activity(registration_id, activity_id, body)
     return UpdateResult(
         status=response.status,
         body=body,

@@ -199,7 +199,7 @@ def test_the_client_refuses_a_call_whose_token_kind_it_lacks(sb: Sandbox) -> Non
     with pytest.raises(
         learnkit.TokenError, match=r"update_provider needs a delegated token with LearningProvider\.ReadWrite"
     ):
-        app_only.update_provider(sb.demo["registration_id"], {"isCourseActivitySyncEnabled": True})
+        app_only.patch_provider(sb.demo["registration_id"], {"isCourseActivitySyncEnabled": True})
     user_only = GraphClient.for_sandbox(sb, app="learnkit-delegated")
     assert user_only.credential is None and user_only.delegated is not None
     with pytest.raises(
@@ -215,7 +215,7 @@ def test_the_sandbox_refuses_wrong_kinds_and_missing_permissions_sent_raw(
     # A delegated token passed off as an application one reaches an app-only endpoint ...
     liar = GraphClient(sb.graph_url, credential=Static(delegated_token), verify=sb.ca_cert, trust_env=False)  # type: ignore[arg-type]
     with pytest.warns(learnkit.PermissionWarning), pytest.raises(learnkit.PermissionDeniedError):
-        liar.update_activity(sb.demo["registration_id"], sb.demo["assignment_id"], patch_body())
+        liar.patch_activity(sb.demo["registration_id"], sb.demo["assignment_id"], patch_body())
     # ... and the reverse, an application token on a delegated-only endpoint.
     reverse = GraphClient(
         sb.graph_url,
@@ -231,7 +231,7 @@ def test_the_sandbox_refuses_wrong_kinds_and_missing_permissions_sent_raw(
         pytest.warns(learnkit.PermissionWarning, match="LearningAssignedCourse.ReadWrite.All"),
         pytest.raises(learnkit.PermissionDeniedError, match="access to this report or data"),
     ):
-        weak.update_activity(sb.demo["registration_id"], sb.demo["assignment_id"], patch_body())
+        weak.patch_activity(sb.demo["registration_id"], sb.demo["assignment_id"], patch_body())
 
 
 def test_no_secret_or_token_in_reprs_or_logs(sb: Sandbox, caplog: pytest.LogCaptureFixture) -> None:
@@ -251,3 +251,28 @@ def test_no_secret_or_token_in_reprs_or_logs(sb: Sandbox, caplog: pytest.LogCapt
     )
     for secret in (demo["client_secret"], cert["pfx_passphrase"], key, *tokens):
         assert secret not in shown
+
+
+# --- a bad argument is one kind of mistake: InvalidInputError naming it ---------------------------
+
+
+@pytest.mark.parametrize(
+    ("make", "field"),
+    [
+        (lambda: ClientSecretCredential("", "app", "s"), "tenant_id"),
+        (lambda: ClientSecretCredential("t", " ", "s"), "client_id"),
+        (lambda: ClientSecretCredential("t", "app", ""), "client_secret"),
+        (lambda: CertificateCredential("t", "app"), "pfx_path"),
+        (lambda: GraphClient.connect("t", "app", client_secret="s", cloud="mars"), "cloud"),
+        (lambda: GraphClient.connect("t", "app"), "client_secret"),
+        (lambda: GraphClient(delegated=Static("t", "application")), "delegated"),  # type: ignore[arg-type]
+        (lambda: GraphClient.for_sandbox({"apps": [{"name": "a", "kind": "application"}]}, app="b"), "app"),
+        (lambda: GraphClient("https://graph.example/v1.0").get_activity(""), "activity_id"),
+        (lambda: learnkit.update_activity(None, "reg", " ", patch_body(), dry_run=True), "activity_id"),  # type: ignore[arg-type]
+    ],
+    ids=["tenant", "client", "secret", "certificate", "cloud", "no-credential", "kind", "app", "raw-id", "id"],
+)
+def test_a_bad_argument_is_an_invalid_input_error_naming_it(make: Any, field: str) -> None:
+    with pytest.raises(learnkit.InvalidInputError) as info:
+        make()
+    assert info.value.field == field and isinstance(info.value, ValueError)

@@ -211,7 +211,7 @@ def test_conflict_is_reported_not_overwritten_unless_forced(sb: Any, client: Gra
     edited = bump(before, 4)
     victim = edited.loc[edited["completionPercentage"] != before["completionPercentage"], "id"].iloc[0]
     kind = before.set_index("id").loc[victim, "@odata.type"]
-    client.update_activity(
+    client.patch_activity(
         sb.demo["registration_id"], victim, {"@odata.type": kind, "status": "inProgress", "completionPercentage": 3}
     )
     results = apply_frame(client, before, edited, **run_options(book))
@@ -315,7 +315,7 @@ def test_undo_leaves_records_changed_since(sb: Any, client: GraphClient, book: J
     results = apply_frame(client, before, bump(before, 3), **run_options(book))
     victim = results["id"].iloc[0]
     kind = before.set_index("id").loc[victim, "@odata.type"]
-    client.update_activity(
+    client.patch_activity(
         sb.demo["registration_id"], victim, {"@odata.type": kind, "status": "completed", "completionPercentage": 100}
     )
     reverted = undo(client, results.attrs["journal_id"], **run_options(book))
@@ -346,7 +346,7 @@ def test_resume_confirms_landed_rows_and_sends_only_the_rest(sb: Any, client: Gr
         run, [(0, sent[0].before, sent[0].body), (1, sent[1].before, sent[1].body)], [(0, "PATCH"), (1, "PATCH")]
     )
     assert sent[0].body is not None
-    client.update_activity(plans[0].registration_id, plans[0].activity_id, sent[0].body)
+    client.patch_activity(plans[0].registration_id, plans[0].activity_id, sent[0].body)
     results = resume(client, run, **run_options(book))
     assert summarize(results) == {"applied": 3}
     assert by_id(provider_frame(client, sb)) == by_id(edited)

@@ -130,7 +130,7 @@ def test_apply_exits_non_zero_on_a_conflict_and_names_it(
     client = GraphClient.for_sandbox(sb)
     raw = export(sb, connection, tmp_path / "activities.csv")
     edit(raw, sb).to_csv(tmp_path / "edits.csv", index=False)
-    client.update_activity(
+    client.patch_activity(
         sb.demo["registration_id"],
         sb.demo["self_initiated_id"],
         {

@@ -95,7 +95,7 @@ def test_only_set_properties_are_sent_and_null_clears(sb: Any, client: GraphClie
 
 
 def raw_patch(client: GraphClient, sb: Any, body: dict[str, Any]) -> None:
-    client.update_activity(demo(sb, "registration_id"), demo(sb, "assignment_id"), body)
+    client.patch_activity(demo(sb, "registration_id"), demo(sb, "assignment_id"), body)
 
 
 def test_row_method_not_allowed(sb: Any, client: GraphClient) -> None:
@@ -264,7 +264,7 @@ def test_create_get_by_external_id_update_and_delete(sb: Any, client: GraphClien
     assert created.id and created.id.startswith(demo(sb, "learner_id") + ":")
     found = client.get_activity_by_external_id(reg, "ext-o'hara")
     assert found.id == created.id
-    client.update_activity_by_external_id(reg, "ext-o'hara", {"@odata.type": ASSIGNMENT_TYPE, "status": "completed"})
+    client.patch_activity_by_external_id(reg, "ext-o'hara", {"@odata.type": ASSIGNMENT_TYPE, "status": "completed"})
     assert client.get_activity(created.id).status == "completed"
     assert client.delete_activity(reg, created.id).status == 204
     with pytest.raises(learnkit.ActivityNotFoundError):
@@ -312,7 +312,7 @@ def test_delegated_operations_need_a_delegated_token_and_say_so_before_sending(s
     providers = both.list_providers()
     assert {p.id for p in providers} >= {demo(sb, "registration_id"), demo(sb, "disabled_registration_id")}
     assert (
-        both.update_provider(demo(sb, "disabled_registration_id"), {"isCourseActivitySyncEnabled": True}).status == 204
+        both.patch_provider(demo(sb, "disabled_registration_id"), {"isCourseActivitySyncEnabled": True}).status == 204
     )
     assert both.get_provider(demo(sb, "disabled_registration_id")).isCourseActivitySyncEnabled is True
     mine = both.list_learner_activities("me")

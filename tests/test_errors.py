@@ -83,3 +83,15 @@ def test_invalid_input_is_a_value_error_naming_the_field() -> None:
     error = learnkit.InvalidInputError("completionPercentage", "invalid", "must be 0..100")
     assert isinstance(error, ValueError) and error.field == "completionPercentage"
     assert str(error) == "completionPercentage: must be 0..100"
+
+
+def test_retry_after_as_an_http_date_counts_from_now_and_is_never_negative() -> None:
+    from datetime import datetime, timezone
+
+    now = datetime(2026, 1, 5, 12, 0, 0, tzinfo=timezone.utc)
+    assert parse_retry_after("Mon, 05 Jan 2026 12:01:30 GMT", now=now) == 90
+    assert parse_retry_after("Mon, 05 Jan 2026 11:00:00 GMT", now=now) == 0
+    assert parse_retry_after("Monday, 05-Jan-26 12:00:10 GMT", now=now) == 10  # the obsolete RFC 850 form
+    for unusable in ("inf", "nan", "soon", ""):
+        assert parse_retry_after(unusable, "Retry after 1 minutes") == 60
+        assert parse_retry_after(unusable) is None

@@ -221,3 +221,15 @@ def test_messages_show_the_refused_value() -> None:
     assert "'yesterday'" in str(when) and "{value" not in str(when)
     local = refused(assignment(dueDateTime={"dateTime": "22/09/2022", "timeZone": "UTC"}))
     assert "'22/09/2022'" in str(local)
+
+
+@pytest.mark.parametrize("field", ["assignedDateTime", "dueDateTime"])
+@pytest.mark.parametrize("value", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"])
+def test_instants_graph_cannot_hold_are_refused_before_sending_as_the_sandbox_does(field: str, value: str) -> None:
+    error = refused(assignment(**{field: value}))
+    assert error.field == field and "outside 0001-01-01 to 9999-12-31" in str(error)
+
+
+def test_seven_digit_fractions_are_read() -> None:
+    body = parse_update(assignment(assignedDateTime="2021-05-11T22:57:17.1234567Z")).to_body()
+    assert body["assignedDateTime"] == "2021-05-11T22:57:17.1234567Z"

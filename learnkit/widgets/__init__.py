@@ -6,7 +6,8 @@
 - ``ActivityTable``: a DataFrame grid of many activities: filter, sort, select,
   edit the updatable columns, see the pending changes;
 - ``BulkEditor``: set fields on the selected rows, preview, apply with progress;
-- ``HistoryPanel``: the journal's runs, each undoable.
+- ``HistoryPanel``: the journal's runs, each undoable;
+- ``ProviderCharts``: status, completion, overdue and findings charts whose selections filter a table.
 
 They are views of one ``Workbench`` (client, activities, pending edits, journal):
 every save from any of them is one journal run and shows in all of them.
@@ -27,6 +28,7 @@ require("bulk", __name__)
 
 from learnkit.widgets._safe import CALLBACK_ERRORS, CallbackError, guarded
 from learnkit.widgets.bulk_editor import BulkEditor
+from learnkit.widgets.charts import ProviderCharts
 from learnkit.widgets.connect import ConnectPanel
 from learnkit.widgets.form import ActivityForm
 from learnkit.widgets.history import HistoryPanel
@@ -41,6 +43,7 @@ __all__ = [
     "CallbackError",
     "ConnectPanel",
     "HistoryPanel",
+    "ProviderCharts",
     "Workbench",
     "guarded",
 ]

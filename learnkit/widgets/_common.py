@@ -40,9 +40,20 @@ class SecretText(widgets.Password):  # type: ignore[misc]
 _CSS = """
 <style>
 .lk-message, .lk-ok, .lk-refused, .lk-error, .lk-wait, .lk-note { padding: 2px 0; }
-.lk-ok { color: var(--jp-success-color1, #1b5e20); }
-.lk-refused, .lk-error, .lk-problem, .lk-callback-error { color: var(--jp-error-color1, #b00020); }
-.lk-wait { color: var(--jp-warn-color1, #8a5a00); }
+/* !important: the inline colours in explain.py are only the fallback for HTML shown without this sheet. */
+.lk-ok { color: var(--jp-success-color0, #1b5e20) !important; }
+.lk-refused, .lk-error, .lk-problem, .lk-callback-error { color: var(--jp-error-color1, #b00020) !important; }
+.lk-wait { color: var(--jp-warn-color0, #8a5a00) !important; }
+/* A dark theme's deeper shades are dim on its dark background (under 4.5:1): take its lighter ones. */
+body[data-jp-theme-light="false"] .lk-ok { color: var(--jp-success-color1) !important; }
+body[data-jp-theme-light="false"] :is(.lk-refused, .lk-error, .lk-problem, .lk-callback-error) {
+  color: var(--jp-error-color2) !important;
+}
+body[data-jp-theme-light="false"] .lk-wait { color: var(--jp-warn-color1) !important; }
+/* The browser's own parts of inputs (date pickers' calendar icon) drawn for a dark page too. */
+body[data-jp-theme-light="false"] :is(.lk-activity-form, .lk-activity-table, .lk-bulk-editor) input {
+  color-scheme: dark;
+}
 .lk-info, .lk-note { color: var(--jp-ui-font-color1, inherit); }
 table.lk-pending, table.lk-results, table.lk-diff, table.lk-header, table.lk-runs {
   border-collapse: collapse; color: var(--jp-ui-font-color1, inherit);

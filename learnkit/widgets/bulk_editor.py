@@ -45,9 +45,10 @@ class BulkEditor(widgets.VBox):  # type: ignore[misc]
         self.table = table
         self.workbench = table.workbench
         self.field = widgets.Dropdown(options=_settable(), description="set", value="status")
-        self.value_choice = widgets.Dropdown(options=[])
-        self.value_text = widgets.Text(placeholder="value (empty: clear)")
-        self.value_box = widgets.Box([self.value_choice])
+        self.value_choice = widgets.Dropdown(options=[], layout=widgets.Layout(width="180px"))
+        self.value_text = widgets.Text(placeholder="value (empty: clear)", layout=widgets.Layout(width="180px"))
+        # Not squeezed to nothing beside the other controls in a narrow column: the row wraps instead.
+        self.value_box = widgets.Box([self.value_choice], layout=widgets.Layout(flex="0 0 auto"))
         self.stage_button = widgets.Button(description="Stage on selected rows", icon="pencil", layout=_fit())
         self.preview = widgets.HTML()
         self.apply_button = widgets.Button(description="Apply", button_style="primary", icon="upload", layout=_fit())
@@ -64,7 +65,9 @@ class BulkEditor(widgets.VBox):  # type: ignore[misc]
         super().__init__(
             [
                 style_sheet(),
-                widgets.HBox([self.field, self.value_box, self.stage_button]),
+                widgets.HBox(
+                    [self.field, self.value_box, self.stage_button], layout=widgets.Layout(flex_flow="row wrap")
+                ),
                 self.preview,
                 widgets.HBox([self.apply_button, self.progress]),
                 self.results,

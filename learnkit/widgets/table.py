@@ -81,7 +81,11 @@ class ActivityTable(widgets.VBox):  # type: ignore[misc]
         self.view_index: pd.Index = self.workbench.frame.index
         self._page_ids: list[str] = []
         self._reverting = False
+        # Cells put back after a refusal: the front-end echoes each one back as an edit, which is not one.
+        self._echoes: set[tuple[int, str, str]] = set()
         self._filter: tuple[str, str, str] | None = None
+        #: A linked view's selection (a chart's bar or range): only these ids, with what was selected.
+        self._only: tuple[frozenset[str], str] | None = None
         self._sort: tuple[str, bool] | None = None
 
         columns = self._columns()
@@ -245,8 +249,23 @@ class ActivityTable(widgets.VBox):  # type: ignore[misc]
     def clear_filter(self) -> None:
         """Show every row again."""
         self._filter = None
+        self._only = None
         self.page = 0
         self._recompute()
+
+    def show_only(self, activity_ids: Iterable[str] | None, label: str = "") -> int:
+        """Keep only these rows, on top of the filter (a linked view's selection); None: all again.
+
+        ``label`` says what was selected, beside the row count. Returns how many rows show.
+
+        >>> t = ActivityTable([{"id": "a", "status": "completed"}, {"id": "b", "status": "inProgress"}])
+        >>> t.show_only(["b"], "chart: in progress")
+        1
+        """
+        self._only = None if activity_ids is None else (frozenset(str(i) for i in activity_ids), label)
+        self.page = 0
+        self._recompute()
+        return len(self.view_index)
 
     def sort_by(self, column: str | None, ascending: bool = True) -> None:
         """Order the rows by ``column`` (None: as read); missing values go last."""
@@ -286,6 +305,8 @@ class ActivityTable(widgets.VBox):  # type: ignore[misc]
         index = frame.index
         if self._filter is not None:
             index = index[self._mask(frame, *self._filter).to_numpy()]
+        if self._only is not None:
+            index = index[frame.loc[index, "id"].astype(str).isin(self._only[0]).to_numpy()]
         if self._sort is not None:
             column, ascending = self._sort
             order = frame.loc[index, column].sort_values(ascending=ascending, na_position="last", kind="stable")
@@ -327,11 +348,15 @@ class ActivityTable(widgets.VBox):  # type: ignore[misc]
                 self.grid.column_widths = widths
             self.grid.data = page
             self.grid.selections = []
+            self._echoes.clear()
         pages = max(1, -(-len(self.view_index) // self.page_size))
+        only = f" · {html.escape(self._only[1])}" if self._only is not None and self._only[1] else ""
         self.page_label.value = (
-            f"&nbsp;page {self.page + 1}/{pages} · {len(self.view_index)} of {len(self.workbench.frame)} rows&nbsp;"
+            f"&nbsp;page {self.page + 1}/{pages} · {len(self.view_index)} of {len(self.workbench.frame)} rows"
+            f"{only}&nbsp;"
         )
         self._render_pending()
+        self._cell_target_changed()  # the cell editor under the grid shows the value after a save or undo too
 
     # --- selection ---------------------------------------------------------
 
@@ -368,9 +393,12 @@ class ActivityTable(widgets.VBox):  # type: ignore[misc]
             return
         row = self._page_ids.index(activity_id)
         value: Any = self.workbench.edited_frame().at[self.workbench.position(activity_id), column]
+        shown = "" if pd.isna(value) else value.isoformat() if isinstance(value, pd.Timestamp) else value
+        name = _SHOWN_AS.get(column, column)
+        self._echoes.add((row, name, str(shown)))
         self._reverting = True
         try:
-            self.grid.set_cell_value_by_index(_SHOWN_AS.get(column, column), row, "" if pd.isna(value) else value)
+            self.grid.set_cell_value_by_index(name, row, shown)
         finally:
             self._reverting = False
 
@@ -378,6 +406,10 @@ class ActivityTable(widgets.VBox):  # type: ignore[misc]
         if self._reverting:
             return
         row = int(cell["row"])
+        echo = (row, str(cell["column"]), str(cell["value"]))
+        if echo in self._echoes:
+            self._echoes.discard(echo)
+            return
         if 0 <= row < len(self._page_ids):
             self.set_cell(self._page_ids[row], str(cell["column"]), cell["value"])
 
@@ -478,17 +510,17 @@ def _choices(kind: str, column: str) -> tuple[str, ...]:
 
 
 def _fit() -> widgets.Layout:
-    """A button as wide as its label (ipywidgets' default cuts longer labels)."""
-    return widgets.Layout(width="auto")
+    """A button as wide as its label (ipywidgets' default cuts longer labels), not squeezed in a row."""
+    return widgets.Layout(width="auto", flex="0 0 auto")
 
 
 def _widths(page: pd.DataFrame) -> dict[str, int]:
-    """Column widths that show each header whole, and ids whole."""
-    widths = {str(c): max(90, 8 * len(str(c)) + 24) for c in page.columns}
-    widths["id"] = 300
-    if _TITLE in widths:
-        widths[_TITLE] = 220
-    for name in ("learnerUserId", "learningContentId", "learningProviderId", "assignerUserId"):
-        if name in widths:
-            widths[name] = 300
+    """Column widths that show each header whole, ids whole, and other values whole up to a cap."""
+
+    def text(values: Iterable[Any], cap: int) -> int:
+        # ipydatagrid draws 12px sans-serif: about 6.5 px a character, plus the cell's padding.
+        return min(cap, int(6.5 * max((len(str(v)) for v in values), default=0)) + 16)
+
+    widths = {str(c): max(90, 8 * len(str(c)) + 24, text(page[c], 320)) for c in page.columns}
+    widths["id"] = max(300, text(page.index, 1000))
     return widths

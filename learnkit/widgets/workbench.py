@@ -138,14 +138,21 @@ class Workbench(traitlets.HasTraits):
 
     # --- reading -----------------------------------------------------------
 
-    def load(self, registration_id: str | None = None) -> None:
-        """Read every activity of the provider (the current one if not given); pending edits are dropped."""
+    def load(self, registration_id: str | None = None, *, on_page: Callable[[int], object] | None = None) -> None:
+        """Read every activity of the provider (the current one if not given); pending edits are dropped.
+
+        ``on_page(rows_read_so_far)`` hears about each page as it arrives (a big provider takes many).
+        """
         registration_id = registration_id or self.registration_id
         if self.client is None or registration_id is None:
             raise InvalidInputError("client", "required", "connect a client and choose a provider first")
         self.busy = True
         try:
-            rows = self.client.list_provider_activities_json(registration_id)
+            rows: list[dict[str, Any]] = []
+            for page in self.client.iter_provider_activity_pages(registration_id):
+                rows.extend(page)
+                if on_page is not None:
+                    on_page(len(rows))
         finally:
             self.busy = False
         self.registration_id = registration_id
@@ -233,6 +240,7 @@ class Workbench(traitlets.HasTraits):
         """The same edit on many rows (the bulk editor); id -> message for each row that refused it."""
         refused: dict[str, str] = {}
         accepted = 0
+        start = {k: dict(v) for k, v in self.pending.items()}
         for activity_id in activity_ids:
             problem = self._refusal(activity_id, column, value, notify=False)
             if problem is None:
@@ -241,7 +249,7 @@ class Workbench(traitlets.HasTraits):
                 refused[activity_id] = problem
         if refused:
             self.refused = [*self.refused, *((i, column, value, m) for i, m in refused.items())][-50:]
-        self.pending = dict(self.pending)
+        self._publish_pending(start)
         text = f"{column} set on {accepted} row(s)"
         self._say(text + (f"; refused on {len(refused)}" if refused else ""), "refused" if refused else "ok")
         return refused
@@ -276,8 +284,19 @@ class Workbench(traitlets.HasTraits):
             column, problem = next(iter(refused.items()))
             self._say(f"refused: {column} of {activity_id}: {problem}", "refused")
         else:
-            self.pending = dict(self.pending)
+            self._publish_pending(pending)
         return refused
+
+    def _publish_pending(self, start: dict[str, Any]) -> None:
+        """Tell the observers about edits made in place (``_refusal(notify=False)``) since ``start``.
+
+        traitlets stays silent when the new value equals the stored one, and the stored dict
+        is the one edited in place: put ``start`` back silently, then assign the result.
+        """
+        final = {k: dict(v) for k, v in self.pending.items()}
+        self.pending.clear()
+        self.pending.update(start)
+        self.pending = final
 
     def _refusal(self, activity_id: str, column: str, value: Any, *, notify: bool = True) -> str | None:
         try:

@@ -1,0 +1,209 @@
+"""HTTP sessions that cannot hang: a (connect, read) timeout on every request, and an overall deadline.
+
+requests bounds each socket operation only, so a server that trickles a byte every
+quarter second never trips its read timeout. ``TimedSession`` also bounds the whole
+request: a watchdog shuts the request's socket down when the deadline passes, in
+whatever phase the request is (connecting, sending, waiting for headers, reading
+the body), and the request raises ``DeadlineExceeded`` (a ``requests.Timeout``).
+``GraphClient`` and the msal sign-in both send through it.
+
+Example::
+
+    session = TimedSession(timeout=(5.0, 30.0), deadline=60.0)
+    session.get("https://graph.microsoft.com/v1.0/$metadata")
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import NameResolutionError, NewConnectionError
+
+__all__ = ["DeadlineExceeded", "TimedSession", "Timeout", "cause_name", "failure_reason", "never_sent"]
+
+#: (connect, read) seconds, or one number for both: what requests takes.
+Timeout = float | tuple[float, float]
+
+# The watch of the request this thread is sending, for the pools to hand it the connection in use.
+_current = threading.local()
+
+
+class DeadlineExceeded(requests.exceptions.Timeout):
+    """No complete answer arrived within the session's overall deadline."""
+
+
+class _Watch:
+    """Shuts down the socket of one request if that request outlives its deadline."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.conn: Any = None
+        self.expired = False
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="learnkit-deadline", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._done.set()
+
+    def _run(self) -> None:
+        if self._done.wait(self.seconds):
+            return
+        self.expired = True
+        # Again until the request gives up: the socket may not exist yet (still connecting).
+        while True:
+            sock = getattr(self.conn, "sock", None)
+            if isinstance(sock, socket.socket):
+                # socket.socket's own shutdown: SSLSocket.shutdown would also drop its TLS state
+                # under the feet of the thread blocked reading it.
+                with contextlib.suppress(OSError):
+                    socket.socket.shutdown(sock, socket.SHUT_RDWR)
+            if self._done.wait(0.05):
+                return
+
+
+class _TrackedPool:
+    """A urllib3 pool that tells the current request's watch which connection it is using."""
+
+    def _get_conn(self, timeout: float | None = None) -> Any:
+        conn = super()._get_conn(timeout)  # type: ignore[misc]
+        watch = getattr(_current, "watch", None)
+        if watch is not None:
+            watch.conn = conn
+        return conn
+
+    def _put_conn(self, conn: Any) -> None:
+        watch = getattr(_current, "watch", None)
+        if watch is not None and watch.conn is conn:
+            watch.conn = None  # back in the pool: another request's now, never to be shut by this watch
+        super()._put_conn(conn)  # type: ignore[misc]
+
+
+class _HTTPPool(_TrackedPool, HTTPConnectionPool):
+    pass
+
+
+class _HTTPSPool(_TrackedPool, HTTPSConnectionPool):
+    pass
+
+
+_POOLS = {"http": _HTTPPool, "https": _HTTPSPool}
+
+
+class _Adapter(HTTPAdapter):
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = _POOLS
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+        manager.pool_classes_by_scheme = _POOLS
+        return manager
+
+
+class TimedSession(requests.Session):
+    """A ``requests.Session`` whose every request has a timeout and an overall deadline.
+
+    ``timeout`` is the default (connect, read) seconds of a request that passes none;
+    ``deadline`` bounds a whole request, body included (``None``: no bound). Responses
+    read with ``stream=True`` are bounded up to their headers only. No retries at this
+    level: the caller decides what is safe to send again.
+
+    >>> TimedSession(timeout=(3.0, 10.0), deadline=20.0).deadline
+    20.0
+    """
+
+    def __init__(self, *, timeout: Timeout = (10.0, 60.0), deadline: float | None = 120.0, pool_size: int = 10) -> None:
+        super().__init__()
+        self.timeout = timeout
+        self.deadline = deadline
+        adapter = _Adapter(pool_connections=4, pool_maxsize=pool_size, max_retries=0)
+        self.mount("https://", adapter)
+        self.mount("http://", adapter)
+
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
+        """``requests.Session.request`` with the session's timeout and deadline."""
+        if kwargs.get("timeout") is None:
+            kwargs["timeout"] = self.timeout
+        if self.deadline is None:
+            return super().request(method, url, *args, **kwargs)
+        watch = _Watch(self.deadline)
+        outer = getattr(_current, "watch", None)
+        _current.watch = watch
+        watch.start()
+        try:
+            response = super().request(method, url, *args, **kwargs)
+        except requests.RequestException as exc:
+            if watch.expired:
+                raise self._late(method, url) from exc
+            raise
+        finally:
+            watch.stop()
+            _current.watch = outer
+        if watch.expired:
+            # The shutdown can look like the end of a body sent without a length: never trust it.
+            response.close()
+            raise self._late(method, url)
+        return response
+
+    def _late(self, method: str | bytes, url: str | bytes) -> DeadlineExceeded:
+        method = method.decode() if isinstance(method, bytes) else method
+        url = url.decode() if isinstance(url, bytes) else url
+        return DeadlineExceeded(f"{method} {url}: no complete answer within the {self.deadline:g} s deadline")
+
+
+def failure_reason(exc: requests.RequestException) -> str:
+    """What went wrong under a requests error, in a few words a person and a script can both read.
+
+    >>> failure_reason(requests.ReadTimeout())
+    'timed out waiting for the answer'
+    """
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    if isinstance(exc, DeadlineExceeded):
+        return str(exc).split(": ", 1)[-1]
+    if isinstance(exc, requests.exceptions.SSLError):
+        text = str(reason or exc)
+        return (
+            "its certificate is not trusted (CERTIFICATE_VERIFY_FAILED)"
+            if "CERTIFICATE_VERIFY_FAILED" in text
+            else (f"TLS failed ({cause_name(exc)})")
+        )
+    if isinstance(exc, requests.ConnectTimeout):
+        return "timed out connecting"
+    if isinstance(exc, requests.ReadTimeout):
+        return "timed out waiting for the answer"
+    if isinstance(reason, NameResolutionError):
+        return "unknown host (Name or service not known)"
+    if isinstance(reason, NewConnectionError):
+        return (
+            "connection refused"
+            if isinstance(reason.__context__, ConnectionRefusedError)
+            else (f"could not connect ({cause_name(exc)})")
+        )
+    return f"the connection dropped ({cause_name(exc)})"
+
+
+def never_sent(exc: requests.RequestException) -> bool:
+    """True when the request cannot have reached the service: the connection was never made."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return isinstance(reason, NewConnectionError)
+
+
+def cause_name(exc: BaseException) -> str:
+    """The class name of what really failed under a requests error: short, and free of URLs and headers.
+
+    >>> cause_name(requests.ConnectionError(ConnectionRefusedError()))
+    'ConnectionError'
+    """
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return type(reason if isinstance(reason, BaseException) else exc).__name__

@@ -1,0 +1,549 @@
+"""``WorkbenchApp``: the whole workbench on one page, for a person who never opens a notebook.
+
+Pages, in the order a person goes: Connect (the sandbox, or a tenant with a secret,
+a certificate or a device-code sign-in) → Provider (listed when a delegated sign-in
+may list them, else the sandbox's demo providers, or a registration id typed in) →
+Activities (the table with filter, sort and paging, the form for the selected row,
+the pending changes and their diff) → Bulk edit → History (undo) → Audit (the audit's
+findings and charts, once ``learnkit.widgets.charts`` is installed).
+
+Everything goes through one ``Workbench``: the views edit it, and every save is one
+journal run through ``learnkit.bulk``. Reading a provider and saving run in a
+background thread, so the page stays usable and shows their progress; a refused,
+throttled or failed call is explained at the top of the page with what to do.
+
+``learnkit app`` serves this through Voila; its settings reach the kernel as
+environment variables (``learnkit.app_cli``), read by ``WorkbenchApp.from_environment``.
+
+Example::
+
+    app = WorkbenchApp(sandbox=sb)          # display(app)
+    app.connect_panel.connect()             # the Connect button
+    app.load(sb.demo["registration_id"]); app.wait()
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import importlib
+import os
+import threading
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import ipywidgets as widgets
+
+from learnkit.app_cli import (
+    APP_MODE_VARIABLE,
+    CLOUD_VARIABLE,
+    DELEGATED_CLIENT_VARIABLE,
+    SANDBOX_JSON_VARIABLE,
+)
+from learnkit.client import GraphClient
+from learnkit.errors import LearnkitError, TokenError
+from learnkit.widgets._common import style_sheet, ui_client
+from learnkit.widgets._safe import CALLBACK_ERRORS, CallbackError, guarded, render_exception
+from learnkit.widgets.bulk_editor import BulkEditor
+from learnkit.widgets.connect import ConnectPanel
+from learnkit.widgets.explain import explain_error
+from learnkit.widgets.form import ActivityForm
+from learnkit.widgets.history import HistoryPanel
+from learnkit.widgets.table import ActivityTable
+from learnkit.widgets.workbench import Workbench
+
+__all__ = ["PAGES", "WorkbenchApp"]
+
+#: The pages, in the order a person goes through them.
+PAGES = ("1 · Connect", "2 · Provider", "3 · Activities", "4 · Bulk edit", "5 · History", "6 · Audit")
+CONNECT, PROVIDER, ACTIVITIES, BULK, HISTORY, AUDIT = range(len(PAGES))
+
+#: The sandbox's demo providers, by the key its JSON's ``demo`` object names them with.
+_DEMO_PROVIDERS = (
+    ("registration_id", "demo provider"),
+    ("other_registration_id", "second demo provider"),
+    ("disabled_registration_id", "disabled demo provider (its sync is off)"),
+)
+
+_APP_CSS = """
+<style>
+.lk-app-header { border-bottom: 1px solid var(--jp-border-color2, #ccc); padding-bottom: 4px; margin-bottom: 6px; }
+.lk-app-working { color: var(--jp-warn-color1, #8a5a00); }
+</style>
+"""
+
+
+class WorkbenchApp(widgets.VBox):  # type: ignore[misc]
+    """The workbench as an application: a header with status and progress over six pages.
+
+    ``sandbox`` is a running sandbox (handle or its JSON); without one, Connect starts
+    one in this process. ``max_wait`` bounds how long a call sleeps through a 429/503
+    before the page shows the wait instead.
+
+    Example: ``WorkbenchApp(sandbox=sb).connect_panel.connect()``
+    """
+
+    def __init__(
+        self,
+        *,
+        sandbox: Any = None,
+        journal: Any = None,
+        max_wait: float = 10.0,
+        device_code_timeout: float = 300.0,
+    ) -> None:
+        self.sandbox = sandbox
+        self.max_wait = max_wait
+        self.bench = Workbench(journal=journal)
+        #: The last error a background call ended with (None after a success).
+        self.last_error: BaseException | None = None
+        self._worker: threading.Thread | None = None
+        self._running = threading.Event()
+        self._task = ""
+
+        # Header: where we are, what runs, what happened.
+        self.title = widgets.HTML("<h2 style='margin:4px 0'>learnkit · course activity workbench</h2>")
+        self.status = widgets.HTML()
+        self.status.add_class("lk-app-status")
+        self.working = widgets.HTML()
+        self.working.add_class("lk-app-working")
+        self.progress = widgets.IntProgress(value=0, min=0, max=1, layout=widgets.Layout(width="260px"))
+        self.progress.layout.visibility = "hidden"
+        self.message = widgets.HTML()
+        self.message.add_class("lk-app-message")
+        self.problem = widgets.HTML()
+        self.problem.add_class("lk-app-problem")
+
+        # 1 Connect
+        self.connect_panel = ConnectPanel(sandbox=sandbox, device_code_timeout=device_code_timeout)
+        self.connect_panel.on_connect(self.use_client)
+
+        # 2 Provider
+        self.sign_in = widgets.HTML()
+        self.sign_in.add_class("lk-app-sign-in")
+        self.provider_choice = widgets.Dropdown(
+            options=[], description="provider", style={"description_width": "120px"}, layout=_wide()
+        )
+        self.provider_choice.add_class("lk-provider-choice")
+        self.provider_id = widgets.Text(
+            description="or registration id",
+            placeholder="the provider's id (a GUID)",
+            style={"description_width": "120px"},
+            layout=_wide(),
+        )
+        self.provider_id.add_class("lk-provider-id")
+        self.list_button = widgets.Button(description="List providers", icon="refresh")
+        self.load_button = widgets.Button(description="Load activities", button_style="primary", icon="download")
+        self.load_button.add_class("lk-load")
+        self.provider_note = widgets.HTML()
+        self.provider_note.add_class("lk-provider-note")
+        self.list_button.on_click(guarded(lambda _: self.list_providers(), self.problem))
+        self.load_button.on_click(guarded(lambda _: self.load(), self.problem))
+
+        # 3 Activities, 4 Bulk edit, 5 History: the views of the one workbench.
+        self.table = ActivityTable(self.bench)
+        self.form = ActivityForm(self.bench)
+        self.bulk = BulkEditor(self.table)
+        self.history = HistoryPanel(self.bench)
+        # Saving many rows runs in the background here: the views' own save buttons would block the page.
+        self.table.apply_button.layout.display = "none"
+        self.bulk.apply_button.layout.display = "none"
+        self.save_buttons = [self._save_button(), self._save_button()]
+
+        # 6 Audit: filled on first view (the charts are heavy), when the audit's widgets are installed.
+        self.audit_slot = widgets.VBox(
+            [widgets.HTML("<i>The audit's findings and charts show here once they are installed.</i>")]
+        )
+        self.audit_slot.add_class("lk-audit-slot")
+        self._audit_built = False
+
+        self.tabs = widgets.Tab(
+            children=[
+                self.connect_panel,
+                widgets.VBox(
+                    [
+                        widgets.HTML("<b>Choose the provider whose course activities to work on</b>"),
+                        self.sign_in,
+                        widgets.HBox([self.provider_choice, self.list_button]),
+                        self.provider_id,
+                        self.load_button,
+                        self.provider_note,
+                    ]
+                ),
+                widgets.VBox(
+                    [
+                        self.table,
+                        widgets.HBox([self.save_buttons[0]]),
+                        widgets.HTML("<b>Selected activity</b> (click a row of the table)"),
+                        self.form,
+                    ]
+                ),
+                widgets.VBox([self.bulk, widgets.HBox([self.save_buttons[1]])]),
+                self.history,
+                self.audit_slot,
+            ],
+            titles=PAGES,
+        )
+        self.tabs.add_class("lk-app-pages")
+        self.tabs.observe(guarded(lambda _: self._page_shown(), self.problem), "selected_index")
+
+        self._handlers: dict[str, Callable[[Any], None]] = {
+            "message": guarded(lambda _: self._show_message(), self.problem),
+            "progress": guarded(lambda _: self._show_progress(), self.problem),
+            "busy": guarded(lambda _: self._enable(), self.problem),
+            "pending": guarded(lambda _: self._show_status(), self.problem),
+            "frame": guarded(lambda _: self._show_status(), self.problem),
+            "client": guarded(lambda _: self._show_status(), self.problem),
+        }
+        for name, handler in self._handlers.items():
+            self.bench.observe(handler, name)
+        self.connect_panel.device_code.observe(guarded(lambda _: self._mirror_sign_in(), self.problem), "value")
+
+        super().__init__(
+            [
+                style_sheet(),
+                widgets.HTML(_APP_CSS, layout=widgets.Layout(height="0px", overflow="hidden", margin="0")),
+                widgets.VBox(
+                    [
+                        self.title,
+                        self.status,
+                        widgets.HBox([self.working, self.progress]),
+                        self.message,
+                        self.problem,
+                    ],
+                    layout=widgets.Layout(margin="0 0 6px 0"),
+                ).add_class("lk-app-header"),
+                self.tabs,
+            ]
+        )
+        self.add_class("lk-app")
+        self._show_status()
+        self._enable()
+
+    def __repr__(self) -> str:
+        client = self.bench.client
+        if client is None:
+            return f"WorkbenchApp(mode={self.connect_panel.mode.value!r}, not connected)"
+        return (
+            f"WorkbenchApp({client.graph_url!r}, provider={self.bench.registration_id!r}, "
+            f"rows={len(self.bench.frame)}, pending={len(self.bench.pending)})"
+        )
+
+    # --- settings from the server ---------------------------------------------
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] | None = None) -> WorkbenchApp:
+        """The app ``learnkit app`` asked for, from the variables it set (see ``learnkit.app_cli``).
+
+        With none set: sandbox mode, a sandbox started in this kernel on Connect (Binder, a notebook).
+
+        >>> WorkbenchApp.from_environment({})
+        WorkbenchApp(mode='sandbox', not connected)
+        """
+        env = dict(os.environ if environ is None else environ)
+        sandbox = None
+        if env.get(SANDBOX_JSON_VARIABLE):
+            from learnkit.cli import read_sandbox_json
+
+            sandbox = read_sandbox_json(env[SANDBOX_JSON_VARIABLE])
+        app = cls(sandbox=sandbox)
+        if env.get(APP_MODE_VARIABLE) == "tenant":
+            app.use_tenant_settings(env)
+        return app
+
+    def use_tenant_settings(self, env: Mapping[str, str]) -> None:
+        """Tenant mode, the form filled from ``AZURE_*``; with an app credential there, connected at once.
+
+        The secret is read from the environment straight into the credential: it never
+        enters a widget, so it never reaches the browser.
+        """
+        panel = self.connect_panel
+        panel.mode.value = "tenant"
+        panel.tenant_id.value = env.get("AZURE_TENANT_ID", "")
+        panel.client_id.value = env.get("AZURE_CLIENT_ID", "")
+        panel.delegated_client_id.value = env.get(DELEGATED_CLIENT_VARIABLE, "")
+        cloud = env.get(CLOUD_VARIABLE, "global")
+        if cloud in panel.cloud.options or cloud in dict(panel.cloud.options).values():
+            panel.cloud.value = cloud
+        if env.get("AZURE_CLIENT_SECRET") or env.get("AZURE_CLIENT_CERTIFICATE_PATH"):
+            from learnkit.cli import client_from_args
+
+            client = client_from_args(argparse.Namespace(sandbox_json=None, cloud=cloud), dict(env))
+            panel.status.value = (
+                f"<b>Connected</b> to <code>{html.escape(client.graph_url)}</code> with the app credential of "
+                "the server's AZURE_* variables"
+            )
+            panel.client = client
+            self.use_client(client)
+
+    # --- connecting and choosing the provider -----------------------------------
+
+    def use_client(self, client: GraphClient) -> None:
+        """Work through ``client`` from now on (what Connect does), then list the providers it may see."""
+        self.bench.client = ui_client(client, self.max_wait)
+        self.bench.set_activities([])
+        self.bench.registration_id = None
+        self.tabs.selected_index = PROVIDER
+        self.list_providers()
+
+    def _demo_providers(self) -> list[tuple[str, str]]:
+        if self.sandbox is None and self.connect_panel.sandbox is None:
+            return []
+        sandbox = self.connect_panel.sandbox if self.connect_panel.sandbox is not None else self.sandbox
+        info = sandbox if isinstance(sandbox, Mapping) else sandbox.to_json()
+        demo = info.get("demo", {})
+        return [(f"{label} ({demo[key]})", str(demo[key])) for key, label in _DEMO_PROVIDERS if demo.get(key)]
+
+    def list_providers(self) -> None:
+        """Fill the provider list in the background: from Graph with a delegated sign-in, else the sandbox's."""
+        client = self.bench.client
+        if client is None:
+            self._refuse("connect first (page 1)")
+            return
+
+        def work() -> tuple[list[tuple[str, str]], str]:
+            if client.delegated is not None:
+                self._set_working("Waiting for the delegated sign-in: open the page named below and enter its code")
+                self.connect_panel.wait_signed_in()
+                self._set_working("Listing the providers")
+                found = client.list_providers()
+                return [(f"{p.displayName or p.id} ({p.id})", str(p.id)) for p in found if p.id], "from Graph"
+            demo = self._demo_providers()
+            if demo:
+                return demo, (
+                    "the sandbox's providers (listing them from Graph needs a delegated sign-in: tick "
+                    "<i>also sign the demo user in</i> on page 1)"
+                )
+            return [], (
+                "listing providers needs a delegated sign-in (a device-code client id on page 1): "
+                "type the provider's registration id instead"
+            )
+
+        def done(found: tuple[list[tuple[str, str]], str]) -> None:
+            options, note = found
+            self.provider_choice.options = options
+            if options:
+                self.provider_choice.value = options[0][1]
+            self.provider_note.value = f"<div class='lk-note'>{len(options)} provider(s): {note}</div>"
+
+        self._start("Listing the providers", work, done)
+
+    def _mirror_sign_in(self) -> None:
+        # The device code is shown on the Connect page; the person is on the Provider page by then.
+        self.sign_in.value = self.connect_panel.device_code.value
+
+    def chosen_provider(self) -> str | None:
+        """The registration id typed in, else the one picked from the list."""
+        typed = self.provider_id.value.strip()
+        return typed or self.provider_choice.value or None
+
+    def load(self, registration_id: str | None = None) -> None:
+        """Read the provider's activities in the background, counting as pages arrive; then show the table."""
+        chosen = registration_id or self.chosen_provider()
+        if self.bench.client is None:
+            self._refuse("connect first (page 1)")
+            return
+        if not chosen:
+            self._refuse("registration id: pick a provider from the list or type its registration id")
+            return
+
+        def on_page(rows: int) -> None:
+            self._set_working(f"Reading the activities of {chosen}: {rows:,} so far")
+
+        def work() -> None:
+            self.bench.load(chosen, on_page=on_page)
+
+        def done(_: None) -> None:
+            self.tabs.selected_index = ACTIVITIES
+
+        self._start(f"Reading the activities of {chosen}", work, done)
+
+    # --- saving ---------------------------------------------------------------
+
+    def _save_button(self) -> widgets.Button:
+        button = widgets.Button(
+            description="Save pending changes", button_style="primary", icon="upload", layout=_fit()
+        )
+        button.add_class("lk-app-save")
+        button.on_click(guarded(lambda _: self.save(), self.problem))
+        return button
+
+    def save(self) -> None:
+        """Save every pending change as one journal run, in the background, with progress in the header."""
+        count = len(self.bench.pending)
+        if not count:
+            self._refuse("nothing to save: edit a row first (the form, the table or the bulk editor)")
+            return
+
+        def work() -> Any:
+            return self.bench.save(source="learnkit app")
+
+        def done(result: Any) -> None:
+            self.history.refresh()
+            self._explain_unsaved(result)
+
+        self._start(f"Saving {count} row(s)", work, done)
+
+    def _explain_unsaved(self, result: Any) -> None:
+        """Rows a save could not apply (throttled, conflicting, failed): what happened and what to do."""
+        table = getattr(result, "frame", result)
+        if table is None or "status" not in getattr(table, "columns", ()):
+            return
+        unsaved = table[~table["status"].isin(["applied", "unchanged"])]
+        if unsaved.empty:
+            return
+        first = unsaved.iloc[0]
+        self.problem.value = (
+            f"<div class='lk-error'><b>✖ {len(unsaved)} row(s) not saved</b>: row <code>{html.escape(str(first['id']))}"
+            f"</code>: {html.escape(str(first['message']))}.<br>Their edits are kept as pending changes: press "
+            "Save again (after the wait Graph asked for, if it named one). A conflict means the record changed "
+            "since it was read: load the provider again to see it.</div>"
+        )
+
+    def undo_last(self) -> None:
+        """Undo the last save made here, in the background (the History page's buttons undo any run)."""
+        self._start("Undoing the last save", lambda: self.bench.undo(), lambda _: self.history.refresh())
+
+    # --- background work ------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        """True while a background call (listing, reading, saving) runs."""
+        return self._running.is_set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait for the running background call; True once none runs."""
+        worker = self._worker
+        if worker is not None:
+            worker.join(timeout)
+        return not (worker is not None and worker.is_alive())
+
+    def _start(self, task: str, work: Callable[[], Any], done: Callable[[Any], None] | None = None) -> bool:
+        """Run ``work`` in a thread (one at a time), then ``done(result)``; errors shown, never lost."""
+        if self.running:
+            self._refuse(f"wait: {self._task.lower()} is still running")
+            return False
+        self._task = task
+        self.problem.value = ""
+        self.last_error = None
+        self._set_working(task)
+
+        def run() -> None:
+            try:
+                result = work()
+                if done is not None:
+                    done(result)
+            except LearnkitError as exc:
+                self.last_error = exc
+                self.problem.value = explain_error(exc) + _advice(exc)
+            except OSError as exc:  # requests' connection errors: nothing answered
+                self.last_error = exc
+                self.problem.value = (
+                    "<div class='lk-error'><b>✖ The service did not answer</b>: "
+                    f"{html.escape(str(exc))}. Is it still running? Nothing was changed; try again, or restart "
+                    "<code>learnkit app</code>.</div>"
+                )
+            except Exception as exc:
+                self.last_error = exc
+                CALLBACK_ERRORS.append(CallbackError(task, exc, repr(exc)))
+                render_exception(self.problem, task, exc)
+            finally:
+                self._running.clear()
+                self._set_working("")
+                self._enable()
+
+        self._running.set()
+        self._worker = threading.Thread(target=run, name="learnkit-app", daemon=True)
+        self._enable()
+        self._worker.start()
+        return True
+
+    # --- what the header shows ------------------------------------------------
+
+    def _set_working(self, text: str) -> None:
+        # A spinning icon (Font Awesome ships with the widgets): an emoji may lack a font in the browser.
+        self.working.value = f"<i class='fa fa-spinner fa-spin'></i> {html.escape(text)}…" if text else ""
+
+    def _refuse(self, text: str) -> None:
+        self.problem.value = f"<div class='lk-refused'>✖ {html.escape(text)}</div>"
+
+    def _show_message(self) -> None:
+        self.message.value = self.bench.message_html() if self.bench.message else ""
+
+    def _show_progress(self) -> None:
+        done, total = self.bench.progress
+        self.progress.max = max(1, total)
+        self.progress.value = done
+        self.progress.description = f"{done}/{total}" if total else ""
+        self.progress.layout.visibility = "visible" if total else "hidden"
+
+    def _show_status(self) -> None:
+        bench = self.bench
+        if bench.client is None:
+            self.status.value = "<i>Not connected: start on page 1.</i>"
+            return
+        parts = [f"Connected to <code>{html.escape(bench.client.graph_url)}</code>"]
+        if bench.registration_id:
+            parts.append(f"provider <code>{html.escape(bench.registration_id)}</code>")
+            parts.append(f"{len(bench.frame):,} activities")
+        parts.append(f"{len(bench.pending)} row(s) with pending changes")
+        self.status.value = " · ".join(parts)
+        count = len(bench.pending)
+        for button in getattr(self, "save_buttons", []):
+            button.description = f"Save {count} pending row(s)" if count else "Save pending changes"
+        self._enable()
+
+    def _enable(self) -> None:
+        if not hasattr(self, "load_button"):  # an observer fired while __init__ builds the pages
+            return
+        busy = self.running or self.bench.busy
+        self.load_button.disabled = busy
+        self.list_button.disabled = busy
+        for button in getattr(self, "save_buttons", []):
+            button.disabled = busy or not self.bench.pending
+
+    def _page_shown(self) -> None:
+        if self.tabs.selected_index == AUDIT and not self._audit_built:
+            self._audit_built = True
+            view = _audit_view(self.table)
+            if view is not None:
+                self.audit_slot.children = [view]
+
+    def show_audit(self, *views: widgets.Widget) -> None:
+        """Put these widgets on the Audit page (instead of the charts found by default)."""
+        self._audit_built = True
+        self.audit_slot.children = list(views)
+
+    def close(self) -> None:
+        """Stop observing the workbench, then close the widget (the views close as they are collected)."""
+        for name, handler in self._handlers.items():
+            self.bench.unobserve(handler, name)
+        self._handlers = {}
+        super().close()
+
+
+def _audit_view(table: ActivityTable) -> widgets.Widget | None:
+    """The audit's charts over ``table`` when ``learnkit.widgets.charts`` is installed, else None."""
+    try:
+        charts = importlib.import_module("learnkit.widgets.charts")
+    except ImportError:
+        return None
+    view: widgets.Widget = charts.ProviderCharts(table)
+    return view
+
+
+def _advice(exc: LearnkitError) -> str:
+    """What to do next, for the errors a person at this page can act on."""
+    if isinstance(exc, TokenError):
+        return (
+            "<div class='lk-note'>Check the sign-in on page 1: the tenant and app ids, the secret or "
+            "certificate, and that the app has the permission named above.</div>"
+        )
+    return ""
+
+
+def _fit() -> widgets.Layout:
+    return widgets.Layout(width="auto")
+
+
+def _wide() -> widgets.Layout:
+    return widgets.Layout(width="560px")
