@@ -102,7 +102,7 @@ def main(argv: list[str] | None = None) -> str:
         )
     text = "\n".join(
         [
-            f"### (d) import time and installed size (best of {args.repeat} fresh interpreters)\n",
+            f"### (f) import time and installed size (best of {args.repeat} fresh interpreters)\n",
             table(["import", "import time", "package on disk", "with its dependencies", "distributions"], rows),
             "\nlearnkit's dependencies include what its other parts need (the sandbox's FastAPI and uvicorn, "
             "ipywidgets, pandas); msgraph-sdk's do not include pandas.\n",

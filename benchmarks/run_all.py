@@ -11,14 +11,15 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from benchmarks import bench_footprint, bench_frame, bench_scale, bench_updates
+from benchmarks import bench_csv, bench_footprint, bench_frame, bench_scale, bench_updates
 
 COMMAND = "python -m benchmarks.run_all"
 TARGETS = """Targets (issue 13), ratios in one run on this machine: (a) at 50 ms latency, learnkit with its journal
 and conflict check >= 1.0x the fastest baseline, client CPU per update within 2x the raw `$batch` clients';
 (b) under R = 100 requests/s, landed updates/s >= 90% of R, nothing lost; (e) a 100,000-row apply of 38,000
 changed rows: Graph requests <= changed + rows/1,000 + a small constant, round trips <= changed/20 + rows/1,000
-+ a small constant, journal <= ~300 bytes per row. (c) and (d) are the frame and footprint figures."""
++ a small constant, journal <= ~300 bytes per row; (d) CSV export and validation within 2x pandas. (c) and (f)
+are the frame and footprint figures."""
 
 SDK_NOTES = """### What stood in the way of msgraph-sdk, and what was done
 
@@ -43,7 +44,13 @@ SDK_NOTES = """### What stood in the way of msgraph-sdk, and what was done
 def main() -> None:
     started = time.monotonic()
     load = os.getloadavg()
-    parts = [bench_updates.main([]), bench_frame.main([]), bench_footprint.main([]), bench_scale.main([])]
+    parts = [
+        bench_updates.main([]),
+        bench_frame.main([]),
+        bench_csv.main([]),
+        bench_scale.main([]),
+        bench_footprint.main([]),
+    ]
     after = os.getloadavg()
     minutes = (time.monotonic() - started) / 60
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")

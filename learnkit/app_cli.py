@@ -241,7 +241,9 @@ def run(args: argparse.Namespace) -> int:
     private = Path(tempfile.mkdtemp(prefix="learnkit-app-"))  # 0700: the sandbox's JSON holds its secrets
     sandbox = None
     # SIGTERM ends the app as Ctrl+C does: Voila stopped, the sandbox closed, the private folder removed.
+    # SIGINT is set too: a shell starts background jobs with it ignored, and `kill -INT` must still stop us.
     previous = signal.signal(signal.SIGTERM, _interrupt)
+    previous_int = signal.signal(signal.SIGINT, _interrupt)
     try:
         if args.tenant:
             env[APP_MODE_VARIABLE] = "tenant"
@@ -294,6 +296,7 @@ def run(args: argparse.Namespace) -> int:
             _stop(proc)
     finally:
         signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGINT, previous_int)
         if sandbox is not None:
             sandbox.stop()
         shutil.rmtree(private, ignore_errors=True)

@@ -239,6 +239,7 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     def announce(started: str) -> None:
         print(f"journal {started}", file=out, flush=True)
 
+    edits = None
     if args.command == "resume":
         assert run_id is not None
         announce(run_id)
@@ -253,7 +254,11 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
             "on_start": announce,
         }
         if args.command == "apply":
-            outcome = bulk.apply_csv(client, args.csv, **options)
+            from learnkit.csvfile import plan_csv
+
+            # Rows left as exported make no plan: said after the report, with the sheet's columns kept aside.
+            edits = plan_csv(args.csv)
+            outcome = bulk.apply(client, edits.plans, source=str(args.csv), **options)
         else:
             assert run_id is not None
             outcome = bulk.undo(client, run_id, **options)
@@ -261,4 +266,7 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     if getattr(args, "dry_run", False):
         print("dry run: nothing sent", file=out)
         _print_diff(results, client, out)
-    return _report(results, out)
+    status = _report(results, out)
+    if edits is not None:
+        print(edits.summary(), file=out)
+    return status

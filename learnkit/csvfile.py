@@ -1,243 +1,580 @@
 """Activities to and from CSV files an analyst edits in a spreadsheet, and the plans an edited file makes.
 
 A CSV has the frame's columns (``learnkit.frame.ACTIVITY_COLUMNS``: Graph's property
-names, nested ones flattened with a dot) plus ``@learnkit.etag``, a fingerprint of the
-row's updatable values as exported: a plan made from the row is refused as a conflict
-when the service no longer holds those values.
+names, nested ones flattened with a dot) plus ``@learnkit.etag``, the fingerprint of the
+row's updatable values as exported (``learnkit.plans.activity_etag``). A row whose values
+still have that fingerprint was not edited: it makes no plan, so it is neither read from
+nor sent to the service. An edited row's plan is refused as a conflict when the service
+no longer holds the exported values.
+
+How cells are written, so that export then apply of an untouched file changes nothing:
+
+* **Text is kept as it is**: leading and trailing spaces, line breaks, any Unicode
+  (UTF-8). Only the coded columns (``@odata.type``, ``status``, the time zone, the
+  content type, numbers and date-times) are read with surrounding spaces ignored.
+* **Null and the empty string**: an empty cell is null (missing); a cell holding a
+  single apostrophe ``'`` is the empty string.
+* **Formulas are never live**: a text that a spreadsheet would run as a formula (it
+  begins with ``=``, ``+``, ``-``, ``@``, a tab, a carriage return or a line feed, as
+  OWASP's CSV-injection advice lists) is written with a leading ``'``, and so is a text
+  that begins with ``'`` itself, and the empty string. Reading drops one leading
+  ``'`` from every cell: ``'=1+1`` reads as ``=1+1``, ``''quoted`` as ``'quoted``.
+* **Date-times** are ISO 8601: instants in UTC with ``Z``, the due date as local time
+  (its zone is the next column); any year from 1 to 9999.
+* **Rows end in CRLF** (RFC 4180), so a carriage return inside a text is quoted too.
+
+Which rows are sent: a row is "as exported" when the fingerprint of its updatable
+values equals its ``@learnkit.etag``; such a row is skipped whatever its identity
+columns say (nothing of them is ever sent). Filled cells of properties the row's type
+does not have are refused on every row.
+
+Reading accepts UTF-8 (with or without a byte-order mark), UTF-16 with a byte-order
+mark, and Windows-1252 (what Excel writes for "CSV" on Western systems); anything else,
+an empty file or a missing one is refused with one ``InvalidInputError``. Columns that
+are not Graph properties (a spreadsheet's own "My comments") are kept in the frame,
+never sent, and named in a ``ExtraColumnsWarning``.
 
 Example::
 
     write_csv(read_activities(client, reg), "activities.csv")
-    plans = plans_from_frame(read_csv("activities.csv"))   # after editing it
+    edits = plan_csv("activities.csv")   # after editing it: .plans, .unchanged rows skipped
 """
 
 from __future__ import annotations
 
-import re
+import codecs
+import io
+import os
+import warnings
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
+import numpy as np
 import pandas as pd
 
 from learnkit.errors import InvalidInputError
 from learnkit.frame import (
     ACTIVITY_COLUMNS,
+    DATETIME_COLUMNS,
+    LOCAL_COLUMN,
     NESTED_COLUMNS,
-    frame_to_activities,
-    instant_text,
+    TEXT_COLUMNS,
     is_missing,
+    iso_texts,
+    parse_datetimes,
+    row_etags,
     row_label,
-    row_property,
+    wire_columns,
 )
-from learnkit.models import UPDATE_MODELS, normalize_odata_type, parse_update
+from learnkit.models import UPDATE_MODELS, BodyType, normalize_odata_type
 from learnkit.plans import (
     ADDRESS_PROPERTIES,
     INSTANT_PROPERTIES,
     READ_ONLY_PROPERTIES,
     InvalidRowsError,
     PatchPlan,
-    activity_etag,
-    parse_iso,
+    validate_plans,
 )
+from learnkit.times import known_time_zones
 
-__all__ = ["ETAG_COLUMN", "plans_from_frame", "read_csv", "write_csv"]
+__all__ = [
+    "ETAG_COLUMN",
+    "CsvPlans",
+    "ExtraColumnsWarning",
+    "plan_csv",
+    "plans_from_frame",
+    "read_csv",
+    "unchanged_rows",
+    "write_csv",
+]
 
 #: The CSV column holding the fingerprint of the values a row was exported with.
 ETAG_COLUMN = "@learnkit.etag"
+#: What a spreadsheet runs as a formula when a cell begins with it (OWASP), and the escape itself.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
+ESCAPE = "'"
+#: Columns holding codes, not free text: surrounding spaces are not part of their value.
+CODED_COLUMNS = ("@odata.type", "status", "dueDateTime.timeZone", "notes.contentType")
+# Where the update model's message about a nested property points in the sheet.
+_PROPERTY_COLUMN = {"dueDateTime": "dueDateTime.timeZone", "notes": "notes.contentType"}
 
 
-def write_csv(frame: pd.DataFrame, path: str | Path | Any) -> None:
-    """Write an activities frame as CSV: Graph's property names, ISO 8601 date-times, and ``@learnkit.etag``.
+class ExtraColumnsWarning(UserWarning):
+    """A CSV has columns that are not Graph properties: they are kept in the frame and never sent."""
+
+
+# --- writing -----------------------------------------------------------------------
+
+
+def escape_cells(values: pd.Series) -> np.ndarray[Any, np.dtype[np.object_]]:
+    """Text cells as written to a CSV: a leading ``'`` where a spreadsheet would see a formula, ``'`` or nothing.
+
+    >>> escape_cells(pd.Series(["=1+1", "'quoted", "", None, "plain"])).tolist()
+    ["'=1+1", "''quoted", "'", None, 'plain']
+    """
+    cells = values.to_numpy(dtype=object).tolist()
+    # The first character decides (the empty string's is ""): one set lookup per cell.
+    starts = frozenset((*FORMULA_STARTS, ESCAPE, ""))
+    out = [
+        (ESCAPE + cell if cell[:1] in starts else cell)
+        if type(cell) is str
+        else None
+        if cell is None or (type(cell) is float and cell != cell) or is_missing(cell)
+        else _text(cell)
+        for cell in cells
+    ]
+    return np.array(out, dtype=object)
+
+
+def _text(value: Any) -> str:
+    """An extra column's non-text value (a future Graph's object or number) as text."""
+    import json
+
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def write_csv(frame: pd.DataFrame, path: str | os.PathLike[str] | Any) -> None:
+    """Write an activities frame as CSV (the rules in this module's docstring) with ``@learnkit.etag``.
 
     The etag is computed from the frame's values, unless the frame has one already
-    (it was read with ``read_csv``): then that one is kept.
+    (it was read with ``read_csv``): then that one is kept, since it names the values
+    the rows were exported with. Extra columns are written after the known ones.
 
     Example: ``write_csv(read_activities(client, reg), "activities.csv")``
     """
-    out = pd.DataFrame(index=frame.index)
+    out: dict[str, Any] = {}
     for name in ACTIVITY_COLUMNS:
         column = frame[name] if name in frame.columns else pd.Series(None, index=frame.index, dtype=object)
         if name in INSTANT_PROPERTIES:
-            out[name] = [None if is_missing(v) else instant_text(v) for v in column]
-        elif name == "dueDateTime.dateTime":
-            out[name] = [None if is_missing(v) else pd.Timestamp(v).isoformat() for v in column]
+            out[name] = iso_texts(column, "Z")
+        elif name == LOCAL_COLUMN:
+            out[name] = iso_texts(column)
         elif name == "completionPercentage":
             out[name] = column.astype("Int64")
         else:
-            out[name] = column
-    if ETAG_COLUMN in frame.columns:
-        # A frame read from a CSV keeps the etags it was exported with: they name the base, not the edit.
-        out[ETAG_COLUMN] = frame[ETAG_COLUMN]
+            out[name] = escape_cells(column)
+    for name in frame.columns:
+        if name not in ACTIVITY_COLUMNS and name != ETAG_COLUMN:
+            out[str(name)] = escape_cells(frame[name])
+    # A frame read from a CSV keeps the etags it was exported with: they name the base, not the edit.
+    out[ETAG_COLUMN] = frame[ETAG_COLUMN].to_numpy(dtype=object) if ETAG_COLUMN in frame.columns else row_etags(frame)
+    table = pd.DataFrame(out, index=frame.index)
+    try:
+        # RFC 4180's CRLF: the csv writer quotes a field holding any line-terminator character, so a
+        # lone carriage return inside a note is quoted too (with "\n" alone it would end the row when read).
+        table.to_csv(path, index=False, lineterminator="\r\n")
+    except UnicodeEncodeError as exc:
+        bad = exc.object[exc.start : exc.end]
+        raise InvalidInputError(
+            "csv", "invalid", f"a cell holds {bad!r}, which is not Unicode text (a lone surrogate): fix it first"
+        ) from None
+
+
+# --- reading the file --------------------------------------------------------------
+
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+# C0 controls other than tab, line feed and carriage return: never in a text CSV.
+_CONTROLS = frozenset(range(0x20)) - {0x09, 0x0A, 0x0D}
+
+
+def _decode(data: bytes, name: str) -> str:
+    """The file's text: UTF-8 or UTF-16/32 by byte-order mark, else UTF-8, else Windows-1252; refused otherwise."""
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            try:
+                return data.decode(encoding)
+            except UnicodeDecodeError as exc:
+                raise InvalidInputError(
+                    "csv", "invalid", f"{name} starts as {encoding.upper()} but is not: byte {exc.start} is wrong"
+                ) from None
+    if data.startswith(b"PK\x03\x04"):
+        raise InvalidInputError(
+            "csv", "invalid", f"{name} is a workbook (.xlsx), not a CSV: save it as 'CSV UTF-8' and try again"
+        )
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        try:
+            text = data.decode("cp1252")
+        except UnicodeDecodeError:
+            text = ""
+        if not text or _CONTROLS.intersection(data):
+            raise InvalidInputError(
+                "csv",
+                "invalid",
+                f"{name} is not text in UTF-8, UTF-16 (with a byte-order mark) or Windows-1252: "
+                "save it as 'CSV UTF-8' and try again",
+            ) from None
+        return text
+    if b"\x00" in data[:4096]:
+        raise InvalidInputError(
+            "csv",
+            "invalid",
+            f"{name} looks like UTF-16 without a byte-order mark: save it as 'CSV UTF-8' and try again",
+        )
+    return text
+
+
+def _raw_table(source: str | os.PathLike[str] | Any) -> pd.DataFrame:
+    """The CSV's cells as text, every column, nothing interpreted; ``InvalidInputError`` for a file that is not one."""
+    if isinstance(source, (str, os.PathLike)):
+        name = str(source)
+        try:
+            data = Path(source).read_bytes()
+        except FileNotFoundError:
+            raise InvalidInputError("csv", "invalid", f"{name}: no such file") from None
+        except IsADirectoryError:
+            raise InvalidInputError("csv", "invalid", f"{name} is a directory, not a CSV file") from None
+        except PermissionError:
+            raise InvalidInputError("csv", "invalid", f"{name}: not allowed to read it") from None
+        text = _decode(data, name)
     else:
-        out[ETAG_COLUMN] = [activity_etag(activity) for activity in frame_to_activities(frame)]
-    out.to_csv(path, index=False)
+        name = str(getattr(source, "name", "the CSV"))
+        content = source.read()
+        text = _decode(content, name) if isinstance(content, bytes) else str(content)
+    if not text[:4096].strip("\ufeff \t\r\n") and not text.strip("\ufeff \t\r\n"):
+        raise InvalidInputError("csv", "empty", f"{name} is empty: export one with `learnkit export`")
+    try:
+        # Only an empty cell is missing ("NA" or "null" are text); pandas finds them in C.
+        raw = pd.read_csv(io.StringIO(text), dtype=object, keep_default_na=False, na_values=[""])
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
+        raise InvalidInputError("csv", "invalid", f"{name} is not a well-formed CSV: {exc}".strip()) from None
+    repeated = [
+        c
+        for c in raw.columns
+        if "." in str(c) and str(c).rsplit(".", 1)[0] in raw.columns and str(c).rsplit(".", 1)[1].isdigit()
+    ]
+    if repeated:
+        raise InvalidInputError("csv", "invalid", f"{name} has the column {repeated[0].rsplit('.', 1)[0]!r} twice")
+    # No apostrophe anywhere (a search in C) means no cell to unescape: one pass over every cell saved.
+    raw.attrs["escaped"] = ESCAPE in text
+    return raw
 
 
-_OFFSET = re.compile(r".*(Z|z|[+-]\d{2}:?\d{2})\s*")
+# --- reading and validating --------------------------------------------------------
 
 
-def read_csv(path: str | Path | Any) -> pd.DataFrame:
+def _unescape(cells: pd.Series, escaped: bool = True) -> pd.Series:
+    """Cells as values: an empty cell is missing (NaN, as pandas read it), one leading ``'`` is dropped."""
+    if not escaped:
+        return cells
+    values = [(c[1:] if c[:1] == ESCAPE else c) if type(c) is str else c for c in cells.tolist()]
+    unescaped: pd.Series = pd.Series(values, index=cells.index, dtype=object)
+    return unescaped
+
+
+def _stripped(cells: pd.Series) -> pd.Series:
+    """Coded cells without surrounding spaces (a blank one is missing); done once per distinct value."""
+    distinct = {v: (v.strip() or None) for v in cells.dropna().unique()}
+    result: pd.Series = cells.map(distinct).astype(object).where(cells.notna(), None)
+    return result
+
+
+@dataclass
+class _Read:
+    frame: pd.DataFrame
+    unchanged: pd.Series
+    extra_columns: tuple[str, ...]
+
+
+def read_csv(source: str | os.PathLike[str] | Any) -> pd.DataFrame:
     """Read and validate a CSV of activities into a typed frame indexed by spreadsheet row (header = 1).
 
-    An empty cell is null (a blanked value); a column left out is left unchanged.
-    Every bad cell is refused at once, before anything is sent: ``InvalidRowsError``
-    names each row and column.
+    An empty cell is null (a blanked value), ``'`` the empty string; a column left out
+    is left unchanged. Every bad cell of an edited row is refused at once, before
+    anything is sent: ``InvalidRowsError`` names each row and column. Rows whose values
+    are as exported (``unchanged_rows``) are not validated: nothing of them is sent.
 
     Example: ``read_csv("edits.csv").loc[2, "completionPercentage"]``
     """
-    raw = pd.read_csv(path, dtype=str, keep_default_na=False, na_filter=False)
+    return _read(source).frame
+
+
+def _read(source: str | os.PathLike[str] | Any) -> _Read:
+    raw = _raw_table(source)
     raw.index = pd.RangeIndex(2, 2 + len(raw), name="row")
-    problems: list[tuple[Any, str, str]] = []
-    unknown = [c for c in raw.columns if c not in ACTIVITY_COLUMNS and c != ETAG_COLUMN]
-    if unknown:
-        raise InvalidInputError(
-            unknown[0],
-            "invalid",
-            f"unknown column {unknown[0]!r}: columns are Graph's property names, e.g. "
-            + ", ".join(ACTIVITY_COLUMNS[:8]),
+    extras = tuple(str(c) for c in raw.columns if c not in ACTIVITY_COLUMNS and c != ETAG_COLUMN)
+    if extras:
+        warnings.warn(
+            ExtraColumnsWarning(
+                f"column(s) {', '.join(map(repr, extras))} are not Graph properties: kept in the frame, never sent"
+            ),
+            stacklevel=3,
         )
     for name in ADDRESS_PROPERTIES:
         if name not in raw.columns:
             raise InvalidInputError(name, "required", f"the CSV needs a {name!r} column to address each record")
-    frame: pd.DataFrame = pd.DataFrame(index=raw.index)
-    for name in raw.columns:
-        cells = raw[name].str.strip()
-        blank = cells == ""
-        if name in INSTANT_PROPERTIES or name == "dueDateTime.dateTime":
-            frame[name] = _csv_datetimes(cells, blank, name, problems)
+    problems: list[tuple[Any, str, str]] = []
+    frame = pd.DataFrame(index=raw.index)
+    escaped = bool(raw.attrs.get("escaped", True))
+    for name in (*[c for c in ACTIVITY_COLUMNS if c in raw.columns], *extras):
+        # Only text is ever escaped: date-time and number cells are read as they are.
+        cells = _unescape(raw[name], escaped and name not in DATETIME_COLUMNS and name != "completionPercentage")
+        if name in CODED_COLUMNS or name == "completionPercentage":
+            cells = _stripped(cells)
+        if name in DATETIME_COLUMNS:
+            values, bad = parse_datetimes(cells, aware=name != LOCAL_COLUMN)
+            frame[name] = values
+            problems.extend((row, name, detail) for row, detail in bad.dropna().items())
         elif name == "completionPercentage":
-            frame[name] = _csv_integers(cells, blank, name, problems)
+            frame[name] = _integers(cells, name, problems)
         else:
-            frame[name] = cells.where(~blank, None)
-    for row, kind in frame["@odata.type"].items():
+            frame[name] = cells
+    kinds = frame["@odata.type"]
+    normal: dict[Any, str | None] = {}
+    for value in kinds.dropna().unique():
         try:
-            frame.loc[row, "@odata.type"] = normalize_odata_type(kind)
+            normal[value] = normalize_odata_type(value)
         except InvalidInputError as exc:
-            problems.append((row, "@odata.type", exc.detail))
-    for name in ("id", "learningProviderId"):
-        for row in frame.index[frame[name].isna()]:
-            problems.append((row, name, "shouldn't be empty: it addresses the record"))
+            normal[value] = None
+            problems.extend((row, "@odata.type", exc.detail) for row in kinds.index[kinds == value])
+    frame["@odata.type"] = kinds.map(normal)
+    for row in kinds.index[kinds.isna()]:
+        problems.append((row, "@odata.type", normalize_odata_type_detail()))
+    provider = frame["learningProviderId"]
+    blank = provider.map({v: not v.strip() for v in provider.dropna().unique()}).fillna(True).astype(bool)
+    problems.extend((row, "learningProviderId", _ADDRESS_EMPTY) for row in blank.index[blank])
+    problems.extend(_id_problems(frame["id"]))
+    problems.extend(_foreign_cells(frame))
+    if ETAG_COLUMN in raw.columns:
+        frame[ETAG_COLUMN] = _unescape(raw[ETAG_COLUMN], escaped)
+        unchanged = (
+            pd.Series(
+                frame[ETAG_COLUMN].to_numpy(dtype=object) == row_etags(frame).to_numpy(dtype=object), index=frame.index
+            )
+            & frame[ETAG_COLUMN].notna()
+        )
+    else:
+        unchanged = pd.Series(False, index=frame.index)
     # Rows with a cell that did not even parse are not validated further: one message per cell.
-    problems.extend(_validate_rows(frame, skip={row for row, _, _ in problems}))
+    refused = {row for row, _, _ in problems}
+    edited = ~unchanged & ~frame.index.isin(list(refused))
+    problems.extend(_validate(frame[edited]))
     if problems:
         raise InvalidRowsError(sorted(problems, key=lambda p: (p[0], p[1])))
-    return frame
-
-
-def _csv_datetimes(cells: pd.Series, blank: pd.Series, name: str, problems: list[tuple[Any, str, str]]) -> pd.Series:
-    aware = name in INSTANT_PROPERTIES
-    values: list[Any] = []
-    for row, text, empty in zip(cells.index, cells, blank, strict=True):
-        if empty:
-            values.append(None)
-            continue
-        try:
-            moment = parse_iso(text)
-        except ValueError as exc:
-            problems.append((row, name, str(exc)))
-            values.append(None)
-            continue
-        if aware and moment.tzinfo is None:
-            problems.append((row, name, f"{text!r} has no time zone: add an offset such as +00:00 or Z"))
-        elif not aware and _OFFSET.fullmatch(text):
-            detail = f"{text!r} has an offset: give local time; the zone goes in dueDateTime.timeZone"
-            problems.append((row, name, detail))
-        values.append(moment)
-    dtype = "datetime64[us, UTC]" if aware else "datetime64[us]"
-    if aware:
-        stamps = [None if v is None or v.tzinfo is None else pd.Timestamp(v).tz_convert("UTC") for v in values]
-    else:
-        stamps = [None if v is None else pd.Timestamp(v.replace(tzinfo=None)) for v in values]
-    return pd.Series(stamps, index=cells.index, dtype=dtype)
-
-
-def _csv_integers(cells: pd.Series, blank: pd.Series, name: str, problems: list[tuple[Any, str, str]]) -> pd.Series:
-    values: list[int | None] = []
-    for row, text, empty in zip(cells.index, cells, blank, strict=True):
-        if empty:
-            values.append(None)
-            continue
-        try:
-            number = float(text)
-            if not number.is_integer():
-                raise ValueError
-            values.append(int(number))
-        except ValueError:
-            problems.append((row, name, f"{text!r} is not a whole number"))
-            values.append(None)
-    result: pd.Series = pd.Series(pd.array(values, dtype="Int64"), index=cells.index)
-    return result
-
-
-def _validate_rows(frame: pd.DataFrame, skip: set[Any]) -> list[tuple[Any, str, str]]:
-    """Each row's updatable values through the strict update model; problems named by column."""
-    problems: list[tuple[Any, str, str]] = []
-    for row, record in frame.to_dict("index").items():
-        if row in skip:
-            continue
-        kind = str(record["@odata.type"])
-        model = UPDATE_MODELS[kind]
-        present = [p for p in model.UPDATABLE if any(c in frame.columns for c in NESTED_COLUMNS.get(p, (p,)))]
-        foreign = [
-            c
-            for c in ACTIVITY_COLUMNS
-            if c in frame.columns
-            and c not in ADDRESS_PROPERTIES
-            and c not in READ_ONLY_PROPERTIES
-            and not any(c in NESTED_COLUMNS.get(p, (p,)) for p in model.UPDATABLE)
-            and not is_missing(record.get(c))
+    # Text columns as pandas infers them for a frame read from Graph (``str`` in pandas 3): one frame type.
+    for name in (*TEXT_COLUMNS, ETAG_COLUMN, *extras):
+        if name in frame.columns:
+            column = frame[name]
+            empty = pd.Series([None] * len(frame), index=frame.index, dtype=object)
+            frame[name] = column.infer_objects() if column.notna().any() else empty
+    frame = frame[
+        [
+            *(c for c in frame.columns if c != ETAG_COLUMN and c not in extras),
+            *((ETAG_COLUMN,) if ETAG_COLUMN in frame.columns else ()),
+            *extras,
         ]
-        for column in foreign:
-            problems.append((row, column, f"is not a property of {kind.rsplit('.', 1)[1]}: leave it empty"))
-        body: dict[str, Any] = {"@odata.type": kind}
-        for prop in present:
-            value = row_property(record, prop)
-            if prop == "status" and value is None:
-                problems.append((row, "status", "is required"))
-                continue
-            if prop == "dueDateTime" and value is not None and None in value.values():
-                column = "dueDateTime.dateTime" if value["dateTime"] is None else "dueDateTime.timeZone"
-                problems.append((row, column, "is required when the other dueDateTime cell is filled"))
-                continue
-            body[prop] = value
-        body.setdefault("status", "completed")
-        try:
-            parse_update(body)
-        except InvalidInputError as exc:
-            for prop, _, detail in exc.problems:
-                column = {"dueDateTime": "dueDateTime.timeZone", "notes": "notes.contentType"}.get(prop, prop)
-                problems.append((row, column, detail))
+    ]
+    return _Read(frame, unchanged, extras)
+
+
+def normalize_odata_type_detail() -> str:
+    """The message for an empty ``@odata.type`` cell (the one ``normalize_odata_type`` gives)."""
+    try:
+        normalize_odata_type(None)
+    except InvalidInputError as exc:
+        return exc.detail
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _integers(cells: pd.Series, name: str, problems: list[tuple[Any, str, str]]) -> pd.Series:
+    numbers = pd.to_numeric(cells, errors="coerce")
+    given = cells.notna()
+    whole = numbers.notna() & (numbers % 1 == 0) & (numbers.abs() < 2**53)
+    for row in cells.index[given & ~whole]:
+        problems.append((row, name, f"{cells[row]!r} is not a whole number"))
+    values: pd.Series = numbers.where(whole).astype("Int64")
+    return values
+
+
+_ADDRESS_EMPTY = "shouldn't be empty: it addresses the record"
+
+
+def _id_problems(ids: pd.Series) -> list[tuple[Any, str, str]]:
+    """Blank ids, and rows repeating an earlier row's id: Graph's ids are GUIDs, so case makes no other record."""
+    keys = [c.strip().lower() if type(c) is str else "" for c in ids.tolist()]
+    folded = pd.Series(keys, index=ids.index, dtype=object)
+    out = [(row, "id", _ADDRESS_EMPTY) for row in folded.index[folded == ""]]
+    repeated = folded[folded.duplicated(keep=False) & (folded != "")]
+    first: dict[str, Any] = {}
+    for row, key in repeated.items():
+        if key in first:
+            out.append((row, "id", f"repeats row {first[key]} ({ids[first[key]]!r}): one row per record"))
+        else:
+            first[key] = row
+    return out
+
+
+def _foreign_cells(frame: pd.DataFrame) -> list[tuple[Any, str, str]]:
+    """Filled cells of properties the row's type does not have (checked on every row: such a cell is never sent)."""
+    problems: list[tuple[Any, str, str]] = []
+    for kind, model in UPDATE_MODELS.items():
+        rows = frame["@odata.type"] == kind
+        updatable = {c for p in model.UPDATABLE for c in NESTED_COLUMNS.get(p, (p,))}
+        for column in ACTIVITY_COLUMNS:
+            if (
+                column in frame.columns
+                and column not in updatable
+                and column not in ADDRESS_PROPERTIES
+                and column not in READ_ONLY_PROPERTIES
+            ):
+                filled = rows & frame[column].notna()
+                detail = f"is not a property of {kind.rsplit('.', 1)[1]}: leave it empty"
+                problems.extend((row, column, detail) for row in frame.index[filled])
     return problems
 
 
-def plans_from_frame(frame: pd.DataFrame) -> list[PatchPlan]:
-    """One plan per row of a validated CSV frame (``read_csv``): every updatable column it has.
+def _allowed(model: Any, name: str) -> frozenset[str]:
+    """The values a Literal field of an update model takes (the model is the one source)."""
+    return frozenset(get_args(model.model_fields[name].annotation))
 
-    The PATCH body is worked out against the service at send time, so only cells that
-    differ from the service are sent; ``@learnkit.etag`` (if present) is the base.
+
+def _validate(frame: pd.DataFrame) -> list[tuple[Any, str, str]]:
+    """The update model's rules, a column at a time; rows breaking one go through the model for its message."""
+    problems: list[tuple[Any, str, str]] = []
+    suspect = pd.Series(False, index=frame.index)
+    zones = known_time_zones()
+    contents = frozenset(t.value for t in BodyType)
+    for kind, model in UPDATE_MODELS.items():
+        rows = frame["@odata.type"] == kind
+        if not rows.any():
+            continue
+        part = frame[rows]
+        if "status" in part.columns:
+            status = part["status"]
+            problems.extend((row, "status", "is required") for row in part.index[status.isna()])
+            suspect[rows] |= status.notna() & ~status.isin(_allowed(model, "status"))
+        if "completionPercentage" in part.columns:
+            percent = part["completionPercentage"]
+            suspect[rows] |= (percent.notna() & ((percent < 0) | (percent > 100))).fillna(False).astype(bool)
+        if "dueDateTime" in model.UPDATABLE and (
+            LOCAL_COLUMN in part.columns or "dueDateTime.timeZone" in part.columns
+        ):
+            local = part[LOCAL_COLUMN].notna() if LOCAL_COLUMN in part.columns else pd.Series(False, index=part.index)
+            zone = part["dueDateTime.timeZone"] if "dueDateTime.timeZone" in part.columns else None
+            has_zone = zone.notna() if zone is not None else pd.Series(False, index=part.index)
+            for row in part.index[local & ~has_zone]:
+                problems.append((row, "dueDateTime.timeZone", "is required when the other dueDateTime cell is filled"))
+            for row in part.index[has_zone & ~local]:
+                problems.append((row, LOCAL_COLUMN, "is required when the other dueDateTime cell is filled"))
+            if zone is not None:
+                suspect[rows] |= has_zone & ~zone.isin(zones)
+        if "notes" in model.UPDATABLE and "notes.contentType" in part.columns:
+            kind_cells = part["notes.contentType"]
+            suspect[rows] |= kind_cells.notna() & ~kind_cells.isin(contents)
+    told = {row for row, _, _ in problems}
+    suspects = frame[suspect & ~frame.index.isin(list(told))]
+    if len(suspects):
+        try:
+            validate_plans(_plans(suspects))
+        except InvalidRowsError as exc:
+            problems.extend((row, _PROPERTY_COLUMN.get(name, name), detail) for row, name, detail in exc.cells)
+    return problems
+
+
+# --- plans -------------------------------------------------------------------------
+
+
+def unchanged_rows(frame: pd.DataFrame) -> pd.Series:
+    """Which rows still hold the values they were exported with (their fingerprint is their ``@learnkit.etag``).
+
+    >>> unchanged_rows(pd.DataFrame({"id": ["a"], "@odata.type": ["learningAssignment"]})).tolist()
+    [False]
+    """
+    if ETAG_COLUMN not in frame.columns:
+        none: pd.Series = pd.Series(False, index=frame.index)
+        return none
+    exported = frame[ETAG_COLUMN].to_numpy(dtype=object)
+    now = row_etags(frame).to_numpy(dtype=object)
+    result: pd.Series = pd.Series((exported == now) & ~pd.isna(exported), index=frame.index)
+    return result
+
+
+def plans_from_frame(frame: pd.DataFrame) -> list[PatchPlan]:
+    """One plan per edited row of a CSV frame (``read_csv``): every updatable column it has.
+
+    Rows whose values are as exported (``unchanged_rows``) make no plan. The PATCH body
+    is worked out against the service at send time, so only cells that differ from the
+    service are sent; ``@learnkit.etag`` (if present) is the base.
 
     Example: ``plans_from_frame(read_csv("edits.csv"))[0].base_etag``
     """
-    plans: list[PatchPlan] = []
-    for row, record in frame.to_dict("index").items():
-        kind = normalize_odata_type(record["@odata.type"])
-        model = UPDATE_MODELS[kind]
-        changes = {
-            prop: row_property(record, prop)
-            for prop in model.UPDATABLE
-            if any(c in frame.columns for c in NESTED_COLUMNS.get(prop, (prop,)))
-        }
-        expect = {c: record.get(c) for c in READ_ONLY_PROPERTIES if c in frame.columns}
-        etag = record.get(ETAG_COLUMN)
-        plans.append(
-            PatchPlan(
-                row=row_label(row),
-                registration_id=str(record["learningProviderId"]),
-                activity_id=str(record["id"]),
-                odata_type=kind,
-                changes=changes,
-                base_etag=None if is_missing(etag) else str(etag),
-                expect={k: (None if is_missing(v) else v) for k, v in expect.items()},
+    return _plans(frame[~unchanged_rows(frame)])
+
+
+def _plans(frame: pd.DataFrame) -> list[PatchPlan]:
+    present = [
+        p
+        for p in dict.fromkeys(p for model in UPDATE_MODELS.values() for p in model.UPDATABLE)
+        if any(c in frame.columns for c in NESTED_COLUMNS.get(p, (p,)))
+    ]
+    expected = [c for c in READ_ONLY_PROPERTIES if c in frame.columns]
+    wire = wire_columns(frame, [*present, *expected])
+    types = frame["@odata.type"]
+    kinds = types.map({v: normalize_odata_type(v) for v in types.dropna().unique()}).tolist()
+    etags = frame[ETAG_COLUMN].to_numpy(dtype=object).tolist() if ETAG_COLUMN in frame.columns else [None] * len(frame)
+    wanted = {kind: [p for p in model.UPDATABLE if p in present] for kind, model in UPDATE_MODELS.items()}
+    return [
+        PatchPlan(
+            row=row_label(row),
+            registration_id=str(provider),
+            activity_id=str(activity_id),
+            odata_type=kind,
+            changes={p: wire[p][i] for p in wanted[kind]},
+            base_etag=None if is_missing(etag) else str(etag),
+            expect={c: wire[c][i] for c in expected},
+        )
+        for i, (row, kind, provider, activity_id, etag) in enumerate(
+            zip(
+                frame.index.tolist(),
+                kinds,
+                frame["learningProviderId"].tolist(),
+                frame["id"].tolist(),
+                etags,
+                strict=True,
             )
         )
-    return plans
+    ]
+
+
+@dataclass(frozen=True)
+class CsvPlans:
+    """What an edited CSV asks for: ``plans`` for the edited rows, and how many rows were left as exported.
+
+    ``unchanged`` rows make no plan (nothing of them is read or sent); ``extra_columns``
+    are the sheet's own columns, kept aside.
+
+    >>> CsvPlans([], rows=3, unchanged=3).summary()
+    '3 rows: 0 edited, 3 as exported (skipped)'
+    """
+
+    plans: list[PatchPlan]
+    rows: int
+    unchanged: int
+    extra_columns: tuple[str, ...] = field(default=())
+
+    def summary(self) -> str:
+        """One line for a person: rows, edited, skipped, and the columns kept aside."""
+        kept = f"; column(s) kept aside, not sent: {', '.join(self.extra_columns)}" if self.extra_columns else ""
+        return f"{self.rows} rows: {len(self.plans)} edited, {self.unchanged} as exported (skipped){kept}"
+
+
+def plan_csv(source: str | os.PathLike[str] | Any) -> CsvPlans:
+    """Read, validate and plan an edited CSV in one pass (``read_csv`` then ``plans_from_frame``).
+
+    Example: ``edits = plan_csv("edits.csv"); print(edits.summary()); bulk.apply(client, edits.plans)``
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ExtraColumnsWarning)
+        read = _read(source)
+    plans = _plans(read.frame[~read.unchanged])
+    return CsvPlans(plans, rows=len(read.frame), unchanged=int(read.unchanged.sum()), extra_columns=read.extra_columns)

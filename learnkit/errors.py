@@ -44,6 +44,7 @@ it to turn a response into an exception, the sandbox reads it to answer)::
     │   └── FieldProblem               a widget field's text cannot be read (shown beside the field)
     └── Warning
         └── UserWarning
+            ├── ExtraColumnsWarning    a CSV has columns of its own: kept aside, never sent
             └── PermissionWarning      the token lacks the permission an operation needs (from its claims)
 
 Each error pickles (it can cross a process pool), and a Graph error shows itself

@@ -89,7 +89,9 @@ def test_apply_then_undo_from_a_csv(
     lines = out.splitlines()
     assert lines[0].startswith("journal ")
     run_id = lines[0].split()[1]
-    assert lines[1] == f"applied 2, unchanged {len(raw) - 2} (of {len(raw)} rows)"
+    assert lines[1] == "applied 2 (of 2 rows)"
+    # Rows left as exported are skipped (neither read nor sent), and the CLI says so.
+    assert lines[2] == f"{len(raw)} rows: 2 edited, {len(raw) - 2} as exported (skipped)"
     assignment = client.get_activity(sb.demo["assignment_id"])
     assert assignment.status == "completed" and assignment.completionPercentage == 100
     assert assignment.completedDateTime is not None and assignment.completedDateTime.isoformat().startswith(

@@ -257,7 +257,7 @@ def test_dry_run_prints_the_diff_then_apply_runs_and_undo_last(
     assert status == 0
     header, row = out.splitlines()[:2]
     assert header.split() == ["JOURNAL_ID", "WHEN", "(UTC)", "KIND", "ROWS", "OUTCOME"]
-    assert row.startswith(applied) and " apply " in row and "finished: applied 1, unchanged" in row
+    assert row.startswith(applied) and " apply " in row and row.endswith("finished: applied 1")
 
     status, out, _ = run(["runs", "--last", "--journal", journal], capsys)
     assert (status, out.strip()) == (0, applied)

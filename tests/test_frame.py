@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from learnkit import InvalidInputError
-from learnkit.csvfile import ETAG_COLUMN, plans_from_frame, read_csv, write_csv
+from learnkit.csvfile import ETAG_COLUMN, ExtraColumnsWarning, plan_csv, plans_from_frame, read_csv, write_csv
 from learnkit.frame import ACTIVITY_COLUMNS, activities_frame, diff, frame_to_activities
 from learnkit.models import ASSIGNMENT_TYPE, SELF_INITIATED_TYPE
 from learnkit.plans import InvalidRowsError, PatchPlan, activity_etag, canonical
@@ -208,11 +208,13 @@ def test_csv_round_trip_is_typed_and_unchanged() -> None:
     assert back.loc[2, "assignedDateTime"] == datetime(2021, 5, 11, 22, 57, 17, tzinfo=timezone.utc)
     assert back.loc[2, "notes.content"] == ASSIGNMENT["notes"]["content"]  # type: ignore[index]
     assert back.loc[2, ETAG_COLUMN] == activity_etag(ASSIGNMENT)
-    plans = plans_from_frame(back)
-    # Every updatable property is in the plan; each, decided against the record itself, changes nothing.
+    # An untouched export plans nothing; without its etags, every updatable property is planned.
+    assert plans_from_frame(back) == []
+    plans = plans_from_frame(back.drop(columns=[ETAG_COLUMN]))
     assert set(plans[0].changes) == set(
         ("assignedDateTime", "completedDateTime", "completionPercentage", "dueDateTime", "notes", "status")
     )
+    # Each, decided against the record itself, changes nothing.
     assert [canonical({"@odata.type": p.odata_type, **p.changes}) for p in plans] == [
         canonical(ASSIGNMENT),
         canonical(SELF),
@@ -224,7 +226,8 @@ def test_csv_blank_cell_is_null() -> None:
     text = csv_text(frame())
     back = read_csv(edit_csv(text, 3, "completedDateTime", ""))
     assert pd.isna(back.loc[3, "completedDateTime"])
-    assert plans_from_frame(back)[1].changes["completedDateTime"] is None
+    [plan] = plans_from_frame(back)  # only the edited row
+    assert plan.row == 3 and plan.changes["completedDateTime"] is None
 
 
 def test_csv_without_a_column_leaves_it_unchanged() -> None:
@@ -277,12 +280,20 @@ def test_csv_self_initiated_status_rule_applies() -> None:
     assert caught.value.cells[0][:2] == (3, "status")
 
 
-def test_csv_unknown_column_refused() -> None:
+def test_csv_extra_column_is_kept_aside_not_refused() -> None:
     raw = pd.read_csv(io.StringIO(csv_text(frame())), dtype=str, keep_default_na=False)
-    raw["comment"] = "mine"
-    with pytest.raises(InvalidInputError) as caught:
-        read_csv(io.StringIO(raw.to_csv(index=False)))
-    assert caught.value.field == "comment"
+    raw["My comments"] = ["check with HR", ""]
+    raw.loc[0, "completionPercentage"] = "30"
+    with pytest.warns(ExtraColumnsWarning, match="My comments"):
+        back = read_csv(io.StringIO(raw.to_csv(index=False)))
+    assert back.loc[2, "My comments"] == "check with HR"
+    [plan] = plans_from_frame(back)
+    assert plan.changes["completionPercentage"] == 30 and "My comments" not in plan.changes
+    edits = plan_csv(io.StringIO(raw.to_csv(index=False)))
+    assert edits.extra_columns == ("My comments",) and "kept aside" in edits.summary()
+    assert (len(edits.plans), edits.unchanged) == (1, 1)
+    # Written back, the sheet's own column is still there.
+    assert "My comments" in csv_text(back).splitlines()[0]
 
 
 def test_csv_accepts_spreadsheet_spellings() -> None:

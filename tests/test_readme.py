@@ -257,6 +257,8 @@ BY_HAND: dict[str, Callable[[Reader], None]] = {"Edit `activities.csv`": edit_ac
 
 #: a command the README says serves until interrupted
 SERVES = re.compile(r"^learnkit sandbox --json\s*(#.*)?$")
+#: A foreground web server: run until it prints its address, load the page, then Ctrl+C.
+SERVES_PAGE = re.compile(r"^learnkit app\b")
 
 #: seconds a line may take (installs and the quickstart are the long ones)
 TIMEOUT = 600.0
@@ -279,6 +281,28 @@ def _interrupt_server(reader: Reader, line: str) -> None:
     assert status == 0, f"interrupted sandbox exited {status}: {(reader.clone / 'served.err').read_text()}"
 
 
+def _serve_page(reader: Reader, line: str) -> None:
+    """Run a foreground web app line; once it prints its address, the page must load; then Ctrl+C, a clean exit."""
+    import urllib.request
+
+    command = line.split("#", 1)[0].strip()
+    env = f"LEARNKIT_DATA_DIR={reader.clone / 'app-data'}"
+    status, out, err = reader.terminal.run(f"{env} {command} > served.out 2> served.err & echo $!", 30)
+    assert status == 0, err
+    pid, deadline = int(out.strip().splitlines()[-1]), time.monotonic() + 120
+    served = reader.clone / "served.out"
+    address = None
+    while address is None:
+        assert time.monotonic() < deadline, (reader.clone / "served.err").read_text()
+        found = re.search(r"http://127\.0\.0\.1:\d+/\S*", served.read_text() if served.exists() else "")
+        address = found.group(0) if found else None
+        time.sleep(0.2)
+    with urllib.request.urlopen(address, timeout=60) as page:
+        assert page.status == 200 and b"<html" in page.read(4096).lower()
+    status, out, err = reader.terminal.run(f"kill -INT {pid}; wait {pid}", 60)
+    assert status == 0, f"interrupted app exited {status}: {(reader.clone / 'served.err').read_text()}"
+
+
 BLOCKS = readme_blocks(README.read_text(encoding="utf-8"))
 
 
@@ -293,7 +317,9 @@ def _expect(line: str, status: int, out: str, err: str) -> None:
     if "apply" in line and "--dry-run" in line:
         assert "dry run: nothing sent" in out and '"notStarted" → "completed"' in out, out
     elif re.match(r"learnkit apply ", line):
-        assert re.match(r"journal \d{8}T\d{6}-[0-9a-f]{6}\napplied 1, unchanged \d+", out), out
+        # Rows left as exported are neither read nor sent: only the edited one is planned.
+        summary = r"applied 1 \(of 1 rows\)\n\d+ rows: 1 edited, \d+ as exported"
+        assert re.match(r"journal \d{8}T\d{6}-[0-9a-f]{6}\n" + summary, out), out
     if line.startswith("learnkit runs"):
         assert " apply " in out and "finished: applied 1" in out, out
     if line.startswith("learnkit undo"):
@@ -325,6 +351,9 @@ def test_readme_block_runs(block: Block, reader: Reader) -> None:
             continue
         if SERVES.match(line):
             _interrupt_server(reader, line)
+            continue
+        if SERVES_PAGE.match(line):
+            _serve_page(reader, line)
             continue
         _expect(line, *reader.terminal.run(line, TIMEOUT))
 
