@@ -218,8 +218,9 @@ class AdaptiveLimit:
     is reached: sending holds for the ``Retry-After`` it gave, and the pace is set just
     under what the service delivered in the last second. After that, a throttled batch
     halves ``limit`` and slows the pace by a tenth (once per round trip: batches already
-    in flight do not cut again), and gives back its place in the pace, since it used
-    none of the service's budget; each clean batch grows both back, the pace quickly to
+    in flight do not cut again), and sending holds for its ``Retry-After`` (a throttled
+    request counts against the service's limit too, as Graph's do); each clean batch
+    grows both back, the pace quickly to
     just under the one that was too fast, then slowly above it, probing for more.
 
     >>> aimd = AdaptiveLimit(maximum=8, limit=8)
@@ -257,7 +258,10 @@ class AdaptiveLimit:
             return
         if throttled:
             assert self.pace is not None
-            self._next_at -= throttled / self.pace
+            # Graph counts throttled requests against the limit too: they keep their place in the
+            # pace, and nothing more goes out before the wait the service asked for.
+            if wait is not None:
+                self._hold_until = max(self._hold_until, now + wait)
             if epoch == self.epoch and throttled / size >= _PAST_RATE:
                 # Past the rate again: remember the pace that was too fast, and back off by a tenth
                 # (what was delivered lately is no guide: holds and retries depress it).

@@ -104,14 +104,17 @@ def test_aimd_ignores_the_odd_throttled_request() -> None:
     assert aimd.limit == 8 and aimd.pace is None
 
 
-def test_aimd_pace_spaces_batches_and_gives_back_throttled_places() -> None:
+def test_aimd_pace_spaces_batches_and_throttled_ones_keep_their_place_and_hold() -> None:
     aimd = AdaptiveLimit(pace=100.0)
     aimd.sent(20, now=10.0)
     assert aimd.wait_for(now=10.0) == pytest.approx(0.2)
     assert aimd.wait_for(now=10.3) == 0
     aimd.sent(20, now=10.3)
-    aimd.on_batch(aimd.epoch - 1, size=20, throttled=10, now=10.35)
-    assert aimd.wait_for(now=10.35) == pytest.approx(0.05)
+    # Throttled requests count against the service's limit (as Graph's do): no place is given back,
+    # and nothing goes out before the Retry-After.
+    aimd.on_batch(aimd.epoch - 1, size=20, throttled=10, now=10.35, wait=1.0)
+    assert aimd.wait_for(now=10.35) == pytest.approx(1.0)
+    assert aimd.wait_for(now=11.35) == 0
 
 
 def test_aimd_first_overload_holds_for_retry_after_then_paces_under_the_delivered_rate() -> None:
