@@ -8,8 +8,8 @@ sub-request per plan in a ``$batch``. The PATCHes (the smallest body each) go ou
 ``$batch``es of 20 while later pages are still being read. Sub-requests are retried
 on their own for 429, 503, 5xx and dropped connections, after the wait their own
 ``Retry-After`` asks for (``RetryPolicy``). How many batches fly at once, and how fast,
-adapts (AIMD): halved when the service throttles most of a batch, grown back on each
-clean one.
+adapts (AIMD, ``AdaptiveLimit``): paced just under the service's rate once it throttles,
+grown back on each clean batch.
 
 Every plan is written to the journal (``learnkit.journal``) before anything is
 sent, and the values each PATCH replaces before it goes out, so ``undo`` can put
@@ -215,13 +215,17 @@ class AdaptiveLimit:
     """AIMD limits: how many batches in flight (``limit``) and, once throttled, how many sub-requests a second.
 
     The first batch most of whose sub-requests were throttled means the service's rate
-    is reached: sending holds for the ``Retry-After`` it gave, and the pace is set just
-    under what the service delivered in the last second. After that, a throttled batch
-    halves ``limit`` and slows the pace by a tenth (once per round trip: batches already
-    in flight do not cut again), and sending holds for its ``Retry-After`` (a throttled
-    request counts against the service's limit too, as Graph's do); each clean batch
-    grows both back, the pace quickly to
-    just under the one that was too fast, then slowly above it, probing for more.
+    is reached: ``limit`` halves, sending holds for the ``Retry-After`` it gave (the
+    burst's throttled requests count against the service's window too, as Graph's do),
+    and the pace is set just under what the service let through in the last second,
+    raised by the burst's answers still coming back. From then on a throttled
+    sub-request keeps its place in the pace and waits only its own ``Retry-After``:
+    no global hold (it would idle a second of the service's budget for one batch).
+    Past the rate, the pace that was too fast becomes the ceiling and the pace settles
+    a twentieth under it, once per ``Retry-After`` (sooner, the service's window has
+    not seen the cut yet), deeper when still throttled right after. Each clean batch
+    grows ``limit`` back, and the pace quickly to just under the ceiling, then slowly
+    above it.
 
     >>> aimd = AdaptiveLimit(maximum=8, limit=8)
     >>> aimd.on_batch(aimd.epoch, size=20, throttled=20, now=0.0, wait=1.0); aimd.limit, aimd.wait_for(0.5)
@@ -238,6 +242,8 @@ class AdaptiveLimit:
     _delivered: deque[tuple[float, int]] = field(default_factory=deque, repr=False)
     _next_at: float = 0.0
     _hold_until: float = 0.0
+    _cut_until: float = 0.0  # the last cut shows in the service's window from then on
+    _capped: bool = False  # a pace was found too fast: probe above it only slowly
 
     def on_batch(self, epoch: int, *, size: int, throttled: int, now: float, wait: float | None = None) -> None:
         """Feed one batch's outcome: its size, how many were throttled, and the shortest Retry-After given."""
@@ -252,29 +258,37 @@ class AdaptiveLimit:
             self.epoch += 1
             self.slow_start = False
             self.limit = max(1.0, self.limit / 2)
-            self.ceiling = max(self.minimum_pace, float(sum(n for _, n in self._delivered)))
-            self.pace = max(self.minimum_pace, 0.97 * self.ceiling)
+            self.pace = self.minimum_pace
             self._hold_until = now + (wait if wait is not None else 1.0)
+            self._cut_until = self._hold_until
+        if self.pace is not None and epoch < self.epoch and now < self._cut_until and not self._capped:
+            # Answers to the burst that found the rate: what the service let through in the last
+            # second is the estimate of its rate (a lower bound), the pace just under it.
+            self.ceiling = max(self.minimum_pace, float(sum(n for _, n in self._delivered)))
+            self.pace = max(self.pace, 0.97 * self.ceiling)
             return
         if throttled:
             assert self.pace is not None
-            # Graph counts throttled requests against the limit too: they keep their place in the
-            # pace, and nothing more goes out before the wait the service asked for.
-            if wait is not None:
-                self._hold_until = max(self._hold_until, now + wait)
-            if epoch == self.epoch and throttled / size >= _PAST_RATE:
-                # Past the rate again: remember the pace that was too fast, and back off by a tenth
-                # (what was delivered lately is no guide: holds and retries depress it).
+            # Paced, a throttled request keeps its place in the pace (Graph counts it against the
+            # limit too, so the window drains at the pace) and waits only its own Retry-After: a
+            # global hold would idle a whole second of the service's budget for one batch.
+            if now >= self._cut_until:
+                # Past the rate: the pace that was too fast is the ceiling; settle under it. A cut
+                # shows only once the service's window has moved on (its Retry-After), so no other
+                # cut before then; a cut right after the last one means the rate dropped: cut deeper.
+                again = now < self._cut_until + 2 * (wait or 1.0)
                 self.epoch += 1
+                self.ceiling, self._capped = self.pace, True
+                self.pace = max(self.minimum_pace, self.pace * (0.8 if again else 0.95))
                 self.limit = max(1.0, self.limit / 2)
-                self.ceiling = self.pace
-                self.pace = max(self.minimum_pace, self.pace * 0.9)
+                self._cut_until = now + (wait or 1.0)
             return
         self.limit = min(float(self.maximum), self.limit + (1.0 if self.slow_start else 1.0 / self.limit))
-        if self.pace is not None:
-            # Back quickly to just under the pace that was too fast, then probe above it slowly.
+        if self.pace is not None and epoch == self.epoch:
+            # Back quickly to just under the pace that was too fast, then probe above it slowly
+            # (past the rate, a whole batch comes back throttled and counted).
             below = self.ceiling is not None and self.pace < 0.97 * self.ceiling
-            self.pace *= 1.03 if below else 1.003
+            self.pace *= 1.03 if below else (1.0005 if self._capped else 1.003)
 
     def wait_for(self, now: float) -> float:
         """Seconds to wait before sending the next batch (0: now)."""

@@ -87,14 +87,14 @@ def test_decide_refuses_a_patch_the_type_does_not_allow() -> None:
 def test_aimd_halves_once_per_round_trip_and_grows_back() -> None:
     aimd = AdaptiveLimit(maximum=16, limit=8)
     epoch = aimd.epoch
-    aimd.on_batch(epoch, size=20, throttled=15, now=1.0)
-    aimd.on_batch(epoch, size=20, throttled=20, now=1.01)  # sent before the cut: no second cut
+    aimd.on_batch(epoch, size=20, throttled=15, now=1.0, wait=1.0)
+    aimd.on_batch(epoch, size=20, throttled=20, now=1.01, wait=1.0)  # sent before the cut: no second cut
     assert aimd.limit == 4 and aimd.pace is not None
-    aimd.on_batch(aimd.epoch, size=20, throttled=20, now=1.2)
+    aimd.on_batch(aimd.epoch, size=20, throttled=20, now=2.2, wait=1.0)  # paced, past the rate again
     assert aimd.limit == 2
     pace = aimd.pace
     for i in range(10):
-        aimd.on_batch(aimd.epoch, size=20, throttled=0, now=2.0 + i)
+        aimd.on_batch(aimd.epoch, size=20, throttled=0, now=3.0 + i)
     assert 2 < aimd.limit < 16 and aimd.pace > pace
 
 
@@ -104,26 +104,36 @@ def test_aimd_ignores_the_odd_throttled_request() -> None:
     assert aimd.limit == 8 and aimd.pace is None
 
 
-def test_aimd_pace_spaces_batches_and_throttled_ones_keep_their_place_and_hold() -> None:
+def test_aimd_pace_spaces_batches_and_throttled_ones_keep_their_place_without_a_hold() -> None:
     aimd = AdaptiveLimit(pace=100.0)
     aimd.sent(20, now=10.0)
     assert aimd.wait_for(now=10.0) == pytest.approx(0.2)
     assert aimd.wait_for(now=10.3) == 0
     aimd.sent(20, now=10.3)
-    # Throttled requests count against the service's limit (as Graph's do): no place is given back,
-    # and nothing goes out before the Retry-After.
-    aimd.on_batch(aimd.epoch - 1, size=20, throttled=10, now=10.35, wait=1.0)
-    assert aimd.wait_for(now=10.35) == pytest.approx(1.0)
-    assert aimd.wait_for(now=11.35) == 0
+    # Throttled requests count against the service's limit (as Graph's do): no place is given back.
+    # Paced, they wait their own Retry-After; the others keep the (slightly slower) pace, no hold.
+    aimd.on_batch(aimd.epoch, size=20, throttled=20, now=10.35, wait=1.0)
+    assert aimd.pace == pytest.approx(95.0) and aimd.ceiling == pytest.approx(100.0)
+    assert aimd.wait_for(now=10.35) == pytest.approx(0.15)
+    # Within the Retry-After the service's window has not seen the cut yet: no second cut.
+    aimd.on_batch(aimd.epoch, size=20, throttled=20, now=10.6, wait=1.0)
+    assert aimd.pace == pytest.approx(95.0)
+    # Still throttled once it has: the service's rate dropped, cut deeper.
+    aimd.on_batch(aimd.epoch, size=20, throttled=20, now=11.5, wait=1.0)
+    assert aimd.pace == pytest.approx(76.0)
 
 
-def test_aimd_first_overload_holds_for_retry_after_then_paces_under_the_delivered_rate() -> None:
+def test_aimd_first_overload_holds_for_retry_after_then_paces_under_what_the_burst_delivered() -> None:
     aimd = AdaptiveLimit(maximum=8, limit=8)
-    for i in range(5):
-        aimd.on_batch(aimd.epoch, size=20, throttled=0, now=0.1 * i)
-    aimd.on_batch(aimd.epoch, size=20, throttled=20, now=0.5, wait=2.0)
+    epoch = aimd.epoch
+    for i in range(4):
+        aimd.on_batch(epoch, size=20, throttled=0, now=0.1 * i)
+    aimd.on_batch(epoch, size=20, throttled=20, now=0.5, wait=2.0)
     assert aimd.wait_for(now=0.5) == pytest.approx(2.0)
-    assert aimd.pace == pytest.approx(0.97 * 100)
+    assert aimd.pace == pytest.approx(0.97 * 80)
+    # A later answer to the same burst, partly let through: the estimate of the rate grows with it.
+    aimd.on_batch(epoch, size=20, throttled=5, now=0.55, wait=2.0)
+    assert aimd.pace == pytest.approx(0.97 * 95) and aimd.limit == 4
 
 
 # --- against the sandbox -----------------------------------------------------------------
