@@ -86,9 +86,11 @@ _LIST_AT_LEAST = BATCH_SIZE
 # Outcomes are written with the next batch's "sending" marks, or on their own past this many.
 _FLUSH_ROWS = 500
 # Above this share of throttled sub-requests, a batch means "the service's rate is reached"
-# rather than the odd throttled request; once paced, a smaller share means "past it".
+# rather than the odd throttled request (once paced, any throttled batch means "past it").
 _OVERLOAD = 0.5
-_PAST_RATE = 0.25
+# Paced, how far under the service's rate (as estimated) to send: a batch arrives whole, so any
+# jitter past the rate throttles all of it; 2% leaves room for a few ms of it at 100 requests/s.
+_UNDER = 0.98
 _ACTIVITIES = "/employeeExperience/learningCourseActivities"
 _UPDATABLE = tuple(sorted({name for model in UPDATE_MODELS.values() for name in model.UPDATABLE}))
 _PROVIDERS = "/employeeExperience/learningProviders"
@@ -217,15 +219,15 @@ class AdaptiveLimit:
     The first batch most of whose sub-requests were throttled means the service's rate
     is reached: ``limit`` halves, sending holds for the ``Retry-After`` it gave (the
     burst's throttled requests count against the service's window too, as Graph's do),
-    and the pace is set just under what the service let through in the last second,
+    and the pace is set 2% under what the service let through in the last second,
     raised by the burst's answers still coming back. From then on a throttled
     sub-request keeps its place in the pace and waits only its own ``Retry-After``:
     no global hold (it would idle a second of the service's budget for one batch).
-    Past the rate, the pace that was too fast becomes the ceiling and the pace settles
+    Past the rate, the pace that was too fast becomes the ceiling and the pace drops
     a twentieth under it, once per ``Retry-After`` (sooner, the service's window has
     not seen the cut yet), deeper when still throttled right after. Each clean batch
-    grows ``limit`` back, and the pace quickly to just under the ceiling, then slowly
-    above it.
+    grows ``limit`` back, and the pace quickly to 2% under the ceiling, then very
+    slowly above it.
 
     >>> aimd = AdaptiveLimit(maximum=8, limit=8)
     >>> aimd.on_batch(aimd.epoch, size=20, throttled=20, now=0.0, wait=1.0); aimd.limit, aimd.wait_for(0.5)
@@ -265,7 +267,7 @@ class AdaptiveLimit:
             # Answers to the burst that found the rate: what the service let through in the last
             # second is the estimate of its rate (a lower bound), the pace just under it.
             self.ceiling = max(self.minimum_pace, float(sum(n for _, n in self._delivered)))
-            self.pace = max(self.pace, 0.97 * self.ceiling)
+            self.pace = max(self.pace, _UNDER * self.ceiling)
             return
         if throttled:
             assert self.pace is not None
@@ -285,10 +287,13 @@ class AdaptiveLimit:
             return
         self.limit = min(float(self.maximum), self.limit + (1.0 if self.slow_start else 1.0 / self.limit))
         if self.pace is not None and epoch == self.epoch:
-            # Back quickly to just under the pace that was too fast, then probe above it slowly
-            # (past the rate, a whole batch comes back throttled and counted).
-            below = self.ceiling is not None and self.pace < 0.97 * self.ceiling
-            self.pace *= 1.03 if below else (1.0005 if self._capped else 1.003)
+            # Back quickly to just under the ceiling (the pace found too fast, or the first estimate),
+            # then probe above it only slowly: past the rate a whole batch comes back throttled, it
+            # and the next one wait a Retry-After, and at the end of a run that wait is its tail.
+            if self.ceiling is not None and self.pace < _UNDER * self.ceiling:
+                self.pace = min(self.pace * 1.03, _UNDER * self.ceiling)
+            else:
+                self.pace *= 1.0002
 
     def wait_for(self, now: float) -> float:
         """Seconds to wait before sending the next batch (0: now)."""
