@@ -245,7 +245,7 @@ class AdaptiveLimit:
     _next_at: float = 0.0
     _hold_until: float = 0.0
     _cut_until: float = 0.0  # the last cut shows in the service's window from then on
-    _capped: bool = False  # a pace was found too fast: probe above it only slowly
+    _capped: bool = False  # a pace was found too fast: the first burst's estimate no longer applies
 
     def on_batch(self, epoch: int, *, size: int, throttled: int, now: float, wait: float | None = None) -> None:
         """Feed one batch's outcome: its size, how many were throttled, and the shortest Retry-After given."""
