@@ -268,6 +268,9 @@ class AdaptiveLimit:
             # second is the estimate of its rate (a lower bound), the pace just under it.
             self.ceiling = max(self.minimum_pace, float(sum(n for _, n in self._delivered)))
             self.pace = max(self.pace, _UNDER * self.ceiling)
+            if throttled and wait is not None:
+                # Its throttled requests count in the service's window too: wait until they leave it.
+                self._hold_until = self._cut_until = max(self._hold_until, now + wait)
             return
         if throttled:
             assert self.pace is not None
@@ -278,7 +281,7 @@ class AdaptiveLimit:
                 # Past the rate: the pace that was too fast is the ceiling; settle under it. A cut
                 # shows only once the service's window has moved on (its Retry-After), so no other
                 # cut before then; a cut right after the last one means the rate dropped: cut deeper.
-                again = now < self._cut_until + 2 * (wait or 1.0)
+                again = self._capped and now < self._cut_until + 2 * (wait or 1.0)
                 self.epoch += 1
                 self.ceiling, self._capped = self.pace, True
                 self.pace = max(self.minimum_pace, self.pace * (0.8 if again else 0.95))
@@ -293,7 +296,7 @@ class AdaptiveLimit:
             if self.ceiling is not None and self.pace < _UNDER * self.ceiling:
                 self.pace = min(self.pace * 1.03, _UNDER * self.ceiling)
             else:
-                self.pace *= 1.0002
+                self.pace *= 1.0001
 
     def wait_for(self, now: float) -> float:
         """Seconds to wait before sending the next batch (0: now)."""
