@@ -34,11 +34,11 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
-from urllib.parse import quote
 
 import pandas as pd
 from tqdm.auto import tqdm
 
+from learnkit import paths
 from learnkit.csvfile import plans_from_frame, read_csv
 from learnkit.errors import (
     GraphError,
@@ -49,6 +49,7 @@ from learnkit.errors import (
 )
 from learnkit.frame import diff
 from learnkit.journal import Journal, JournalError, JournalRow
+from learnkit.limits import BATCH_LIMIT
 from learnkit.models import UPDATE_MODELS
 from learnkit.plans import AS_EXPORTED, PatchPlan, canonical, decide, edited_only, fingerprint, validate_plans
 from learnkit.retry import RetryPolicy
@@ -73,7 +74,8 @@ __all__ = [
 RESULT_COLUMNS = ("id", "status", "code", "message", "attempts", "patch", "before")
 #: The statuses a row can end in; in a dry run, a row that would be sent ends in ``dry-run``.
 FINAL = frozenset({"applied", "unchanged", "conflict", "failed", "dry-run"})
-BATCH_SIZE = 20
+#: Sub-requests per ``$batch``: all Graph allows.
+BATCH_SIZE = BATCH_LIMIT
 #: Batches in flight at most. Measured on the sandbox at 50 ms latency (benchmarks/RESULTS.md):
 #: 16 was 1.3x as fast as 8, and more gained little; pacing brings it down when throttled.
 DEFAULT_CONCURRENCY = 16
@@ -89,9 +91,7 @@ _FLUSH_ROWS = 500
 # rather than the odd throttled request; once paced, a smaller share means "past it".
 _OVERLOAD = 0.5
 _PAST_RATE = 0.25
-_ACTIVITIES = "/employeeExperience/learningCourseActivities"
 _UPDATABLE = tuple(sorted({name for model in UPDATE_MODELS.values() for name in model.UPDATABLE}))
-_PROVIDERS = "/employeeExperience/learningProviders"
 
 Progress = bool | Callable[[int, int], object]
 
@@ -332,18 +332,14 @@ class _Page:
     tries: int = 0
 
 
-def _path(value: str) -> str:
-    return quote(value, safe=":@")
-
-
 def _subrequest(row: _Row) -> dict[str, Any]:
     plan = row.plan
     if row.stage == "check":
-        return {"id": str(row.index), "method": "GET", "url": f"{_ACTIVITIES}/{_path(plan.activity_id)}"}
+        return {"id": str(row.index), "method": "GET", "url": paths.activity(plan.activity_id)}
     return {
         "id": str(row.index),
         "method": "PATCH",
-        "url": f"{_PROVIDERS}/{_path(plan.registration_id)}/learningCourseActivities/{_path(plan.activity_id)}",
+        "url": paths.provider_activity(plan.registration_id, plan.activity_id),
         "headers": {"Content-Type": "application/json"},
         "body": row.body,
     }
@@ -478,7 +474,7 @@ class _Engine:
         if page.next_path is not None:
             path, params = page.next_path, None
         else:
-            path = f"{_PROVIDERS}/{_path(page.listing.registration_id)}/learningCourseActivities"
+            path = paths.provider_activities(page.listing.registration_id)
             params = (
                 {"$top": PAGE_SIZE, "$count": "true"} if page.skip is None else {"$top": PAGE_SIZE, "$skip": page.skip}
             )
