@@ -34,11 +34,11 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
-from urllib.parse import quote
 
 import pandas as pd
 from tqdm.auto import tqdm
 
+from learnkit import paths
 from learnkit.csvfile import plans_from_frame, read_csv
 from learnkit.errors import (
     GraphError,
@@ -49,6 +49,7 @@ from learnkit.errors import (
 )
 from learnkit.frame import diff
 from learnkit.journal import Journal, JournalError, JournalRow
+from learnkit.limits import BATCH_LIMIT
 from learnkit.models import UPDATE_MODELS
 from learnkit.plans import AS_EXPORTED, PatchPlan, canonical, decide, edited_only, fingerprint, validate_plans
 from learnkit.retry import RetryPolicy
@@ -73,7 +74,8 @@ __all__ = [
 RESULT_COLUMNS = ("id", "status", "code", "message", "attempts", "patch", "before")
 #: The statuses a row can end in; in a dry run, a row that would be sent ends in ``dry-run``.
 FINAL = frozenset({"applied", "unchanged", "conflict", "failed", "dry-run"})
-BATCH_SIZE = 20
+#: Sub-requests per ``$batch``: all Graph allows.
+BATCH_SIZE = BATCH_LIMIT
 #: Batches in flight at most. Measured on the sandbox at 50 ms latency (benchmarks/RESULTS.md):
 #: 16 was 1.3x as fast as 8, and more gained little; pacing brings it down when throttled.
 DEFAULT_CONCURRENCY = 16
@@ -91,9 +93,7 @@ _OVERLOAD = 0.5
 # Paced, how far under the service's rate (as estimated) to send: a batch arrives whole, so any
 # jitter past the rate throttles all of it; 2% leaves room for a few ms of it at 100 requests/s.
 _UNDER = 0.98
-_ACTIVITIES = "/employeeExperience/learningCourseActivities"
 _UPDATABLE = tuple(sorted({name for model in UPDATE_MODELS.values() for name in model.UPDATABLE}))
-_PROVIDERS = "/employeeExperience/learningProviders"
 
 Progress = bool | Callable[[int, int], object]
 
@@ -354,18 +354,14 @@ class _Page:
     tries: int = 0
 
 
-def _path(value: str) -> str:
-    return quote(value, safe=":@")
-
-
 def _subrequest(row: _Row) -> dict[str, Any]:
     plan = row.plan
     if row.stage == "check":
-        return {"id": str(row.index), "method": "GET", "url": f"{_ACTIVITIES}/{_path(plan.activity_id)}"}
+        return {"id": str(row.index), "method": "GET", "url": paths.activity(plan.activity_id)}
     return {
         "id": str(row.index),
         "method": "PATCH",
-        "url": f"{_PROVIDERS}/{_path(plan.registration_id)}/learningCourseActivities/{_path(plan.activity_id)}",
+        "url": paths.provider_activity(plan.registration_id, plan.activity_id),
         "headers": {"Content-Type": "application/json"},
         "body": row.body,
     }
@@ -500,7 +496,7 @@ class _Engine:
         if page.next_path is not None:
             path, params = page.next_path, None
         else:
-            path = f"{_PROVIDERS}/{_path(page.listing.registration_id)}/learningCourseActivities"
+            path = paths.provider_activities(page.listing.registration_id)
             params = (
                 {"$top": PAGE_SIZE, "$count": "true"} if page.skip is None else {"$top": PAGE_SIZE, "$skip": page.skip}
             )

@@ -258,6 +258,10 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
 
             # Rows left as exported make no plan: said after the report, with the sheet's columns kept aside.
             edits = plan_csv(args.csv)
+            if not edits.plans:
+                # Nothing differs from the export: no run to journal, nothing to read or send.
+                print(f"nothing to apply: {edits.summary()}", file=out)
+                return 0
             outcome = bulk.apply(client, edits.plans, source=str(args.csv), **options)
         else:
             assert run_id is not None

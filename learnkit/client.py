@@ -30,6 +30,7 @@ from urllib.parse import quote
 import requests
 from pydantic import ValidationError
 
+from learnkit import paths
 from learnkit._transport import TimedSession, Timeout, failure_reason, never_sent
 from learnkit.auth import ClientSecretCredential, DeviceCodeCredential, TokenSource, token_claims
 from learnkit.clouds import get_cloud
@@ -40,6 +41,7 @@ from learnkit.errors import (
     UnexpectedResponseError,
     error_from_response,
 )
+from learnkit.limits import BATCH_LIMIT
 from learnkit.models import (
     CONTENT_POST_SERVICE_SET,
     INCLUDE_UNKNOWN_ENUM_MEMBERS,
@@ -51,6 +53,7 @@ from learnkit.models import (
     check_create,
     parse_activity,
 )
+from learnkit.paths import PROVIDERS, segment
 from learnkit.permissions import PERMISSIONS, TokenKind
 from learnkit.retry import RetryPolicy
 
@@ -59,13 +62,10 @@ if TYPE_CHECKING:
 
 _M = TypeVar("_M")
 
-__all__ = ["BATCH_LIMIT", "GraphClient", "GraphResponse", "PermissionWarning"]
+__all__ = ["GraphClient", "GraphResponse", "PermissionWarning"]
 
 log = logging.getLogger(__name__)
 
-_PROVIDERS = "/employeeExperience/learningProviders"
-#: Graph's limit on the requests in one ``$batch``.
-BATCH_LIMIT = 20
 _IDEMPOTENT = frozenset({"GET", "PATCH", "PUT", "DELETE"})
 # The raw PATCH methods' former names, to point old code at the new ones.
 _RENAMED = {
@@ -92,21 +92,6 @@ class GraphResponse:
     client_request_id: str
     attempts: int
     url: str = ""
-
-
-def require_id(value: object, name: str) -> str:
-    """An id argument as given, or InvalidInputError naming it when it is not a non-blank string.
-
-    >>> require_id("u:1", "activity_id")
-    'u:1'
-    """
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidInputError(name, "empty", "shouldn't be empty: pass the id as a string")
-    return value
-
-
-def _segment(value: str, name: str) -> str:
-    return quote(require_id(value, name), safe=":@")
 
 
 def _key(value: str) -> str:
@@ -391,7 +376,7 @@ class GraphClient:
 
     def get_activity(self, activity_id: str) -> LearningCourseActivity:
         """``GET /employeeExperience/learningCourseActivities/{id}``."""
-        path = f"/employeeExperience/learningCourseActivities/{_segment(activity_id, 'activity_id')}"
+        path = paths.activity(activity_id)
         return _entity(parse_activity, self.request("GET", path, operation="get_activity"))
 
     def get_activity_by_external_id(self, registration_id: str, external_id: str) -> LearningCourseActivity:
@@ -421,7 +406,7 @@ class GraphClient:
 
     def list_learner_activities(self, user_id: str = "me", *, top: int | None = None) -> list[LearningCourseActivity]:
         """A learner's activities (delegated); ``user_id="me"`` is the signed-in user."""
-        base = "/me" if user_id == "me" else f"/users/{_segment(user_id, 'user_id')}"
+        base = "/me" if user_id == "me" else f"/users/{segment(user_id, 'user_id')}"
         path = f"{base}/employeeExperience/learningCourseActivities"
         return _items(parse_activity, self._list(path, "list_learner_activities", top, None), self.graph_url + path)
 
@@ -436,7 +421,7 @@ class GraphClient:
 
         Example: ``client.patch_activity(reg_id, act_id, {"@odata.type": ..., "status": "completed"}).status``
         """
-        path = f"{self._activities(registration_id)}/{_segment(activity_id, 'activity_id')}"
+        path = f"{self._activities(registration_id)}/{segment(activity_id, 'activity_id')}"
         return self.request("PATCH", path, operation="update_activity", json=dict(body))
 
     def patch_activity_by_external_id(
@@ -448,15 +433,15 @@ class GraphClient:
 
     def delete_activity(self, registration_id: str, activity_id: str) -> GraphResponse:
         """``DELETE`` an activity."""
-        path = f"{self._activities(registration_id)}/{_segment(activity_id, 'activity_id')}"
+        path = f"{self._activities(registration_id)}/{segment(activity_id, 'activity_id')}"
         return self.request("DELETE", path, operation="delete_activity")
 
     # --- providers ---------------------------------------------------------
 
     def list_providers(self) -> list[LearningProvider]:
         """The tenant's learning providers (delegated)."""
-        items = self._list(_PROVIDERS, "list_providers", None, None)
-        return _items(LearningProvider.model_validate, items, self.graph_url + _PROVIDERS)
+        items = self._list(PROVIDERS, "list_providers", None, None)
+        return _items(LearningProvider.model_validate, items, self.graph_url + PROVIDERS)
 
     def get_provider(self, registration_id: str) -> LearningProvider:
         """One provider (delegated)."""
@@ -478,7 +463,7 @@ class GraphClient:
 
     def get_content(self, registration_id: str, content_id: str) -> LearningContent:
         """One learning content by id."""
-        path = f"{self._provider(registration_id)}/learningContents/{_segment(content_id, 'content_id')}"
+        path = f"{self._provider(registration_id)}/learningContents/{segment(content_id, 'content_id')}"
         return _entity(LearningContent.model_validate, self.request("GET", path, operation="get_content"))
 
     def create_content(self, registration_id: str, body: Mapping[str, Any]) -> LearningContent:
@@ -523,10 +508,10 @@ class GraphClient:
     # --- paths -------------------------------------------------------------
 
     def _provider(self, registration_id: str) -> str:
-        return f"{_PROVIDERS}/{_segment(registration_id, 'registration_id')}"
+        return paths.provider(registration_id)
 
     def _activities(self, registration_id: str) -> str:
-        return self._provider(registration_id) + "/learningCourseActivities"
+        return paths.provider_activities(registration_id)
 
 
 def _json_or_none(response: requests.Response) -> Any:

@@ -30,6 +30,7 @@ from typing import Any
 from learnkit.errors import InvalidInputError
 
 __all__ = [
+    "BATCH_LIMIT",
     "MAX_BODY_BYTES",
     "MAX_JSON_DEPTH",
     "check_instant",
@@ -40,6 +41,8 @@ __all__ = [
 
 #: Largest request body, in bytes (Graph's 4 MiB for JSON requests, $batch included).
 MAX_BODY_BYTES = 4 * 1024 * 1024
+#: Graph's limit on the requests in one ``$batch`` (JSON batching).
+BATCH_LIMIT = 20
 #: Deepest nesting of arrays and objects a request body may have (the default of .NET's JSON readers).
 MAX_JSON_DEPTH = 64
 

@@ -17,16 +17,16 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import re
 import zlib
 import zoneinfo
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import Any, Literal
 
 from learnkit.errors import InvalidInputError
 from learnkit.models import UPDATE_MODELS, normalize_odata_type, parse_update
+from learnkit.times import parse_iso, utc_text, zone
 
 __all__ = [
     "ADDRESS_PROPERTIES",
@@ -44,7 +44,6 @@ __all__ = [
     "holds",
     "moved_since",
     "overlay",
-    "parse_iso",
     "validate_plans",
 ]
 
@@ -148,28 +147,6 @@ class PatchPlan:
 
 # --- canonical values and the etag ---------------------------------------------------
 
-_ISO = re.compile(
-    r"\s*(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?\s*(Z|z|[+-]\d{2}:?\d{2})?\s*"
-)
-
-
-def parse_iso(text: str) -> datetime:
-    """A datetime from ISO 8601 text (any fraction length; naive if no offset); ValueError if not one."""
-    found = _ISO.fullmatch(text)
-    if not found:
-        raise ValueError(f"{text!r} is not an ISO 8601 date-time like 2021-05-11T22:57:17+00:00")
-    year, month, day, hour, minute, second, fraction, offset = found.groups()
-    micro = int((fraction or "0")[:6].ljust(6, "0"))
-    tz = None
-    if offset:
-        if offset in ("Z", "z"):
-            tz = timezone.utc
-        else:
-            sign = -1 if offset[0] == "-" else 1
-            digits = offset[1:].replace(":", "")
-            tz = timezone(sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:])))
-    return datetime(int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0), micro, tz)
-
 
 def _instant(value: Any) -> str | None:
     if value is None:
@@ -181,16 +158,13 @@ def _instant(value: Any) -> str | None:
             moment = datetime.fromisoformat(value)
         except (TypeError, ValueError):
             moment = parse_iso(str(value))
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
+    return utc_text(moment)
 
 
 @functools.lru_cache(maxsize=256)
 def _zone(name: str) -> zoneinfo.ZoneInfo:
-    from tzlocal.windows_tz import win_tz
-
-    return zoneinfo.ZoneInfo(win_tz.get(name, name))
+    # Cached: canonical() meets the same few zones on every row of a provider.
+    return zone(name)
 
 
 def _due_instant(value: Any) -> str | None:

@@ -16,13 +16,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from learnkit.client import require_id
 from learnkit.models import (
     DateTimeTimeZone,
     LearningCourseActivity,
     UpdateModel,
     parse_update,
 )
+from learnkit.paths import require_id
 
 if TYPE_CHECKING:
     from learnkit.client import GraphClient

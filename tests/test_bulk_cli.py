@@ -170,3 +170,14 @@ def test_unknown_journal_id_and_no_connection_are_errors(
         monkeypatch.delenv(name, raising=False)
     status, _, err = run(["resume", "x", "--journal", connection[3]], capsys)
     assert status == 2 and "no connection" in err
+
+
+def test_an_untouched_export_applies_nothing_and_starts_no_run(
+    sb: Any, connection: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "untouched.csv"
+    export(sb, connection, path)
+    status, out, _ = run(["apply", str(path), *connection], capsys)
+    assert status == 0 and out.startswith("nothing to apply: ") and "journal" not in out
+    status, out, _ = run(["runs", "--journal", connection[3]], capsys)
+    assert "apply" not in out

@@ -31,6 +31,7 @@ import re
 import shutil
 import signal
 import subprocess
+import sys
 import sysconfig
 import threading
 import time
@@ -222,6 +223,9 @@ def reader(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Reader]:
         PYTEST_ADDOPTS="--collect-only -q",  # scripts/test.sh collects the suite, does not run it again
         PIP_DISABLE_PIP_VERSION_CHECK="1",
         PYTHONDONTWRITEBYTECODE="1",
+        # The borrowed packages' Jupyter data (Voila's templates, widget front ends) lives under the test
+        # environment's prefix, where a real install into the venv would have put it.
+        JUPYTER_PATH=str(Path(sys.prefix) / "share" / "jupyter"),
     )
     terminal = Terminal(clone, env)
     try:
@@ -316,6 +320,8 @@ def _expect(line: str, status: int, out: str, err: str) -> None:
         assert re.search(r"\d+ tests collected", out), out[-2000:]
     if "apply" in line and "--dry-run" in line:
         assert "dry run: nothing sent" in out and '"notStarted" → "completed"' in out, out
+    elif re.match(r"learnkit apply .*fixes\.csv", line):
+        assert re.match(r"(journal \S+\n.*applied \d+|nothing to apply: )", out), out
     elif re.match(r"learnkit apply ", line):
         # Rows left as exported are neither read nor sent: only the edited one is planned.
         summary = r"applied 1 \(of 1 rows\)\n\d+ rows: 1 edited, \d+ as exported"

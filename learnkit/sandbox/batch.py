@@ -19,7 +19,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Scope
 
 from learnkit.errors import BadRequestError, FailedDependencyError, InternalServerError, InvalidInputError, error_body
-from learnkit.limits import check_json
+from learnkit.limits import BATCH_LIMIT, check_json
 from learnkit.models import batch_rule_violation
 from learnkit.sandbox.faults import Faults
 from learnkit.sandbox.graph import DroppedResponse, Failure, graph_error_response, now_stamp
@@ -27,7 +27,7 @@ from learnkit.sandbox.payload import UnreadableBody, read_json
 
 __all__ = ["MAX_REQUESTS", "NESTED_BATCH", "SUBREQUEST", "run_batch"]
 
-MAX_REQUESTS = 20
+MAX_REQUESTS = BATCH_LIMIT
 #: Scope key that marks an in-process sub-request.
 SUBREQUEST = "learnkit.subrequest"
 _METHODS = ("GET", "POST", "PATCH", "PUT", "DELETE")

@@ -143,7 +143,7 @@ class WorkbenchApp(widgets.VBox):  # type: ignore[misc]
         self.table = ActivityTable(self.bench)
         self.form = ActivityForm(self.bench)
         self.bulk = BulkEditor(self.table)
-        self.history = HistoryPanel(self.bench)
+        self.history = HistoryPanel(self.bench, runner=self._start)  # undo in the background too
         # Saving many rows runs in the background here: the views' own save buttons would block the page.
         self.table.apply_button.layout.display = "none"
         self.bulk.apply_button.layout.display = "none"

@@ -23,7 +23,7 @@ from typing import Any, Literal
 import ipywidgets as widgets
 
 from learnkit.models import DateTimeTimeZone, UpdateModel
-from learnkit.times import graph_local, time_zone_names, zone
+from learnkit.times import graph_local, parse_iso, time_zone_names, zone
 from learnkit.widgets.explain import problem_html
 
 __all__ = [
@@ -277,11 +277,11 @@ class _DateTimeEditor(FieldEditor):
             return
         if isinstance(value, DateTimeTimeZone) or (isinstance(value, dict) and "timeZone" in value):
             dtz = value if isinstance(value, DateTimeTimeZone) else DateTimeTimeZone.model_validate(value)
-            self.picker.value = datetime.fromisoformat(dtz.dateTime[:26] if "." in dtz.dateTime else dtz.dateTime)
+            self.picker.value = parse_iso(dtz.dateTime)
             self.zone.value = dtz.timeZone
             return
         if isinstance(value, str):
-            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            value = parse_iso(value)
         if value.tzinfo is None:
             value = value.replace(tzinfo=timezone.utc)
         name = getattr(value.tzinfo, "key", None) or "UTC"

@@ -9,6 +9,7 @@ Example: ``HistoryPanel(bench)``
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 from typing import Any
 
 import ipywidgets as widgets
@@ -28,9 +29,17 @@ class HistoryPanel(widgets.VBox):  # type: ignore[misc]
     Example: ``HistoryPanel(bench).undo_last_button.click()``
     """
 
-    def __init__(self, workbench: Workbench, *, shown: int = 10) -> None:
+    def __init__(
+        self,
+        workbench: Workbench,
+        *,
+        shown: int = 10,
+        runner: Callable[[str, Callable[[], Any], Callable[[Any], None]], object] | None = None,
+    ) -> None:
         self.workbench = workbench
         self.shown = shown
+        #: How an undo runs: ``runner(task, work, done)``; None runs it at once (an app passes its background runner).
+        self.runner = runner
         self.undo_last_button = widgets.Button(description="Undo last save", icon="undo", layout=_fit())
         self.refresh_button = widgets.Button(description="Refresh", icon="refresh", layout=_fit())
         self.runs_box = widgets.VBox()
@@ -87,10 +96,20 @@ class HistoryPanel(widgets.VBox):  # type: ignore[misc]
         self.undo_last_button.disabled = self.workbench.last_run is None or self.workbench.busy
 
     def undo(self, run_id: str | None) -> Any:
-        """Undo a run (the workbench's last save when None); the views show the values put back."""
+        """Undo a run (the workbench's last save when None); the views show the values put back.
+
+        With a ``runner``, the undo runs through it (in the background) and this returns None.
+        """
+
+        def done(_: Any) -> None:
+            self.result.value = self.workbench.message_html()
+            self.refresh()
+
+        if self.runner is not None:
+            self.runner(f"Undoing run {run_id or self.workbench.last_run}", lambda: self.workbench.undo(run_id), done)
+            return None
         result = self.workbench.undo(run_id)
-        self.result.value = self.workbench.message_html()
-        self.refresh()
+        done(result)
         return result
 
 

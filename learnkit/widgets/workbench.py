@@ -29,13 +29,14 @@ import pandas as pd
 import traitlets
 from ipywidgets import CallbackDispatcher
 
-from learnkit import bulk
+from learnkit import bulk, paths
 from learnkit.client import GraphClient
 from learnkit.errors import InvalidInputError, LearnkitError
 from learnkit.frame import ACTIVITY_COLUMNS, NESTED_COLUMNS, activities_frame, diff, frame_to_activities
 from learnkit.journal import Journal
 from learnkit.models import UPDATE_MODELS, normalize_odata_type
-from learnkit.plans import INSTANT_PROPERTIES, InvalidRowsError, PatchPlan, parse_iso
+from learnkit.plans import INSTANT_PROPERTIES, InvalidRowsError, PatchPlan
+from learnkit.times import parse_iso
 
 __all__ = ["Workbench", "editable_columns", "short_type"]
 
@@ -510,7 +511,7 @@ def _get_many(client: GraphClient, activity_ids: Sequence[str]) -> list[dict[str
         chunk = activity_ids[start : start + size]
         answers = client.batch(
             [
-                {"id": str(i), "method": "GET", "url": f"/employeeExperience/learningCourseActivities/{activity_id}"}
+                {"id": str(i), "method": "GET", "url": paths.activity(activity_id)}
                 for i, activity_id in enumerate(chunk)
             ],
             operation="get_activity",

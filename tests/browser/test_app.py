@@ -84,8 +84,9 @@ def pick_first_row(page: Any) -> str:
     page.wait_for_timeout(300)  # the canvas paints its rows after the page shows
     box = grid.bounding_box()
     assert box is not None
-    # Past the row header (the id column) into the body: the status cell of the first row.
-    page.mouse.click(box["x"] + 420, box["y"] + HEADER + ROW // 2)
+    # Past the row header (the id column, as wide as the longest id) into the body: a cell of the first row
+    # near the grid's right edge, clear of the vertical scroll bar.
+    page.mouse.click(box["x"] + box["width"] - 60, box["y"] + HEADER + ROW // 2)
     header = page.locator(".lk-activity-form .lk-header")
     header.get_by_text(re.compile(r"[0-9a-f]{8}-")).first.wait_for(timeout=30_000)
     return str(header.locator("tr", has_text="id").first.locator("code").inner_text())

@@ -95,6 +95,16 @@ def test_form_edit_saves_once_through_the_journal_and_undo_puts_it_back(
     assert reader.get_activity(aid).completionPercentage == before
     assert "undone: 1 applied" in app.message.value
 
+    # An Undo on the History page runs in the background too: the page stays usable.
+    app.form.editors["completionPercentage"].text.value = "38"
+    app.form.patch_button.click()
+    app.history.refresh()
+    undo_button = app.history.runs_box.children[0].children[0]
+    undo_button.click()
+    assert app.wait(60)
+    assert reader.get_activity(aid).completionPercentage == before
+    assert "undone: 1 applied" in app.message.value and len(Journal(tmp_path / "journal.sqlite").runs()) == 4
+
 
 def test_bulk_edit_saves_in_the_background_with_progress(app: WorkbenchApp, sb: Any, reader: GraphClient) -> None:
     loaded(app, sb.demo["registration_id"])

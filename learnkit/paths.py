@@ -1,0 +1,76 @@
+"""The learning API's paths on Graph, built in one place (each id percent-encoded as a path segment).
+
+The client, the bulk engine and the widgets' read-back all address records through these,
+so a path is spelled once.
+
+Example::
+
+    provider_activity("01e8f81b", "8ba2228a")
+    # '/employeeExperience/learningProviders/01e8f81b/learningCourseActivities/8ba2228a'
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from learnkit.errors import InvalidInputError
+
+__all__ = [
+    "ACTIVITIES",
+    "PROVIDERS",
+    "activity",
+    "provider",
+    "provider_activities",
+    "provider_activity",
+    "require_id",
+    "segment",
+]
+
+#: Every provider (``GET``), and the root of one provider's resources.
+PROVIDERS = "/employeeExperience/learningProviders"
+#: An activity by its id alone, whatever its provider (``GET``).
+ACTIVITIES = "/employeeExperience/learningCourseActivities"
+
+
+def require_id(value: object, name: str) -> str:
+    """An id that is a non-empty string; ``InvalidInputError`` naming ``name`` otherwise.
+
+    >>> require_id("u:1", "activity_id")
+    'u:1'
+    """
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInputError(name, "empty", "shouldn't be empty: pass the id as a string")
+    return value
+
+
+def segment(value: str, name: str) -> str:
+    """An id as one path segment (``:`` and ``@`` kept, as Graph's composite ids use them).
+
+    >>> segment("a b:c", "activity_id")
+    'a%20b:c'
+    """
+    return quote(require_id(value, name), safe=":@")
+
+
+def provider(registration_id: str) -> str:
+    """One provider's path."""
+    return f"{PROVIDERS}/{segment(registration_id, 'registration_id')}"
+
+
+def provider_activities(registration_id: str) -> str:
+    """One provider's activities (``GET`` lists them, ``POST`` creates one)."""
+    return provider(registration_id) + "/learningCourseActivities"
+
+
+def provider_activity(registration_id: str, activity_id: str) -> str:
+    """One activity under its provider (``PATCH``, ``DELETE``).
+
+    >>> provider_activity("r", "a")
+    '/employeeExperience/learningProviders/r/learningCourseActivities/a'
+    """
+    return f"{provider_activities(registration_id)}/{segment(activity_id, 'activity_id')}"
+
+
+def activity(activity_id: str) -> str:
+    """One activity by id (``GET``)."""
+    return f"{ACTIVITIES}/{segment(activity_id, 'activity_id')}"
