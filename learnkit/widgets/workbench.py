@@ -34,6 +34,7 @@ from learnkit.client import GraphClient
 from learnkit.errors import InvalidInputError, LearnkitError
 from learnkit.frame import ACTIVITY_COLUMNS, NESTED_COLUMNS, activities_frame, diff, frame_to_activities
 from learnkit.journal import Journal
+from learnkit.limits import BATCH_LIMIT
 from learnkit.models import UPDATE_MODELS, normalize_odata_type
 from learnkit.plans import INSTANT_PROPERTIES, InvalidRowsError, PatchPlan
 from learnkit.times import parse_iso
@@ -506,7 +507,7 @@ class Workbench(traitlets.HasTraits):
 def _get_many(client: GraphClient, activity_ids: Sequence[str]) -> list[dict[str, Any]]:
     """The activities' current JSON, read in ``$batch``es (missing ones left out)."""
     found: list[dict[str, Any]] = []
-    size = bulk.BATCH_SIZE
+    size = BATCH_LIMIT
     for start in range(0, len(activity_ids), size):
         chunk = activity_ids[start : start + size]
         answers = client.batch(

@@ -1,0 +1,590 @@
+"""The bulk engine: rows driven through read, decide and send until each is final, journaled as they go.
+
+``learnkit.bulk``'s entry points build the rows and call ``Engine.run``; the result of a run is a
+``BulkResult``. Reading what the service holds goes by the page for a provider with many rows, by
+``$batch`` GETs otherwise; sending is ``$batch``es of PATCHes paced by ``learnkit.pacing``.
+
+Example: ``Engine(client, rows, journal=book, run_id=run, ...).run()``
+"""
+
+from __future__ import annotations
+
+import copy
+import heapq
+import html
+import itertools
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+import pandas as pd
+from tqdm.auto import tqdm
+
+from learnkit import paths
+from learnkit.errors import (
+    GraphError,
+    LearnkitError,
+    NetworkError,
+    RetryableError,
+    error_from_response,
+)
+from learnkit.journal import Journal
+from learnkit.models import UPDATE_MODELS
+from learnkit.pacing import BATCH_SIZE, AdaptiveLimit
+from learnkit.plans import PatchPlan, decide
+from learnkit.retry import RetryPolicy
+
+if TYPE_CHECKING:
+    from learnkit.client import GraphClient
+
+__all__ = [
+    "DEFAULT_CONCURRENCY",
+    "FINAL",
+    "RESULT_COLUMNS",
+    "BulkResult",
+    "Engine",
+    "Row",
+    "collect_results",
+    "summarize",
+]
+
+#: The columns of the per-row result frame (its index is the plan's row).
+RESULT_COLUMNS = ("id", "status", "code", "message", "attempts", "patch", "before")
+#: The statuses a row can end in; in a dry run, a row that would be sent ends in ``dry-run``.
+FINAL = frozenset({"applied", "unchanged", "conflict", "failed", "dry-run"})
+#: Batches in flight at most. Measured on the sandbox at 50 ms latency (benchmarks/RESULTS.md):
+#: 16 was 1.3x as fast as 8, and more gained little; pacing brings it down when throttled.
+DEFAULT_CONCURRENCY = 16
+#: Records per page when reading a provider's list (Graph's largest ``$top`` for it).
+PAGE_SIZE = 999
+# A provider's list is read when at least this many of its records are to be checked (one
+# page costs one request, as one GET does); beyond the first page, paging goes on while
+# each remaining page is expected to find at least a batch's worth of them.
+_LIST_AT_LEAST = BATCH_SIZE
+# Outcomes are written with the next batch's "sending" marks, or on their own past this many.
+_FLUSH_ROWS = 500
+_UPDATABLE = tuple(sorted({name for model in UPDATE_MODELS.values() for name in model.UPDATABLE}))
+
+Progress = bool | Callable[[int, int], object]
+
+
+# --- results ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BulkResult:
+    """What a bulk run did: one row per plan (``frame``), the journal run, and counts.
+
+    ``frame`` is indexed by the plan's row, with ``RESULT_COLUMNS``: ``status`` is
+    ``applied``, ``unchanged``, ``conflict``, ``failed`` (or ``dry-run``), ``patch`` the
+    body sent (or that would be), ``before`` the values it replaced (or would replace).
+    ``stats`` counts the requests spent: ``requests`` as Graph counts them (each
+    sub-request, each page), ``round_trips`` (HTTP requests), ``throttled``.
+
+    >>> r = BulkResult(pd.DataFrame({"status": ["applied", "conflict"]}), None, False)
+    >>> r.summary(), r.ok
+    ({'applied': 1, 'conflict': 1}, False)
+    """
+
+    frame: pd.DataFrame
+    journal_id: str | None
+    dry_run: bool
+    stats: Mapping[str, int] = field(default_factory=dict)
+
+    def summary(self) -> dict[str, int]:
+        """How many rows ended in each status, e.g. ``{'applied': 3, 'unchanged': 1}``."""
+        counts = self.frame["status"].value_counts()
+        return {str(k): int(v) for k, v in sorted(counts.items(), key=lambda kv: str(kv[0]))}
+
+    @property
+    def ok(self) -> bool:
+        """True when no row failed or conflicted."""
+        return not bool(self.frame["status"].isin(["failed", "conflict"]).any())
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+    def changes(self) -> pd.DataFrame:
+        """One line per property sent (or that would be): row, id, field, before, after.
+
+        Example: ``print(apply_csv(client, "edits.csv", dry_run=True).changes().to_string())``
+        """
+        lines: list[tuple[Any, Any, str, Any, Any]] = []
+        for row, entry in self.frame.iterrows():
+            patch, before = entry.get("patch"), entry.get("before")
+            if not isinstance(patch, Mapping):
+                continue
+            old = before if isinstance(before, Mapping) else {}
+            for name, value in patch.items():
+                if name == "@odata.type" or (name == "status" and old.get(name, value) == value):
+                    continue
+                lines.append((row, entry["id"], name, old.get(name), value))
+        frame: pd.DataFrame = pd.DataFrame(lines, columns=["row", "id", "field", "before", "after"])
+        return frame
+
+    def __repr__(self) -> str:
+        counts = ", ".join(f"{k} {v}" for k, v in self.summary().items()) or "no rows"
+        kind = "dry run" if self.dry_run else f"journal {self.journal_id}"
+        return f"BulkResult({len(self.frame)} rows: {counts}; {kind})"
+
+    def _repr_html_(self) -> str:
+        # JupyterLab's theme variables (with neutral fallbacks), so it reads in light and dark themes.
+        counts = ", ".join(f"{html.escape(k)} <b>{v}</b>" for k, v in self.summary().items()) or "no rows"
+        kind = (
+            "dry run: nothing sent" if self.dry_run else f"journal run <code>{html.escape(str(self.journal_id))}</code>"
+        )
+        shown = self.frame.head(20)[["id", "status", "code", "message", "attempts"]]
+        table = shown.to_html(na_rep="", border=0, escape=True)
+        more = f"<p>... and {len(self.frame) - 20} more rows in <code>.frame</code></p>" if len(self.frame) > 20 else ""
+        return (
+            "<div style='color:var(--jp-content-font-color1, inherit)'>"
+            f"<p>{len(self.frame)} rows: {counts}; {kind}</p>{table}{more}</div>"
+        )
+
+
+def summarize(results: BulkResult | pd.DataFrame) -> dict[str, int]:
+    """How many rows ended in each status (``BulkResult.summary``; a result frame works too).
+
+    >>> summarize(pd.DataFrame({"status": ["applied", "applied", "conflict"]}))
+    {'applied': 2, 'conflict': 1}
+    """
+    frame = results.frame if isinstance(results, BulkResult) else results
+    counts = frame["status"].value_counts()
+    return {str(k): int(v) for k, v in sorted(counts.items(), key=lambda kv: str(kv[0]))}
+
+
+class _Progress:
+    """A ``tqdm.auto`` bar (``True``), nothing (``False``), or a ``(done, total)`` callable."""
+
+    def __init__(self, progress: Progress, total: int, desc: str) -> None:
+        self.total, self.done = total, 0
+        self.call: Callable[[int, int], object] | None = None
+        self.bar: Any = None
+        if callable(progress):
+            self.call = progress
+        elif progress:
+            self.bar = tqdm(total=total, unit="row", desc=desc)
+
+    def update(self, n: int) -> None:
+        if not n:
+            return
+        self.done += n
+        if self.bar is not None:
+            self.bar.update(n)
+        if self.call is not None:
+            self.call(self.done, self.total)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+# --- the engine ------------------------------------------------------------------
+
+
+@dataclass
+class Row:
+    index: int
+    plan: PatchPlan
+    state: str = "planned"
+    stage: Literal["check", "send"] = "check"
+    before: dict[str, Any] | None = None
+    body: dict[str, Any] | None = None
+    prior: bool = False
+    wanted: dict[str, Any] | None = None  # canonical(plan.changes), computed once
+    wire: dict[str, Any] | None = None  # the changes as validated, in wire form
+    tries: int = 0
+    sends: int = 0
+    code: int | None = None
+    message: str = ""
+    retryable: bool = False
+
+
+@dataclass
+class _Batch:
+    rows: list[Row]
+    epoch: int
+
+
+@dataclass
+class _Listing:
+    """Reading one provider's list for the rows waiting on it: the first page, then the rest at once."""
+
+    registration_id: str
+    waiting: dict[str, Row]
+    outstanding: int = 0
+    total: int | None = None
+    select: str = ""  # what the decisions read: less for the service to send
+
+
+@dataclass
+class _Page:
+    listing: _Listing
+    skip: int | None = None  # None: the first page (it says how many there are)
+    next_path: str | None = None  # a nextLink, when the service gave no count
+    tries: int = 0
+
+
+def _subrequest(row: Row) -> dict[str, Any]:
+    plan = row.plan
+    if row.stage == "check":
+        return {"id": str(row.index), "method": "GET", "url": paths.activity(plan.activity_id)}
+    return {
+        "id": str(row.index),
+        "method": "PATCH",
+        "url": paths.provider_activity(plan.registration_id, plan.activity_id),
+        "headers": {"Content-Type": "application/json"},
+        "body": row.body,
+    }
+
+
+class Engine:
+    """Runs rows through check and send until each is final, journaling as it goes."""
+
+    def __init__(
+        self,
+        client: GraphClient,
+        rows: list[Row],
+        *,
+        journal: Journal | None,
+        run_id: str | None,
+        force: bool,
+        dry_run: bool,
+        retry: RetryPolicy,
+        concurrency: int,
+        progress: Progress,
+        recheck_after: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        # A copy sharing the session (one pool) whose own retries are off: each sub-request is
+        # retried here, on its own, and the limits must see every throttled answer.
+        self.sender = copy.copy(client)
+        self.sender.retry = RetryPolicy(max_attempts=1)
+        self.rows = rows
+        self.journal, self.run_id = journal, run_id
+        self.force, self.dry_run = force, dry_run
+        self.retry = retry
+        self.recheck_after = recheck_after
+        self.concurrency = max(1, concurrency)
+        self.limits = AdaptiveLimit(maximum=self.concurrency, limit=float(min(4, self.concurrency)))
+        self.clock = clock
+        self.bar = _Progress(progress, len(rows), "dry run" if dry_run else "bulk")
+        self.stats = {"requests": 0, "round_trips": 0, "throttled": 0, "pages": 0}
+        self._seq = itertools.count()
+        self._ready: list[tuple[float, int, Row]] = []
+        self._listings: list[tuple[float, int, _Page]] = []
+        self._outcomes: list[tuple[int, PatchPlan, str, int | None, str, int, bool, Any, Any]] = []
+        self._failures: list[tuple[int, str, int | None, str, float | None]] = []
+
+    # -- scheduling
+
+    def _push(self, row: Row, at: float) -> None:
+        heapq.heappush(self._ready, (at, next(self._seq), row))
+
+    def _take(self, now: float) -> list[Row]:
+        taken: list[Row] = []
+        while self._ready and self._ready[0][0] <= now and len(taken) < BATCH_SIZE:
+            taken.append(heapq.heappop(self._ready)[2])
+        return taken
+
+    def _plan_reads(self) -> None:
+        """Rows to check go to their provider's list when enough share one, else to GET sub-requests."""
+        by_provider: dict[str, dict[str, Row]] = {}
+        for row in self.rows:
+            if row.state in FINAL:
+                continue
+            if row.prior:  # an earlier send's outcome is unknown: read it back on its own, now
+                self._push(row, 0.0)
+                continue
+            by_provider.setdefault(row.plan.registration_id, {})[row.plan.activity_id] = row
+        for registration_id, waiting in by_provider.items():
+            if len(waiting) >= _LIST_AT_LEAST:
+                expected = sorted({name for row in waiting.values() for name in row.plan.expect})
+                select = ",".join(["id", *_UPDATABLE, *expected])
+                self._schedule(_Page(_Listing(registration_id, waiting, outstanding=1, select=select)), 0.0)
+            else:
+                for row in waiting.values():
+                    self._push(row, 0.0)
+
+    def run(self) -> None:
+        """Drive every row to a final state."""
+        self.bar.update(sum(1 for row in self.rows if row.state in FINAL))
+        self._plan_reads()
+        inflight: dict[Future[Any], _Batch | _Page] = {}
+        pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="learnkit-bulk")
+        try:
+            while self._ready or self._listings or inflight:
+                now = self.clock()
+                wake: float | None = None
+                while len(inflight) < max(1, int(self.limits.limit)):
+                    pause = self.limits.wait_for(now)
+                    if pause > 0:
+                        wake = pause
+                        break
+                    pages = sum(1 for job in inflight.values() if isinstance(job, _Page))
+                    ready = bool(self._ready) and self._ready[0][0] <= now
+                    if (
+                        self._listings
+                        and self._listings[0][0] <= now
+                        and (not ready or pages < max(1, int(self.limits.limit) // 2))
+                    ):
+                        page = heapq.heappop(self._listings)[2]
+                        self.limits.sent(1, now)
+                        inflight[pool.submit(self._page, page)] = page
+                        continue
+                    if not self._ready or self._ready[0][0] > now:
+                        starts = [q[0][0] for q in (self._ready, self._listings) if q]
+                        if starts:
+                            wake = max(0.0, min(starts) - now)
+                        break
+                    rows = self._take(now)
+                    self._before_send(rows)
+                    self.limits.sent(len(rows), now)
+                    future = pool.submit(self.sender.batch, [_subrequest(r) for r in rows])
+                    inflight[future] = _Batch(rows, self.limits.epoch)
+                if not inflight:
+                    time.sleep(max(0.0, wake or 0.0))
+                    continue
+                done, _ = wait(inflight, timeout=wake, return_when=FIRST_COMPLETED)
+                for future in done:
+                    job = inflight.pop(future)
+                    if isinstance(job, _Page):
+                        self._after_page(job, future)  # type: ignore[arg-type]
+                    else:
+                        self._after(job, future)
+                if not inflight and self._outcomes:
+                    self._flush([])  # idle (waiting on a pace or a retry): nothing to share a write with
+        finally:
+            for future in inflight:
+                future.cancel()
+            pool.shutdown(wait=True, cancel_futures=True)
+            self._flush([])
+            self.bar.close()
+
+    # -- reading by the page
+
+    def _page(self, page: _Page) -> dict[str, Any]:
+        if page.next_path is not None:
+            path, params = page.next_path, None
+        else:
+            path = paths.provider_activities(page.listing.registration_id)
+            params = (
+                {"$top": PAGE_SIZE, "$count": "true"} if page.skip is None else {"$top": PAGE_SIZE, "$skip": page.skip}
+            )
+        answer = self.sender.request("GET", path, operation="list_provider_activities", params=params)
+        body = answer.body
+        if not isinstance(body, Mapping) or not isinstance(body.get("value"), list):
+            raise NetworkError("GET", path, 1, True)  # not the list it asked for: read again, as if dropped
+        return dict(body)
+
+    def _schedule(self, page: _Page, at: float) -> None:
+        heapq.heappush(self._listings, (at, next(self._seq), page))
+
+    def _after_page(self, page: _Page, future: Future[dict[str, Any]]) -> None:
+        now = self.clock()
+        listing = page.listing
+        self.stats["requests"] += 1
+        self.stats["round_trips"] += 1
+        self.stats["pages"] += 1
+        try:
+            body = future.result()
+        except LearnkitError as exc:
+            error = exc if isinstance(exc, GraphError) else None
+            throttled = error is not None and error.status in (429, 503)
+            self.stats["throttled"] += int(throttled)
+            self.limits.on_batch(
+                self.limits.epoch,
+                size=1,
+                throttled=int(throttled),
+                now=now,
+                wait=error.retry_after if error is not None else None,
+            )
+            page.tries += 1
+            delay = self.retry.delay(error, page.tries)
+            if delay is not None:
+                self._schedule(page, now + delay)
+                return
+            self._page_done(listing, now)  # its rows are read one by one instead
+            return
+        self.limits.on_batch(self.limits.epoch, size=1, throttled=0, now=now)
+        items = body["value"]
+        finals: list[Row] = []
+        for item in items:
+            row = listing.waiting.pop(str(item.get("id")), None) if isinstance(item, Mapping) else None
+            if row is not None:
+                self._checked(row, item, now, finals)
+        self._journal_outcomes(finals, [])
+        self.bar.update(len(finals))
+        next_path = body.get("@odata.nextLink")
+        if page.skip is None and listing.waiting and isinstance(next_path, str) and items:
+            count = body.get("@odata.count")
+            if isinstance(count, int):
+                # The rest of the pages at once ($skip), each in its own slot.
+                skips = range(len(items), count, len(items))
+                if len(skips) * BATCH_SIZE <= len(listing.waiting) * 4 or len(skips) <= 1:
+                    for skip in skips:
+                        listing.outstanding += 1
+                        self._schedule(_Page(listing, skip=skip), now)
+            elif len(listing.waiting) >= _LIST_AT_LEAST:
+                listing.outstanding += 1
+                self._schedule(_Page(listing, next_path=next_path), now)
+        self._page_done(listing, now)
+
+    def _page_done(self, listing: _Listing, now: float) -> None:
+        listing.outstanding -= 1
+        if listing.outstanding <= 0 and listing.waiting:
+            # Not in the pages read (another provider's record, gone, or not worth the pages): read on its own.
+            for row in listing.waiting.values():
+                self._push(row, now)
+            listing.waiting = {}
+
+    # -- journal hooks
+
+    def _before_send(self, rows: Sequence[Row]) -> None:
+        # The values a PATCH replaces are durable before it goes out; outcomes buffered since
+        # the last write go in the same transaction (a killed run re-reads those rows on resume).
+        sending = [(r.index, r.plan, r.before, r.body) for r in rows if r.stage == "send"]
+        if sending:
+            self._flush(sending)
+
+    def _journal_outcomes(
+        self, finals: Sequence[Row], failures: Sequence[tuple[int, str, int | None, str, float | None]]
+    ) -> None:
+        if self.journal is None or self.run_id is None:
+            return
+        self._outcomes.extend(_outcome(r) for r in finals)
+        self._failures.extend(failures)
+        if len(self._outcomes) >= _FLUSH_ROWS:
+            self._flush([])
+
+    def _flush(self, sending: Sequence[tuple[int, PatchPlan, Any, Any]]) -> None:
+        if self.journal is None or self.run_id is None:
+            return
+        outcomes, failures = self._outcomes, self._failures
+        self._outcomes, self._failures = [], []
+        self.journal.write(self.run_id, sending=sending, outcomes=outcomes, answers=failures)
+
+    # -- outcomes
+
+    def _after(self, batch: _Batch, future: Future[list[dict[str, Any]]]) -> None:
+        now = self.clock()
+        self.stats["round_trips"] += 1
+        self.stats["requests"] += len(batch.rows)
+        outcomes: list[tuple[Row, int | None, Any, GraphError | None]] = []
+        try:
+            answers = {str(a.get("id")): a for a in future.result()}
+        except NetworkError:
+            answers = None
+            outcomes = [(row, None, None, None) for row in batch.rows]
+        except GraphError as exc:
+            answers = None
+            outcomes = [(row, exc.status, None, exc) for row in batch.rows]
+        if answers is not None:
+            for row in batch.rows:
+                answer = answers.get(str(row.index))
+                if answer is None:
+                    missing = error_from_response(500, {"error": {"code": "", "message": "no sub-response"}}, {})
+                    outcomes.append((row, 500, None, missing))
+                    continue
+                code = int(answer.get("status", 500))
+                content = answer.get("body")
+                failure = None if code < 400 else error_from_response(code, content, answer.get("headers") or {})
+                outcomes.append((row, code, content, failure))
+        throttled = sum(1 for _, status, _, _ in outcomes if status in (429, 503))
+        self.stats["throttled"] += throttled
+        waits = [e.retry_after for _, status, _, e in outcomes if status in (429, 503) and e and e.retry_after]
+        self.limits.on_batch(
+            batch.epoch, size=len(outcomes), throttled=throttled, now=now, wait=min(waits) if waits else None
+        )
+        finals: list[Row] = []
+        failures: list[tuple[int, str, int | None, str, float | None]] = []
+        for row, status, body, error in outcomes:
+            method = "PATCH" if row.stage == "send" else "GET"
+            if status is None or error is not None:
+                detail = "connection lost" if error is None else str(error)[:300]
+                failures.append((row.index, method, status, detail, error.retry_after if error else None))
+                self._failed_try(row, error, now, finals)
+            elif row.stage == "check":
+                self._checked(row, body if isinstance(body, Mapping) else {}, now, finals)
+            else:
+                row.sends += 1
+                self._final(row, "applied", status, "applied", finals)
+        self._journal_outcomes(finals, failures)
+        self.bar.update(len(finals))
+
+    def _final(
+        self, row: Row, state: str, code: int | None, message: str, finals: list[Row], retryable: bool = False
+    ) -> None:
+        row.state, row.code, row.message, row.retryable = state, code, message, retryable
+        finals.append(row)
+
+    def _failed_try(self, row: Row, error: GraphError | None, now: float, finals: list[Row]) -> None:
+        if row.stage == "send":
+            row.sends += 1
+        row.tries += 1
+        delay = self.retry.delay(error, row.tries)
+        if delay is None:
+            if error is None:
+                message = f"connection lost {row.tries} time(s): gave up; resume retries it"
+                self._final(row, "failed", None, message, finals, retryable=True)
+            else:
+                retryable = isinstance(error, RetryableError)
+                advice = "; resume retries it" if retryable else ""
+                self._final(row, "failed", error.status, f"{error.code}: {error.message}{advice}", finals, retryable)
+            return
+        if row.stage == "send":
+            # The outcome of a failed send is not certain (a dropped connection may have landed it):
+            # from here on, the record's state is judged against what this run sent.
+            row.prior = True
+            if delay >= self.recheck_after:
+                # After a long wait the read is stale: read the record again before sending.
+                row.stage, row.tries = "check", 0
+        self._push(row, now + delay)
+
+    def _checked(self, row: Row, current: Mapping[str, Any], now: float, finals: list[Row]) -> None:
+        prior = (row.before, row.body) if row.prior and row.before is not None and row.body is not None else None
+        decision = decide(row.plan, current, prior=prior, force=self.force, wanted=row.wanted, wire=row.wire)
+        if decision.action == "send":
+            row.body, row.before = decision.body, decision.before
+            if self.dry_run:
+                self._final(row, "dry-run", None, "would send this patch", finals)
+                return
+            row.stage, row.tries = "send", 0
+            self._push(row, now)
+        elif decision.action == "applied":
+            row.body, row.before = decision.body, decision.before
+            self._final(row, "applied", 200, decision.message, finals)
+        elif decision.action == "refuse":
+            self._final(row, "failed", None, decision.message, finals)
+        else:
+            self._final(row, decision.action, None, decision.message, finals)
+
+
+def _outcome(row: Row) -> tuple[int, PatchPlan, str, int | None, str, int, bool, Any, Any]:
+    return (row.index, row.plan, row.state, row.code, row.message, row.sends, row.retryable, row.before, row.body)
+
+
+def collect_results(
+    rows: Sequence[Row], *, journal_id: str | None, dry_run: bool, stats: Mapping[str, int]
+) -> BulkResult:
+    shown = ("applied", "dry-run")
+    frame: pd.DataFrame = pd.DataFrame(
+        {
+            "id": [r.plan.activity_id for r in rows],
+            "status": [r.state for r in rows],
+            "code": pd.array([r.code for r in rows], dtype="Int64"),
+            "message": [r.message for r in rows],
+            "attempts": [r.sends for r in rows],
+            "patch": [r.body if r.state in shown else None for r in rows],
+            "before": [
+                {k: v for k, v in r.before.items() if k != "@odata.type"}
+                if r.state in shown and r.before is not None
+                else None
+                for r in rows
+            ],
+        },
+        index=pd.Index([r.plan.row for r in rows], name="row"),
+    )
+    return BulkResult(frame, journal_id, dry_run, dict(stats))
