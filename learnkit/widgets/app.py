@@ -41,6 +41,7 @@ from learnkit.app_cli import (
     SANDBOX_JSON_VARIABLE,
 )
 from learnkit.client import GraphClient
+from learnkit.engine import BulkResult
 from learnkit.errors import LearnkitError, TokenError
 from learnkit.widgets._common import style_sheet, ui_client
 from learnkit.widgets._safe import CALLBACK_ERRORS, CallbackError, guarded, render_exception
@@ -383,11 +384,11 @@ class WorkbenchApp(widgets.VBox):  # type: ignore[misc]
 
         self._start(f"Saving {count} row(s)", work, done)
 
-    def _explain_unsaved(self, result: Any) -> None:
+    def _explain_unsaved(self, result: BulkResult | None) -> None:
         """Rows a save could not apply (throttled, conflicting, failed): what happened and what to do."""
-        table = getattr(result, "frame", result)
-        if table is None or "status" not in getattr(table, "columns", ()):
+        if result is None:  # nothing was pending
             return
+        table = result.frame
         unsaved = table[~table["status"].isin(["applied", "unchanged"])]
         if unsaved.empty:
             return

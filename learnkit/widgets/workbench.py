@@ -31,6 +31,7 @@ from ipywidgets import CallbackDispatcher
 
 from learnkit import bulk, paths
 from learnkit.client import GraphClient
+from learnkit.engine import BulkResult
 from learnkit.errors import InvalidInputError, LearnkitError
 from learnkit.frame import ACTIVITY_COLUMNS, NESTED_COLUMNS, activities_frame, diff, frame_to_activities
 from learnkit.journal import Journal
@@ -399,7 +400,7 @@ class Workbench(traitlets.HasTraits):
 
     # --- saving ------------------------------------------------------------
 
-    def save(self, activity_ids: Iterable[str] | None = None, *, source: str = "workbench") -> Any:
+    def save(self, activity_ids: Iterable[str] | None = None, *, source: str = "workbench") -> BulkResult | None:
         """Save the pending edits (all, or those rows') as one journal run; returns its result.
 
         Rows the service now holds (applied, or already holding the values) leave
@@ -411,19 +412,18 @@ class Workbench(traitlets.HasTraits):
             self._say("nothing to save: no pending edit differs from the service", "info")
             return None
         client = self._require_client()
-        progress: Any = self._on_progress
         return self._run(
-            lambda: bulk.apply(client, plans, journal=self.journal, progress=progress, source=source), "saved"
+            lambda: bulk.apply(client, plans, journal=self.journal, progress=self._on_progress, source=source),
+            "saved",
         )
 
-    def undo(self, run_id: str | None = None) -> Any:
+    def undo(self, run_id: str | None = None) -> BulkResult:
         """Revert a saved run (the last one this workbench ran, if not given) as a journal run of its own."""
         run_id = run_id or self.last_run
         if run_id is None:
             raise InvalidInputError("run", "required", "nothing saved here yet: pick a run from the history")
         client = self._require_client()
-        progress: Any = self._on_progress
-        return self._run(lambda: bulk.undo(client, run_id, journal=self.journal, progress=progress), "undone")
+        return self._run(lambda: bulk.undo(client, run_id, journal=self.journal, progress=self._on_progress), "undone")
 
     def history(self) -> pd.DataFrame:
         """The journal's runs, newest first (``learnkit.journal.Journal.runs``)."""
@@ -442,7 +442,7 @@ class Workbench(traitlets.HasTraits):
     def _on_progress(self, done: int, total: int) -> None:
         self.progress = (done, total)
 
-    def _run(self, send: Callable[[], Any], verb: str) -> Any:
+    def _run(self, send: Callable[[], BulkResult], verb: str) -> BulkResult:
         self.busy = True
         self.progress = (0, 0)
         try:
@@ -456,9 +456,9 @@ class Workbench(traitlets.HasTraits):
             raise
         finally:
             self.busy = False
-        table = _result_frame(result)
+        table = result.frame
         self.progress = (len(table), len(table))
-        journal_id = _journal_id(result)
+        journal_id = result.journal_id
         touched = [str(i) for i in table["id"]]
         settled = set(table.loc[table["status"].isin(_SETTLED), "id"].astype(str))
         self._read_back(touched, settled)
@@ -519,19 +519,6 @@ def _get_many(client: GraphClient, activity_ids: Sequence[str]) -> list[dict[str
         )
         found.extend(a["body"] for a in answers if a.get("status") == 200 and isinstance(a.get("body"), dict))
     return found
-
-
-def _result_frame(result: Any) -> pd.DataFrame:
-    frame = getattr(result, "frame", result)
-    assert isinstance(frame, pd.DataFrame)
-    return frame
-
-
-def _journal_id(result: Any) -> str | None:
-    found = getattr(result, "journal_id", None)
-    if found is None and isinstance(result, pd.DataFrame):
-        found = result.attrs.get("journal_id")
-    return None if found is None else str(found)
 
 
 def _plain(value: Any) -> Any:

@@ -136,7 +136,7 @@ def test_bulk_editor_is_one_run_with_progress(sb: Any, bench: Workbench, reader:
     assert "3 rows pending" in editor.preview.value
     editor.apply_button.click()
     assert bench.progress == (3, 3)
-    frame = getattr(editor.last_result, "frame", editor.last_result)
+    frame = editor.last_result.frame
     assert frame[["id", "status", "code"]].to_dict("records") == [
         {"id": i, "status": "applied", "code": 204} for i in chosen
     ]
