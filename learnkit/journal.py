@@ -307,6 +307,19 @@ def _text(parts: Sequence[Any]) -> bytes:
     return "\x1f".join("" if p is None else str(p) for p in parts).encode()
 
 
+def _plan_crc(idx: int, plan: PatchPlan, providers: list[str], extra: str | None) -> int:
+    """``_static_crc`` of a plan's row as stored: its address, kind, changes and (unless settled) extras."""
+    return _static_crc(
+        idx,
+        plan.row,
+        plan.activity_id,
+        providers.index(plan.registration_id),
+        _KINDS.index(plan.odata_type),
+        _props(plan.changes) or "{}",
+        extra,
+    )
+
+
 def _static_crc(idx: int, row: int, activity_id: str, where: int, kind_at: int, changes: str, extra: Any) -> int:
     """The checksum of what a row keeps from its plan (computed once per row, then continued)."""
     return zlib.crc32(_text((idx, row, activity_id, where, kind_at, changes, extra)))
@@ -663,15 +676,7 @@ class Journal:
         statics = self._statics.get(seq)
         if statics is None or idx >= len(statics):
             extra = {k: v for k, v in (("e", plan.base_etag), ("x", dict(plan.expect)), ("b", dict(plan.base))) if v}
-            static = _static_crc(
-                idx,
-                plan.row,
-                plan.activity_id,
-                providers.index(plan.registration_id),
-                _KINDS.index(plan.odata_type),
-                _props(plan.changes) or "{}",
-                _dump(extra) if extra else None,
-            )
+            static = _plan_crc(idx, plan, providers, _dump(extra) if extra else None)
         else:
             static = statics[idx]
         return _crc(static, state, before, body)
@@ -701,15 +706,7 @@ class Journal:
                 # Settled: nothing will read this row's base or expectations again (undo needs the
                 # values it replaced and its body, which stay): the row keeps only those.
                 extra: str | None = None
-                static = _static_crc(
-                    idx,
-                    plan.row,
-                    plan.activity_id,
-                    providers.index(plan.registration_id),
-                    _KINDS.index(plan.odata_type),
-                    _props(plan.changes) or "{}",
-                    None,
-                )
+                static = _plan_crc(idx, plan, providers, None)
                 crc = _crc(static, state, *packed)
                 statics = self._statics.get(seq)
                 if statics is not None and idx < len(statics):

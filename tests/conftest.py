@@ -51,9 +51,8 @@ def client(sb: Sandbox) -> GraphClient:
     return GraphClient.for_sandbox(sb, retry=RetryPolicy(backoff=0.01, max_backoff=0.05))
 
 
-@pytest.fixture(scope="session")
-def app_token(sandbox: Sandbox) -> str:
-    """An application access token of the main demo app (``learnkit-demo``), from the token endpoint."""
+def client_credentials_token(sandbox: Sandbox) -> str:
+    """An application access token of a sandbox's main demo app (``learnkit-demo``), from its token endpoint."""
     with sandbox.session() as http:
         answer = http.post(
             sandbox.token_url,
@@ -67,6 +66,12 @@ def app_token(sandbox: Sandbox) -> str:
         )
     answer.raise_for_status()
     return str(answer.json()["access_token"])
+
+
+@pytest.fixture(scope="session")
+def app_token(sandbox: Sandbox) -> str:
+    """An application access token of the session sandbox's main demo app."""
+    return client_credentials_token(sandbox)
 
 
 @pytest.fixture(scope="session")

@@ -8,10 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +15,7 @@ import nbformat
 import pytest
 
 import learnkit.sandbox
+from tests.browser.voila import serving
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -40,12 +37,6 @@ display(charts, table)
 """
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def voila(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     folder = tmp_path_factory.mktemp("charts")
@@ -57,41 +48,15 @@ def voila(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     fd = os.open(info, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:
         json.dump(sandbox.to_json(), handle)
-    port = free_port()
     env = {
-        **os.environ,
         "LEARNKIT_SANDBOX_JSON": str(info),
         "LEARNKIT_JOURNAL": str(folder / "journal.db"),
-        "NO_PROXY": "127.0.0.1,localhost",
         "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p),
     }
-    log = (folder / "voila.log").open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "voila", "charts.ipynb", "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1",
-         "--ServerApp.open_browser=False"],
-        cwd=folder, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}/"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"voila exited with {proc.returncode}: see {log.name}")
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=2).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"voila did not answer on {url} within 60 s: see {log.name}") from None
-                time.sleep(0.3)
-        yield url
+        with serving("charts.ipynb", cwd=folder, env=env, log=folder / "voila.log") as url:
+            yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
         sandbox.stop()
 
 

@@ -17,11 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import re
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -32,6 +28,7 @@ import pytest
 
 from learnkit import GraphClient
 from learnkit.widgets import ActivityTable, Workbench
+from tests.browser.voila import serving
 
 pytestmark = pytest.mark.slow
 
@@ -79,54 +76,11 @@ CONTRAST_JS = """
 """
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextlib.contextmanager
 def serve(work: Path, **env: str) -> Iterator[str]:
     """Voila serving the editor app with these environment variables; yields its URL."""
-    port = free_port()
-    log = (work / "voila.log").open("w")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "voila",
-            str(APP),
-            "--no-browser",
-            f"--port={port}",
-            "--Voila.ip=127.0.0.1",
-            "--ServerApp.open_browser=False",
-        ],
-        cwd=ROOT,
-        env={**os.environ, "NO_PROXY": "127.0.0.1,localhost", **env},
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"voila exited with {proc.returncode}: see {log.name}")
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=2).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"voila did not answer on {url} within 60 s: see {log.name}") from None
-                time.sleep(0.3)
+    with serving(APP, cwd=ROOT, env=env, log=work / "voila.log") as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 @pytest.fixture(scope="module")

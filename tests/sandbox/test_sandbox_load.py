@@ -21,6 +21,7 @@ import pytest
 from learnkit import cli
 from learnkit.sandbox import Sandbox, start
 from learnkit.sandbox.seed import pseudonym
+from tests.conftest import client_credentials_token
 
 PROVIDERS = "/employeeExperience/learningProviders"
 USER_COLUMNS = ("learnerUserId", "assignerUserId")
@@ -134,26 +135,11 @@ def test_graph_json_loads_as_it_was(graph: Any, tmp_path: Path, shape: str) -> N
         with loaded.session() as http:
             again = http.get(
                 f"{loaded.graph_url}{PROVIDERS}/{registration}/learningCourseActivities?$top=999",
-                headers={"Authorization": f"Bearer {graph_token(loaded)}"},
+                headers={"Authorization": f"Bearer {client_credentials_token(loaded)}"},
                 timeout=10,
             )
     assert again.status_code == 200
     assert again.json()["value"] == listed
-
-
-def graph_token(sb: Sandbox) -> str:
-    with sb.session() as http:
-        answer = http.post(
-            sb.token_url,
-            data={
-                "grant_type": "client_credentials",
-                "client_id": sb.client_id,
-                "client_secret": sb.client_secret,
-                "scope": sb.scope,
-            },
-            timeout=10,
-        )
-    return str(answer.json()["access_token"])
 
 
 def test_a_bad_row_is_refused_naming_its_row_and_field(exported: tuple[str, str], tmp_path: Path) -> None:
