@@ -45,7 +45,8 @@ class Static:
 
 
 def answer(status: str, body: bytes = b"", content_type: str | None = "application/json", **headers: str) -> bytes:
-    lines = [f"HTTP/1.1 {status}", f"Content-Length: {len(body)}"]
+    # The server reads one request per connection: say so, or the client may reuse a connection it closes.
+    lines = [f"HTTP/1.1 {status}", f"Content-Length: {len(body)}", "Connection: close"]
     if content_type is not None:
         lines.append(f"Content-Type: {content_type}")
     lines += [f"{name.replace('_', '-')}: {value}" for name, value in headers.items()]
