@@ -47,7 +47,15 @@ from learnkit.engine import (
 from learnkit.frame import diff
 from learnkit.journal import Journal, JournalError, JournalRow
 from learnkit.pacing import AdaptiveLimit
-from learnkit.plans import AS_EXPORTED, PatchPlan, canonical, edited_only, fingerprint, validate_plans
+from learnkit.plans import (
+    AS_EXPORTED,
+    PatchPlan,
+    canonical,
+    changes_key,
+    edited_only,
+    fingerprint,
+    validate_plans,
+)
 from learnkit.retry import RetryPolicy
 
 if TYPE_CHECKING:
@@ -114,6 +122,13 @@ def _run(
     return collect_results(rows, journal_id=run_id, dry_run=dry_run, stats=engine.stats)
 
 
+def _canonical_changes(plan: PatchPlan) -> dict[str, Any] | None:
+    try:
+        return canonical({"@odata.type": plan.odata_type, **plan.changes})
+    except (ValueError, TypeError, LookupError):
+        return None  # decide() refuses the row with the reason
+
+
 def _rows_for(
     plans: Sequence[PatchPlan], wire: Sequence[dict[str, Any]] | None = None
 ) -> tuple[list[PatchPlan], list[Row], dict[int, tuple[str, str]]]:
@@ -121,11 +136,17 @@ def _rows_for(
     kept: list[PatchPlan] = []
     rows: list[Row] = []
     finals: dict[int, tuple[str, str]] = {}
+    # Many rows share their changes (a bulk edit): each distinct set is put in canonical form once
+    # (read only from here on, so the rows share it).
+    known: dict[Any, dict[str, Any] | None] = {}
     for i, plan in enumerate(plans):
-        try:
-            wanted: dict[str, Any] | None = canonical({"@odata.type": plan.odata_type, **plan.changes})
-        except (ValueError, TypeError, LookupError):
-            wanted = None  # decide() refuses the row with the reason
+        key = changes_key(plan)
+        if key is None:
+            wanted = _canonical_changes(plan)
+        elif key in known:
+            wanted = known[key]
+        else:
+            wanted = known[key] = _canonical_changes(plan)
         edited = edited_only(plan, wanted)
         if edited is None:
             # Nothing to send, read, resume or undo: the journal keeps where it was, not its cells.

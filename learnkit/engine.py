@@ -13,9 +13,10 @@ import copy
 import heapq
 import html
 import itertools
+import queue
 import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -63,6 +64,9 @@ PAGE_SIZE = 999
 # page costs one request, as one GET does); beyond the first page, paging goes on while
 # each remaining page is expected to find at least a batch's worth of them.
 _LIST_AT_LEAST = BATCH_SIZE
+# Pages of a provider's list read at once, besides the batches in flight: a page unblocks up to
+# 999 rows, so the pages are read while the first rows go out rather than taking the batches' slots.
+_PAGES_AT_ONCE = 8
 # Outcomes are written with the next batch's "sending" marks, or on their own past this many.
 _FLUSH_ROWS = 500
 _UPDATABLE = tuple(sorted({name for model in UPDATE_MODELS.values() for name in model.UPDATABLE}))
@@ -313,45 +317,53 @@ class Engine:
         self.bar.update(sum(1 for row in self.rows if row.state in FINAL))
         self._plan_reads()
         inflight: dict[Future[Any], _Batch | _Page] = {}
-        pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="learnkit-bulk")
+        # Each finished request lands here (a done-callback): cheaper than wait() over every future in flight.
+        finished: queue.SimpleQueue[Future[Any]] = queue.SimpleQueue()
+        pages = 0
+        pool = ThreadPoolExecutor(max_workers=self.concurrency + _PAGES_AT_ONCE, thread_name_prefix="learnkit-bulk")
         try:
             while self._ready or self._listings or inflight:
                 now = self.clock()
                 wake: float | None = None
-                while len(inflight) < max(1, int(self.limits.limit)):
+                while True:
                     pause = self.limits.wait_for(now)
                     if pause > 0:
                         wake = pause
                         break
-                    pages = sum(1 for job in inflight.values() if isinstance(job, _Page))
-                    ready = bool(self._ready) and self._ready[0][0] <= now
-                    if (
-                        self._listings
-                        and self._listings[0][0] <= now
-                        and (not ready or pages < max(1, int(self.limits.limit) // 2))
-                    ):
-                        page = heapq.heappop(self._listings)[2]
+                    job: _Batch | _Page
+                    future: Future[Any]
+                    if self._listings and self._listings[0][0] <= now and pages < _PAGES_AT_ONCE:
+                        job = heapq.heappop(self._listings)[2]
                         self.limits.sent(1, now)
-                        inflight[pool.submit(self._page, page)] = page
-                        continue
-                    if not self._ready or self._ready[0][0] > now:
-                        starts = [q[0][0] for q in (self._ready, self._listings) if q]
-                        if starts:
-                            wake = max(0.0, min(starts) - now)
+                        future = pool.submit(self._page, job)
+                        pages += 1
+                    elif self._ready and self._ready[0][0] <= now and len(inflight) - pages < int(self.limits.limit):
+                        rows = self._take(now)
+                        self._before_send(rows)
+                        self.limits.sent(len(rows), now)
+                        job = _Batch(rows, self.limits.epoch)
+                        future = pool.submit(self.sender.batch, [_subrequest(r) for r in rows])
+                    else:
+                        # Full, or nothing due yet: wait for an answer, or until the next row or page is due.
+                        due = [q[0][0] for q in (self._ready, self._listings) if q and q[0][0] > now]
+                        wake = max(0.0, min(due) - now) if due else None
                         break
-                    rows = self._take(now)
-                    self._before_send(rows)
-                    self.limits.sent(len(rows), now)
-                    future = pool.submit(self.sender.batch, [_subrequest(r) for r in rows])
-                    inflight[future] = _Batch(rows, self.limits.epoch)
+                    inflight[future] = job
+                    future.add_done_callback(finished.put)
                 if not inflight:
                     time.sleep(max(0.0, wake or 0.0))
                     continue
-                done, _ = wait(inflight, timeout=wake, return_when=FIRST_COMPLETED)
+                try:
+                    done = [finished.get(timeout=wake)]
+                except queue.Empty:
+                    done = []
+                while not finished.empty():
+                    done.append(finished.get_nowait())
                 for future in done:
                     job = inflight.pop(future)
                     if isinstance(job, _Page):
-                        self._after_page(job, future)  # type: ignore[arg-type]
+                        pages -= 1
+                        self._after_page(job, future)
                     else:
                         self._after(job, future)
                 if not inflight and self._outcomes:

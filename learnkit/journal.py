@@ -40,7 +40,7 @@ import platformdirs
 
 from learnkit.errors import LearnkitError
 from learnkit.models import UPDATE_MODELS
-from learnkit.plans import AS_EXPORTED, UNCHANGED, PatchPlan
+from learnkit.plans import AS_EXPORTED, UNCHANGED, PatchPlan, compact_json
 
 __all__ = ["Journal", "JournalError", "JournalRow", "RunHistory", "RunInfo", "RunSummary", "default_journal_path"]
 
@@ -150,7 +150,7 @@ def _now() -> str:
 
 
 def _dump(value: Any) -> str | None:
-    return None if value is None else json.dumps(value, separators=(",", ":"))
+    return None if value is None else compact_json(value)
 
 
 def _load(text: str | None) -> Any:
@@ -304,7 +304,7 @@ def _alive(pid: int) -> bool:
 
 
 def _text(parts: Sequence[Any]) -> bytes:
-    return "\x1f".join("" if p is None else str(p) for p in parts).encode()
+    return "\x1f".join(["" if p is None else str(p) for p in parts]).encode()
 
 
 def _plan_crc(idx: int, plan: PatchPlan, providers: list[str], extra: str | None) -> int:
@@ -346,7 +346,7 @@ _LONG = {short: name for name, short in _SHORT.items()}
 def _props(values: Mapping[str, Any] | None) -> str | None:
     if values is None:
         return None
-    return json.dumps({_SHORT.get(k, k): v for k, v in values.items()}, separators=(",", ":"))
+    return compact_json({_SHORT.get(k, k): v for k, v in values.items()})
 
 
 def _unprops(text: str | None) -> Any:
@@ -359,11 +359,16 @@ def _pack_values(before: Mapping[str, Any] | None, body: Mapping[str, Any] | Non
     only where it differs from ``body`` (``status`` is in every body and rarely changes)."""
     if body is None:
         return _props(before), None
-    sent = {k: v for k, v in body.items() if k != "@odata.type"}
     if before is None:
-        return None, _props(sent)
-    kept = {k: v for k, v in before.items() if k != "@odata.type" and (k not in sent or sent[k] != v)}
-    return _props(kept), _props(sent)
+        return None, _props({k: v for k, v in body.items() if k != "@odata.type"})
+    # Short names straight away (what _props does), in one pass over each.
+    sent = {_SHORT.get(k, k): v for k, v in body.items() if k != "@odata.type"}
+    kept = {
+        short: v
+        for k, v in before.items()
+        if k != "@odata.type" and ((short := _SHORT.get(k, k)) not in sent or sent[short] != v)
+    }
+    return compact_json(kept), compact_json(sent)
 
 
 def _unpack_values(kind: str, before: str | None, body: str | None) -> tuple[Any, Any]:
@@ -396,8 +401,15 @@ class Journal:
         elif not memory:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        # Per run, each row's checksum of its plan part, so outcomes only add what changed.
+        # Per run, each row's checksum of its plan part, so outcomes only add what changed, and its
+        # changes as stored (the checksum of a settled row, which keeps no extras, starts from them).
         self._statics: dict[int, list[int]] = {}
+        self._changes: dict[int, list[str]] = {}
+        # A run's seq and providers never change once written: read once per run, not per write.
+        self._heads: dict[str, tuple[int, list[str]]] = {}
+        # (seq, idx) -> the before and body last written as "sending", and their stored text: an outcome
+        # that carries the very same values (the usual "applied") does not encode them again.
+        self._sent: dict[tuple[int, int], tuple[Any, Any, tuple[str | None, str | None]]] = {}
         self._db = self._connect()
         try:
             try:
@@ -502,11 +514,15 @@ class Journal:
             self._db.execute("COMMIT")
 
     def _seq(self, run_id: str) -> tuple[int, list[str]]:
+        head = self._heads.get(run_id)
+        if head is not None:
+            return head
         with self._lock:
             found = self._db.execute("SELECT seq, providers FROM runs WHERE id = ?", (run_id,)).fetchone()
         if found is None:
             raise JournalError(f"no run {run_id!r} in the journal {self.path}")
-        return int(found[0]), list(json.loads(found[1]))
+        head = self._heads[run_id] = (int(found[0]), list(json.loads(found[1])))
+        return head
 
     # --- runs
 
@@ -532,6 +548,7 @@ class Journal:
         finals = outcomes or {}
         lines = []
         statics: list[int] = []
+        texts: list[str] = []
         for i, p in enumerate(plans):
             where = providers.setdefault(p.registration_id, len(providers))
             kind_at = _KINDS.index(p.odata_type)
@@ -542,6 +559,7 @@ class Journal:
             message = _pack_message(stock)
             static = _static_crc(i, p.row, p.activity_id, where, kind_at, changes, extra_text)
             statics.append(static)
+            texts.append(changes)
             crc = _crc(static, state, None, None)
             lines.append((i, p.row, p.activity_id, where, kind_at, changes, extra_text, state, message, crc))
         with self._lock:
@@ -575,6 +593,8 @@ class Journal:
                 raise
             self._db.execute("COMMIT")
             self._statics[seq] = statics
+            self._changes[seq] = texts
+            self._heads[run_id] = (seq, list(providers))
         return run_id
 
     def info(self, run_id: str) -> RunInfo:
@@ -646,20 +666,25 @@ class Journal:
         outcomes: Sequence[tuple[int, PatchPlan, str, int | None, str, int, bool, Any, Any]] = (),
         answers: Sequence[tuple[int, str, int | None, str, float | None]] = (),
     ) -> None:
-        """``record`` and ``mark_sending`` in one transaction (the engine's writes, batched)."""
+        """``record`` and ``mark_sending`` in one transaction (the engine's writes, batched).
+
+        A row's ``before`` and ``body`` are JSON values the journal keeps: they are not changed in place
+        once passed (an outcome with the same objects as its "sending" reuses their stored text).
+        """
         if not (sending or outcomes or answers):
             return
         seq, providers = self._seq(run_id)
         statements = self._record_statements(seq, providers, outcomes, answers) if outcomes or answers else []
         if sending:
+            lines = []
+            for idx, plan, before, body in sending:
+                packed = _pack_values(before, body)
+                self._sent[(seq, idx)] = (before, body, packed)
+                lines.append((*packed, self._row_crc(seq, idx, plan, providers, "sending", *packed), seq, idx))
             statements.append(
                 (
                     "UPDATE plans SET state = 'sending', before = ?, body = ?, crc = ? WHERE run = ? AND idx = ?",
-                    [
-                        (*packed, self._row_crc(seq, idx, plan, providers, "sending", *packed), seq, idx)
-                        for idx, plan, before, body in sending
-                        for packed in [_pack_values(before, body)]
-                    ],
+                    lines,
                     True,
                 )
             )
@@ -701,12 +726,20 @@ class Journal:
         stamp = _now()
         rows = []
         for idx, plan, state, code, message, sends, retryable, before, body in outcomes:
-            packed = _pack_values(before, body)
+            sent = self._sent.pop((seq, idx), None)
+            packed = (
+                sent[2] if sent is not None and sent[0] is before and sent[1] is body else _pack_values(before, body)
+            )
             if state in _SETTLED or (state == "failed" and not retryable):
                 # Settled: nothing will read this row's base or expectations again (undo needs the
                 # values it replaced and its body, which stay): the row keeps only those.
                 extra: str | None = None
-                static = _plan_crc(idx, plan, providers, None)
+                texts = self._changes.get(seq)
+                if texts is not None and idx < len(texts):
+                    where, kind_at = providers.index(plan.registration_id), _KINDS.index(plan.odata_type)
+                    static = _static_crc(idx, plan.row, plan.activity_id, where, kind_at, texts[idx], None)
+                else:
+                    static = _plan_crc(idx, plan, providers, None)
                 crc = _crc(static, state, *packed)
                 statics = self._statics.get(seq)
                 if statics is not None and idx < len(statics):

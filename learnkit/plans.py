@@ -19,7 +19,7 @@ import hashlib
 import json
 import zlib
 import zoneinfo
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal
@@ -37,6 +37,8 @@ __all__ = [
     "PatchPlan",
     "activity_etag",
     "canonical",
+    "changes_key",
+    "compact_json",
     "decide",
     "edited_only",
     "field_hash",
@@ -223,8 +225,31 @@ def field_hash(name: str, value_json: str) -> str:
     return f"{zlib.crc32(f'{name}={value_json}'.encode()):08x}"
 
 
+# One encoder for every hash: ``json.dumps`` with options builds a new one on each call.
+_COMPACT = json.JSONEncoder(separators=(",", ":")).encode
+_ASCII_TEXT = json.encoder.encode_basestring_ascii
+
+
+def compact_json(value: Any) -> str:
+    """``json.dumps(value, separators=(",", ":"))``, faster for the scalars most properties hold.
+
+    >>> compact_json({"a": [1, None]}), compact_json("x"), compact_json(True)
+    ('{"a":[1,null]}', '"x"', 'true')
+    """
+    kind = type(value)
+    if value is None:
+        return "null"
+    if kind is str:
+        return _ASCII_TEXT(value)
+    if kind is int:
+        return int.__repr__(value)
+    if kind is bool:
+        return "true" if value else "false"
+    return _COMPACT(value)
+
+
 def _field_hash(name: str, value: Any) -> str:
-    return field_hash(name, json.dumps(value, separators=(",", ":")))
+    return field_hash(name, compact_json(value))
 
 
 _UNCHECKED = "-" * _FIELD_HASH
@@ -470,6 +495,24 @@ def decide(
 # --- validation before sending -----------------------------------------------------
 
 
+def changes_key(plan: PatchPlan) -> Hashable | None:
+    """A key equal for plans whose kind and changes are the same values of the same types (None: a value
+    is not hashable), so work that depends only on those is done once for the rows that share them.
+
+    >>> from learnkit.models import SELF_INITIATED_TYPE as T
+    >>> changes_key(PatchPlan(2, "p", "a", T, {"completionPercentage": 1})) == changes_key(
+    ...     PatchPlan(3, "p", "b", T, {"completionPercentage": True}))
+    False
+    """
+    # The type is in the key: True == 1 and 1.0 == 1, but the models tell them apart.
+    key = (plan.odata_type, *((n, type(v), v) for n, v in plan.changes.items()))
+    try:
+        hash(key)
+    except TypeError:
+        return None
+    return key
+
+
 def validate_plans(plans: Sequence[PatchPlan]) -> list[dict[str, Any]]:
     """Every plan's values through the strict update model, and one plan per record, before anything is sent.
 
@@ -483,6 +526,8 @@ def validate_plans(plans: Sequence[PatchPlan]) -> list[dict[str, Any]]:
     seen: dict[str, int] = {}
     cells: list[tuple[Any, str, str]] = []
     wire: list[dict[str, Any]] = []
+    # A bulk edit repeats a few values over many rows: each distinct set of changes is validated once.
+    checked: dict[Any, tuple[dict[str, Any] | None, Sequence[tuple[str, str, str]]]] = {}
     for plan in plans:
         for name, value in (("id", plan.activity_id), ("learningProviderId", plan.registration_id)):
             if not isinstance(value, str) or not value.strip():
@@ -490,11 +535,22 @@ def validate_plans(plans: Sequence[PatchPlan]) -> list[dict[str, Any]]:
         if plan.activity_id in seen:
             cells.append((plan.row, "id", f"repeats row {seen[plan.activity_id]}: one plan per record"))
         seen.setdefault(plan.activity_id, plan.row)
-        try:
-            # The status the record has is only known at send time; any status valid for both types stands in.
-            body = parse_update({"@odata.type": plan.odata_type, "status": "inProgress", **plan.changes}).to_body()
-        except InvalidInputError as exc:
-            cells.extend((plan.row, name, detail) for name, _, detail in exc.problems)
+        key = changes_key(plan)
+        found = None if key is None else checked.get(key)
+        if found is None:
+            try:
+                # The status the record has is only known at send time; any status valid for both types stands in.
+                found = (
+                    parse_update({"@odata.type": plan.odata_type, "status": "inProgress", **plan.changes}).to_body(),
+                    (),
+                )
+            except InvalidInputError as exc:
+                found = (None, exc.problems)
+            if key is not None:
+                checked[key] = found
+        body, problems = found
+        if body is None:
+            cells.extend((plan.row, name, detail) for name, _, detail in problems)
             continue
         wire.append({name: body.get(name, value) for name, value in plan.changes.items()})
     if cells:
