@@ -91,7 +91,7 @@ def _run(
     rows: list[Row],
     *,
     journal: Journal | None,
-    run_id: str | None,
+    start: Callable[[], str] | None,
     force: bool,
     dry_run: bool,
     progress: Progress,
@@ -99,11 +99,12 @@ def _run(
     retry: RetryPolicy | None,
     recheck_after: float,
 ) -> BulkResult:
+    """Run the rows; ``start`` journals the run (its id), called while the first reads are on their way."""
     engine = Engine(
         client,
         rows,
         journal=journal,
-        run_id=run_id,
+        run_id=None,
         force=force,
         dry_run=dry_run,
         retry=_policy(client, retry),
@@ -111,15 +112,28 @@ def _run(
         progress=progress,
         recheck_after=recheck_after,
     )
+    run_id = None
     try:
+        # The first page's round trip hides the journal's write of every plan: a read changes
+        # nothing, and no PATCH leaves before the run and its plans are in the journal.
+        engine.read_ahead()
+        if start is not None:
+            run_id = engine.run_id = start()
         engine.run()
     except BaseException:
+        engine.close()
         if journal is not None and run_id is not None:
             journal.finish(run_id, "interrupted")
         raise
     if journal is not None and run_id is not None:
         journal.finish(run_id, "finished")
     return collect_results(rows, journal_id=run_id, dry_run=dry_run, stats=engine.stats)
+
+
+def _started(run_id: str, on_start: Callable[[str], object] | None) -> str:
+    if on_start is not None:
+        on_start(run_id)
+    return run_id
 
 
 def _canonical_changes(plan: PatchPlan) -> dict[str, Any] | None:
@@ -182,8 +196,8 @@ def apply(
     the values), ``conflict`` (changed on the service since the plan's base was read:
     the message names each property, was and now) or ``failed`` (``dry-run`` in a dry
     run, which reads but writes nothing and keeps no journal). ``result.journal_id``
-    names the run for ``undo`` and ``resume``; ``on_start`` gets it before anything is
-    sent. ``force`` overwrites records changed since. ``progress`` is True (a
+    names the run for ``undo`` and ``resume``; ``on_start`` gets it before any change is
+    sent (the first reads may be on their way). ``force`` overwrites records changed since. ``progress`` is True (a
     ``tqdm.auto`` bar), False, or a callable ``(done, total)``.
 
     Example: ``apply(client, diff(before, edited)).summary()``
@@ -192,12 +206,14 @@ def apply(
     kept, rows, finals = _rows_for(todo, validate_plans(todo))
     options = dict(force=force, progress=progress, concurrency=concurrency, retry=retry, recheck_after=recheck_after)
     if dry_run:
-        return _run(client, rows, journal=None, run_id=None, dry_run=True, **options)  # type: ignore[arg-type]
+        return _run(client, rows, journal=None, start=None, dry_run=True, **options)  # type: ignore[arg-type]
     book = _journal(journal)
-    run_id = book.start("apply", kept, force=force, graph_url=client.graph_url, source=source, outcomes=finals)
-    if on_start is not None:
-        on_start(run_id)
-    return _run(client, rows, journal=book, run_id=run_id, dry_run=False, **options)  # type: ignore[arg-type]
+
+    def start() -> str:
+        run_id = book.start("apply", kept, force=force, graph_url=client.graph_url, source=source, outcomes=finals)
+        return _started(run_id, on_start)
+
+    return _run(client, rows, journal=book, start=start, dry_run=False, **options)  # type: ignore[arg-type]
 
 
 def apply_frame(client: GraphClient, before: pd.DataFrame, after: pd.DataFrame, **options: Any) -> BulkResult:
@@ -266,7 +282,7 @@ def resume(
         client,
         rows,
         journal=book,
-        run_id=journal_id,
+        start=lambda: journal_id,
         force=info.force,
         dry_run=False,
         progress=progress,
@@ -321,10 +337,12 @@ def undo(
     rows = [Row(i, plan) for i, plan in enumerate(plans)]
     options = dict(force=force, progress=progress, concurrency=concurrency, retry=retry, recheck_after=10.0)
     if dry_run:
-        return _run(client, rows, journal=None, run_id=None, dry_run=True, **options)  # type: ignore[arg-type]
-    run_id = book.start(
-        "undo", plans, parent=journal_id, force=force, graph_url=client.graph_url, source=f"undo of {journal_id}"
-    )
-    if on_start is not None:
-        on_start(run_id)
-    return _run(client, rows, journal=book, run_id=run_id, dry_run=False, **options)  # type: ignore[arg-type]
+        return _run(client, rows, journal=None, start=None, dry_run=True, **options)  # type: ignore[arg-type]
+
+    def start() -> str:
+        run_id = book.start(
+            "undo", plans, parent=journal_id, force=force, graph_url=client.graph_url, source=f"undo of {journal_id}"
+        )
+        return _started(run_id, on_start)
+
+    return _run(client, rows, journal=book, start=start, dry_run=False, **options)  # type: ignore[arg-type]

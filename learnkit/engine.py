@@ -221,6 +221,7 @@ class _Listing:
     outstanding: int = 0
     total: int | None = None
     select: str = ""  # what the decisions read: less for the service to send
+    asked: set[int] = field(default_factory=set)  # the $skip of each page asked for besides the first
 
 
 @dataclass
@@ -281,6 +282,11 @@ class Engine:
         self._listings: list[tuple[float, int, _Page]] = []
         self._outcomes: list[tuple[int, PatchPlan, str, int | None, str, int, bool, Any, Any]] = []
         self._failures: list[tuple[int, str, int | None, str, float | None]] = []
+        self._pool: ThreadPoolExecutor | None = None
+        self._inflight: dict[Future[Any], _Batch | _Page] = {}
+        self._pages = 0  # of those in flight
+        # Each finished request lands here (a done-callback): cheaper than wait() over every future in flight.
+        self._finished: queue.SimpleQueue[Future[Any]] = queue.SimpleQueue()
 
     # -- scheduling
 
@@ -307,84 +313,113 @@ class Engine:
             if len(waiting) >= _LIST_AT_LEAST:
                 expected = sorted({name for row in waiting.values() for name in row.plan.expect})
                 select = ",".join(["id", *_UPDATABLE, *expected])
-                self._schedule(_Page(_Listing(registration_id, waiting, outstanding=1, select=select)), 0.0)
+                # Each row is a record of the list, so the list has at least this many pages: those are
+                # read with the first (which says how many there are), not after it.
+                known = range(PAGE_SIZE, len(waiting), PAGE_SIZE)
+                listing = _Listing(
+                    registration_id, waiting, outstanding=1 + len(known), select=select, asked=set(known)
+                )
+                self._schedule(_Page(listing), 0.0)
+                for skip in known:
+                    self._schedule(_Page(listing, skip=skip), 0.0)
             else:
                 for row in waiting.values():
                     self._push(row, 0.0)
 
+    def read_ahead(self) -> None:
+        """Send the reads the run starts with (each provider's first page, the rows read on their own)
+        while the caller still journals the run: a read changes nothing, and every PATCH waits for it.
+
+        ``run`` does it if no one did; ``close`` stops a run that will not happen.
+        """
+        if self._pool is not None:
+            return
+        self._plan_reads()
+        self._pool = ThreadPoolExecutor(
+            max_workers=self.concurrency + _PAGES_AT_ONCE, thread_name_prefix="learnkit-bulk"
+        )
+        self._dispatch(self.clock())
+
     def run(self) -> None:
         """Drive every row to a final state."""
         self.bar.update(sum(1 for row in self.rows if row.state in FINAL))
-        self._plan_reads()
-        inflight: dict[Future[Any], _Batch | _Page] = {}
-        # Each finished request lands here (a done-callback): cheaper than wait() over every future in flight.
-        finished: queue.SimpleQueue[Future[Any]] = queue.SimpleQueue()
-        pages = 0
-        pool = ThreadPoolExecutor(max_workers=self.concurrency + _PAGES_AT_ONCE, thread_name_prefix="learnkit-bulk")
         try:
-            while self._ready or self._listings or inflight:
-                now = self.clock()
-                wake: float | None = None
-                while True:
-                    pause = self.limits.wait_for(now)
-                    if pause > 0:
-                        wake = pause
-                        break
-                    job: _Batch | _Page
-                    future: Future[Any]
-                    if self._listings and self._listings[0][0] <= now and pages < _PAGES_AT_ONCE:
-                        job = heapq.heappop(self._listings)[2]
-                        self.limits.sent(1, now)
-                        future = pool.submit(self._page, job)
-                        pages += 1
-                    elif self._ready and self._ready[0][0] <= now and len(inflight) - pages < int(self.limits.limit):
-                        rows = self._take(now)
-                        self._before_send(rows)
-                        self.limits.sent(len(rows), now)
-                        job = _Batch(rows, self.limits.epoch)
-                        future = pool.submit(self.sender.batch, [_subrequest(r) for r in rows])
-                    else:
-                        # Full, or nothing due yet: wait for an answer, or until the next row or page is due.
-                        due = [q[0][0] for q in (self._ready, self._listings) if q and q[0][0] > now]
-                        wake = max(0.0, min(due) - now) if due else None
-                        break
-                    inflight[future] = job
-                    future.add_done_callback(finished.put)
-                if not inflight:
+            self.read_ahead()
+            while self._ready or self._listings or self._inflight:
+                wake = self._dispatch(self.clock())
+                if not self._inflight:
                     time.sleep(max(0.0, wake or 0.0))
                     continue
                 try:
-                    done = [finished.get(timeout=wake)]
+                    done = [self._finished.get(timeout=wake)]
                 except queue.Empty:
                     done = []
-                while not finished.empty():
-                    done.append(finished.get_nowait())
+                while not self._finished.empty():
+                    done.append(self._finished.get_nowait())
                 for future in done:
-                    job = inflight.pop(future)
+                    job = self._inflight.pop(future)
                     if isinstance(job, _Page):
-                        pages -= 1
+                        self._pages -= 1
                         self._after_page(job, future)
                     else:
                         self._after(job, future)
-                if not inflight and self._outcomes:
+                if not self._inflight and self._outcomes:
                     self._flush([])  # idle (waiting on a pace or a retry): nothing to share a write with
         finally:
-            for future in inflight:
-                future.cancel()
-            pool.shutdown(wait=True, cancel_futures=True)
+            self.close()
             self._flush([])
             self.bar.close()
+
+    def close(self) -> None:
+        """Stop: cancel what has not started, wait for what has (idempotent)."""
+        for future in self._inflight:
+            future.cancel()
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def _dispatch(self, now: float) -> float | None:
+        """Send what is due and fits (pages first: they unblock rows); the seconds until more is due, if known."""
+        assert self._pool is not None
+        while True:
+            pause = self.limits.wait_for(now)
+            if pause > 0:
+                return pause
+            job: _Batch | _Page
+            future: Future[Any]
+            if self._listings and self._listings[0][0] <= now and self._pages < _PAGES_AT_ONCE:
+                job = heapq.heappop(self._listings)[2]
+                self.limits.sent(1, now)
+                future = self._pool.submit(self._page, job)
+                self._pages += 1
+            elif (
+                self._ready and self._ready[0][0] <= now and len(self._inflight) - self._pages < int(self.limits.limit)
+            ):
+                rows = self._take(now)
+                self._before_send(rows)
+                self.limits.sent(len(rows), now)
+                job = _Batch(rows, self.limits.epoch)
+                future = self._pool.submit(self.sender.batch, [_subrequest(r) for r in rows])
+            else:
+                # Full, or nothing due yet: wait for an answer, or until the next row or page is due.
+                due = [q[0][0] for q in (self._ready, self._listings) if q and q[0][0] > now]
+                return max(0.0, min(due) - now) if due else None
+            self._inflight[future] = job
+            future.add_done_callback(self._finished.put)
 
     # -- reading by the page
 
     def _page(self, page: _Page) -> dict[str, Any]:
+        params: dict[str, Any] | None = None
         if page.next_path is not None:
-            path, params = page.next_path, None
+            path = page.next_path
         else:
             path = paths.provider_activities(page.listing.registration_id)
-            params = (
-                {"$top": PAGE_SIZE, "$count": "true"} if page.skip is None else {"$top": PAGE_SIZE, "$skip": page.skip}
-            )
+            # Only what the decisions read ($select): less for the service to write and for this client to parse.
+            params = {"$top": PAGE_SIZE, "$select": page.listing.select}
+            if page.skip is None:
+                params["$count"] = "true"
+            else:
+                params["$skip"] = page.skip
         answer = self.sender.request("GET", path, operation="list_provider_activities", params=params)
         body = answer.body
         if not isinstance(body, Mapping) or not isinstance(body.get("value"), list):
@@ -434,10 +469,11 @@ class Engine:
             count = body.get("@odata.count")
             if isinstance(count, int):
                 # The rest of the pages at once ($skip), each in its own slot.
-                skips = range(len(items), count, len(items))
+                skips = [skip for skip in range(len(items), count, len(items)) if skip not in listing.asked]
                 if len(skips) * BATCH_SIZE <= len(listing.waiting) * 4 or len(skips) <= 1:
                     for skip in skips:
                         listing.outstanding += 1
+                        listing.asked.add(skip)
                         self._schedule(_Page(listing, skip=skip), now)
             elif len(listing.waiting) >= _LIST_AT_LEAST:
                 listing.outstanding += 1
