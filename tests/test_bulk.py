@@ -15,7 +15,7 @@ from learnkit.errors import InvalidInputError
 from learnkit.frame import diff, read_activities
 from learnkit.journal import Journal, JournalError
 from learnkit.models import ASSIGNMENT_TYPE, SELF_INITIATED_TYPE
-from learnkit.plans import InvalidRowsError, PatchPlan, activity_etag, canonical, decide
+from learnkit.plans import InvalidRowsError, PatchPlan, activity_etag, canonical, decide, validate_plans
 
 FAST = RetryPolicy(max_attempts=10, backoff=0.01, max_backoff=0.05)
 
@@ -307,6 +307,21 @@ def test_invalid_plans_refused_before_sending(sb: Any, client: GraphClient, book
         (5, "learningProviderId"),
     ]
     assert len(book.runs()) == 0
+
+
+def test_validation_once_per_distinct_value_still_names_every_bad_row() -> None:
+    # Rows sharing a value are validated once; equal-but-different-typed values (True == 1 == 1.0)
+    # are not mistaken for each other.
+    values = [1, True, 1, 1.0, 150, 7, 150, "x"]
+    plans = [
+        PatchPlan(i + 2, "p", f"u:{i}", SELF_INITIATED_TYPE, {"completionPercentage": v}) for i, v in enumerate(values)
+    ]
+    with pytest.raises(InvalidRowsError) as caught:
+        validate_plans(plans)
+    assert [row for row, _, _ in caught.value.cells] == [3, 5, 6, 8, 9]
+    assert all(field == "completionPercentage" for _, field, _ in caught.value.cells)
+    good = [p for p, v in zip(plans, values, strict=True) if type(v) is int and v <= 100]
+    assert validate_plans(good) == [{"completionPercentage": 1}] * 2 + [{"completionPercentage": 7}]
 
 
 def test_undo_puts_back_exactly_what_was_replaced(sb: Any, client: GraphClient, book: Journal) -> None:

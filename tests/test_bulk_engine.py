@@ -3,9 +3,11 @@ reads by the page, progress callbacks, and journals that are not what they claim
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pandas as pd
 import pytest
@@ -192,3 +194,57 @@ def test_flipped_bytes_in_a_journal_stop_resume_before_anything_is_sent(
     with pytest.raises(JournalError, match="checksum"):
         resume(client, run, journal=path, progress=False)
     assert read_activities(client, sb.demo["registration_id"]).equals(before)
+
+
+class Sent:
+    """The requests a client's session sends (its response hooks see every one)."""
+
+    def __init__(self, client: GraphClient) -> None:
+        self.requests: list[tuple[str, str]] = []
+        client.session.hooks["response"].append(self._hook)
+
+    def _hook(self, response: Any, *args: Any, **kwargs: Any) -> None:
+        self.requests.append((response.request.method or "", response.request.url or ""))
+
+    def pages(self) -> list[dict[str, list[str]]]:
+        return [parse_qs(urlsplit(url).query) for method, url in self.requests if method == "GET"]
+
+
+def test_pages_ask_only_for_what_decisions_read_and_each_page_once(sb: Any, client: GraphClient, book: Journal) -> None:
+    registration = sb.demo["registration_id"]
+    total = sb.seed_bulk(3000, registration)
+    before = read_activities(client, registration)
+    edited = bump(before, 1200)  # more than a page: the pages these rows surely span are read with the first
+    sent = Sent(client)
+    result = apply_frame(client, before, edited, **options(book))
+    assert result.summary() == {"applied": 1200}
+    pages = sent.pages()
+    assert len(pages) == result.stats["pages"] == -(-total // 999)
+    assert sorted(int(q.get("$skip", ["0"])[0]) for q in pages) == list(range(0, total, 999))
+    assert sum("$count" in q for q in pages) == 1
+    for query in pages:
+        chosen = query["$select"][0].split(",")
+        assert "id" in chosen and "completionPercentage" in chosen and "dueDateTime" in chosen
+        assert "learnerUserId" not in chosen and "assignerUserId" not in chosen  # nothing the decisions do not read
+    assert result.stats["requests"] == 1200 + len(pages)
+    now = read_activities(client, registration).set_index("id")["completionPercentage"]
+    wanted = edited.set_index("id")["completionPercentage"]
+    assert (now.reindex(wanted.index) == wanted).all()
+
+
+def test_a_run_that_cannot_start_sends_no_patch_and_stops_its_reads(
+    sb: Any, client: GraphClient, book: Journal
+) -> None:
+    registration = sb.demo["registration_id"]
+    before = read_activities(client, registration)
+    edited = bump(before, 30)
+    sent = Sent(client)
+
+    def refuse(run_id: str) -> None:
+        raise KeyboardInterrupt  # the caller stops while the run is being journaled
+
+    with pytest.raises(KeyboardInterrupt):
+        apply_frame(client, before, edited, **options(book), on_start=refuse)
+    assert all(method == "GET" for method, _ in sent.requests)  # a page may have been read; nothing written
+    assert not [t for t in threading.enumerate() if t.name.startswith("learnkit-bulk")]
+    assert read_activities(client, registration).equals(before)

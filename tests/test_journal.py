@@ -65,6 +65,24 @@ def test_sending_then_outcome_is_recorded_with_the_values_replaced(book: Journal
     assert list(frame.index) == [2, 3] and list(frame["state"]) == ["applied", "planned"]
 
 
+def test_an_outcome_with_other_values_than_its_sending_keeps_the_outcome_s(book: Journal) -> None:
+    # The journal reuses the text it wrote for "sending" only for the very same values.
+    run = book.start("apply", PLANS)
+    before = {"@odata.type": ASSIGNMENT_TYPE, "status": "inProgress", "completionPercentage": 10}
+    body = {"@odata.type": ASSIGNMENT_TYPE, "status": "inProgress", "completionPercentage": 40}
+    book.write(run, sending=[(0, PLANS[0], before, body)])
+    later = {**before, "completionPercentage": 12}
+    book.write(run, outcomes=[(0, PLANS[0], "applied", 200, "applied", 2, False, later, dict(body))])
+    assert (book.rows(run)[0].before, book.rows(run)[0].body) == (later, body)
+    old = {"@odata.type": SELF_INITIATED_TYPE, "status": "inProgress"}
+    new = {"@odata.type": SELF_INITIATED_TYPE, "status": "completed"}
+    book.write(run, sending=[(1, PLANS[1], old, new)])
+    book.write(run, outcomes=[(1, PLANS[1], "applied", 204, "applied", 1, False, old, new)])
+    again = Journal(book.path)  # a second handle reads (and checks) what the first wrote
+    assert [(r.state, r.before, r.body) for r in again.rows(run)] == [("applied", later, body), ("applied", old, new)]
+    again.close()
+
+
 def test_runs_lists_counts_by_state(book: Journal) -> None:
     first = book.start("apply", PLANS)
     book.record(
