@@ -40,7 +40,7 @@ import platformdirs
 
 from learnkit.errors import LearnkitError
 from learnkit.models import UPDATE_MODELS
-from learnkit.plans import AS_EXPORTED, UNCHANGED, PatchPlan, compact_json
+from learnkit.plans import AS_EXPORTED, UNCHANGED, PatchPlan, changes_key, compact_json
 
 __all__ = ["Journal", "JournalError", "JournalRow", "RunHistory", "RunInfo", "RunSummary", "default_journal_path"]
 
@@ -322,6 +322,8 @@ def _plan_crc(idx: int, plan: PatchPlan, providers: list[str], extra: str | None
 
 def _static_crc(idx: int, row: int, activity_id: str, where: int, kind_at: int, changes: str, extra: Any) -> int:
     """The checksum of what a row keeps from its plan (computed once per row, then continued)."""
+    if extra is None:  # _text(...) spelled out for the usual case: this runs twice per row
+        return zlib.crc32(f"{idx}\x1f{row}\x1f{activity_id}\x1f{where}\x1f{kind_at}\x1f{changes}\x1f".encode())
     return zlib.crc32(_text((idx, row, activity_id, where, kind_at, changes, extra)))
 
 
@@ -550,10 +552,16 @@ class Journal:
         lines = []
         statics: list[int] = []
         texts: list[str] = []
+        known: dict[Any, str] = {}  # rows of a bulk edit share their changes: each distinct one encoded once
         for i, p in enumerate(plans):
             where = providers.setdefault(p.registration_id, len(providers))
             kind_at = _KINDS.index(p.odata_type)
-            changes = _props(p.changes) or "{}"
+            key = changes_key(p)
+            changes = known.get(key) if key is not None else None
+            if changes is None:
+                changes = _props(p.changes) or "{}"
+                if key is not None:
+                    known[key] = changes
             extra = {k: v for k, v in (("e", p.base_etag), ("x", dict(p.expect)), ("b", dict(p.base))) if v}
             extra_text = _dump(extra) if extra else None
             state, stock = finals.get(i, ("planned", None))
