@@ -200,6 +200,7 @@ class Row:
     prior: bool = False
     wanted: dict[str, Any] | None = None  # canonical(plan.changes), computed once
     wire: dict[str, Any] | None = None  # the changes as validated, in wire form
+    marked: bool = False  # the journal holds its "sending" mark with this before and body
     tries: int = 0
     sends: int = 0
     code: int | None = None
@@ -466,11 +467,15 @@ class Engine:
         items = body["value"]
         finals: list[Row] = []
         waiting = listing.waiting
+        sends: list[Row] = []
         for item in items:
             # dict: what JSON gives (isinstance against Mapping costs more than the rest, a thousand times a page)
             row = waiting.pop(str(item.get("id")), None) if isinstance(item, dict) else None
             if row is not None:
-                self._checked(row, item, now, finals)
+                self._checked(row, item, now, finals, sends)
+        # A page's PATCHes are marked in the journal at once, before the first of them goes out: one
+        # transaction per page rather than one per batch.
+        self._mark(sends)
         self._journal_outcomes(finals, [])
         self.bar.update(len(finals))
         next_path = body.get("@odata.nextLink")
@@ -500,11 +505,17 @@ class Engine:
     # -- journal hooks
 
     def _before_send(self, rows: Sequence[Row]) -> None:
-        # The values a PATCH replaces are durable before it goes out; outcomes buffered since
-        # the last write go in the same transaction (a killed run re-reads those rows on resume).
-        sending = [(r.index, r.plan, r.before, r.body) for r in rows if r.stage == "send"]
-        if sending:
-            self._flush(sending)
+        # The values a PATCH replaces are durable before it goes out (most were marked with their page).
+        self._mark([r for r in rows if r.stage == "send" and not r.marked])
+
+    def _mark(self, rows: Sequence[Row]) -> None:
+        # "sending" with the values each PATCH replaces and its body; outcomes buffered since the
+        # last write go in the same transaction (a killed run re-reads those rows on resume).
+        if not rows or self.journal is None or self.run_id is None:
+            return
+        self._flush([(r.index, r.plan, r.before, r.body) for r in rows])
+        for row in rows:
+            row.marked = True
 
     def _journal_outcomes(
         self, finals: Sequence[Row], failures: Sequence[tuple[int, str, int | None, str, float | None]]
@@ -600,16 +611,20 @@ class Engine:
                 row.stage, row.tries = "check", 0
         self._push(row, now + delay)
 
-    def _checked(self, row: Row, current: Mapping[str, Any], now: float, finals: list[Row]) -> None:
+    def _checked(
+        self, row: Row, current: Mapping[str, Any], now: float, finals: list[Row], sends: list[Row] | None = None
+    ) -> None:
         prior = (row.before, row.body) if row.prior and row.before is not None and row.body is not None else None
         decision = decide(row.plan, current, prior=prior, force=self.force, wanted=row.wanted, wire=row.wire)
         if decision.action == "send":
-            row.body, row.before = decision.body, decision.before
+            row.body, row.before, row.marked = decision.body, decision.before, False
             if self.dry_run:
                 self._final(row, "dry-run", None, "would send this patch", finals)
                 return
             row.stage, row.tries = "send", 0
             self._push(row, now)
+            if sends is not None:
+                sends.append(row)
         elif decision.action == "applied":
             row.body, row.before = decision.body, decision.before
             self._final(row, "applied", 200, decision.message, finals)
