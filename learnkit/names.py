@@ -169,7 +169,7 @@ class Names:
             if rest:
                 workers = min(self.concurrency, len(rest))
                 with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="learnkit-names") as pool:
-                    for more, pause in pool.map(lambda chunk: self._send(chunk, attempt), rest):
+                    for more, pause in pool.map(self._send, rest, [attempt] * len(rest)):
                         retry += more
                         wait = max(wait, pause)
             chunks = [retry[i : i + BATCH_LIMIT] for i in range(0, len(retry), BATCH_LIMIT)]

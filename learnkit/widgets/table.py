@@ -42,12 +42,15 @@ _OPERATORS = ("contains", "=", "!=", "<", "<=", ">", ">=", "empty", "not empty")
 _SHOWN_AS = {"@odata.type": "type"}
 #: A column shown beside learningContentId, not part of the frame: the content's title.
 _TITLE = "content title"
+#: Columns shown beside a user id, not part of the frame: the user's display name (``Workbench.user_names``).
+_NAMES = {"learner": "learnerUserId", "assigner": "assignerUserId"}
 #: The columns a person reads first, in this order; the others follow in the frame's order.
 _FIRST = (
     "type",
     "status",
     "completionPercentage",
     _TITLE,
+    "learner",
     "learnerUserId",
     "dueDateTime.dateTime",
     "dueDateTime.timeZone",
@@ -159,6 +162,7 @@ class ActivityTable(widgets.VBox):  # type: ignore[misc]
             "progress": guarded(lambda _: self._show_progress(), show),
             "busy": guarded(lambda _: self._render_pending(), show),
             "content_titles": guarded(lambda _: self._render(), show),
+            "user_names": guarded(lambda _: self._render(), show),
         }
         for name, handler in self._handlers.items():
             self.workbench.observe(handler, name)
@@ -335,6 +339,12 @@ class ActivityTable(widgets.VBox):  # type: ignore[misc]
             titles = self.workbench.content_titles
             where = list(page.columns).index("learningContentId") + 1
             page.insert(where, _TITLE, [titles.get(str(c), "") for c in page["learningContentId"]])
+        if self.workbench.user_names:
+            for shown, column in _NAMES.items():
+                if column in page.columns:
+                    where = list(page.columns).index(column) + 1
+                    found = [self.workbench.user_name(u) for u in page[column]]
+                    page.insert(where, shown, [n.label if n is not None else "" for n in found])
         self._page_ids = [str(i) for i in page["id"]]
         page = page.set_index("id").rename(columns=_SHOWN_AS)
         order = [c for c in _FIRST if c in page.columns] + [c for c in page.columns if c not in _FIRST]
@@ -383,6 +393,7 @@ class ActivityTable(widgets.VBox):  # type: ignore[misc]
         column = {shown: name for name, shown in _SHOWN_AS.items()}.get(column, column)
         if column == _TITLE:
             column = "learningContentId"  # refused as read-only, with the reason, like the id it names
+        column = _NAMES.get(column, column)  # a name is display only: refused like the id it stands for
         problem = self.workbench.edit(activity_id, column, value)
         if problem is not None:
             self._show_cell(activity_id, column)
