@@ -1,4 +1,4 @@
-"""``learnkit.names`` against the real sandbox: batched lookups, the session cache, and the fallback without the permission.
+"""``learnkit.names`` on the real sandbox: batched lookups, the session cache, the fallback without the permission.
 
 Requests are counted where they leave: a response hook on the client's HTTP session.
 """

@@ -342,7 +342,7 @@ class ActivityTable(widgets.VBox):  # type: ignore[misc]
         if self.workbench.user_names:
             for shown, column in _NAMES.items():
                 if column in page.columns:
-                    where = list(page.columns).index(column) + 1
+                    where = list(page.columns).index(column)  # the name first: what a person reads
                     found = [self.workbench.user_name(u) for u in page[column]]
                     page.insert(where, shown, [n.label if n is not None else "" for n in found])
         self._page_ids = [str(i) for i in page["id"]]
