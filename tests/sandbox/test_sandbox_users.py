@@ -137,3 +137,8 @@ def test_no_user_id_gets_a_500(graph: GraphHTTP, user_id: str) -> None:
 def test_other_methods_on_a_user_are_405(graph: GraphHTTP) -> None:
     answer = graph.patch(f"/users/{graph.sb.demo['learner_id']}", {"displayName": "x"})
     assert answer.status_code == 405 and answer.headers["Allow"] == "GET"
+
+
+def test_the_rest_of_the_directory_is_not_served(graph: GraphHTTP) -> None:
+    assert graph.get("/users").status_code == 400  # listing users: not served
+    assert graph.get("/me").status_code == 405
