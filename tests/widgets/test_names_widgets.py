@@ -114,3 +114,16 @@ def test_without_the_permission_the_views_show_ids_and_one_note(sb: Any, journal
     # Editing and saving work as ever.
     assert table.set_cell(sb.demo["assignment_id"], "completionPercentage", 20) is None
     assert table.apply().summary() == {"applied": 1}
+
+
+def test_the_table_filters_and_sorts_by_learner_name(sb: Any, client: GraphClient, journal: Journal) -> None:
+    bench = Workbench(client, registration_id=sb.demo["registration_id"], journal=journal)
+    table = ActivityTable(bench, page_size=1000)
+    assert "learner" in table.filter_column.options and "assigner" in table.sort_column.options
+    mine = int((bench.frame["learnerUserId"].str.lower() == sb.demo["learner_id"].lower()).sum())
+    assert table.set_filter("learner", "contains", "adele") == mine > 0
+    assert set(table.grid.data["learner"]) == {"Adele Vance"}
+    table.clear_filter()
+    table.sort_by("learner", ascending=False)
+    shown = list(table.grid.data["learner"])
+    assert shown == sorted(shown, reverse=True) and len(set(shown)) > 1
