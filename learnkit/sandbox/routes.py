@@ -1,4 +1,4 @@
-"""Graph's URL space for the learning API: a method and a path under ``/v1.0`` to an operation name.
+"""Graph's URL space for the learning API (and ``/users/{id}`` for names): a method and a path to an operation name.
 
 Operation names are the keys of ``learnkit.permissions.PERMISSIONS``. Pure:
 no I/O, no state.
