@@ -110,6 +110,7 @@ class Names:
         self._sleep = sleep
         self._known: dict[str, UserName | None] = {}
         self._lock = threading.Lock()
+        self._fetching = threading.Lock()
         self.denied = False
         self.note: str | None = None
         self.round_trips = 0
@@ -147,13 +148,16 @@ class Names:
         by a later call, and set ``note``.
         """
         ids = _ids(user_ids)
-        unknown = [i for i in ids if _key(i) not in self._known]
-        if unknown and self.client is not None and not self.denied:
-            try:
-                self._fetch(unknown)
-            except LearnkitError as exc:
-                log.warning("user names not read: %s", exc)
-                self.note = f"names not shown: {exc}"
+        if self.client is not None and not self.denied and any(_key(i) not in self._known for i in ids):
+            # One lookup at a time: a second caller (another view's thread) waits, then finds them cached.
+            with self._fetching:
+                unknown = [i for i in ids if _key(i) not in self._known]
+                if unknown and not self.denied:
+                    try:
+                        self._fetch(unknown)
+                    except LearnkitError as exc:
+                        log.warning("user names not read: %s", exc)
+                        self.note = f"names not shown: {exc}"
         return {i: self._known.get(_key(i)) for i in ids}
 
     def _fetch(self, ids: Sequence[str]) -> None:

@@ -118,3 +118,14 @@ def test_a_failure_other_than_the_permission_leaves_ids_to_ask_again(sb: Sandbox
     assert names.resolve([learner]) == {learner: None}
     assert names.note is not None and not names.known(learner) and not names.denied
     assert names.resolve([learner])[learner] is not None  # asked again, answered
+
+
+def test_lookups_from_two_threads_ask_for_each_user_once(sb: Sandbox, client: GraphClient, counted: Counter) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    ids = sb.seed_users(60)
+    names = Names(client)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = list(pool.map(names.resolve, [ids, list(reversed(ids))]))
+    assert all(v is not None for result in results for v in result.values())
+    assert len(counted) == 3  # 60 ids, 20 to a batch, asked once whichever thread came first
