@@ -504,8 +504,8 @@ def changes_key(plan: PatchPlan) -> Hashable | None:
     ...     PatchPlan(3, "p", "b", T, {"completionPercentage": True}))
     False
     """
-    # The type is in the key: True == 1 and 1.0 == 1, but the models tell them apart.
-    key = (plan.odata_type, *((n, type(v), v) for n, v in plan.changes.items()))
+    # The types are in the key: True == 1 and 1.0 == 1, but the models tell them apart.
+    key = (plan.odata_type, tuple(plan.changes.items()), tuple(map(type, plan.changes.values())))
     try:
         hash(key)
     except TypeError:
