@@ -398,6 +398,14 @@ def part_a(server: Server, client: GraphClient, registration: str, n: int, repea
         (statistics.median(rates[name]), name) for _, name in CONTENDERS if name != "learnkit" and rates[name]
     )
     ratio = statistics.median(rates["learnkit"]) / fastest[0]
+    # The CPU target (issue 13): learnkit's client CPU per update within 2x the raw $batch clients'.
+    mine = statistics.median(cpu["learnkit"])
+    raw = [(statistics.median(cpu[name]), name) for name in ("requests", "aiohttp") if cpu[name]]
+    cpu_lines = [
+        f"learnkit's client CPU per update ÷ the `{name}` client's: **{mine / used:.1f}×** "
+        f"({'target met' if mine <= 2 * used else 'target NOT met'}: ≤ 2×)."
+        for used, name in raw
+    ]
     head = [
         f"### (a) updates per second: {n:,} updates, {LATENCY_MS} ms latency per HTTP request, "
         f"{repeat} rounds (min / median / max)\n",
@@ -414,7 +422,8 @@ def part_a(server: Server, client: GraphClient, registration: str, n: int, repea
         ),
         f"\nlearnkit (median) ÷ the fastest baseline ({fastest[1]}, median): **{ratio:.2f}×** "
         f"({'target met' if ratio >= 1.0 else 'target NOT met'}: ≥ 1.0×). The latency floor is "
-        f"{BATCH} updates per round trip per batch in flight.\n",
+        f"{BATCH} updates per round trip per batch in flight.",
+        " ".join(cpu_lines) + "\n",
     ]
     return "\n".join(head)
 

@@ -644,6 +644,13 @@ class Journal:
     def finish(self, run_id: str, state: str = "finished") -> None:
         """Mark a run finished (every row final) or interrupted."""
         self._write([("UPDATE runs SET state = ?, finished = ? WHERE id = ?", (state, _now(), run_id), False)])
+        # What was kept in memory to write its rows faster goes (a resume recomputes it from the rows).
+        head = self._heads.get(run_id)
+        if head is not None:
+            self._statics.pop(head[0], None)
+            self._changes.pop(head[0], None)
+            for key in [key for key in self._sent if key[0] == head[0]]:
+                del self._sent[key]
 
     def runs(self) -> RunHistory:
         """Every run, newest first: when, kind, source, rows, how many ended in each state, and the parent."""
