@@ -41,7 +41,11 @@ _CSS = """
 <style>
 .lk-findings .lk-fix-list { max-height: 260px; overflow-y: auto; border: 1px solid var(--jp-border-color2, #ccc);
   padding: 2px 6px; background: var(--jp-layout-color0, transparent); }
-.lk-findings .lk-fix { color: var(--jp-ui-font-color1, inherit); font-size: var(--jp-ui-font-size1, 13px); }
+.lk-findings .lk-fix { color: var(--jp-ui-font-color1, inherit); font-size: var(--jp-ui-font-size1, 13px);
+  white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+.lk-findings .lk-fix-rule { color: var(--jp-ui-font-color2, #616161); }
+.lk-findings table.lk-rule-counts td { padding: 1px 6px; line-height: 1.3; }
+.lk-findings table.lk-rule-counts code { white-space: nowrap; }
 .lk-findings .lk-fix code { color: var(--jp-content-font-color1, inherit); }
 .lk-findings .lk-fix-dropped { opacity: 0.55; text-decoration: line-through; }
 .lk-findings td.lk-error { color: var(--jp-error-color1, #b00020); }
@@ -152,15 +156,17 @@ class FindingsPanel(widgets.VBox):  # type: ignore[misc]
         )
         counts = result.counts()
         counts = counts[counts["findings"] > 0]
+        # The explanation is each rule's tooltip: the panel sits beside the charts, four short columns fit.
         rows = "".join(
-            f"<tr><td><code>{html.escape(str(rule))}</code></td>"
+            f"<tr title='{html.escape(str(row.explanation), quote=True)}'>"
+            f"<td><code>{html.escape(str(rule))}</code></td>"
             f"<td class='lk-{html.escape(str(row.severity))}'>{html.escape(str(row.severity))}</td>"
-            f"<td>{int(row.findings)}</td><td>{int(row.fixes)}</td><td>{html.escape(str(row.explanation))}</td></tr>"
+            f"<td>{int(row.findings)}</td><td>{int(row.fixes)}</td></tr>"
             for rule, row in counts.iterrows()
         )
         self.counts.value = (
-            "<table class='lk-results'><tr><th>rule</th><th>severity</th><th>findings</th><th>fixable</th>"
-            f"<th>what it means</th></tr>{rows}</table>"
+            "<table class='lk-results lk-rule-counts'><tr><th>rule (hover: what it means)</th><th>severity</th>"
+            f"<th>found</th><th>fixable</th></tr>{rows}</table>"
             if rows
             else "<div class='lk-ok'>No findings.</div>"
         )
@@ -170,10 +176,12 @@ class FindingsPanel(widgets.VBox):  # type: ignore[misc]
             key = _key(finding)
             box = widgets.Checkbox(value=key not in self.dropped, indent=False, layout={"width": "auto"})
             box.observe(guarded(lambda change, k=key: self._ticked(k, change["new"]), self.message), "value")
+            # One line per fix; the record's full id is its tooltip (the end of it is shown, ids share prefixes).
             label = widgets.HTML(
-                f"<span class='lk-fix'><code>{html.escape(str(finding['id'])[-12:])}</code> "
-                f"{html.escape(str(finding['rule']))}: {html.escape(str(finding['field']))} "
-                f"{html.escape(_cell(finding['current']))} → <b>{html.escape(_cell(finding['proposed']))}</b></span>"
+                f"<div class='lk-fix' title='{html.escape(str(finding['id']), quote=True)}'>"
+                f"<code>…{html.escape(str(finding['id'])[-8:])}</code> {html.escape(str(finding['field']))}: "
+                f"{html.escape(_cell(finding['current']))} → <b>{html.escape(_cell(finding['proposed']))}</b> "
+                f"<span class='lk-fix-rule'>({html.escape(str(finding['rule']))})</span></div>"
             )
             if key in self.dropped:
                 label.add_class("lk-fix-dropped")
