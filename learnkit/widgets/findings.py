@@ -19,6 +19,7 @@ Example::
 from __future__ import annotations
 
 import html
+import json
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
@@ -66,8 +67,8 @@ def _cell(value: Any) -> str:
 
 
 def _key(finding: Mapping[Any, Any]) -> str:
-    """One fix's key: record, rule and field (a record may have several fixes)."""
-    return f"{finding['id']}|{finding['rule']}|{finding['field']}"
+    """One fix's key: record, rule and field (a record may have several fixes), as JSON text."""
+    return json.dumps([str(finding["id"]), str(finding["rule"]), str(finding["field"])])
 
 
 class FindingsPanel(widgets.VBox):  # type: ignore[misc]
@@ -82,7 +83,7 @@ class FindingsPanel(widgets.VBox):  # type: ignore[misc]
 
     #: The latest audit of the workbench's frame.
     result = traitlets.Instance(AuditResult, allow_none=True)
-    #: Keys (``id|rule|field``) of the fixes a person dropped; they stay dropped across re-audits.
+    #: Keys (``["id", "rule", "field"]`` as JSON) of the fixes a person dropped; they stay dropped across re-audits.
     dropped = traitlets.List(traitlets.Unicode())
     #: The journal id of the last run this panel applied (what "Undo fixes" reverts), or None.
     last_run = traitlets.Unicode(None, allow_none=True)
@@ -109,6 +110,7 @@ class FindingsPanel(widgets.VBox):  # type: ignore[misc]
         self.undo_button = widgets.Button(description="Undo fixes", icon="undo", layout={"width": "auto"})
         self.message = widgets.HTML()
         self._boxes: dict[str, widgets.Checkbox] = {}
+        self._owners: dict[str, tuple[str, str]] = {}  # key -> (record id, rule)
         self.apply_button.on_click(guarded(lambda _: self.apply(), self.message))
         self.undo_button.on_click(guarded(lambda _: self.undo(), self.message))
         self._handlers = {
@@ -170,7 +172,7 @@ class FindingsPanel(widgets.VBox):  # type: ignore[misc]
             if rows
             else "<div class='lk-ok'>No findings.</div>"
         )
-        self._boxes = {}
+        self._boxes, self._owners = {}, {}
         items = []
         for finding in result.fixable.reset_index().to_dict("records"):
             key = _key(finding)
@@ -186,6 +188,7 @@ class FindingsPanel(widgets.VBox):  # type: ignore[misc]
             if key in self.dropped:
                 label.add_class("lk-fix-dropped")
             self._boxes[key] = box
+            self._owners[key] = (str(finding["id"]), str(finding["rule"]))
             items.append(widgets.HBox([box, label]))
         self.fix_list.children = items or [widgets.HTML("<i>nothing to fix automatically</i>")]
         self._enable()
@@ -202,7 +205,7 @@ class FindingsPanel(widgets.VBox):  # type: ignore[misc]
 
     def drop(self, activity_id: str, rule: str | None = None) -> int:
         """Drop the fixes of a record (of one rule, if given), as unticking them does; how many were dropped."""
-        keys = [k for k in self._boxes if k.split("|")[0] == activity_id and rule in (None, k.split("|")[1])]
+        keys = [k for k, (owner, kind) in self._owners.items() if owner == activity_id and rule in (None, kind)]
         for key in keys:
             self._boxes[key].value = False
         return len(keys)
@@ -210,7 +213,6 @@ class FindingsPanel(widgets.VBox):  # type: ignore[misc]
     def _ticked(self, key: str, kept: bool) -> None:
         dropped = [k for k in self.dropped if k != key]
         self.dropped = dropped if kept else [*dropped, key]
-        self.apply_button.description = f"Apply {len(self.fixes())} fixes"
         self._enable()
 
     def _enable(self) -> None:
