@@ -115,6 +115,7 @@ class FindingsPanel(widgets.VBox):  # type: ignore[misc]
         self.undo_button.on_click(guarded(lambda _: self.undo(), self.message))
         self._handlers = {
             "frame": guarded(lambda _: self.refresh(), self.message),
+            "user_names": guarded(lambda _: self.refresh(), self.message),
             "busy": guarded(lambda _: self._enable(), self.message),
         }
         for name, handler in self._handlers.items():
@@ -174,13 +175,16 @@ class FindingsPanel(widgets.VBox):  # type: ignore[misc]
         )
         self._boxes, self._owners = {}, {}
         items = []
+        frame = self.workbench.frame
         for finding in result.fixable.reset_index().to_dict("records"):
             key = _key(finding)
+            learner = self.workbench.user_name(frame.at[finding["row"], "learnerUserId"])
+            who = f"<b>{html.escape(learner.label)}</b> " if learner is not None else ""
             box = widgets.Checkbox(value=key not in self.dropped, indent=False, layout={"width": "auto"})
             box.observe(guarded(lambda change, k=key: self._ticked(k, change["new"]), self.message), "value")
-            # One line per fix; the record's full id is its tooltip (the end of it is shown, ids share prefixes).
+            # One line per fix: the learner's name when known, the end of the record's id (its tooltip is all of it).
             label = widgets.HTML(
-                f"<div class='lk-fix' title='{html.escape(str(finding['id']), quote=True)}'>"
+                f"<div class='lk-fix' title='{html.escape(str(finding['id']), quote=True)}'>{who}"
                 f"<code>…{html.escape(str(finding['id'])[-8:])}</code> {html.escape(str(finding['field']))}: "
                 f"{html.escape(_cell(finding['current']))} → <b>{html.escape(_cell(finding['proposed']))}</b> "
                 f"<span class='lk-fix-rule'>({html.escape(str(finding['rule']))})</span></div>"
