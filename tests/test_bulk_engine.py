@@ -214,10 +214,16 @@ def test_pages_ask_only_for_what_decisions_read_and_each_page_once(sb: Any, clie
     registration = sb.demo["registration_id"]
     total = sb.seed_bulk(3000, registration)
     before = read_activities(client, registration)
-    edited = bump(before, 1200)  # more than a page: the pages these rows surely span are read with the first
+    # More than a page of the seeded records (the demo tenant's own hold values the audit finds wrong):
+    # the pages these rows surely span are read with the first.
+    seeded = before[before["externalcourseActivityId"].str.startswith("bulk-") & (before["status"] == "inProgress")]
+    assert len(seeded) >= 1100
+    rows = seeded.index[:1100]
+    edited = before.copy()
+    edited.loc[rows, "completionPercentage"] = edited.loc[rows, "completionPercentage"] % 98 + 1
     sent = Sent(client)
     result = apply_frame(client, before, edited, **options(book))
-    assert result.summary() == {"applied": 1200}
+    assert result.summary() == {"applied": 1100}
     pages = sent.pages()
     assert len(pages) == result.stats["pages"] == -(-total // 999)
     assert sorted(int(q.get("$skip", ["0"])[0]) for q in pages) == list(range(0, total, 999))
@@ -226,7 +232,7 @@ def test_pages_ask_only_for_what_decisions_read_and_each_page_once(sb: Any, clie
         chosen = query["$select"][0].split(",")
         assert "id" in chosen and "completionPercentage" in chosen and "dueDateTime" in chosen
         assert "learnerUserId" not in chosen and "assignerUserId" not in chosen  # nothing the decisions do not read
-    assert result.stats["requests"] == 1200 + len(pages)
+    assert result.stats["requests"] == 1100 + len(pages)
     now = read_activities(client, registration).set_index("id")["completionPercentage"]
     wanted = edited.set_index("id")["completionPercentage"]
     assert (now.reindex(wanted.index) == wanted).all()
