@@ -232,6 +232,7 @@ class _Page:
     skip: int | None = None  # None: the first page (it says how many there are)
     next_path: str | None = None  # a nextLink, when the service gave no count
     tries: int = 0
+    top: int = PAGE_SIZE  # 1: a probe that only asks how many there are
 
 
 @functools.lru_cache(maxsize=64)
@@ -322,14 +323,16 @@ class Engine:
                 expected = sorted({name for row in waiting.values() for name in row.plan.expect})
                 select = ",".join(["id", *_UPDATABLE, *expected])
                 # Each row is a record of the list, so the list has at least this many pages: those are
-                # read with the first (which says how many there are), not after it.
+                # read with the first (which says how many there are), not after it. When there are
+                # more than one, a one-record probe asks how many there are: its answer comes back a
+                # page's worth of work sooner than the first page's, and the rest are asked for then.
                 known = range(PAGE_SIZE, len(waiting), PAGE_SIZE)
-                listing = _Listing(
-                    registration_id, waiting, outstanding=1 + len(known), select=select, asked=set(known)
-                )
-                self._schedule(_Page(listing), 0.0)
-                for skip in known:
-                    self._schedule(_Page(listing, skip=skip), 0.0)
+                listing = _Listing(registration_id, waiting, select=select, asked=set(known))
+                pages = [_Page(listing, top=1)] if known else []
+                pages += [_Page(listing), *(_Page(listing, skip=skip) for skip in known)]
+                listing.outstanding = len(pages)
+                for page in pages:
+                    self._schedule(page, 0.0)
             else:
                 for row in waiting.values():
                     self._push(row, 0.0)
@@ -423,7 +426,7 @@ class Engine:
         else:
             path = paths.provider_activities(page.listing.registration_id)
             # Only what the decisions read ($select): less for the service to write and for this client to parse.
-            params = {"$top": PAGE_SIZE, "$select": page.listing.select}
+            params = {"$top": page.top, "$select": page.listing.select}
             if page.skip is None:
                 params["$count"] = "true"
             else:
@@ -482,14 +485,16 @@ class Engine:
         if page.skip is None and listing.waiting and isinstance(next_path, str) and items:
             count = body.get("@odata.count")
             if isinstance(count, int):
-                # The rest of the pages at once ($skip), each in its own slot.
-                skips = [skip for skip in range(len(items), count, len(items)) if skip not in listing.asked]
+                # The rest of the pages at once ($skip), each in its own slot (after the probe, a page
+                # is as long as asked; after the first page, as long as it came).
+                step = len(items) if page.top == PAGE_SIZE else PAGE_SIZE
+                skips = [skip for skip in range(step, count, step) if skip not in listing.asked]
                 if len(skips) * BATCH_SIZE <= len(listing.waiting) * 4 or len(skips) <= 1:
                     for skip in skips:
                         listing.outstanding += 1
                         listing.asked.add(skip)
                         self._schedule(_Page(listing, skip=skip), now)
-            elif len(listing.waiting) >= _LIST_AT_LEAST:
+            elif len(listing.waiting) >= _LIST_AT_LEAST and page.top == PAGE_SIZE:
                 listing.outstanding += 1
                 self._schedule(_Page(listing, next_path=next_path), now)
         self._page_done(listing, now)
