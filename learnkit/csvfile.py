@@ -244,8 +244,14 @@ def _raw_table(source: str | os.PathLike[str] | Any) -> pd.DataFrame:
     if not text[:4096].strip("\ufeff \t\r\n") and not text.strip("\ufeff \t\r\n"):
         raise InvalidInputError("csv", "empty", f"{name} is empty: export one with `learnkit export`")
     try:
+        # pandas' C parser is quickest on UTF-8 bytes (text it would encode again, a chunk at a time).
+        data = text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        bad = exc.object[exc.start : exc.end]
+        raise InvalidInputError("csv", "invalid", f"{name} holds {bad!r}, which is not Unicode text") from None
+    try:
         # Only an empty cell is missing ("NA" or "null" are text); pandas finds them in C.
-        raw = pd.read_csv(io.StringIO(text), dtype=object, keep_default_na=False, na_values=[""])
+        raw = pd.read_csv(io.BytesIO(data), dtype=object, keep_default_na=False, na_values=[""], encoding="utf-8")
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
         raise InvalidInputError("csv", "invalid", f"{name} is not a well-formed CSV: {exc}".strip()) from None
     repeated = [
@@ -255,9 +261,21 @@ def _raw_table(source: str | os.PathLike[str] | Any) -> pd.DataFrame:
     ]
     if repeated:
         raise InvalidInputError("csv", "invalid", f"{name} has the column {repeated[0].rsplit('.', 1)[0]!r} twice")
-    # No apostrophe anywhere (a search in C) means no cell to unescape: one pass over every cell saved.
-    raw.attrs["escaped"] = ESCAPE in text
+    raw.attrs["escaped"] = _has_escapes(text)
     return raw
+
+
+# Where a cell can begin: the file's start, after a comma or a line break, each maybe after an opening quote.
+_ESCAPED_STARTS = tuple(f"{before}{quote}{ESCAPE}" for before in (",", "\n", "\r") for quote in ("", '"'))
+
+
+def _has_escapes(text: str) -> bool:
+    """Whether any cell may begin with ``'`` (searches in C): without one, no cell needs unescaping.
+
+    >>> _has_escapes("name,note,don't"), _has_escapes("name,note,'=1+1")
+    (False, True)
+    """
+    return text.startswith((ESCAPE, '"' + ESCAPE)) or any(start in text for start in _ESCAPED_STARTS)
 
 
 # --- reading and validating --------------------------------------------------------
@@ -274,8 +292,9 @@ def _unescape(cells: pd.Series, escaped: bool = True) -> pd.Series:
 
 def _stripped(cells: pd.Series) -> pd.Series:
     """Coded cells without surrounding spaces (a blank one is missing); done once per distinct value."""
-    distinct = {v: (v.strip() or None) for v in cells.dropna().unique()}
-    result: pd.Series = cells.map(distinct).astype(object).where(cells.notna(), None)
+    codes, distinct = pd.factorize(cells.to_numpy(dtype=object))
+    values = np.array([*((v.strip() or None) if isinstance(v, str) else v for v in distinct), None], dtype=object)
+    result: pd.Series = pd.Series(values[codes], index=cells.index, dtype=object)
     return result
 
 
@@ -299,7 +318,8 @@ def read_csv(source: str | os.PathLike[str] | Any) -> pd.DataFrame:
     return _read(source).frame
 
 
-def _read(source: str | os.PathLike[str] | Any) -> _Read:
+def _read(source: str | os.PathLike[str] | Any, *, typed: bool = True) -> _Read:
+    """The checked frame; ``typed=False`` leaves text columns as object arrays (plans need no more)."""
     raw = _raw_table(source)
     raw.index = pd.RangeIndex(2, 2 + len(raw), name="row")
     extras = tuple(str(c) for c in raw.columns if c not in ACTIVITY_COLUMNS and c != ETAG_COLUMN)
@@ -314,7 +334,7 @@ def _read(source: str | os.PathLike[str] | Any) -> _Read:
         if name not in raw.columns:
             raise InvalidInputError(name, "required", f"the CSV needs a {name!r} column to address each record")
     problems: list[tuple[Any, str, str]] = []
-    frame = pd.DataFrame(index=raw.index)
+    columns: dict[str, Any] = {}
     escaped = bool(raw.attrs.get("escaped", True))
     for name in (*[c for c in ACTIVITY_COLUMNS if c in raw.columns], *extras):
         # Only text is ever escaped: date-time and number cells are read as they are.
@@ -323,36 +343,34 @@ def _read(source: str | os.PathLike[str] | Any) -> _Read:
             cells = _stripped(cells)
         if name in DATETIME_COLUMNS:
             values, bad = parse_datetimes(cells, aware=name != LOCAL_COLUMN)
-            frame[name] = values
+            columns[name] = values
             problems.extend((row, name, detail) for row, detail in bad.dropna().items())
         elif name == "completionPercentage":
-            frame[name] = _integers(cells, name, problems)
+            columns[name] = _integers(cells, name, problems)
         else:
-            frame[name] = cells
-    kinds = frame["@odata.type"]
-    normal: dict[Any, str | None] = {}
-    for value in kinds.dropna().unique():
+            columns[name] = cells
+    kind_codes, named = pd.factorize(columns["@odata.type"].to_numpy(dtype=object))
+    normal: list[str | None] = []
+    for code, value in enumerate(named.tolist()):
         try:
-            normal[value] = normalize_odata_type(value)
+            normal.append(normalize_odata_type(value))
         except InvalidInputError as exc:
-            normal[value] = None
-            problems.extend((row, "@odata.type", exc.detail) for row in kinds.index[kinds == value])
-    frame["@odata.type"] = kinds.map(normal)
-    for row in kinds.index[kinds.isna()]:
-        problems.append((row, "@odata.type", normalize_odata_type_detail()))
-    provider = frame["learningProviderId"]
-    blank = provider.map({v: not v.strip() for v in provider.dropna().unique()}).fillna(True).astype(bool)
-    problems.extend((row, "learningProviderId", _ADDRESS_EMPTY) for row in blank.index[blank])
+            normal.append(None)
+            problems.extend((row, "@odata.type", exc.detail) for row in raw.index[kind_codes == code])
+    columns["@odata.type"] = pd.Series(np.array([*normal, None], dtype=object)[kind_codes], index=raw.index)
+    problems.extend((row, "@odata.type", normalize_odata_type_detail()) for row in raw.index[kind_codes == -1])
+    provider_codes, providers = pd.factorize(columns["learningProviderId"].to_numpy(dtype=object))
+    blank = np.array([*(not str(v).strip() for v in providers), True])[provider_codes]
+    problems.extend((row, "learningProviderId", _ADDRESS_EMPTY) for row in raw.index[blank])
+    if ETAG_COLUMN in raw.columns:
+        columns[ETAG_COLUMN] = _unescape(raw[ETAG_COLUMN], escaped)
+    frame = pd.DataFrame(columns, index=raw.index)
     problems.extend(_id_problems(frame["id"]))
     problems.extend(_foreign_cells(frame))
-    if ETAG_COLUMN in raw.columns:
-        frame[ETAG_COLUMN] = _unescape(raw[ETAG_COLUMN], escaped)
-        unchanged = (
-            pd.Series(
-                frame[ETAG_COLUMN].to_numpy(dtype=object) == row_etags(frame).to_numpy(dtype=object), index=frame.index
-            )
-            & frame[ETAG_COLUMN].notna()
-        )
+    if ETAG_COLUMN in frame.columns:
+        exported = frame[ETAG_COLUMN].to_numpy(dtype=object)
+        same = (exported == row_etags(frame).to_numpy(dtype=object)) & ~pd.isna(exported)
+        unchanged = pd.Series(same, index=frame.index)
     else:
         unchanged = pd.Series(False, index=frame.index)
     # Rows with a cell that did not even parse are not validated further: one message per cell.
@@ -361,6 +379,8 @@ def _read(source: str | os.PathLike[str] | Any) -> _Read:
     problems.extend(_validate(frame[edited]))
     if problems:
         raise InvalidRowsError(sorted(problems, key=lambda p: (p[0], p[1])))
+    if not typed:
+        return _Read(frame, unchanged, extras)
     # Text columns as pandas infers them for a frame read from Graph (``str`` in pandas 3): one frame type.
     for name in (*TEXT_COLUMNS, ETAG_COLUMN, *extras):
         if name in frame.columns:
@@ -387,13 +407,14 @@ def normalize_odata_type_detail() -> str:
 
 
 def _integers(cells: pd.Series, name: str, problems: list[tuple[Any, str, str]]) -> pd.Series:
-    numbers = pd.to_numeric(cells, errors="coerce")
-    given = cells.notna()
-    whole = numbers.notna() & (numbers % 1 == 0) & (numbers.abs() < 2**53)
-    for row in cells.index[given & ~whole]:
-        problems.append((row, name, f"{cells[row]!r} is not a whole number"))
-    values: pd.Series = numbers.where(whole).astype("Int64")
-    return values
+    """Whole numbers as ``Int64``; each cell that is not one is a problem. Parsed once per distinct text."""
+    codes, distinct = pd.factorize(cells.to_numpy(dtype=object))
+    numbers = pd.to_numeric(pd.Series(distinct, dtype=object), errors="coerce")
+    whole = (numbers.notna() & (numbers % 1 == 0) & (numbers.abs() < 2**53)).to_numpy(dtype=bool)
+    for code in np.flatnonzero(~whole).tolist():
+        problems.extend((row, name, f"{distinct[code]!r} is not a whole number") for row in cells.index[codes == code])
+    values = pd.array(numbers.where(whole).astype("Float64"), dtype="Int64").take(codes, allow_fill=True)
+    return pd.Series(values, index=cells.index)
 
 
 _ADDRESS_EMPTY = "shouldn't be empty: it addresses the record"
@@ -401,12 +422,19 @@ _ADDRESS_EMPTY = "shouldn't be empty: it addresses the record"
 
 def _id_problems(ids: pd.Series) -> list[tuple[Any, str, str]]:
     """Blank ids, and rows repeating an earlier row's id: Graph's ids are GUIDs, so case makes no other record."""
-    keys = [c.strip().lower() if type(c) is str else "" for c in ids.tolist()]
-    folded = pd.Series(keys, index=ids.index, dtype=object)
-    out = [(row, "id", _ADDRESS_EMPTY) for row in folded.index[folded == ""]]
-    repeated = folded[folded.duplicated(keep=False) & (folded != "")]
+    cells = ids.to_numpy(dtype=object)
+    given = [c for c in cells.tolist() if type(c) is str]
+    joined = "\x00".join(given)
+    if len(given) == len(cells) and joined.lower() == joined and len(joined.split()) <= 1:
+        # No capital and no space anywhere (what Graph's GUIDs look like): every id is its own key.
+        keys = cells
+    else:
+        keys = np.array([c.strip().lower() if type(c) is str else "" for c in cells.tolist()], dtype=object)
+    blank = keys == ""
+    out = [(row, "id", _ADDRESS_EMPTY) for row in ids.index[blank]]
+    repeated = pd.Series(keys, index=ids.index).duplicated(keep=False).to_numpy() & ~blank
     first: dict[str, Any] = {}
-    for row, key in repeated.items():
+    for row, key in zip(ids.index[repeated], keys[repeated].tolist(), strict=True):
         if key in first:
             out.append((row, "id", f"repeats row {first[key]} ({ids[first[key]]!r}): one row per record"))
         else:
@@ -512,6 +540,7 @@ def plans_from_frame(frame: pd.DataFrame) -> list[PatchPlan]:
 
 
 def _plans(frame: pd.DataFrame) -> list[PatchPlan]:
+    """One plan per row of ``frame`` (already checked), its values gathered a column at a time."""
     present = [
         p
         for p in dict.fromkeys(p for model in UPDATE_MODELS.values() for p in model.UPDATABLE)
@@ -519,31 +548,45 @@ def _plans(frame: pd.DataFrame) -> list[PatchPlan]:
     ]
     expected = [c for c in READ_ONLY_PROPERTIES if c in frame.columns]
     wire = wire_columns(frame, [*present, *expected])
-    types = frame["@odata.type"]
-    kinds = types.map({v: normalize_odata_type(v) for v in types.dropna().unique()}).tolist()
-    etags = frame[ETAG_COLUMN].to_numpy(dtype=object).tolist() if ETAG_COLUMN in frame.columns else [None] * len(frame)
-    wanted = {kind: [p for p in model.UPDATABLE if p in present] for kind, model in UPDATE_MODELS.items()}
+    n = len(frame)
+    kind_codes, named = pd.factorize(frame["@odata.type"].to_numpy(dtype=object))
+    kinds = [normalize_odata_type(v) for v in named.tolist()]
+    changes: list[dict[str, Any]] = [{}] * n
+    for code, kind in enumerate(kinds):
+        wanted = [p for p in UPDATE_MODELS[kind].UPDATABLE if p in present]
+        where = np.flatnonzero(kind_codes == code).tolist()
+        picked = [[wire[p][i] for i in where] for p in wanted]
+        for i, values in zip(where, zip(*picked, strict=True) if wanted else ((),) * len(where), strict=True):
+            changes[i] = dict(zip(wanted, values, strict=True))
+    expect = [dict(zip(expected, values, strict=True)) for values in zip(*(wire[c] for c in expected), strict=True)]
+    if not expected:
+        expect = [{} for _ in range(n)]
+    etags = frame[ETAG_COLUMN].tolist() if ETAG_COLUMN in frame.columns else [None] * n
     return [
         PatchPlan(
             row=row_label(row),
-            registration_id=str(provider),
-            activity_id=str(activity_id),
-            odata_type=kind,
-            changes={p: wire[p][i] for p in wanted[kind]},
+            registration_id=_text_of(provider),
+            activity_id=_text_of(activity_id),
+            odata_type=kinds[code],
+            changes=changed,
             base_etag=None if is_missing(etag) else str(etag),
-            expect={c: wire[c][i] for c in expected},
+            expect=expected_values,
         )
-        for i, (row, kind, provider, activity_id, etag) in enumerate(
-            zip(
-                frame.index.tolist(),
-                kinds,
-                frame["learningProviderId"].tolist(),
-                frame["id"].tolist(),
-                etags,
-                strict=True,
-            )
+        for row, code, provider, activity_id, etag, changed, expected_values in zip(
+            frame.index.tolist(),
+            kind_codes.tolist(),
+            frame["learningProviderId"].tolist(),
+            frame["id"].tolist(),
+            etags,
+            changes,
+            expect,
+            strict=True,
         )
     ]
+
+
+def _text_of(value: Any) -> str:
+    return value if type(value) is str else str(value)
 
 
 @dataclass(frozen=True)
@@ -575,6 +618,6 @@ def plan_csv(source: str | os.PathLike[str] | Any) -> CsvPlans:
     """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ExtraColumnsWarning)
-        read = _read(source)
+        read = _read(source, typed=False)
     plans = _plans(read.frame[~read.unchanged])
     return CsvPlans(plans, rows=len(read.frame), unchanged=int(read.unchanged.sum()), extra_columns=read.extra_columns)

@@ -31,7 +31,7 @@ Example::
 
 from __future__ import annotations
 
-import re
+import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timezone
 from json.encoder import encode_basestring_ascii
@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from learnkit._columnar import crc32_matrix, crc32_texts, hex_fingerprints, iso_matrix, parse_iso_cells
 from learnkit.errors import InvalidInputError
 from learnkit.models import (
     UPDATE_MODELS,
@@ -54,7 +55,6 @@ from learnkit.plans import (
     PatchPlan,
     activity_etag,
     canonical,
-    field_hash,
     fingerprint,
 )
 from learnkit.times import graph_local, parse_iso, zone
@@ -107,6 +107,7 @@ TEXT_COLUMNS: tuple[str, ...] = tuple(
     c for c in ACTIVITY_COLUMNS if c not in DATETIME_COLUMNS and c != "completionPercentage"
 )
 _NAT = np.iinfo(np.int64).min
+_Hashes = np.ndarray[Any, np.dtype[np.uint32]]
 # Years 1 to 9999 (Python's datetime, and .NET's behind Graph), in microseconds since 1970.
 _CALENDAR = (
     int(np.datetime64("0001-01-01T00:00:00", "us").view(np.int64)),
@@ -167,13 +168,6 @@ def _typed(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-# The shapes Graph writes, which pandas parses in C; anything else goes through ``times.parse_iso``.
-_FAST_SHAPE = {
-    True: re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?(?:Z|[+-]\d\d:\d\d)"),
-    False: re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?"),
-}
-
-
 def parse_datetimes(texts: pd.Series, *, aware: bool) -> tuple[pd.Series, pd.Series]:
     """ISO 8601 texts as ``datetime64[us, UTC]`` (``aware``) or naive ``datetime64[us]``, and what is wrong.
 
@@ -182,7 +176,8 @@ def parse_datetimes(texts: pd.Series, *, aware: bool) -> tuple[pd.Series, pd.Ser
     an instant outside years 1 to 9999 in UTC) and ``None`` elsewhere; a refused cell is
     ``NaT``. Missing cells are ``NaT`` with no problem. Values already parsed
     (``datetime``/``Timestamp``) are taken as they are. Cells in Graph's own shapes are
-    parsed by pandas in C; the rest one by one by ``learnkit.times.parse_iso``.
+    parsed a whole column at a time (``learnkit._columnar``); the rest one by one by
+    ``learnkit.times.parse_iso``.
 
     >>> values, problems = parse_datetimes(pd.Series(["9999-12-31T00:00:00Z", "soon", None]), aware=True)
     >>> values.dt.year.tolist(), problems.tolist()[1][:6]
@@ -200,19 +195,10 @@ def parse_datetimes(texts: pd.Series, *, aware: bool) -> tuple[pd.Series, pd.Ser
     present = ~pd.isna(cells)
     if present.any():
         where = np.flatnonzero(present)
-        shape = _FAST_SHAPE[aware].fullmatch
-        # A list comprehension over Python strings is the quickest regex pass pandas' object strings allow.
-        fast = np.array([isinstance(v, str) and shape(v) is not None for v in cells[where].tolist()], dtype=bool)
-        if fast.any():
-            strings = pd.Series(cells[where[fast]], dtype=object)
-            parsed = pd.to_datetime(strings, format="ISO8601", utc=aware, errors="coerce")
-            if aware:
-                parsed = parsed.dt.tz_convert(None)
-            stamps = parsed.dt.floor("us").to_numpy(dtype="datetime64[us]").view(np.int64)
-            micros[where[fast]] = stamps
-            # Outside the calendar (or not a real date, or beyond what pandas parsed): one by one, below.
-            fast[fast] = (stamps >= _CALENDAR[0]) & (stamps <= _CALENDAR[1])
-        for position in where[~fast]:
+        parsed, fast = parse_iso_cells(cells[where].tolist(), aware=aware)
+        micros[where[fast]] = parsed[fast]
+        # Another spelling, or a cell to refuse with its reason: one by one, the reference way.
+        for position in where[~fast].tolist():
             micros[position], problems[position] = _parse_one(cells[position], aware=aware)
     values = pd.Series(micros.view("datetime64[us]"), index=texts.index)
     if aware:
@@ -416,20 +402,54 @@ def _micros(values: pd.Series) -> np.ndarray[Any, np.dtype[np.int64]]:
     return micros
 
 
-def _json_texts(values: pd.Series | None, n: int) -> np.ndarray[Any, np.dtype[np.object_]]:
-    """JSON for each text cell (``json.dumps``' ASCII form), ``null`` for missing."""
+def _code_hashes(name: str, codes: np.ndarray[Any, np.dtype[np.intp]], texts: Sequence[str]) -> _Hashes:
+    """Each row's ``field_hash`` from its distinct value's code (``-1``: missing) and each code's JSON text."""
+    table = crc32_texts(f"{name}=".encode(), [*texts, "null"])
+    hashes: _Hashes = table[codes]  # code -1 is the last entry: null
+    return hashes
+
+
+def _json_hashes(name: str, values: pd.Series | None, n: int) -> _Hashes:
+    """``field_hash`` of each text cell's JSON (``json.dumps``' ASCII form; ``null`` unless it is text)."""
     if values is None:
-        return np.full(n, "null", dtype=object)
-    return np.array(
-        [encode_basestring_ascii(v) if isinstance(v, str) else "null" for v in values.to_numpy(dtype=object).tolist()],
-        dtype=object,
+        return _code_hashes(name, np.full(n, -1, dtype=np.intp), [])
+    codes, distinct = pd.factorize(values.to_numpy(dtype=object))
+    texts = [encode_basestring_ascii(v) if isinstance(v, str) else "null" for v in distinct.tolist()]
+    return _code_hashes(name, codes, texts)
+
+
+def _instant_hashes(name: str, micros: np.ndarray[Any, np.dtype[np.int64]]) -> _Hashes:
+    """``field_hash`` of each instant's canonical JSON (``"…T….ffffff+00:00"``, as ``learnkit.times.utc_text``).
+
+    Only the distinct instants are formatted and hashed; NaT (and an instant outside the
+    years 1 to 9999, which the caller fingerprints one by one) is ``null``.
+    """
+    codes, distinct = pd.factorize(micros)
+    inside = (distinct >= _CALENDAR[0]) & (distinct <= _CALENDAR[1])
+    table = np.full(len(distinct) + 1, zlib.crc32(f"{name}=null".encode()), dtype=np.uint32)
+    table[:-1][inside] = crc32_matrix(f'{name}="'.encode(), iso_matrix(distinct[inside]), b'+00:00"')
+    hashes: _Hashes = table[codes]
+    return hashes
+
+
+def _notes_hashes(content: pd.Series | None, content_type: pd.Series | None, n: int) -> _Hashes:
+    """``field_hash`` of each row's canonical notes: ``[contentType, content]`` (``"text"`` by default), or null."""
+    content_codes, contents = pd.factorize(
+        content.to_numpy(dtype=object) if content is not None else np.full(n, None, dtype=object)
     )
-
-
-def _utc_json(micros: np.ndarray[Any, np.dtype[np.int64]]) -> np.ndarray[Any, np.dtype[np.object_]]:
-    """Instants as canonical JSON (``"…T….ffffff+00:00"``, as ``learnkit.times.utc_text``), ``null`` for NaT."""
-    texts = np.datetime_as_string(micros.view("datetime64[us]"), unit="us").tolist()
-    return np.array([f'"{t}+00:00"' if t != "NaT" else "null" for t in texts], dtype=object)
+    type_codes, types = pd.factorize(
+        content_type.to_numpy(dtype=object) if content_type is not None else np.full(n, None, dtype=object)
+    )
+    # One code per (content, type) pair present, 0 meaning missing on each side.
+    pairs = (content_codes.astype(np.int64) + 1) * (len(types) + 1) + (type_codes + 1)
+    codes, distinct = pd.factorize(pairs)
+    content_json = ["null", *(encode_basestring_ascii(v) if isinstance(v, str) else "null" for v in contents.tolist())]
+    type_json = ['"text"', *(encode_basestring_ascii(t) if isinstance(t, str) and t else '"text"' for t in types)]
+    texts = [
+        "null" if pair == 0 else f"[{type_json[pair % (len(types) + 1)]},{content_json[pair // (len(types) + 1)]}]"
+        for pair in distinct.tolist()
+    ]
+    return _code_hashes("notes", codes, texts)
 
 
 # Local times this far from the calendar's ends may name an instant outside it: one by one.
@@ -440,9 +460,10 @@ def row_etags(frame: pd.DataFrame) -> pd.Series:
     """``learnkit.plans.activity_etag`` of each row's updatable values, a column at a time (None if it has none).
 
     Equal to ``[activity_etag(a) for a in frame_to_activities(frame)]``, at a fraction
-    of the cost: the canonical JSON is assembled from whole columns, and only the rows
-    pandas cannot place for certain (a due date in a DST gap or overlap, near the
-    calendar's ends) go through ``activity_etag`` itself.
+    of the cost: each property's canonical JSON is formed and hashed once per distinct
+    value (instants as byte matrices, ``learnkit._columnar``), and only the rows pandas
+    cannot place for certain (a due date in a DST gap or overlap, near the calendar's
+    ends) go through ``activity_etag`` itself.
 
     >>> row_etags(activities_frame([{"id": "a", "@odata.type": "#microsoft.graph.learningAssignment",
     ...                              "status": "inProgress"}])).str.len().tolist()
@@ -460,43 +481,33 @@ def row_etags(frame: pd.DataFrame) -> pd.Series:
             return None
 
     raw_kinds = frame["@odata.type"] if "@odata.type" in frame.columns else pd.Series(None, index=frame.index)
-    kinds = raw_kinds.astype(object).map({v: kind_of(v) for v in raw_kinds.dropna().unique()}).to_numpy(dtype=object)
-    parts: dict[str, np.ndarray[Any, np.dtype[np.object_]]] = {}
+    kind_codes, named = pd.factorize(raw_kinds.to_numpy(dtype=object))
+    kinds = np.array([*(kind_of(v) for v in named.tolist()), None], dtype=object)[kind_codes]
+    slow = np.zeros(n, dtype=bool)
+    hashes: dict[str, _Hashes] = {}
     for name in INSTANT_PROPERTIES:
         values = column(name)
-        parts[name] = _utc_json(_micros(values)) if values is not None else np.full(n, "null", dtype=object)
+        micros = _micros(values) if values is not None else np.full(n, _NAT, dtype=np.int64)
+        slow |= (micros != _NAT) & ((micros < _CALENDAR[0]) | (micros > _CALENDAR[1]))
+        hashes[name] = _instant_hashes(name, micros)
     percent = column("completionPercentage")
     if percent is None:
-        parts["completionPercentage"] = np.full(n, "null", dtype=object)
+        hashes["completionPercentage"] = _code_hashes("completionPercentage", np.full(n, -1, dtype=np.intp), [])
     else:
-        digits = percent.astype("Int64").astype("string").to_numpy(dtype=object, na_value="null")
-        parts["completionPercentage"] = digits
-    parts["status"] = _json_texts(column("status"), n)
-    content, content_type = column("notes.content"), column("notes.contentType")
-    no_notes = (content.isna() if content is not None else True) & (
-        content_type.isna() if content_type is not None else True
-    )
-    types = content_type.to_numpy(dtype=object) if content_type is not None else np.full(n, None, dtype=object)
-    type_json = np.array([encode_basestring_ascii(t) if isinstance(t, str) and t else '"text"' for t in types])
-    missing = np.asarray(no_notes, dtype=bool) if not isinstance(no_notes, bool) else np.full(n, no_notes)
-    parts["notes"] = np.array(
-        [
-            "null" if gone else f"[{kind},{text}]"
-            for gone, kind, text in zip(
-                missing.tolist(), type_json.tolist(), _json_texts(content, n).tolist(), strict=True
-            )
-        ],
-        dtype=object,
-    )
-    slow = np.zeros(n, dtype=bool)
-    parts["dueDateTime"] = np.full(n, "null", dtype=object)
+        codes, numbers = pd.factorize(percent.astype("Int64"))
+        hashes["completionPercentage"] = _code_hashes("completionPercentage", codes, [str(v) for v in numbers.tolist()])
+    hashes["status"] = _json_hashes("status", column("status"), n)
+    hashes["notes"] = _notes_hashes(column("notes.content"), column("notes.contentType"), n)
+    due = np.full(n, _NAT, dtype=np.int64)
     local = column(LOCAL_COLUMN)
     if local is not None:
         micros = _micros(local)
         zones = column("dueDateTime.timeZone")
         zone_names = zones.to_numpy(dtype=object) if zones is not None else np.full(n, None, dtype=object)
-        zone_names = np.array([z if isinstance(z, str) and z else "UTC" for z in zone_names], dtype=object)
-        due = np.full(n, _NAT, dtype=np.int64)
+        zone_codes, named_zones = pd.factorize(zone_names)
+        zone_names = np.array([*(z if isinstance(z, str) and z else "UTC" for z in named_zones.tolist()), "UTC"])[
+            zone_codes
+        ]
         dated = micros != _NAT
         slow |= dated & ((micros < _SAFE_LOCAL[0]) | (micros > _SAFE_LOCAL[1]))
         for name in pd.unique(zone_names[dated & ~slow]):
@@ -516,16 +527,15 @@ def row_etags(frame: pd.DataFrame) -> pd.Series:
             )
             due[rows] = placed
             slow[rows[placed == _NAT]] = True
-        parts["dueDateTime"] = _utc_json(due)
+    hashes["dueDateTime"] = _instant_hashes("dueDateTime", due)
     etags = np.full(n, None, dtype=object)
     for kind, model in UPDATE_MODELS.items():
-        rows = kinds == kind
-        if not rows.any():
+        rows = np.flatnonzero(kinds == kind)
+        if not len(rows):
             continue
-        # The per-property fingerprint of learnkit.plans (a hash per property, in UPDATABLE order),
-        # from each property's canonical JSON text.
-        hashes = [[field_hash(key, text) for text in parts[key][rows].tolist()] for key in model.UPDATABLE]
-        etags[rows] = [FINGERPRINT_VERSION + "".join(row) for row in zip(*hashes, strict=True)]
+        # The per-property fingerprint of learnkit.plans (a hash per property, in UPDATABLE order).
+        matrix = np.stack([hashes[key][rows] for key in model.UPDATABLE], axis=1)
+        etags[rows] = hex_fingerprints(FINGERPRINT_VERSION, matrix)
     if slow.any():
         records = frame.iloc[np.flatnonzero(slow)].to_dict("records")
         for position, record in zip(np.flatnonzero(slow), records, strict=True):
