@@ -46,9 +46,10 @@ import codecs
 import io
 import os
 import warnings
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, get_args
+from typing import Any, get_args, overload
 
 import numpy as np
 import pandas as pd
@@ -82,6 +83,7 @@ __all__ = [
     "ETAG_COLUMN",
     "CsvPlans",
     "ExtraColumnsWarning",
+    "PlanList",
     "plan_csv",
     "plans_from_frame",
     "read_csv",
@@ -275,6 +277,8 @@ def _has_escapes(text: str) -> bool:
     >>> _has_escapes("name,note,don't"), _has_escapes("name,note,'=1+1")
     (False, True)
     """
+    if ESCAPE not in text:  # one memchr: most files have no apostrophe at all
+        return False
     return text.startswith((ESCAPE, '"' + ESCAPE)) or any(start in text for start in _ESCAPED_STARTS)
 
 
@@ -414,7 +418,8 @@ def _integers(cells: pd.Series, name: str, problems: list[tuple[Any, str, str]])
     for code in np.flatnonzero(~whole).tolist():
         problems.extend((row, name, f"{distinct[code]!r} is not a whole number") for row in cells.index[codes == code])
     values = pd.array(numbers.where(whole).astype("Float64"), dtype="Int64").take(codes, allow_fill=True)
-    return pd.Series(values, index=cells.index)
+    result: pd.Series = pd.Series(values, index=cells.index)
+    return result
 
 
 _ADDRESS_EMPTY = "shouldn't be empty: it addresses the record"
@@ -561,22 +566,21 @@ def _plans(frame: pd.DataFrame) -> list[PatchPlan]:
     expect = [dict(zip(expected, values, strict=True)) for values in zip(*(wire[c] for c in expected), strict=True)]
     if not expected:
         expect = [{} for _ in range(n)]
-    etags = frame[ETAG_COLUMN].tolist() if ETAG_COLUMN in frame.columns else [None] * n
+    if ETAG_COLUMN in frame.columns:
+        exported = frame[ETAG_COLUMN].to_numpy(dtype=object, copy=True)
+        exported[pd.isna(exported)] = None
+        etags = [_text_of(e) for e in exported.tolist()]
+    else:
+        etags = [None] * n
+    labels = frame.index
+    rows = labels.tolist() if pd.api.types.is_integer_dtype(labels.dtype) else [row_label(r) for r in labels]
     return [
-        PatchPlan(
-            row=row_label(row),
-            registration_id=_text_of(provider),
-            activity_id=_text_of(activity_id),
-            odata_type=kinds[code],
-            changes=changed,
-            base_etag=None if is_missing(etag) else str(etag),
-            expect=expected_values,
-        )
+        PatchPlan(row, provider, activity_id, kinds[code], changed, etag, expected_values)
         for row, code, provider, activity_id, etag, changed, expected_values in zip(
-            frame.index.tolist(),
+            rows,
             kind_codes.tolist(),
-            frame["learningProviderId"].tolist(),
-            frame["id"].tolist(),
+            map(_text_of, frame["learningProviderId"].tolist()),
+            map(_text_of, frame["id"].tolist()),
             etags,
             changes,
             expect,
@@ -585,8 +589,61 @@ def _plans(frame: pd.DataFrame) -> list[PatchPlan]:
     ]
 
 
-def _text_of(value: Any) -> str:
-    return value if type(value) is str else str(value)
+def _text_of(value: Any) -> Any:
+    """Text as it is, anything else (a frame built by hand) as ``str``; None stays None."""
+    return value if value is None or type(value) is str else str(value)
+
+
+class PlanList(Sequence[PatchPlan]):
+    """The plans of a CSV's edited rows, made when first used: a read-only sequence of ``PatchPlan``.
+
+    Every cell was checked before this exists (``plan_csv`` refuses a bad one), so making
+    the plans can no longer fail: it is only the move from columns to one Python object
+    per row, done once, the first time a plan is asked for (``bulk.apply`` lists them).
+    ``len`` needs none made. Compares equal to a list of the same plans.
+
+    >>> PlanList(pd.DataFrame()) == []
+    True
+    """
+
+    def __init__(self, edited: pd.DataFrame) -> None:
+        self._edited: pd.DataFrame | None = edited
+        self._plans: list[PatchPlan] | None = None
+        self._count = len(edited)
+
+    def _made(self) -> list[PatchPlan]:
+        if self._plans is None:
+            assert self._edited is not None
+            self._plans = _plans(self._edited) if self._count else []
+            self._edited = None  # the columns are not needed once the plans hold the values
+        return self._plans
+
+    def __len__(self) -> int:
+        return self._count
+
+    @overload
+    def __getitem__(self, index: int) -> PatchPlan: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[PatchPlan]: ...
+
+    def __getitem__(self, index: int | slice) -> PatchPlan | list[PatchPlan]:
+        return self._made()[index]
+
+    def __iter__(self) -> Iterator[PatchPlan]:
+        return iter(self._made())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, PlanList):
+            return self._made() == other._made()
+        if isinstance(other, Sequence) and not isinstance(other, (str, bytes)):
+            return self._made() == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]  # mutable-looking, like a list
+
+    def __repr__(self) -> str:
+        return repr(self._made())
 
 
 @dataclass(frozen=True)
@@ -594,13 +651,14 @@ class CsvPlans:
     """What an edited CSV asks for: ``plans`` for the edited rows, and how many rows were left as exported.
 
     ``unchanged`` rows make no plan (nothing of them is read or sent); ``extra_columns``
-    are the sheet's own columns, kept aside.
+    are the sheet's own columns, kept aside. ``plans`` is a sequence (a ``PlanList`` from
+    ``plan_csv``: the plan objects are made on first use).
 
     >>> CsvPlans([], rows=3, unchanged=3).summary()
     '3 rows: 0 edited, 3 as exported (skipped)'
     """
 
-    plans: list[PatchPlan]
+    plans: Sequence[PatchPlan]
     rows: int
     unchanged: int
     extra_columns: tuple[str, ...] = field(default=())
@@ -614,10 +672,13 @@ class CsvPlans:
 def plan_csv(source: str | os.PathLike[str] | Any) -> CsvPlans:
     """Read, validate and plan an edited CSV in one pass (``read_csv`` then ``plans_from_frame``).
 
+    Every cell is checked here (``InvalidRowsError`` names each bad one); the plan objects
+    themselves are made when first used (``PlanList``).
+
     Example: ``edits = plan_csv("edits.csv"); print(edits.summary()); bulk.apply(client, edits.plans)``
     """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ExtraColumnsWarning)
         read = _read(source, typed=False)
-    plans = _plans(read.frame[~read.unchanged])
+    plans = PlanList(read.frame[~read.unchanged.to_numpy()])
     return CsvPlans(plans, rows=len(read.frame), unchanged=int(read.unchanged.sum()), extra_columns=read.extra_columns)

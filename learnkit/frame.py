@@ -307,14 +307,16 @@ def wire_columns(frame: pd.DataFrame, properties: Iterable[str]) -> dict[str, li
             return [None] * n
         values = frame[name].to_numpy(dtype=object, copy=True)
         values[pd.isna(values)] = None
-        return list(values.tolist())
+        listed: list[Any] = values.tolist()
+        return listed
 
     out: dict[str, list[Any]] = {}
     for name in properties:
         if name in INSTANT_PROPERTIES:
             out[name] = iso_texts(frame[name], "+00:00").tolist() if name in frame.columns else [None] * n
         elif name == "completionPercentage":
-            out[name] = [None if is_missing(v) else int(v) for v in cells(name)]
+            numbers = frame[name].astype("Int64") if name in frame.columns else None
+            out[name] = [None] * n if numbers is None else numbers.astype(object).where(numbers.notna(), None).tolist()
         elif name == "dueDateTime":
             local = (
                 [None if t is None else t + "0" for t in _local_texts(frame[LOCAL_COLUMN])]
@@ -332,15 +334,18 @@ def wire_columns(frame: pd.DataFrame, properties: Iterable[str]) -> dict[str, li
                 for c, k in zip(cells("notes.content"), cells("notes.contentType"), strict=True)
             ]
         else:
-            out[name] = [v.item() if isinstance(v, np.generic) else v for v in cells(name)]
+            values = cells(name)
+            # NumPy scalars (a frame built by hand) become plain Python values; text is already plain.
+            if any(issubclass(kind, np.generic) for kind in set(map(type, values))):
+                values = [v.item() if isinstance(v, np.generic) else v for v in values]
+            out[name] = values
     return out
 
 
 def _local_texts(values: pd.Series) -> list[str | None]:
     """Local date-times with six fractional digits (Graph adds a seventh), None for NaT."""
-    micros = _micros(values)
-    texts = np.datetime_as_string(micros.view("datetime64[us]"), unit="us").tolist()
-    return [None if t == "NaT" else t for t in texts]
+    texts: list[str | None] = _iso(_micros(values), trim=False).tolist()
+    return texts
 
 
 def _row_activity(row: Mapping[Any, Any]) -> dict[str, Any]:
@@ -384,12 +389,28 @@ def iso_texts(values: pd.Series, suffix: str = "") -> np.ndarray[Any, np.dtype[n
     >>> iso_texts(pd.Series(pd.to_datetime(["2024-01-02T03:04:05.5"])).astype("datetime64[us]"), "Z").tolist()
     ['2024-01-02T03:04:05.500000Z']
     """
-    micros = _micros(values)
-    texts = np.datetime_as_string(micros.view("datetime64[us]"), unit="us").tolist()
-    whole = (micros % 1_000_000 == 0).tolist()
-    # "YYYY-MM-DDTHH:MM:SS" is the first 19 characters for every year from 1 to 9999.
-    out = [None if t == "NaT" else (t[:19] if w else t) + suffix for t, w in zip(texts, whole, strict=True)]
-    return np.array(out, dtype=object)
+    return _iso(_micros(values), suffix, trim=True)
+
+
+def _iso(
+    micros: np.ndarray[Any, np.dtype[np.int64]], suffix: str = "", *, trim: bool
+) -> np.ndarray[Any, np.dtype[np.object_]]:
+    """ISO text of each date-time (``trim``: without a fraction when there is none), ``suffix`` after; None for NaT."""
+    out = np.full(len(micros), None, dtype=object)
+    inside = (micros >= _CALENDAR[0]) & (micros <= _CALENDAR[1])
+    rows = np.flatnonzero(inside)
+    if len(rows):
+        # One byte matrix for the column, cut into cells: "YYYY-MM-DDTHH:MM:SS" is 19 characters, ".ffffff" 7 more.
+        text = iso_matrix(micros[rows]).tobytes().decode("ascii")
+        starts = np.arange(0, 26 * len(rows), 26)
+        ends = starts + np.where(micros[rows] % 1_000_000 == 0, 19, 26) if trim else starts + 26
+        out[rows] = [text[a:b] + suffix for a, b in zip(starts.tolist(), ends.tolist(), strict=True)]
+    beyond = np.flatnonzero(~inside & (micros != _NAT))
+    if len(beyond):  # a frame's own date-time past year 9999: as NumPy writes it
+        texts = np.datetime_as_string(micros[beyond].view("datetime64[us]"), unit="us").tolist()
+        whole = (micros[beyond] % 1_000_000 == 0).tolist()
+        out[beyond] = [(t[: t.index(".")] if w and trim else t) + suffix for t, w in zip(texts, whole, strict=True)]
+    return out
 
 
 def _micros(values: pd.Series) -> np.ndarray[Any, np.dtype[np.int64]]:
