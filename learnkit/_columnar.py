@@ -22,7 +22,14 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["crc32_matrix", "crc32_texts", "hex_fingerprints", "iso_matrix", "parse_iso_cells"]
+__all__ = [
+    "crc32_matrix",
+    "crc32_texts",
+    "decode_fingerprints",
+    "hex_fingerprints",
+    "iso_matrix",
+    "parse_iso_cells",
+]
 
 Int64s = np.ndarray[Any, np.dtype[np.int64]]
 UInt32s = np.ndarray[Any, np.dtype[np.uint32]]
@@ -96,6 +103,43 @@ def hex_fingerprints(version: str, hashes: UInt32s) -> list[str]:
     width = head + 8 * count
     text = out.tobytes().decode("ascii")
     return [text[i : i + width] for i in range(0, rows * width, width)]
+
+
+_NIBBLE = np.full(256, 16, dtype=np.uint32)
+_NIBBLE[_HEX] = np.arange(16, dtype=np.uint32)
+
+
+def decode_fingerprints(version: str, texts: Sequence[Any], count: int) -> tuple[UInt32s, Bools]:
+    """The inverse of ``hex_fingerprints`` for fingerprints of ``count`` hashes, and which texts were one.
+
+    A text that is not exactly ``version`` and ``8 * count`` lowercase hex digits is not
+    one (its row of hashes is left 0).
+
+    >>> decode_fingerprints("v2:", ["v2:00000001000000ff", "v2:0000000100000OFF", None], 2)[1].tolist()
+    [True, False, False]
+    """
+    width = len(version) + 8 * count
+    rows = len(texts)
+    hashes = np.zeros((rows, count), dtype=np.uint32)
+    valid = np.zeros(rows, dtype=bool)
+    lengths = np.fromiter((len(t) if type(t) is str else -1 for t in texts), dtype=np.int64, count=rows)
+    sized = np.flatnonzero(lengths == width)
+    if not len(sized):
+        return hashes, valid
+    chosen = texts if len(sized) == rows else [texts[i] for i in sized.tolist()]
+    # One character per byte: anything not ASCII becomes "?", which is no hex digit.
+    matrix = np.frombuffer("".join(chosen).encode("ascii", "replace"), dtype=np.uint8).reshape(len(sized), width)
+    head = len(version)
+    nibbles = _NIBBLE[matrix[:, head:]]
+    ok = (matrix[:, :head] == np.frombuffer(version.encode("ascii"), dtype=np.uint8)).all(axis=1)
+    ok &= (nibbles < 16).all(axis=1)
+    value = np.zeros((len(sized), count), dtype=np.uint32)
+    for place in range(8):
+        np.left_shift(value, 4, out=value)
+        np.bitwise_or(value, nibbles[:, place::8], out=value)
+    hashes[sized] = value
+    valid[sized] = ok
+    return hashes, valid
 
 
 def _digits(matrix: Bytes2D, positions: Sequence[int]) -> Int64s:

@@ -61,6 +61,7 @@ from learnkit.frame import (
     LOCAL_COLUMN,
     NESTED_COLUMNS,
     TEXT_COLUMNS,
+    etags_match,
     is_missing,
     iso_texts,
     parse_datetimes,
@@ -372,9 +373,7 @@ def _read(source: str | os.PathLike[str] | Any, *, typed: bool = True) -> _Read:
     problems.extend(_id_problems(frame["id"]))
     problems.extend(_foreign_cells(frame))
     if ETAG_COLUMN in frame.columns:
-        exported = frame[ETAG_COLUMN].to_numpy(dtype=object)
-        same = (exported == row_etags(frame).to_numpy(dtype=object)) & ~pd.isna(exported)
-        unchanged = pd.Series(same, index=frame.index)
+        unchanged = pd.Series(etags_match(frame, frame[ETAG_COLUMN].tolist()), index=frame.index)
     else:
         unchanged = pd.Series(False, index=frame.index)
     # Rows with a cell that did not even parse are not validated further: one message per cell.
@@ -428,9 +427,11 @@ _ADDRESS_EMPTY = "shouldn't be empty: it addresses the record"
 def _id_problems(ids: pd.Series) -> list[tuple[Any, str, str]]:
     """Blank ids, and rows repeating an earlier row's id: Graph's ids are GUIDs, so case makes no other record."""
     cells = ids.to_numpy(dtype=object)
-    given = [c for c in cells.tolist() if type(c) is str]
-    joined = "\x00".join(given)
-    if len(given) == len(cells) and joined.lower() == joined and len(joined.split()) <= 1:
+    try:
+        joined: str | None = "\x00".join(cells.tolist())
+    except TypeError:  # a missing (NaN) cell
+        joined = None
+    if joined is not None and joined.lower() == joined and len(joined.split()) <= 1:
         # No capital and no space anywhere (what Graph's GUIDs look like): every id is its own key.
         keys = cells
     else:
@@ -474,38 +475,45 @@ def _allowed(model: Any, name: str) -> frozenset[str]:
 def _validate(frame: pd.DataFrame) -> list[tuple[Any, str, str]]:
     """The update model's rules, a column at a time; rows breaking one go through the model for its message."""
     problems: list[tuple[Any, str, str]] = []
-    suspect = pd.Series(False, index=frame.index)
+    n = len(frame)
+    index = frame.index
+    suspect = np.zeros(n, dtype=bool)
     zones = known_time_zones()
     contents = frozenset(t.value for t in BodyType)
+    kinds = frame["@odata.type"].to_numpy(dtype=object)
+    none = np.zeros(n, dtype=bool)
+
+    def filled(name: str) -> np.ndarray[Any, np.dtype[np.bool_]]:
+        return frame[name].notna().to_numpy(dtype=bool) if name in frame.columns else none
+
+    local, has_zone = filled(LOCAL_COLUMN), filled("dueDateTime.timeZone")
+    if "completionPercentage" in frame.columns:
+        percent = frame["completionPercentage"]
+        suspect |= ((percent < 0) | (percent > 100)).fillna(False).to_numpy(dtype=bool)
     for kind, model in UPDATE_MODELS.items():
-        rows = frame["@odata.type"] == kind
+        rows = kinds == kind
         if not rows.any():
             continue
-        part = frame[rows]
-        if "status" in part.columns:
-            status = part["status"]
-            problems.extend((row, "status", "is required") for row in part.index[status.isna()])
-            suspect[rows] |= status.notna() & ~status.isin(_allowed(model, "status"))
-        if "completionPercentage" in part.columns:
-            percent = part["completionPercentage"]
-            suspect[rows] |= (percent.notna() & ((percent < 0) | (percent > 100))).fillna(False).astype(bool)
-        if "dueDateTime" in model.UPDATABLE and (
-            LOCAL_COLUMN in part.columns or "dueDateTime.timeZone" in part.columns
-        ):
-            local = part[LOCAL_COLUMN].notna() if LOCAL_COLUMN in part.columns else pd.Series(False, index=part.index)
-            zone = part["dueDateTime.timeZone"] if "dueDateTime.timeZone" in part.columns else None
-            has_zone = zone.notna() if zone is not None else pd.Series(False, index=part.index)
-            for row in part.index[local & ~has_zone]:
-                problems.append((row, "dueDateTime.timeZone", "is required when the other dueDateTime cell is filled"))
-            for row in part.index[has_zone & ~local]:
-                problems.append((row, LOCAL_COLUMN, "is required when the other dueDateTime cell is filled"))
-            if zone is not None:
-                suspect[rows] |= has_zone & ~zone.isin(zones)
-        if "notes" in model.UPDATABLE and "notes.contentType" in part.columns:
-            kind_cells = part["notes.contentType"]
-            suspect[rows] |= kind_cells.notna() & ~kind_cells.isin(contents)
+        if "status" in frame.columns:
+            status = filled("status")
+            problems.extend((row, "status", "is required") for row in index[rows & ~status])
+            suspect |= rows & status & ~frame["status"].isin(_allowed(model, "status")).to_numpy(dtype=bool)
+        if "dueDateTime" in model.UPDATABLE:
+            problems.extend(
+                (row, "dueDateTime.timeZone", "is required when the other dueDateTime cell is filled")
+                for row in index[rows & local & ~has_zone]
+            )
+            problems.extend(
+                (row, LOCAL_COLUMN, "is required when the other dueDateTime cell is filled")
+                for row in index[rows & has_zone & ~local]
+            )
+            if "dueDateTime.timeZone" in frame.columns:
+                suspect |= rows & has_zone & ~frame["dueDateTime.timeZone"].isin(zones).to_numpy(dtype=bool)
+        if "notes" in model.UPDATABLE and "notes.contentType" in frame.columns:
+            cells = frame["notes.contentType"]
+            suspect |= rows & filled("notes.contentType") & ~cells.isin(contents).to_numpy(dtype=bool)
     told = {row for row, _, _ in problems}
-    suspects = frame[suspect & ~frame.index.isin(list(told))]
+    suspects = frame[suspect & ~index.isin(list(told))]
     if len(suspects):
         try:
             validate_plans(_plans(suspects))
@@ -526,9 +534,7 @@ def unchanged_rows(frame: pd.DataFrame) -> pd.Series:
     if ETAG_COLUMN not in frame.columns:
         none: pd.Series = pd.Series(False, index=frame.index)
         return none
-    exported = frame[ETAG_COLUMN].to_numpy(dtype=object)
-    now = row_etags(frame).to_numpy(dtype=object)
-    result: pd.Series = pd.Series((exported == now) & ~pd.isna(exported), index=frame.index)
+    result: pd.Series = pd.Series(etags_match(frame, frame[ETAG_COLUMN].tolist()), index=frame.index)
     return result
 
 
