@@ -105,8 +105,15 @@ def hex_fingerprints(version: str, hashes: UInt32s) -> list[str]:
     return [text[i : i + width] for i in range(0, rows * width, width)]
 
 
-_NIBBLE = np.full(256, 16, dtype=np.uint32)
-_NIBBLE[_HEX] = np.arange(16, dtype=np.uint32)
+_NIBBLE = np.full(256, 16, dtype=np.uint8)
+_NIBBLE[_HEX] = np.arange(16, dtype=np.uint8)
+
+
+def _lengths(texts: Sequence[Any]) -> Int64s:
+    """Each text's length, -1 for what is not text (one C pass when all are text)."""
+    if set(map(type, texts)) == {str}:
+        return np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+    return np.fromiter((len(t) if type(t) is str else -1 for t in texts), dtype=np.int64, count=len(texts))
 
 
 def decode_fingerprints(version: str, texts: Sequence[Any], count: int) -> tuple[UInt32s, Bools]:
@@ -122,8 +129,7 @@ def decode_fingerprints(version: str, texts: Sequence[Any], count: int) -> tuple
     rows = len(texts)
     hashes = np.zeros((rows, count), dtype=np.uint32)
     valid = np.zeros(rows, dtype=bool)
-    lengths = np.fromiter((len(t) if type(t) is str else -1 for t in texts), dtype=np.int64, count=rows)
-    sized = np.flatnonzero(lengths == width)
+    sized = np.flatnonzero(_lengths(texts) == width)
     if not len(sized):
         return hashes, valid
     chosen = texts if len(sized) == rows else [texts[i] for i in sized.tolist()]
@@ -132,12 +138,9 @@ def decode_fingerprints(version: str, texts: Sequence[Any], count: int) -> tuple
     head = len(version)
     nibbles = _NIBBLE[matrix[:, head:]]
     ok = (matrix[:, :head] == np.frombuffer(version.encode("ascii"), dtype=np.uint8)).all(axis=1)
-    ok &= (nibbles < 16).all(axis=1)
-    value = np.zeros((len(sized), count), dtype=np.uint32)
-    for place in range(8):
-        np.left_shift(value, 4, out=value)
-        np.bitwise_or(value, nibbles[:, place::8], out=value)
-    hashes[sized] = value
+    ok &= nibbles.max(axis=1) < 16
+    octets = np.ascontiguousarray((nibbles[:, 0::2] << 4) | nibbles[:, 1::2])
+    hashes[sized] = octets.view(">u4").reshape(len(sized), count)
     valid[sized] = ok
     return hashes, valid
 
@@ -244,10 +247,7 @@ def parse_iso_cells(cells: Sequence[Any], *, aware: bool) -> tuple[Int64s, Bools
     ok = np.zeros(n, dtype=bool)
     if not n:
         return micros, ok
-    if set(map(type, values)) == {str}:
-        lengths = np.fromiter(map(len, values), dtype=np.int64, count=n)
-    else:
-        lengths = np.fromiter((len(v) if type(v) is str else -1 for v in values), dtype=np.int64, count=n)
+    lengths = _lengths(values)
     for length in np.unique(lengths).tolist():
         shapes = _shapes(int(length), aware)
         if not shapes:
@@ -257,10 +257,12 @@ def parse_iso_cells(cells: Sequence[Any], *, aware: bool) -> tuple[Int64s, Bools
         # One character per byte: anything not ASCII becomes "?", which no shape takes.
         matrix = np.frombuffer("".join(texts).encode("ascii", "replace"), dtype=np.uint8).reshape(len(rows), length)
         for fraction, offset in shapes:
-            parsed, good = _parse_group(matrix, fraction, offset)
-            take = good & ~ok[rows]
-            micros[rows[take]] = parsed[take]
-            ok[rows[take]] = True
+            pending = np.flatnonzero(~ok[rows])  # a cell in one shape is in no other of its length
+            if not len(pending):
+                break
+            parsed, good = _parse_group(matrix if len(pending) == len(rows) else matrix[pending], fraction, offset)
+            micros[rows[pending[good]]] = parsed[good]
+            ok[rows[pending[good]]] = True
     return micros, ok
 
 

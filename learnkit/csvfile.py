@@ -64,6 +64,7 @@ from learnkit.frame import (
     etags_match,
     is_missing,
     iso_texts,
+    kind_rows,
     parse_datetimes,
     row_etags,
     row_label,
@@ -369,11 +370,12 @@ def _read(source: str | os.PathLike[str] | Any, *, typed: bool = True) -> _Read:
     problems.extend((row, "learningProviderId", _ADDRESS_EMPTY) for row in raw.index[blank])
     if ETAG_COLUMN in raw.columns:
         columns[ETAG_COLUMN] = _unescape(raw[ETAG_COLUMN], escaped)
-    frame = pd.DataFrame(columns, index=raw.index)
+    frame = pd.DataFrame(columns, index=raw.index, copy=False)
     problems.extend(_id_problems(frame["id"]))
     problems.extend(_foreign_cells(frame))
     if ETAG_COLUMN in frame.columns:
-        unchanged = pd.Series(etags_match(frame, frame[ETAG_COLUMN].tolist()), index=frame.index)
+        same = etags_match(frame, frame[ETAG_COLUMN].to_numpy(dtype=object))
+        unchanged: pd.Series = pd.Series(same, index=frame.index, dtype=bool)
     else:
         unchanged = pd.Series(False, index=frame.index)
     # Rows with a cell that did not even parse are not validated further: one message per cell.
@@ -451,8 +453,8 @@ def _id_problems(ids: pd.Series) -> list[tuple[Any, str, str]]:
 def _foreign_cells(frame: pd.DataFrame) -> list[tuple[Any, str, str]]:
     """Filled cells of properties the row's type does not have (checked on every row: such a cell is never sent)."""
     problems: list[tuple[Any, str, str]] = []
-    for kind, model in UPDATE_MODELS.items():
-        rows = frame["@odata.type"] == kind
+    for kind, rows in kind_rows(frame["@odata.type"]).items():
+        model = UPDATE_MODELS[kind]
         updatable = {c for p in model.UPDATABLE for c in NESTED_COLUMNS.get(p, (p,))}
         for column in ACTIVITY_COLUMNS:
             if (
@@ -461,7 +463,7 @@ def _foreign_cells(frame: pd.DataFrame) -> list[tuple[Any, str, str]]:
                 and column not in ADDRESS_PROPERTIES
                 and column not in READ_ONLY_PROPERTIES
             ):
-                filled = rows & frame[column].notna()
+                filled = rows[frame[column].notna().to_numpy(dtype=bool)[rows]]
                 detail = f"is not a property of {kind.rsplit('.', 1)[1]}: leave it empty"
                 problems.extend((row, column, detail) for row in frame.index[filled])
     return problems
@@ -480,7 +482,7 @@ def _validate(frame: pd.DataFrame) -> list[tuple[Any, str, str]]:
     suspect = np.zeros(n, dtype=bool)
     zones = known_time_zones()
     contents = frozenset(t.value for t in BodyType)
-    kinds = frame["@odata.type"].to_numpy(dtype=object)
+    rows_of = kind_rows(frame["@odata.type"])
     none = np.zeros(n, dtype=bool)
 
     def filled(name: str) -> np.ndarray[Any, np.dtype[np.bool_]]:
@@ -490,10 +492,10 @@ def _validate(frame: pd.DataFrame) -> list[tuple[Any, str, str]]:
     if "completionPercentage" in frame.columns:
         percent = frame["completionPercentage"]
         suspect |= ((percent < 0) | (percent > 100)).fillna(False).to_numpy(dtype=bool)
-    for kind, model in UPDATE_MODELS.items():
-        rows = kinds == kind
-        if not rows.any():
-            continue
+    for kind, positions in rows_of.items():
+        model = UPDATE_MODELS[kind]
+        rows = np.zeros(n, dtype=bool)
+        rows[positions] = True
         if "status" in frame.columns:
             status = filled("status")
             problems.extend((row, "status", "is required") for row in index[rows & ~status])
@@ -534,7 +536,8 @@ def unchanged_rows(frame: pd.DataFrame) -> pd.Series:
     if ETAG_COLUMN not in frame.columns:
         none: pd.Series = pd.Series(False, index=frame.index)
         return none
-    result: pd.Series = pd.Series(etags_match(frame, frame[ETAG_COLUMN].tolist()), index=frame.index)
+    same = etags_match(frame, frame[ETAG_COLUMN].to_numpy(dtype=object))
+    result: pd.Series = pd.Series(same, index=frame.index, dtype=bool)
     return result
 
 

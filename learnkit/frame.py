@@ -197,17 +197,17 @@ def parse_datetimes(texts: pd.Series, *, aware: bool) -> tuple[pd.Series, pd.Ser
             moments = texts.dt.tz_localize("UTC")
         typed = moments.astype("datetime64[us, UTC]") if aware else moments.astype("datetime64[us]")
         return typed, pd.Series(None, index=texts.index, dtype=object)
-    micros = np.full(len(texts), _NAT, dtype=np.int64)
-    problems = np.full(len(texts), None, dtype=object)
-    cells = texts.to_numpy(dtype=object)
-    present = ~pd.isna(cells)
-    if present.any():
-        where = np.flatnonzero(present)
-        parsed, fast = parse_iso_cells(cells[where].tolist(), aware=aware)
-        micros[where[fast]] = parsed[fast]
-        # Another spelling, or a cell to refuse with its reason: one by one, the reference way.
-        for position in where[~fast].tolist():
-            micros[position], problems[position] = _parse_one(cells[position], aware=aware)
+    # Each distinct text once (a column of dates repeats itself: assigned in bulk, due at month ends).
+    codes, distinct = pd.factorize(texts.to_numpy(dtype=object))
+    cells = np.asarray(distinct, dtype=object)
+    found = np.full(len(cells) + 1, _NAT, dtype=np.int64)  # the last one for missing cells (code -1)
+    told = np.full(len(cells) + 1, None, dtype=object)
+    parsed, fast = parse_iso_cells(cells.tolist(), aware=aware)
+    found[:-1][fast] = parsed[fast]
+    # Another spelling, or a cell to refuse with its reason: one by one, the reference way.
+    for position in np.flatnonzero(~fast).tolist():
+        found[position], told[position] = _parse_one(cells[position], aware=aware)
+    micros, problems = found[codes], told[codes]
     values = pd.Series(micros.view("datetime64[us]"), index=texts.index)
     if aware:
         values = values.dt.tz_localize("UTC")
@@ -485,11 +485,29 @@ def _notes_hashes(content: pd.Series | None, content_type: pd.Series | None, n: 
 _SAFE_LOCAL = (np.datetime64("0001-01-03", "us").view(np.int64), np.datetime64("9999-12-29", "us").view(np.int64))
 
 
+def kind_rows(types: pd.Series) -> dict[str, np.ndarray[Any, np.dtype[np.intp]]]:
+    """The positions of the rows of each update model's type (``@odata.type`` in any spelling it accepts).
+
+    >>> kind_rows(pd.Series(["learningAssignment", None, "#microsoft.graph.learningAssignment"]))
+    {'#microsoft.graph.learningAssignment': array([0, 2])}
+    """
+    codes, named = pd.factorize(types.to_numpy(dtype=object))
+    out: dict[str, np.ndarray[Any, np.dtype[np.intp]]] = {}
+    for code, value in enumerate(named.tolist()):
+        try:
+            kind = normalize_odata_type(value)
+        except InvalidInputError:
+            continue
+        rows = np.flatnonzero(codes == code)
+        out[kind] = np.union1d(out[kind], rows) if kind in out else rows
+    return out
+
+
 @dataclass
 class _Fingerprints:
     """Each row's per-property hashes (``field_hash`` as numbers), its type, and the rows to do one by one."""
 
-    kinds: np.ndarray[Any, np.dtype[np.object_]]
+    rows_of: dict[str, np.ndarray[Any, np.dtype[np.intp]]]
     hashes: dict[str, _Hashes]
     slow: np.ndarray[Any, np.dtype[np.bool_]]
 
@@ -506,15 +524,7 @@ def _fingerprints(frame: pd.DataFrame) -> _Fingerprints:
     def column(name: str) -> pd.Series | None:
         return frame[name] if name in frame.columns else None
 
-    def kind_of(value: Any) -> str | None:
-        try:
-            return normalize_odata_type(value)
-        except InvalidInputError:
-            return None
-
-    raw_kinds = frame["@odata.type"] if "@odata.type" in frame.columns else pd.Series(None, index=frame.index)
-    kind_codes, named = pd.factorize(raw_kinds.to_numpy(dtype=object))
-    kinds = np.array([*(kind_of(v) for v in named.tolist()), None], dtype=object)[kind_codes]
+    rows_of = kind_rows(frame["@odata.type"] if "@odata.type" in frame.columns else pd.Series(None, index=frame.index))
     slow = np.zeros(n, dtype=bool)
     hashes: dict[str, _Hashes] = {}
     for name in INSTANT_PROPERTIES:
@@ -560,7 +570,7 @@ def _fingerprints(frame: pd.DataFrame) -> _Fingerprints:
             due[rows] = placed
             slow[rows[placed == _NAT]] = True
     hashes["dueDateTime"] = _instant_hashes("dueDateTime", due)
-    return _Fingerprints(kinds, hashes, slow)
+    return _Fingerprints(rows_of, hashes, slow)
 
 
 def _one_by_one(frame: pd.DataFrame, positions: np.ndarray[Any, np.dtype[np.intp]]) -> list[str | None]:
@@ -588,8 +598,7 @@ def row_etags(frame: pd.DataFrame) -> pd.Series:
     """
     found = _fingerprints(frame)
     etags = np.full(len(frame), None, dtype=object)
-    for kind in UPDATE_MODELS:
-        rows = np.flatnonzero(found.kinds == kind)
+    for kind, rows in found.rows_of.items():
         if len(rows):
             etags[rows] = hex_fingerprints(FINGERPRINT_VERSION, found.matrix(kind, rows))
     slow = np.flatnonzero(found.slow)
@@ -599,7 +608,9 @@ def row_etags(frame: pd.DataFrame) -> pd.Series:
     return result
 
 
-def etags_match(frame: pd.DataFrame, exported: Sequence[Any]) -> np.ndarray[Any, np.dtype[np.bool_]]:
+def etags_match(
+    frame: pd.DataFrame, exported: Sequence[Any] | np.ndarray[Any, np.dtype[np.object_]]
+) -> np.ndarray[Any, np.dtype[np.bool_]]:
     """Whether each row's fingerprint (``row_etags``) is the ``exported`` one, compared as numbers.
 
     The same answer as ``row_etags(frame) == exported`` (a missing etag matches nothing),
@@ -612,8 +623,8 @@ def etags_match(frame: pd.DataFrame, exported: Sequence[Any]) -> np.ndarray[Any,
     found = _fingerprints(frame)
     given = np.asarray(exported, dtype=object)
     match = np.zeros(len(frame), dtype=bool)
-    for kind in UPDATE_MODELS:
-        rows = np.flatnonzero((found.kinds == kind) & ~found.slow)
+    for kind, rows_of_kind in found.rows_of.items():
+        rows = rows_of_kind[~found.slow[rows_of_kind]]
         if not len(rows):
             continue
         decoded, valid = decode_fingerprints(
