@@ -48,6 +48,7 @@ import os
 import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import repeat
 from pathlib import Path
 from typing import Any, get_args, overload
 
@@ -565,20 +566,17 @@ def _plans(frame: pd.DataFrame) -> list[PatchPlan]:
     n = len(frame)
     kind_codes, named = pd.factorize(frame["@odata.type"].to_numpy(dtype=object))
     kinds = [normalize_odata_type(v) for v in named.tolist()]
-    changes: list[dict[str, Any]] = [{}] * n
+    changes = np.empty(n, dtype=object)
     for code, kind in enumerate(kinds):
         wanted = [p for p in UPDATE_MODELS[kind].UPDATABLE if p in present]
-        where = np.flatnonzero(kind_codes == code).tolist()
-        picked = [[wire[p][i] for i in where] for p in wanted]
-        for i, values in zip(where, zip(*picked, strict=True) if wanted else ((),) * len(where), strict=True):
-            changes[i] = dict(zip(wanted, values, strict=True))
-    expect = [dict(zip(expected, values, strict=True)) for values in zip(*(wire[c] for c in expected), strict=True)]
-    if not expected:
-        expect = [{} for _ in range(n)]
+        where = np.flatnonzero(kind_codes == code)
+        picked = [_objects(wire[p])[where].tolist() for p in wanted]
+        changes[where] = _dicts(wanted, picked, len(where))
+    expect = _dicts(expected, [wire[c] for c in expected], n)
     if ETAG_COLUMN in frame.columns:
         exported = frame[ETAG_COLUMN].to_numpy(dtype=object, copy=True)
         exported[pd.isna(exported)] = None
-        etags = [_text_of(e) for e in exported.tolist()]
+        etags = _texts(exported.tolist())
     else:
         etags = [None] * n
     labels = frame.index
@@ -588,14 +586,33 @@ def _plans(frame: pd.DataFrame) -> list[PatchPlan]:
         for row, code, provider, activity_id, etag, changed, expected_values in zip(
             rows,
             kind_codes.tolist(),
-            map(_text_of, frame["learningProviderId"].tolist()),
-            map(_text_of, frame["id"].tolist()),
+            _texts(frame["learningProviderId"].tolist()),
+            _texts(frame["id"].tolist()),
             etags,
-            changes,
+            changes.tolist(),
             expect,
             strict=True,
         )
     ]
+
+
+def _objects(values: list[Any]) -> np.ndarray[Any, np.dtype[np.object_]]:
+    """A list as a 1-D object array, whatever its items (dicts stay dicts)."""
+    out = np.empty(len(values), dtype=object)
+    out[:] = values
+    return out
+
+
+def _dicts(keys: list[str], columns: list[list[Any]], count: int) -> list[dict[str, Any]]:
+    """One dict per row from one list per key (the loop in C: ``dict(zip(keys, row))``)."""
+    if not keys:
+        return [{} for _ in range(count)]
+    return list(map(dict, map(zip, repeat(keys), zip(*columns, strict=True))))
+
+
+def _texts(values: list[Any]) -> list[Any]:
+    """Cells as text (``_text_of``), skipping the pass when every one already is."""
+    return values if set(map(type, values)) <= {str, type(None)} else [_text_of(v) for v in values]
 
 
 def _text_of(value: Any) -> Any:
