@@ -62,6 +62,7 @@ from learnkit.frame import (
     LOCAL_COLUMN,
     NESTED_COLUMNS,
     TEXT_COLUMNS,
+    etag_differences,
     etags_match,
     is_missing,
     iso_texts,
@@ -310,6 +311,8 @@ class _Read:
     frame: pd.DataFrame
     unchanged: pd.Series
     extra_columns: tuple[str, ...]
+    #: Per updatable property, the rows whose cell still hashes to the row's exported fingerprint.
+    same: dict[str, np.ndarray[Any, np.dtype[np.bool_]]] | None = None
 
 
 def read_csv(source: str | os.PathLike[str] | Any) -> pd.DataFrame:
@@ -374,9 +377,10 @@ def _read(source: str | os.PathLike[str] | Any, *, typed: bool = True) -> _Read:
     frame = pd.DataFrame(columns, index=raw.index, copy=False)
     problems.extend(_id_problems(frame["id"]))
     problems.extend(_foreign_cells(frame))
+    same: dict[str, np.ndarray[Any, np.dtype[np.bool_]]] | None = None
     if ETAG_COLUMN in frame.columns:
-        same = etags_match(frame, frame[ETAG_COLUMN].to_numpy(dtype=object))
-        unchanged: pd.Series = pd.Series(same, index=frame.index, dtype=bool)
+        match, same = etag_differences(frame, frame[ETAG_COLUMN].to_numpy(dtype=object))
+        unchanged: pd.Series = pd.Series(match, index=frame.index, dtype=bool)
     else:
         unchanged = pd.Series(False, index=frame.index)
     # Rows with a cell that did not even parse are not validated further: one message per cell.
@@ -386,7 +390,7 @@ def _read(source: str | os.PathLike[str] | Any, *, typed: bool = True) -> _Read:
     if problems:
         raise InvalidRowsError(sorted(problems, key=lambda p: (p[0], p[1])))
     if not typed:
-        return _Read(frame, unchanged, extras)
+        return _Read(frame, unchanged, extras, same)
     # Text columns as pandas infers them for a frame read from Graph (``str`` in pandas 3): one frame type.
     for name in (*TEXT_COLUMNS, ETAG_COLUMN, *extras):
         if name in frame.columns:
@@ -400,7 +404,7 @@ def _read(source: str | os.PathLike[str] | Any, *, typed: bool = True) -> _Read:
             *extras,
         ]
     ]
-    return _Read(frame, unchanged, extras)
+    return _Read(frame, unchanged, extras, same)
 
 
 def normalize_odata_type_detail() -> str:
@@ -543,35 +547,56 @@ def unchanged_rows(frame: pd.DataFrame) -> pd.Series:
 
 
 def plans_from_frame(frame: pd.DataFrame) -> list[PatchPlan]:
-    """One plan per edited row of a CSV frame (``read_csv``): every updatable column it has.
+    """One plan per edited row of a CSV frame (``read_csv``): the updatable properties whose cells were edited.
 
-    Rows whose values are as exported (``unchanged_rows``) make no plan. The PATCH body
-    is worked out against the service at send time, so only cells that differ from the
-    service are sent; ``@learnkit.etag`` (if present) is the base.
+    Rows whose values are as exported (``unchanged_rows``) make no plan. A cell was edited
+    when it no longer hashes to its part of the row's ``@learnkit.etag`` (what
+    ``learnkit.plans.edited_only`` tells for one plan); a row without a fingerprint to tell
+    by plans every updatable column it has. The PATCH body is worked out against the
+    service at send time, so only cells that differ from the service are sent;
+    ``@learnkit.etag`` (if present) is the base.
 
     Example: ``plans_from_frame(read_csv("edits.csv"))[0].base_etag``
     """
-    return _plans(frame[~unchanged_rows(frame)])
+    if ETAG_COLUMN not in frame.columns:
+        return _plans(frame)
+    match, same = etag_differences(frame, frame[ETAG_COLUMN].to_numpy(dtype=object))
+    return _plans(frame[~match], {p: rows[~match] for p, rows in same.items()})
 
 
-def _plans(frame: pd.DataFrame) -> list[PatchPlan]:
-    """One plan per row of ``frame`` (already checked), its values gathered a column at a time."""
+def _plans(frame: pd.DataFrame, same: dict[str, np.ndarray[Any, np.dtype[np.bool_]]] | None = None) -> list[PatchPlan]:
+    """One plan per row of ``frame`` (already checked), its values gathered a column at a time.
+
+    ``same`` (``etag_differences``, for these rows) leaves out of each plan the properties
+    whose cells still hold the exported values; without it every updatable column is planned.
+    """
     present = [
         p
         for p in dict.fromkeys(p for model in UPDATE_MODELS.values() for p in model.UPDATABLE)
         if any(c in frame.columns for c in NESTED_COLUMNS.get(p, (p,)))
     ]
-    expected = [c for c in READ_ONLY_PROPERTIES if c in frame.columns]
-    wire = wire_columns(frame, [*present, *expected])
     n = len(frame)
+    # Only the properties some row changes are turned into wire values.
+    needed = present if same is None else [p for p in present if not same[p].all()]
+    expected = [c for c in READ_ONLY_PROPERTIES if c in frame.columns]
+    wire = wire_columns(frame, [*needed, *expected])
     kind_codes, named = pd.factorize(frame["@odata.type"].to_numpy(dtype=object))
     kinds = [normalize_odata_type(v) for v in named.tolist()]
     changes = np.empty(n, dtype=object)
     for code, kind in enumerate(kinds):
         wanted = [p for p in UPDATE_MODELS[kind].UPDATABLE if p in present]
         where = np.flatnonzero(kind_codes == code)
-        picked = [_objects(wire[p])[where].tolist() for p in wanted]
-        changes[where] = _dicts(wanted, picked, len(where))
+        # Which of ``wanted`` each row plans, as bits: rows sharing a pattern get their dicts in one pass.
+        planned = np.full(len(where), (1 << len(wanted)) - 1, dtype=np.int64)
+        if same is not None:
+            planned[:] = 0
+            for bit, name in enumerate(wanted):
+                planned |= (~same[name][where]).astype(np.int64) << bit
+        for pattern in np.unique(planned).tolist():
+            rows = where[planned == pattern]
+            keys = [name for bit, name in enumerate(wanted) if pattern >> bit & 1]
+            picked = [_objects(wire[name])[rows].tolist() for name in keys]
+            changes[rows] = _dicts(keys, picked, len(rows))
     expect = _dicts(expected, [wire[c] for c in expected], n)
     if ETAG_COLUMN in frame.columns:
         exported = frame[ETAG_COLUMN].to_numpy(dtype=object, copy=True)
@@ -632,16 +657,19 @@ class PlanList(Sequence[PatchPlan]):
     True
     """
 
-    def __init__(self, edited: pd.DataFrame) -> None:
+    def __init__(
+        self, edited: pd.DataFrame, same: dict[str, np.ndarray[Any, np.dtype[np.bool_]]] | None = None
+    ) -> None:
         self._edited: pd.DataFrame | None = edited
+        self._same = same
         self._plans: list[PatchPlan] | None = None
         self._count = len(edited)
 
     def _made(self) -> list[PatchPlan]:
         if self._plans is None:
             assert self._edited is not None
-            self._plans = _plans(self._edited) if self._count else []
-            self._edited = None  # the columns are not needed once the plans hold the values
+            self._plans = _plans(self._edited, self._same) if self._count else []
+            self._edited = self._same = None  # the columns are not needed once the plans hold the values
         return self._plans
 
     def __len__(self) -> int:
@@ -706,5 +734,7 @@ def plan_csv(source: str | os.PathLike[str] | Any) -> CsvPlans:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ExtraColumnsWarning)
         read = _read(source, typed=False)
-    plans = PlanList(read.frame[~read.unchanged.to_numpy()])
+    edited = ~read.unchanged.to_numpy()
+    same = None if read.same is None else {p: rows[edited] for p, rows in read.same.items()}
+    plans = PlanList(read.frame[edited], same)
     return CsvPlans(plans, rows=len(read.frame), unchanged=int(read.unchanged.sum()), extra_columns=read.extra_columns)

@@ -620,23 +620,50 @@ def etags_match(
     >>> etags_match(f, row_etags(f).tolist()).tolist(), etags_match(f, ["v2:0"]).tolist()
     ([True], [False])
     """
+    return etag_differences(frame, exported)[0]
+
+
+def etag_differences(
+    frame: pd.DataFrame, exported: Sequence[Any] | np.ndarray[Any, np.dtype[np.object_]]
+) -> tuple[np.ndarray[Any, np.dtype[np.bool_]], dict[str, np.ndarray[Any, np.dtype[np.bool_]]]]:
+    """``etags_match``, and per updatable property which rows still hold the value their fingerprint names.
+
+    The second part is what ``learnkit.plans.edited_only`` works out for one plan, for every
+    row at once: ``same[p][i]`` is True when row ``i``'s ``p`` hashes to the part of its
+    exported fingerprint for ``p`` (so ``p`` was not edited). It is False wherever that cannot
+    be told (no fingerprint, an older kind of one, a row done one by one).
+
+    >>> f = activities_frame([{"id": "a", "@odata.type": "#microsoft.graph.learningAssignment", "status": "x"}])
+    >>> same = etag_differences(f, row_etags(f.assign(status="y")).tolist())[1]
+    >>> bool(same["status"][0]), bool(same["notes"][0])
+    (False, True)
+    """
     found = _fingerprints(frame)
     given = np.asarray(exported, dtype=object)
-    match = np.zeros(len(frame), dtype=bool)
+    n = len(frame)
+    match = np.zeros(n, dtype=bool)
+    same = {p: np.zeros(n, dtype=bool) for model in UPDATE_MODELS.values() for p in model.UPDATABLE}
     for kind, rows_of_kind in found.rows_of.items():
         rows = rows_of_kind[~found.slow[rows_of_kind]]
         if not len(rows):
             continue
-        decoded, valid = decode_fingerprints(
-            FINGERPRINT_VERSION, given[rows].tolist(), len(UPDATE_MODELS[kind].UPDATABLE)
-        )
-        match[rows] = valid & (decoded == found.matrix(kind, rows)).all(axis=1)
+        names = UPDATE_MODELS[kind].UPDATABLE
+        decoded, valid = decode_fingerprints(FINGERPRINT_VERSION, given[rows].tolist(), len(names))
+        equal = (decoded == found.matrix(kind, rows)) & valid[:, None]
+        match[rows] = equal.all(axis=1)
+        for column, name in enumerate(names):
+            same[name][rows] = equal[:, column]
     slow = np.flatnonzero(found.slow)
-    if len(slow):
-        match[slow] = [
-            e is not None and e == g for e, g in zip(_one_by_one(frame, slow), given[slow].tolist(), strict=True)
-        ]
-    return match
+    kind_of = {int(row): kind for kind, rows in found.rows_of.items() for row in rows[found.slow[rows]].tolist()}
+    for row, ours, theirs in zip(slow.tolist(), _one_by_one(frame, slow), given[slow].tolist(), strict=True):
+        match[row] = ours is not None and ours == theirs
+        if ours is not None and row in kind_of and isinstance(theirs, str) and len(theirs) == len(ours):
+            # Hash by hash, as for the other rows (the fingerprint's parts follow UPDATABLE's order).
+            head = len(FINGERPRINT_VERSION)
+            for place, name in enumerate(UPDATE_MODELS[kind_of[row]].UPDATABLE):
+                part = slice(head + 8 * place, head + 8 * place + 8)
+                same[name][row] = theirs[:head] == ours[:head] and ours[part] == theirs[part]
+    return match, same
 
 
 # --- the diff ----------------------------------------------------------------------
