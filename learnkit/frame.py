@@ -630,8 +630,8 @@ def etag_differences(
 
     The second part is what ``learnkit.plans.edited_only`` works out for one plan, for every
     row at once: ``same[p][i]`` is True when row ``i``'s ``p`` hashes to the part of its
-    exported fingerprint for ``p`` (so ``p`` was not edited). It is False wherever that cannot
-    be told (no fingerprint, an older kind of one, a row done one by one).
+    exported fingerprint for ``p`` (so ``p`` was not edited), or when the row's type has no
+    ``p``. It is False wherever that cannot be told (no fingerprint, an older kind of one).
 
     >>> f = activities_frame([{"id": "a", "@odata.type": "#microsoft.graph.learningAssignment", "status": "x"}])
     >>> same = etag_differences(f, row_etags(f.assign(status="y")).tolist())[1]
@@ -644,10 +644,12 @@ def etag_differences(
     match = np.zeros(n, dtype=bool)
     same = {p: np.zeros(n, dtype=bool) for model in UPDATE_MODELS.values() for p in model.UPDATABLE}
     for kind, rows_of_kind in found.rows_of.items():
+        names = UPDATE_MODELS[kind].UPDATABLE
+        for name in same.keys() - set(names):
+            same[name][rows_of_kind] = True  # a property the type does not have is never edited
         rows = rows_of_kind[~found.slow[rows_of_kind]]
         if not len(rows):
             continue
-        names = UPDATE_MODELS[kind].UPDATABLE
         decoded, valid = decode_fingerprints(FINGERPRINT_VERSION, given[rows].tolist(), len(names))
         equal = (decoded == found.matrix(kind, rows)) & valid[:, None]
         match[rows] = equal.all(axis=1)
