@@ -424,7 +424,7 @@ def _iso(
 def _micros(values: pd.Series) -> np.ndarray[Any, np.dtype[np.int64]]:
     """Microseconds since the epoch (UTC for aware columns), ``_NAT`` for missing."""
     if isinstance(values.dtype, pd.DatetimeTZDtype):
-        values = values.dt.tz_convert("UTC").dt.tz_localize(None)
+        values = values.dt.tz_convert(None)  # UTC, naive
     elif not pd.api.types.is_datetime64_dtype(values.dtype):
         values, _ = parse_datetimes(values, aware=False)
     micros: np.ndarray[Any, np.dtype[np.int64]] = values.to_numpy(dtype="datetime64[us]").view(np.int64)
@@ -576,6 +576,8 @@ def _fingerprints(frame: pd.DataFrame) -> _Fingerprints:
 def _one_by_one(frame: pd.DataFrame, positions: np.ndarray[Any, np.dtype[np.intp]]) -> list[str | None]:
     """``activity_etag`` of the rows at ``positions`` the reference way (None where it has none)."""
     out: list[str | None] = []
+    if not len(positions):
+        return out
     for record in frame.iloc[positions].to_dict("records"):
         try:
             out.append(activity_etag(_row_activity(record)))
