@@ -271,19 +271,27 @@ def _raw_table(source: str | os.PathLike[str] | Any) -> pd.DataFrame:
     return raw
 
 
-# Where a cell can begin: the file's start, after a comma or a line break, each maybe after an opening quote.
-_ESCAPED_STARTS = tuple(f"{before}{quote}{ESCAPE}" for before in (",", "\n", "\r") for quote in ("", '"'))
+# What a cell can begin after: the file's start (seen as a comma), a comma, a line break.
+_CELL_START = ",\n\r"
 
 
 def _has_escapes(text: str) -> bool:
-    """Whether any cell may begin with ``'`` (searches in C): without one, no cell needs unescaping.
+    r"""Whether any cell may begin with ``'``: without one, no cell needs unescaping.
 
-    >>> _has_escapes("name,note,don't"), _has_escapes("name,note,'=1+1")
-    (False, True)
+    Only the apostrophes are visited (found in C), each checked for what is before it:
+    a note's "don't" costs one look.
+
+    >>> _has_escapes("name,note,don't"), _has_escapes("name,note,'=1+1"), _has_escapes('a\r\n"\'=1,2"')
+    (False, True, True)
     """
-    if ESCAPE not in text:  # one memchr: most files have no apostrophe at all
-        return False
-    return text.startswith((ESCAPE, '"' + ESCAPE)) or any(start in text for start in _ESCAPED_STARTS)
+    find = text.find
+    at = find(ESCAPE)
+    while at != -1:
+        before = text[at - 1] if at else ","
+        if before in _CELL_START or (before == '"' and (at == 1 or text[at - 2] in _CELL_START)):
+            return True
+        at = find(ESCAPE, at + 1)
+    return False
 
 
 # --- reading and validating --------------------------------------------------------

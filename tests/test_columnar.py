@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import zlib
 from datetime import datetime, timezone
@@ -296,3 +297,17 @@ def test_an_edited_row_with_a_bad_date_is_refused_by_row_and_column() -> None:
         plan_csv(io.StringIO(table.to_csv(index=False)))
     assert [(row, column) for row, column, _ in caught.value.cells] == [(2, "completedDateTime")]
     assert datetime(2024, 2, 29)  # the same day exists in a leap year: only the calendar refused it
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.lists(st.text("a'\",\r\n =", max_size=5), min_size=2, max_size=2), min_size=1, max_size=6),
+    st.sampled_from(["\r\n", "\n"]),
+)
+def test_no_cell_beginning_with_an_apostrophe_is_missed(rows: list[list[str]], ending: str) -> None:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator=ending).writerows([["a", "b"], *rows])
+    text = buffer.getvalue()
+    cells = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False).to_numpy().ravel().tolist()
+    if any(cell.startswith("'") for cell in cells):
+        assert _has_escapes(text)
