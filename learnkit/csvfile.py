@@ -301,7 +301,13 @@ def _unescape(cells: pd.Series, escaped: bool = True) -> pd.Series:
     """Cells as values: an empty cell is missing (NaN, as pandas read it), one leading ``'`` is dropped."""
     if not escaped:
         return cells
-    values = [(c[1:] if c[:1] == ESCAPE else c) if type(c) is str else c for c in cells.tolist()]
+    values = cells.to_numpy(dtype=object)
+    # Each cell's first character, in C (a missing cell, NaN, shows as "n"): only the escaped ones are touched.
+    marked = np.flatnonzero(values.astype("U1") == ESCAPE)
+    if not len(marked):
+        return cells
+    values = values.copy()
+    values[marked] = [cell[1:] for cell in values[marked].tolist()]
     unescaped: pd.Series = pd.Series(values, index=cells.index, dtype=object)
     return unescaped
 
