@@ -1,7 +1,8 @@
 """A sandbox in its own process, steered over stdin, so the server and the client measured do not share a GIL.
 
 Prints the sandbox's JSON on the first line, then answers each command with one line:
-``seed N [REGISTRATION_ID]`` -> ``ok TOTAL``, ``latency MS``, ``rate N|none``, ``reset`` -> ``ok``.
+``seed N [REGISTRATION_ID]`` -> ``ok TOTAL``, ``users N`` -> ``ok ID,ID,...`` (N new named users),
+``latency MS``, ``rate N|none``, ``reset`` -> ``ok``.
 End of input stops it. Used by ``benchmarks/common.py``; not meant to be run by hand.
 """
 
@@ -23,6 +24,9 @@ def main() -> int:
             if command == "seed":
                 total = sandbox.seed_bulk(int(args[0]), *args[1:2])
                 print(f"ok {total}", flush=True)
+                continue
+            if command == "users":
+                print("ok " + ",".join(sandbox.seed_users(int(args[0]))), flush=True)
                 continue
             if command == "latency":
                 sandbox.set_latency(int(args[0]))

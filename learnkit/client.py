@@ -265,6 +265,15 @@ class GraphClient:
                 stacklevel=4,
             )
 
+    def silence_permission_warning(self, operation: str) -> None:
+        """Leave a missing permission for ``operation`` to the caller to report (no ``PermissionWarning``).
+
+        For a caller that carries on without the operation and says so in its own words
+        (``learnkit.names`` shows ids alone, with one note naming the permission).
+        Example: ``client.silence_permission_warning("get_user")``
+        """
+        self._warned.update({(operation, "application"), (operation, "delegated")})
+
     def request(
         self,
         method: str,
@@ -472,6 +481,20 @@ class GraphClient:
         path = self._provider(registration_id) + "/learningContents"
         response = self.request("POST", path, operation="create_content", json=dict(body))
         return _entity(LearningContent.model_validate, response)
+
+    # --- users -------------------------------------------------------------
+
+    def get_user(self, user_id: str, *, select: Sequence[str] | None = None) -> dict[str, Any]:
+        """``GET /users/{id | userPrincipalName}``: the user's JSON (``select``: only those properties).
+
+        Names in bulk go through ``learnkit.names`` (``$batch``, cached) instead.
+        Example: ``client.get_user(learner_id, select=["displayName", "mail"])["displayName"]``
+        """
+        params = {"$select": ",".join(select)} if select else None
+        response = self.request("GET", paths.user(user_id), operation="get_user", params=params)
+        if not isinstance(response.body, dict):
+            raise _unexpected(response, "no JSON object where a user was expected")
+        return dict(response.body)
 
     # --- batching ----------------------------------------------------------
 

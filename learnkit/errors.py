@@ -649,9 +649,13 @@ def error_body(
     client_request_id: str | None = None,
     date: str = "",
     message: str | None = None,
+    code: str | None = None,
     **fill: Any,
 ) -> dict[str, Any]:
     """Graph's error body for a row, its ``{fieldName}``/``{noOfMinutes}`` filled.
+
+    ``code`` overrides the row's (or the status's) code, for answers outside the error table
+    such as the directory's ``Request_ResourceNotFound``.
 
     >>> error_body(FieldInvalidError, request_id="r", fieldName="status")["error"]["message"]
     'Input field status is invalid'
@@ -659,7 +663,7 @@ def error_body(
     row = cls.row
     if row is None and message is None:
         raise ValueError(f"{cls.__name__} has no row; pass message=")
-    code = row.code if row else _generic_code(cls.default_status)
+    code = code or (row.code if row else _generic_code(cls.default_status))
     text = message if message is not None else row.message.format(**fill)  # type: ignore[union-attr]
     return {
         "error": {

@@ -24,6 +24,7 @@ __all__ = [
     "provider_activity",
     "require_id",
     "segment",
+    "user",
 ]
 
 #: Every provider (``GET``), and the root of one provider's resources.
@@ -74,3 +75,12 @@ def provider_activity(registration_id: str, activity_id: str) -> str:
 def activity(activity_id: str) -> str:
     """One activity by id (``GET``)."""
     return f"{ACTIVITIES}/{segment(activity_id, 'activity_id')}"
+
+
+def user(user_id: str) -> str:
+    """One user by id or userPrincipalName (``GET``).
+
+    >>> user("adele.vance@contoso.example")
+    '/users/adele.vance@contoso.example'
+    """
+    return f"/users/{segment(user_id, 'user_id')}"

@@ -31,6 +31,14 @@ _READ_DELEGATED = (
 )
 _WRITE_APP = ("LearningAssignedCourse.ReadWrite.All", "LearningSelfInitiatedCourse.ReadWrite.All")
 _CONTENT_READ = ("LearningContent.Read.All", "LearningContent.ReadWrite.All")
+# Reading another user's name and mail: the basic profile is enough; the broader ones also suffice.
+_USER_READ = (
+    "User.ReadBasic.All",
+    "User.Read.All",
+    "User.ReadWrite.All",
+    "Directory.Read.All",
+    "Directory.ReadWrite.All",
+)
 
 
 @dataclass(frozen=True)
@@ -75,6 +83,7 @@ PERMISSIONS: dict[str, Permission] = {
     "list_contents": Permission(("application", "delegated"), application=_CONTENT_READ, delegated=_CONTENT_READ),
     "get_content": Permission(("application", "delegated"), application=_CONTENT_READ, delegated=_CONTENT_READ),
     "create_content": Permission(("application",), application=("LearningContent.ReadWrite.All",)),
+    "get_user": Permission(("application", "delegated"), application=_USER_READ, delegated=_USER_READ),
 }
 
 

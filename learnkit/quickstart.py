@@ -86,9 +86,14 @@ def run(args: argparse.Namespace) -> int:
         notebook = nbformat.read(copy, as_version=4)  # type: ignore[no-untyped-call]
         # The kernel talks over local sockets (IPC), not TCP: no port opened, and no warning about it.
         kernel = KernelManager(kernel_name="python3", transport="ipc", ip=str(Path(work) / "kernel"))
-        NotebookClient(
-            notebook, km=kernel, timeout=args.timeout, kernel_name="python3", resources={"metadata": {"path": work}}
-        ).execute()
+        try:
+            NotebookClient(
+                notebook, km=kernel, timeout=args.timeout, kernel_name="python3", resources={"metadata": {"path": work}}
+            ).execute()
+        finally:
+            # nbclient leaves a kernel it was handed running; stopped here, it does not outlive us with a warning.
+            if kernel.has_kernel:
+                kernel.shutdown_kernel(now=False)
     for cell in notebook.cells:
         if cell.cell_type == "markdown":
             for title in _headings(cell.source):

@@ -51,15 +51,20 @@ def client(sb: Sandbox) -> GraphClient:
     return GraphClient.for_sandbox(sb, retry=RetryPolicy(backoff=0.01, max_backoff=0.05))
 
 
-def client_credentials_token(sandbox: Sandbox) -> str:
-    """An application access token of a sandbox's main demo app (``learnkit-demo``), from its token endpoint."""
+def client_credentials_token(sandbox: Sandbox, app: str = "learnkit-demo") -> str:
+    """An application access token of a sandbox's demo app, from its token endpoint.
+
+    ``learnkit-demo`` (the default) holds the learning permissions and ``User.ReadBasic.All``;
+    ``learnkit-nonames`` the same without ``User.ReadBasic.All``; ``learnkit-noroles`` none.
+    """
+    chosen = sandbox.apps[app]
     with sandbox.session() as http:
         answer = http.post(
             sandbox.token_url,
             data={
                 "grant_type": "client_credentials",
-                "client_id": sandbox.client_id,
-                "client_secret": sandbox.client_secret,
+                "client_id": chosen.client_id,
+                "client_secret": chosen.client_secret,
                 "scope": sandbox.scope,
             },
             timeout=10,

@@ -316,6 +316,7 @@ def _expect(line: str, status: int, out: str, err: str) -> None:
     if "quickstart" in line:
         assert "# learnkit quickstart" in out and "PATCH https://127.0.0.1:" in out and "HTTP 204" in out, out
         assert "TCP without encryption" not in out + err
+        assert "Parent appears to have exited" not in out + err, "the notebook's kernel outlived the quickstart"
     if "scripts/test.sh" in line:
         assert re.search(r"\d+ tests collected", out), out[-2000:]
     if "apply" in line and "--dry-run" in line:

@@ -80,6 +80,11 @@ ODATA_JSON = "application/json;odata.metadata=minimal;odata.streaming=true;IEEE7
 _ACTIVITY_PROPERTIES = frozenset(empty_activity(ASSIGNMENT_TYPE)) | frozenset(empty_activity(SELF_INITIATED_TYPE))
 _PROVIDER_PROPERTIES = frozenset(LearningProvider.model_fields)
 _CONTENT_PROPERTIES = frozenset(LearningContent.model_fields)
+#: What ``GET /users/{id}`` returns without ``$select``: Graph's default property set of a user.
+_USER_PROPERTIES = (
+    "businessPhones", "displayName", "givenName", "id", "jobTitle", "mail", "mobilePhone", "officeLocation",
+    "preferredLanguage", "surname", "userPrincipalName",
+)
 _DATETIME_OFFSETS = (
     "assignedDateTime", "completedDateTime", "startedDateTime", "createdDateTime", "lastModifiedDateTime",
 )
@@ -248,6 +253,9 @@ class GraphService:
         permission = PERMISSIONS[operation]
         accepted = permission.accepted(claims.kind) if claims.kind in permission.kinds else ()
         if not claims.permissions.intersection(accepted):
+            if operation == "get_user":  # the directory's own wording, not the learning API's
+                raise Failure(PermissionDeniedError, code="Authorization_RequestDenied",
+                              message="Insufficient privileges to complete the operation.")
             raise Failure(PermissionDeniedError)
 
     # --- step 7 -----------------------------------------------------------------------
@@ -382,6 +390,18 @@ class GraphService:
             raise Failure(NotFoundError, message=f"Resource '{route.user_id}' does not exist or one of its queried "
                                                  "reference-property objects are not present.")
         return user
+
+    def _op_get_user(self, route: Route, call: Call, claims: Claims) -> Apply:
+        """``GET /users/{id | userPrincipalName}``: the default properties (or ``$select``'s), never the seed's own."""
+        query = self._query(call, frozenset(_USER_PROPERTIES), collection=False, entity="user")
+        stored = self.store.find_user(route.user_id or "")
+        if stored is None:
+            raise Failure(NotFoundError, code="Request_ResourceNotFound",
+                          message=f"Resource '{route.user_id}' does not exist or one of its queried "
+                                  "reference-property objects are not present.")
+        user = {name: stored.get(name, [] if name == "businessPhones" else None) for name in _USER_PROPERTIES}
+        context = f"users({','.join(query.select)})" if query.select else "users"
+        return self._entity(call, context, user, query)
 
     def _op_get_activity_by_external_id(self, route: Route, call: Call, claims: Claims) -> Apply:
         return self._op_get_activity(route, call, claims)

@@ -54,18 +54,22 @@ class _AppSpec:
     certificate: bool
 
 
+# The main demo app's learning permissions; it also reads users' names (User.ReadBasic.All), learnkit-nonames does not.
+_LEARNING_ROLES = (
+    "LearningAssignedCourse.ReadWrite.All",
+    "LearningSelfInitiatedCourse.ReadWrite.All",
+    "LearningAssignedCourse.Read.All",
+    "LearningSelfInitiatedCourse.Read.All",
+    "LearningContent.ReadWrite.All",
+)
+_NAMES_ROLE = "User.ReadBasic.All"
+
 _APP_SPECS = (
     _AppSpec(
         "learnkit-demo",
         "6731de76-14a6-49ae-97bc-6eba6914391e",
         "application",
-        (
-            "LearningAssignedCourse.ReadWrite.All",
-            "LearningSelfInitiatedCourse.ReadWrite.All",
-            "LearningAssignedCourse.Read.All",
-            "LearningSelfInitiatedCourse.Read.All",
-            "LearningContent.ReadWrite.All",
-        ),
+        (*_LEARNING_ROLES, _NAMES_ROLE),
         secret=True,
         certificate=True,
     ),
@@ -80,10 +84,12 @@ _APP_SPECS = (
             "LearningAssignedCourse.Read.All",
             "LearningSelfInitiatedCourse.Read.All",
             "LearningContent.Read.All",
+            _NAMES_ROLE,
         ),
         secret=False,
         certificate=False,
     ),
+    _AppSpec("learnkit-nonames", "5d1e2f3a-4b5c-4d6e-8f70-a1b2c3d4e5f6", "application", _LEARNING_ROLES, True, False),
 )
 
 

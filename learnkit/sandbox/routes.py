@@ -1,4 +1,4 @@
-"""Graph's URL space for the learning API: a method and a path under ``/v1.0`` to an operation name.
+"""Graph's URL space for the learning API (and ``/users/{id}`` for names): a method and a path to an operation name.
 
 Operation names are the keys of ``learnkit.permissions.PERMISSIONS``. Pure:
 no I/O, no state.
@@ -86,9 +86,16 @@ def resolve(method: str, path: str) -> Route:
         raise UnknownSegment(segments[3])
     if lower[:2] == ["employeeexperience", "learningproviders"]:
         return _provider_routes(method, segments, lower)
+    if n == 1 and lower[0].startswith("users("):
+        key = _key(segments[0], "users", "userPrincipalName")  # users('{id | userPrincipalName}')
+        if key is None:
+            raise UnknownSegment(segments[0])
+        return _pick(method, {"GET": Route("get_user", user_id=key[1])})
     if n >= 2 and lower[0] == "users":
         user = segments[1]
         rest = lower[2:]
+        if not rest:
+            return _pick(method, {"GET": Route("get_user", user_id=user)})
     elif lower[0] == "me":
         user, rest = "me", lower[1:]
     else:

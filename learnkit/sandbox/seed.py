@@ -49,6 +49,7 @@ __all__ = [
     "Tenant",
     "build_tenant",
     "bulk_activities",
+    "bulk_users",
     "empty_activity",
     "load_tenant",
     "pseudonym",
@@ -148,7 +149,11 @@ def empty_activity(odata_type: str) -> dict[str, Any]:
 
 def _user(user_id: str, name: str, premium: bool) -> dict[str, Any]:
     upn = name.lower().replace(" ", ".") + "@contoso.example"
-    return {"id": user_id, "displayName": name, "userPrincipalName": upn, "hasPremiumLicense": premium}
+    given, _, surname = name.partition(" ")
+    return {
+        "id": user_id, "displayName": name, "userPrincipalName": upn, "mail": upn,
+        "givenName": given, "surname": surname or None, "hasPremiumLicense": premium,
+    }  # fmt: skip
 
 
 def _provider(provider_id: str, name: str, enabled: bool) -> dict[str, Any]:
@@ -320,6 +325,17 @@ def bulk_activities(
     return [
         _random_activity(rng, provider_id, learners, contents, f"bulk-{start + n:08d}")
         for n in range(count)
+    ]
+
+
+def bulk_users(count: int, start: int = 1) -> list[dict[str, Any]]:
+    """``count`` more licensed users, named and numbered from ``start`` (the same ids for the same numbers).
+
+    Example: ``bulk_users(2)[0]["displayName"]  # 'Learner 000001'``
+    """
+    return [
+        _user(str(uuid.uuid5(uuid.NAMESPACE_URL, f"learnkit-bulk-user-{n}")), f"Learner {n:06d}", premium=True)
+        for n in range(start, start + count)
     ]
 
 

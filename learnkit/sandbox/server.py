@@ -40,6 +40,7 @@ from learnkit.sandbox.seed import (
     Tenant,
     build_tenant,
     bulk_activities,
+    bulk_users,
     load_tenant,
 )
 from learnkit.sandbox.store import Store
@@ -395,6 +396,17 @@ class Sandbox:
             self._store.add_activities(bulk_activities(size, registration_id, learners, contents, start + offset))
         page = self._store.page("provider_activities", registration_id, after=None, offset=0, limit=0, count=True)
         return int(page.total or 0)
+
+    def seed_users(self, count: int) -> list[str]:
+        """Add ``count`` named users to the tenant (for benchmarks of name lookups); returns their ids.
+
+        Example: ``ids = sb.seed_users(1000)``
+        """
+        start = int(self._store.get_meta("users_next") or "1")
+        self._store.set_meta("users_next", str(start + count))
+        users = bulk_users(count, start)
+        self._store.add_users(users)
+        return [str(u["id"]) for u in users]
 
     def set_faults(
         self,

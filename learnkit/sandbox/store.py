@@ -194,6 +194,17 @@ class Store:
         """A user's JSON, or None."""
         return self._one("SELECT data FROM users WHERE id = ?", user_id)
 
+    def find_user(self, key: str) -> dict[str, Any] | None:
+        """A user's JSON by id or userPrincipalName (neither case-sensitive), or None."""
+        return self.get_user(key) or self._one(
+            "SELECT data FROM users WHERE json_extract(data, '$.userPrincipalName') = ? COLLATE NOCASE", key
+        )
+
+    def add_users(self, users: Iterable[dict[str, Any]]) -> None:
+        """Insert many users in one transaction (for benchmarks)."""
+        with self._transaction() as db:
+            db.executemany("INSERT INTO users (id, data) VALUES (?, ?)", ((u["id"], json.dumps(u)) for u in users))
+
     def get_provider(self, provider_id: str) -> dict[str, Any] | None:
         """A provider's JSON, or None."""
         return self._one("SELECT data FROM providers WHERE id = ?", provider_id)

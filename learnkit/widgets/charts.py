@@ -48,6 +48,8 @@ COMPLETION_BINS: tuple[tuple[str, int, int], ...] = (
     ("100", 100, 100),
 )
 _FIGURE = {"height": "260px", "width": "480px"}
+#: Learners named under a selection, the ones with most rows first; the rest are counted.
+_LEARNERS_SHOWN = 8
 
 
 def _figure(mark: Any, x: Any, y: Any, title: str, x_label: str, **options: Any) -> Any:
@@ -144,6 +146,10 @@ class ProviderCharts(widgets.VBox):  # type: ignore[misc]
 
         self.selection = widgets.HTML()
         self.selection.add_class("lk-chart-selection")
+        #: Who the selected rows belong to, by name where the token may read users.
+        self.learners = widgets.HTML()
+        self.learners.add_class("lk-chart-learners")
+        self._selected_ids: Sequence[str] | None = None
         self.show_all_button = widgets.Button(description="Show all rows", icon="times", layout={"width": "auto"})
         self.message = widgets.HTML()
 
@@ -156,6 +162,8 @@ class ProviderCharts(widgets.VBox):  # type: ignore[misc]
         self._on_frame = guarded(lambda _: self.refresh(), show)
         self.workbench.observe(self._on_frame, "frame")
         self.workbench.observe(self._on_frame, "content_titles")
+        self._on_names = guarded(lambda _: self._show_learners(), show)
+        self.workbench.observe(self._on_names, "user_names")
 
         super().__init__(
             [
@@ -163,6 +171,7 @@ class ProviderCharts(widgets.VBox):  # type: ignore[misc]
                 widgets.HBox([widgets.VBox([self.status_figure, self.status_legend]), self.completion_figure]),
                 widgets.HBox([self.overdue_figure, self.findings_figure]),
                 widgets.HBox([self.show_all_button, self.selection]),
+                self.learners,
                 self.message,
             ]
         )
@@ -179,6 +188,7 @@ class ProviderCharts(widgets.VBox):  # type: ignore[misc]
         """Stop observing the workbench, then close the widget."""
         self.workbench.unobserve(self._on_frame, "frame")
         self.workbench.unobserve(self._on_frame, "content_titles")
+        self.workbench.unobserve(self._on_names, "user_names")
         super().close()
 
     @property
@@ -329,6 +339,30 @@ class ProviderCharts(widgets.VBox):  # type: ignore[misc]
             self.selection.value = ""
         else:
             self.selection.value = f"<b>{_escape(label)}</b>: {shown} of {len(self.workbench.frame)} rows"
+        self._selected_ids = ids
+        self._show_learners()
+
+    @property
+    def learners_text(self) -> str:
+        """The learners of the selected rows, most rows first, by name where known ('' when nothing is selected)."""
+        return str(self.learners.value and self.learners.value.replace("<b>", "").replace("</b>", ""))
+
+    def _show_learners(self) -> None:
+        ids = self._selected_ids
+        if not ids:
+            self.learners.value = ""
+            return
+        frame = self.workbench.frame
+        learners = frame.loc[frame["id"].astype(str).isin(set(ids)), "learnerUserId"].dropna().astype(str)
+        counts = learners.value_counts(sort=True)
+        shown = [
+            f"{_escape(found.label if (found := self.workbench.user_name(u)) is not None else u)} ({n})"
+            for u, n in counts.head(_LEARNERS_SHOWN).items()
+        ]
+        more = len(counts) - len(shown)
+        self.learners.value = (
+            f"<b>learners</b>: {', '.join(shown)}" + (f" and {more} more" if more > 0 else "") if shown else ""
+        )
 
     def show_all(self) -> None:
         """Clear every chart's selection: the table shows all its rows again."""

@@ -104,6 +104,7 @@ class ActivityForm(widgets.VBox):  # type: ignore[misc]
         self._handlers = {
             "selected_id": guarded(lambda _: self._follow_selection(), self.result),
             "frame": guarded(lambda _: self._follow_selection(), self.result),
+            "user_names": guarded(lambda _: self._show_header(), self.result),
         }
         for name, handler in self._handlers.items():
             self.workbench.observe(handler, name)
@@ -163,17 +164,38 @@ class ActivityForm(widgets.VBox):  # type: ignore[misc]
         self.header.value = self._header_html()
         self.refresh()
 
+    def _show_header(self) -> None:
+        self.header.value = self._header_html()
+
     def _header_html(self) -> str:
         b = self.before
         rows = [
             ("type", short_type(b.odata_type or "")),
             ("id", b.id),
-            ("learner", b.learnerUserId),
+            ("learner", self._user_text(b.learnerUserId)),
             ("content", self._content_text()),
             ("provider", self.registration_id),
         ]
+        assigner = getattr(b, "assignerUserId", None)
+        if assigner:
+            rows.insert(3, ("assigned by", self._user_text(assigner)))
         cells = "".join(f"<tr><th>{k}</th><td><code>{html.escape(str(v or ''))}</code></td></tr>" for k, v in rows)
         return f"<table class='lk-header'>{cells}</table>"
+
+    def user_text(self, which: str = "learner") -> str | None:
+        """What the header shows for the ``learner`` (or ``assigner``): name, mail and id when the name is known.
+
+        Example: ``form.user_text()  # 'Adele Vance <adele.vance@contoso.example> (7ba2228a-...)'``
+        """
+        user_id = self.before.learnerUserId if which == "learner" else getattr(self.before, "assignerUserId", None)
+        return self._user_text(user_id)
+
+    def _user_text(self, user_id: str | None) -> str | None:
+        found = self.workbench.user_name(user_id)
+        if found is None or not found.displayName:
+            return user_id
+        mail = found.mail or found.userPrincipalName
+        return f"{found.displayName}" + (f" <{mail}>" if mail else "") + f" ({user_id})"
 
     def _content_text(self) -> str | None:
         content = self.before.learningContentId

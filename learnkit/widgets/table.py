@@ -42,12 +42,15 @@ _OPERATORS = ("contains", "=", "!=", "<", "<=", ">", ">=", "empty", "not empty")
 _SHOWN_AS = {"@odata.type": "type"}
 #: A column shown beside learningContentId, not part of the frame: the content's title.
 _TITLE = "content title"
+#: Columns shown beside a user id, not part of the frame: the user's display name (``Workbench.user_names``).
+_NAMES = {"learner": "learnerUserId", "assigner": "assignerUserId"}
 #: The columns a person reads first, in this order; the others follow in the frame's order.
 _FIRST = (
     "type",
     "status",
     "completionPercentage",
     _TITLE,
+    "learner",
     "learnerUserId",
     "dueDateTime.dateTime",
     "dueDateTime.timeZone",
@@ -159,6 +162,7 @@ class ActivityTable(widgets.VBox):  # type: ignore[misc]
             "progress": guarded(lambda _: self._show_progress(), show),
             "busy": guarded(lambda _: self._render_pending(), show),
             "content_titles": guarded(lambda _: self._render(), show),
+            "user_names": guarded(lambda _: self._names_changed(), show),
         }
         for name, handler in self._handlers.items():
             self.workbench.observe(handler, name)
@@ -228,7 +232,27 @@ class ActivityTable(widgets.VBox):  # type: ignore[misc]
     # --- view: filter, sort, page -----------------------------------------
 
     def _columns(self) -> list[str]:
-        return [str(c) for c in self.workbench.frame.columns]
+        """What filter and sort offer: the frame's columns, and the name columns once names are known."""
+        names = [shown for shown, column in _NAMES.items() if column in self.workbench.frame.columns]
+        return [str(c) for c in self.workbench.frame.columns] + (names if self.workbench.user_names else [])
+
+    def _column(self, frame: pd.DataFrame, column: str) -> pd.Series:
+        """A frame column, or for a name column the names of its ids ('' where unknown)."""
+        if column in _NAMES and column not in frame.columns:
+            labels = [n.label if (n := self.workbench.user_name(u)) is not None else "" for u in frame[_NAMES[column]]]
+            return pd.Series(labels, index=frame.index, dtype="string")
+        return frame[column]
+
+    def _names_changed(self) -> None:
+        columns = self._columns()
+        if list(self.filter_column.options) != columns:
+            chosen, sorted_by = self.filter_column.value, self.sort_column.value
+            self.filter_column.options = columns
+            self.sort_column.options = ["(none)", *columns]
+            # New options reset a dropdown's value: keep what the person had picked.
+            self.filter_column.value = chosen if chosen in columns else columns[0]
+            self.sort_column.value = sorted_by if sorted_by in columns else "(none)"
+        self._render()
 
     def set_filter(self, column: str, op: str, value: Any = None) -> int:
         """Keep the rows where ``column op value`` holds; returns how many match.
@@ -237,7 +261,7 @@ class ActivityTable(widgets.VBox):  # type: ignore[misc]
         >>> t.set_filter("status", "=", "completed")
         1
         """
-        if column not in self.workbench.frame.columns:
+        if column not in self._columns():
             raise InvalidInputError("filter column", "invalid", f"{column!r} is not a column of the table")
         if op not in _OPERATORS:
             raise InvalidInputError("filter operator", "invalid", f"{op!r} is not one of {', '.join(_OPERATORS)}")
@@ -269,7 +293,7 @@ class ActivityTable(widgets.VBox):  # type: ignore[misc]
 
     def sort_by(self, column: str | None, ascending: bool = True) -> None:
         """Order the rows by ``column`` (None: as read); missing values go last."""
-        if column is not None and column not in self.workbench.frame.columns:
+        if column is not None and column not in self._columns():
             raise InvalidInputError("sort column", "invalid", f"{column!r} is not a column of the table")
         self._sort = None if column is None else (column, ascending)
         self.page = 0
@@ -280,7 +304,7 @@ class ActivityTable(widgets.VBox):  # type: ignore[misc]
         self.sort_by(column, self.sort_ascending.value)
 
     def _mask(self, frame: pd.DataFrame, column: str, op: str, typed: str) -> Any:
-        series: Any = frame[column]
+        series: Any = self._column(frame, column)
         if op == "empty":
             return series.isna()
         if op == "not empty":
@@ -309,7 +333,8 @@ class ActivityTable(widgets.VBox):  # type: ignore[misc]
             index = index[frame.loc[index, "id"].astype(str).isin(self._only[0]).to_numpy()]
         if self._sort is not None:
             column, ascending = self._sort
-            order = frame.loc[index, column].sort_values(ascending=ascending, na_position="last", kind="stable")
+            values = self._column(frame.loc[index], column)
+            order = values.sort_values(ascending=ascending, na_position="last", kind="stable")
             index = order.index
         self.view_index = index
         pages = max(1, -(-len(index) // self.page_size))
@@ -335,6 +360,12 @@ class ActivityTable(widgets.VBox):  # type: ignore[misc]
             titles = self.workbench.content_titles
             where = list(page.columns).index("learningContentId") + 1
             page.insert(where, _TITLE, [titles.get(str(c), "") for c in page["learningContentId"]])
+        if self.workbench.user_names:
+            for shown, column in _NAMES.items():
+                if column in page.columns:
+                    where = list(page.columns).index(column)  # the name first: what a person reads
+                    found = [self.workbench.user_name(u) for u in page[column]]
+                    page.insert(where, shown, [n.label if n is not None else "" for n in found])
         self._page_ids = [str(i) for i in page["id"]]
         page = page.set_index("id").rename(columns=_SHOWN_AS)
         order = [c for c in _FIRST if c in page.columns] + [c for c in page.columns if c not in _FIRST]
@@ -383,6 +414,7 @@ class ActivityTable(widgets.VBox):  # type: ignore[misc]
         column = {shown: name for name, shown in _SHOWN_AS.items()}.get(column, column)
         if column == _TITLE:
             column = "learningContentId"  # refused as read-only, with the reason, like the id it names
+        column = _NAMES.get(column, column)  # a name is display only: refused like the id it stands for
         problem = self.workbench.edit(activity_id, column, value)
         if problem is not None:
             self._show_cell(activity_id, column)

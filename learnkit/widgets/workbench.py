@@ -37,11 +37,14 @@ from learnkit.frame import ACTIVITY_COLUMNS, NESTED_COLUMNS, activities_frame, d
 from learnkit.journal import Journal
 from learnkit.limits import BATCH_LIMIT
 from learnkit.models import UPDATE_MODELS, normalize_odata_type
+from learnkit.names import UserName, names_for
 from learnkit.plans import INSTANT_PROPERTIES, InvalidRowsError, PatchPlan
 from learnkit.times import parse_iso
 
 __all__ = ["Workbench", "editable_columns", "short_type"]
 
+#: The frame's columns that hold user ids, whose names are looked up.
+_USER_COLUMNS = ("learnerUserId", "assignerUserId")
 #: Statuses after which a row's pending edit is done with (the service holds it).
 _SETTLED = frozenset({"applied", "unchanged"})
 
@@ -107,6 +110,11 @@ class Workbench(traitlets.HasTraits):
     last_run = traitlets.Unicode(None, allow_none=True)
     #: Content id (and external id) -> title, from the provider's contents, when the token may read them.
     content_titles = traitlets.Dict()
+    #: Learner and assigner id (lower case) -> ``learnkit.names.UserName``, when the token may read users.
+    #: Display only: names are never part of the frame, a plan or a CSV.
+    user_names = traitlets.Dict()
+    #: Why names are not shown ('' while they are, or no client): the permission to ask for.
+    names_note = traitlets.Unicode("")
 
     def __init__(
         self,
@@ -161,6 +169,8 @@ class Workbench(traitlets.HasTraits):
         self.registration_id = registration_id
         self.set_activities(rows)
         note = self._read_titles(registration_id)
+        if self.names_note:
+            note += f" ({self.names_note})"
         self._say(f"{len(rows)} activities of provider {registration_id}{note}", "info")
 
     def _read_titles(self, registration_id: str) -> str:
@@ -184,8 +194,34 @@ class Workbench(traitlets.HasTraits):
         content = self.frame.at[self.position(activity_id), "learningContentId"]
         return None if _missing(content) else self.content_titles.get(str(content))
 
+    def read_names(self) -> None:
+        """Look up the names of the frame's learners and assigners (``learnkit.names``: batched, cached per client).
+
+        Without the permission the ids stay alone and ``names_note`` says which permission would show names.
+        """
+        if self.client is None:
+            return
+        names = names_for(self.client)
+        ids = [value for column in _USER_COLUMNS if column in self.frame.columns for value in self.frame[column]]
+        found = names.resolve(ids)
+        self.names_note = names.note or ""
+        known = {key.lower(): name for key, name in found.items() if name is not None}
+        if known != self.user_names:
+            self.user_names = {**self.user_names, **known}
+
+    def user_name(self, user_id: Any) -> UserName | None:
+        """The name behind a learner or assigner id, when known (never a request).
+
+        >>> Workbench().user_name("7ba2228a-e020-11ec-9d64-0242ac120002") is None
+        True
+        """
+        return self.user_names.get(user_id.lower()) if isinstance(user_id, str) else None
+
     def set_activities(self, activities: Iterable[Mapping[str, Any]] | pd.DataFrame) -> None:
-        """Show these activities (Graph JSON, or a frame from ``learnkit.frame``) as the service's state."""
+        """Show these activities (Graph JSON, or a frame from ``learnkit.frame``) as the service's state.
+
+        With a client, the names of their learners and assigners are looked up too (``read_names``).
+        """
         frame = activities.copy() if isinstance(activities, pd.DataFrame) else activities_frame(list(activities))
         frame = frame.reset_index(drop=True)
         self.pending = {}
@@ -194,6 +230,7 @@ class Workbench(traitlets.HasTraits):
         self.frame = frame
         if self.selected_id not in self._positions:
             self.selected_id = None
+        self.read_names()
 
     def _reindex(self, frame: pd.DataFrame) -> None:
         ids = frame["id"].astype(str).tolist()

@@ -308,3 +308,27 @@ def test_leftovers_sees_a_property_the_sdk_could_not_map() -> None:
     }
     node = JsonParseNodeFactory().get_root_parse_node("application/json", json.dumps(body).encode())
     assert leftovers(node.get_object_value(LearningCourseActivity)) == ["$.mood", "$.notes.colour"]
+
+
+def test_a_user_parses_into_the_sdks_user_with_select_and_its_404(sdk: SDK) -> None:
+    from msgraph.generated.models.user import User
+    from msgraph.generated.users.item.user_item_request_builder import UserItemRequestBuilder
+
+    demo = sdk.sb.demo
+
+    async def work(client: Any) -> tuple[Any, Any, ODataError]:
+        full = clean(await client.users.by_user_id(demo["learner_id"]).get())
+        query = UserItemRequestBuilder.UserItemRequestBuilderGetQueryParameters(select=["displayName", "mail"])
+        config = UserItemRequestBuilder.UserItemRequestBuilderGetRequestConfiguration(query_parameters=query)
+        chosen = clean(await client.users.by_user_id("megan.bowen@contoso.example").get(request_configuration=config))
+        try:
+            await client.users.by_user_id("00000000-0000-0000-0000-000000000000").get()
+        except ODataError as error:
+            return full, chosen, error
+        raise AssertionError("an unknown user was found")
+
+    full, chosen, error = sdk.run(work)
+    assert isinstance(full, User) and full.display_name == "Adele Vance" and full.id == demo["learner_id"]
+    assert full.mail == full.user_principal_name == "adele.vance@contoso.example"
+    assert (chosen.display_name, chosen.mail, chosen.id) == ("Megan Bowen", "megan.bowen@contoso.example", None)
+    assert error.response_status_code == 404 and error.error.code == "Request_ResourceNotFound"
