@@ -70,6 +70,7 @@ from learnkit.frame import (
     parse_datetimes,
     row_etags,
     row_label,
+    rows_by_kind,
     wire_columns,
 )
 from learnkit.models import UPDATE_MODELS, BodyType, normalize_odata_type
@@ -382,6 +383,7 @@ def _read(source: str | os.PathLike[str] | Any, *, typed: bool = True) -> _Read:
             normal.append(None)
             problems.extend((row, "@odata.type", exc.detail) for row in raw.index[kind_codes == code])
     columns["@odata.type"] = pd.Series(np.array([*normal, None], dtype=object)[kind_codes], index=raw.index)
+    rows_of = rows_by_kind(kind_codes, normal)
     problems.extend((row, "@odata.type", normalize_odata_type_detail()) for row in raw.index[kind_codes == -1])
     provider_codes, providers = pd.factorize(columns["learningProviderId"].to_numpy(dtype=object))
     blank = np.array([*(not str(v).strip() for v in providers), True])[provider_codes]
@@ -390,10 +392,10 @@ def _read(source: str | os.PathLike[str] | Any, *, typed: bool = True) -> _Read:
         columns[ETAG_COLUMN] = _unescape(raw[ETAG_COLUMN], escaped)
     frame = pd.DataFrame(columns, index=raw.index, copy=False)
     problems.extend(_id_problems(frame["id"]))
-    problems.extend(_foreign_cells(frame))
+    problems.extend(_foreign_cells(frame, rows_of))
     same: dict[str, np.ndarray[Any, np.dtype[np.bool_]]] | None = None
     if ETAG_COLUMN in frame.columns:
-        match, same = etag_differences(frame, frame[ETAG_COLUMN].to_numpy(dtype=object))
+        match, same = etag_differences(frame, frame[ETAG_COLUMN].to_numpy(dtype=object), rows_of)
         unchanged: pd.Series = pd.Series(match, index=frame.index, dtype=bool)
     else:
         unchanged = pd.Series(False, index=frame.index)
@@ -469,10 +471,12 @@ def _id_problems(ids: pd.Series) -> list[tuple[Any, str, str]]:
     return out
 
 
-def _foreign_cells(frame: pd.DataFrame) -> list[tuple[Any, str, str]]:
+def _foreign_cells(
+    frame: pd.DataFrame, rows_of: dict[str, np.ndarray[Any, np.dtype[np.intp]]] | None = None
+) -> list[tuple[Any, str, str]]:
     """Filled cells of properties the row's type does not have (checked on every row: such a cell is never sent)."""
     problems: list[tuple[Any, str, str]] = []
-    for kind, rows in kind_rows(frame["@odata.type"]).items():
+    for kind, rows in (kind_rows(frame["@odata.type"]) if rows_of is None else rows_of).items():
         model = UPDATE_MODELS[kind]
         updatable = {c for p in model.UPDATABLE for c in NESTED_COLUMNS.get(p, (p,))}
         for column in ACTIVITY_COLUMNS:

@@ -492,14 +492,28 @@ def kind_rows(types: pd.Series) -> dict[str, np.ndarray[Any, np.dtype[np.intp]]]
     {'#microsoft.graph.learningAssignment': array([0, 2])}
     """
     codes, named = pd.factorize(types.to_numpy(dtype=object))
-    out: dict[str, np.ndarray[Any, np.dtype[np.intp]]] = {}
-    for code, value in enumerate(named.tolist()):
+    kinds: list[str | None] = []
+    for value in named.tolist():
         try:
-            kind = normalize_odata_type(value)
+            kinds.append(normalize_odata_type(value))
         except InvalidInputError:
-            continue
-        rows = np.flatnonzero(codes == code)
-        out[kind] = np.union1d(out[kind], rows) if kind in out else rows
+            kinds.append(None)
+    return rows_by_kind(codes, kinds)
+
+
+def rows_by_kind(
+    codes: np.ndarray[Any, np.dtype[np.intp]], kinds: Sequence[str | None]
+) -> dict[str, np.ndarray[Any, np.dtype[np.intp]]]:
+    """``kind_rows`` from a factorised ``@odata.type`` column and the type each code names (None: none).
+
+    >>> rows_by_kind(np.array([0, -1, 1, 0]), ["#t", "#t"])
+    {'#t': array([0, 2, 3])}
+    """
+    out: dict[str, np.ndarray[Any, np.dtype[np.intp]]] = {}
+    for code, kind in enumerate(kinds):
+        if kind is not None:
+            rows = np.flatnonzero(codes == code)
+            out[kind] = np.union1d(out[kind], rows) if kind in out else rows
     return out
 
 
@@ -516,7 +530,9 @@ class _Fingerprints:
         return np.stack([self.hashes[key][rows] for key in UPDATE_MODELS[kind].UPDATABLE], axis=1)
 
 
-def _fingerprints(frame: pd.DataFrame) -> _Fingerprints:
+def _fingerprints(
+    frame: pd.DataFrame, rows_of: dict[str, np.ndarray[Any, np.dtype[np.intp]]] | None = None
+) -> _Fingerprints:
     """The per-property hashes of every row: each property's canonical JSON formed and hashed once per
     distinct value (instants as byte matrices, ``learnkit._columnar``)."""
     n = len(frame)
@@ -524,7 +540,9 @@ def _fingerprints(frame: pd.DataFrame) -> _Fingerprints:
     def column(name: str) -> pd.Series | None:
         return frame[name] if name in frame.columns else None
 
-    rows_of = kind_rows(frame["@odata.type"] if "@odata.type" in frame.columns else pd.Series(None, index=frame.index))
+    if rows_of is None:
+        types = frame["@odata.type"] if "@odata.type" in frame.columns else pd.Series(None, index=frame.index)
+        rows_of = kind_rows(types)
     slow = np.zeros(n, dtype=bool)
     hashes: dict[str, _Hashes] = {}
     for name in INSTANT_PROPERTIES:
@@ -547,13 +565,15 @@ def _fingerprints(frame: pd.DataFrame) -> _Fingerprints:
         zones = column("dueDateTime.timeZone")
         zone_names = zones.to_numpy(dtype=object) if zones is not None else np.full(n, None, dtype=object)
         zone_codes, named_zones = pd.factorize(zone_names)
-        zone_names = np.array([*(z if isinstance(z, str) and z else "UTC" for z in named_zones.tolist()), "UTC"])[
-            zone_codes
-        ]
+        # A missing or empty zone is UTC, as canonical() reads it; rows are grouped by code, not by text.
+        labels = [*(z if isinstance(z, str) and z else "UTC" for z in named_zones.tolist()), "UTC"]
+        label_codes = np.array([labels.index(z) for z in labels], dtype=np.intp)[zone_codes]
         dated = micros != _NAT
         slow |= dated & ((micros < _SAFE_LOCAL[0]) | (micros > _SAFE_LOCAL[1]))
-        for name in pd.unique(zone_names[dated & ~slow]):
-            rows = np.flatnonzero((zone_names == name) & dated & ~slow)
+        placeable = dated & ~slow
+        for code in np.unique(label_codes[placeable]).tolist():
+            name = labels[code]
+            rows = np.flatnonzero((label_codes == code) & placeable)
             try:
                 key = zone(name).key
             except ValueError:
@@ -626,7 +646,9 @@ def etags_match(
 
 
 def etag_differences(
-    frame: pd.DataFrame, exported: Sequence[Any] | np.ndarray[Any, np.dtype[np.object_]]
+    frame: pd.DataFrame,
+    exported: Sequence[Any] | np.ndarray[Any, np.dtype[np.object_]],
+    rows_of: dict[str, np.ndarray[Any, np.dtype[np.intp]]] | None = None,
 ) -> tuple[np.ndarray[Any, np.dtype[np.bool_]], dict[str, np.ndarray[Any, np.dtype[np.bool_]]]]:
     """``etags_match``, and per updatable property which rows still hold the value their fingerprint names.
 
@@ -640,7 +662,7 @@ def etag_differences(
     >>> bool(same["status"][0]), bool(same["notes"][0])
     (False, True)
     """
-    found = _fingerprints(frame)
+    found = _fingerprints(frame, rows_of)
     given = np.asarray(exported, dtype=object)
     n = len(frame)
     match = np.zeros(n, dtype=bool)
