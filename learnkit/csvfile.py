@@ -450,12 +450,16 @@ _ADDRESS_EMPTY = "shouldn't be empty: it addresses the record"
 def _id_problems(ids: pd.Series) -> list[tuple[Any, str, str]]:
     """Blank ids, and rows repeating an earlier row's id: Graph's ids are GUIDs, so case makes no other record."""
     cells = ids.to_numpy(dtype=object)
+    listed = cells.tolist()
     try:
-        joined: str | None = "\x00".join(cells.tolist())
+        joined: str | None = "\x00".join(listed)
     except TypeError:  # a missing (NaN) cell
         joined = None
     if joined is not None and joined.lower() == joined and len(joined.split()) <= 1:
         # No capital and no space anywhere (what Graph's GUIDs look like): every id is its own key.
+        distinct = set(listed)
+        if len(distinct) == len(listed) and "" not in distinct:
+            return []  # the usual file: no id blank, none twice
         keys = cells
     else:
         keys = np.array([c.strip().lower() if type(c) is str else "" for c in cells.tolist()], dtype=object)
