@@ -364,7 +364,7 @@ def _read(source: str | os.PathLike[str] | Any, *, typed: bool = True) -> _Read:
     for name in (*[c for c in ACTIVITY_COLUMNS if c in raw.columns], *extras):
         # Only text is ever escaped: date-time and number cells are read as they are.
         cells = _unescape(raw[name], escaped and name not in DATETIME_COLUMNS and name != "completionPercentage")
-        if name in CODED_COLUMNS or name == "completionPercentage":
+        if name in CODED_COLUMNS:
             cells = _stripped(cells)
         if name in DATETIME_COLUMNS:
             values, bad = parse_datetimes(cells, aware=name != LOCAL_COLUMN)
@@ -433,10 +433,15 @@ def normalize_odata_type_detail() -> str:
 
 
 def _integers(cells: pd.Series, name: str, problems: list[tuple[Any, str, str]]) -> pd.Series:
-    """Whole numbers as ``Int64``; each cell that is not one is a problem. Parsed once per distinct text."""
-    codes, distinct = pd.factorize(cells.to_numpy(dtype=object))
-    numbers = pd.to_numeric(pd.Series(distinct, dtype=object), errors="coerce")
-    whole = (numbers.notna() & (numbers % 1 == 0) & (numbers.abs() < 2**53)).to_numpy(dtype=bool)
+    """Whole numbers as ``Int64``; each cell that is not one is a problem. Parsed once per distinct text.
+
+    Surrounding spaces are not part of a number; a blank cell is missing, not a problem.
+    """
+    codes, texts = pd.factorize(cells.to_numpy(dtype=object))
+    distinct = [v.strip() if isinstance(v, str) else v for v in texts.tolist()]
+    numbers = pd.to_numeric(pd.Series(distinct, dtype=object).replace("", None), errors="coerce")
+    given = pd.Series([v not in ("", None) for v in distinct], dtype=bool)
+    whole = (~given | (numbers.notna() & (numbers % 1 == 0) & (numbers.abs() < 2**53))).to_numpy(dtype=bool)
     for code in np.flatnonzero(~whole).tolist():
         problems.extend((row, name, f"{distinct[code]!r} is not a whole number") for row in cells.index[codes == code])
     values = pd.array(numbers.where(whole).astype("Float64"), dtype="Int64").take(codes, allow_fill=True)
