@@ -25,8 +25,14 @@ How cells are written, so that export then apply of an untouched file changes no
 
 Which rows are sent: a row is "as exported" when the fingerprint of its updatable
 values equals its ``@learnkit.etag``; such a row is skipped whatever its identity
-columns say (nothing of them is ever sent). Filled cells of properties the row's type
-does not have are refused on every row.
+columns say (nothing of them is ever sent). An edited row's plan carries the
+properties whose cells no longer hash to their part of the fingerprint (all of them
+when the row has none to tell by). Filled cells of properties the row's type does not
+have are refused on every row.
+
+Reading is done a column at a time (``learnkit._columnar`` for date-times and
+fingerprints), so validating 100,000 rows costs about what ``pandas.read_csv`` does;
+``plan_csv`` makes the ``PatchPlan`` objects when they are first used (``PlanList``).
 
 Reading accepts UTF-8 (with or without a byte-order mark), UTF-16 with a byte-order
 mark, and Windows-1252 (what Excel writes for "CSV" on Western systems); anything else,
