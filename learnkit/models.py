@@ -216,6 +216,21 @@ class DateTimeTimeZone(_Complex):
         return zoned_instant(self.dateTime, self.timeZone)
 
 
+class _ReadDateTimeTimeZone(DateTimeTimeZone):
+    """dateTimeTimeZone as read: a zone that is no IANA or Windows name is kept, not a reason to refuse the record.
+
+    A tenant can hold one (``learnkit.audit``'s ``unknown-time-zone`` rule finds it); an update still refuses it.
+
+    >>> _ReadDateTimeTimeZone(dateTime="2024-01-15T17:00:00.0000000", timeZone="Eastern Time").timeZone
+    'Eastern Time'
+    """
+
+    @field_validator("timeZone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        return value
+
+
 class ItemBody(_Complex):
     """itemBody: text or HTML content.
 
@@ -324,7 +339,7 @@ class LearningAssignment(LearningCourseActivity):
     assignerUserId: str | None = None
     #: An assignmentType value, as a plain string (``peerRecommended`` and future values are kept).
     assignmentType: str | None = None
-    dueDateTime: DateTimeTimeZone | None = None
+    dueDateTime: _ReadDateTimeTimeZone | None = None
     notes: ItemBody | None = None
 
 

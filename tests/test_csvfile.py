@@ -348,7 +348,8 @@ def test_vectorised_etags_equal_activity_etag() -> None:
         except Exception:
             expected.append(None)
     assert row_etags(frame).tolist() == expected
-    assert expected.count(None) == 1
+    # A zone no one knows is fingerprinted as written (learnkit.plans.canonical): no row is left without one.
+    assert expected.count(None) == 0
 
 
 def test_frame_gives_back_the_items_values() -> None:

@@ -42,7 +42,9 @@ def state(df: pd.DataFrame) -> dict[str, dict[str, Any]]:
 def corrections(df: pd.DataFrame, n: int) -> pd.DataFrame:
     """n records changed the way an analyst's spreadsheet would: progress, status, dates, notes."""
     edited = df.copy()
-    rows = edited.index[:n]
+    # The last n: the rows seed_bulk added. The demo's own hold records a write is refused for on purpose
+    # (an unknown time zone, for the audit to find), and editing those would be refused, rightly.
+    rows = edited.index[-n:]
     progress = edited.loc[rows, "status"] == "inProgress"
     moving = rows[progress.to_numpy()]
     edited.loc[moving, "completionPercentage"] = (edited.loc[moving, "completionPercentage"] + 7) % 99 + 1

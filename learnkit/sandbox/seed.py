@@ -4,11 +4,15 @@ The seed's examples run verbatim against it: provider ``REGISTRATION_ID``
 holds assignment ``ASSIGNMENT_ID`` of learner ``LEARNER_ID`` on content
 ``CONTENT_ID``, assigned by ``ASSIGNER_ID``.
 
+It also holds records that contradict themselves, one kind per rule of ``learnkit.audit``
+and a few of each across the three providers, so that an audit has something to find:
+``SEEDED_INCONSISTENCIES`` names them (rule id -> record ids), judged at ``AUDIT_NOW``.
+
 ``load_tenant(FILE)`` builds a tenant from a provider's real activities instead, as
 ``learnkit export`` writes them (CSV) or as Graph returns them (JSON lines or a saved answer), for a
 rehearsal on a copy of production.
 
-Example: ``tenant = build_tenant(); len(tenant.activities)  # 640``
+Example: ``tenant = build_tenant(); len(tenant.activities)  # 670``
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from learnkit.errors import InvalidInputError
@@ -35,6 +40,7 @@ __all__ = [
     "ASSIGNER_ID",
     "ASSIGNMENT_EXTERNAL_ID",
     "ASSIGNMENT_ID",
+    "AUDIT_NOW",
     "CONTENT_ID",
     "DEMO_IDS",
     "DISABLED_REGISTRATION_ID",
@@ -42,6 +48,7 @@ __all__ = [
     "OTHER_CONTENT_ID",
     "OTHER_REGISTRATION_ID",
     "REGISTRATION_ID",
+    "SEEDED_INCONSISTENCIES",
     "SELF_INITIATED_EXTERNAL_ID",
     "SELF_INITIATED_ID",
     "TENANT_ID",
@@ -113,6 +120,8 @@ class Tenant:
     providers: list[dict[str, Any]] = field(default_factory=list)
     contents: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     activities: list[dict[str, Any]] = field(default_factory=list)
+    #: The records seeded to contradict themselves: rule id of ``learnkit.audit`` -> record ids.
+    inconsistencies: dict[str, list[str]] = field(default_factory=dict)
 
 
 def _guid(rng: random.Random) -> str:
@@ -270,6 +279,7 @@ def build_tenant(seed: int = 2022) -> Tenant:
             tenant.activities.append(
                 _random_activity(rng, provider_id, learners, by_provider[provider_id], f"{slug}-{n + 1:06d}")
             )
+    _add_inconsistencies(tenant, seed, learners, by_provider)
     return tenant
 
 
@@ -307,6 +317,154 @@ def _seed_self_initiated() -> dict[str, Any]:
         startedDateTime="2021-05-01T09:00:00Z",
     )
     return record
+
+
+# --- records that contradict themselves ------------------------------------------------------------
+
+#: The moment to audit the demo tenant at (``learnkit audit --now``): after every seeded due date, and before
+#: every due date and after every completion date the random records hold, so the seeded records are all
+#: an audit finds. Under the real clock, every random assignment due in 2024 and not completed is overdue too.
+AUDIT_NOW = "2024-01-01T00:00:00Z"
+
+_A, _S = ASSIGNMENT_TYPE, SELF_INITIATED_TYPE
+#: In a spec's changes: the record is the previous one sent again (same learner, content and external id).
+_REPEAT = "repeat"
+_Value = Any  # a value, or a function of the rng giving one
+
+
+def _when(year: int) -> Any:
+    return lambda rng: _stamp(rng, year)
+
+
+def _due(year: int, zone: str) -> Any:
+    return lambda rng: {"dateTime": f"{year}-{rng.randint(1, 12):02d}-15T17:00:00.0000000", "timeZone": zone}
+
+
+def _notes(content: str) -> dict[str, str]:
+    return {"contentType": "text", "content": content}
+
+
+_DONE: dict[str, _Value] = {"status": "completed", "completionPercentage": 100, "completedDateTime": _when(2023)}
+
+#: (provider, type, the rules the record breaks, what differs from a consistent record). Rule ids are
+#: ``learnkit.audit.RULES``'; the audit's tests check that every rule has records here. Northwind's sync is
+#: off, so its records are findings a person must take up with the provider (nothing there can be patched).
+_INCONSISTENT: tuple[tuple[str, str, tuple[str, ...], Mapping[str, _Value]], ...] = (
+    (REGISTRATION_ID, _A, ("completed-below-100",), {**_DONE, "completionPercentage": 60}),
+    (
+        REGISTRATION_ID,
+        _S,
+        ("completed-below-100", "completed-without-date"),
+        {**_DONE, "completionPercentage": 80, "completedDateTime": None},
+    ),
+    (REGISTRATION_ID, _A, ("completed-without-date",), {**_DONE, "completedDateTime": None}),
+    (REGISTRATION_ID, _S, ("hundred-not-completed",), {"completionPercentage": 100, "completedDateTime": _when(2023)}),
+    (REGISTRATION_ID, _A, ("hundred-not-completed",), {"completionPercentage": 100}),
+    (REGISTRATION_ID, _A, ("not-started-with-progress",), {"status": "notStarted"}),
+    (
+        REGISTRATION_ID,
+        _A,
+        ("not-started-with-progress", "html-in-text-notes"),
+        {"status": "notStarted", "notes": _notes("<p>Read <b>chapter 2</b> before the workshop.</p>")},
+    ),
+    (REGISTRATION_ID, _A, ("completed-before-assigned",), {**_DONE, "completedDateTime": _when(2021)}),
+    (REGISTRATION_ID, _S, ("completed-before-started",), {**_DONE, "completedDateTime": _when(2021)}),
+    (REGISTRATION_ID, _S, ("completed-in-future",), {**_DONE, "completedDateTime": _when(2031)}),
+    (REGISTRATION_ID, _A, ("overdue",), {"dueDateTime": _due(2023, "Pacific Standard Time")}),
+    (REGISTRATION_ID, _A, ("unknown-time-zone",), {"dueDateTime": _due(2024, "Eastern Time")}),
+    (REGISTRATION_ID, _A, ("duplicate-external-id",), {}),
+    (REGISTRATION_ID, _A, ("duplicate-external-id",), {_REPEAT: True}),
+    (
+        REGISTRATION_ID,
+        _A,
+        ("html-in-text-notes",),
+        {"notes": _notes('See the <a href="https://contosoacademy.example/syllabus">syllabus</a>.')},
+    ),
+    (OTHER_REGISTRATION_ID, _A, ("completed-below-100",), {**_DONE, "completionPercentage": 90}),
+    (
+        OTHER_REGISTRATION_ID,
+        _S,
+        ("hundred-not-completed",),
+        {"completionPercentage": 100, "completedDateTime": _when(2023)},
+    ),
+    (OTHER_REGISTRATION_ID, _A, ("not-started-with-progress",), {"status": "notStarted"}),
+    (OTHER_REGISTRATION_ID, _A, ("html-in-text-notes",), {"notes": _notes("Finish before the review&nbsp;meeting.")}),
+    (OTHER_REGISTRATION_ID, _A, ("unknown-time-zone",), {"dueDateTime": _due(2024, "Central Europe Time")}),
+    (OTHER_REGISTRATION_ID, _A, ("overdue",), {"dueDateTime": _due(2023, "W. Europe Standard Time")}),
+    (OTHER_REGISTRATION_ID, _A, ("completed-before-assigned",), {**_DONE, "completedDateTime": _when(2021)}),
+    (DISABLED_REGISTRATION_ID, _A, ("completed-without-date",), {**_DONE, "completedDateTime": None}),
+    (DISABLED_REGISTRATION_ID, _S, ("completed-before-started",), {**_DONE, "completedDateTime": _when(2021)}),
+    (DISABLED_REGISTRATION_ID, _A, ("overdue",), {"dueDateTime": _due(2023, "Tokyo Standard Time")}),
+    (DISABLED_REGISTRATION_ID, _S, ("completed-in-future",), {**_DONE, "completedDateTime": _when(2030)}),
+    (DISABLED_REGISTRATION_ID, _S, ("duplicate-external-id",), {}),
+    (DISABLED_REGISTRATION_ID, _S, ("duplicate-external-id",), {_REPEAT: True}),
+)
+
+
+def _consistent(
+    rng: random.Random, kind: str, provider_id: str, learners: list[str], contents: list[str], external_id: str
+) -> dict[str, Any]:
+    """A record no rule finds anything in at ``AUDIT_NOW``: in progress, assigned or started in 2022, due in 2024."""
+    learner = rng.choice(learners)
+    record = empty_activity(kind)
+    record.update(
+        id=f"{learner}:{_guid(rng)}",
+        externalcourseActivityId=external_id,
+        learnerUserId=learner,
+        learningContentId=rng.choice(contents),
+        learningProviderId=provider_id,
+        status="inProgress",
+        completionPercentage=rng.randint(1, 99),
+    )
+    if kind == ASSIGNMENT_TYPE:
+        record.update(
+            assignedDateTime=_stamp(rng, 2022),
+            assignerUserId=ASSIGNER_ID,
+            assignmentType=rng.choice(("required", "recommended")),
+            dueDateTime=_due(2024, "UTC")(rng),
+            notes=_notes("Assigned by the demo tenant."),
+        )
+    else:
+        record["startedDateTime"] = _stamp(rng, 2022)
+    return record
+
+
+def _add_inconsistencies(tenant: Tenant, seed: int, learners: list[str], by_provider: Mapping[str, list[str]]) -> None:
+    """Append ``_INCONSISTENT``'s records to ``tenant`` and list them in ``tenant.inconsistencies``.
+
+    They draw from an rng of their own, so the other records are what they were before these existed.
+    """
+    rng = random.Random(f"{seed}/inconsistencies")
+    found: dict[str, list[str]] = {}
+    # The documented assignment is due in June 2022 and not started: overdue at AUDIT_NOW.
+    found["overdue"] = [ASSIGNMENT_ID]
+    numbers: dict[str, int] = {}
+    previous: dict[str, Any] = {}
+    for provider_id, kind, rules, changes in _INCONSISTENT:
+        slug = next(name for pid, name, _ in _PROVIDERS if pid == provider_id).split()[0].lower()
+        numbers[provider_id] = numbers.get(provider_id, 0) + 1
+        record = _consistent(
+            rng, kind, provider_id, learners, by_provider[provider_id], f"{slug}-check-{numbers[provider_id]:03d}"
+        )
+        for name, value in changes.items():
+            if name == _REPEAT:
+                for same in ("learnerUserId", "learningContentId", "externalcourseActivityId"):
+                    record[same] = previous[same]
+                record["id"] = f"{record['learnerUserId']}:{_guid(rng)}"
+            else:
+                record[name] = value(rng) if callable(value) else value
+        tenant.activities.append(record)
+        previous = record
+        for rule_id in rules:
+            found.setdefault(rule_id, []).append(record["id"])
+    tenant.inconsistencies = found
+
+
+#: The demo tenant's records that contradict themselves, by rule id of ``learnkit.audit``: what
+#: ``audit(frame, now=AUDIT_NOW)`` finds on the three providers, and nothing else.
+SEEDED_INCONSISTENCIES: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {rule_id: tuple(ids) for rule_id, ids in build_tenant().inconsistencies.items()}
+)
 
 
 def bulk_activities(
@@ -504,7 +662,6 @@ def load_tenant(path: str | os.PathLike[str], *, pseudonymize: bool = False) -> 
     source = Path(path)
     tenant = Tenant()
     seen_ids: set[str] = set()
-    seen_external: set[tuple[str, str]] = set()
     for where, item in _records(source):
         record = _activity(item, where)
         if pseudonymize:
@@ -513,13 +670,8 @@ def load_tenant(path: str | os.PathLike[str], *, pseudonymize: bool = False) -> 
         if key in seen_ids:
             raise InvalidInputError("id", "invalid", f"{where}: activity {record['id']} appears twice")
         seen_ids.add(key)
-        external = record.get("externalcourseActivityId")
-        if external is not None:
-            pair = (str(record["learningProviderId"]).lower(), str(external))
-            if pair in seen_external:
-                raise InvalidInputError("externalcourseActivityId", "invalid",
-                                        f"{where}: {external!r} appears twice for one provider")
-            seen_external.add(pair)
+        # An external id used twice under one provider is kept, as a real tenant can hold it: the store
+        # addresses the first by it, and learnkit.audit's duplicate-external-id rule finds both.
         tenant.activities.append(record)
     if not tenant.activities:
         raise InvalidInputError("body", "empty", f"{source.name} holds no activity to load")

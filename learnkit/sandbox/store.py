@@ -61,6 +61,23 @@ def _external_key(activity: dict[str, Any]) -> str:
     return str(external) if external is not None else "\x00" + str(activity["id"])
 
 
+def _tenant_keys(activities: Iterable[dict[str, Any]]) -> Iterator[tuple[dict[str, Any], str]]:
+    """Each activity of a tenant being loaded with its external_id column.
+
+    A tenant may hold one external id twice under a provider (a real one can, and the audit
+    looks for it): the later records get a key of their own (the external id, a NUL, their id),
+    so addressing the external id reaches the first, as creating a second one stays refused.
+    """
+    seen: set[tuple[str, str]] = set()
+    for activity in activities:
+        key = _external_key(activity)
+        pair = (str(activity["learningProviderId"]).lower(), key)
+        if pair in seen:
+            key = f"{key}\x00{activity['id']}"
+        seen.add(pair)
+        yield activity, key
+
+
 class Duplicate(Exception):
     """An entity with that (provider, external id) or id already exists."""
 
@@ -167,8 +184,8 @@ class Store:
         db.executemany(
             "INSERT INTO activities (id, provider_id, learner_id, external_id, data) VALUES (?, ?, ?, ?, ?)",
             (
-                (a["id"], a["learningProviderId"], a["learnerUserId"], _external_key(a), json.dumps(a))
-                for a in activities
+                (a["id"], a["learningProviderId"], a["learnerUserId"], key, json.dumps(a))
+                for a, key in _tenant_keys(activities)
             ),
         )
 

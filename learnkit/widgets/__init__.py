@@ -7,7 +7,8 @@
   edit the updatable columns, see the pending changes;
 - ``BulkEditor``: set fields on the selected rows, preview, apply with progress;
 - ``HistoryPanel``: the journal's runs, each undoable;
-- ``ProviderCharts``: status, completion, overdue and findings charts whose selections filter a table.
+- ``ProviderCharts``: status, completion, overdue and findings charts whose selections filter a table;
+- ``FindingsPanel``: the audit's findings and proposed fixes, to review, apply (one journal run) and undo.
 
 They are views of one ``Workbench`` (client, activities, pending edits, journal):
 every save from any of them is one journal run and shows in all of them.
@@ -30,6 +31,7 @@ from learnkit.widgets._safe import CALLBACK_ERRORS, CallbackError, guarded
 from learnkit.widgets.bulk_editor import BulkEditor
 from learnkit.widgets.charts import ProviderCharts
 from learnkit.widgets.connect import ConnectPanel
+from learnkit.widgets.findings import FindingsPanel
 from learnkit.widgets.form import ActivityForm
 from learnkit.widgets.history import HistoryPanel
 from learnkit.widgets.table import ActivityTable
@@ -42,6 +44,7 @@ __all__ = [
     "BulkEditor",
     "CallbackError",
     "ConnectPanel",
+    "FindingsPanel",
     "HistoryPanel",
     "ProviderCharts",
     "Workbench",

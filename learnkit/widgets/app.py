@@ -48,6 +48,7 @@ from learnkit.widgets._safe import CALLBACK_ERRORS, CallbackError, guarded, rend
 from learnkit.widgets.bulk_editor import BulkEditor
 from learnkit.widgets.connect import ConnectPanel
 from learnkit.widgets.explain import explain_error
+from learnkit.widgets.findings import FindingsPanel
 from learnkit.widgets.form import ActivityForm
 from learnkit.widgets.history import HistoryPanel
 from learnkit.widgets.table import ActivityTable
@@ -505,7 +506,7 @@ class WorkbenchApp(widgets.VBox):  # type: ignore[misc]
     def _page_shown(self) -> None:
         if self.tabs.selected_index == AUDIT and not self._audit_built:
             self._audit_built = True
-            view = _audit_view(self.table)
+            view = _audit_view(self.table, self._start)
             if view is not None:
                 self.audit_slot.children = [view]
 
@@ -522,13 +523,16 @@ class WorkbenchApp(widgets.VBox):  # type: ignore[misc]
         super().close()
 
 
-def _audit_view(table: ActivityTable) -> widgets.Widget | None:
-    """The audit's charts over ``table`` when ``learnkit.widgets.charts`` is installed, else None."""
+def _audit_view(table: ActivityTable, runner: Any = None) -> widgets.Widget | None:
+    """The audit's charts over ``table``, and its findings panel (fixes run by ``runner``), else None.
+
+    None when ``learnkit.widgets.charts`` (bqplot) is not installed.
+    """
     try:
         charts = importlib.import_module("learnkit.widgets.charts")
     except ImportError:
         return None
-    view: widgets.Widget = charts.ProviderCharts(table)
+    view: widgets.Widget = widgets.VBox([charts.ProviderCharts(table), FindingsPanel(table.workbench, runner=runner)])
     return view
 
 

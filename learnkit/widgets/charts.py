@@ -262,12 +262,14 @@ class ProviderCharts(widgets.VBox):  # type: ignore[misc]
         self._months = [pd.Timestamp(m) for m in counts.index]
         self.overdue_bars.x = np.array([m.to_datetime64() for m in self._months], dtype="datetime64[ms]")
         self.overdue_bars.y = counts.to_numpy(dtype=float)
+        _whole_ticks(self.overdue_figure, counts.max() if len(counts) else 0)
 
     def _draw_findings(self, result: AuditResult) -> None:
         counts = result.findings.groupby("rule").size()
         self._rules = [r.id for r in result.rules if counts.get(r.id, 0)]
         self.findings_bars.x = self._rules
         self.findings_bars.y = [int(counts[r]) for r in self._rules]
+        _whole_ticks(self.findings_figure, max(self.findings_bars.y, default=0))
 
     # --- selections -------------------------------------------------------------------------
 
@@ -375,6 +377,11 @@ class ProviderCharts(widgets.VBox):  # type: ignore[misc]
         finally:
             self._quiet = False
         self._narrow(None, "")
+
+
+def _whole_ticks(figure: Any, top: float) -> None:
+    """Ticks at whole counts when the tallest bar is short (bqplot's own would read "0 0 1 1 2" once rounded)."""
+    figure.axes[1].tick_values = np.arange(0, int(top) + 1) if 0 < top <= 10 else None
 
 
 def _indices(selected: Any, count: int) -> list[int]:

@@ -27,11 +27,14 @@ from typing import Any
 import pytest
 
 from learnkit import GraphClient
+from learnkit.sandbox.seed import REGISTRATION_ID, build_tenant
 from learnkit.widgets import ActivityTable, Workbench
 from tests.browser.voila import serving
 
 pytestmark = pytest.mark.slow
 
+#: The demo provider's activities, seeded inconsistencies included (the tables' and status lines' count).
+DEMO_ROWS = sum(a["learningProviderId"] == REGISTRATION_ID for a in build_tenant().activities)
 ROOT = Path(__file__).resolve().parents[2]
 APP = ROOT / "notebooks" / "editor-app.ipynb"
 ARTIFACTS = ROOT / "test-artifacts"
@@ -178,7 +181,7 @@ class App:
     def wait_loaded(self) -> None:
         self.form.locator(".lk-field-completionPercentage").wait_for(state="visible", timeout=LOAD_TIMEOUT)
         self.table.locator(".lm-DataGrid-viewport canvas").first.wait_for(state="visible", timeout=LOAD_TIMEOUT)
-        self.table.get_by_text("of 402 rows").wait_for(timeout=STEP_TIMEOUT)
+        self.table.get_by_text(f"of {DEMO_ROWS} rows").wait_for(timeout=STEP_TIMEOUT)
         client, demo = self.connect()
         self.geometry = Geometry.of(client, demo["registration_id"])
 
@@ -327,7 +330,7 @@ def test_dark_theme_reads_well(state: Path, voila: str, browser: Any) -> None:
             "form header": app.form.locator("table.lk-header td code"),
             "form label": app.form.locator(".lk-field b"),
             "history run": app.history.locator(".lk-run, i"),
-            "page label": app.table.get_by_text("of 402 rows"),
+            "page label": app.table.get_by_text(f"of {DEMO_ROWS} rows"),
         }.items():
             assert app.contrast(locator) >= 4.5, f"{what} is hard to read on the dark theme"
         app.screenshot("editor-app-dark.png")
