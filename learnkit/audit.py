@@ -25,8 +25,8 @@ How each fix is decided (a value is proposed only when the record itself shows i
   or needs a new due date is a person's call;
 - an unknown ``dueDateTime.timeZone`` gets the known name it spells when exactly one
   matches ignoring case, spaces and underscores (``pacific standard time``); else a
-  finding only. No plan is made for such a record yet: learnkit's conflict check
-  fingerprints the record as read, zone included (``AuditResult.unplanned`` says so);
+  finding only. Undoing such a fix is refused before sending: the old zone is one
+  Graph would not take;
 - a repeated ``externalcourseActivityId`` is a finding only: which record is the real
   one is not in the data, and removing one is not a PATCH;
 - notes marked ``text`` whose content is HTML markup become ``html``: the content
@@ -626,20 +626,8 @@ def _plans(frame: pd.DataFrame, findings: pd.DataFrame) -> tuple[list[PatchPlan]
     unknown = labels.difference(frame.index)
     if len(unknown):
         raise InvalidRowsError([(unknown[0], "row", "is not a row of the frame the findings came from")])
-    # A record holding a zone no one knows cannot be fingerprinted or compared (learnkit.plans.canonical
-    # reads the zone): no plan can be based on it, whatever the fix.
-    zones = frame.loc[labels, "dueDateTime.timeZone"]
-    stuck = zones.notna() & ~zones.isin(list(known_time_zones()))
-    refused: list[tuple[Any, str, str]] = [
-        (
-            row,
-            "dueDateTime.timeZone",
-            f"the record holds the unknown time zone {zones[row]!r}: learnkit cannot "
-            "base a plan on it; fix it where the record comes from",
-        )
-        for row in labels[stuck.to_numpy()]
-    ]
-    keep = labels[~stuck.to_numpy()]
+    refused: list[tuple[Any, str, str]] = []
+    keep = labels
     before, after = _fixed_rows(frame, fixes, keep)
     try:
         return diff(before, after), refused

@@ -25,8 +25,14 @@ How cells are written, so that export then apply of an untouched file changes no
 
 Which rows are sent: a row is "as exported" when the fingerprint of its updatable
 values equals its ``@learnkit.etag``; such a row is skipped whatever its identity
-columns say (nothing of them is ever sent). Filled cells of properties the row's type
-does not have are refused on every row.
+columns say (nothing of them is ever sent). An edited row's plan carries the
+properties whose cells no longer hash to their part of the fingerprint (all of them
+when the row has none to tell by). Filled cells of properties the row's type does not
+have are refused on every row.
+
+Reading is done a column at a time (``learnkit._columnar`` for date-times and
+fingerprints), so validating 100,000 rows costs about what ``pandas.read_csv`` does;
+``plan_csv`` makes the ``PatchPlan`` objects when they are first used (``PlanList``).
 
 Reading accepts UTF-8 (with or without a byte-order mark), UTF-16 with a byte-order
 mark, and Windows-1252 (what Excel writes for "CSV" on Western systems); anything else,
@@ -46,9 +52,11 @@ import codecs
 import io
 import os
 import warnings
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import repeat
 from pathlib import Path
-from typing import Any, get_args
+from typing import Any, get_args, overload
 
 import numpy as np
 import pandas as pd
@@ -60,11 +68,15 @@ from learnkit.frame import (
     LOCAL_COLUMN,
     NESTED_COLUMNS,
     TEXT_COLUMNS,
+    etag_differences,
+    etags_match,
     is_missing,
     iso_texts,
+    kind_rows,
     parse_datetimes,
     row_etags,
     row_label,
+    rows_by_kind,
     wire_columns,
 )
 from learnkit.models import UPDATE_MODELS, BodyType, normalize_odata_type
@@ -82,6 +94,7 @@ __all__ = [
     "ETAG_COLUMN",
     "CsvPlans",
     "ExtraColumnsWarning",
+    "PlanList",
     "plan_csv",
     "plans_from_frame",
     "read_csv",
@@ -244,8 +257,14 @@ def _raw_table(source: str | os.PathLike[str] | Any) -> pd.DataFrame:
     if not text[:4096].strip("\ufeff \t\r\n") and not text.strip("\ufeff \t\r\n"):
         raise InvalidInputError("csv", "empty", f"{name} is empty: export one with `learnkit export`")
     try:
+        # pandas' C parser is quickest on UTF-8 bytes (text it would encode again, a chunk at a time).
+        data = text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        bad = exc.object[exc.start : exc.end]
+        raise InvalidInputError("csv", "invalid", f"{name} holds {bad!r}, which is not Unicode text") from None
+    try:
         # Only an empty cell is missing ("NA" or "null" are text); pandas finds them in C.
-        raw = pd.read_csv(io.StringIO(text), dtype=object, keep_default_na=False, na_values=[""])
+        raw = pd.read_csv(io.BytesIO(data), dtype=object, keep_default_na=False, na_values=[""], encoding="utf-8")
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
         raise InvalidInputError("csv", "invalid", f"{name} is not a well-formed CSV: {exc}".strip()) from None
     repeated = [
@@ -255,9 +274,31 @@ def _raw_table(source: str | os.PathLike[str] | Any) -> pd.DataFrame:
     ]
     if repeated:
         raise InvalidInputError("csv", "invalid", f"{name} has the column {repeated[0].rsplit('.', 1)[0]!r} twice")
-    # No apostrophe anywhere (a search in C) means no cell to unescape: one pass over every cell saved.
-    raw.attrs["escaped"] = ESCAPE in text
+    raw.attrs["escaped"] = _has_escapes(text)
     return raw
+
+
+# What a cell can begin after: the file's start (seen as a comma), a comma, a line break.
+_CELL_START = ",\n\r"
+
+
+def _has_escapes(text: str) -> bool:
+    r"""Whether any cell may begin with ``'``: without one, no cell needs unescaping.
+
+    Only the apostrophes are visited (found in C), each checked for what is before it:
+    a note's "don't" costs one look.
+
+    >>> _has_escapes("name,note,don't"), _has_escapes("name,note,'=1+1"), _has_escapes('a\r\n"\'=1,2"')
+    (False, True, True)
+    """
+    find = text.find
+    at = find(ESCAPE)
+    while at != -1:
+        before = text[at - 1] if at else ","
+        if before in _CELL_START or (before == '"' and (at == 1 or text[at - 2] in _CELL_START)):
+            return True
+        at = find(ESCAPE, at + 1)
+    return False
 
 
 # --- reading and validating --------------------------------------------------------
@@ -267,15 +308,22 @@ def _unescape(cells: pd.Series, escaped: bool = True) -> pd.Series:
     """Cells as values: an empty cell is missing (NaN, as pandas read it), one leading ``'`` is dropped."""
     if not escaped:
         return cells
-    values = [(c[1:] if c[:1] == ESCAPE else c) if type(c) is str else c for c in cells.tolist()]
+    values = cells.to_numpy(dtype=object)
+    # Each cell's first character, in C (a missing cell, NaN, shows as "n"): only the escaped ones are touched.
+    marked = np.flatnonzero(values.astype("U1") == ESCAPE)
+    if not len(marked):
+        return cells
+    values = values.copy()
+    values[marked] = [cell[1:] for cell in values[marked].tolist()]
     unescaped: pd.Series = pd.Series(values, index=cells.index, dtype=object)
     return unescaped
 
 
 def _stripped(cells: pd.Series) -> pd.Series:
     """Coded cells without surrounding spaces (a blank one is missing); done once per distinct value."""
-    distinct = {v: (v.strip() or None) for v in cells.dropna().unique()}
-    result: pd.Series = cells.map(distinct).astype(object).where(cells.notna(), None)
+    codes, distinct = pd.factorize(cells.to_numpy(dtype=object))
+    values = np.array([*((v.strip() or None) if isinstance(v, str) else v for v in distinct), None], dtype=object)
+    result: pd.Series = pd.Series(values[codes], index=cells.index, dtype=object)
     return result
 
 
@@ -284,6 +332,8 @@ class _Read:
     frame: pd.DataFrame
     unchanged: pd.Series
     extra_columns: tuple[str, ...]
+    #: Per updatable property, the rows whose cell still hashes to the row's exported fingerprint.
+    same: dict[str, np.ndarray[Any, np.dtype[np.bool_]]] | None = None
 
 
 def read_csv(source: str | os.PathLike[str] | Any) -> pd.DataFrame:
@@ -299,7 +349,8 @@ def read_csv(source: str | os.PathLike[str] | Any) -> pd.DataFrame:
     return _read(source).frame
 
 
-def _read(source: str | os.PathLike[str] | Any) -> _Read:
+def _read(source: str | os.PathLike[str] | Any, *, typed: bool = True) -> _Read:
+    """The checked frame; ``typed=False`` leaves text columns as object arrays (plans need no more)."""
     raw = _raw_table(source)
     raw.index = pd.RangeIndex(2, 2 + len(raw), name="row")
     extras = tuple(str(c) for c in raw.columns if c not in ACTIVITY_COLUMNS and c != ETAG_COLUMN)
@@ -314,45 +365,44 @@ def _read(source: str | os.PathLike[str] | Any) -> _Read:
         if name not in raw.columns:
             raise InvalidInputError(name, "required", f"the CSV needs a {name!r} column to address each record")
     problems: list[tuple[Any, str, str]] = []
-    frame = pd.DataFrame(index=raw.index)
+    columns: dict[str, Any] = {}
     escaped = bool(raw.attrs.get("escaped", True))
     for name in (*[c for c in ACTIVITY_COLUMNS if c in raw.columns], *extras):
         # Only text is ever escaped: date-time and number cells are read as they are.
         cells = _unescape(raw[name], escaped and name not in DATETIME_COLUMNS and name != "completionPercentage")
-        if name in CODED_COLUMNS or name == "completionPercentage":
+        if name in CODED_COLUMNS:
             cells = _stripped(cells)
         if name in DATETIME_COLUMNS:
             values, bad = parse_datetimes(cells, aware=name != LOCAL_COLUMN)
-            frame[name] = values
+            columns[name] = values
             problems.extend((row, name, detail) for row, detail in bad.dropna().items())
         elif name == "completionPercentage":
-            frame[name] = _integers(cells, name, problems)
+            columns[name] = _integers(cells, name, problems)
         else:
-            frame[name] = cells
-    kinds = frame["@odata.type"]
-    normal: dict[Any, str | None] = {}
-    for value in kinds.dropna().unique():
+            columns[name] = cells
+    kind_codes, named = pd.factorize(columns["@odata.type"].to_numpy(dtype=object))
+    normal: list[str | None] = []
+    for code, value in enumerate(named.tolist()):
         try:
-            normal[value] = normalize_odata_type(value)
+            normal.append(normalize_odata_type(value))
         except InvalidInputError as exc:
-            normal[value] = None
-            problems.extend((row, "@odata.type", exc.detail) for row in kinds.index[kinds == value])
-    frame["@odata.type"] = kinds.map(normal)
-    for row in kinds.index[kinds.isna()]:
-        problems.append((row, "@odata.type", normalize_odata_type_detail()))
-    provider = frame["learningProviderId"]
-    blank = provider.map({v: not v.strip() for v in provider.dropna().unique()}).fillna(True).astype(bool)
-    problems.extend((row, "learningProviderId", _ADDRESS_EMPTY) for row in blank.index[blank])
-    problems.extend(_id_problems(frame["id"]))
-    problems.extend(_foreign_cells(frame))
+            normal.append(None)
+            problems.extend((row, "@odata.type", exc.detail) for row in raw.index[kind_codes == code])
+    columns["@odata.type"] = pd.Series(np.array([*normal, None], dtype=object)[kind_codes], index=raw.index)
+    rows_of = rows_by_kind(kind_codes, normal)
+    problems.extend((row, "@odata.type", normalize_odata_type_detail()) for row in raw.index[kind_codes == -1])
+    provider_codes, providers = pd.factorize(columns["learningProviderId"].to_numpy(dtype=object))
+    blank = np.array([*(not str(v).strip() for v in providers), True])[provider_codes]
+    problems.extend((row, "learningProviderId", _ADDRESS_EMPTY) for row in raw.index[blank])
     if ETAG_COLUMN in raw.columns:
-        frame[ETAG_COLUMN] = _unescape(raw[ETAG_COLUMN], escaped)
-        unchanged = (
-            pd.Series(
-                frame[ETAG_COLUMN].to_numpy(dtype=object) == row_etags(frame).to_numpy(dtype=object), index=frame.index
-            )
-            & frame[ETAG_COLUMN].notna()
-        )
+        columns[ETAG_COLUMN] = _unescape(raw[ETAG_COLUMN], escaped)
+    frame = pd.DataFrame(columns, index=raw.index, copy=False)
+    problems.extend(_id_problems(frame["id"]))
+    problems.extend(_foreign_cells(frame, rows_of))
+    same: dict[str, np.ndarray[Any, np.dtype[np.bool_]]] | None = None
+    if ETAG_COLUMN in frame.columns:
+        match, same = etag_differences(frame, frame[ETAG_COLUMN].to_numpy(dtype=object), rows_of)
+        unchanged: pd.Series = pd.Series(match, index=frame.index, dtype=bool)
     else:
         unchanged = pd.Series(False, index=frame.index)
     # Rows with a cell that did not even parse are not validated further: one message per cell.
@@ -361,6 +411,8 @@ def _read(source: str | os.PathLike[str] | Any) -> _Read:
     problems.extend(_validate(frame[edited]))
     if problems:
         raise InvalidRowsError(sorted(problems, key=lambda p: (p[0], p[1])))
+    if not typed:
+        return _Read(frame, unchanged, extras, same)
     # Text columns as pandas infers them for a frame read from Graph (``str`` in pandas 3): one frame type.
     for name in (*TEXT_COLUMNS, ETAG_COLUMN, *extras):
         if name in frame.columns:
@@ -374,7 +426,7 @@ def _read(source: str | os.PathLike[str] | Any) -> _Read:
             *extras,
         ]
     ]
-    return _Read(frame, unchanged, extras)
+    return _Read(frame, unchanged, extras, same)
 
 
 def normalize_odata_type_detail() -> str:
@@ -387,13 +439,20 @@ def normalize_odata_type_detail() -> str:
 
 
 def _integers(cells: pd.Series, name: str, problems: list[tuple[Any, str, str]]) -> pd.Series:
-    numbers = pd.to_numeric(cells, errors="coerce")
-    given = cells.notna()
-    whole = numbers.notna() & (numbers % 1 == 0) & (numbers.abs() < 2**53)
-    for row in cells.index[given & ~whole]:
-        problems.append((row, name, f"{cells[row]!r} is not a whole number"))
-    values: pd.Series = numbers.where(whole).astype("Int64")
-    return values
+    """Whole numbers as ``Int64``; each cell that is not one is a problem. Parsed once per distinct text.
+
+    Surrounding spaces are not part of a number; a blank cell is missing, not a problem.
+    """
+    codes, texts = pd.factorize(cells.to_numpy(dtype=object))
+    distinct = [v.strip() if isinstance(v, str) else v for v in texts.tolist()]
+    numbers = pd.to_numeric(pd.Series(distinct, dtype=object).replace("", None), errors="coerce")
+    given = pd.Series([v not in ("", None) for v in distinct], dtype=bool)
+    whole = (~given | (numbers.notna() & (numbers % 1 == 0) & (numbers.abs() < 2**53))).to_numpy(dtype=bool)
+    for code in np.flatnonzero(~whole).tolist():
+        problems.extend((row, name, f"{distinct[code]!r} is not a whole number") for row in cells.index[codes == code])
+    values = pd.array(numbers.where(whole).astype("Float64"), dtype="Int64").take(codes, allow_fill=True)
+    result: pd.Series = pd.Series(values, index=cells.index)
+    return result
 
 
 _ADDRESS_EMPTY = "shouldn't be empty: it addresses the record"
@@ -401,12 +460,25 @@ _ADDRESS_EMPTY = "shouldn't be empty: it addresses the record"
 
 def _id_problems(ids: pd.Series) -> list[tuple[Any, str, str]]:
     """Blank ids, and rows repeating an earlier row's id: Graph's ids are GUIDs, so case makes no other record."""
-    keys = [c.strip().lower() if type(c) is str else "" for c in ids.tolist()]
-    folded = pd.Series(keys, index=ids.index, dtype=object)
-    out = [(row, "id", _ADDRESS_EMPTY) for row in folded.index[folded == ""]]
-    repeated = folded[folded.duplicated(keep=False) & (folded != "")]
+    cells = ids.to_numpy(dtype=object)
+    listed = cells.tolist()
+    try:
+        joined: str | None = "\x00".join(listed)
+    except TypeError:  # a missing (NaN) cell
+        joined = None
+    if joined is not None and joined.lower() == joined and len(joined.split()) <= 1:
+        # No capital and no space anywhere (what Graph's GUIDs look like): every id is its own key.
+        distinct = set(listed)
+        if len(distinct) == len(listed) and "" not in distinct:
+            return []  # the usual file: no id blank, none twice
+        keys = cells
+    else:
+        keys = np.array([c.strip().lower() if type(c) is str else "" for c in cells.tolist()], dtype=object)
+    blank = keys == ""
+    out = [(row, "id", _ADDRESS_EMPTY) for row in ids.index[blank]]
+    repeated = pd.Series(keys, index=ids.index).duplicated(keep=False).to_numpy() & ~blank
     first: dict[str, Any] = {}
-    for row, key in repeated.items():
+    for row, key in zip(ids.index[repeated], keys[repeated].tolist(), strict=True):
         if key in first:
             out.append((row, "id", f"repeats row {first[key]} ({ids[first[key]]!r}): one row per record"))
         else:
@@ -414,11 +486,13 @@ def _id_problems(ids: pd.Series) -> list[tuple[Any, str, str]]:
     return out
 
 
-def _foreign_cells(frame: pd.DataFrame) -> list[tuple[Any, str, str]]:
+def _foreign_cells(
+    frame: pd.DataFrame, rows_of: dict[str, np.ndarray[Any, np.dtype[np.intp]]] | None = None
+) -> list[tuple[Any, str, str]]:
     """Filled cells of properties the row's type does not have (checked on every row: such a cell is never sent)."""
     problems: list[tuple[Any, str, str]] = []
-    for kind, model in UPDATE_MODELS.items():
-        rows = frame["@odata.type"] == kind
+    for kind, rows in (kind_rows(frame["@odata.type"]) if rows_of is None else rows_of).items():
+        model = UPDATE_MODELS[kind]
         updatable = {c for p in model.UPDATABLE for c in NESTED_COLUMNS.get(p, (p,))}
         for column in ACTIVITY_COLUMNS:
             if (
@@ -427,7 +501,7 @@ def _foreign_cells(frame: pd.DataFrame) -> list[tuple[Any, str, str]]:
                 and column not in ADDRESS_PROPERTIES
                 and column not in READ_ONLY_PROPERTIES
             ):
-                filled = rows & frame[column].notna()
+                filled = rows[frame[column].notna().to_numpy(dtype=bool)[rows]]
                 detail = f"is not a property of {kind.rsplit('.', 1)[1]}: leave it empty"
                 problems.extend((row, column, detail) for row in frame.index[filled])
     return problems
@@ -441,38 +515,45 @@ def _allowed(model: Any, name: str) -> frozenset[str]:
 def _validate(frame: pd.DataFrame) -> list[tuple[Any, str, str]]:
     """The update model's rules, a column at a time; rows breaking one go through the model for its message."""
     problems: list[tuple[Any, str, str]] = []
-    suspect = pd.Series(False, index=frame.index)
+    n = len(frame)
+    index = frame.index
+    suspect = np.zeros(n, dtype=bool)
     zones = known_time_zones()
     contents = frozenset(t.value for t in BodyType)
-    for kind, model in UPDATE_MODELS.items():
-        rows = frame["@odata.type"] == kind
-        if not rows.any():
-            continue
-        part = frame[rows]
-        if "status" in part.columns:
-            status = part["status"]
-            problems.extend((row, "status", "is required") for row in part.index[status.isna()])
-            suspect[rows] |= status.notna() & ~status.isin(_allowed(model, "status"))
-        if "completionPercentage" in part.columns:
-            percent = part["completionPercentage"]
-            suspect[rows] |= (percent.notna() & ((percent < 0) | (percent > 100))).fillna(False).astype(bool)
-        if "dueDateTime" in model.UPDATABLE and (
-            LOCAL_COLUMN in part.columns or "dueDateTime.timeZone" in part.columns
-        ):
-            local = part[LOCAL_COLUMN].notna() if LOCAL_COLUMN in part.columns else pd.Series(False, index=part.index)
-            zone = part["dueDateTime.timeZone"] if "dueDateTime.timeZone" in part.columns else None
-            has_zone = zone.notna() if zone is not None else pd.Series(False, index=part.index)
-            for row in part.index[local & ~has_zone]:
-                problems.append((row, "dueDateTime.timeZone", "is required when the other dueDateTime cell is filled"))
-            for row in part.index[has_zone & ~local]:
-                problems.append((row, LOCAL_COLUMN, "is required when the other dueDateTime cell is filled"))
-            if zone is not None:
-                suspect[rows] |= has_zone & ~zone.isin(zones)
-        if "notes" in model.UPDATABLE and "notes.contentType" in part.columns:
-            kind_cells = part["notes.contentType"]
-            suspect[rows] |= kind_cells.notna() & ~kind_cells.isin(contents)
+    rows_of = kind_rows(frame["@odata.type"])
+    none = np.zeros(n, dtype=bool)
+
+    def filled(name: str) -> np.ndarray[Any, np.dtype[np.bool_]]:
+        return frame[name].notna().to_numpy(dtype=bool) if name in frame.columns else none
+
+    local, has_zone = filled(LOCAL_COLUMN), filled("dueDateTime.timeZone")
+    if "completionPercentage" in frame.columns:
+        percent = frame["completionPercentage"]
+        suspect |= ((percent < 0) | (percent > 100)).fillna(False).to_numpy(dtype=bool)
+    for kind, positions in rows_of.items():
+        model = UPDATE_MODELS[kind]
+        rows = np.zeros(n, dtype=bool)
+        rows[positions] = True
+        if "status" in frame.columns:
+            status = filled("status")
+            problems.extend((row, "status", "is required") for row in index[rows & ~status])
+            suspect |= rows & status & ~frame["status"].isin(_allowed(model, "status")).to_numpy(dtype=bool)
+        if "dueDateTime" in model.UPDATABLE:
+            problems.extend(
+                (row, "dueDateTime.timeZone", "is required when the other dueDateTime cell is filled")
+                for row in index[rows & local & ~has_zone]
+            )
+            problems.extend(
+                (row, LOCAL_COLUMN, "is required when the other dueDateTime cell is filled")
+                for row in index[rows & has_zone & ~local]
+            )
+            if "dueDateTime.timeZone" in frame.columns:
+                suspect |= rows & has_zone & ~frame["dueDateTime.timeZone"].isin(zones).to_numpy(dtype=bool)
+        if "notes" in model.UPDATABLE and "notes.contentType" in frame.columns:
+            cells = frame["notes.contentType"]
+            suspect |= rows & filled("notes.contentType") & ~cells.isin(contents).to_numpy(dtype=bool)
     told = {row for row, _, _ in problems}
-    suspects = frame[suspect & ~frame.index.isin(list(told))]
+    suspects = frame[suspect & ~index.isin(list(told))]
     if len(suspects):
         try:
             validate_plans(_plans(suspects))
@@ -493,57 +574,163 @@ def unchanged_rows(frame: pd.DataFrame) -> pd.Series:
     if ETAG_COLUMN not in frame.columns:
         none: pd.Series = pd.Series(False, index=frame.index)
         return none
-    exported = frame[ETAG_COLUMN].to_numpy(dtype=object)
-    now = row_etags(frame).to_numpy(dtype=object)
-    result: pd.Series = pd.Series((exported == now) & ~pd.isna(exported), index=frame.index)
+    same = etags_match(frame, frame[ETAG_COLUMN].to_numpy(dtype=object))
+    result: pd.Series = pd.Series(same, index=frame.index, dtype=bool)
     return result
 
 
 def plans_from_frame(frame: pd.DataFrame) -> list[PatchPlan]:
-    """One plan per edited row of a CSV frame (``read_csv``): every updatable column it has.
+    """One plan per edited row of a CSV frame (``read_csv``): the updatable properties whose cells were edited.
 
-    Rows whose values are as exported (``unchanged_rows``) make no plan. The PATCH body
-    is worked out against the service at send time, so only cells that differ from the
-    service are sent; ``@learnkit.etag`` (if present) is the base.
+    Rows whose values are as exported (``unchanged_rows``) make no plan. A cell was edited
+    when it no longer hashes to its part of the row's ``@learnkit.etag`` (what
+    ``learnkit.plans.edited_only`` tells for one plan); a row without a fingerprint to tell
+    by plans every updatable column it has. The PATCH body is worked out against the
+    service at send time, so only cells that differ from the service are sent;
+    ``@learnkit.etag`` (if present) is the base.
 
     Example: ``plans_from_frame(read_csv("edits.csv"))[0].base_etag``
     """
-    return _plans(frame[~unchanged_rows(frame)])
+    if ETAG_COLUMN not in frame.columns:
+        return _plans(frame)
+    match, same = etag_differences(frame, frame[ETAG_COLUMN].to_numpy(dtype=object))
+    return _plans(frame[~match], {p: rows[~match] for p, rows in same.items()})
 
 
-def _plans(frame: pd.DataFrame) -> list[PatchPlan]:
+def _plans(frame: pd.DataFrame, same: dict[str, np.ndarray[Any, np.dtype[np.bool_]]] | None = None) -> list[PatchPlan]:
+    """One plan per row of ``frame`` (already checked), its values gathered a column at a time.
+
+    ``same`` (``etag_differences``, for these rows) leaves out of each plan the properties
+    whose cells still hold the exported values; without it every updatable column is planned.
+    """
     present = [
         p
         for p in dict.fromkeys(p for model in UPDATE_MODELS.values() for p in model.UPDATABLE)
         if any(c in frame.columns for c in NESTED_COLUMNS.get(p, (p,)))
     ]
+    n = len(frame)
+    # Only the properties some row changes are turned into wire values.
+    needed = present if same is None else [p for p in present if not same[p].all()]
     expected = [c for c in READ_ONLY_PROPERTIES if c in frame.columns]
-    wire = wire_columns(frame, [*present, *expected])
-    types = frame["@odata.type"]
-    kinds = types.map({v: normalize_odata_type(v) for v in types.dropna().unique()}).tolist()
-    etags = frame[ETAG_COLUMN].to_numpy(dtype=object).tolist() if ETAG_COLUMN in frame.columns else [None] * len(frame)
-    wanted = {kind: [p for p in model.UPDATABLE if p in present] for kind, model in UPDATE_MODELS.items()}
+    wire = wire_columns(frame, [*needed, *expected])
+    kind_codes, named = pd.factorize(frame["@odata.type"].to_numpy(dtype=object))
+    kinds = [normalize_odata_type(v) for v in named.tolist()]
+    changes = np.empty(n, dtype=object)
+    for code, kind in enumerate(kinds):
+        wanted = [p for p in UPDATE_MODELS[kind].UPDATABLE if p in present]
+        where = np.flatnonzero(kind_codes == code)
+        # Which of ``wanted`` each row plans, as bits: rows sharing a pattern get their dicts in one pass.
+        planned = np.full(len(where), (1 << len(wanted)) - 1, dtype=np.int64)
+        if same is not None:
+            planned[:] = 0
+            for bit, name in enumerate(wanted):
+                planned |= (~same[name][where]).astype(np.int64) << bit
+        for pattern in np.unique(planned).tolist():
+            rows = where[planned == pattern]
+            keys = [name for bit, name in enumerate(wanted) if pattern >> bit & 1]
+            picked = [_objects(wire[name])[rows].tolist() for name in keys]
+            changes[rows] = _dicts(keys, picked, len(rows))
+    expect = _dicts(expected, [wire[c] for c in expected], n)
+    if ETAG_COLUMN in frame.columns:
+        exported = frame[ETAG_COLUMN].to_numpy(dtype=object, copy=True)
+        exported[pd.isna(exported)] = None
+        etags = _texts(exported.tolist())
+    else:
+        etags = [None] * n
+    labels = frame.index
+    rows = labels.tolist() if pd.api.types.is_integer_dtype(labels.dtype) else [row_label(r) for r in labels]
     return [
-        PatchPlan(
-            row=row_label(row),
-            registration_id=str(provider),
-            activity_id=str(activity_id),
-            odata_type=kind,
-            changes={p: wire[p][i] for p in wanted[kind]},
-            base_etag=None if is_missing(etag) else str(etag),
-            expect={c: wire[c][i] for c in expected},
-        )
-        for i, (row, kind, provider, activity_id, etag) in enumerate(
-            zip(
-                frame.index.tolist(),
-                kinds,
-                frame["learningProviderId"].tolist(),
-                frame["id"].tolist(),
-                etags,
-                strict=True,
-            )
+        PatchPlan(row, provider, activity_id, kinds[code], changed, etag, expected_values)
+        for row, code, provider, activity_id, etag, changed, expected_values in zip(
+            rows,
+            kind_codes.tolist(),
+            _texts(frame["learningProviderId"].tolist()),
+            _texts(frame["id"].tolist()),
+            etags,
+            changes.tolist(),
+            expect,
+            strict=True,
         )
     ]
+
+
+def _objects(values: list[Any]) -> np.ndarray[Any, np.dtype[np.object_]]:
+    """A list as a 1-D object array, whatever its items (dicts stay dicts)."""
+    out = np.empty(len(values), dtype=object)
+    out[:] = values
+    return out
+
+
+def _dicts(keys: list[str], columns: list[list[Any]], count: int) -> list[dict[str, Any]]:
+    """One dict per row from one list per key (the loop in C: ``dict(zip(keys, row))``)."""
+    if not keys:
+        return [{} for _ in range(count)]
+    return list(map(dict, map(zip, repeat(keys), zip(*columns, strict=True))))
+
+
+def _texts(values: list[Any]) -> list[Any]:
+    """Cells as text (``_text_of``), skipping the pass when every one already is."""
+    return values if set(map(type, values)) <= {str, type(None)} else [_text_of(v) for v in values]
+
+
+def _text_of(value: Any) -> Any:
+    """Text as it is, anything else (a frame built by hand) as ``str``; None stays None."""
+    return value if value is None or type(value) is str else str(value)
+
+
+class PlanList(Sequence[PatchPlan]):
+    """The plans of a CSV's edited rows, made when first used: a read-only sequence of ``PatchPlan``.
+
+    Every cell was checked before this exists (``plan_csv`` refuses a bad one), so making
+    the plans can no longer fail: it is only the move from columns to one Python object
+    per row, done once, the first time a plan is asked for (``bulk.apply`` lists them).
+    ``len`` needs none made. Compares equal to a list of the same plans.
+
+    >>> PlanList(pd.DataFrame()) == []
+    True
+    """
+
+    def __init__(
+        self, edited: pd.DataFrame, same: dict[str, np.ndarray[Any, np.dtype[np.bool_]]] | None = None
+    ) -> None:
+        self._edited: pd.DataFrame | None = edited
+        self._same = same
+        self._plans: list[PatchPlan] | None = None
+        self._count = len(edited)
+
+    def _made(self) -> list[PatchPlan]:
+        if self._plans is None:
+            assert self._edited is not None
+            self._plans = _plans(self._edited, self._same) if self._count else []
+            self._edited = self._same = None  # the columns are not needed once the plans hold the values
+        return self._plans
+
+    def __len__(self) -> int:
+        return self._count
+
+    @overload
+    def __getitem__(self, index: int) -> PatchPlan: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[PatchPlan]: ...
+
+    def __getitem__(self, index: int | slice) -> PatchPlan | list[PatchPlan]:
+        return self._made()[index]
+
+    def __iter__(self) -> Iterator[PatchPlan]:
+        return iter(self._made())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, PlanList):
+            return self._made() == other._made()
+        if isinstance(other, Sequence) and not isinstance(other, (str, bytes)):
+            return self._made() == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]  # mutable-looking, like a list
+
+    def __repr__(self) -> str:
+        return repr(self._made())
 
 
 @dataclass(frozen=True)
@@ -551,13 +738,14 @@ class CsvPlans:
     """What an edited CSV asks for: ``plans`` for the edited rows, and how many rows were left as exported.
 
     ``unchanged`` rows make no plan (nothing of them is read or sent); ``extra_columns``
-    are the sheet's own columns, kept aside.
+    are the sheet's own columns, kept aside. ``plans`` is a sequence (a ``PlanList`` from
+    ``plan_csv``: the plan objects are made on first use).
 
     >>> CsvPlans([], rows=3, unchanged=3).summary()
     '3 rows: 0 edited, 3 as exported (skipped)'
     """
 
-    plans: list[PatchPlan]
+    plans: Sequence[PatchPlan]
     rows: int
     unchanged: int
     extra_columns: tuple[str, ...] = field(default=())
@@ -571,10 +759,15 @@ class CsvPlans:
 def plan_csv(source: str | os.PathLike[str] | Any) -> CsvPlans:
     """Read, validate and plan an edited CSV in one pass (``read_csv`` then ``plans_from_frame``).
 
+    Every cell is checked here (``InvalidRowsError`` names each bad one); the plan objects
+    themselves are made when first used (``PlanList``).
+
     Example: ``edits = plan_csv("edits.csv"); print(edits.summary()); bulk.apply(client, edits.plans)``
     """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ExtraColumnsWarning)
-        read = _read(source)
-    plans = _plans(read.frame[~read.unchanged])
+        read = _read(source, typed=False)
+    edited = ~read.unchanged.to_numpy()
+    same = None if read.same is None else {p: rows[edited] for p, rows in read.same.items()}
+    plans = PlanList(read.frame[edited], same)
     return CsvPlans(plans, rows=len(read.frame), unchanged=int(read.unchanged.sum()), extra_columns=read.extra_columns)

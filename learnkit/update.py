@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from learnkit.errors import InvalidInputError
 from learnkit.models import (
     DateTimeTimeZone,
     LearningCourseActivity,
@@ -129,19 +130,26 @@ def minimal_patch(
         merged.setdefault("@odata.type", old.get("@odata.type"))
         merged.setdefault("status", _enum_value(old.get("status")))
         wanted = parse_update(merged)
-    old_model = parse_update(
-        {
-            "@odata.type": wanted.odata_type,
-            "status": wanted.to_body()["status"],
-            **{k: old.get(k) for k in wanted.UPDATABLE if k != "status" and k in old},
-        }
-    )
+    held = {k: old.get(k) for k in wanted.UPDATABLE if k != "status" and k in old}
+    # A record may hold a value Graph would refuse in a PATCH (a time zone no one knows): such a
+    # property is compared as "differs", so a valid new value replaces it.
+    invalid: set[str] = set()
+    while True:
+        try:
+            old_model = parse_update({"@odata.type": wanted.odata_type, "status": wanted.to_body()["status"], **held})
+            break
+        except InvalidInputError as exc:
+            bad = {f.split(".", 1)[0] for f, _, _ in exc.problems} & held.keys()
+            if not bad:
+                raise
+            invalid |= bad
+            held = {k: v for k, v in held.items() if k not in bad}
     changed = {
         name: value
         for name, value in wanted.to_body().items()
         if name in wanted.UPDATABLE
         and name != "status"
-        and _comparable(name, getattr(wanted, name)) != _comparable(name, getattr(old_model, name))
+        and (name in invalid or _comparable(name, getattr(wanted, name)) != _comparable(name, getattr(old_model, name)))
     }
     status_changed = wanted.to_body()["status"] != _enum_value(old.get("status"))
     if not changed and not status_changed:

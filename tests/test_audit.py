@@ -307,23 +307,22 @@ def test_fixes_are_one_plan_per_record_validated_and_based_on_the_rows_as_read()
     result = audit(frame, now=NOW)
     plans = result.plans
     validate_plans(plans)
-    assert [p.activity_id for p in plans] == [r["id"] for r in MIXED[:3]]
+    assert [p.activity_id for p in plans] == [r["id"] for r in MIXED[:4]]
     assert [p.changes for p in plans] == [
         {"completionPercentage": 100},
         {"status": "completed"},
         {"status": "inProgress", "notes": {"contentType": "html", "content": "<p>Finish it</p>"}},
+        # A record holding a zone no one knows is fingerprinted as written: the known spelling replaces it.
+        {"dueDateTime": {"dateTime": "2025-12-31T17:00:00.0000000", "timeZone": "Europe/Paris"}},
     ]
-    # The zone's fix is proposed, but no plan can be based on a record holding an unknown zone: said, not sent.
     assert result.findings.loc[3, "proposed"] == "Europe/Paris"
-    assert [(row, name) for row, name, _ in result.unplanned] == [(3, "dueDateTime.timeZone")]
-    assert "1 records' fixes cannot be planned" in result._repr_html_()
+    assert result.unplanned == [] and "cannot be planned" not in result._repr_html_()
     records = frame.to_dict("index")
     for plan in plans:
         assert plan.base_etag == activity_etag(frame_json(frame, plan.row))
         assert plan.registration_id == "prov" and plan.row in records
     assert "completed-without-date" in set(result.findings["rule"]) and result.fixable["id"].nunique() == 4
-    with pytest.raises(InvalidRowsError, match="unknown time zone 'europe/paris'"):
-        fix_plans(frame, result.findings)
+    assert fix_plans(frame, result.findings) == plans
 
 
 def frame_json(frame: pd.DataFrame, row: int) -> dict[str, Any]:
@@ -365,15 +364,15 @@ def test_fixes_csv_is_what_apply_reads_with_the_etags_as_read(tmp_path: Path) ->
         ]
     )
     result = audit(frame, now=NOW)
-    # The zones of rows 3 and 5 are unknown: no plan, so not in the file either.
-    assert [(row, column) for row, column, _ in result.unplanned] == [
-        (3, "dueDateTime.timeZone"),
-        (5, "dueDateTime.timeZone"),
+    # Row 3's unknown zone has a known spelling, which its fix writes; row 5 keeps "Mars/Base", a zone
+    # no reader of the file may send, so its row is left out of the file, and said.
+    assert result.unplanned == []
+    assert [(row, column) for row, column, _ in result.write_fixes(tmp_path / "fixes.csv")] == [
+        (5, "dueDateTime.timeZone")
     ]
-    assert result.write_fixes(tmp_path / "fixes.csv") == []
     read = read_csv(tmp_path / "fixes.csv")
     plans = plans_from_frame(read)
-    assert [p.activity_id for p in plans] == [r["id"] for r in MIXED[:3]]
+    assert [p.activity_id for p in plans] == [r["id"] for r in MIXED[:4]]
     by_id = {p.activity_id: p for p in result.plans}
     for plan in plans:
         assert plan.base_etag == by_id[plan.activity_id].base_etag

@@ -180,3 +180,26 @@ def test_an_export_holding_an_unknown_time_zone_applies_an_edit_of_another_row(
     )
     assert status == 0, out + err
     assert f"{len(rows)} rows: 1 edited, {len(rows) - 1} as exported" in out
+
+
+def test_a_misspelt_time_zone_is_fixed_through_the_journal_and_its_undo_refuses_to_write_it_back(
+    sb: Any, client: GraphClient, tmp_path: Path
+) -> None:
+    from learnkit import bulk
+
+    record = sb._store.get_activity(ASSIGNMENT_ID)
+    due = {"dateTime": "2022-06-30T17:00:00.0000000", "timeZone": "pacific standard time"}
+    sb._store.save_activity({**record, "dueDateTime": due})
+    result = audit(read_activities(client, DEMO_IDS["registration_id"]), now=AUDIT_NOW)
+    [plan] = [p for p in result.plans if p.activity_id == ASSIGNMENT_ID]
+    assert plan.changes == {"dueDateTime": {**due, "timeZone": "Pacific Standard Time"}}
+    journal = tmp_path / "journal.sqlite"
+    applied = bulk.apply(client, [plan], journal=journal, progress=False)
+    assert applied.summary() == {"applied": 1}
+    assert client.get_activity(ASSIGNMENT_ID).model_dump(by_alias=True)["dueDateTime"]["timeZone"] == (
+        "Pacific Standard Time"
+    )
+    # Undo would write back a zone Graph refuses: it is refused before sending, naming the field.
+    undone = bulk.undo(client, str(applied.journal_id), journal=journal, progress=False)
+    assert undone.summary() == {"failed": 1} and undone.frame["message"].iloc[0].startswith("dueDateTime: ")
+    assert sb._store.get_activity(ASSIGNMENT_ID)["dueDateTime"]["timeZone"] == "Pacific Standard Time"

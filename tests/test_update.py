@@ -112,3 +112,21 @@ def test_minimal_patch_validates_the_target() -> None:
     with pytest.raises(InvalidInputError) as info:
         minimal_patch(STORED, {"completionPercentage": -3})
     assert info.value.field == "completionPercentage"
+
+
+def test_minimal_patch_replaces_a_value_the_record_holds_that_graph_would_refuse() -> None:
+    held = {
+        "@odata.type": "#microsoft.graph.learningAssignment",
+        "status": "inProgress",
+        "completionPercentage": 10,
+        "dueDateTime": {"dateTime": "2025-06-30T17:00:00.0000000", "timeZone": "Mars/Base"},
+    }
+    fixed = {"dateTime": "2025-06-30T17:00:00.0000000", "timeZone": "UTC"}
+    assert minimal_patch(held, {"dueDateTime": fixed})["dueDateTime"]["timeZone"] == "UTC"
+    # Other properties still compare as before; the held bad zone is left alone when not edited.
+    assert minimal_patch(held, {"completionPercentage": 10}) is None
+    assert minimal_patch(held, {"completionPercentage": 20}) == {
+        "@odata.type": "#microsoft.graph.learningAssignment",
+        "status": "inProgress",
+        "completionPercentage": 20,
+    }
