@@ -57,14 +57,13 @@ def main(argv: list[str] | None = None) -> str:
         exported = folder / "activities.csv"
         write_csv(frame, exported)
         export_seconds = time.perf_counter() - started
-        # The file applied holds the seeded records only: the demo tenant's own few hundred include values
-        # left wrong on purpose for the audit to find (a time zone no one knows), which read_csv refuses
-        # even in a row nobody edited, and no part of this measure is about them.
-        frame = frame[frame["externalcourseActivityId"].astype(str).str.startswith("bulk-")]
-        write_csv(frame, exported)
         rows = len(frame)
         sheet = pd.read_csv(exported, dtype=str, keep_default_na=False)
-        movable = sheet.index[sheet["status"] == "inProgress"]
+        # The edits go to seeded records: the demo tenant's own include values left wrong on purpose for
+        # the audit (a time zone no one knows), which an edited row is refused for, as it should be.
+        movable = sheet.index[
+            (sheet["status"] == "inProgress") & sheet["externalcourseActivityId"].str.startswith("bulk-")
+        ]
         chosen = movable[: args.changed]
         if len(chosen) < args.changed:
             raise SystemExit(f"only {len(chosen)} in-progress rows to change; seed more")
