@@ -104,7 +104,7 @@ def main(argv: list[str] | None = None) -> str:
             f"### Audit of {args.activities:,} activities against building their frame (best of {args.repeat})\n",
             table(["step", "activities", "seconds", "ratio to build"], rows),
             f"\n{result.summary()}; {len(result.plans):,} plans ({len(result.unplanned):,} proposals that cannot "
-            "be planned: records holding an unknown time zone).\n",
+            "be planned).\n",
             found,
             "",
         ]
