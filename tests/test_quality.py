@@ -1,4 +1,4 @@
-"""The suite runs the linters too: ruff over the code and tests, mypy (strict) over learnkit/."""
+"""The suite runs the linters too: ruff (lint and format) over the code and tests, mypy (strict) over learnkit/."""
 
 from __future__ import annotations
 
@@ -15,6 +15,11 @@ def run(*command: str) -> subprocess.CompletedProcess[str]:
 
 def test_ruff_is_clean() -> None:
     result = run("ruff", "check", "learnkit", "tests", "benchmarks")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_ruff_format_is_clean() -> None:
+    result = run("ruff", "format", "--check", "learnkit", "tests", "benchmarks")
     assert result.returncode == 0, result.stdout + result.stderr
 
 

@@ -227,13 +227,17 @@ def create_app(services: Services) -> ASGIApp:
 
     def tenant_or_error(tenant: str) -> None:
         if tenant.lower() != identity.tenant_id:
-            raise OAuthError(400, "invalid_tenant", 90002,
-                             "Tenant not found. Check the tenant id in the authority URL.")
+            raise OAuthError(
+                400, "invalid_tenant", 90002, "Tenant not found. Check the tenant id in the authority URL."
+            )
 
     @api.get("/")
     async def root() -> dict[str, Any]:
-        return {"service": "learnkit sandbox", "graph_url": f"{identity.base_url}/v1.0",
-                "authority": identity.authority}
+        return {
+            "service": "learnkit sandbox",
+            "graph_url": f"{identity.base_url}/v1.0",
+            "authority": identity.authority,
+        }
 
     @api.post("/v1.0/$batch")
     async def batch(request: Request) -> Response:
@@ -250,7 +254,7 @@ def create_app(services: Services) -> ASGIApp:
     @api.api_route("/v1.0/{rest:path}", methods=_GRAPH_METHODS)
     async def graph(request: Request, rest: str) -> Response:
         raw_path = request.scope.get("raw_path") or request.scope["path"].encode()
-        path = raw_path.decode("latin-1")[len("/v1.0"):]
+        path = raw_path.decode("latin-1")[len("/v1.0") :]
         call = Call(
             method=request.method,
             path=path,
@@ -307,8 +311,15 @@ def create_app(services: Services) -> ASGIApp:
 
     @api.get("/{tenant}/oauth2/v2.0/authorize")
     async def authorize(request: Request, tenant: str) -> Response:
-        return _oauth_error(OAuthError(400, "unsupported_response_type", 70049,
-                                       "The sandbox has no interactive sign-in: use the device code flow."), request)
+        return _oauth_error(
+            OAuthError(
+                400,
+                "unsupported_response_type",
+                70049,
+                "The sandbox has no interactive sign-in: use the device code flow.",
+            ),
+            request,
+        )
 
     @api.get("/devicelogin")
     async def devicelogin_page() -> HTMLResponse:
@@ -319,8 +330,10 @@ def create_app(services: Services) -> ASGIApp:
         code = (await _form(request)).get("user_code", "")
         user = services.store.get_user(LEARNER_ID) or {}
         if oauth.approve(code):
-            message = f"Signed in as {html.escape(str(user.get('displayName', 'the demo learner')))}. " \
-                      "You can close this page."
+            message = (
+                f"Signed in as {html.escape(str(user.get('displayName', 'the demo learner')))}. "
+                "You can close this page."
+            )
         else:
             message = "That code is not valid or has expired."
         return HTMLResponse(_DEVICE_PAGE.format(message=f"<p>{message}</p>"))

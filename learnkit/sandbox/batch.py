@@ -39,9 +39,15 @@ _HEADER_VALUE = re.compile(r"[\t\x20-\x7e\x80-\xff]*")
 # HTTP clients do before sending a URL.
 _URL_SAFE = "!#$%&'()*+,/:;=?@[]~"
 _HEADER_NAMES = {
-    "content-type": "Content-Type", "retry-after": "Retry-After", "location": "Location", "allow": "Allow",
-    "www-authenticate": "WWW-Authenticate", "request-id": "request-id", "client-request-id": "client-request-id",
-    "odata-version": "OData-Version", "preference-applied": "Preference-Applied",
+    "content-type": "Content-Type",
+    "retry-after": "Retry-After",
+    "location": "Location",
+    "allow": "Allow",
+    "www-authenticate": "WWW-Authenticate",
+    "request-id": "request-id",
+    "client-request-id": "client-request-id",
+    "odata-version": "OData-Version",
+    "preference-applied": "Preference-Applied",
 }
 
 
@@ -74,8 +80,10 @@ def _validate(payload: Any) -> list[dict[str, Any]]:
         if not isinstance(method, str) or method.upper() not in _METHODS:
             raise _bad(f"Invalid method for batch request '{rid}'.")
         if not isinstance(url, str) or not url or "://" in url:
-            raise _bad(f"Invalid url for batch request '{rid}': give a URL relative to the version, "
-                       "e.g. /employeeExperience/learningProviders.")
+            raise _bad(
+                f"Invalid url for batch request '{rid}': give a URL relative to the version, "
+                "e.g. /employeeExperience/learningProviders."
+            )
         if unquote(url).strip("/").split("?")[0].lower() == "$batch":
             raise _bad(NESTED_BATCH)
         headers = item.get("headers", {})
@@ -84,13 +92,16 @@ def _validate(payload: Any) -> list[dict[str, Any]]:
         for name, value in headers.items():
             if not _HEADER_NAME.fullmatch(name) or not _HEADER_VALUE.fullmatch(value):
                 shown = name.encode("ascii", "backslashreplace").decode()
-                raise _bad(f"Invalid header '{shown}' for batch request '{rid}': a header name is a token and "
-                           "its value Latin-1 text without line breaks.")
+                raise _bad(
+                    f"Invalid header '{shown}' for batch request '{rid}': a header name is a token and "
+                    "its value Latin-1 text without line breaks."
+                )
         depends = item.get("dependsOn", [])
         if not isinstance(depends, list) or not all(isinstance(d, (str, int)) for d in depends):
             raise _bad(f"Invalid dependsOn for batch request '{rid}'.")
-        checked.append({**item, "id": rid, "method": method.upper(), "headers": headers,
-                        "dependsOn": [str(d) for d in depends]})
+        checked.append(
+            {**item, "id": rid, "method": method.upper(), "headers": headers, "dependsOn": [str(d) for d in depends]}
+        )
     # Ids are not case-sensitive, and a body needs its Content-Type: Graph fails the whole batch otherwise.
     violation = batch_rule_violation(checked)
     if violation is not None:
@@ -130,7 +141,8 @@ async def _dispatch(app: ASGIApp, outer: Scope, sub: Mapping[str, Any]) -> dict[
     path, _, query = url.partition("?")
     headers: list[tuple[bytes, bytes]] = [
         (k.lower().encode("latin-1"), v.encode("latin-1"))
-        for k, v in sub["headers"].items() if k.lower() not in ("authorization", "content-length")
+        for k, v in sub["headers"].items()
+        if k.lower() not in ("authorization", "content-length")
     ]
     for name, value in outer["headers"]:
         if name == b"authorization":
@@ -214,8 +226,13 @@ async def run_batch(app: ASGIApp, outer: Scope, body: bytes, faults: Faults, ids
                 "id": sub["id"],
                 "status": 424,
                 "headers": {"Content-Type": "application/json"},
-                "body": error_body(FailedDependencyError, request_id=ids[0], client_request_id=ids[1],
-                                   date=now_stamp(), message=f"The request it depends on ('{failed[0]}') failed."),
+                "body": error_body(
+                    FailedDependencyError,
+                    request_id=ids[0],
+                    client_request_id=ids[1],
+                    date=now_stamp(),
+                    message=f"The request it depends on ('{failed[0]}') failed.",
+                ),
             }
             continue
         results[sub["id"]] = await _dispatch(app, outer, sub)

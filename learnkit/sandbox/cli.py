@@ -36,30 +36,58 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the ``sandbox`` options to ``parser``."""
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=0, help="port to listen on (default: any free port)")
-    parser.add_argument("--db", default=None, help="SQLite file that keeps the tenant across restarts "
-                                                   "(default: a temporary file)")
-    parser.add_argument("--reset", action="store_true",
-                        help="rebuild the demo tenant in --db, with new keys and secrets (older tokens are refused)")
-    parser.add_argument("--load", metavar="FILE", default=None,
-                        help="seed from a provider's real activities instead of the demo tenant: a CSV as "
-                        "`learnkit export` writes it, or Graph activities as JSON lines or one saved answer "
-                        "(providers, contents and users are inferred; replaces the tenant in --db)")
-    parser.add_argument("--pseudonymize", action="store_true",
-                        help="with --load: replace every user id by a stable pseudonym (same id, same pseudonym)")
-    parser.add_argument("--faults", type=_faults, default=None, metavar="KIND=RATE,...",
-                        help="answer a fraction of Graph requests with a fault, "
-                        "e.g. 429=0.1,503=0.05,500=0.02,drop=0.01")
-    parser.add_argument("--retry-after", type=float, default=1.0, metavar="SECONDS",
-                        help="Retry-After of injected 429 and 503 answers (default 1)")
+    parser.add_argument(
+        "--db", default=None, help="SQLite file that keeps the tenant across restarts (default: a temporary file)"
+    )
+    parser.add_argument(
+        "--reset",
+        action="store_true",
+        help="rebuild the demo tenant in --db, with new keys and secrets (older tokens are refused)",
+    )
+    parser.add_argument(
+        "--load",
+        metavar="FILE",
+        default=None,
+        help="seed from a provider's real activities instead of the demo tenant: a CSV as "
+        "`learnkit export` writes it, or Graph activities as JSON lines or one saved answer "
+        "(providers, contents and users are inferred; replaces the tenant in --db)",
+    )
+    parser.add_argument(
+        "--pseudonymize",
+        action="store_true",
+        help="with --load: replace every user id by a stable pseudonym (same id, same pseudonym)",
+    )
+    parser.add_argument(
+        "--faults",
+        type=_faults,
+        default=None,
+        metavar="KIND=RATE,...",
+        help="answer a fraction of Graph requests with a fault, e.g. 429=0.1,503=0.05,500=0.02,drop=0.01",
+    )
+    parser.add_argument(
+        "--retry-after",
+        type=float,
+        default=1.0,
+        metavar="SECONDS",
+        help="Retry-After of injected 429 and 503 answers (default 1)",
+    )
     parser.add_argument("--latency-ms", type=int, default=0, metavar="N", help="delay each Graph request by N ms")
-    parser.add_argument("--rate-limit", type=int, default=None, metavar="N",
-                        help="answer 429 past N Graph requests per second")
-    parser.add_argument("--token-lifetime", type=int, default=3600, metavar="SECONDS",
-                        help="lifetime of issued access tokens (default 3600)")
-    parser.add_argument("--allow-remote", action="store_true",
-                        help="allow a non-loopback --host (the demo credentials are public)")
-    parser.add_argument("--json", action="store_true",
-                        help="print one JSON line with URLs, apps, secrets and demo ids first")
+    parser.add_argument(
+        "--rate-limit", type=int, default=None, metavar="N", help="answer 429 past N Graph requests per second"
+    )
+    parser.add_argument(
+        "--token-lifetime",
+        type=int,
+        default=3600,
+        metavar="SECONDS",
+        help="lifetime of issued access tokens (default 3600)",
+    )
+    parser.add_argument(
+        "--allow-remote", action="store_true", help="allow a non-loopback --host (the demo credentials are public)"
+    )
+    parser.add_argument(
+        "--json", action="store_true", help="print one JSON line with URLs, apps, secrets and demo ids first"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -72,10 +100,18 @@ def run(args: argparse.Namespace) -> int:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             sandbox = start(
-                port=args.port, db=args.db, reset=args.reset, host=args.host, faults=args.faults,
-                latency_ms=args.latency_ms, rate_limit=args.rate_limit, allow_remote=args.allow_remote,
-                token_lifetime=args.token_lifetime, retry_after=args.retry_after,
-                load=args.load, pseudonymize=args.pseudonymize,
+                port=args.port,
+                db=args.db,
+                reset=args.reset,
+                host=args.host,
+                faults=args.faults,
+                latency_ms=args.latency_ms,
+                rate_limit=args.rate_limit,
+                allow_remote=args.allow_remote,
+                token_lifetime=args.token_lifetime,
+                retry_after=args.retry_after,
+                load=args.load,
+                pseudonymize=args.pseudonymize,
             )
     except (ValueError, OSError, DatabaseInUse) as exc:
         print(f"learnkit sandbox: {exc}", file=sys.stderr)

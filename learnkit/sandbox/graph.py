@@ -82,17 +82,31 @@ _PROVIDER_PROPERTIES = frozenset(LearningProvider.model_fields)
 _CONTENT_PROPERTIES = frozenset(LearningContent.model_fields)
 #: What ``GET /users/{id}`` returns without ``$select``: Graph's default property set of a user.
 _USER_PROPERTIES = (
-    "businessPhones", "displayName", "givenName", "id", "jobTitle", "mail", "mobilePhone", "officeLocation",
-    "preferredLanguage", "surname", "userPrincipalName",
+    "businessPhones",
+    "displayName",
+    "givenName",
+    "id",
+    "jobTitle",
+    "mail",
+    "mobilePhone",
+    "officeLocation",
+    "preferredLanguage",
+    "surname",
+    "userPrincipalName",
 )
 _DATETIME_OFFSETS = (
-    "assignedDateTime", "completedDateTime", "startedDateTime", "createdDateTime", "lastModifiedDateTime",
+    "assignedDateTime",
+    "completedDateTime",
+    "startedDateTime",
+    "createdDateTime",
+    "lastModifiedDateTime",
 )
 _DATETIME_FIELDS = ("assignedDateTime", "completedDateTime", "startedDateTime", "dueDateTime")  # a body may set
 _JSON_MEDIA_TYPES = ("application/json",)
 _NO_CONTENT = "The learning content requested doesn't exist."
-_BAD_JSON = ("Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of "
-             "valid JSON format.")
+_BAD_JSON = (
+    "Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format."
+)
 
 
 def now_stamp() -> str:
@@ -122,8 +136,12 @@ class Failure(Exception):
 def graph_error_response(failure: Failure, ids: tuple[str, str]) -> JSONResponse:
     """The JSON response for a Failure, with Graph's error body."""
     body = error_body(
-        failure.cls, request_id=ids[0], client_request_id=ids[1], date=now_stamp(),
-        message=failure.message, **failure.fill,
+        failure.cls,
+        request_id=ids[0],
+        client_request_id=ids[1],
+        date=now_stamp(),
+        message=failure.message,
+        **failure.fill,
     )
     return JSONResponse(body, status_code=failure.status, headers=failure.headers)
 
@@ -139,11 +157,13 @@ class DroppedResponse(Response):
         super().__init__(status_code=200)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await send({
-            "type": "http.response.start",
-            "status": 200,
-            "headers": [(b"content-type", b"application/json"), (b"content-length", b"4096")],
-        })
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", b"4096")],
+            }
+        )
         await send({"type": "http.response.body", "body": b'{"value": [', "more_body": True})
 
 
@@ -184,9 +204,7 @@ Apply = Callable[[], Response]
 class GraphService:
     """Answers Graph requests for one sandbox."""
 
-    def __init__(
-        self, store: Store, identity: Identity, faults: Faults, switches: Switches, graph_url: str
-    ) -> None:
+    def __init__(self, store: Store, identity: Identity, faults: Faults, switches: Switches, graph_url: str) -> None:
         self.store = store
         self.identity = identity
         self.faults = faults
@@ -236,13 +254,18 @@ class GraphService:
     def _authenticate(self, call: Call) -> Claims:
         header = call.headers.get("authorization", "").strip()
         scheme, _, token = header.partition(" ")
-        challenge = {"WWW-Authenticate": f'Bearer realm="", authorization_uri="{self.identity.authority}'
-                                          f'/oauth2/authorize", client_id="00000003-0000-0000-c000-000000000000"'}
+        challenge = {
+            "WWW-Authenticate": f'Bearer realm="", authorization_uri="{self.identity.authority}'
+            f'/oauth2/authorize", client_id="00000003-0000-0000-c000-000000000000"'
+        }
         if not header or (scheme.lower() == "bearer" and not token.strip()):
             raise Failure(AuthenticationError, message="Access token is empty.", headers=challenge)
         if scheme.lower() != "bearer":
-            raise Failure(AuthenticationError, message="Access token validation failure. "
-                          "The authorization scheme must be Bearer.", headers=challenge)
+            raise Failure(
+                AuthenticationError,
+                message="Access token validation failure. The authorization scheme must be Bearer.",
+                headers=challenge,
+            )
         try:
             return self.identity.verify_access_token(token.strip())
         except TokenRejected as exc:
@@ -254,8 +277,11 @@ class GraphService:
         accepted = permission.accepted(claims.kind) if claims.kind in permission.kinds else ()
         if not claims.permissions.intersection(accepted):
             if operation == "get_user":  # the directory's own wording, not the learning API's
-                raise Failure(PermissionDeniedError, code="Authorization_RequestDenied",
-                              message="Insufficient privileges to complete the operation.")
+                raise Failure(
+                    PermissionDeniedError,
+                    code="Authorization_RequestDenied",
+                    message="Insufficient privileges to complete the operation.",
+                )
             raise Failure(PermissionDeniedError)
 
     # --- step 7 -----------------------------------------------------------------------
@@ -269,8 +295,12 @@ class GraphService:
         if fault.kind == "500":
             raise Failure(InternalServerError)
         cls = TooManyRequestsError if fault.kind == "429" else ServiceUnavailableError
-        raise Failure(cls, headers={"Retry-After": format_seconds(fault.retry_after)},
-                      message=throttle_message(fault.retry_after), noOfMinutes=math.ceil(fault.retry_after / 60))
+        raise Failure(
+            cls,
+            headers={"Retry-After": format_seconds(fault.retry_after)},
+            message=throttle_message(fault.retry_after),
+            noOfMinutes=math.ceil(fault.retry_after / 60),
+        )
 
     # --- shared checks (steps 4 to 6) -------------------------------------------------
 
@@ -322,8 +352,9 @@ class GraphService:
         return body
 
     @staticmethod
-    def _query(call: Call, selectable: frozenset[str], *, collection: bool = True,
-               entity: str = "learningCourseActivity") -> Query:
+    def _query(
+        call: Call, selectable: frozenset[str], *, collection: bool = True, entity: str = "learningCourseActivity"
+    ) -> Query:
         try:
             return parse_query(call.query, selectable=selectable, collection=collection, entity=entity)
         except QueryError as exc:
@@ -341,12 +372,19 @@ class GraphService:
             shown = project(self._shown(call, item), query.select)
             body = {"@odata.context": f"{self.graph_url}/$metadata#{context}/$entity", **shown}
             return JSONResponse(body, status_code=status, media_type=ODATA_JSON)
+
         return apply
 
     def _collection(self, call: Call, context: str, collection: Collection, key: str | None, query: Query) -> Apply:
         def apply() -> Response:
-            page = self.store.page(collection, key, after=query.after, offset=query.skip if query.after is None else 0,
-                                   limit=query.page_size, count=query.count)
+            page = self.store.page(
+                collection,
+                key,
+                after=query.after,
+                offset=query.skip if query.after is None else 0,
+                limit=query.page_size,
+                count=query.count,
+            )
             body: dict[str, Any] = {"@odata.context": f"{self.graph_url}/$metadata#{context}"}
             if page.total is not None:
                 body["@odata.count"] = page.total
@@ -354,6 +392,7 @@ class GraphService:
                 body["@odata.nextLink"] = next_link(self.graph_url, call.path, query, page.next_after)
             body["value"] = [project(self._shown(call, item), query.select) for item in page.items]
             return JSONResponse(body, media_type=ODATA_JSON)
+
         return apply
 
     @staticmethod
@@ -361,6 +400,7 @@ class GraphService:
         def apply() -> Response:
             action()
             return Response(status_code=204)
+
         return apply
 
     # --- activities ---------------------------------------------------------------
@@ -375,8 +415,11 @@ class GraphService:
             context = f"users('{user['id']}')/employeeExperience/learningCourseActivities"
         else:
             activity = self._activity(provider, route)
-            context = (f"employeeExperience/learningProviders('{route.registration_id}')/learningCourseActivities"
-                       if provider else "employeeExperience/learningCourseActivities")
+            context = (
+                f"employeeExperience/learningProviders('{route.registration_id}')/learningCourseActivities"
+                if provider
+                else "employeeExperience/learningCourseActivities"
+            )
         query = self._query(call, _ACTIVITY_PROPERTIES, collection=False)
         return self._entity(call, context, activity, query)
 
@@ -387,8 +430,11 @@ class GraphService:
         user_id = claims.user_id if route.user_id == "me" else route.user_id
         user = self.store.get_user(user_id or "")
         if user is None:
-            raise Failure(NotFoundError, message=f"Resource '{route.user_id}' does not exist or one of its queried "
-                                                 "reference-property objects are not present.")
+            raise Failure(
+                NotFoundError,
+                message=f"Resource '{route.user_id}' does not exist or one of its queried "
+                "reference-property objects are not present.",
+            )
         return user
 
     def _op_get_user(self, route: Route, call: Call, claims: Claims) -> Apply:
@@ -396,9 +442,12 @@ class GraphService:
         query = self._query(call, frozenset(_USER_PROPERTIES), collection=False, entity="user")
         stored = self.store.find_user(route.user_id or "")
         if stored is None:
-            raise Failure(NotFoundError, code="Request_ResourceNotFound",
-                          message=f"Resource '{route.user_id}' does not exist or one of its queried "
-                                  "reference-property objects are not present.")
+            raise Failure(
+                NotFoundError,
+                code="Request_ResourceNotFound",
+                message=f"Resource '{route.user_id}' does not exist or one of its queried "
+                "reference-property objects are not present.",
+            )
         user = {name: stored.get(name, [] if name == "businessPhones" else None) for name in _USER_PROPERTIES}
         context = f"users({','.join(query.select)})" if query.select else "users"
         return self._entity(call, context, user, query)
@@ -478,8 +527,11 @@ class GraphService:
             raise Failure(LicenseError)
         external_id = body.get("externalcourseActivityId")
         if external_id is not None and self.store.get_activity_by_external_id(provider["id"], external_id):
-            raise Failure(ConflictError, message=f"A learningCourseActivity with externalcourseActivityId "
-                                                 f"'{external_id}' already exists for this provider.")
+            raise Failure(
+                ConflictError,
+                message=f"A learningCourseActivity with externalcourseActivityId "
+                f"'{external_id}' already exists for this provider.",
+            )
         record = empty_activity(str(values["@odata.type"]))
         values.pop("id", None)
         record.update({key: _wire(key, value) for key, value in values.items()})
@@ -493,14 +545,23 @@ class GraphService:
             try:
                 self.store.insert_activity(record)
             except Duplicate:
-                raise Failure(ConflictError, message=f"A learningCourseActivity with externalcourseActivityId "
-                                                     f"'{external_id}' already exists for this provider.") from None
+                raise Failure(
+                    ConflictError,
+                    message=f"A learningCourseActivity with externalcourseActivityId "
+                    f"'{external_id}' already exists for this provider.",
+                ) from None
             context = f"employeeExperience/learningProviders('{provider['id']}')/learningCourseActivities/$entity"
-            location = (f"{self.graph_url}/employeeExperience/learningProviders/{provider['id']}"
-                        f"/learningCourseActivities/{record['id']}")
-            return JSONResponse({"@odata.context": f"{self.graph_url}/$metadata#{context}",
-                                 **self._shown(call, record)},
-                                status_code=201, media_type=ODATA_JSON, headers={"Location": location})
+            location = (
+                f"{self.graph_url}/employeeExperience/learningProviders/{provider['id']}"
+                f"/learningCourseActivities/{record['id']}"
+            )
+            return JSONResponse(
+                {"@odata.context": f"{self.graph_url}/$metadata#{context}", **self._shown(call, record)},
+                status_code=201,
+                media_type=ODATA_JSON,
+                headers={"Location": location},
+            )
+
         return apply
 
     # --- providers ----------------------------------------------------------------
@@ -578,11 +639,18 @@ class GraphService:
             try:
                 self.store.insert_content(provider["id"], record)
             except Duplicate:
-                raise Failure(ConflictError, message=f"A learningContent with externalId '{record['externalId']}' "
-                                                     "already exists for this provider.") from None
+                raise Failure(
+                    ConflictError,
+                    message=f"A learningContent with externalId '{record['externalId']}' "
+                    "already exists for this provider.",
+                ) from None
             context = f"employeeExperience/learningProviders('{provider['id']}')/learningContents/$entity"
-            return JSONResponse({"@odata.context": f"{self.graph_url}/$metadata#{context}", **record},
-                                status_code=201, media_type=ODATA_JSON)
+            return JSONResponse(
+                {"@odata.context": f"{self.graph_url}/$metadata#{context}", **record},
+                status_code=201,
+                media_type=ODATA_JSON,
+            )
+
         return apply
 
     def _op_upsert_content(self, route: Route, call: Call, claims: Claims) -> Apply:
@@ -616,9 +684,13 @@ class GraphService:
                 else:
                     self.store.save_content(provider["id"], record)
             except Duplicate:
-                raise Failure(ConflictError, message=f"A learningContent with externalId '{record['externalId']}' "
-                                                     "already exists for this provider.") from None
+                raise Failure(
+                    ConflictError,
+                    message=f"A learningContent with externalId '{record['externalId']}' "
+                    "already exists for this provider.",
+                ) from None
             return self._entity(call, context, record, Query(), status=202)()
+
         return apply
 
     def _op_delete_content(self, route: Route, call: Call, claims: Claims) -> Apply:

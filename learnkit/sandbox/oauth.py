@@ -122,7 +122,9 @@ class OAuthService:
             resource = resource.rstrip("/") or GRAPH_RESOURCE
             if resource not in self.identity.audiences:
                 raise OAuthError(
-                    400, "invalid_resource", 500011,
+                    400,
+                    "invalid_resource",
+                    500011,
                     f"The resource principal named {_short(resource)} was not found in the tenant "
                     f"{self.identity.tenant_id}. Use the Graph resource, e.g. {GRAPH_RESOURCE}/.default.",
                 )
@@ -130,9 +132,10 @@ class OAuthService:
             names.append(name)
         if len(resources) > 1:
             raise OAuthError(
-                400, "invalid_scope", 28000,
-                "Provided value for the input parameter scope is not valid because it contains more "
-                "than one resource.",
+                400,
+                "invalid_scope",
+                28000,
+                "Provided value for the input parameter scope is not valid because it contains more than one resource.",
             )
         return _Scopes(resources.pop() if resources else GRAPH_RESOURCE, names, oidc)
 
@@ -140,7 +143,9 @@ class OAuthService:
         missing = [n for n in scopes.names if n != ".default" and n not in allowed]
         if missing:
             raise OAuthError(
-                400, "invalid_grant", 65001,
+                400,
+                "invalid_grant",
+                65001,
                 f"The user or administrator has not consented to use the application with ID "
                 f"'{app.client_id}' named '{app.name}' for {', '.join(missing)}. Send an interactive "
                 "authorization request for this user and resource.",
@@ -152,7 +157,9 @@ class OAuthService:
         app = self.identity.app_by_client_id(client_id)
         if app is None:
             raise OAuthError(
-                400, "unauthorized_client", 700016,
+                400,
+                "unauthorized_client",
+                700016,
                 f"Application with identifier '{_short(client_id)}' was not found in the directory "
                 f"'{self.identity.tenant_id}'.",
             )
@@ -171,7 +178,9 @@ class OAuthService:
             expected = app.client_secret
             if expected is None or not hmac.compare_digest(form["client_secret"].encode(), expected.encode()):
                 raise OAuthError(
-                    401, "invalid_client", 7000215,
+                    401,
+                    "invalid_client",
+                    7000215,
                     "Invalid client secret provided. Ensure the secret being sent in the request is the "
                     f"client secret value, not the client secret ID, for a secret added to app '{app.client_id}'.",
                 )
@@ -179,13 +188,17 @@ class OAuthService:
         if assertion:
             if form.get("client_assertion_type") != _ASSERTION_TYPE:
                 raise OAuthError(
-                    400, "invalid_request", 50027,
+                    400,
+                    "invalid_request",
+                    50027,
                     f"client_assertion_type must be {_ASSERTION_TYPE}.",
                 )
             self._verify_assertion(app, assertion)
             return app
         raise OAuthError(
-            401, "invalid_client", 7000218,
+            401,
+            "invalid_client",
+            7000218,
             "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
         )
 
@@ -199,16 +212,22 @@ class OAuthService:
             raise refuse(50027, "JWT token is invalid or malformed.") from None
         cert = app.certificate
         if cert is None or app.certificate_pem is None:
-            raise refuse(700027, "The certificate with identifier used to sign the client assertion is not "
-                                 f"registered on application. [Reason - No certificates on app '{app.client_id}'.]")
+            raise refuse(
+                700027,
+                "The certificate with identifier used to sign the client assertion is not "
+                f"registered on application. [Reason - No certificates on app '{app.client_id}'.]",
+            )
         sha1 = base64.urlsafe_b64encode(bytes.fromhex(cert.thumbprint)).rstrip(b"=").decode()
         sha256 = base64.urlsafe_b64encode(bytes.fromhex(cert.thumbprint_sha256)).rstrip(b"=").decode()
         # Either padding is seen in the wild (msal keeps it; RFC 7515 drops it).
         given = {str(header.get("x5t", "")).rstrip("="), str(header.get("x5t#S256", "")).rstrip("=")}
         if not given & {sha1, sha256}:
-            raise refuse(700027, "The certificate with identifier used to sign the client assertion is not "
-                                 "registered on application. [Reason - The key was not found., "
-                                 f"App Id: {app.client_id}]")
+            raise refuse(
+                700027,
+                "The certificate with identifier used to sign the client assertion is not "
+                "registered on application. [Reason - The key was not found., "
+                f"App Id: {app.client_id}]",
+            )
         public_key = x509.load_pem_x509_certificate(app.certificate_pem).public_key()
         audiences = [self.identity.token_url, self.identity.authority, self.identity.issuer]
         try:
@@ -241,24 +260,35 @@ class OAuthService:
         if grant == "refresh_token":
             return self._refresh(form)
         if not grant:
-            raise OAuthError(400, "invalid_request", 900144,
-                             "The request body must contain the following parameter: 'grant_type'.")
-        raise OAuthError(400, "unsupported_grant_type", 70003,
-                         "The app requested an unsupported grant type. The sandbox supports client_credentials, "
-                         "device_code and refresh_token.")
+            raise OAuthError(
+                400, "invalid_request", 900144, "The request body must contain the following parameter: 'grant_type'."
+            )
+        raise OAuthError(
+            400,
+            "unsupported_grant_type",
+            70003,
+            "The app requested an unsupported grant type. The sandbox supports client_credentials, "
+            "device_code and refresh_token.",
+        )
 
     def _client_credentials(self, form: dict[str, str]) -> dict[str, Any]:
         app = self._authenticate(form)
         scopes = self._parse_scopes(form.get("scope", ""))
         if scopes.names != [".default"] or scopes.oidc:
             raise OAuthError(
-                400, "invalid_scope", 1002012,
+                400,
+                "invalid_scope",
+                1002012,
                 "The provided value for scope is not valid. Client credential flows must have a scope value "
                 "with /.default suffixed to the resource identifier (application ID URI).",
             )
         if app.kind != "application":
-            raise OAuthError(400, "unauthorized_client", 700016,
-                             f"Application '{app.client_id}' is not allowed the client credentials grant.")
+            raise OAuthError(
+                400,
+                "unauthorized_client",
+                700016,
+                f"Application '{app.client_id}' is not allowed the client credentials grant.",
+            )
         lifetime = self.identity.token_lifetime
         return {
             "token_type": "Bearer",
@@ -267,8 +297,9 @@ class OAuthService:
             "access_token": self.identity.app_token(app, scopes.resource),
         }
 
-    def _user_tokens(self, app: DemoApp, user_id: str, scopes: _Scopes, names: list[str], form: dict[str, str]
-                     ) -> dict[str, Any]:
+    def _user_tokens(
+        self, app: DemoApp, user_id: str, scopes: _Scopes, names: list[str], form: dict[str, str]
+    ) -> dict[str, Any]:
         user = self.store.get_user(user_id)
         if user is None:
             raise OAuthError(400, "invalid_grant", 50034, "The user account does not exist in the directory.")
@@ -292,9 +323,13 @@ class OAuthService:
         """Answer ``POST {authority}/oauth2/v2.0/devicecode``; raises OAuthError."""
         app = self._app(form.get("client_id", ""))
         if not app.is_public:
-            raise OAuthError(400, "unauthorized_client", 7000218,
-                             f"The app '{app.name}' is not a public client; use the device code flow with a "
-                             "public client such as learnkit-delegated.")
+            raise OAuthError(
+                400,
+                "unauthorized_client",
+                7000218,
+                f"The app '{app.name}' is not a public client; use the device code flow with a "
+                "public client such as learnkit-delegated.",
+            )
         scopes = self._parse_scopes(form.get("scope", ""))
         self._consented(app, scopes, app.permissions)
         flow = _DeviceFlow(
@@ -337,16 +372,30 @@ class OAuthService:
             if flow is None or flow.client_id != app.client_id:
                 raise OAuthError(400, "invalid_grant", 70000, "The provided value for the 'device_code' is not valid.")
             if flow.redeemed:
-                raise OAuthError(400, "invalid_grant", 54005, "OAuth2 Authorization code was already redeemed, "
-                                 "please retry with a new valid code or use an existing refresh token.")
+                raise OAuthError(
+                    400,
+                    "invalid_grant",
+                    54005,
+                    "OAuth2 Authorization code was already redeemed, "
+                    "please retry with a new valid code or use an existing refresh token.",
+                )
             if time.time() > flow.expires_at:
-                raise OAuthError(400, "expired_token", 70020, "The provided value for the input parameter "
-                                 "'device_code' is not valid. This device code has expired.")
+                raise OAuthError(
+                    400,
+                    "expired_token",
+                    70020,
+                    "The provided value for the input parameter "
+                    "'device_code' is not valid. This device code has expired.",
+                )
             if flow.approved_user is None and self.switches.auto_approve:
                 flow.approved_user = LEARNER_ID
             if flow.approved_user is None:
-                raise OAuthError(400, "authorization_pending", 70016,
-                                 "OAuth 2.0 device flow error. Authorization is pending. Continue polling.")
+                raise OAuthError(
+                    400,
+                    "authorization_pending",
+                    70016,
+                    "OAuth 2.0 device flow error. Authorization is pending. Continue polling.",
+                )
             flow.redeemed = True
             user_id = flow.approved_user
         return self._user_tokens(app, user_id, flow.scopes, flow.scopes.granted(app.permissions), form)

@@ -68,8 +68,10 @@ def _digits(text: str, limit: int) -> int | None:
 def _non_negative(name: str, value: str) -> int:
     number = _digits(value, _MAX_OPTION)
     if number is None:
-        raise QueryError(f"Invalid value '{value}' for {name} query option found. "
-                         f"The {name} query option requires a non-negative integer value up to {_MAX_OPTION}.")
+        raise QueryError(
+            f"Invalid value '{value}' for {name} query option found. "
+            f"The {name} query option requires a non-negative integer value up to {_MAX_OPTION}."
+        )
     return number
 
 
@@ -96,8 +98,9 @@ def parse_query(
         if name not in _SUPPORTED or (not collection and name != "$select"):
             raise QueryError(f"Query option '{key}' is not supported for this resource.")
         if name in options:
-            raise QueryError(f"Query option '{key}' was specified more than once, "
-                             "but it must be specified at most once.")
+            raise QueryError(
+                f"Query option '{key}' was specified more than once, but it must be specified at most once."
+            )
         options[name] = value
     select = None
     if "$select" in options:
@@ -110,8 +113,9 @@ def parse_query(
         select = tuple(chosen)
     count = options.get("$count", "false").lower()
     if count not in ("true", "false"):
-        raise QueryError(f"Invalid value '{options['$count']}' for $count query option found. "
-                         "Valid values are 'true' and 'false'.")
+        raise QueryError(
+            f"Invalid value '{options['$count']}' for $count query option found. Valid values are 'true' and 'false'."
+        )
     return Query(
         top=_non_negative("$top", options["$top"]) if "$top" in options else None,
         skip=_non_negative("$skip", options["$skip"]) if "$skip" in options else 0,

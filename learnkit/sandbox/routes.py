@@ -118,38 +118,54 @@ def _provider_routes(method: str, segments: list[str], lower: list[str]) -> Rout
         return _pick(method, {"GET": Route("list_providers")})
     rid = segments[2]
     if n == 3:
-        return _pick(method, {
-            "GET": Route("get_provider", registration_id=rid),
-            "PATCH": Route("update_provider", registration_id=rid),
-        })
+        return _pick(
+            method,
+            {
+                "GET": Route("get_provider", registration_id=rid),
+                "PATCH": Route("update_provider", registration_id=rid),
+            },
+        )
     nav = segments[3]
     if lower[3] == "learningcourseactivities":
         if n == 4:
-            return _pick(method, {
-                "GET": Route("list_provider_activities", registration_id=rid),
-                "POST": Route("create_activity", registration_id=rid),
-            })
+            return _pick(
+                method,
+                {
+                    "GET": Route("list_provider_activities", registration_id=rid),
+                    "POST": Route("create_activity", registration_id=rid),
+                },
+            )
         if n == 5:
             return _activity_by_id(method, rid, segments[4])
         raise UnknownSegment(segments[5])
     if lower[3] == "learningcontents":
         if n == 4:
-            return _pick(method, {
-                "GET": Route("list_contents", registration_id=rid),
-                "POST": Route("create_content", registration_id=rid),
-            })
+            return _pick(
+                method,
+                {
+                    "GET": Route("list_contents", registration_id=rid),
+                    "POST": Route("create_content", registration_id=rid),
+                },
+            )
         if n == 5:
             return _content(method, rid, content_id=segments[4])
         if n == 6 and lower[5] == "$ref":
-            return _pick(method, {"DELETE": Route("delete_content", registration_id=rid, content_id=segments[4],
-                                                  permission="create_content")})
+            return _pick(
+                method,
+                {
+                    "DELETE": Route(
+                        "delete_content", registration_id=rid, content_id=segments[4], permission="create_content"
+                    )
+                },
+            )
         raise UnknownSegment(segments[5])
     key = _key(nav, "learningContents", "externalId")
     if key is not None and n == 5 and lower[4] == "$ref":
         kind, value = key
         ids = {"content_id": value} if kind == "id" else {"content_external_id": value}
-        return _pick(method, {"DELETE": Route("delete_content", registration_id=rid, permission="create_content",
-                                              **ids)})
+        return _pick(
+            method, {"DELETE": Route("delete_content", registration_id=rid, permission="create_content", **ids)}
+        )
     if n > 4:
         raise UnknownSegment(nav)
     key = _key(nav, "learningCourseActivities", "externalcourseActivityId")
@@ -157,10 +173,13 @@ def _provider_routes(method: str, segments: list[str], lower: list[str]) -> Rout
         kind, value = key
         if kind == "id":
             return _activity_by_id(method, rid, value)
-        return _pick(method, {
-            "GET": Route("get_activity_by_external_id", registration_id=rid, external_id=value),
-            "PATCH": Route("update_activity_by_external_id", registration_id=rid, external_id=value),
-        })
+        return _pick(
+            method,
+            {
+                "GET": Route("get_activity_by_external_id", registration_id=rid, external_id=value),
+                "PATCH": Route("update_activity_by_external_id", registration_id=rid, external_id=value),
+            },
+        )
     key = _key(nav, "learningContents", "externalId")
     if key is not None:
         kind, value = key
@@ -172,16 +191,22 @@ def _provider_routes(method: str, segments: list[str], lower: list[str]) -> Rout
 
 def _content(method: str, rid: str, **ids: str) -> Route:
     """GET, PATCH (an upsert) or DELETE one learningContent, by id or externalId."""
-    return _pick(method, {
-        "GET": Route("get_content", registration_id=rid, **ids),
-        "PATCH": Route("upsert_content", registration_id=rid, permission="create_content", **ids),
-        "DELETE": Route("delete_content", registration_id=rid, permission="create_content", **ids),
-    })
+    return _pick(
+        method,
+        {
+            "GET": Route("get_content", registration_id=rid, **ids),
+            "PATCH": Route("upsert_content", registration_id=rid, permission="create_content", **ids),
+            "DELETE": Route("delete_content", registration_id=rid, permission="create_content", **ids),
+        },
+    )
 
 
 def _activity_by_id(method: str, rid: str, activity_id: str) -> Route:
-    return _pick(method, {
-        "GET": Route("get_activity", registration_id=rid, activity_id=activity_id),
-        "PATCH": Route("update_activity", registration_id=rid, activity_id=activity_id),
-        "DELETE": Route("delete_activity", registration_id=rid, activity_id=activity_id),
-    })
+    return _pick(
+        method,
+        {
+            "GET": Route("get_activity", registration_id=rid, activity_id=activity_id),
+            "PATCH": Route("update_activity", registration_id=rid, activity_id=activity_id),
+            "DELETE": Route("delete_activity", registration_id=rid, activity_id=activity_id),
+        },
+    )

@@ -100,15 +100,44 @@ _PROVIDERS = (
 _ACTIVITIES_PER_PROVIDER = (400, 150, 90)
 _CONTENTS_PER_PROVIDER = 12
 _TOPICS = (
-    "Python for analysts", "Data privacy essentials", "Negotiation basics", "Excel pivot tables",
-    "Inclusive leadership", "Cloud security", "Project management", "Writing for the web",
-    "Statistics refresher", "Customer empathy", "Agile retrospectives", "Presentation skills",
+    "Python for analysts",
+    "Data privacy essentials",
+    "Negotiation basics",
+    "Excel pivot tables",
+    "Inclusive leadership",
+    "Cloud security",
+    "Project management",
+    "Writing for the web",
+    "Statistics refresher",
+    "Customer empathy",
+    "Agile retrospectives",
+    "Presentation skills",
 )
 _PEOPLE = (
-    "Adele Vance", "Megan Bowen", "Diego Siciliani", "Alex Wilber", "Isaiah Langer", "Johanna Lorenz",
-    "Lee Gu", "Lidia Holloway", "Lynne Robbins", "Miriam Graham", "Nestor Wilke", "Patti Fernandez",
-    "Pradeep Gupta", "Grady Archie", "Henrietta Mueller", "Joni Sherman", "Irvin Sayers", "Debra Berger",
-    "Christie Cline", "Allan Deyoung", "Enrico Cattaneo", "Emily Braun", "Brian Johnson", "Cameron White",
+    "Adele Vance",
+    "Megan Bowen",
+    "Diego Siciliani",
+    "Alex Wilber",
+    "Isaiah Langer",
+    "Johanna Lorenz",
+    "Lee Gu",
+    "Lidia Holloway",
+    "Lynne Robbins",
+    "Miriam Graham",
+    "Nestor Wilke",
+    "Patti Fernandez",
+    "Pradeep Gupta",
+    "Grady Archie",
+    "Henrietta Mueller",
+    "Joni Sherman",
+    "Irvin Sayers",
+    "Debra Berger",
+    "Christie Cline",
+    "Allan Deyoung",
+    "Enrico Cattaneo",
+    "Emily Braun",
+    "Brian Johnson",
+    "Cameron White",
 )
 
 
@@ -480,10 +509,7 @@ def bulk_activities(
     Example: ``bulk_activities(10, REGISTRATION_ID, [LEARNER_ID], [CONTENT_ID], start=1)``
     """
     rng = random.Random(seed * 1_000_003 + start)
-    return [
-        _random_activity(rng, provider_id, learners, contents, f"bulk-{start + n:08d}")
-        for n in range(count)
-    ]
+    return [_random_activity(rng, provider_id, learners, contents, f"bulk-{start + n:08d}") for n in range(count)]
 
 
 def bulk_users(count: int, start: int = 1) -> list[dict[str, Any]]:
@@ -545,17 +571,27 @@ def _local(where: str, text: str) -> str:
     except ValueError as exc:
         raise InvalidInputError("dueDateTime.dateTime", "invalid", f"{where}: {exc}") from None
     if moment.tzinfo is not None:
-        raise InvalidInputError("dueDateTime.dateTime", "invalid", f"{where}: {text!r} has an offset; "
-                                "the zone goes in dueDateTime.timeZone")
+        raise InvalidInputError(
+            "dueDateTime.dateTime", "invalid", f"{where}: {text!r} has an offset; the zone goes in dueDateTime.timeZone"
+        )
     return graph_local(moment)
 
 
 def _from_csv_row(row: Mapping[str, Any], where: str) -> dict[str, Any]:
     """An activity's Graph JSON from a row of ``learnkit export`` (Graph's names; nested ones dotted)."""
     activity: dict[str, Any] = {
-        name: _cell(row, name) for name in (
-            "@odata.type", "id", "learningProviderId", "learnerUserId", "learningContentId",
-            "externalcourseActivityId", "status", "assignmentType", "assignerUserId", *_INSTANT_PROPERTIES,
+        name: _cell(row, name)
+        for name in (
+            "@odata.type",
+            "id",
+            "learningProviderId",
+            "learnerUserId",
+            "learningContentId",
+            "externalcourseActivityId",
+            "status",
+            "assignmentType",
+            "assignerUserId",
+            *_INSTANT_PROPERTIES,
         )
     }
     percentage = _cell(row, "completionPercentage")
@@ -563,8 +599,9 @@ def _from_csv_row(row: Mapping[str, Any], where: str) -> dict[str, Any]:
         try:
             activity["completionPercentage"] = int(float(percentage))
         except ValueError:
-            raise InvalidInputError("completionPercentage", "invalid",
-                                    f"{where}: {percentage!r} is not a whole number") from None
+            raise InvalidInputError(
+                "completionPercentage", "invalid", f"{where}: {percentage!r} is not a whole number"
+            ) from None
     due, zone = _cell(row, "dueDateTime.dateTime"), _cell(row, "dueDateTime.timeZone")
     if due is not None or zone is not None:
         activity["dueDateTime"] = {"dateTime": due, "timeZone": zone}
@@ -695,15 +732,26 @@ def _infer(tenant: Tenant) -> None:
     by_id = {a["learningContentId"].lower(): a["learningContentId"] for a in tenant.activities}
     for n, (content_key, provider_id) in enumerate(contents.items(), start=1):
         content_id = by_id[content_key]
-        tenant.contents.append((provider_id, {
-            **{name: None for name in _content(random.Random(0), content_id, {"displayName": "x"}, 0)},
-            "id": content_id, "externalId": content_id, "title": f"Course {n}",
-            "contentWebUrl": f"https://content.invalid/{content_id}", "languageTag": "en-us",
-            "isActive": True, "isPremium": False, "isSearchable": True,
-            "additionalTags": [], "skillTags": [], "contributors": [],
-        }))
+        tenant.contents.append(
+            (
+                provider_id,
+                {
+                    **{name: None for name in _content(random.Random(0), content_id, {"displayName": "x"}, 0)},
+                    "id": content_id,
+                    "externalId": content_id,
+                    "title": f"Course {n}",
+                    "contentWebUrl": f"https://content.invalid/{content_id}",
+                    "languageTag": "en-us",
+                    "isActive": True,
+                    "isPremium": False,
+                    "isSearchable": True,
+                    "additionalTags": [],
+                    "skillTags": [],
+                    "contributors": [],
+                },
+            )
+        )
     for n, user_id in enumerate(users.values(), start=1):
         tenant.users.append(_user(user_id, f"User {n}", premium=True))
     if LEARNER_ID.lower() not in users:
         tenant.users.append(_user(LEARNER_ID, "Adele Vance", premium=True))
-

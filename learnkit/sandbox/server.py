@@ -162,9 +162,20 @@ class Sandbox:
         self.db_path = str(db_path)
         self._lock = _claim(db_path, self.files_dir)
         try:
-            self._setup(db_path, loaded, port=port, reset=reset, host=host, faults=faults, latency_ms=latency_ms,
-                        rate_limit=rate_limit, retry_after=retry_after, fault_seed=fault_seed,
-                        token_lifetime=token_lifetime, device_code_lifetime=device_code_lifetime)
+            self._setup(
+                db_path,
+                loaded,
+                port=port,
+                reset=reset,
+                host=host,
+                faults=faults,
+                latency_ms=latency_ms,
+                rate_limit=rate_limit,
+                retry_after=retry_after,
+                fault_seed=fault_seed,
+                token_lifetime=token_lifetime,
+                device_code_lifetime=device_code_lifetime,
+            )
         except BaseException:
             self._lock.release()
             raise
@@ -220,16 +231,20 @@ class Sandbox:
         self.token_url = self._identity.token_url
         self.apps: dict[str, DemoApp] = dict(self._identity.apps)
         self.client_id = self.apps[_MAIN_APP].client_id
-        self.demo: dict[str, str] = dict(DEMO_IDS) if loaded is None else {
-            "registration_id": str(loaded.providers[0]["id"]), "learner_id": LEARNER_ID}
+        self.demo: dict[str, str] = (
+            dict(DEMO_IDS)
+            if loaded is None
+            else {"registration_id": str(loaded.providers[0]["id"]), "learner_id": LEARNER_ID}
+        )
 
         self._faults = Faults()
         self._faults.configure(faults, retry_after=retry_after, seed=fault_seed)
         self._faults.set_latency(latency_ms)
         self._faults.set_rate_limit(rate_limit)
         self._switches = Switches()
-        self._oauth = OAuthService(self._identity, self._store, self._switches,
-                                   device_code_lifetime=device_code_lifetime)
+        self._oauth = OAuthService(
+            self._identity, self._store, self._switches, device_code_lifetime=device_code_lifetime
+        )
         graph = GraphService(self._store, self._identity, self._faults, self._switches, self.graph_url)
         self._app = create_app(Services(self._store, self._identity, self._oauth, graph, self._faults, self._switches))
 
@@ -489,9 +504,19 @@ def start(
             stacklevel=2,
         )
     sandbox = Sandbox(
-        port=port, db=db, reset=reset, host=host, faults=faults, latency_ms=latency_ms, rate_limit=rate_limit,
-        retry_after=retry_after, fault_seed=fault_seed, token_lifetime=token_lifetime,
-        device_code_lifetime=device_code_lifetime, load=load, pseudonymize=pseudonymize,
+        port=port,
+        db=db,
+        reset=reset,
+        host=host,
+        faults=faults,
+        latency_ms=latency_ms,
+        rate_limit=rate_limit,
+        retry_after=retry_after,
+        fault_seed=fault_seed,
+        token_lifetime=token_lifetime,
+        device_code_lifetime=device_code_lifetime,
+        load=load,
+        pseudonymize=pseudonymize,
     )
     sandbox._serve()
     return sandbox

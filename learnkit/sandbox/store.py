@@ -320,9 +320,7 @@ class Store:
             rows = self._db.execute(sql, (key, after or 0, limit + 1, offset)).fetchall()
             total = None
             if count:
-                total = int(
-                    self._db.execute(f"SELECT COUNT(*) FROM {table} WHERE {where}", (key,)).fetchone()[0]
-                )
+                total = int(self._db.execute(f"SELECT COUNT(*) FROM {table} WHERE {where}", (key,)).fetchone()[0])
         more = limit > 0 and len(rows) > limit
         rows = rows[:limit]
         return Page(

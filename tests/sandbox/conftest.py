@@ -52,10 +52,16 @@ class GraphHTTP:
 
     def token_for(self, app_name: str) -> str:
         app = self.sb.apps[app_name]
-        answer = self.http.post(self.sb.token_url, data={
-            "grant_type": "client_credentials", "client_id": app.client_id,
-            "client_secret": app.client_secret, "scope": self.sb.scope,
-        }, timeout=10)
+        answer = self.http.post(
+            self.sb.token_url,
+            data={
+                "grant_type": "client_credentials",
+                "client_id": app.client_id,
+                "client_secret": app.client_secret,
+                "scope": self.sb.scope,
+            },
+            timeout=10,
+        )
         assert answer.status_code == 200, answer.text
         return str(answer.json()["access_token"])
 

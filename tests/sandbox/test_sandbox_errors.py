@@ -122,21 +122,25 @@ def test_row_provider_not_enabled(graph: Any) -> None:
     body = {"@odata.type": activity["@odata.type"], "status": "completed"}
     assert_row(graph.patch(graph.activity_path(activity["id"], rid), body), ProviderNotEnabledError)
     assert_row(graph.delete(graph.activity_path(activity["id"], rid)), ProviderNotEnabledError)
-    assert_row(graph.post(f"{PROVIDERS}/{rid}/learningCourseActivities", new_activity(graph.sb)),
-               ProviderNotEnabledError)
+    assert_row(
+        graph.post(f"{PROVIDERS}/{rid}/learningCourseActivities", new_activity(graph.sb)), ProviderNotEnabledError
+    )
 
 
 def test_row_invalid_registration(graph: Any) -> None:
-    answer = graph.patch(graph.activity_path(graph.sb.demo["assignment_id"], "00000000-0000-0000-0000-000000000000"),
-                         UPDATE)
+    answer = graph.patch(
+        graph.activity_path(graph.sb.demo["assignment_id"], "00000000-0000-0000-0000-000000000000"), UPDATE
+    )
     assert_row(answer, InvalidRegistrationError)
 
 
 def test_row_activity_not_found(graph: Any) -> None:
     assert_row(graph.patch(graph.activity_path("8ba2228a-0000-0000-0000-000000000000"), UPDATE), ActivityNotFoundError)
     assert_row(graph.get("/employeeExperience/learningCourseActivities/nope"), ActivityNotFoundError)
-    by_external = f"{PROVIDERS}/{graph.sb.demo['registration_id']}/learningCourseActivities" \
-                  "(externalcourseActivityId='no-such-external-id')"
+    by_external = (
+        f"{PROVIDERS}/{graph.sb.demo['registration_id']}/learningCourseActivities"
+        "(externalcourseActivityId='no-such-external-id')"
+    )
     assert_row(graph.patch(by_external, UPDATE), ActivityNotFoundError)
     # An activity of another provider is not found under this one.
     other = graph.get(f"{PROVIDERS}/{graph.sb.demo['other_registration_id']}/learningCourseActivities?$top=1")
@@ -167,28 +171,41 @@ def test_row_service_unavailable(graph: Any) -> None:
 
 def test_row_field_required(graph: Any) -> None:
     path = graph.activity_path(graph.sb.demo["assignment_id"])
-    assert_row(graph.patch(path, {"@odata.type": "#microsoft.graph.learningAssignment"}), FieldRequiredError,
-               fieldName="status")
+    assert_row(
+        graph.patch(path, {"@odata.type": "#microsoft.graph.learningAssignment"}),
+        FieldRequiredError,
+        fieldName="status",
+    )
     assert_row(graph.patch(path, {"status": "completed"}), FieldRequiredError, fieldName="@odata.type")
     body = new_activity(graph.sb, learnerUserId=...)
-    assert_row(graph.post(f"{PROVIDERS}/{graph.sb.demo['registration_id']}/learningCourseActivities", body),
-               FieldRequiredError, fieldName="learnerUserId")
+    assert_row(
+        graph.post(f"{PROVIDERS}/{graph.sb.demo['registration_id']}/learningCourseActivities", body),
+        FieldRequiredError,
+        fieldName="learnerUserId",
+    )
 
 
 def test_row_field_invalid(graph: Any) -> None:
     path = graph.activity_path(graph.sb.demo["assignment_id"])
-    assert_row(graph.patch(path, {**UPDATE, "completionPercentage": 150}), FieldInvalidError,
-               fieldName="completionPercentage")
+    assert_row(
+        graph.patch(path, {**UPDATE, "completionPercentage": 150}), FieldInvalidError, fieldName="completionPercentage"
+    )
     assert_row(graph.patch(path, {**UPDATE, "status": "finished"}), FieldInvalidError, fieldName="status")
-    assert_row(graph.patch(path, {**UPDATE, "startedDateTime": "2021-05-11T22:57:17Z"}), FieldInvalidError,
-               fieldName="startedDateTime")
+    assert_row(
+        graph.patch(path, {**UPDATE, "startedDateTime": "2021-05-11T22:57:17Z"}),
+        FieldInvalidError,
+        fieldName="startedDateTime",
+    )
     # The body's type must be the stored activity's type.
     self_body = {"@odata.type": "#microsoft.graph.learningSelfInitiatedCourse", "status": "completed"}
     assert_row(graph.patch(path, self_body), FieldInvalidError, fieldName="@odata.type")
     rid = graph.sb.demo["registration_id"]
     unknown_content = new_activity(graph.sb, learningContentId="00000000-0000-0000-0000-00000000c0de")
-    assert_row(graph.post(f"{PROVIDERS}/{rid}/learningCourseActivities", unknown_content), FieldInvalidError,
-               fieldName="learningContentId")
+    assert_row(
+        graph.post(f"{PROVIDERS}/{rid}/learningCourseActivities", unknown_content),
+        FieldInvalidError,
+        fieldName="learningContentId",
+    )
     assert graph.activity(graph.sb.demo["assignment_id"])["status"] == "notStarted"
 
 
@@ -221,8 +238,12 @@ def test_duplicate_external_id_is_a_409(graph: Any) -> None:
 
 @pytest.mark.parametrize("body", ["not json", "[1, 2]", ""])
 def test_a_body_that_is_not_a_json_object_is_a_400(graph: Any, body: str) -> None:
-    answer = graph.request("PATCH", graph.activity_path(graph.sb.demo["assignment_id"]), data=body,
-                           headers={"Content-Type": "application/json"})
+    answer = graph.request(
+        "PATCH",
+        graph.activity_path(graph.sb.demo["assignment_id"]),
+        data=body,
+        headers={"Content-Type": "application/json"},
+    )
     assert answer.status_code == 400 and answer.json()["error"]["code"] == "badRequest"
 
 
@@ -234,13 +255,15 @@ def test_checks_run_in_graphs_order(graph: Any) -> None:
     assert graph.patch(bad_everything, {"x": 1}, token=None).status_code == 401
     assert_row(graph.patch(bad_everything, {"x": 1}, token=graph.token_for("learnkit-noroles")), ServicePlanError)
     graph.sb.set_service_plan(True)
-    assert_row(graph.patch(bad_everything, {"x": 1}, token=graph.token_for("learnkit-noroles")),
-               PermissionDeniedError)
+    assert_row(graph.patch(bad_everything, {"x": 1}, token=graph.token_for("learnkit-noroles")), PermissionDeniedError)
     assert_row(graph.patch(bad_everything, {"x": 1}), InvalidRegistrationError)
     assert_row(graph.patch(graph.activity_path("missing"), {"x": 1}), ActivityNotFoundError)
     graph.sb.set_faults({"429": 1.0})  # faults come last: a bad body is still a 400
-    assert_row(graph.patch(graph.activity_path(graph.sb.demo["assignment_id"]), {"x": 1}), FieldRequiredError,
-               fieldName="@odata.type")
+    assert_row(
+        graph.patch(graph.activity_path(graph.sb.demo["assignment_id"]), {"x": 1}),
+        FieldRequiredError,
+        fieldName="@odata.type",
+    )
 
 
 def test_unknown_paths_and_methods_are_graph_shaped(graph: Any) -> None:

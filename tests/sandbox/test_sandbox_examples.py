@@ -11,8 +11,15 @@ from seed_examples import EXAMPLE_2_BODY_TEXT as EXAMPLE_2_BODY
 
 PROVIDERS = "/employeeExperience/learningProviders"
 
-IDENTITY = ("id", "externalcourseActivityId", "learnerUserId", "learningContentId", "learningProviderId",
-            "assignerUserId", "assignmentType")
+IDENTITY = (
+    "id",
+    "externalcourseActivityId",
+    "learnerUserId",
+    "learningContentId",
+    "learningProviderId",
+    "assignerUserId",
+    "assignmentType",
+)
 
 
 def test_example_1_verbatim(graph: Any) -> None:
@@ -34,12 +41,16 @@ def test_example_1_verbatim(graph: Any) -> None:
 def test_example_2_body_on_the_self_initiated_course(graph: Any) -> None:
     sid = graph.sb.demo["self_initiated_id"]
     before = graph.activity(sid)
-    answer = graph.request("PATCH", graph.activity_path(sid), data=EXAMPLE_2_BODY,
-                           headers={"Content-Type": "application/json"})
+    answer = graph.request(
+        "PATCH", graph.activity_path(sid), data=EXAMPLE_2_BODY, headers={"Content-Type": "application/json"}
+    )
     assert answer.status_code == 204
     after = graph.activity(sid)
-    assert (after["status"], after["completionPercentage"], after["startedDateTime"]) == \
-        ("inProgress", 30, "2021-05-11T22:57:17Z")
+    assert (after["status"], after["completionPercentage"], after["startedDateTime"]) == (
+        "inProgress",
+        30,
+        "2021-05-11T22:57:17Z",
+    )
     # The body's externalcourseActivityId is the assignment's: accepted and ignored.
     assert {k: after[k] for k in IDENTITY if k in after} == {k: before[k] for k in IDENTITY if k in before}
 
@@ -48,14 +59,22 @@ def test_unset_properties_are_untouched_and_null_clears(graph: Any) -> None:
     aid = graph.sb.demo["assignment_id"]
     path = graph.activity_path(aid)
     assert graph.patch(path, json.loads(EXAMPLE_1_BODY)).status_code == 204
-    done = {"@odata.type": "#microsoft.graph.learningAssignment", "status": "completed",
-            "completedDateTime": "2022-09-01T10:00:00+02:00", "completionPercentage": 100}
+    done = {
+        "@odata.type": "#microsoft.graph.learningAssignment",
+        "status": "completed",
+        "completedDateTime": "2022-09-01T10:00:00+02:00",
+        "completionPercentage": 100,
+    }
     assert graph.patch(path, done).status_code == 204
     after = graph.activity(aid)
     assert after["completedDateTime"] == "2022-09-01T08:00:00Z"  # stored in UTC, as Graph does
     assert after["notes"]["content"] == "required assignment added for user"  # not in the body: untouched
-    clear = {"@odata.type": "#microsoft.graph.learningAssignment", "status": "inProgress",
-             "completedDateTime": None, "notes": None}
+    clear = {
+        "@odata.type": "#microsoft.graph.learningAssignment",
+        "status": "inProgress",
+        "completedDateTime": None,
+        "notes": None,
+    }
     assert graph.patch(path, clear).status_code == 204
     after = graph.activity(aid)
     assert after["completedDateTime"] is None and after["notes"] is None
@@ -109,8 +128,10 @@ def test_providers_and_contents(graph: Any, user_graph: Any) -> None:
     assert graph.post(f"{PROVIDERS}/{rid}/learningContents", new).status_code == 201
     assert graph.post(f"{PROVIDERS}/{rid}/learningContents", new).status_code == 409
     missing = {k: v for k, v in new.items() if k != "title"}
-    assert graph.post(f"{PROVIDERS}/{rid}/learningContents", missing).json()["error"]["message"] == \
-        "Input field title is required"
+    assert (
+        graph.post(f"{PROVIDERS}/{rid}/learningContents", missing).json()["error"]["message"]
+        == "Input field title is required"
+    )
 
     # Providers are delegated-only: list, read, and switch sync on.
     providers = user_graph.get(PROVIDERS).json()["value"]

@@ -28,8 +28,12 @@ def plain_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def confidential(sb: Sandbox, credential: Any) -> Any:
     return msal.ConfidentialClientApplication(
-        sb.client_id, client_credential=credential, authority=sb.authority,
-        instance_discovery=False, validate_authority=False, verify=sb.ca_cert,
+        sb.client_id,
+        client_credential=credential,
+        authority=sb.authority,
+        instance_discovery=False,
+        validate_authority=False,
+        verify=sb.ca_cert,
     )
 
 
@@ -67,8 +71,12 @@ def test_msal_pfx_certificate(sb: Sandbox, graph: Any, plain_env: None) -> None:
 
 def test_msal_with_the_sandbox_session_ignores_the_environment(sb: Sandbox) -> None:
     app = msal.ConfidentialClientApplication(
-        sb.client_id, client_credential=sb.client_secret, authority=sb.authority,
-        instance_discovery=False, validate_authority=False, http_client=sb.session(),
+        sb.client_id,
+        client_credential=sb.client_secret,
+        authority=sb.authority,
+        instance_discovery=False,
+        validate_authority=False,
+        http_client=sb.session(),
     )
     assert "access_token" in app.acquire_token_for_client([sb.scope])
 
@@ -84,10 +92,17 @@ def test_msal_certificate_of_another_key_is_refused(sb: Sandbox, plain_env: None
 
 def test_msal_device_code_and_refresh(sb: Sandbox, user_graph: Any, plain_env: None) -> None:
     delegated = sb.apps["learnkit-delegated"]
-    app = msal.PublicClientApplication(delegated.client_id, authority=sb.authority, instance_discovery=False,
-                                       validate_authority=False, verify=sb.ca_cert)
-    scopes = ["https://graph.microsoft.com/LearningProvider.ReadWrite",
-              "https://graph.microsoft.com/LearningAssignedCourse.Read.All"]
+    app = msal.PublicClientApplication(
+        delegated.client_id,
+        authority=sb.authority,
+        instance_discovery=False,
+        validate_authority=False,
+        verify=sb.ca_cert,
+    )
+    scopes = [
+        "https://graph.microsoft.com/LearningProvider.ReadWrite",
+        "https://graph.microsoft.com/LearningAssignedCourse.Read.All",
+    ]
     flow = app.initiate_device_flow(scopes=scopes)
     assert flow["user_code"] in flow["message"] and flow["verification_uri"].startswith(sb.url)
     result = app.acquire_token_by_device_flow(flow)  # auto-approved on the first poll
@@ -96,8 +111,10 @@ def test_msal_device_code_and_refresh(sb: Sandbox, user_graph: Any, plain_env: N
     claims = jwt.decode(result["access_token"], options={"verify_signature": False})
     assert set(claims["scp"].split()) == {"LearningProvider.ReadWrite", "LearningAssignedCourse.Read.All"}
     assert "roles" not in claims
-    assert user_graph.get("/me/employeeExperience/learningCourseActivities",
-                          token=result["access_token"]).status_code == 200
+    assert (
+        user_graph.get("/me/employeeExperience/learningCourseActivities", token=result["access_token"]).status_code
+        == 200
+    )
 
     account = app.get_accounts()[0]
     assert account["local_account_id"] == sb.demo["learner_id"]
@@ -112,8 +129,10 @@ def test_device_code_pending_until_approved(sb: Sandbox) -> None:
     delegated = sb.apps["learnkit-delegated"]
     sb.set_auto_approve(False)
     with sb.session() as http:
-        flow = http.post(f"{sb.authority}/oauth2/v2.0/devicecode",
-                         data={"client_id": delegated.client_id, "scope": "LearningProvider.Read openid"}).json()
+        flow = http.post(
+            f"{sb.authority}/oauth2/v2.0/devicecode",
+            data={"client_id": delegated.client_id, "scope": "LearningProvider.Read openid"},
+        ).json()
         poll = {"grant_type": DEVICE_CODE, "client_id": delegated.client_id, "device_code": flow["device_code"]}
         pending = http.post(sb.token_url, data=poll)
         assert pending.status_code == 400 and pending.json()["error"] == "authorization_pending"
@@ -129,15 +148,31 @@ def test_device_code_pending_until_approved(sb: Sandbox) -> None:
 def test_oauth_errors_never_echo_the_secret(sb: Sandbox) -> None:
     with sb.session() as http:
         wrong = "Wrong~Secret~Value-1234567890"
-        answer = http.post(sb.token_url, data={"grant_type": "client_credentials", "client_id": sb.client_id,
-                                                "client_secret": wrong, "scope": sb.scope})
+        answer = http.post(
+            sb.token_url,
+            data={
+                "grant_type": "client_credentials",
+                "client_id": sb.client_id,
+                "client_secret": wrong,
+                "scope": sb.scope,
+            },
+        )
         assert answer.status_code == 401 and answer.json()["error"] == "invalid_client"
         assert wrong not in answer.text and answer.json()["error_codes"] == [7000215]
-        unknown = http.post(sb.token_url, data={"grant_type": "client_credentials", "client_id": "nobody",
-                                                 "client_secret": wrong, "scope": sb.scope})
+        unknown = http.post(
+            sb.token_url,
+            data={"grant_type": "client_credentials", "client_id": "nobody", "client_secret": wrong, "scope": sb.scope},
+        )
         assert unknown.json()["error"] == "unauthorized_client" and wrong not in unknown.text
-        no_default = http.post(sb.token_url, data={"grant_type": "client_credentials", "client_id": sb.client_id,
-                                                    "client_secret": sb.client_secret, "scope": "User.Read"})
+        no_default = http.post(
+            sb.token_url,
+            data={
+                "grant_type": "client_credentials",
+                "client_id": sb.client_id,
+                "client_secret": sb.client_secret,
+                "scope": "User.Read",
+            },
+        )
         assert no_default.json()["error"] == "invalid_scope"
         other_tenant = http.post(sb.token_url.replace(sb.tenant_id, "contoso.onmicrosoft.com"), data={})
         assert other_tenant.json()["error"] == "invalid_tenant"
@@ -153,16 +188,29 @@ def test_discovery_and_keys(sb: Sandbox) -> None:
         keys = http.get(config["jwks_uri"]).json()["keys"]
     token = _raw_token(sb)
     key = next(k for k in keys if k["kid"] == jwt.get_unverified_header(token)["kid"])
-    claims = jwt.decode(token, jwt.PyJWK(key).key, algorithms=["RS256"], audience="https://graph.microsoft.com",
-                        issuer=f"{sb.authority}/v2.0")
+    claims = jwt.decode(
+        token,
+        jwt.PyJWK(key).key,
+        algorithms=["RS256"],
+        audience="https://graph.microsoft.com",
+        issuer=f"{sb.authority}/v2.0",
+    )
     assert claims["tid"] == sb.tenant_id
 
 
 def _raw_token(sb: Sandbox) -> str:
     with sb.session() as http:
-        return str(http.post(sb.token_url, data={"grant_type": "client_credentials", "client_id": sb.client_id,
-                                                 "client_secret": sb.client_secret, "scope": sb.scope}
-                             ).json()["access_token"])
+        return str(
+            http.post(
+                sb.token_url,
+                data={
+                    "grant_type": "client_credentials",
+                    "client_id": sb.client_id,
+                    "client_secret": sb.client_secret,
+                    "scope": sb.scope,
+                },
+            ).json()["access_token"]
+        )
 
 
 def assert_401(answer: Any, message: str) -> None:
@@ -207,8 +255,10 @@ def test_expired_token_and_device_code(short_lived: Sandbox, graph_for: Any) -> 
     short_lived.set_auto_approve(False)
     graph = graph_for(short_lived, _raw_token(short_lived))
     with short_lived.session() as http:
-        flow = http.post(f"{short_lived.authority}/oauth2/v2.0/devicecode",
-                         data={"client_id": delegated.client_id, "scope": "LearningProvider.Read"}).json()
+        flow = http.post(
+            f"{short_lived.authority}/oauth2/v2.0/devicecode",
+            data={"client_id": delegated.client_id, "scope": "LearningProvider.Read"},
+        ).json()
         path = f"/employeeExperience/learningCourseActivities/{short_lived.demo['assignment_id']}"
         assert graph.get(path).status_code == 200
         time.sleep(2.1)
@@ -231,19 +281,27 @@ def test_app_token_on_a_delegated_only_endpoint_and_the_reverse(graph: Any, user
     denied(user_graph.patch(user_graph.activity_path(graph.sb.demo["assignment_id"]), body))
     denied(user_graph.delete(user_graph.activity_path(graph.sb.demo["assignment_id"])))
     # Reads accept both kinds.
-    assert user_graph.get(f"/employeeExperience/learningCourseActivities/{graph.sb.demo['assignment_id']}"
-                          ).status_code == 200
+    assert (
+        user_graph.get(f"/employeeExperience/learningCourseActivities/{graph.sb.demo['assignment_id']}").status_code
+        == 200
+    )
 
 
 def test_a_delegated_token_without_the_scope_is_refused(sb: Sandbox, user_graph: Any) -> None:
     delegated = sb.apps["learnkit-delegated"]
     with sb.session() as http:
-        flow = http.post(f"{sb.authority}/oauth2/v2.0/devicecode",
-                         data={"client_id": delegated.client_id, "scope": "LearningProvider.Read"}).json()
-        token = http.post(sb.token_url, data={"grant_type": DEVICE_CODE, "client_id": delegated.client_id,
-                                              "device_code": flow["device_code"]}).json()["access_token"]
-        too_much = http.post(f"{sb.authority}/oauth2/v2.0/devicecode",
-                             data={"client_id": delegated.client_id, "scope": "LearningContent.ReadWrite.All"})
+        flow = http.post(
+            f"{sb.authority}/oauth2/v2.0/devicecode",
+            data={"client_id": delegated.client_id, "scope": "LearningProvider.Read"},
+        ).json()
+        token = http.post(
+            sb.token_url,
+            data={"grant_type": DEVICE_CODE, "client_id": delegated.client_id, "device_code": flow["device_code"]},
+        ).json()["access_token"]
+        too_much = http.post(
+            f"{sb.authority}/oauth2/v2.0/devicecode",
+            data={"client_id": delegated.client_id, "scope": "LearningContent.ReadWrite.All"},
+        )
         assert too_much.status_code == 400 and too_much.json()["error_codes"] == [65001]
     rid = sb.demo["registration_id"]
     assert user_graph.get(f"{PROVIDERS}/{rid}", token=token).status_code == 200

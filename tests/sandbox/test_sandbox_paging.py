@@ -32,8 +32,10 @@ def test_provider_activities_page_by_100(graph: Any) -> None:
     items, sizes = collect(graph, f"{PROVIDERS}/{rid}/learningCourseActivities")
     assert len(items) == total and len({i["id"] for i in items}) == total
     assert sizes[:-1] == [100] * (len(sizes) - 1)
-    assert {i["@odata.type"] for i in items} == {"#microsoft.graph.learningAssignment",
-                                                  "#microsoft.graph.learningSelfInitiatedCourse"}
+    assert {i["@odata.type"] for i in items} == {
+        "#microsoft.graph.learningAssignment",
+        "#microsoft.graph.learningSelfInitiatedCourse",
+    }
     assert all(i["learningProviderId"] == rid for i in items)
 
 

@@ -58,28 +58,52 @@ def test_handle_shows_no_secret(sandbox: Any) -> None:
             assert secret not in text
     shown = sandbox.to_json()
     assert shown["client_secret"] == sandbox.client_secret
-    assert {"graph_url", "token_url", "authority", "tenant_id", "client_id", "client_secret", "ca_cert", "apps",
-            "demo"} <= set(shown)
+    assert {
+        "graph_url",
+        "token_url",
+        "authority",
+        "tenant_id",
+        "client_id",
+        "client_secret",
+        "ca_cert",
+        "apps",
+        "demo",
+    } <= set(shown)
     apps = {a["name"]: a for a in shown["apps"]}
     assert apps["learnkit-demo"]["kind"] == "application" and "roles" in apps["learnkit-demo"]
-    assert set(apps["learnkit-demo"]["certificate"]) == {"private_key_path", "thumbprint", "pfx_path",
-                                                         "pfx_passphrase", "certificate_path"}
+    assert set(apps["learnkit-demo"]["certificate"]) == {
+        "private_key_path",
+        "thumbprint",
+        "pfx_path",
+        "pfx_passphrase",
+        "certificate_path",
+    }
     assert apps["learnkit-delegated"]["kind"] == "delegated" and apps["learnkit-delegated"]["client_secret"] is None
     assert "scopes" in apps["learnkit-delegated"] and apps["learnkit-noroles"]["roles"] == []
-    assert set(shown["demo"]) >= {"registration_id", "disabled_registration_id", "assignment_id", "self_initiated_id",
-                                  "content_id", "learner_id", "unlicensed_learner_id"}
+    assert set(shown["demo"]) >= {
+        "registration_id",
+        "disabled_registration_id",
+        "assignment_id",
+        "self_initiated_id",
+        "content_id",
+        "learner_id",
+        "unlicensed_learner_id",
+    }
     assert sandbox.graph_url == sandbox.url + "/v1.0" and sandbox.authority == f"{sandbox.url}/{sandbox.tenant_id}"
     assert sandbox.token_url == f"{sandbox.authority}/oauth2/v2.0/token"
 
 
 def test_every_response_carries_request_ids(graph: Any) -> None:
     mine = "5c0ffee0-0000-4000-8000-000000000001"
-    echoed = graph.get(f"/employeeExperience/learningCourseActivities/{graph.sb.demo['assignment_id']}",
-                       headers={"client-request-id": mine})
+    echoed = graph.get(
+        f"/employeeExperience/learningCourseActivities/{graph.sb.demo['assignment_id']}",
+        headers={"client-request-id": mine},
+    )
     assert echoed.headers["client-request-id"] == mine and echoed.headers["request-id"] != mine
     fresh = graph.get("/nowhere", token=None)
-    assert fresh.headers["request-id"] and fresh.json()["error"]["innerError"]["request-id"] == \
-        fresh.headers["request-id"]
+    assert (
+        fresh.headers["request-id"] and fresh.json()["error"]["innerError"]["request-id"] == fresh.headers["request-id"]
+    )
     token_answer = graph.http.post(graph.sb.token_url, data={"grant_type": "nope"})
     assert token_answer.headers["request-id"]
 
@@ -92,8 +116,20 @@ def test_drop_cuts_the_connection_and_applies_nothing(graph: Any) -> None:
     assert graph.activity(aid)["status"] == "notStarted"
     graph.sb.set_faults({"drop": 1.0})
     with pytest.raises((requests.ConnectionError, requests.exceptions.ChunkedEncodingError)):
-        graph.post("/$batch", {"requests": [{"id": "1", "method": "PATCH", "url": graph.activity_path(aid),
-                                             "headers": {"Content-Type": "application/json"}, "body": GOOD}]})
+        graph.post(
+            "/$batch",
+            {
+                "requests": [
+                    {
+                        "id": "1",
+                        "method": "PATCH",
+                        "url": graph.activity_path(aid),
+                        "headers": {"Content-Type": "application/json"},
+                        "body": GOOD,
+                    }
+                ]
+            },
+        )
     graph.sb.set_faults(None)
     assert graph.activity(aid)["status"] == "notStarted"
 
@@ -161,18 +197,24 @@ def test_reset_puts_every_switch_back(sb: Any, graph: Any) -> None:
 
 
 def test_fault_specs_are_checked() -> None:
-    assert parse_faults("429=0.1,503=0.05,500=0.02,drop=0.01") == {"429": 0.1, "503": 0.05, "500": 0.02,
-                                                                   "drop": 0.01}
+    assert parse_faults("429=0.1,503=0.05,500=0.02,drop=0.01") == {"429": 0.1, "503": 0.05, "500": 0.02, "drop": 0.01}
     for bad in ("418=0.1", "429=2", "429", "429=0.6,503=0.6", "drop=x"):
         with pytest.raises(ValueError):
             parse_faults(bad)
 
 
 def _cli(*args: str) -> subprocess.Popen[str]:
-    code = ("import argparse; from learnkit.sandbox import cli; p = argparse.ArgumentParser(); "
-            "cli.add_arguments(p); raise SystemExit(cli.run(p.parse_args()))")
-    return subprocess.Popen([sys.executable, "-c", code, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    code = (
+        "import argparse; from learnkit.sandbox import cli; p = argparse.ArgumentParser(); "
+        "cli.add_arguments(p); raise SystemExit(cli.run(p.parse_args()))"
+    )
+    return subprocess.Popen(
+        [sys.executable, "-c", code, *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
 
 
 def test_cli_json_first_line_then_sigterm(tmp_path: Path) -> None:
@@ -180,13 +222,29 @@ def test_cli_json_first_line_then_sigterm(tmp_path: Path) -> None:
     try:
         assert proc.stdout is not None
         shown = json.loads(proc.stdout.readline())
-        assert {"graph_url", "token_url", "authority", "tenant_id", "client_id", "client_secret", "ca_cert", "apps",
-                "demo"} <= set(shown)
+        assert {
+            "graph_url",
+            "token_url",
+            "authority",
+            "tenant_id",
+            "client_id",
+            "client_secret",
+            "ca_cert",
+            "apps",
+            "demo",
+        } <= set(shown)
         with requests.Session() as http:
             http.trust_env = False
-            token = http.post(shown["token_url"], verify=shown["ca_cert"], data={
-                "grant_type": "client_credentials", "client_id": shown["client_id"],
-                "client_secret": shown["client_secret"], "scope": "https://graph.microsoft.com/.default"})
+            token = http.post(
+                shown["token_url"],
+                verify=shown["ca_cert"],
+                data={
+                    "grant_type": "client_credentials",
+                    "client_id": shown["client_id"],
+                    "client_secret": shown["client_secret"],
+                    "scope": "https://graph.microsoft.com/.default",
+                },
+            )
             assert token.status_code == 200
     finally:
         proc.send_signal(signal.SIGTERM)
@@ -222,11 +280,19 @@ def test_the_device_login_page_approves_a_code(sb: Any) -> None:
     delegated = sb.apps["learnkit-delegated"]
     sb.set_auto_approve(False)
     with sb.session() as http:
-        flow = http.post(f"{sb.authority}/oauth2/v2.0/devicecode",
-                         data={"client_id": delegated.client_id, "scope": "LearningProvider.Read"}).json()
+        flow = http.post(
+            f"{sb.authority}/oauth2/v2.0/devicecode",
+            data={"client_id": delegated.client_id, "scope": "LearningProvider.Read"},
+        ).json()
         assert "<form" in http.get(flow["verification_uri"]).text
         page = http.post(flow["verification_uri"], data={"user_code": flow["user_code"]})
         assert "Signed in as Adele Vance" in page.text
-        token = http.post(sb.token_url, data={"grant_type": "urn:ietf:params:oauth:grant-type:device_code",
-                                              "client_id": delegated.client_id, "device_code": flow["device_code"]})
+        token = http.post(
+            sb.token_url,
+            data={
+                "grant_type": "urn:ietf:params:oauth:grant-type:device_code",
+                "client_id": delegated.client_id,
+                "device_code": flow["device_code"],
+            },
+        )
         assert token.status_code == 200

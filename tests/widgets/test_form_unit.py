@@ -77,8 +77,11 @@ def test_typed_percentage_shows_minimal_patch_and_moves_slider() -> None:
     pct = form.editors["completionPercentage"]
     pct.text.value = "60"
     assert pct.slider.value == 60
-    assert form.body == {"@odata.type": "#microsoft.graph.learningAssignment", "status": "notStarted",
-                         "completionPercentage": 60}
+    assert form.body == {
+        "@odata.type": "#microsoft.graph.learningAssignment",
+        "status": "notStarted",
+        "completionPercentage": 60,
+    }
     assert "&quot;completionPercentage&quot;: 60" in form.preview.value
     pct.slider.value = 75
     assert pct.text.value == "75" and form.body is not None and form.body["completionPercentage"] == 75
@@ -86,8 +89,12 @@ def test_typed_percentage_shows_minimal_patch_and_moves_slider() -> None:
 
 @pytest.mark.parametrize(
     ("typed", "message"),
-    [("150", "less than or equal to 100"), ("-1", "greater than or equal to 0"), ("abc", "not a whole number"),
-     ("", "shouldn't be empty")],
+    [
+        ("150", "less than or equal to 100"),
+        ("-1", "greater than or equal to 0"),
+        ("abc", "not a whole number"),
+        ("", "shouldn't be empty"),
+    ],
 )
 def test_invalid_percentage_is_refused_next_to_its_field(typed: str, message: str) -> None:
     form = ActivityForm(None, ASSIGNMENT)

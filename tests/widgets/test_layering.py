@@ -15,8 +15,11 @@ def test_no_library_module_imports_widgets() -> None:
             continue
         for node in ast.walk(ast.parse(path.read_text())):
             names = (
-                [a.name for a in node.names] if isinstance(node, ast.Import)
-                else [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else []
             )
             offenders += [f"{path.name}: {n}" for n in names if n.startswith("learnkit.widgets")]
     assert offenders == []

@@ -177,8 +177,9 @@ def test_stopped_sandbox_is_named(sb: Any, bench: Workbench) -> None:
     from learnkit.sandbox import start
 
     other = start()
-    stopped = Workbench(GraphClient.for_sandbox(other), registration_id=other.demo["registration_id"],
-                        journal=bench.journal)
+    stopped = Workbench(
+        GraphClient.for_sandbox(other), registration_id=other.demo["registration_id"], journal=bench.journal
+    )
     other.stop()
     stopped.edit(other.demo["assignment_id"], "completionPercentage", 5)
     with pytest.raises(Exception) as raised:
