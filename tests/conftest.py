@@ -7,10 +7,14 @@ lifetime) starts it in the test itself.
 ``clean_sandbox`` (alias ``sb``): the same, with the demo tenant rebuilt and every switch back to its default.
 ``client``: a ``GraphClient`` signed in to ``sb`` with the demo app, backing off briefly between retries.
 ``app_token`` / ``delegated_token``: raw access tokens for the demo apps, fetched over HTTP.
+``sandbox_cli(*args)``: ``learnkit sandbox`` in a subprocess, its output as text pipes.
 """
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -105,3 +109,18 @@ def delegated_token(sandbox: Sandbox) -> str:
     if answer.status_code != 200:
         raise requests.HTTPError(f"device code sign-in failed: {answer.json().get('error')}")
     return str(answer.json()["access_token"])
+
+
+def sandbox_cli(*args: str) -> subprocess.Popen[str]:
+    """``learnkit sandbox ARGS`` in a subprocess (unbuffered, so its first line can be read at once)."""
+    code = (
+        "import argparse; from learnkit.sandbox import cli; p = argparse.ArgumentParser(); "
+        "cli.add_arguments(p); raise SystemExit(cli.run(p.parse_args()))"
+    )
+    return subprocess.Popen(
+        [sys.executable, "-c", code, *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )

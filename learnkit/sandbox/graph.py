@@ -133,6 +133,14 @@ class Failure(Exception):
         self.status = cls.row.status if cls.row else cls.default_status
 
 
+def _duplicate_content(record: dict[str, Any]) -> Failure:
+    """Graph's 409 for a content whose externalId the provider already uses."""
+    return Failure(
+        ConflictError,
+        message=f"A learningContent with externalId '{record['externalId']}' already exists for this provider.",
+    )
+
+
 def graph_error_response(failure: Failure, ids: tuple[str, str]) -> JSONResponse:
     """The JSON response for a Failure, with Graph's error body."""
     body = error_body(
@@ -639,11 +647,7 @@ class GraphService:
             try:
                 self.store.insert_content(provider["id"], record)
             except Duplicate:
-                raise Failure(
-                    ConflictError,
-                    message=f"A learningContent with externalId '{record['externalId']}' "
-                    "already exists for this provider.",
-                ) from None
+                raise _duplicate_content(record) from None
             context = f"employeeExperience/learningProviders('{provider['id']}')/learningContents/$entity"
             return JSONResponse(
                 {"@odata.context": f"{self.graph_url}/$metadata#{context}", **record},
@@ -684,11 +688,7 @@ class GraphService:
                 else:
                     self.store.save_content(provider["id"], record)
             except Duplicate:
-                raise Failure(
-                    ConflictError,
-                    message=f"A learningContent with externalId '{record['externalId']}' "
-                    "already exists for this provider.",
-                ) from None
+                raise _duplicate_content(record) from None
             return self._entity(call, context, record, Query(), status=202)()
 
         return apply

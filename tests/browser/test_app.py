@@ -23,16 +23,12 @@ import requests
 
 from learnkit import GraphClient
 from learnkit.sandbox.seed import REGISTRATION_ID, build_tenant
+from tests.browser.voila import ARTIFACTS, ROOT, launch
 
 pytestmark = pytest.mark.slow
 
 #: The demo provider's activities, seeded inconsistencies included (the tables' and status lines' count).
 DEMO_ROWS = sum(a["learningProviderId"] == REGISTRATION_ID for a in build_tenant().activities)
-ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
 #: ipydatagrid's default header and row heights (px): where a click lands on a body row of the canvas.
 HEADER, ROW = 20, 20
 
@@ -102,11 +98,6 @@ def edit_in_form(page: Any, value: int) -> None:
     form.locator("button.lk-patch").click()
 
 
-def browser(pw: Any) -> Any:
-    assert Path(CHROMIUM).exists(), f"{CHROMIUM} is missing: apt-get install -y chromium"
-    return pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-
-
 def test_app_on_its_own_sandbox_edit_save_undo_and_state_kept(tmp_path: Path) -> None:
     from playwright.sync_api import sync_playwright
 
@@ -117,7 +108,7 @@ def test_app_on_its_own_sandbox_edit_save_undo_and_state_kept(tmp_path: Path) ->
         # Without the token printed with the URL, the page is not served (to other users of loopback).
         bare = requests.get(url.split("?")[0], allow_redirects=False, timeout=30)
         assert bare.status_code in (302, 401, 403), bare.status_code
-        chromium = browser(pw)
+        chromium = launch(pw)
         try:
             page = chromium.new_page(viewport={"width": 1400, "height": 1000})
             page.goto(url, timeout=120_000)
@@ -177,7 +168,7 @@ def test_app_on_a_running_sandbox_with_device_code_then_cli_undo(tmp_path: Path)
         reader = GraphClient.for_sandbox(sb)
         with learnkit_app(["--sandbox-json", str(described)], env, tmp_path / "app.log") as url, \
                 sync_playwright() as pw:  # fmt: skip
-            chromium = browser(pw)
+            chromium = launch(pw)
             try:
                 context = chromium.new_context(viewport={"width": 1400, "height": 1000}, ignore_https_errors=True)
                 page = context.new_page()

@@ -9,21 +9,13 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
-from pathlib import Path
 
 import nbformat
 import pytest
 
 import learnkit.sandbox
-from tests.browser.voila import serving
+from tests.browser.voila import ARTIFACTS, ROOT, launch, serving
 
-ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-]  # fmt: skip
 APP = """\
 import json, os
 import learnkit
@@ -63,7 +55,6 @@ def voila(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def test_charts_render_offline_and_a_click_and_a_brush_filter_the_table(voila: str) -> None:
     from playwright.sync_api import Route, sync_playwright
 
-    assert Path(CHROMIUM).exists(), f"{CHROMIUM} is missing: apt-get install -y chromium"
     refused: list[tuple[str, str]] = []
 
     def loopback_only(route: Route) -> None:
@@ -76,7 +67,7 @@ def test_charts_render_offline_and_a_click_and_a_brush_filter_the_table(voila: s
 
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        browser = launch(pw)
         try:
             page = browser.new_page(viewport={"width": 1300, "height": 1300})
             page.route("**/*", loopback_only)

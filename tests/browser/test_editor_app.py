@@ -29,25 +29,13 @@ import pytest
 from learnkit import GraphClient
 from learnkit.sandbox.seed import REGISTRATION_ID, build_tenant
 from learnkit.widgets import ActivityTable, Workbench
-from tests.browser.voila import serving
+from tests.browser.voila import ARTIFACTS, ROOT, launch, serving
 
 pytestmark = pytest.mark.slow
 
 #: The demo provider's activities, seeded inconsistencies included (the tables' and status lines' count).
 DEMO_ROWS = sum(a["learningProviderId"] == REGISTRATION_ID for a in build_tenant().activities)
-ROOT = Path(__file__).resolve().parents[2]
 APP = ROOT / "notebooks" / "editor-app.ipynb"
-ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 #: Tall enough that the whole app (table, form, history) is in the screenshot.
 VIEWPORT = {"width": 1280, "height": 1700}
 LOAD_TIMEOUT = 120_000
@@ -109,11 +97,10 @@ def connect(state: Path) -> tuple[GraphClient, dict[str, str]]:
 def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
-    assert Path(CHROMIUM).exists(), f"{CHROMIUM} is missing: apt-get install -y chromium"
     for earlier in ARTIFACTS.glob("editor-app-*.png"):
         earlier.unlink()  # what test-artifacts/ shows is this run's: its screenshots, its failures
     with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        chromium = launch(pw)
         try:
             yield chromium
         finally:

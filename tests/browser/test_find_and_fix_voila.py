@@ -22,18 +22,11 @@ from learnkit.frame import read_activities
 from learnkit.journal import Journal
 from learnkit.sandbox.seed import AUDIT_NOW
 from learnkit.widgets.findings import SOURCE
-from tests.browser.voila import serving
+from tests.browser.voila import ARTIFACTS, ROOT, launch, serving
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[2]
 APP = ROOT / "notebooks" / "find-and-fix-app.ipynb"
-ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-]  # fmt: skip
 STEP = 30_000
 
 
@@ -63,7 +56,6 @@ def test_click_a_bar_then_apply_the_fixes_and_undo(served: tuple[str, Any, Path]
     from playwright.sync_api import Route, sync_playwright
 
     url, sandbox, journal = served
-    assert Path(CHROMIUM).exists(), f"{CHROMIUM} is missing: apt-get install -y chromium"
     client = GraphClient.for_sandbox(sandbox)
     reg = sandbox.demo["registration_id"]
     before = audit(read_activities(client, reg), now=AUDIT_NOW)
@@ -82,7 +74,7 @@ def test_click_a_bar_then_apply_the_fixes_and_undo(served: tuple[str, Any, Path]
     for earlier in ARTIFACTS.glob("find-and-fix-*.png"):
         earlier.unlink()
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        browser = launch(pw)
         page = browser.new_page(viewport={"width": 1500, "height": 2000})
         try:
             page.route("**/*", loopback_only)

@@ -1,4 +1,5 @@
-"""Voila in a subprocess for the browser tests: serve a notebook on a free loopback port, stop it after."""
+"""What the browser tests share: Debian's Chromium and its flags, where screenshots go, and Voila in a
+subprocess (serve a notebook on a free loopback port, stop it after)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,23 @@ import sys
 import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+#: Screenshots of every browser test, for a person to look at.
+ARTIFACTS = ROOT / "test-artifacts"
+#: Debian's Chromium: browser downloads do not work here.
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]  # fmt: skip
+
+
+def launch(playwright: Any) -> Any:
+    """Debian's Chromium, headless, through playwright (``sync_playwright()``'s object)."""
+    assert Path(CHROMIUM).exists(), f"{CHROMIUM} is missing: apt-get install -y chromium"
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
 
 
 def free_port() -> int:

@@ -14,8 +14,6 @@ import signal
 import socket
 import ssl
 import stat
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,6 +28,7 @@ from learnkit.errors import error_from_response
 from learnkit.limits import MAX_BODY_BYTES, MAX_JSON_DEPTH
 from learnkit.sandbox import DatabaseInUse, RemoteWarning, Sandbox, start
 from learnkit.sandbox.faults import Faults
+from tests.conftest import sandbox_cli
 
 GOOD = {"@odata.type": "#microsoft.graph.learningAssignment", "status": "inProgress", "completionPercentage": 40}
 ASSIGNMENT = "#microsoft.graph.learningAssignment"
@@ -309,7 +308,7 @@ def test_a_client_that_went_away_is_one_quiet_line(
 
 
 def test_the_cli_prints_a_gone_client_as_one_line_and_no_traceback(tmp_path: Path) -> None:
-    proc = _cli("--json", "--db", str(tmp_path / "cli.db"))
+    proc = sandbox_cli("--json", "--db", str(tmp_path / "cli.db"))
     try:
         assert proc.stdout is not None
         shown = json.loads(proc.stdout.readline())
@@ -527,25 +526,11 @@ def test_one_sandbox_per_database(tmp_path: Path) -> None:
         assert Path(first.ca_cert).read_bytes() == ca  # the running sandbox's CA file was not touched
         with first.session() as http:
             assert http.get(first.url + "/", timeout=10).status_code == 200
-        proc = _cli("--db", str(db))
+        proc = sandbox_cli("--db", str(db))
         _, err = proc.communicate(timeout=60)
         assert proc.returncode == 2 and "another sandbox is already running" in err and "Traceback" not in err
     with start(db=db) as second:  # once the first has stopped, the database is free
         assert second.running
-
-
-def _cli(*args: str) -> subprocess.Popen[str]:
-    code = (
-        "import argparse; from learnkit.sandbox import cli; p = argparse.ArgumentParser(); "
-        "cli.add_arguments(p); raise SystemExit(cli.run(p.parse_args()))"
-    )
-    return subprocess.Popen(
-        [sys.executable, "-c", code, *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
 
 
 def test_a_remote_bind_warns_and_the_banner_shows_the_real_address(tmp_path: Path) -> None:
@@ -554,7 +539,7 @@ def test_a_remote_bind_warns_and_the_banner_shows_the_real_address(tmp_path: Pat
         assert "0.0.0.0" in sb._repr_html_()
         with sb.session() as http:
             assert http.get(sb.url + "/", timeout=10).status_code == 200
-    proc = _cli("--host", "0.0.0.0", "--allow-remote", "--db", str(tmp_path / "remote.db"))
+    proc = sandbox_cli("--host", "0.0.0.0", "--allow-remote", "--db", str(tmp_path / "remote.db"))
     try:
         assert proc.stdout is not None
         banner = [proc.stdout.readline() for _ in range(3)]

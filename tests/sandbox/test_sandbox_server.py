@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -17,6 +14,7 @@ import requests
 
 from learnkit.sandbox import start
 from learnkit.sandbox.faults import parse_faults
+from tests.conftest import sandbox_cli
 
 GOOD = {"@odata.type": "#microsoft.graph.learningAssignment", "status": "completed", "completionPercentage": 100}
 
@@ -203,22 +201,8 @@ def test_fault_specs_are_checked() -> None:
             parse_faults(bad)
 
 
-def _cli(*args: str) -> subprocess.Popen[str]:
-    code = (
-        "import argparse; from learnkit.sandbox import cli; p = argparse.ArgumentParser(); "
-        "cli.add_arguments(p); raise SystemExit(cli.run(p.parse_args()))"
-    )
-    return subprocess.Popen(
-        [sys.executable, "-c", code, *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-
-
 def test_cli_json_first_line_then_sigterm(tmp_path: Path) -> None:
-    proc = _cli("--json", "--db", str(tmp_path / "cli.db"), "--faults", "429=0.5")
+    proc = sandbox_cli("--json", "--db", str(tmp_path / "cli.db"), "--faults", "429=0.5")
     try:
         assert proc.stdout is not None
         shown = json.loads(proc.stdout.readline())
@@ -253,7 +237,7 @@ def test_cli_json_first_line_then_sigterm(tmp_path: Path) -> None:
 
 
 def test_cli_summary_has_no_secret_and_refuses_remote(tmp_path: Path) -> None:
-    proc = _cli("--db", str(tmp_path / "cli.db"))
+    proc = sandbox_cli("--db", str(tmp_path / "cli.db"))
     try:
         assert proc.stdout is not None
         lines = [proc.stdout.readline() for _ in range(2)]
@@ -264,7 +248,7 @@ def test_cli_summary_has_no_secret_and_refuses_remote(tmp_path: Path) -> None:
     assert "serving https://127.0.0.1:" in text
     with start(db=tmp_path / "cli.db") as sb:
         assert sb.client_secret not in text
-    refused = _cli("--host", "0.0.0.0")
+    refused = sandbox_cli("--host", "0.0.0.0")
     _, err = refused.communicate(timeout=15)
     assert refused.returncode == 2 and "loopback" in err
 
