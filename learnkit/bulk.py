@@ -44,8 +44,9 @@ from learnkit.engine import (
     collect_results,
     summarize,
 )
+from learnkit.errors import ServiceMismatchError
 from learnkit.frame import diff
-from learnkit.journal import Journal, JournalError, JournalRow
+from learnkit.journal import Journal, JournalError, JournalRow, RunInfo
 from learnkit.pacing import AdaptiveLimit
 from learnkit.plans import (
     AS_EXPORTED,
@@ -57,6 +58,7 @@ from learnkit.plans import (
     validate_plans,
 )
 from learnkit.retry import RetryPolicy
+from learnkit.service import Service
 
 if TYPE_CHECKING:
     from learnkit.client import GraphClient
@@ -128,6 +130,22 @@ def _run(
     if journal is not None and run_id is not None:
         journal.finish(run_id, "finished")
     return collect_results(rows, journal_id=run_id, dry_run=dry_run, stats=engine.stats)
+
+
+def _bound_to(book: Journal, run_id: str, client: GraphClient, provider: str | None) -> tuple[RunInfo, Service]:
+    """The run's header and the client's service, once the client is shown to address the service (and
+    provider) the run wrote to.
+
+    ``ServiceMismatchError`` otherwise, before anything is sent: undoing or resuming a run on another
+    tenant, another sandbox or another provider would write one tenant's values into another's records.
+    """
+    info = book.info(run_id)
+    connected = client.service()
+    if not info.service.same_as(connected):
+        raise ServiceMismatchError(run_id, info.service.label or "an unknown service", connected.label)
+    if provider is not None and info.providers and provider.lower() not in {p.lower() for p in info.providers}:
+        raise ServiceMismatchError(run_id, f"provider {', '.join(info.providers)}", f"provider {provider}")
+    return info, connected
 
 
 def _started(run_id: str, on_start: Callable[[str], object] | None) -> str:
@@ -208,9 +226,18 @@ def apply(
     if dry_run:
         return _run(client, rows, journal=None, start=None, dry_run=True, **options)  # type: ignore[arg-type]
     book = _journal(journal)
+    service = client.service()
 
     def start() -> str:
-        run_id = book.start("apply", kept, force=force, graph_url=client.graph_url, source=source, outcomes=finals)
+        run_id = book.start(
+            "apply",
+            kept,
+            force=force,
+            graph_url=service.graph_url,
+            tenant=service.tenant_id,
+            source=source,
+            outcomes=finals,
+        )
         return _started(run_id, on_start)
 
     return _run(client, rows, journal=book, start=start, dry_run=False, **options)  # type: ignore[arg-type]
@@ -265,16 +292,22 @@ def resume(
     retry: RetryPolicy | None = None,
     retry_failed: bool = True,
     recheck_after: float = 10.0,
+    provider: str | None = None,
+    on_start: Callable[[str], object] | None = None,
 ) -> BulkResult:
     """Finish a run whose process stopped: every row not final is read again and sent only if still needed.
 
     A row whose PATCH may have landed is confirmed by reading it back, not sent twice;
     rows that failed with a retryable error (throttled for too long, dropped) are
     tried again when ``retry_failed``. Returns the results of every row of the run.
+    A client on another service than the run's (or a ``provider`` the run did not
+    write to) is refused with ``ServiceMismatchError`` before anything is sent; ``on_start``
+    gets the run's id once it is taken over.
 
     Example: ``resume(client, "20240501T101500-ab12cd")``
     """
     book = _journal(journal)
+    _bound_to(book, journal_id, client, provider)
     entries = book.rows(journal_id)  # checked (checksums) before the run is claimed or anything sent
     info = book.claim(journal_id)
     rows = _rows_of(entries, retry_failed=retry_failed)
@@ -282,7 +315,7 @@ def resume(
         client,
         rows,
         journal=book,
-        start=lambda: journal_id,
+        start=lambda: _started(journal_id, on_start),
         force=info.force,
         dry_run=False,
         progress=progress,
@@ -303,17 +336,20 @@ def undo(
     concurrency: int = DEFAULT_CONCURRENCY,
     retry: RetryPolicy | None = None,
     on_start: Callable[[str], object] | None = None,
+    provider: str | None = None,
 ) -> BulkResult:
     """Revert a finished run: patch back the values each applied row replaced (itself a journaled run).
 
     A record whose properties the run wrote have changed since is a conflict, left as it
     is, unless ``force``; one that already holds the old values is ``unchanged`` (undoing
-    twice is harmless). Rows the run did not apply are not touched.
+    twice is harmless). Rows the run did not apply are not touched. A client on another
+    service than the run's (or a ``provider`` the run did not write to) is refused with
+    ``ServiceMismatchError`` before anything is sent.
 
     Example: ``undo(client, result.journal_id)``
     """
     book = _journal(journal)
-    info = book.info(journal_id)
+    info, service = _bound_to(book, journal_id, client, provider)
     if info.state != "finished":
         raise JournalError(f"run {journal_id} is {info.state}, not finished: resume it first, then undo it")
     plans = []
@@ -341,7 +377,13 @@ def undo(
 
     def start() -> str:
         run_id = book.start(
-            "undo", plans, parent=journal_id, force=force, graph_url=client.graph_url, source=f"undo of {journal_id}"
+            "undo",
+            plans,
+            parent=journal_id,
+            force=force,
+            graph_url=service.graph_url,
+            tenant=service.tenant_id,
+            source=f"undo of {journal_id}",
         )
         return _started(run_id, on_start)
 

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
     from learnkit.client import GraphClient
     from learnkit.journal import Journal
+    from learnkit.service import Service
 
 __all__ = ["add_arguments", "diff_lines", "run"]
 
@@ -54,7 +55,16 @@ def _run_id_options(parser: argparse.ArgumentParser, what: str) -> None:
     parser.add_argument(
         "journal_id", nargs="?", metavar="JOURNAL_ID", help=f"the run to {what} (as `apply` printed it)"
     )
-    parser.add_argument("--last", action="store_true", help="the newest run in the journal (as `learnkit runs` lists)")
+    parser.add_argument(
+        "--last",
+        action="store_true",
+        help="the newest run made on this connection's service (as `learnkit runs --sandbox-json ...` lists)",
+    )
+    parser.add_argument(
+        "--provider",
+        metavar="REGISTRATION_ID",
+        help="refuse the run unless it wrote to this provider (a guard, as the connection guards the service)",
+    )
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -65,7 +75,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     if name == "runs":
         parser.add_argument("--last", action="store_true", help="print only the newest run's id (for $(...))")
         parser.add_argument("-n", type=int, default=20, metavar="N", help="show the newest N runs (20)")
+        parser.add_argument("--provider", metavar="REGISTRATION_ID", help="only the runs that wrote to this provider")
+        parser.add_argument(
+            "--tenant",
+            action="store_true",
+            help="only the runs of the tenant the AZURE_* variables name (--sandbox-json: only that sandbox's)",
+        )
         _journal_option(parser)
+        add_connection_arguments(parser)
         return
     if name == "export":
         parser.add_argument("--provider", required=True, metavar="REGISTRATION_ID", help="the provider to export")
@@ -167,38 +184,46 @@ def _report(results: pd.DataFrame, out: TextIO) -> int:
     return 1 if len(trouble) else 0
 
 
-def _run_id(args: argparse.Namespace, journal: Journal) -> str:
+def _run_id(args: argparse.Namespace, journal: Journal, service: Service) -> str:
     if args.last and args.journal_id:
         raise CommandError(f"give a JOURNAL_ID or --last, not both ({args.journal_id!r} and --last)")
     if args.journal_id:
         return str(args.journal_id)
     if not args.last:
         raise CommandError(f"{args.command} needs the run: a JOURNAL_ID (see `learnkit runs`) or --last")
-    runs = journal.runs().to_frame()
+    runs = journal.runs(service=service, provider=args.provider).to_frame()
     if runs.empty:
-        raise CommandError(f"--last: the journal {journal.path} has no run yet")
+        raise CommandError(f"--last: the journal {journal.path} has no run on {service.label} yet (`learnkit runs`)")
     return str(runs.index[0])
 
 
 def _runs(args: argparse.Namespace, journal: Journal, out: TextIO) -> int:
-    runs = journal.runs().to_frame()
+    service = client_from_args(args).service() if args.sandbox_json or args.tenant else None
+    where = f" on {service.label}" if service is not None else ""
+    runs = journal.runs(service=service, provider=args.provider).to_frame()
     if args.last:
         if runs.empty:
-            raise CommandError(f"the journal {journal.path} has no run yet")
+            raise CommandError(f"the journal {journal.path} has no run{where} yet")
         print(runs.index[0], file=out)
         return 0
     if runs.empty:
-        print(f"no runs yet in {journal.path}", file=out)
+        print(f"no runs{where} yet in {journal.path}", file=out)
         return 0
     states = [c for c in ("applied", "unchanged", "conflict", "failed", "sending", "planned") if c in runs.columns]
-    print(f"{'JOURNAL_ID':<22}  {'WHEN (UTC)':<19}  {'KIND':<5}  {'ROWS':>5}  OUTCOME", file=out)
+    print(
+        f"{'JOURNAL_ID':<22}  {'WHEN (UTC)':<19}  {'KIND':<5}  {'ROWS':>5}  {'SERVICE':<28}  {'PROVIDER':<8}  OUTCOME",
+        file=out,
+    )
     for run_id, run in runs.head(args.n).iterrows():
         rows = int(sum(run[c] for c in states))
         outcome = ", ".join(f"{c} {int(run[c])}" for c in states if run[c])
         undoes = f" (undoes {run['parent']})" if isinstance(run["parent"], str) else ""
         when = str(run["created"])[:19].replace("T", " ")
+        providers = [p.split("-")[0] for p in str(run["providers"]).split(", ") if p] or ["-"]
+        shown = providers[0] + (f" +{len(providers) - 1}" if len(providers) > 1 else "")
         print(
-            f"{run_id!s:<22}  {when:<19}  {run['kind']:<5}  {rows:>5}  {run['state']}: {outcome or '-'}{undoes}",
+            f"{run_id!s:<22}  {when:<19}  {run['kind']:<5}  {rows:>5}  {run['service'] or '-':<28}  {shown:<8}  "
+            f"{run['state']}: {outcome or '-'}{undoes}",
             file=out,
         )
     if len(runs) > args.n:
@@ -216,8 +241,8 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     if args.command == "apply" and not Path(args.csv).is_file():
         raise CommandError(f"{args.csv}: no such file (write one with `learnkit export ... -o {args.csv}`)")
     journal = None if args.command == "export" else Journal(args.journal)
-    run_id = _run_id(args, journal) if journal is not None and args.command != "apply" else None
     client = client_from_args(args)
+    run_id = _run_id(args, journal, client.service()) if journal is not None and args.command != "apply" else None
     if args.command == "export":
         from learnkit.csvfile import write_csv
         from learnkit.frame import read_activities
@@ -242,8 +267,15 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     edits = None
     if args.command == "resume":
         assert run_id is not None
-        announce(run_id)
-        outcome = bulk.resume(client, run_id, journal=journal, progress=progress, concurrency=args.concurrency)
+        outcome = bulk.resume(
+            client,
+            run_id,
+            journal=journal,
+            progress=progress,
+            concurrency=args.concurrency,
+            provider=args.provider,
+            on_start=announce,
+        )
     else:
         options: dict[str, Any] = {
             "journal": journal,
@@ -265,7 +297,7 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
             outcome = bulk.apply(client, edits.plans, source=str(args.csv), **options)
         else:
             assert run_id is not None
-            outcome = bulk.undo(client, run_id, **options)
+            outcome = bulk.undo(client, run_id, provider=args.provider, **options)
     results = outcome.frame  # a BulkResult: its per-row frame has the `before` column the diff shows
     if getattr(args, "dry_run", False):
         print("dry run: nothing sent", file=out)

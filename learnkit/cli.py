@@ -45,6 +45,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "audit": ("learnkit.audit_cli", "find what needs fixing in a provider's records; write fixes to apply"),
 }
 
+#: Commands that change nothing: a reader that stops reading their output ends them without an error.
+_READ_ONLY = frozenset({"runs", "export", "audit", "doctor"})
+
 #: The environment variables a tenant connection reads (azure-identity's names).
 AZURE_VARIABLES: dict[str, str] = {
     "AZURE_TENANT_ID": "the tenant (directory) id",
@@ -303,6 +306,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return int(args._run(args))
+    except BrokenPipeError:
+        # The reader went away (`learnkit runs | head -3`): what it wanted it has; a command that only
+        # reads ends quietly, as git log does. stdout points at nothing from here, so the interpreter's
+        # final flush raises no second error.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        if args.command in _READ_ONLY:
+            return 0
+        print(f"learnkit {args.command}: its output closed before it finished (see `learnkit runs`)", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print(f"learnkit {args.command}: interrupted", file=sys.stderr)
         return 130

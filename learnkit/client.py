@@ -40,6 +40,7 @@ from learnkit.errors import (
     NetworkError,
     TokenError,
     UnexpectedResponseError,
+    UntrustedURLError,
     error_from_response,
 )
 from learnkit.limits import BATCH_LIMIT
@@ -57,6 +58,7 @@ from learnkit.models import (
 from learnkit.paths import PROVIDERS, segment
 from learnkit.permissions import PERMISSIONS, TokenKind
 from learnkit.retry import RetryPolicy
+from learnkit.service import Service, same_origin
 
 if TYPE_CHECKING:
     from learnkit.sandbox import Sandbox
@@ -270,6 +272,20 @@ class GraphClient:
                 stacklevel=4,
             )
 
+    def service(self) -> Service:
+        """The Graph host and tenant this client writes to (the tenant is its token's ``tid``).
+
+        Signs in with the first token kind configured (application first), once per token.
+        Example: ``client.service().label`` is ``'127.0.0.1 tenant 3f2a9c1e'`` on a sandbox.
+        """
+        source = self.credential or self.delegated
+        if source is None:
+            return Service(self.graph_url, None)
+        tenant = token_claims(source.get_token()).get("tid")
+        if not tenant:
+            tenant = getattr(source, "tenant_id", None)
+        return Service(self.graph_url, str(tenant) if tenant else None)
+
     def silence_permission_warning(self, operation: str) -> None:
         """Leave a missing permission for ``operation`` to the caller to report (no ``PermissionWarning``).
 
@@ -291,6 +307,9 @@ class GraphClient:
     ) -> GraphResponse:
         """Send one request (path relative to graph_url, or an absolute nextLink), with retries.
 
+        An absolute URL must be on ``graph_url``'s scheme, host and port, or ``UntrustedURLError``
+        is raised and nothing is sent: the token goes nowhere else.
+
         Raises the typed ``GraphError`` for an error answer, after retrying what may be retried;
         ``NetworkError`` when no complete answer came (refused, dropped, timed out, past the
         deadline), after resending only what is safe to send twice (``idempotent``: GET, PATCH,
@@ -298,7 +317,12 @@ class GraphClient:
         ``UnexpectedResponseError`` for a success whose body is not a JSON object where one
         is expected.
         """
-        url = path if path.startswith("https://") or path.startswith("http://") else self.graph_url + path
+        if path.startswith("/") and not path.startswith("//"):
+            url = self.graph_url + path
+        elif same_origin(path, self.graph_url):
+            url = path  # a next link: on this client's own origin, so the token may go with it
+        else:
+            raise UntrustedURLError(path, self.graph_url)
         if idempotent is None:
             idempotent = method.upper() in _IDEMPOTENT
         # Encoded once, whatever the retries; a request with no query string to encode goes straight to

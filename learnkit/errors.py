@@ -13,7 +13,9 @@ it to turn a response into an exception, the sandbox reads it to answer)::
     │   ├── NetworkError               no complete answer (dropped, timed out, deadline passed), after
     │   │                              every safe retry
     │   ├── UnexpectedResponseError    a success whose body is not the JSON the operation expects
+    │   ├── UntrustedURLError          an absolute URL (a next link) off the client's Graph host: no token sent
     │   ├── JournalError               a journal run cannot be used as asked
+    │   │   └── ServiceMismatchError             undo/resume against another service or provider
     │   ├── CommandError               a command line called wrongly: one line, exit .status
     │   ├── MissingExtraError (also ImportError)  a part used without its extra installed (.extra)
     │   └── GraphError                 Graph answered with an error (.status .code .message
@@ -86,6 +88,7 @@ __all__ = [
     "InternalServerError",
     "InvalidInputError",
     "InvalidRegistrationError",
+    "JournalError",
     "LearnkitError",
     "LicenseError",
     "MethodNotAllowedError",
@@ -95,12 +98,14 @@ __all__ = [
     "ProviderContentMismatchError",
     "ProviderNotEnabledError",
     "RetryableError",
+    "ServiceMismatchError",
     "ServicePlanError",
     "ServiceUnavailableError",
     "SignInError",
     "TokenError",
     "TooManyRequestsError",
     "UnexpectedResponseError",
+    "UntrustedURLError",
     "error_body",
     "error_from_response",
     "parse_retry_after",
@@ -227,6 +232,47 @@ class UnexpectedResponseError(LearnkitError):
             f"{status} from {url} is not what was expected: {detail} (Content-Type {shown})"
             + (f" [request-id {request_id}]" if request_id else "")
             + f"; {self.advice}"
+        )
+
+
+class UntrustedURLError(LearnkitError):
+    """An absolute URL (an ``@odata.nextLink``, a caller's) is not on the client's own Graph origin.
+
+    The client's token goes only to its ``graph_url``'s scheme, host and port; nothing was sent.
+    ``.url`` is the URL refused, ``.graph_url`` the client's.
+
+    Example: ``UntrustedURLError("https://evil.example/v1.0/x", "https://graph.microsoft.com/v1.0")``
+    """
+
+    def __init__(self, url: str, graph_url: str) -> None:
+        self.url, self.graph_url = url, graph_url
+        super().__init__(
+            f"{url} is not on this client's Graph host ({graph_url}): refused, and its token was not sent; "
+            "a next link or URL must name the host the client was made for"
+        )
+
+
+class JournalError(LearnkitError):
+    """A journal cannot be used as asked: not a learnkit journal, damaged, unknown run id, not finished,
+    or running in another process. Nothing is sent when it is raised.
+
+    Example: ``Journal().info("no-such-run")`` raises ``JournalError("no run 'no-such-run' in the journal ...")``
+    """
+
+
+class ServiceMismatchError(JournalError):
+    """A run is undone or resumed against a service (host and tenant) or provider it did not write to.
+
+    Refused before anything is sent; ``.run`` and ``.connected`` name both sides.
+
+    Example: ``ServiceMismatchError("r1", "127.0.0.1 tenant ab12", "127.0.0.1 tenant cd34")``
+    """
+
+    def __init__(self, run_id: str, run: str, connected: str) -> None:
+        self.run_id, self.run, self.connected = run_id, run, connected
+        super().__init__(
+            f"run {run_id} wrote to {run}, but this connection is to {connected}: nothing was sent; "
+            f"connect to {run} to undo or resume it"
         )
 
 

@@ -38,9 +38,10 @@ from typing import Any, overload
 import pandas as pd
 import platformdirs
 
-from learnkit.errors import LearnkitError
+from learnkit.errors import JournalError
 from learnkit.models import UPDATE_MODELS
 from learnkit.plans import AS_EXPORTED, UNCHANGED, PatchPlan, changes_key, compact_json
+from learnkit.service import Service
 
 __all__ = ["Journal", "JournalError", "JournalRow", "RunHistory", "RunInfo", "RunSummary", "default_journal_path"]
 
@@ -59,6 +60,7 @@ CREATE TABLE IF NOT EXISTS runs (
     kind TEXT NOT NULL,
     parent TEXT,
     graph_url TEXT,
+    tenant TEXT,
     source TEXT,
     force INTEGER NOT NULL DEFAULT 0,
     state TEXT NOT NULL,
@@ -125,14 +127,6 @@ def _unpack_message(text: str | None) -> str:
     return text or ""
 
 
-class JournalError(LearnkitError):
-    """A journal cannot be used as asked: not a learnkit journal, damaged, unknown run id, not finished,
-    or running in another process. Nothing is sent when it is raised.
-
-    Example: ``Journal().info("no-such-run")`` raises ``JournalError("no run 'no-such-run' in the journal ...")``
-    """
-
-
 def default_journal_path() -> Path:
     """``$LEARNKIT_JOURNAL``, else ``journal.sqlite`` in the user's data directory.
 
@@ -159,7 +153,8 @@ def _load(text: str | None) -> Any:
 
 @dataclass(frozen=True)
 class RunInfo:
-    """One run: its id, kind (``apply``/``undo``), the run it undoes, state, and where it ran."""
+    """One run: its id, kind (``apply``/``undo``), the run it undoes, state, where it ran (this machine's
+    ``host`` and ``pid``) and what it wrote to (``service``, ``providers``)."""
 
     id: str
     kind: str
@@ -172,11 +167,22 @@ class RunInfo:
     pid: int | None
     created: str
     finished: str | None
+    tenant: str | None = None
+    providers: tuple[str, ...] = ()
+
+    @property
+    def service(self) -> Service:
+        """The Graph host and tenant the run wrote to."""
+        return Service(self.graph_url or "", self.tenant)
+
+
+_NO_SERVICE = Service("", None)
 
 
 @dataclass(frozen=True)
 class RunSummary:
-    """One line of the history: when, what kind, from where, how many rows, and how they ended.
+    """One line of the history: when, what kind, from where, how many rows, how they ended, and the
+    service and providers it wrote to.
 
     >>> RunSummary("r1", "apply", None, "edits.csv", "finished", "2024-05-01T10:15:00", None, 3,
     ...            {"applied": 2, "conflict": 1}).outcome
@@ -192,6 +198,8 @@ class RunSummary:
     finished: str | None
     rows: int
     counts: Mapping[str, int]
+    service: Service = _NO_SERVICE
+    providers: tuple[str, ...] = ()
 
     @property
     def outcome(self) -> str:
@@ -241,6 +249,8 @@ class RunHistory(Sequence[RunSummary]):
                 "created": [r.created for r in self._runs],
                 "finished": [r.finished for r in self._runs],
                 "source": [r.source for r in self._runs],
+                "service": [r.service.label for r in self._runs],
+                "providers": [", ".join(r.providers) for r in self._runs],
                 "rows": [r.rows for r in self._runs],
                 **{state: [int(r.counts.get(state, 0)) for r in self._runs] for state in states},
             },
@@ -493,6 +503,9 @@ class Journal:
             db.execute(f"PRAGMA application_id={APPLICATION_ID}")
             db.execute(f"PRAGMA user_version={FORMAT}")
             db.executescript(_SCHEMA)
+        elif "tenant" not in {row[1] for row in db.execute("PRAGMA table_info(runs)")}:
+            # A journal written before runs recorded their tenant: its runs are matched by graph_url alone.
+            db.execute("ALTER TABLE runs ADD COLUMN tenant TEXT")
 
     def __repr__(self) -> str:
         return f"Journal({str(self.path)!r})"
@@ -537,11 +550,13 @@ class Journal:
         parent: str | None = None,
         force: bool = False,
         graph_url: str | None = None,
+        tenant: str | None = None,
         source: str | None = None,
         outcomes: Mapping[int, tuple[str, str]] | None = None,
     ) -> str:
         """Write a new run and all its plans in one transaction; its id.
 
+        ``graph_url`` and ``tenant`` name the service it writes to (``GraphClient.service()``).
         Plans start ``planned``; ``outcomes`` maps a plan's position to a final ``(state, message)``
         decided without the service (a CSV row no cell of which was edited).
         """
@@ -575,13 +590,14 @@ class Journal:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 cursor = self._db.execute(
-                    "INSERT INTO runs (id, kind, parent, graph_url, source, force, state, host, pid, created,"
-                    " providers, total) VALUES (?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?)",
+                    "INSERT INTO runs (id, kind, parent, graph_url, tenant, source, force, state, host, pid, created,"
+                    " providers, total) VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?)",
                     (
                         run_id,
                         kind,
                         parent,
                         graph_url,
+                        tenant,
                         source,
                         int(force),
                         socket.gethostname(),
@@ -610,14 +626,15 @@ class Journal:
         """The run's header; ``JournalError`` if there is none with that id."""
         with self._lock:
             found = self._db.execute(
-                "SELECT id, kind, parent, graph_url, source, force, state, host, pid, created, finished"
-                " FROM runs WHERE id = ?",
+                "SELECT id, kind, parent, graph_url, source, force, state, host, pid, created, finished, tenant,"
+                " providers FROM runs WHERE id = ?",
                 (run_id,),
             ).fetchone()
         if found is None:
             raise JournalError(f"no run {run_id!r} in the journal {self.path}")
         values = list(found)
         values[5] = bool(values[5])
+        values[12] = tuple(json.loads(values[12]))
         return RunInfo(*values)
 
     def claim(self, run_id: str) -> RunInfo:
@@ -652,21 +669,34 @@ class Journal:
             for key in [key for key in self._sent if key[0] == head[0]]:
                 del self._sent[key]
 
-    def runs(self) -> RunHistory:
-        """Every run, newest first: when, kind, source, rows, how many ended in each state, and the parent."""
+    def runs(self, *, service: Service | None = None, provider: str | None = None) -> RunHistory:
+        """Every run, newest first: when, kind, source, rows, how many ended in each state, the parent, and the
+        service and providers it wrote to; only those of ``service`` and of ``provider`` when given.
+
+        Example: ``Journal().runs(service=client.service())``
+        """
         with self._lock:
             heads = self._db.execute(
-                "SELECT seq, id, kind, parent, source, state, created, finished, total FROM runs ORDER BY seq DESC"
+                "SELECT seq, id, kind, parent, source, state, created, finished, total, graph_url, tenant, providers"
+                " FROM runs ORDER BY seq DESC"
             ).fetchall()
             counts: dict[int, dict[str, int]] = {}
             for seq, state, n in self._db.execute("SELECT run, state, COUNT(*) FROM plans GROUP BY run, state"):
                 counts.setdefault(seq, {})[state] = n
-        return RunHistory(
-            [
-                RunSummary(run_id, kind, parent, source, state, created, finished, total, counts.get(seq, {}))
-                for seq, run_id, kind, parent, source, state, created, finished, total in heads
-            ]
-        )
+        found = []
+        for seq, run_id, kind, parent, source, state, created, finished, total, url, tenant, where in heads:
+            ran_on = Service(url or "", tenant)
+            touched = tuple(json.loads(where))
+            if service is not None and not ran_on.same_as(service):
+                continue
+            if provider is not None and provider.lower() not in {p.lower() for p in touched}:
+                continue
+            found.append(
+                RunSummary(
+                    run_id, kind, parent, source, state, created, finished, total, counts.get(seq, {}), ran_on, touched
+                )
+            )
+        return RunHistory(found)
 
     # --- rows
 

@@ -37,6 +37,12 @@ def plan(changes: dict[str, Any], **kw: Any) -> PatchPlan:
 # --- decide (pure) -----------------------------------------------------------------------
 
 
+def on_service(client: GraphClient) -> dict[str, Any]:
+    """The service a run started by hand is recorded against: the client's, as ``bulk.apply`` records it."""
+    service = client.service()
+    return {"graph_url": service.graph_url, "tenant": service.tenant_id}
+
+
 def test_decide_sends_the_minimal_patch_and_keeps_what_it_replaces() -> None:
     decision = decide(plan({"completionPercentage": 40}, base_etag=activity_etag(CURRENT)), CURRENT)
     assert decision.action == "send"
@@ -354,7 +360,7 @@ def test_undo_leaves_records_changed_since(sb: Any, client: GraphClient, book: J
 
 
 def test_undo_refuses_an_unfinished_run(sb: Any, client: GraphClient, book: Journal) -> None:
-    run = book.start("apply", [plan({"completionPercentage": 1})])
+    run = book.start("apply", [plan({"completionPercentage": 1})], **on_service(client))
     with pytest.raises(JournalError, match="not finished"):
         undo(client, run, **run_options(book))
 
@@ -363,7 +369,7 @@ def test_resume_confirms_landed_rows_and_sends_only_the_rest(sb: Any, client: Gr
     before = provider_frame(client, sb)
     edited = bump(before, 3)
     plans = diff(before, edited)
-    run = book.start("apply", plans)
+    run = book.start("apply", plans, **on_service(client))
     current = {
         p.activity_id: client.request(
             "GET", f"/employeeExperience/learningCourseActivities/{p.activity_id}", operation="get_activity"

@@ -51,6 +51,12 @@ def bump(df: pd.DataFrame, n: int) -> pd.DataFrame:
     return edited
 
 
+def on_service(client: GraphClient) -> dict[str, Any]:
+    """The service a run started by hand is recorded against: the client's, as ``bulk.apply`` records it."""
+    service = client.service()
+    return {"graph_url": service.graph_url, "tenant": service.tenant_id}
+
+
 def test_result_is_an_object_with_counts_a_diff_and_a_theme_safe_display(
     sb: Any, client: GraphClient, book: Journal
 ) -> None:
@@ -182,7 +188,7 @@ def test_flipped_bytes_in_a_journal_stop_resume_before_anything_is_sent(
     from learnkit.frame import diff
 
     plans = diff(before, edited)
-    run = book.start("apply", plans)
+    run = book.start("apply", plans, **on_service(client))
     book._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     book.close()
     data = path.read_bytes()

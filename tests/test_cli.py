@@ -190,7 +190,7 @@ def test_unknown_run_and_missing_run_id_exit_2(sb_json: Path, journal: str, caps
     status, _, err = run(["undo", "--sandbox-json", str(sb_json), "--journal", journal], capsys)
     assert status == 2 and "JOURNAL_ID" in one_line(err) and "--last" in err
     status, _, err = run(["resume", "--last", "--sandbox-json", str(sb_json), "--journal", journal], capsys)
-    assert status == 2 and "no run yet" in one_line(err)
+    assert status == 2 and "has no run on 127.0.0.1 tenant" in one_line(err)
 
 
 def test_tenant_variables_incomplete_say_which_to_set(
@@ -256,7 +256,7 @@ def test_dry_run_prints_the_diff_then_apply_runs_and_undo_last(
     status, out, _ = run(["runs", "--journal", journal], capsys)
     assert status == 0
     header, row = out.splitlines()[:2]
-    assert header.split() == ["JOURNAL_ID", "WHEN", "(UTC)", "KIND", "ROWS", "OUTCOME"]
+    assert header.split() == ["JOURNAL_ID", "WHEN", "(UTC)", "KIND", "ROWS", "SERVICE", "PROVIDER", "OUTCOME"]
     assert row.startswith(applied) and " apply " in row and row.endswith("finished: applied 1")
 
     status, out, _ = run(["runs", "--last", "--journal", journal], capsys)

@@ -155,6 +155,8 @@ def sample(cls: type[BaseException]) -> BaseException:
         "UnexpectedResponseError": lambda: cls("https://graph.example/v1.0/x", 200, "text/html", "not JSON", "r-3"),
         "SignInError": lambda: cls("https://login.example/contoso", "timed out"),
         "MissingExtraError": lambda: cls("learnkit.sandbox", "fastapi"),
+        "UntrustedURLError": lambda: cls("https://elsewhere.example/v1.0/x", "https://graph.example/v1.0"),
+        "ServiceMismatchError": lambda: cls("r-1", "127.0.0.1 tenant ab12", "127.0.0.1 tenant cd34"),
     }
     factory = factories.get(cls.__name__, lambda: cls("a message"))
     return factory()  # type: ignore[no-any-return]

@@ -397,3 +397,55 @@ def test_a_batch_with_a_post_inside_is_not_resent_after_a_drop(server: Misbehavi
     with pytest.raises(learnkit.NetworkError, match="may or may not have been applied"):
         client_for(server.url).batch(posts)
     assert server.methods() == ["POST"]
+
+
+# --- the token stays at home ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "link",
+    [
+        "http://127.0.0.2:{port}/v1.0/employeeExperience/learningProviders/reg/learningCourseActivities?$skip=1",
+        "http://localhost:{port}/v1.0/next",  # the same machine under another name is another host
+        "http://127.0.0.1:1/v1.0/next",  # another port
+        "https://127.0.0.1:{port}/v1.0/next",  # another scheme
+        "//127.0.0.2:{port}/v1.0/next",
+    ],
+    ids=["other-host", "other-name", "other-port", "other-scheme", "scheme-relative"],
+)
+def test_a_next_link_to_another_origin_is_refused_and_gets_no_token(server: Misbehaving, link: str) -> None:
+    # The page's next link names another origin: a second server listening there would get the token.
+    elsewhere = Misbehaving()
+    stranger = f"{elsewhere.server_address[0]}:{elsewhere.server_address[1]}"
+    thread = threading.Thread(target=elsewhere.serve_forever, daemon=True)
+    thread.start()
+    try:
+        port = server.server_address[1]
+        target = link.format(port=port).replace(f"127.0.0.2:{port}", stranger)
+        page = f'{{"value": [{{"id": "u:1"}}], "@odata.nextLink": "{target}"}}'.encode()
+        server.behave = lambda sock, n: sock.sendall(answer("200 OK", page))
+        with pytest.raises(learnkit.UntrustedURLError) as info:
+            client_for(server.url).list_provider_activities_json("reg")
+        assert info.value.url == target and info.value.graph_url == server.url
+        assert "token was not sent" in str(info.value) and "opaque-token" not in str(info.value)
+        assert len(server.requests) == 1 and elsewhere.requests == []
+    finally:
+        elsewhere.shutdown()
+        elsewhere.server_close()
+
+
+def test_a_next_link_on_the_client_origin_is_followed_with_the_token(server: Misbehaving) -> None:
+    def pages(sock: socket.socket, n: int) -> None:
+        link = f', "@odata.nextLink": "{server.url}/next?$skiptoken=2"' if n == 1 else ""
+        sock.sendall(answer("200 OK", f'{{"value": [{{"id": "u:{n}"}}]{link}}}'.encode()))
+
+    server.behave = pages
+    items = client_for(server.url).list_provider_activities_json("reg")
+    assert [item["id"] for item in items] == ["u:1", "u:2"]
+    assert all(b"Authorization: Bearer opaque-token" in head for head in server.requests)
+
+
+def test_an_absolute_url_given_by_a_caller_is_held_to_the_same_origin(server: Misbehaving) -> None:
+    with pytest.raises(learnkit.UntrustedURLError):
+        client_for(server.url).request("GET", "https://graph.microsoft.com/v1.0/me", operation="get_activity")
+    assert server.requests == []

@@ -26,7 +26,6 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
 from learnkit.permissions import TokenKind
-from learnkit.sandbox.seed import TENANT_ID
 from learnkit.sandbox.store import Store
 from learnkit.sandbox.tls import ClientCertificate, make_client_certificate, write_client_certificate
 
@@ -158,7 +157,7 @@ class Identity:
     def __init__(self, store: Store, files: Path, base_url: str, *, token_lifetime: int = 3600) -> None:
         self.store = store
         self.base_url = base_url
-        self.tenant_id = TENANT_ID
+        self.tenant_id = self._tenant_id()
         self.token_lifetime = token_lifetime
         self._key = self._signing_key()
         public_der = self._key.public_key().public_bytes(
@@ -223,6 +222,15 @@ class Identity:
         return {"keys": [jwk]}
 
     # --- keys and apps ----------------------------------------------------------
+
+    def _tenant_id(self) -> str:
+        # Each sandbox database is a tenant of its own (a new one after --reset), so a journal run
+        # made on one sandbox is never taken for a run of another (learnkit.service.Service).
+        value = self.store.get_meta("tenant_id")
+        if value is None:
+            value = str(uuid.uuid4())
+            self.store.set_meta("tenant_id", value)
+        return value
 
     def _signing_key(self) -> rsa.RSAPrivateKey:
         pem = self.store.get_meta("signing_key")

@@ -51,7 +51,6 @@ __all__ = [
     "SEEDED_INCONSISTENCIES",
     "SELF_INITIATED_EXTERNAL_ID",
     "SELF_INITIATED_ID",
-    "TENANT_ID",
     "UNLICENSED_LEARNER_ID",
     "Tenant",
     "build_tenant",
@@ -62,7 +61,6 @@ __all__ = [
     "pseudonym",
 ]
 
-TENANT_ID = "b3f1c2d4-5e6f-4a7b-8c9d-0e1f2a3b4c5d"
 REGISTRATION_ID = "01e8f81b-3060-4dec-acf0-0389665a0a38"
 OTHER_REGISTRATION_ID = "4a6b8c0d-2e4f-4061-8a2c-3e5f7a9b1c2d"
 DISABLED_REGISTRATION_ID = "9d8c7b6a-5f4e-4d3c-ab2a-1f0e9d8c7b6a"

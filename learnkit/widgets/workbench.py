@@ -39,6 +39,7 @@ from learnkit.limits import BATCH_LIMIT
 from learnkit.models import UPDATE_MODELS, normalize_odata_type
 from learnkit.names import UserName, names_for
 from learnkit.plans import INSTANT_PROPERTIES, InvalidRowsError, PatchPlan
+from learnkit.service import Service
 from learnkit.times import parse_iso
 
 __all__ = ["Workbench", "editable_columns", "short_type"]
@@ -128,6 +129,7 @@ class Workbench(traitlets.HasTraits):
         self._journal = journal
         self._saved = CallbackDispatcher()
         self._positions: dict[str, int] = {}
+        self._service_of: tuple[GraphClient, Service] | None = None
         self._edited = self.frame
         if activities is not None:
             self.set_activities(activities)
@@ -462,10 +464,22 @@ class Workbench(traitlets.HasTraits):
         client = self._require_client()
         return self._run(lambda: bulk.undo(client, run_id, journal=self.journal, progress=self._on_progress), "undone")
 
-    def history(self) -> pd.DataFrame:
-        """The journal's runs, newest first (``learnkit.journal.Journal.runs``)."""
-        runs: pd.DataFrame = self.journal.runs().to_frame()
+    def history(self, *, everywhere: bool = False) -> pd.DataFrame:
+        """The journal's runs, newest first (``learnkit.journal.Journal.runs``): those made on this workbench's
+        service (its client's Graph host and tenant), or every run with ``everywhere=True`` or no client yet.
+
+        Example: ``bench.history().head(5)``
+        """
+        client = self.client
+        service = None if everywhere or client is None else self._service(client)
+        runs: pd.DataFrame = self.journal.runs(service=service).to_frame()
         return runs
+
+    def _service(self, client: GraphClient) -> Service:
+        # Asked once per client: it signs in, and the history is redrawn after every save.
+        if self._service_of is None or self._service_of[0] is not client:
+            self._service_of = (client, client.service())
+        return self._service_of[1]
 
     def on_saved(self, callback: Callable[[Any], object], remove: bool = False) -> None:
         """Call ``callback(result)`` after each save or undo; ``remove=True`` unregisters it."""
