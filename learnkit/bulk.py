@@ -71,6 +71,7 @@ __all__ = [
     "apply",
     "apply_csv",
     "apply_frame",
+    "redo",
     "resume",
     "summarize",
     "undo",
@@ -338,20 +339,93 @@ def undo(
     on_start: Callable[[str], object] | None = None,
     provider: str | None = None,
 ) -> BulkResult:
-    """Revert a finished run: patch back the values each applied row replaced (itself a journaled run).
+    """Revert a finished apply (or redo): patch back the values each applied row replaced, as a journaled
+    ``undo`` run of its own.
 
     A record whose properties the run wrote have changed since is a conflict, left as it
     is, unless ``force``; one that already holds the old values is ``unchanged`` (undoing
     twice is harmless). Rows the run did not apply are not touched. A client on another
     service than the run's (or a ``provider`` the run did not write to) is refused with
-    ``ServiceMismatchError`` before anything is sent.
+    ``ServiceMismatchError`` before anything is sent. An undo run is not undone: ``redo`` it.
+    ``Journal.runs().last_in_effect()`` is the newest run still to undo.
 
     Example: ``undo(client, result.journal_id)``
     """
+    return _revert(
+        client,
+        journal_id,
+        "undo",
+        journal=journal,
+        force=force,
+        dry_run=dry_run,
+        progress=progress,
+        concurrency=concurrency,
+        retry=retry,
+        on_start=on_start,
+        provider=provider,
+    )
+
+
+def redo(
+    client: GraphClient,
+    journal_id: str,
+    *,
+    journal: Journal | str | Path | None = None,
+    force: bool = False,
+    dry_run: bool = False,
+    progress: Progress = True,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    retry: RetryPolicy | None = None,
+    on_start: Callable[[str], object] | None = None,
+    provider: str | None = None,
+) -> BulkResult:
+    """Re-apply what an undo run put back: patch each of its rows to the values the undone run had written,
+    as a journaled ``redo`` run (which ``undo`` can revert in turn). Checked as ``undo`` is.
+
+    ``Journal.runs().last_undone()`` is the newest undo still to redo.
+
+    Example: ``redo(client, undo(client, result.journal_id).journal_id)``
+    """
+    return _revert(
+        client,
+        journal_id,
+        "redo",
+        journal=journal,
+        force=force,
+        dry_run=dry_run,
+        progress=progress,
+        concurrency=concurrency,
+        retry=retry,
+        on_start=on_start,
+        provider=provider,
+    )
+
+
+def _revert(
+    client: GraphClient,
+    journal_id: str,
+    kind: str,
+    *,
+    journal: Journal | str | Path | None,
+    force: bool,
+    dry_run: bool,
+    progress: Progress,
+    concurrency: int,
+    retry: RetryPolicy | None,
+    on_start: Callable[[str], object] | None,
+    provider: str | None,
+) -> BulkResult:
+    """An ``undo`` of an apply or redo run, or a ``redo`` of an undo run: its rows' replaced values put back."""
     book = _journal(journal)
     info, service = _bound_to(book, journal_id, client, provider)
     if info.state != "finished":
-        raise JournalError(f"run {journal_id} is {info.state}, not finished: resume it first, then undo it")
+        raise JournalError(f"run {journal_id} is {info.state}, not finished: resume it first, then {kind} it")
+    if kind == "undo" and info.kind == "undo":
+        raise JournalError(
+            f"run {journal_id} is an undo: to put its changes back, redo it (`learnkit redo {journal_id}`)"
+        )
+    if kind == "redo" and info.kind != "undo":
+        raise JournalError(f"run {journal_id} is an {info.kind}, not an undo: only an undo run can be redone")
     plans = []
     for entry in book.rows(journal_id):
         if entry.state != "applied" or entry.before is None or entry.body is None:
@@ -377,13 +451,13 @@ def undo(
 
     def start() -> str:
         run_id = book.start(
-            "undo",
+            kind,
             plans,
             parent=journal_id,
             force=force,
             graph_url=service.graph_url,
             tenant=service.tenant_id,
-            source=f"undo of {journal_id}",
+            source=f"{kind} of {journal_id}",
         )
         return _started(run_id, on_start)
 

@@ -1,4 +1,4 @@
-"""``learnkit export | apply | undo | resume | runs``: bulk fixes from a spreadsheet, on the command line.
+"""``learnkit export | apply | undo | redo | resume | runs``: bulk fixes from a spreadsheet, on the command line.
 
 One module serves these commands: ``add_arguments`` reads which one it is building
 from the parser's name, and ``run`` dispatches on ``args.command``. Each connects
@@ -32,7 +32,13 @@ if TYPE_CHECKING:
 
 __all__ = ["add_arguments", "diff_lines", "run"]
 
-_COMMANDS = ("export", "apply", "undo", "resume", "runs")
+_COMMANDS = ("export", "apply", "undo", "redo", "resume", "runs")
+#: What ``--last`` picks, by command: the help text.
+_LAST = {
+    "undo": "the newest change on this connection's service that is not undone yet (an undo is redone, not undone)",
+    "redo": "the newest undo on this connection's service that is not redone yet",
+    "resume": "the newest run on this connection's service",
+}
 
 #: Rows of a dry run's diff, or of failures, printed before "... and N more".
 _LIMIT = 20
@@ -55,11 +61,7 @@ def _run_id_options(parser: argparse.ArgumentParser, what: str) -> None:
     parser.add_argument(
         "journal_id", nargs="?", metavar="JOURNAL_ID", help=f"the run to {what} (as `apply` printed it)"
     )
-    parser.add_argument(
-        "--last",
-        action="store_true",
-        help="the newest run made on this connection's service (as `learnkit runs --sandbox-json ...` lists)",
-    )
+    parser.add_argument("--last", action="store_true", help=_LAST[parser.prog.split()[-1]])
     parser.add_argument(
         "--provider",
         metavar="REGISTRATION_ID",
@@ -93,8 +95,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--force", action="store_true", help="overwrite records changed since the export")
         _journal_option(parser)
         _run_options(parser)
-    elif name == "undo":
-        _run_id_options(parser, "revert")
+    elif name in ("undo", "redo"):
+        _run_id_options(parser, "revert" if name == "undo" else "re-apply (an undo run)")
         parser.add_argument("--dry-run", action="store_true", help="read and compare, print the diff, send nothing")
         parser.add_argument("--force", action="store_true", help="revert records changed since the run too")
         _journal_option(parser)
@@ -191,10 +193,16 @@ def _run_id(args: argparse.Namespace, journal: Journal, service: Service) -> str
         return str(args.journal_id)
     if not args.last:
         raise CommandError(f"{args.command} needs the run: a JOURNAL_ID (see `learnkit runs`) or --last")
-    runs = journal.runs(service=service, provider=args.provider).to_frame()
-    if runs.empty:
+    history = journal.runs(service=service, provider=args.provider)
+    if not history:
         raise CommandError(f"--last: the journal {journal.path} has no run on {service.label} yet (`learnkit runs`)")
-    return str(runs.index[0])
+    if args.command == "resume":
+        return history[0].id
+    found = history.last_in_effect() if args.command == "undo" else history.last_undone()
+    if found is None:
+        what = "undo: every change is undone" if args.command == "undo" else "redo: no undo is left to redo"
+        raise CommandError(f"--last: nothing left to {what} on {service.label} (`learnkit runs` lists the runs)")
+    return found.id
 
 
 def _runs(args: argparse.Namespace, journal: Journal, out: TextIO) -> int:
@@ -217,7 +225,11 @@ def _runs(args: argparse.Namespace, journal: Journal, out: TextIO) -> int:
     for run_id, run in runs.head(args.n).iterrows():
         rows = int(sum(run[c] for c in states))
         outcome = ", ".join(f"{c} {int(run[c])}" for c in states if run[c])
-        undoes = f" (undoes {run['parent']})" if isinstance(run["parent"], str) else ""
+        undoes = f" ({run['kind']}es {run['parent']})" if isinstance(run["parent"], str) else ""
+        if isinstance(run["undone_by"], str):
+            undoes += f" [undone by {run['undone_by']}]"
+        if isinstance(run["redone_by"], str):
+            undoes += f" [redone by {run['redone_by']}]"
         when = str(run["created"])[:19].replace("T", " ")
         providers = [p.split("-")[0] for p in str(run["providers"]).split(", ") if p] or ["-"]
         shown = providers[0] + (f" +{len(providers) - 1}" if len(providers) > 1 else "")
@@ -297,7 +309,8 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
             outcome = bulk.apply(client, edits.plans, source=str(args.csv), **options)
         else:
             assert run_id is not None
-            outcome = bulk.undo(client, run_id, provider=args.provider, **options)
+            revert = bulk.undo if args.command == "undo" else bulk.redo
+            outcome = revert(client, run_id, provider=args.provider, **options)
     results = outcome.frame  # a BulkResult: its per-row frame has the `before` column the diff shows
     if getattr(args, "dry_run", False):
         print("dry run: nothing sent", file=out)

@@ -38,7 +38,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "quickstart": ("learnkit.quickstart", "start a sandbox and run the quickstart notebook"),
     "export": ("learnkit.bulk_cli", "write a provider's activities to a CSV to edit"),
     "apply": ("learnkit.bulk_cli", "apply an edited CSV: only the cells that differ, journaled, conflicts refused"),
-    "undo": ("learnkit.bulk_cli", "revert a finished apply (or the last run, --last)"),
+    "undo": ("learnkit.bulk_cli", "revert a finished apply (or the newest change not yet undone, --last)"),
+    "redo": ("learnkit.bulk_cli", "re-apply what an undo reverted (or the newest undo not yet redone, --last)"),
     "resume": ("learnkit.bulk_cli", "finish an apply whose process stopped"),
     "runs": ("learnkit.bulk_cli", "list the journal's runs: when, kind, rows, outcome"),
     "app": ("learnkit.app_cli", "serve the workbench as a web app on loopback (Voila), on a kept sandbox or a tenant"),
@@ -60,7 +61,7 @@ AZURE_VARIABLES: dict[str, str] = {
 _DESCRIPTION = "Inspect, edit and PATCH Viva Learning course activities on Microsoft Graph, or on an embedded sandbox."
 
 _EPILOG = (
-    "connecting (export, apply, undo, resume):\n"
+    "connecting (export, apply, undo, redo, resume, runs):\n"
     "  --sandbox-json FILE   a sandbox: the JSON line `learnkit sandbox --json > FILE &` writes\n"
     "  otherwise a tenant, from these environment variables:\n"
     + "".join(f"    {name:<35} {what}\n" for name, what in AZURE_VARIABLES.items())

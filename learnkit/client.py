@@ -109,9 +109,10 @@ class GraphClient:
     operation uses the kind ``learnkit.permissions`` says it needs and fails
     before sending when that kind is not configured. ``verify`` is a CA bundle
     path or a bool; ``timeout`` is (connect, read) seconds for each socket
-    operation and ``deadline`` the most seconds one request may take in all
-    (a server that trickles its answer is cut off); ``retry`` bounds retries
-    and the longest wait slept through.
+    operation and ``deadline`` the most seconds one call may take in all, its
+    retries and their waits included (a server that trickles its answer is cut
+    off; a ``Retry-After`` that would end past it is raised at once, with
+    ``.retry_after`` set); ``retry`` bounds retries and the longest wait slept through.
     """
 
     def __init__(
@@ -329,6 +330,14 @@ class GraphClient:
         # the connection adapter (TimedSession.send_body: a third of a $batch POST's CPU saved).
         payload = b"" if json is None else _encode_json(json)
         attempt = 0
+        started, slept = time.monotonic(), 0.0
+
+        def past_deadline(delay: float) -> bool:
+            # The deadline bounds the whole call, waits included: a wait that would end past it is not begun.
+            # (max(): an injected sleep that does not pass real time still counts what it was asked to wait.)
+            limit = self.session.deadline
+            return limit is not None and max(time.monotonic() - started, slept) + delay > limit
+
         while True:
             attempt += 1
             kind, token = self.token_for(operation)
@@ -371,9 +380,10 @@ class GraphClient:
                 delay = self.retry.delay(None, attempt) if safe else None
                 reason = failure_reason(exc)
                 log.info("%s %s: %s (attempt %d)", method, path, reason, attempt)
-                if delay is None:
+                if delay is None or past_deadline(delay):
                     raise NetworkError(method, url, attempt, not safe, reason) from exc
                 self._sleep(delay)
+                slept += delay
                 continue
             log.debug("%s %s -> %d (attempt %d, %s token)", method, path, response.status_code, attempt, kind)
             if response.status_code < 400:
@@ -389,10 +399,11 @@ class GraphClient:
             body = _json_or_none(response)
             error = error_from_response(response.status_code, body, response.headers)
             delay = self.retry.delay(error, attempt) if (idempotent or error.status in (429, 503)) else None
-            if delay is None:
-                raise error
+            if delay is None or past_deadline(delay):
+                raise error  # a 429/503 carries .retry_after: the caller may wait for it, or not
             log.info("%s %s: %d, retrying in %.1f s", method, path, error.status, delay)
             self._sleep(delay)
+            slept += delay
 
     def iter_pages(
         self, path: str, *, operation: str, params: Mapping[str, Any] | None = None

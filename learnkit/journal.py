@@ -1,6 +1,6 @@
 """The SQLite journal of bulk runs: every plan before it is sent, every attempt, every outcome.
 
-One file holds many runs. A run (``apply`` or ``undo``) has one row per plan; a
+One file holds many runs. A run (``apply``, ``undo`` or ``redo``) has one row per plan; a
 row moves ``planned`` -> ``sending`` (the values it replaces and the body, written
 before the PATCH goes out) -> ``applied`` | ``unchanged`` | ``conflict`` | ``failed``.
 The ``attempts`` table has one line per sub-request that did not succeed (throttled,
@@ -200,6 +200,29 @@ class RunSummary:
     counts: Mapping[str, int]
     service: Service = _NO_SERVICE
     providers: tuple[str, ...] = ()
+    #: The undo run that reverted this run, and the redo run that re-applied this undo (None: not so).
+    undone_by: str | None = None
+    redone_by: str | None = None
+
+    @property
+    def in_effect(self) -> bool:
+        """An apply or redo that finished, changed something, and is not undone: what an undo would revert."""
+        return (
+            self.kind in ("apply", "redo")
+            and self.state == "finished"
+            and self.counts.get("applied", 0) > 0
+            and self.undone_by is None
+        )
+
+    @property
+    def redoable(self) -> bool:
+        """An undo that finished, put something back, and is not redone: what a redo would re-apply."""
+        return (
+            self.kind == "undo"
+            and self.state == "finished"
+            and self.counts.get("applied", 0) > 0
+            and self.redone_by is None
+        )
 
     @property
     def outcome(self) -> str:
@@ -237,9 +260,17 @@ class RunHistory(Sequence[RunSummary]):
         more = [f"... and {len(self) - 20} more"] if len(self) > 20 else []
         return "\n".join([f"RunHistory({len(self)} runs)", *lines, *more])
 
+    def last_in_effect(self) -> RunSummary | None:
+        """The newest change not yet undone (``RunSummary.in_effect``): what "undo last" reverts."""
+        return next((run for run in self._runs if run.in_effect), None)
+
+    def last_undone(self) -> RunSummary | None:
+        """The newest undo not yet redone (``RunSummary.redoable``): what "redo" re-applies."""
+        return next((run for run in self._runs if run.redoable), None)
+
     def to_frame(self) -> pd.DataFrame:
-        """One row per run, indexed by id: kind, parent, state, created, finished, source, rows and a column
-        per final state with its count."""
+        """One row per run, indexed by id: kind, parent, state, created, finished, source, service, providers,
+        undone_by, redone_by, rows and a column per final state with its count."""
         states = sorted({state for r in self._runs for state in r.counts})
         frame: pd.DataFrame = pd.DataFrame(
             {
@@ -251,6 +282,8 @@ class RunHistory(Sequence[RunSummary]):
                 "source": [r.source for r in self._runs],
                 "service": [r.service.label for r in self._runs],
                 "providers": [", ".join(r.providers) for r in self._runs],
+                "undone_by": [r.undone_by for r in self._runs],
+                "redone_by": [r.redone_by for r in self._runs],
                 "rows": [r.rows for r in self._runs],
                 **{state: [int(r.counts.get(state, 0)) for r in self._runs] for state in states},
             },
@@ -683,6 +716,13 @@ class Journal:
             counts: dict[int, dict[str, int]] = {}
             for seq, state, n in self._db.execute("SELECT run, state, COUNT(*) FROM plans GROUP BY run, state"):
                 counts.setdefault(seq, {})[state] = n
+        # A run is undone (an undo redone) by its newest child of that kind that finished clean: an undo whose
+        # rows conflicted or failed leaves its parent in effect, for the person to look at.
+        reverted: dict[tuple[str, str], str] = {}
+        for seq, run_id, kind, parent, _, state, *_ in heads:
+            clean = not ({"conflict", "failed"} & set(counts.get(seq, {})))
+            if parent and kind in ("undo", "redo") and state == "finished" and clean:
+                reverted.setdefault((parent, kind), run_id)  # newest first: the first seen is the newest
         found = []
         for seq, run_id, kind, parent, source, state, created, finished, total, url, tenant, where in heads:
             ran_on = Service(url or "", tenant)
@@ -693,7 +733,19 @@ class Journal:
                 continue
             found.append(
                 RunSummary(
-                    run_id, kind, parent, source, state, created, finished, total, counts.get(seq, {}), ran_on, touched
+                    run_id,
+                    kind,
+                    parent,
+                    source,
+                    state,
+                    created,
+                    finished,
+                    total,
+                    counts.get(seq, {}),
+                    ran_on,
+                    touched,
+                    reverted.get((run_id, "undo")),
+                    reverted.get((run_id, "redo")),
                 )
             )
         return RunHistory(found)

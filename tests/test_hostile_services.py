@@ -331,6 +331,27 @@ def test_retry_after_in_the_past_or_negative_is_no_wait(server: Misbehaving, hea
     assert waits == [0.0]
 
 
+@pytest.mark.parametrize("status", ["429 Too Many Requests", "503 Service Unavailable"])
+def test_a_retry_after_past_the_deadline_is_raised_at_once(server: Misbehaving, status: str) -> None:
+    server.behave = lambda sock, n: sock.sendall(answer(status, b"", None, Retry_After="90"))
+    started = time.monotonic()
+    # A real sleep: were the wait begun, this test would take 90 s.
+    client = client_for(server.url, deadline=3.0)
+    client._sleep = time.sleep
+    with pytest.raises(learnkit.RetryableError) as info:
+        client.patch_activity("reg", "u:1", BODY)
+    assert time.monotonic() - started < 2.0 and len(server.requests) == 1
+    assert info.value.retry_after == 90.0 and info.value.status == int(status[:3])
+
+
+def test_waits_that_add_up_past_the_deadline_stop_there(server: Misbehaving) -> None:
+    server.behave = lambda sock, n: sock.sendall(answer("503 Service Unavailable", b"", None, Retry_After="2"))
+    waits: list[float] = []
+    with pytest.raises(learnkit.ServiceUnavailableError):
+        client_for(server.url, waits, deadline=5.0, retry=RetryPolicy(max_attempts=10)).patch_activity("r", "u", BODY)
+    assert waits == [2.0, 2.0]  # a third wait of 2 s would end past the 5 s deadline: raised instead
+
+
 # --- sign-in ------------------------------------------------------------------------------------------
 
 

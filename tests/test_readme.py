@@ -332,7 +332,7 @@ def _expect(line: str, status: int, out: str, err: str) -> None:
         assert "18 findings on 16 of 417 records" in out and "5 fixed records written" in out, out
     if line.startswith("learnkit runs"):
         assert " apply " in out and "finished: applied 1" in out, out
-    if line.startswith("learnkit undo"):
+    if line.startswith(("learnkit undo", "learnkit redo")):
         assert "applied 1 (of 1 rows)" in out, out
 
 

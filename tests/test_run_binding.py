@@ -157,3 +157,37 @@ def test_a_closed_output_pipe_ends_runs_quietly(sb: Sandbox, tmp_path: Path) -> 
         )
         assert done.returncode == 0, done.stderr
         assert done.stderr == "" and len(done.stdout.splitlines()) == 3
+
+
+def test_undo_last_twice_goes_back_to_the_original_and_redo_comes_forward(
+    sb: Sandbox, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    journal = str(tmp_path / "journal.sqlite")
+    a = sandbox_json(sb, tmp_path / "a.json")
+    target = sb.demo["self_initiated_id"]
+    original = completions(sb)[target]
+    exported = tmp_path / "activities.csv"
+    assert main(["export", "--sandbox-json", a, "--provider", sb.demo["registration_id"], "-o", str(exported)]) == 0
+    for value in ("61", "62"):
+        frame = pd.read_csv(exported, dtype=str, keep_default_na=False)
+        frame.loc[frame["id"] == target, "completionPercentage"] = value
+        frame.to_csv(tmp_path / f"{value}.csv", index=False)
+        assert (
+            main(["apply", str(tmp_path / f"{value}.csv"), "--sandbox-json", a, "--journal", journal, "--force"]) == 0
+        )
+    connect = ["--sandbox-json", a, "--journal", journal, "--no-progress"]
+    steps = [("undo", 61), ("undo", original), ("redo", 61), ("redo", 62), ("undo", 61)]
+    for command, expected in steps:
+        status, out, err = run([command, "--last", *connect], capsys)
+        assert status == 0 and "applied 1" in out, (command, out, err)
+        assert completions(sb)[target] == expected, command
+    status, _, err = run(["undo", "--last", *connect], capsys)
+    assert status == 0
+    status, _, err = run(["undo", "--last", *connect], capsys)
+    assert status == 2 and "nothing left to undo" in err and completions(sb)[target] == original
+    status, out, _ = run(["runs", "--journal", journal], capsys)
+    assert out.count("[undone by") == 4 and out.count("[redone by") == 2  # both saves and both redos; both undos
+    # An undo run is redone, not undone.
+    undo_id = next(line.split()[0] for line in out.splitlines() if " undo " in line)
+    status, _, err = run(["undo", undo_id, *connect], capsys)
+    assert status == 2 and f"learnkit redo {undo_id}" in err

@@ -1,7 +1,10 @@
-"""``HistoryPanel``: the journal's runs (every save from any view, and the CSV commands), each undoable.
+"""``HistoryPanel``: the journal's runs on the workbench's service (every save from any view, and the CSV
+commands), each undoable.
 
-"Undo last save" reverts the workbench's last run; each listed run has its own
-Undo. An undo is itself a journaled run, read back into every view.
+"Undo last save" reverts the newest change not yet undone, so a second click steps further
+back; "Redo" re-applies the newest undo not yet redone. Each listed change has its own Undo,
+each undo its own Redo, and a run that was undone or redone says so. An undo or a redo is
+itself a journaled run, read back into every view.
 
 Example: ``HistoryPanel(bench)``
 """
@@ -41,10 +44,12 @@ class HistoryPanel(widgets.VBox):  # type: ignore[misc]
         #: How an undo runs: ``runner(task, work, done)``; None runs it at once (an app passes its background runner).
         self.runner = runner
         self.undo_last_button = widgets.Button(description="Undo last save", icon="undo", layout=_fit())
+        self.redo_button = widgets.Button(description="Redo", icon="repeat", layout=_fit())
         self.refresh_button = widgets.Button(description="Refresh", icon="refresh", layout=_fit())
         self.runs_box = widgets.VBox()
         self.result = widgets.HTML()
         self.undo_last_button.on_click(guarded(lambda _: self.undo(None), self.result))
+        self.redo_button.on_click(guarded(lambda _: self.redo(None), self.result))
         self.refresh_button.on_click(guarded(lambda _: self.refresh(), self.result))
         self._handlers = {
             "last_run": guarded(lambda _: self.refresh(), self.result),
@@ -56,7 +61,7 @@ class HistoryPanel(widgets.VBox):  # type: ignore[misc]
             [
                 style_sheet(),
                 widgets.HTML("<b>History</b> (newest first)"),
-                widgets.HBox([self.undo_last_button, self.refresh_button]),
+                widgets.HBox([self.undo_last_button, self.redo_button, self.refresh_button]),
                 self.runs_box,
                 self.result,
             ]
@@ -74,7 +79,7 @@ class HistoryPanel(widgets.VBox):  # type: ignore[misc]
         super().close()
 
     def runs(self) -> pd.DataFrame:
-        """The runs listed (the journal's newest ``shown``)."""
+        """The runs listed (the newest ``shown`` of the workbench's service)."""
         runs: pd.DataFrame = self.workbench.history().head(self.shown).reset_index()
         return runs
 
@@ -84,31 +89,45 @@ class HistoryPanel(widgets.VBox):  # type: ignore[misc]
         for run in self.runs().to_dict("records"):
             run_id = str(run.get("id") or run.get("run_id"))
             label = widgets.HTML(_run_html(run))
-            button = widgets.Button(description="Undo", icon="undo", tooltip=f"undo run {run_id}", layout=_fit())
-            button.add_class("lk-undo-run")
-            button.on_click(guarded(lambda _, rid=run_id: self.undo(rid), self.result))
+            if run.get("kind") == "undo":
+                button = widgets.Button(description="Redo", icon="repeat", tooltip=f"redo run {run_id}", layout=_fit())
+                button.add_class("lk-redo-run")
+                button.on_click(guarded(lambda _, rid=run_id: self.redo(rid), self.result))
+            else:
+                button = widgets.Button(description="Undo", icon="undo", tooltip=f"undo run {run_id}", layout=_fit())
+                button.add_class("lk-undo-run")
+                button.on_click(guarded(lambda _, rid=run_id: self.undo(rid), self.result))
             button.disabled = run.get("state") != "finished" or self.workbench.busy
             rows.append(widgets.HBox([button, label]))
         self.runs_box.children = rows or [widgets.HTML("<i>nothing saved yet</i>")]
         self._enable()
 
     def _enable(self) -> None:
-        self.undo_last_button.disabled = self.workbench.last_run is None or self.workbench.busy
+        bench = self.workbench
+        runs = None if bench.busy or bench.client is None else bench.runs()
+        self.undo_last_button.disabled = runs is None or runs.last_in_effect() is None
+        self.redo_button.disabled = runs is None or runs.last_undone() is None
 
     def undo(self, run_id: str | None) -> Any:
-        """Undo a run (the workbench's last save when None); the views show the values put back.
+        """Undo a run (the newest change not yet undone when None); the views show the values put back.
 
         With a ``runner``, the undo runs through it (in the background) and this returns None.
         """
+        return self._revert("Undoing", lambda: self.workbench.undo(run_id), run_id)
 
+    def redo(self, run_id: str | None) -> Any:
+        """Redo an undo run (the newest undo not yet redone when None); the views show the values re-applied."""
+        return self._revert("Redoing", lambda: self.workbench.redo(run_id), run_id)
+
+    def _revert(self, verb: str, work: Callable[[], Any], run_id: str | None) -> Any:
         def done(_: Any) -> None:
             self.result.value = self.workbench.message_html()
             self.refresh()
 
         if self.runner is not None:
-            self.runner(f"Undoing run {run_id or self.workbench.last_run}", lambda: self.workbench.undo(run_id), done)
+            self.runner(f"{verb} run {run_id}" if run_id else f"{verb} the last change", work, done)
             return None
-        result = self.workbench.undo(run_id)
+        result = work()
         done(result)
         return result
 
@@ -119,11 +138,17 @@ _OUTCOMES = ("applied", "unchanged", "conflict", "failed", "planned", "sending")
 def _run_html(run: dict[Any, Any]) -> str:
     when = str(run.get("created") or "")[:19].replace("T", " ")
     counts = ", ".join(f"{int(run[k])} {k}" for k in _OUTCOMES if k in run and not pd.isna(run[k]) and run[k])
+    reverted = [
+        f"{word} by {run[key]}"
+        for key, word in (("undone_by", "undone"), ("redone_by", "redone"))
+        if isinstance(run.get(key), str)
+    ]
     parts = [
         when,
         str(run.get("kind") or ""),
         counts or "no rows",
         str(run.get("state") or ""),
+        *reverted,
         str(run.get("source") or ""),
         str(run.get("id") or ""),
     ]

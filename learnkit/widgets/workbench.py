@@ -34,7 +34,7 @@ from learnkit.client import GraphClient
 from learnkit.engine import BulkResult
 from learnkit.errors import InvalidInputError, LearnkitError
 from learnkit.frame import ACTIVITY_COLUMNS, NESTED_COLUMNS, activities_frame, diff, frame_to_activities
-from learnkit.journal import Journal
+from learnkit.journal import Journal, RunHistory
 from learnkit.limits import BATCH_LIMIT
 from learnkit.models import UPDATE_MODELS, normalize_odata_type
 from learnkit.names import UserName, names_for
@@ -107,7 +107,7 @@ class Workbench(traitlets.HasTraits):
     busy = traitlets.Bool(False)
     #: The last save's or undo's result (a ``learnkit.bulk`` result).
     last_result = traitlets.Any(None)
-    #: The journal id of the last save or undo this workbench ran.
+    #: The journal id of the last save, undo or redo this workbench ran.
     last_run = traitlets.Unicode(None, allow_none=True)
     #: Content id (and external id) -> title, from the provider's contents, when the token may read them.
     content_titles = traitlets.Dict()
@@ -457,12 +457,43 @@ class Workbench(traitlets.HasTraits):
         )
 
     def undo(self, run_id: str | None = None) -> BulkResult:
-        """Revert a saved run (the last one this workbench ran, if not given) as a journal run of its own."""
-        run_id = run_id or self.last_run
-        if run_id is None:
-            raise InvalidInputError("run", "required", "nothing saved here yet: pick a run from the history")
+        """Revert a run as a journal run of its own; without ``run_id``, the newest change on this workbench's
+        service and provider that is not undone yet (``RunHistory.last_in_effect``): a second undo steps
+        further back, never forward.
+
+        Example: ``bench.undo()``
+        """
         client = self._require_client()
-        return self._run(lambda: bulk.undo(client, run_id, journal=self.journal, progress=self._on_progress), "undone")
+        if run_id is None:
+            found = self.runs().last_in_effect()
+            if found is None:
+                raise InvalidInputError("run", "required", "nothing left to undo here: every saved change is undone")
+            run_id = found.id
+        chosen = run_id
+        return self._run(lambda: bulk.undo(client, chosen, journal=self.journal, progress=self._on_progress), "undone")
+
+    def redo(self, run_id: str | None = None) -> BulkResult:
+        """Re-apply what an undo run reverted; without ``run_id``, the newest undo here not redone yet.
+
+        Example: ``bench.undo(); bench.redo()``
+        """
+        client = self._require_client()
+        if run_id is None:
+            found = self.runs().last_undone()
+            if found is None:
+                raise InvalidInputError("run", "required", "nothing to redo here: no undo is left to redo")
+            run_id = found.id
+        chosen = run_id
+        return self._run(lambda: bulk.redo(client, chosen, journal=self.journal, progress=self._on_progress), "redone")
+
+    def runs(self) -> RunHistory:
+        """The journal's runs on this workbench's service, of its provider when it has one: what ``undo()``
+        and ``redo()`` choose from (``RunHistory.last_in_effect``, ``last_undone``).
+
+        Example: ``bench.runs().last_in_effect()``
+        """
+        client = self._require_client()
+        return self.journal.runs(service=self._service(client), provider=self.registration_id or None)
 
     def history(self, *, everywhere: bool = False) -> pd.DataFrame:
         """The journal's runs, newest first (``learnkit.journal.Journal.runs``): those made on this workbench's

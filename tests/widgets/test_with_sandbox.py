@@ -198,3 +198,32 @@ def test_connect_panel_sandbox_mode(sb: Any) -> None:
     assert "sign-in complete" in panel.status.value
     assert panel.client.get_activity(sb.demo["assignment_id"]).id == sb.demo["assignment_id"]
     assert sb.client_secret not in panel.status.value + repr(panel) + repr(panel.client)
+
+
+def test_undo_last_steps_back_twice_then_stops_and_redo_steps_forward(
+    sb: Any, bench: Workbench, reader: GraphClient
+) -> None:
+    aid = sb.demo["assignment_id"]
+    original = percentage(reader, aid)
+    table, history = ActivityTable(bench), HistoryPanel(bench)
+    assert history.undo_last_button.disabled and history.redo_button.disabled
+    for value in (61, 62):
+        table.set_cell(aid, "completionPercentage", value)
+        table.apply()
+    history.undo_last_button.click()
+    assert percentage(reader, aid) == 61 and not history.redo_button.disabled
+    history.undo_last_button.click()  # the second click steps further back, not forward again
+    assert percentage(reader, aid) == original == shown(table, aid, "completionPercentage")
+    assert history.undo_last_button.disabled
+    with pytest.raises(Exception, match="nothing left to undo"):
+        bench.undo()
+    labels = " ".join(row.children[1].value for row in history.runs_box.children)
+    assert labels.count("undone by") == 2
+    assert [row.children[0].description for row in history.runs_box.children] == ["Redo", "Redo", "Undo", "Undo"]
+    history.redo_button.click()  # the newest undo (of the first save) is redone first
+    assert percentage(reader, aid) == 61
+    history.redo_button.click()
+    assert percentage(reader, aid) == 62 == shown(table, aid, "completionPercentage")
+    assert history.redo_button.disabled and not history.undo_last_button.disabled
+    history.undo_last_button.click()  # the newest change in effect is now the last redo
+    assert percentage(reader, aid) == 61
