@@ -53,6 +53,8 @@ from learnkit.plans import (
     PatchPlan,
     canonical,
     changes_key,
+    check_changes,
+    compact_json,
     edited_only,
     fingerprint,
     validate_plans,
@@ -147,6 +149,27 @@ def _bound_to(book: Journal, run_id: str, client: GraphClient, provider: str | N
     if provider is not None and info.providers and provider.lower() not in {p.lower() for p in info.providers}:
         raise ServiceMismatchError(run_id, f"provider {', '.join(info.providers)}", f"provider {provider}")
     return info, connected
+
+
+def _unrestorable(plan: PatchPlan, kind: str) -> str | None:
+    """Why a plan of an undo or redo cannot be sent (a value Graph refuses), in words that say what to do; None if
+    it can.
+
+    >>> from learnkit.models import ASSIGNMENT_TYPE as A
+    >>> due = {"dateTime": "2024-06-30T17:00:00", "timeZone": "Eastern Time"}
+    >>> _unrestorable(PatchPlan(7, "p", "a", A, {"dueDateTime": due}), "undo")[:47]
+    'dueDateTime: cannot put back {"dateTime":"2024-'
+    """
+    problems = check_changes(plan)[1]
+    if not problems:
+        return None
+    field, _, detail = problems[0]
+    value = plan.changes.get(field.split(".")[0])
+    shown = compact_json(value) if value is not None else "null"
+    return (
+        f"{field}: cannot put back {shown}: {detail}; nothing was sent for this row, so the record keeps the "
+        f"value it has. If it must change, apply a value Graph accepts (learnkit apply), not this {kind}"
+    )
 
 
 def _started(run_id: str, on_start: Callable[[str], object] | None) -> str:
@@ -444,7 +467,13 @@ def _revert(
                 base={k: read.get(k) for k in written},
             )
         )
-    rows = [Row(i, plan) for i, plan in enumerate(plans)]
+    # A value Graph would refuse (a time zone it does not know, held before an audit's fix) cannot be
+    # put back: its row fails here, named, and nothing is sent for it.
+    finals = {i: ("failed", message) for i, plan in enumerate(plans) if (message := _unrestorable(plan, kind))}
+    rows = [
+        Row(i, plan, state="failed", message=finals[i][1]) if i in finals else Row(i, plan)
+        for i, plan in enumerate(plans)
+    ]
     options = dict(force=force, progress=progress, concurrency=concurrency, retry=retry, recheck_after=10.0)
     if dry_run:
         return _run(client, rows, journal=None, start=None, dry_run=True, **options)  # type: ignore[arg-type]
@@ -458,6 +487,7 @@ def _revert(
             graph_url=service.graph_url,
             tenant=service.tenant_id,
             source=f"{kind} of {journal_id}",
+            outcomes=finals,
         )
         return _started(run_id, on_start)
 

@@ -520,6 +520,21 @@ def changes_key(plan: PatchPlan) -> Hashable | None:
     return key
 
 
+def check_changes(plan: PatchPlan) -> tuple[dict[str, Any] | None, Sequence[tuple[str, str, str]]]:
+    """A plan's changes through the strict update model: (the body the model writes, no problems), or
+    (None, every (field, reason, detail) refused).
+
+    >>> from learnkit.models import SELF_INITIATED_TYPE as T
+    >>> check_changes(PatchPlan(2, "p", "a", T, {"completionPercentage": 140}))[1][0][0]
+    'completionPercentage'
+    """
+    try:
+        # The status the record has is only known at send time; any status valid for both types stands in.
+        return parse_update({"@odata.type": plan.odata_type, "status": "inProgress", **plan.changes}).to_body(), ()
+    except InvalidInputError as exc:
+        return None, exc.problems
+
+
 def validate_plans(plans: Sequence[PatchPlan]) -> list[dict[str, Any]]:
     """Every plan's values through the strict update model, and one plan per record, before anything is sent.
 
@@ -545,14 +560,7 @@ def validate_plans(plans: Sequence[PatchPlan]) -> list[dict[str, Any]]:
         key = changes_key(plan)
         found = None if key is None else checked.get(key)
         if found is None:
-            try:
-                # The status the record has is only known at send time; any status valid for both types stands in.
-                found = (
-                    parse_update({"@odata.type": plan.odata_type, "status": "inProgress", **plan.changes}).to_body(),
-                    (),
-                )
-            except InvalidInputError as exc:
-                found = (None, exc.problems)
+            found = check_changes(plan)
             if key is not None:
                 checked[key] = found
         body, problems = found

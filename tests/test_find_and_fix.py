@@ -201,5 +201,9 @@ def test_a_misspelt_time_zone_is_fixed_through_the_journal_and_its_undo_refuses_
     )
     # Undo would write back a zone Graph refuses: it is refused before sending, naming the field.
     undone = bulk.undo(client, str(applied.journal_id), journal=journal, progress=False)
-    assert undone.summary() == {"failed": 1} and undone.frame["message"].iloc[0].startswith("dueDateTime: ")
+    assert undone.summary() == {"failed": 1}
+    message = undone.frame["message"].iloc[0]
+    # The field, the value that cannot go back, why, and what to do instead.
+    assert message.startswith("dueDateTime: cannot put back ") and '"pacific standard time"' in message
+    assert "nothing was sent" in message and "learnkit apply" in message
     assert sb._store.get_activity(ASSIGNMENT_ID)["dueDateTime"]["timeZone"] == "Pacific Standard Time"
