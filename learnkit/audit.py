@@ -56,7 +56,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from learnkit.csvfile import ETAG_COLUMN, read_csv, write_csv
+from learnkit.csvfile import ETAG_COLUMN, read_csv, write_csv, write_table
 from learnkit.errors import InvalidInputError
 from learnkit.frame import ACTIVITY_COLUMNS, diff, frame_to_activities
 from learnkit.models import ASSIGNMENT_TYPE
@@ -724,11 +724,12 @@ class AuditResult:
         return self._planned_rows()[1]
 
     def write_findings(self, path: str | Path | Any) -> None:
-        """The findings as CSV: row, id, rule, severity, field, current, proposed, message (date-times ISO 8601)."""
+        """The findings as CSV: row, id, rule, severity, field, current, proposed, message (date-times ISO 8601),
+        text cells escaped as every CSV learnkit writes (``csvfile.write_table``)."""
         out = self.findings.reset_index()
         for name in ("current", "proposed"):
             out[name] = [_text(v) for v in out[name]]
-        out.to_csv(path, index=False)
+        write_table(out, path)
 
     def write_fixes(self, path: str | Path | Any) -> list[tuple[Any, str, str]]:
         """The fixed rows as a CSV ``learnkit apply`` takes as it is, each with the etag of the row as read.

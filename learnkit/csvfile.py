@@ -100,6 +100,7 @@ __all__ = [
     "read_csv",
     "unchanged_rows",
     "write_csv",
+    "write_table",
 ]
 
 #: The CSV column holding the fingerprint of the values a row was exported with.
@@ -174,7 +175,26 @@ def write_csv(frame: pd.DataFrame, path: str | os.PathLike[str] | Any) -> None:
             out[str(name)] = escape_cells(frame[name])
     # A frame read from a CSV keeps the etags it was exported with: they name the base, not the edit.
     out[ETAG_COLUMN] = frame[ETAG_COLUMN].to_numpy(dtype=object) if ETAG_COLUMN in frame.columns else row_etags(frame)
-    table = pd.DataFrame(out, index=frame.index)
+    _write(pd.DataFrame(out, index=frame.index), path)
+
+
+def write_table(frame: pd.DataFrame, path: str | os.PathLike[str] | Any) -> None:
+    """Write any table learnkit hands a person as CSV (the audit's findings, a run's report): every text cell
+    escaped as ``write_csv`` escapes it (a leading ``'`` where a spreadsheet would run a formula), numbers and
+    booleans as they are, the index left out.
+
+    Example: ``write_table(result.findings.reset_index(), "findings.csv")``
+    """
+    out = {
+        str(name): escape_cells(column)
+        if column.dtype == object or isinstance(column.dtype, pd.StringDtype)
+        else column
+        for name, column in frame.items()
+    }
+    _write(pd.DataFrame(out, index=frame.index), path)
+
+
+def _write(table: pd.DataFrame, path: str | os.PathLike[str] | Any) -> None:
     try:
         # RFC 4180's CRLF: the csv writer quotes a field holding any line-terminator character, so a
         # lone carriage return inside a note is quoted too (with "\n" alone it would end the row when read).

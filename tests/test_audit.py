@@ -201,6 +201,20 @@ def test_duplicate_external_id_under_one_provider_only() -> None:
     assert findings["proposed"].isna().all()
 
 
+def test_findings_csv_neutralises_formula_cells_as_every_csv_does(tmp_path: Path) -> None:
+    formula = '=HYPERLINK("http://evil.example","x")'
+    records = [assignment(externalcourseActivityId=formula), course(externalcourseActivityId=formula)]
+    result = audit(activities_frame(records), now=NOW)
+    assert (result.findings["current"] == formula).any()
+    result.write_findings(tmp_path / "findings.csv")
+    text = (tmp_path / "findings.csv").read_text(encoding="utf-8")
+    assert formula.replace('"', '""') in text  # the value is all there ...
+    # ... but no cell begins with a formula character: each such cell is written behind a "'".
+    cells = pd.read_csv(tmp_path / "findings.csv", dtype=str, keep_default_na=False).to_numpy().ravel().tolist()
+    assert not [cell for cell in cells if cell[:1] in ("=", "+", "-", "@")]
+    assert f"'{formula}" in cells
+
+
 def test_html_in_text_notes_becomes_html() -> None:
     records = [
         assignment(notes={"contentType": "text", "content": "<p>Finish <b>module 2</b></p>"}),
