@@ -38,6 +38,7 @@ from typing import Any
 
 from learnkit.cli import CommandError
 from learnkit.clouds import CLOUDS
+from learnkit.userdata import DATA_DIR_VARIABLE, data_dir
 
 __all__ = [
     "APP_MODE_VARIABLE",
@@ -60,9 +61,6 @@ SANDBOX_JSON_VARIABLE = "LEARNKIT_SANDBOX_JSON"
 DELEGATED_CLIENT_VARIABLE = "LEARNKIT_DELEGATED_CLIENT_ID"
 #: The national cloud in tenant mode (``learnkit.clouds``'s names).
 CLOUD_VARIABLE = "LEARNKIT_CLOUD"
-#: Where the app keeps its sandbox's tenant (default: the user's data folder, by platformdirs).
-DATA_DIR_VARIABLE = "LEARNKIT_DATA_DIR"
-
 #: Voila's own default port: the URL a person may already know.
 DEFAULT_PORT = 8866
 #: How long Voila may take to answer before the command gives up.
@@ -72,20 +70,6 @@ START_TIMEOUT = 60.0
 def notebook_path() -> Path:
     """The app's notebook, shipped inside the package."""
     return Path(__file__).resolve().parent / "app" / "app.ipynb"
-
-
-def data_dir(environ: dict[str, str] | None = None) -> Path:
-    """``$LEARNKIT_DATA_DIR``, else learnkit's folder in the user's data directory.
-
-    >>> str(data_dir({"LEARNKIT_DATA_DIR": "/tmp/lk"}))
-    '/tmp/lk'
-    """
-    env = os.environ if environ is None else environ
-    if env.get(DATA_DIR_VARIABLE):
-        return Path(env[DATA_DIR_VARIABLE]).expanduser()
-    import platformdirs
-
-    return Path(platformdirs.user_data_dir("learnkit", appauthor=False))
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

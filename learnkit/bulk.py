@@ -36,6 +36,7 @@ import pandas as pd
 from learnkit.csvfile import plans_from_frame, read_csv
 from learnkit.engine import (
     DEFAULT_CONCURRENCY,
+    FINAL,
     RESULT_COLUMNS,
     BulkResult,
     Engine,
@@ -47,6 +48,7 @@ from learnkit.engine import (
 from learnkit.errors import ServiceMismatchError
 from learnkit.frame import diff
 from learnkit.journal import Journal, JournalError, JournalRow, RunInfo
+from learnkit.leases import Leases
 from learnkit.pacing import AdaptiveLimit
 from learnkit.plans import (
     AS_EXPORTED,
@@ -104,7 +106,11 @@ def _run(
     retry: RetryPolicy | None,
     recheck_after: float,
 ) -> BulkResult:
-    """Run the rows; ``start`` journals the run (its id), called while the first reads are on their way."""
+    """Run the rows; ``start`` journals the run (its id), called while the first reads are on their way.
+
+    Outside a dry run, every record to read is leased first (``learnkit.leases``): one that another live
+    run on this machine is writing ends as a conflict naming it, unread and unsent.
+    """
     engine = Engine(
         client,
         rows,
@@ -117,6 +123,22 @@ def _run(
         progress=progress,
         recheck_after=recheck_after,
     )
+    leases = holder = None
+    busy: list[Row] = []
+    if not dry_run:
+        leases = Leases()
+        todo = {row.plan.activity_id: row for row in rows if row.state not in FINAL}
+        holder, held = leases.acquire(client.service().key, todo)
+        for activity_id, lease in held.items():
+            row = todo[activity_id]
+            row.state, row.message = (
+                "conflict",
+                (
+                    f"being written by {lease.describe()} on this machine: not read or sent; "
+                    "apply it again once that run has finished"
+                ),
+            )
+            busy.append(row)
     run_id = None
     try:
         # The first page's round trip hides the journal's write of every plan: a read changes
@@ -124,12 +146,17 @@ def _run(
         engine.read_ahead()
         if start is not None:
             run_id = engine.run_id = start()
+            engine.settled(busy)
         engine.run()
     except BaseException:
         engine.close()
         if journal is not None and run_id is not None:
             journal.finish(run_id, "interrupted")
         raise
+    finally:
+        if leases is not None and holder is not None:
+            leases.release(holder)
+            leases.close()
     if journal is not None and run_id is not None:
         journal.finish(run_id, "finished")
     return collect_results(rows, journal_id=run_id, dry_run=dry_run, stats=engine.stats)

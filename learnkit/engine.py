@@ -351,6 +351,10 @@ class Engine:
         )
         self._dispatch(self.clock())
 
+    def settled(self, rows: Sequence[Row]) -> None:
+        """Journal the outcomes of rows made final before the run (leased by another run), with the next write."""
+        self._journal_outcomes(rows, [])
+
     def run(self) -> None:
         """Drive every row to a final state."""
         self.bar.update(sum(1 for row in self.rows if row.state in FINAL))

@@ -77,6 +77,15 @@ class Service:
         tenant = f" tenant {self.tenant_id.split('-')[0]}" if self.tenant_id else ""
         return f"{self.host}{tenant}"
 
+    @property
+    def key(self) -> str:
+        """One text per service, equal when ``same_as`` is (for keying records by service, as leases do).
+
+        >>> Service("https://127.0.0.1:8443/v1.0", "T1").key == Service("https://127.0.0.1:9/v1.0", "t1").key
+        True
+        """
+        return f"{self.host}|{(self.tenant_id or self.graph_url.rstrip('/')).lower()}"
+
     def same_as(self, other: Service) -> bool:
         """Whether both name one tenant on one Graph host (a tenant-less side: the same ``graph_url``)."""
         if self.tenant_id is None or other.tenant_id is None:

@@ -1,0 +1,150 @@
+"""Per-record leases on this machine: no two bulk runs read-and-write one record at the same time.
+
+A bulk run (apply, undo, redo, resume) takes a lease on every record it may write before it
+reads any of them, and lets them go when it ends. A record leased by another live run (a
+process on this machine that is still running) is not read or sent: its row ends as a
+``conflict`` naming that run, to apply again once it has finished. So of two runs that
+overlap, one writes a record and the other reports it, and a run that starts after the
+other finished reads what it wrote and sees the change as a conflict: no run reports
+``applied`` for a value another run overwrote.
+
+Leases live in one SQLite file per user (``$LEARNKIT_LEASES``, else ``leases.sqlite`` in
+learnkit's data folder, ``$LEARNKIT_DATA_DIR``), whatever journal each run writes to. A
+lease whose process is gone (killed) is taken over. Graph offers no conditional write for
+course activities (no ETag, no ``If-Match``), so runs on two machines cannot see each
+other: only their conflict check (the record read just before it is written) stands
+between them.
+
+Example::
+
+    leases = Leases()
+    holder, busy = leases.acquire("graph.microsoft.com|72f9...", ["id-1", "id-2"])
+    ...                                   # read, decide, send the records not in ``busy``
+    leases.release(holder)
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import sqlite3
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from learnkit.userdata import data_dir
+
+__all__ = ["Lease", "Leases", "default_leases_path"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS leases (
+    service TEXT NOT NULL,
+    activity TEXT NOT NULL,
+    holder TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    host TEXT NOT NULL,
+    since TEXT NOT NULL,
+    PRIMARY KEY (service, activity)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS leases_by_holder ON leases (holder);
+"""
+
+
+def default_leases_path() -> Path:
+    """``$LEARNKIT_LEASES``, else ``leases.sqlite`` in learnkit's data folder.
+
+    >>> default_leases_path().name
+    'leases.sqlite'
+    """
+    override = os.environ.get("LEARNKIT_LEASES")
+    return Path(override) if override else data_dir() / "leases.sqlite"
+
+
+@dataclass(frozen=True)
+class Lease:
+    """Who holds a record: the process (``pid`` on ``host``) and since when (UTC, ISO 8601)."""
+
+    pid: int
+    host: str
+    since: str
+
+    def describe(self) -> str:
+        """``another run (process 4242, since 10:15:02 UTC)``."""
+        return f"another run (process {self.pid}, since {self.since[11:19]} UTC)"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class Leases:
+    """The lease file. Each method is one transaction; safe to share between threads of one process.
+
+    >>> leases = Leases(":memory:")
+    >>> holder, busy = leases.acquire("svc", ["a", "b"])
+    >>> leases.acquire("svc", ["b", "c"])[1].keys() == {"b"}
+    True
+    """
+
+    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
+        self.path = Path(path) if path is not None else default_leases_path()
+        if str(self.path) != ":memory:":
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        # Autocommit, with BEGIN IMMEDIATE around each acquire: two processes never take one record.
+        self._db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None, timeout=60)
+        self._db.executescript(_SCHEMA)
+        if str(self.path) != ":memory:":
+            os.chmod(self.path, 0o600)
+
+    def __repr__(self) -> str:
+        return f"Leases({str(self.path)!r})"
+
+    def acquire(self, service: str, activity_ids: Iterable[str]) -> tuple[str, Mapping[str, Lease]]:
+        """Lease every record not held by another live run; ``(holder, {id: lease of the run holding it})``.
+
+        ``holder`` names this acquisition for ``release``. A lease whose process is gone is taken over.
+        """
+        holder = secrets.token_hex(8)
+        host, pid, since = socket.gethostname(), os.getpid(), datetime.now(timezone.utc).isoformat(timespec="seconds")
+        wanted = list(dict.fromkeys(activity_ids))
+        busy: dict[str, Lease] = {}
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            held: list[tuple[str, int, str, str]] = []
+            for start in range(0, len(wanted), 500):  # SQLite's limit on bound values, with room to spare
+                chunk = wanted[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                held += db.execute(
+                    f"SELECT activity, pid, host, since FROM leases WHERE service = ? AND activity IN ({marks})",
+                    (service, *chunk),
+                ).fetchall()
+            for activity, other_pid, other_host, other_since in held:
+                # Another host's lease cannot be checked: it stands. One of this host's stands while its process lives.
+                if other_host != host or _alive(int(other_pid)):
+                    busy[activity] = Lease(int(other_pid), other_host, other_since)
+            db.executemany(
+                "INSERT OR REPLACE INTO leases (service, activity, holder, pid, host, since) VALUES (?, ?, ?, ?, ?, ?)",
+                [(service, activity, holder, pid, host, since) for activity in wanted if activity not in busy],
+            )
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+        return holder, busy
+
+    def release(self, holder: str) -> None:
+        """Let go of every record ``holder`` leased."""
+        self._db.execute("DELETE FROM leases WHERE holder = ?", (holder,))
+
+    def close(self) -> None:
+        """Close the file."""
+        self._db.close()
