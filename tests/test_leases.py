@@ -73,11 +73,11 @@ def test_two_concurrent_applies_never_both_apply_a_record(sb: Any, client: Graph
             }
             results: dict[int, pd.DataFrame] = {}
 
-            def run(value: int) -> None:
+            def run(value: int, todo: list[Any], into: dict[int, pd.DataFrame]) -> None:
                 book = Journal(tmp_path / f"journal-{value}.sqlite")  # another journal: the leases are shared
-                results[value] = apply(client, plans[value], journal=book, progress=False, retry=FAST).frame
+                into[value] = apply(client, todo, journal=book, progress=False, retry=FAST).frame
 
-            threads = [threading.Thread(target=run, args=(v,)) for v in plans]
+            threads = [threading.Thread(target=run, args=(v, plans[v], results)) for v in plans]
             for thread in threads:
                 thread.start()
             for thread in threads:
@@ -110,12 +110,12 @@ def test_two_apply_processes_on_overlapping_rows(sb: Any, tmp_path: Path) -> Non
         edited = frame.copy()
         edited.loc[rows, "completionPercentage"] = value
         edited.to_csv(tmp_path / f"{name}.csv", index=False)
+    apply_command = [sys.executable, "-m", "learnkit", "apply", "--sandbox-json", str(info), "--no-progress"]
     sb.set_latency(30)
     try:
         procs = [
             subprocess.Popen(
-                [sys.executable, "-m", "learnkit", "apply", str(tmp_path / f"{name}.csv"), "--sandbox-json", str(info)]
-                + ["--journal", str(tmp_path / f"{name}.sqlite"), "--no-progress"],
+                [*apply_command, str(tmp_path / f"{name}.csv"), "--journal", str(tmp_path / f"{name}.sqlite")],
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 text=True,
