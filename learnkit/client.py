@@ -34,7 +34,7 @@ from pydantic import ValidationError
 from learnkit import paths
 from learnkit._transport import TimedSession, Timeout, failure_reason, never_sent
 from learnkit.auth import ClientSecretCredential, DeviceCodeCredential, TokenSource, token_claims
-from learnkit.clouds import get_cloud
+from learnkit.clouds import get_cloud, warn_if_unavailable
 from learnkit.errors import (
     InvalidInputError,
     NetworkError,
@@ -179,6 +179,7 @@ class GraphClient:
         from learnkit.auth import CertificateCredential
 
         chosen = get_cloud(cloud)
+        warn_if_unavailable(chosen)
         credential: TokenSource | None = None
         if client_secret:
             credential = ClientSecretCredential(tenant_id, client_id, client_secret, cloud=chosen)

@@ -6,11 +6,12 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
-from learnkit.errors import InvalidInputError
+from learnkit.errors import InvalidInputError, NationalCloudWarning
 
-__all__ = ["CLOUDS", "Cloud", "get_cloud"]
+__all__ = ["CLOUDS", "LEARNING_API_CLOUDS", "Cloud", "NationalCloudWarning", "get_cloud", "warn_if_unavailable"]
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,31 @@ CLOUDS: dict[str, Cloud] = {
         Cloud("china", "China (21Vianet)", "microsoftgraph.chinacloudapi.cn", "login.chinacloudapi.cn"),
     )
 }
+
+
+#: The clouds Graph's learning API pages mark as available ("This API is available in the following national
+#: cloud deployments": the global service alone, on every page of this API).
+LEARNING_API_CLOUDS = frozenset({"global"})
+_warned: set[str] = set()
+
+
+def warn_if_unavailable(cloud: Cloud) -> None:
+    """Say once per process, as a ``NationalCloudWarning``, that the learning API is not documented in ``cloud``.
+
+    >>> warn_if_unavailable(CLOUDS["global"])  # nothing to say
+    """
+    if cloud.name in LEARNING_API_CLOUDS or cloud.name in _warned:
+        return
+    _warned.add(cloud.name)
+    warnings.warn(
+        NationalCloudWarning(
+            f"{cloud.display_name}: Graph's pages for the learning API mark it available in the global service "
+            "only (the national cloud availability table at the top of each page, e.g. 'Update "
+            "learningCourseActivity'); expect its calls to be refused there. Run `learnkit doctor` to see "
+            "what this tenant serves"
+        ),
+        stacklevel=3,
+    )
 
 
 def get_cloud(name: str) -> Cloud:

@@ -47,6 +47,7 @@ it to turn a response into an exception, the sandbox reads it to answer)::
     └── Warning
         └── UserWarning
             ├── ExtraColumnsWarning    a CSV has columns of its own: kept aside, never sent
+            ├── NationalCloudWarning   a national cloud chosen: the learning API is documented for global only
             └── PermissionWarning      the token lacks the permission an operation needs (from its claims)
 
 Each error pickles (it can cross a process pool), and a Graph error shows itself
@@ -92,6 +93,7 @@ __all__ = [
     "LearnkitError",
     "LicenseError",
     "MethodNotAllowedError",
+    "NationalCloudWarning",
     "NetworkError",
     "NotFoundError",
     "PermissionDeniedError",
@@ -233,6 +235,13 @@ class UnexpectedResponseError(LearnkitError):
             + (f" [request-id {request_id}]" if request_id else "")
             + f"; {self.advice}"
         )
+
+
+class NationalCloudWarning(UserWarning):
+    """A national cloud was chosen, where Graph's pages do not document the learning API (global service only).
+
+    Said once per cloud and process, by ``learnkit.clouds.warn_if_unavailable``.
+    """
 
 
 class UntrustedURLError(LearnkitError):

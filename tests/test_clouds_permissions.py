@@ -32,6 +32,21 @@ def test_each_cloud_sets_graph_host_authority_and_scope(name: str) -> None:
     assert client.credential.scopes == [f"https://{graph}/.default"]  # type: ignore[attr-defined]
 
 
+def test_a_national_cloud_is_said_once_to_be_undocumented_for_this_api(monkeypatch: pytest.MonkeyPatch) -> None:
+    from learnkit import clouds
+
+    monkeypatch.setattr(clouds, "_warned", set())
+    with pytest.warns(learnkit.NationalCloudWarning, match="global service only") as seen:
+        GraphClient.connect("t1", "app", client_secret="s", cloud="us_gov_l4")
+        GraphClient.connect("t1", "app", client_secret="s", cloud="us_gov_l4")  # once per cloud
+    assert len(seen) == 1 and "US Government L4" in str(seen[0].message) and "learnkit doctor" in str(seen[0].message)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        GraphClient.connect("t1", "app", client_secret="s", cloud="global")
+
+
 def test_unknown_cloud_is_refused() -> None:
     with pytest.raises(ValueError, match="choose one of"):
         get_cloud("moon")
