@@ -50,7 +50,7 @@ Outcome = Literal["works", "refused", "skipped", "failed"]
 #: What a refusal says about the operation: not served by the service, or nothing learnt (permission, id, throttle).
 _NOT_SERVED = "not served"
 
-# The reads a profile records, their permission key when not their own, and a label for the table.
+# The PERMISSIONS key of the probed operations that are not one themselves.
 _PERMISSION_OF = {"count_provider_activities": "list_provider_activities", "batch": "get_activity"}
 
 
@@ -101,8 +101,10 @@ class Diagnosis:
         return signed_in and answered
 
     def table(self) -> str:
-        """The findings as a plain-text table (operation, token, result, what would make it work), then each
-        token's permissions as its claims list them."""
+        """The findings as a plain-text table, then each token's permissions as its claims list them.
+
+        Columns: operation, token kind, result, and what would make it work.
+        """
         head = ("operation", "token", "result", "to make it work")
         rows = [(f.operation + (f" {f.where}" if f.where else ""), f.kind, f.result, f.fix) for f in self.findings]
         widths = [max(len(row[i]) for row in [head, *rows]) for i in range(3)]
@@ -288,7 +290,7 @@ def _sign_in(client: GraphClient | None, kind: TokenKind, probe: _Probe, why_not
         return
     claims = token_claims(token)
     probe.tenant = probe.tenant or (str(claims["tid"]) if claims.get("tid") else None)
-    held = claims.get("roles") or [] if kind == "application" else str(claims.get("scp") or "").split()
+    held = (claims.get("roles") or []) if kind == "application" else str(claims.get("scp") or "").split()
     probe.held[kind] = frozenset(str(p) for p in held)
     count = len(probe.held[kind] or ())
     label = ("role" if kind == "application" else "scope") + ("" if count == 1 else "s")
@@ -314,8 +316,6 @@ def diagnose(
 
     Example: ``print(diagnose(client, provider=reg).table())``
     """
-    import warnings as _warnings
-
     from learnkit.client import PermissionWarning
 
     probe = _Probe(
@@ -325,9 +325,9 @@ def diagnose(
         activity_id=activity_id,
         external_id=external_id,
     )
-    with _warnings.catch_warnings():
+    with warnings.catch_warnings():
         # The table says what is missing, once per operation and kind: no warning besides.
-        _warnings.simplefilter("ignore", PermissionWarning)
+        warnings.simplefilter("ignore", PermissionWarning)
         progress("signing in")
         _sign_in(probe.clients["application"], "application", probe, "no application credential")
         _sign_in(probe.clients["delegated"], "delegated", probe, "no delegated sign-in (give --delegated-client-id)")
