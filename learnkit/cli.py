@@ -44,6 +44,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "runs": ("learnkit.bulk_cli", "list the journal's runs: when, kind, rows, outcome"),
     "app": ("learnkit.app_cli", "serve the workbench as a web app on loopback (Voila), on a kept sandbox or a tenant"),
     "audit": ("learnkit.audit_cli", "find what needs fixing in a provider's records; write fixes to apply"),
+    "doctor": ("learnkit.doctor", "probe, read-only, what a tenant serves and grants to learnkit; write its profile"),
 }
 
 #: Commands that change nothing: a reader that stops reading their output ends them without an error.
@@ -61,7 +62,7 @@ AZURE_VARIABLES: dict[str, str] = {
 _DESCRIPTION = "Inspect, edit and PATCH Viva Learning course activities on Microsoft Graph, or on an embedded sandbox."
 
 _EPILOG = (
-    "connecting (export, apply, undo, redo, resume, runs):\n"
+    "connecting (export, apply, undo, redo, resume, runs, audit, doctor):\n"
     "  --sandbox-json FILE   a sandbox: the JSON line `learnkit sandbox --json > FILE &` writes\n"
     "  otherwise a tenant, from these environment variables:\n"
     + "".join(f"    {name:<35} {what}\n" for name, what in AZURE_VARIABLES.items())
@@ -160,8 +161,14 @@ def read_sandbox_json(path: str | Path, *, wait: float = SANDBOX_JSON_WAIT) -> d
         time.sleep(0.1)
 
 
-def client_from_args(args: argparse.Namespace, environ: dict[str, str] | None = None) -> GraphClient:
-    """The GraphClient that ``--sandbox-json`` or the ``AZURE_*`` variables describe."""
+def client_from_args(
+    args: argparse.Namespace, environ: dict[str, str] | None = None, *, delegated: bool = False
+) -> GraphClient:
+    """The GraphClient that ``--sandbox-json`` or the ``AZURE_*`` variables describe.
+
+    ``delegated=True`` also signs a sandbox's demo user in (by a device code the sandbox approves
+    itself); a tenant's delegated sign-in needs a public client id, which a command asks for itself.
+    """
     from learnkit.client import GraphClient
 
     env = dict(os.environ if environ is None else environ)
@@ -174,7 +181,7 @@ def client_from_args(args: argparse.Namespace, environ: dict[str, str] | None = 
             info = read_sandbox_json(args.sandbox_json)
         if not Path(str(info.get("ca_cert", ""))).is_file():  # the sandbox deletes its files as it stops
             raise CommandError(_sandbox_gone(args.sandbox_json, "its files are gone"), status=1)
-        return GraphClient.for_sandbox(info)
+        return GraphClient.for_sandbox(info, delegated=delegated)
     tenant, client_id = env.get("AZURE_TENANT_ID"), env.get("AZURE_CLIENT_ID")
     if not tenant or not client_id:
         raise TokenError(

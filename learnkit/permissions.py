@@ -1,11 +1,16 @@
-"""Which kind of token and which permission each Graph operation needs: the one map.
+"""Which kind of token and which permission each Graph operation needs, and which Graph documents: the one map.
 
 The client reads it to choose a token source and to refuse a call before
 sending it; the sandbox reads it to enforce the same rules; the README's
-table is generated from it.
+table is generated from it. ``METADATA_ONLY`` names the operations Graph's
+v1.0 metadata declares but no page of its documentation describes: a tenant
+may refuse them, the sandbox's ``documented`` contract does, and
+``learnkit doctor`` says what to use instead.
 
 >>> PERMISSIONS["update_activity"].least_privileged
 'LearningAssignedCourse.ReadWrite.All'
+>>> documented("list_provider_activities"), documented("get_activity")
+(False, True)
 """
 
 from __future__ import annotations
@@ -13,9 +18,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["PERMISSIONS", "Permission", "TokenKind", "markdown_table"]
+__all__ = ["KINDS", "METADATA_ONLY", "PERMISSIONS", "Permission", "TokenKind", "documented", "markdown_table"]
 
 TokenKind = Literal["application", "delegated"]
+#: Both token kinds, application first.
+KINDS: tuple[TokenKind, ...] = ("application", "delegated")
 
 _READ_APP = (
     "LearningAssignedCourse.Read.All",
@@ -85,6 +92,22 @@ PERMISSIONS: dict[str, Permission] = {
     "create_content": Permission(("application",), application=("LearningContent.ReadWrite.All",)),
     "get_user": Permission(("application", "delegated"), application=_USER_READ, delegated=_USER_READ),
 }
+
+
+#: Operations the v1.0 metadata declares and no page of Graph's documentation describes -> what to use instead.
+#: ``count_provider_activities`` is the provider list asked with ``$count=true`` (no client method of its own).
+#: Every other operation in ``PERMISSIONS`` (and ``batch``, Graph's JSON batching) has its page.
+METADATA_ONLY: dict[str, str] = {
+    "list_provider_activities": "use --external-ids/--ids/--learners (reads by external id, by id or by learner, "
+    "which Graph documents)",
+    "count_provider_activities": "count what --external-ids/--ids/--learners read",
+    "create_content": "create a content with PATCH .../learningContents(externalId='...'), Graph's documented upsert",
+}
+
+
+def documented(operation: str) -> bool:
+    """Whether a page of Graph's v1.0 documentation describes ``operation`` (a ``PERMISSIONS`` key, or ``batch``)."""
+    return operation not in METADATA_ONLY
 
 
 def markdown_table() -> str:

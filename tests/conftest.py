@@ -6,7 +6,8 @@ lifetime) starts it in the test itself.
 ``sandbox``: the session's running sandbox (a temporary database).
 ``clean_sandbox`` (alias ``sb``): the same, with the demo tenant rebuilt and every switch back to its default.
 ``client``: a ``GraphClient`` signed in to ``sb`` with the demo app, backing off briefly between retries.
-``app_token`` / ``delegated_token``: raw access tokens for the demo apps, fetched over HTTP.
+``app_token`` / ``delegated_token``: raw access tokens for the demo apps, fetched over HTTP
+(``client_credentials_token`` and ``device_code_token`` fetch them from any sandbox).
 ``sandbox_cli(*args)``: ``learnkit sandbox`` in a subprocess, its output as text pipes.
 """
 
@@ -83,17 +84,15 @@ def app_token(sandbox: Sandbox) -> str:
     return client_credentials_token(sandbox)
 
 
-@pytest.fixture(scope="session")
-def delegated_token(sandbox: Sandbox) -> str:
-    """A delegated access token of the demo learner (``learnkit-delegated``, all its scopes), by device code."""
+def device_code_token(
+    sandbox: Sandbox, scope: str = "https://graph.microsoft.com/.default offline_access openid profile"
+) -> str:
+    """A delegated access token of a sandbox's demo learner (``learnkit-delegated``), by device code."""
     app = sandbox.apps["learnkit-delegated"]
     with sandbox.session() as http:
         flow = http.post(
             f"{sandbox.authority}/oauth2/v2.0/devicecode",
-            data={
-                "client_id": app.client_id,
-                "scope": "https://graph.microsoft.com/.default offline_access openid profile",
-            },
+            data={"client_id": app.client_id, "scope": scope},
             timeout=10,
         ).json()
         sandbox.approve_device_code(flow["user_code"])  # whatever auto-approve is set to just now
@@ -109,6 +108,12 @@ def delegated_token(sandbox: Sandbox) -> str:
     if answer.status_code != 200:
         raise requests.HTTPError(f"device code sign-in failed: {answer.json().get('error')}")
     return str(answer.json()["access_token"])
+
+
+@pytest.fixture(scope="session")
+def delegated_token(sandbox: Sandbox) -> str:
+    """A delegated access token of the demo learner (``learnkit-delegated``, all its scopes), by device code."""
+    return device_code_token(sandbox)
 
 
 def sandbox_cli(*args: str) -> subprocess.Popen[str]:

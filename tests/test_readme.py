@@ -334,6 +334,10 @@ def _expect(line: str, status: int, out: str, err: str) -> None:
         assert " apply " in out and "finished: applied 1" in out, out
     if line.startswith(("learnkit undo", "learnkit redo")):
         assert "applied 1 (of 1 rows)" in out, out
+    if line.startswith("learnkit doctor"):
+        # The README's sandbox is a documented one: the provider-wide list is refused, by id still works.
+        assert re.search(r"^list_provider_activities +application +refused 400 BadRequest", out, re.M), out
+        assert re.search(r"^get_activity +application +works", out, re.M) and "profile written to" in out, out
 
 
 @pytest.mark.parametrize("block", BLOCKS, ids=[b.id for b in BLOCKS])

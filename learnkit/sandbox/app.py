@@ -249,6 +249,9 @@ def create_app(services: Services) -> ASGIApp:
         refused = services.graph.refuse_unauthenticated(request.headers, _ids(request))
         if refused is not None:
             return refused
+        refusal = services.graph.rules.refusal("batch", "/$batch")  # a tenant profile may record $batch refused
+        if refusal is not None:
+            return graph_error_response(Failure.refused(refusal), _ids(request))
         return await run_batch(asgi, request.scope, await request.body(), services.faults, _ids(request))
 
     @api.api_route("/v1.0/{rest:path}", methods=_GRAPH_METHODS)

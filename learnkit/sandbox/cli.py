@@ -4,7 +4,9 @@ With ``--json`` the first line of stdout is one JSON object with everything a
 client needs (secrets included); without it, a short summary with no secret.
 
 Example: ``learnkit sandbox --port 8443 --db graph.db --faults 429=0.1,drop=0.01 --json``;
-``learnkit sandbox --load activities.csv --pseudonymize`` rehearses on a copy of real data.
+``learnkit sandbox --load activities.csv --pseudonymize`` rehearses on a copy of real data;
+``learnkit sandbox --contract documented`` serves only what Graph's pages document, and
+``learnkit sandbox --profile tenant.json`` answers as the tenant ``learnkit doctor`` probed.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import threading
 import warnings
 from types import FrameType
 
+from learnkit.sandbox.contract import CONTRACTS, DEFAULT_CONTRACT
 from learnkit.sandbox.faults import parse_faults
 from learnkit.sandbox.server import DatabaseInUse, start
 
@@ -56,6 +59,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--pseudonymize",
         action="store_true",
         help="with --load: replace every user id by a stable pseudonym (same id, same pseudonym)",
+    )
+    parser.add_argument(
+        "--contract",
+        choices=CONTRACTS,
+        default=DEFAULT_CONTRACT,
+        help="documented: serve only what Graph's pages document (the provider-wide activity list is refused "
+        "as Graph refuses a path it does not implement); metadata: also what only its metadata declares "
+        f"(default: {DEFAULT_CONTRACT})",
+    )
+    parser.add_argument(
+        "--profile",
+        metavar="FILE",
+        default=None,
+        help="answer as a probed tenant did: the JSON `learnkit doctor --profile-out FILE` wrote (its refusals, "
+        "and only the permissions its tokens held)",
     )
     parser.add_argument(
         "--faults",
@@ -112,8 +130,10 @@ def run(args: argparse.Namespace) -> int:
                 retry_after=args.retry_after,
                 load=args.load,
                 pseudonymize=args.pseudonymize,
+                contract=args.contract,
+                profile=args.profile,
             )
-    except (ValueError, OSError, DatabaseInUse) as exc:
+    except (ValueError, OSError, DatabaseInUse) as exc:  # a bad profile too: InvalidInputError is a ValueError
         print(f"learnkit sandbox: {exc}", file=sys.stderr)
         return 2
     for warning in caught:
@@ -137,6 +157,9 @@ def run(args: argparse.Namespace) -> int:
                 f"  listening  {sandbox.bind_host}:{sandbox.port}\n"
                 f"  authority  {sandbox.authority}\n"
                 f"  client id  {sandbox.client_id} (learnkit-demo; secret and certificate: --json)\n"
+                f"  contract   {sandbox.contract}"
+                + (f" (answering as the profile {sandbox.profile_path})" if sandbox.profile_path else "")
+                + "\n"
                 f"  CA file    {sandbox.ca_cert}\n"
                 f"  database   {sandbox.db_path}\n"
                 f"  provider   {demo['registration_id']}{where}\n"

@@ -1,14 +1,16 @@
 """The Graph learning API itself: every request checked, in Graph's order, then applied.
 
 Order of checks: 1. bearer token (401), then the route (400 unknown segment,
-405 method), 2. service plan (403), 3. permission (403), 4. registrationId (400) and
+405 method) and the contract (400 for what it does not serve, or a tenant profile's
+recorded refusal; ``learnkit.sandbox.contract``), 2. service plan (403), 3. token kind
+and permission (403), 4. registrationId (400) and
 provider sync for activity writes (400), 5. activity exists (404), 6. body
 (400 "Input field X ...", 403 content/licence, 409 duplicate), 7. faults and
 rate limit (429/503/500/drop); only then is the request applied. Codes and
 messages come from ``learnkit.errors``, body rules from ``learnkit.models``,
 permission rules from ``learnkit.permissions``.
 
-Example: ``response = await GraphService(store, identity, faults, switches, graph_url).handle(call)``
+Example: ``response = await GraphService(store, identity, faults, switches, graph_url, rules).handle(call)``
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from learnkit.errors import (
     ConflictError,
     FieldEmptyError,
     FieldInvalidError,
+    ForbiddenError,
     GraphError,
     InternalServerError,
     InvalidInputError,
@@ -63,6 +66,7 @@ from learnkit.models import (
     strip_control_information,
 )
 from learnkit.permissions import PERMISSIONS
+from learnkit.sandbox.contract import ContractRules, Refusal, kind_not_supported
 from learnkit.sandbox.faults import Faults, format_seconds, throttle_message
 from learnkit.sandbox.identity import Claims, Identity, TokenRejected
 from learnkit.sandbox.metadata import CSDL, hidden_member_sent, mask_evolvable, wants_unknown_members
@@ -115,7 +119,10 @@ def now_stamp() -> str:
 
 
 class Failure(Exception):
-    """A Graph error answer for a row class of ``learnkit.errors``, its template filled from ``fill``."""
+    """A Graph error answer for a row class of ``learnkit.errors``, its template filled from ``fill``.
+
+    ``status`` overrides the class's (for answers recorded from a tenant, whatever their status).
+    """
 
     def __init__(
         self,
@@ -123,6 +130,7 @@ class Failure(Exception):
         *,
         message: str | None = None,
         headers: Mapping[str, str] | None = None,
+        status: int | None = None,
         **fill: Any,
     ) -> None:
         super().__init__(cls.__name__)
@@ -130,7 +138,12 @@ class Failure(Exception):
         self.message = message
         self.headers = dict(headers or {})
         self.fill = fill
-        self.status = cls.row.status if cls.row else cls.default_status
+        self.status = status if status is not None else (cls.row.status if cls.row else cls.default_status)
+
+    @classmethod
+    def refused(cls, refusal: Refusal) -> Failure:
+        """The answer for a ``learnkit.sandbox.contract.Refusal``."""
+        return cls(GraphError, status=refusal.status, code=refusal.code, message=refusal.message)
 
 
 def _duplicate_content(record: dict[str, Any]) -> Failure:
@@ -212,12 +225,22 @@ Apply = Callable[[], Response]
 class GraphService:
     """Answers Graph requests for one sandbox."""
 
-    def __init__(self, store: Store, identity: Identity, faults: Faults, switches: Switches, graph_url: str) -> None:
+    def __init__(
+        self,
+        store: Store,
+        identity: Identity,
+        faults: Faults,
+        switches: Switches,
+        graph_url: str,
+        rules: ContractRules | None = None,
+    ) -> None:
         self.store = store
         self.identity = identity
         self.faults = faults
         self.switches = switches
         self.graph_url = graph_url
+        #: What is served: the contract (documented or metadata) and a tenant profile's refusals.
+        self.rules = rules or ContractRules()
 
     async def handle(self, call: Call) -> Response:
         """The response to one request (never raises for a Graph error)."""
@@ -240,6 +263,10 @@ class GraphService:
             return Response(CSDL, media_type="application/xml")
         claims = self._authenticate(call)
         route = self._route(call)
+        # Graph resolves what it serves before the workload looks at plans or permissions.
+        refusal = self.rules.refusal(route.operation, call.path, call.query)
+        if refusal is not None:
+            raise Failure.refused(refusal)
         if not self.switches.service_plan:
             raise Failure(ServicePlanError)
         self._authorize(route.permission or route.operation, claims)
@@ -282,8 +309,11 @@ class GraphService:
     @staticmethod
     def _authorize(operation: str, claims: Claims) -> None:
         permission = PERMISSIONS[operation]
-        accepted = permission.accepted(claims.kind) if claims.kind in permission.kinds else ()
-        if not claims.permissions.intersection(accepted):
+        if claims.kind not in permission.kinds:
+            # The page says "Not supported" for this kind: no permission of it would help, so say which kind.
+            refusal = kind_not_supported(claims.kind)
+            raise Failure(ForbiddenError, code=refusal.code, message=refusal.message)
+        if not claims.permissions.intersection(permission.accepted(claims.kind)):
             if operation == "get_user":  # the directory's own wording, not the learning API's
                 raise Failure(
                     PermissionDeniedError,

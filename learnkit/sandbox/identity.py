@@ -3,7 +3,8 @@
 Keys and secrets are made once per database and kept in it, so tokens and
 app credentials survive a restart. Access tokens are RS256 JWTs shaped like
 Microsoft Entra ID's v2 tokens: ``roles`` for application tokens, ``scp`` for
-delegated ones.
+delegated ones. ``granted`` (from a tenant profile) limits what they carry, per
+token kind, as a tenant whose administrator consented to less would.
 
 Example: ``claims = identity.verify_access_token(identity.app_token(identity.apps["learnkit-demo"], GRAPH_RESOURCE))``
 """
@@ -16,6 +17,7 @@ import json
 import secrets
 import time
 import uuid
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -154,11 +156,22 @@ class Identity:
     Example: ``Identity(store, files, "https://127.0.0.1:8443").authority``
     """
 
-    def __init__(self, store: Store, files: Path, base_url: str, *, token_lifetime: int = 3600) -> None:
+    def __init__(
+        self,
+        store: Store,
+        files: Path,
+        base_url: str,
+        *,
+        token_lifetime: int = 3600,
+        granted: Mapping[TokenKind, frozenset[str]] | None = None,
+    ) -> None:
         self.store = store
         self.base_url = base_url
         self.tenant_id = self._tenant_id()
         self.token_lifetime = token_lifetime
+        # Per token kind, the only permissions its tokens may carry (a kind not named: no limit).
+        self._granted = dict(granted or {})
+        self._registered = {spec.name: spec.permissions for spec in _APP_SPECS}
         self._key = self._signing_key()
         public_der = self._key.public_key().public_bytes(
             serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
@@ -265,7 +278,17 @@ class Identity:
                 key_pem, cert_pem = key_pem_text.encode(), cert_pem_text.encode()
             passphrase = self._stored_secret(f"pfx_passphrase:{spec.name}", 18)
             certificate = write_client_certificate(files, spec.name, key_pem, cert_pem, passphrase)
-        return DemoApp(spec.name, spec.client_id, spec.kind, spec.permissions, secret, certificate, cert_pem)
+        permissions = tuple(self.limited(spec.kind, spec.permissions))
+        return DemoApp(spec.name, spec.client_id, spec.kind, permissions, secret, certificate, cert_pem)
+
+    def limited(self, kind: TokenKind, permissions: Iterable[str]) -> list[str]:
+        """``permissions`` less those a ``kind`` token may not carry here (the profile's ``granted``)."""
+        limit = self._granted.get(kind)
+        return [p for p in permissions if limit is None or p in limit]
+
+    def registered(self, app: DemoApp) -> tuple[str, ...]:
+        """What the app's registration asks for: what a sign-in may request, whatever a profile grants."""
+        return self._registered.get(app.name, app.permissions)
 
     def app_by_client_id(self, client_id: str) -> DemoApp | None:
         """The demo app with this client id, or None."""

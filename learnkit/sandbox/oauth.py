@@ -303,6 +303,7 @@ class OAuthService:
         user = self.store.get_user(user_id)
         if user is None:
             raise OAuthError(400, "invalid_grant", 50034, "The user account does not exist in the directory.")
+        names = self.identity.limited(app.kind, names)
         lifetime = self.identity.token_lifetime
         answer: dict[str, Any] = {
             "token_type": "Bearer",
@@ -331,7 +332,8 @@ class OAuthService:
                 "public client such as learnkit-delegated.",
             )
         scopes = self._parse_scopes(form.get("scope", ""))
-        self._consented(app, scopes, app.permissions)
+        # Consent is the registration's; what the token then carries is what the tenant granted (_user_tokens).
+        self._consented(app, scopes, self.identity.registered(app))
         flow = _DeviceFlow(
             device_code=secrets.token_urlsafe(48),
             user_code="".join(secrets.choice(_USER_CODE_ALPHABET) for _ in range(9)),

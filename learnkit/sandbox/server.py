@@ -28,7 +28,10 @@ import filelock
 import requests
 import uvicorn
 
+from learnkit.permissions import KINDS, TokenKind
+from learnkit.profile import TenantProfile, load_profile
 from learnkit.sandbox.app import Services, create_app
+from learnkit.sandbox.contract import DEFAULT_CONTRACT, ContractName, ContractRules, check_contract
 from learnkit.sandbox.faults import Faults
 from learnkit.sandbox.graph import GraphService
 from learnkit.sandbox.identity import GRAPH_RESOURCE, DemoApp, Identity
@@ -146,9 +149,16 @@ class Sandbox:
         device_code_lifetime: int,
         load: str | os.PathLike[str] | None = None,
         pseudonymize: bool = False,
+        contract: str = DEFAULT_CONTRACT,
+        profile: str | os.PathLike[str] | TenantProfile | None = None,
     ) -> None:
-        # The tenant to (re)build: the demo one, or one read from real activities (read first: a bad file
-        # fails before anything is created).
+        # What is served, and the tenant to (re)build: the demo one, or one read from real activities (all
+        # read first: a bad contract, profile or file fails before anything is created).
+        self._rules = ContractRules(
+            contract, profile if isinstance(profile, TenantProfile) or profile is None else load_profile(profile)
+        )
+        #: The profile file the sandbox imitates (None: none, or one given as a TenantProfile).
+        self.profile_path = None if profile is None or isinstance(profile, TenantProfile) else str(profile)
         loaded = load_tenant(load, pseudonymize=pseudonymize) if load is not None else None
         self._build: Callable[[], Tenant] = (lambda: loaded) if loaded is not None else build_tenant
         self._temp_dir: str | None = None
@@ -225,7 +235,15 @@ class Sandbox:
             self._store.clear_meta()  # new signing key, secrets and certificates: tokens issued before are refused
         if reset or loaded is not None or not self._store.has_tenant():
             self._store.replace_tenant(self._build())
-        self._identity = Identity(self._store, self.files_dir, self.url, token_lifetime=token_lifetime)
+        profile = self._rules.profile
+        granted: dict[TokenKind, frozenset[str]] = {}
+        for kind in KINDS:
+            limit = profile.granted(kind) if profile is not None else None
+            if limit is not None:
+                granted[kind] = limit
+        self._identity = Identity(
+            self._store, self.files_dir, self.url, token_lifetime=token_lifetime, granted=granted or None
+        )
         self.tenant_id = self._identity.tenant_id
         self.authority = self._identity.authority
         self.token_url = self._identity.token_url
@@ -245,7 +263,7 @@ class Sandbox:
         self._oauth = OAuthService(
             self._identity, self._store, self._switches, device_code_lifetime=device_code_lifetime
         )
-        graph = GraphService(self._store, self._identity, self._faults, self._switches, self.graph_url)
+        graph = GraphService(self._store, self._identity, self._faults, self._switches, self.graph_url, self._rules)
         self._app = create_app(Services(self._store, self._identity, self._oauth, graph, self._faults, self._switches))
 
         hosts = ["127.0.0.1", "localhost", "::1"]
@@ -327,7 +345,9 @@ class Sandbox:
 
     def __repr__(self) -> str:
         state = "running" if self.running else "stopped"
-        return f"<Sandbox {self.url} tenant={self.tenant_id} db={self.db_path!r} {state}>"
+        profile = f" profile={self.profile_path!r}" if self.profile_path else ""
+        where = f"tenant={self.tenant_id} contract={self.contract}{profile} db={self.db_path!r}"
+        return f"<Sandbox {self.url} {where} {state}>"
 
     def _repr_html_(self) -> str:
         """A table for notebooks: URLs, tenant, demo ids and state files; no secret (those are in ``to_json()``)."""
@@ -336,6 +356,8 @@ class Sandbox:
             ("state", "running" if self.running else "stopped"),
             ("listening on", f"{self.bind_host}:{self.port}"),
             ("tenant", self.tenant_id),
+            ("contract", self.contract),
+            *((("profile", self.profile_path),) if self.profile_path else ()),
             ("authority", self.authority),
             ("client id", f"{self.client_id} ({_MAIN_APP}; secret: sb.client_secret)"),
             *((f"demo {key.replace('_', ' ')}", value) for key, value in self.demo.items()),
@@ -349,6 +371,11 @@ class Sandbox:
         return f"<table><caption style='text-align:left'><b>learnkit sandbox</b></caption>{cells}</table>"
 
     # --- what clients need ----------------------------------------------------------
+
+    @property
+    def contract(self) -> ContractName:
+        """``documented`` (only what Graph's pages describe) or ``metadata`` (also the provider-wide list)."""
+        return self._rules.contract
 
     @property
     def client_secret(self) -> str:
@@ -384,6 +411,8 @@ class Sandbox:
             "db_path": self.db_path,
             "apps": [app.to_json() for app in self.apps.values()],
             "demo": dict(self.demo),
+            "contract": self.contract,
+            "profile": self.profile_path,
         }
 
     # --- switches ---------------------------------------------------------------------
@@ -391,11 +420,13 @@ class Sandbox:
     def reset(self) -> None:
         """Rebuild the demo tenant and put every switch back.
 
-        No faults, latency or rate limit; service plan on; device-code auto-approval on.
+        No faults, latency or rate limit; service plan on; device-code auto-approval on; the contract
+        the sandbox started with.
         """
         self._store.replace_tenant(self._build())
         self._faults.clear()
         self._switches.restore()
+        self._rules.restore()
 
     def seed_bulk(self, count: int, registration_id: str = REGISTRATION_ID) -> int:
         """Add ``count`` random activities to a provider (for benchmarks); returns the provider's new total."""
@@ -449,6 +480,13 @@ class Sandbox:
         """Allow at most ``per_second`` Graph requests (each $batch sub-request counting) per second."""
         self._faults.set_rate_limit(per_second)
 
+    def set_contract(self, contract: str) -> None:
+        """Answer by ``"documented"`` or ``"metadata"`` from now on (``reset()`` restores the one started with).
+
+        Example: ``sb.set_contract("documented")  # the provider-wide list is now a 400``
+        """
+        self._rules.contract = check_contract(contract)
+
     def set_service_plan(self, enabled: bool) -> None:
         """Give or take away the tenant's service plan (off: every Graph call gets the service-plan 403)."""
         self._switches.service_plan = enabled
@@ -479,6 +517,8 @@ def start(
     device_code_lifetime: int = 900,
     load: str | os.PathLike[str] | None = None,
     pseudonymize: bool = False,
+    contract: str = DEFAULT_CONTRACT,
+    profile: str | os.PathLike[str] | TenantProfile | None = None,
 ) -> Sandbox:
     """Start a sandbox over HTTPS in a background thread; returns once it answers.
 
@@ -492,7 +532,14 @@ def start(
     ``learnkit.sandbox.seed.load_tenant``), with user ids replaced by stable pseudonyms if
     ``pseudonymize``; ``reset()`` then reloads that file's tenant.
 
-    Example: ``sb = start(); print(sb.graph_url); sb.stop()``
+    ``contract`` is ``"documented"`` (serve only what Graph's pages describe: the provider-wide activity
+    list is refused as Graph refuses a path it does not implement) or ``"metadata"`` (serve it too); the
+    default is ``learnkit.sandbox.contract.DEFAULT_CONTRACT``. ``profile`` (a file ``learnkit doctor
+    --profile-out`` wrote, or a ``learnkit.profile.TenantProfile``) makes the sandbox answer as that
+    tenant did: its refusals, and its tokens' permissions. A bad contract or profile raises ValueError
+    (``InvalidInputError`` naming the file and the problem) before anything starts.
+
+    Example: ``sb = start(contract="documented"); print(sb.graph_url); sb.stop()``
     """
     check_host(host, allow_remote)
     if not _is_loopback(host):
@@ -517,6 +564,8 @@ def start(
         device_code_lifetime=device_code_lifetime,
         load=load,
         pseudonymize=pseudonymize,
+        contract=contract,
+        profile=profile,
     )
     sandbox._serve()
     return sandbox

@@ -12,7 +12,7 @@ import msal
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from learnkit.errors import AuthenticationError, PermissionDeniedError, error_from_response
+from learnkit.errors import AuthenticationError, ForbiddenError, error_from_response
 from learnkit.sandbox import Sandbox, start
 
 PROVIDERS = "/employeeExperience/learningProviders"
@@ -269,17 +269,21 @@ def test_expired_token_and_device_code(short_lived: Sandbox, graph_for: Any) -> 
 
 
 def test_app_token_on_a_delegated_only_endpoint_and_the_reverse(graph: Any, user_graph: Any) -> None:
-    def denied(answer: Any) -> None:
+    # The pages say "Application: Not supported" (or "Delegated: Not supported"): the 403 names the kind to use,
+    # not a permission to grant (no permission of that kind would help).
+    def denied(answer: Any, use: str) -> None:
         assert answer.status_code == 403
-        assert type(error_from_response(403, answer.json())) is PermissionDeniedError
+        error = error_from_response(403, answer.json())
+        assert type(error) is ForbiddenError and error.code == "Forbidden"
+        assert "permissions are not supported for this operation" in error.message and use in error.message
 
-    denied(graph.get("/me/employeeExperience/learningCourseActivities"))
-    denied(graph.get(f"/users/{graph.sb.demo['learner_id']}/employeeExperience/learningCourseActivities"))
-    denied(graph.get(PROVIDERS))
-    denied(graph.patch(f"{PROVIDERS}/{graph.sb.demo['registration_id']}", {"displayName": "x"}))
+    denied(graph.get("/me/employeeExperience/learningCourseActivities"), "delegated token")
+    denied(graph.get(f"/users/{graph.sb.demo['learner_id']}/employeeExperience/learningCourseActivities"), "delegated")
+    denied(graph.get(PROVIDERS), "delegated token")
+    denied(graph.patch(f"{PROVIDERS}/{graph.sb.demo['registration_id']}", {"displayName": "x"}), "delegated token")
     body = {"@odata.type": "#microsoft.graph.learningAssignment", "status": "completed"}
-    denied(user_graph.patch(user_graph.activity_path(graph.sb.demo["assignment_id"]), body))
-    denied(user_graph.delete(user_graph.activity_path(graph.sb.demo["assignment_id"])))
+    denied(user_graph.patch(user_graph.activity_path(graph.sb.demo["assignment_id"]), body), "application token")
+    denied(user_graph.delete(user_graph.activity_path(graph.sb.demo["assignment_id"])), "application token")
     # Reads accept both kinds.
     assert (
         user_graph.get(f"/employeeExperience/learningCourseActivities/{graph.sb.demo['assignment_id']}").status_code
