@@ -526,8 +526,20 @@ class GraphClient:
         path = f"{self._provider(registration_id)}/learningContents/{segment(content_id, 'content_id')}"
         return _entity(LearningContent.model_validate, self.request("GET", path, operation="get_content"))
 
+    def upsert_content(self, registration_id: str, external_id: str, body: Mapping[str, Any]) -> LearningContent:
+        """``PATCH .../learningContents(externalId='{externalId}')``: Graph's documented way to add a content (or
+        replace one with that key); returns it as stored.
+
+        Example: ``client.upsert_content(reg, "onboarding-101", {"title": "Onboarding 101", ...}).id``
+        """
+        check_content({**body, "externalId": external_id}, creating=True)
+        path = self._provider(registration_id) + f"/learningContents(externalId='{_key(external_id)}')"
+        response = self.request("PATCH", path, operation="upsert_content", json=dict(body))
+        return _entity(LearningContent.model_validate, response)
+
     def create_content(self, registration_id: str, body: Mapping[str, Any]) -> LearningContent:
-        """``POST`` a learning content; returns it as stored."""
+        """``POST`` a learning content; returns it as stored. Graph's pages do not document this request (its
+        metadata declares it): ``upsert_content`` is the documented way."""
         check_content(body, creating=True, service_set=CONTENT_POST_SERVICE_SET)
         path = self._provider(registration_id) + "/learningContents"
         response = self.request("POST", path, operation="create_content", json=dict(body))

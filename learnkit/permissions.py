@@ -90,6 +90,7 @@ PERMISSIONS: dict[str, Permission] = {
     "list_contents": Permission(("application", "delegated"), application=_CONTENT_READ, delegated=_CONTENT_READ),
     "get_content": Permission(("application", "delegated"), application=_CONTENT_READ, delegated=_CONTENT_READ),
     "create_content": Permission(("application",), application=("LearningContent.ReadWrite.All",)),
+    "upsert_content": Permission(("application",), application=("LearningContent.ReadWrite.All",)),
     "get_user": Permission(("application", "delegated"), application=_USER_READ, delegated=_USER_READ),
 }
 
