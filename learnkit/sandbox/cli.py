@@ -18,6 +18,7 @@ import signal
 import sys
 import threading
 import warnings
+from pathlib import Path
 from types import FrameType
 
 from learnkit.sandbox.contract import CONTRACTS, DEFAULT_CONTRACT
@@ -106,6 +107,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--json", action="store_true", help="print one JSON line with URLs, apps, secrets and demo ids first"
     )
+    parser.add_argument(
+        "--keys-out",
+        metavar="FILE",
+        help="write the demo provider's external ids to FILE, one a line (what a provider's own system lists), "
+        "for `learnkit export --external-ids FILE`",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -147,6 +154,12 @@ def run(args: argparse.Namespace) -> int:
         signal.signal(signal.SIGTERM, on_signal)
         signal.signal(signal.SIGINT, on_signal)
     try:
+        if args.keys_out:
+            try:
+                Path(args.keys_out).write_text("".join(f"{key}\n" for key in sandbox.external_ids()), encoding="utf-8")
+            except OSError as exc:
+                print(f"learnkit sandbox: --keys-out {args.keys_out}: {exc.strerror or exc}", file=sys.stderr)
+                return 2
         if args.json:
             print(json.dumps(sandbox.to_json()), flush=True)
         else:

@@ -443,6 +443,15 @@ class Sandbox:
         page = self._store.page("provider_activities", registration_id, after=None, offset=0, limit=0, count=True)
         return int(page.total or 0)
 
+    def external_ids(self, registration_id: str | None = None) -> list[str]:
+        """The provider's own keys (``externalcourseActivityId``) of its activities, as the provider's system of
+        record would list them: the documented way to name records to read (``learnkit.sources.ExternalIds``).
+        Read from the sandbox's store, not through Graph; the demo provider's by default.
+
+        Example: ``read_activities(client, reg, source=ExternalIds(sb.external_ids(reg)))``
+        """
+        return self._store.external_ids(registration_id or self.demo["registration_id"])
+
     def seed_users(self, count: int) -> list[str]:
         """Add ``count`` named users to the tenant (for benchmarks of name lookups); returns their ids.
 

@@ -205,6 +205,13 @@ class Store:
                 rows = self._db.execute("SELECT id FROM users ORDER BY seq").fetchall()
         return [str(r[0]) for r in rows]
 
+    def external_ids(self, provider_id: str) -> list[str]:
+        """A provider's activities' ``externalcourseActivityId``s, in order, each once."""
+        with self._lock:
+            rows = self._db.execute("SELECT data FROM activities WHERE provider_id = ? ORDER BY seq", (provider_id,))
+            keys = (json.loads(r[0]).get("externalcourseActivityId") for r in rows.fetchall())
+            return list(dict.fromkeys(k for k in keys if isinstance(k, str) and k))
+
     # --- single entities ----------------------------------------------------
 
     def get_user(self, user_id: str) -> dict[str, Any] | None:
