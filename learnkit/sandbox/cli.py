@@ -18,7 +18,6 @@ import signal
 import sys
 import threading
 import warnings
-from pathlib import Path
 from types import FrameType
 
 from learnkit.sandbox.contract import CONTRACTS, DEFAULT_CONTRACT
@@ -110,8 +109,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--keys-out",
         metavar="FILE",
-        help="write the demo provider's external ids to FILE, one a line (what a provider's own system lists), "
-        "for `learnkit export --external-ids FILE`",
+        help="write the demo provider's keys to FILE, a CSV of id and externalcourseActivityId (what a provider's "
+        "own system lists), for `learnkit export --ids FILE` or `--external-ids FILE`",
     )
 
 
@@ -155,8 +154,15 @@ def run(args: argparse.Namespace) -> int:
         signal.signal(signal.SIGINT, on_signal)
     try:
         if args.keys_out:
+            # The one CSV writer (its escape of formula cells); pandas comes with the bulk extra.
+            import pandas as pd
+
+            from learnkit.csvfile import write_table
+
             try:
-                Path(args.keys_out).write_text("".join(f"{key}\n" for key in sandbox.external_ids()), encoding="utf-8")
+                write_table(
+                    pd.DataFrame(sandbox.activity_keys(), columns=["id", "externalcourseActivityId"]), args.keys_out
+                )
             except OSError as exc:
                 print(f"learnkit sandbox: --keys-out {args.keys_out}: {exc.strerror or exc}", file=sys.stderr)
                 return 2

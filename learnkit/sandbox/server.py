@@ -443,14 +443,28 @@ class Sandbox:
         page = self._store.page("provider_activities", registration_id, after=None, offset=0, limit=0, count=True)
         return int(page.total or 0)
 
+    def activity_keys(self, registration_id: str | None = None) -> list[tuple[str, str | None]]:
+        """The ``(id, externalcourseActivityId)`` of a provider's activities (the demo provider's by default), as
+        the provider's own system of record would list them: the documented way to name records to read
+        (``learnkit.sources``). Read from the sandbox's store, not through Graph.
+
+        Example: ``ActivityIds(i for i, _ in sb.activity_keys())``
+        """
+        return self._store.activity_keys(registration_id or self.demo["registration_id"])
+
+    def activity_ids(self, registration_id: str | None = None) -> list[str]:
+        """The ids of a provider's activities (``activity_keys``'s first column).
+
+        Example: ``read_activities(client, reg, source=ActivityIds(sb.activity_ids(reg)))``
+        """
+        return [activity_id for activity_id, _ in self.activity_keys(registration_id)]
+
     def external_ids(self, registration_id: str | None = None) -> list[str]:
-        """The provider's own keys (``externalcourseActivityId``) of its activities, as the provider's system of
-        record would list them: the documented way to name records to read (``learnkit.sources.ExternalIds``).
-        Read from the sandbox's store, not through Graph; the demo provider's by default.
+        """The distinct external ids of a provider's activities (a key held twice reaches its first record).
 
         Example: ``read_activities(client, reg, source=ExternalIds(sb.external_ids(reg)))``
         """
-        return self._store.external_ids(registration_id or self.demo["registration_id"])
+        return list(dict.fromkeys(key for _, key in self.activity_keys(registration_id) if key))
 
     def seed_users(self, count: int) -> list[str]:
         """Add ``count`` named users to the tenant (for benchmarks of name lookups); returns their ids.

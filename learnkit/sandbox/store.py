@@ -205,12 +205,12 @@ class Store:
                 rows = self._db.execute("SELECT id FROM users ORDER BY seq").fetchall()
         return [str(r[0]) for r in rows]
 
-    def external_ids(self, provider_id: str) -> list[str]:
-        """A provider's activities' ``externalcourseActivityId``s, in order, each once."""
+    def activity_keys(self, provider_id: str) -> list[tuple[str, str | None]]:
+        """A provider's activities' ``(id, externalcourseActivityId)``, in order."""
         with self._lock:
             rows = self._db.execute("SELECT data FROM activities WHERE provider_id = ? ORDER BY seq", (provider_id,))
-            keys = (json.loads(r[0]).get("externalcourseActivityId") for r in rows.fetchall())
-            return list(dict.fromkeys(k for k in keys if isinstance(k, str) and k))
+            records = [json.loads(r[0]) for r in rows.fetchall()]
+        return [(str(r["id"]), r.get("externalcourseActivityId")) for r in records]
 
     # --- single entities ----------------------------------------------------
 
