@@ -42,6 +42,7 @@ from learnkit.errors import (
     ServicePlanError,
     ServiceUnavailableError,
     SignInError,
+    SourceRequiredError,
     TokenError,
     TooManyRequestsError,
     UnexpectedResponseError,
@@ -76,6 +77,7 @@ _LAZY: dict[str, tuple[str, str]] = {
         )
     },
     **{name: ("learnkit.update", name) for name in ("UpdateResult", "minimal_patch", "update_activity")},
+    **{name: ("learnkit.sources", name) for name in ("ActivityIds", "ExternalIds", "Learners", "ProviderList")},
     # The bulk extra (pandas): a missing extra is reported by name (learnkit._extras).
     "Journal": ("learnkit.journal", "Journal"),
     "PatchPlan": ("learnkit.plans", "PatchPlan"),
@@ -91,7 +93,7 @@ _LAZY: dict[str, tuple[str, str]] = {
 }
 
 #: Subpackages reachable as attributes (``learnkit.sandbox.start()``) without importing them up front.
-_SUBMODULES = frozenset({"audit", "bulk", "frame", "journal", "sandbox", "widgets"})
+_SUBMODULES = frozenset({"audit", "bulk", "frame", "journal", "sandbox", "sources", "widgets"})
 
 if TYPE_CHECKING:
     from learnkit import audit as audit
@@ -99,6 +101,7 @@ if TYPE_CHECKING:
     from learnkit import frame as frame
     from learnkit import journal as journal
     from learnkit import sandbox as sandbox
+    from learnkit import sources as sources
     from learnkit import widgets as widgets
     from learnkit.auth import CertificateCredential, ClientSecretCredential, DeviceCodeCredential
     from learnkit.bulk import BulkResult, apply_csv, apply_frame, resume, undo
@@ -121,6 +124,7 @@ if TYPE_CHECKING:
         parse_update,
     )
     from learnkit.plans import PatchPlan
+    from learnkit.sources import ActivityIds, ExternalIds, Learners, ProviderList
     from learnkit.update import UpdateResult, minimal_patch, update_activity
 
     connect = GraphClient.connect
@@ -161,6 +165,7 @@ def __dir__() -> list[str]:
 __all__ = [
     "CLOUDS",
     "PERMISSIONS",
+    "ActivityIds",
     "ActivityNotFoundError",
     "AssignmentUpdate",
     "AuthenticationError",
@@ -172,6 +177,7 @@ __all__ = [
     "ConflictError",
     "DateTimeTimeZone",
     "DeviceCodeCredential",
+    "ExternalIds",
     "FailedDependencyError",
     "FieldEmptyError",
     "FieldError",
@@ -186,6 +192,7 @@ __all__ = [
     "InvalidRegistrationError",
     "ItemBody",
     "Journal",
+    "Learners",
     "LearningAssignment",
     "LearningContent",
     "LearningCourseActivity",
@@ -200,6 +207,7 @@ __all__ = [
     "PermissionDeniedError",
     "PermissionWarning",
     "ProviderContentMismatchError",
+    "ProviderList",
     "ProviderNotEnabledError",
     "RetryPolicy",
     "RetryableError",
@@ -207,6 +215,7 @@ __all__ = [
     "ServicePlanError",
     "ServiceUnavailableError",
     "SignInError",
+    "SourceRequiredError",
     "TokenError",
     "TooManyRequestsError",
     "UnexpectedResponseError",
