@@ -119,7 +119,7 @@ def _shown(keys: Sequence[str], limit: int = 3) -> str:
 
 
 class _FromFile:
-    """``from_file``, shared: the columns a CSV may name the keys by, and what they are called."""
+    """``from_file``, shared: the columns a CSV may name the keys by, and what the keys are called (``WHAT``)."""
 
     COLUMNS: ClassVar[tuple[str, ...]] = ()
     WHAT: ClassVar[str] = ""
@@ -150,6 +150,9 @@ class ActivityIds(_FromFile):
     def __repr__(self) -> str:
         return f"ActivityIds({_shown(self.ids)})"
 
+    def __len__(self) -> int:
+        return len(self.ids)
+
     @classmethod
     def from_file(cls, path: str | Path) -> ActivityIds:
         """The ids in a text file (one a line) or a CSV (its ``id`` column, or its only one): see ``read_keys``."""
@@ -176,6 +179,9 @@ class ExternalIds(_FromFile):
 
     def __repr__(self) -> str:
         return f"ExternalIds({_shown(self.keys)})"
+
+    def __len__(self) -> int:
+        return len(self.keys)
 
     @classmethod
     def from_file(cls, path: str | Path) -> ExternalIds:
@@ -204,6 +210,9 @@ class Learners(_FromFile):
 
     def __repr__(self) -> str:
         return f"Learners({_shown(self.user_ids)})"
+
+    def __len__(self) -> int:
+        return len(self.user_ids)
 
     @classmethod
     def from_file(cls, path: str | Path) -> Learners:
@@ -239,7 +248,7 @@ def read_keys(path: str | Path, columns: Sequence[str] = (), what: str = "keys")
     read as ``learnkit export`` writes it (surrounding spaces dropped, one leading ``'`` dropped),
     blank cells skipped, so an exported CSV works as it is. UTF-8, UTF-16 with a byte-order mark and
     Windows-1252 are read (as ``learnkit.csvfile`` reads). A file that is missing, unreadable, not
-    text, or holds no key is refused with one ``InvalidInputError`` naming it.
+    text, or holds no key is refused with one ``InvalidInputError`` whose field is the file's name.
 
     >>> import tempfile, pathlib
     >>> folder = pathlib.Path(tempfile.mkdtemp())
@@ -256,26 +265,25 @@ def read_keys(path: str | Path, columns: Sequence[str] = (), what: str = "keys")
     try:
         data = Path(path).read_bytes()
     except FileNotFoundError:
-        raise InvalidInputError(name, "invalid", f"{name}: no such file") from None
+        raise InvalidInputError(name, "invalid", "no such file") from None
     except IsADirectoryError:
-        raise InvalidInputError(name, "invalid", f"{name} is a folder, not a file of {what}") from None
+        raise InvalidInputError(name, "invalid", f"is a folder, not a file of {what}") from None
     except OSError as exc:
-        raise InvalidInputError(name, "invalid", f"{name}: cannot read it ({exc.strerror or exc})") from None
+        raise InvalidInputError(name, "invalid", f"cannot read it ({exc.strerror or exc})") from None
     try:
         text = _decode(data, name)
     except InvalidInputError as exc:
-        raise InvalidInputError(name, "invalid", exc.detail.replace("'CSV UTF-8'", "UTF-8")) from None
+        detail = exc.detail.removeprefix(name).lstrip(" :").replace("'CSV UTF-8'", "UTF-8")
+        raise InvalidInputError(name, "invalid", detail) from None
     if "\x00" in text:
-        raise InvalidInputError(name, "invalid", f"{name} is not a text file (it holds NUL characters)")
+        raise InvalidInputError(name, "invalid", "is not a text file (it holds NUL characters)")
     if name.lower().endswith(".csv"):
         keys = _csv_keys(text, name, columns, what, ESCAPE)
     else:
         keys = [line.strip() for line in text.splitlines()]
         keys = [key for key in keys if key and not key.startswith("#")]
     if not keys:
-        raise InvalidInputError(
-            name, "empty", f"{name} holds no {what}: one a line (blank lines and # comments are skipped)"
-        )
+        raise InvalidInputError(name, "empty", f"holds no {what}: one a line (blank lines and # comments are skipped)")
     return keys
 
 
@@ -283,7 +291,7 @@ def _csv_keys(text: str, name: str, columns: Sequence[str], what: str, escape: s
     try:
         rows = list(csv.reader(io.StringIO(text, newline="")))
     except csv.Error as exc:
-        raise InvalidInputError(name, "invalid", f"{name} is not a well-formed CSV: {exc}") from None
+        raise InvalidInputError(name, "invalid", f"is not a well-formed CSV: {exc}") from None
     if not rows:
         return []
     header = [cell.strip().lstrip("\ufeff").lower() for cell in rows[0]]
@@ -295,7 +303,7 @@ def _csv_keys(text: str, name: str, columns: Sequence[str], what: str, escape: s
             raise InvalidInputError(
                 name,
                 "invalid",
-                f"{name} has no column {wanted} among {', '.join(repr(c) for c in rows[0])}: "
+                f"has no column {wanted} among {', '.join(repr(c) for c in rows[0])}: "
                 f"name the column of {what} so, or give a file of one {what[:-1]} a line",
             )
         column = 0
