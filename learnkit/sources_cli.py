@@ -17,7 +17,7 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, TextIO
 
-from learnkit.cli import CommandError, client_from_args
+from learnkit.cli import DELEGATED_CLIENT_VARIABLE, CommandError, client_from_args
 from learnkit.errors import InvalidInputError, SourceRequiredError
 
 if TYPE_CHECKING:
@@ -53,7 +53,7 @@ def add_source_arguments(parser: argparse.ArgumentParser) -> None:
         "--learners",
         metavar="FILE",
         help="learner ids (column userId, learnerUserId or id): each one's list, kept to the provider's records; "
-        "signs a user in by device code (a tenant: set LEARNKIT_DELEGATED_CLIENT_ID)",
+        f"signs a user in by device code (a tenant: set {DELEGATED_CLIENT_VARIABLE})",
     )
     chosen.add_argument(
         "--list", action="store_true", help="insist on the provider's whole list (undocumented; a tenant may refuse)"

@@ -22,7 +22,7 @@ import pytest
 import requests
 
 from learnkit import GraphClient, RetryPolicy
-from learnkit.cli import main
+from learnkit.cli import DELEGATED_CLIENT_VARIABLE, build_parser, client_from_args, main
 from learnkit.csvfile import write_csv
 from learnkit.errors import (
     BadRequestError,
@@ -51,6 +51,7 @@ from learnkit.sources import (
     read_keys,
     read_records,
 )
+from learnkit.sources_cli import FLAGS
 
 _LIST_PATH = re.compile(r"/v1\.0/employeeExperience/learningProviders/[^/()]+/learningCourseActivities/?$", re.I)
 FAST = RetryPolicy(backoff=0.01, max_backoff=0.05)
@@ -588,6 +589,32 @@ def test_export_on_a_tenant_without_the_list_is_one_line_naming_the_options(
     status, out, err = run(["export", "--provider", reg, "--list", *connection], capsys)
     assert status == 1 and "400 badRequest" in err and err.count("\n") == 1
     assert sum(len(w.lists()) for w in refusing) == 2  # the probe, then --list's own try
+
+
+def test_the_refusal_names_the_options_the_command_line_has(capsys: pytest.CaptureFixture[str]) -> None:
+    assert FLAGS in str(SourceRequiredError("r")) and FLAGS in SourceRequiredError.SOURCES
+    for command in ("export", "audit"):
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        shown = capsys.readouterr().out
+        for option in re.findall(r"--[a-z-]+ FILE", FLAGS):
+            assert f"{option}  " in shown, option
+
+
+def test_learners_on_a_tenant_need_a_public_client_for_a_delegated_sign_in(
+    reg: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tenant = {"AZURE_TENANT_ID": "contoso", "AZURE_CLIENT_ID": "app", "AZURE_CLIENT_SECRET": "s"}
+    for name, value in tenant.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv(DELEGATED_CLIENT_VARIABLE, raising=False)
+    (tmp_path / "team.txt").write_text("u1\n", encoding="utf-8")
+    status, _out, err = run(["export", "--provider", reg, "--learners", str(tmp_path / "team.txt")], capsys)
+    assert status == 2 and err.count("\n") == 1 and f"set {DELEGATED_CLIENT_VARIABLE}" in err
+    args = build_parser(["export"]).parse_args(["export", "--provider", reg])
+    client = client_from_args(args, {**tenant, DELEGATED_CLIENT_VARIABLE: "public"}, delegated=True)
+    assert client.credential is not None and client.delegated is not None and client.delegated.kind == "delegated"
+    assert client_from_args(args, {**tenant, DELEGATED_CLIENT_VARIABLE: "public"}).delegated is None
 
 
 def test_export_refuses_a_bad_file_of_keys_in_one_line(
