@@ -79,12 +79,13 @@ __all__ = [
     "Source",
     "forget_probes",
     "list_served",
+    "next_path",
+    "read_keys",
     "read_records",
 ]
 
-#: ``$batch`` requests in flight at most (fewer while throttled). Reads change nothing, and a
-#: batch's 20 GETs take the service about as long as a page of the list: 16 keeps 2,000 keys
-#: (100 batches) to a few round trips, as the bulk engine's default does for its writes.
+#: ``$batch`` requests in flight at most (fewer while throttled). Reads change nothing: 16, the bulk
+#: engine's default for its writes, keeps 2,000 keys (100 batches) to seven round trips' time.
 CONCURRENCY = 16
 #: The ``frame.attrs`` key of what was asked for and not found (ids, keys or learners, as given).
 NOT_FOUND = "not_found"
@@ -354,9 +355,8 @@ class _Batches:
         self.limits = AdaptiveLimit(maximum=self.concurrency, limit=float(self.concurrency))
         self.clock = clock
         self.not_found: list[str] = []
-        #: ``$batch`` requests sent, and GET sub-requests in them.
+        #: ``$batch`` requests sent.
         self.round_trips = 0
-        self.requests = 0
         self._seq = itertools.count()
         self._ready: list[tuple[float, int, _Get]] = []
         self._inflight: dict[Future[list[dict[str, Any]]], tuple[list[_Get], int]] = {}
@@ -409,7 +409,6 @@ class _Batches:
                 gets.append(heapq.heappop(self._ready)[2])
             self.limits.sent(len(gets), now)
             self.round_trips += 1
-            self.requests += len(gets)
             subrequests = [{"id": str(n), "method": "GET", "url": get.url} for n, get in enumerate(gets)]
             future = pool.submit(self.client.batch, subrequests, operation=self.operation)
             self._inflight[future] = (gets, self.limits.epoch)
@@ -539,10 +538,12 @@ def next_path(graph_url: str, link: str) -> str | None:
             return ("", None, None)
         return url.scheme.lower(), url.hostname, port
 
-    base = root.path.rstrip("/")
-    if place(target) != place(root) or not target.path.startswith(base + "/"):
+    base, here = root.path.rstrip("/"), place(root)
+    if here[1] is None or place(target) != here or not target.path.startswith(base + "/"):
         return None
     rest = target.path[len(base) :]
+    if ".." in rest.split("/"):
+        return None  # it would climb out of the version root
     return rest + (f"?{target.query}" if target.query else "")
 
 

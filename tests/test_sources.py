@@ -305,8 +305,10 @@ def test_next_path() -> None:
         "https://evil.example/v1.0/me/x",
         "/v1.0/me/x",
         "https://graph.microsoft.com:x/v1.0/me/x",
+        "https://graph.microsoft.com/v1.0/../beta/me/x",
     ):
         assert next_path(root, link) is None, link
+    assert next_path("https://:x/v1.0", "https://:x/v1.0/me/x") is None
 
 
 # --- the provider's list, where served -----------------------------------------------------------
