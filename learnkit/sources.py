@@ -38,11 +38,10 @@ import csv
 import heapq
 import io
 import itertools
-import queue
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, TypeAlias
@@ -335,8 +334,10 @@ class _Batches:
 
     ``on_found(get, body)`` takes each 200 answer and may return a GET to send next (a learner's next
     page). A 404 is noted in ``not_found``; a throttled or failed sub-request is sent again after its
-    own wait (``client.retry``); any other error answer, or a batch that fails as a whole, is raised.
-    The loop is the bulk engine's: this thread decides what to send, a pool of threads sends it.
+    own wait (``client.retry``); any other error answer, or a batch that fails as a whole, ends the read
+    and is raised. Each of ``concurrency`` threads takes the next batch itself as soon as its last one is
+    answered (a dispatching thread would wait its turn for the GIL between every answer and the next
+    batch), within what the limits allow; the answers are taken in under one lock.
     """
 
     def __init__(
@@ -359,8 +360,9 @@ class _Batches:
         self.round_trips = 0
         self._seq = itertools.count()
         self._ready: list[tuple[float, int, _Get]] = []
-        self._inflight: dict[Future[list[dict[str, Any]]], tuple[list[_Get], int]] = {}
-        self._finished: queue.SimpleQueue[Future[list[dict[str, Any]]]] = queue.SimpleQueue()
+        self._inflight = 0
+        self._error: BaseException | None = None
+        self._turn = threading.Condition()
 
     def _push(self, get: _Get, at: float) -> None:
         heapq.heappush(self._ready, (at, next(self._seq), get))
@@ -373,54 +375,64 @@ class _Batches:
             return
         # Signed in once, here: a missing credential or a refused sign-in is said before any thread starts.
         self.client.token_for(self.operation)
-        batches = -(-len(self._ready) // BATCH_LIMIT)
-        pool = ThreadPoolExecutor(max_workers=min(self.concurrency, batches), thread_name_prefix="learnkit-sources")
+        workers = min(self.concurrency, -(-len(self._ready) // BATCH_LIMIT))
+        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="learnkit-sources")
         try:
-            while self._ready or self._inflight:
-                wake = self._dispatch(pool, self.clock())
-                if not self._inflight:
-                    time.sleep(wake or 0.0)  # only retries are left, each waiting its turn
-                    continue
-                try:
-                    done = [self._finished.get(timeout=wake)]
-                except queue.Empty:
-                    continue
-                while not self._finished.empty():
-                    done.append(self._finished.get_nowait())
-                for future in done:
-                    self._after(future)
+            for worker in [pool.submit(self._work) for _ in range(workers)]:
+                worker.result()
+        except BaseException as exc:  # Ctrl+C: the threads stop after the batch each has on the wire
+            with self._turn:
+                self._error = self._error or exc
+                self._turn.notify_all()
+            raise
         finally:
-            for future in self._inflight:
-                future.cancel()
-            pool.shutdown(wait=True, cancel_futures=True)
+            pool.shutdown(wait=True)
+        if self._error is not None:
+            raise self._error
 
-    def _dispatch(self, pool: ThreadPoolExecutor, now: float) -> float | None:
-        """Send what is due and fits; the seconds until more is due (None: wait for an answer)."""
-        while True:
-            pause = self.limits.wait_for(now)
-            if pause > 0:
-                return pause
-            if not self._ready or len(self._inflight) >= int(self.limits.limit):
-                return None
-            if self._ready[0][0] > now:
-                return self._ready[0][0] - now
-            gets: list[_Get] = []
-            while self._ready and self._ready[0][0] <= now and len(gets) < BATCH_LIMIT:
-                gets.append(heapq.heappop(self._ready)[2])
-            self.limits.sent(len(gets), now)
-            self.round_trips += 1
+    def _take(self) -> tuple[list[_Get], int] | None:
+        """The next batch to send and the limits' epoch, waiting for one; None when all is read (or failed)."""
+        with self._turn:
+            while self._error is None and (self._ready or self._inflight):
+                now = self.clock()
+                pause = self.limits.wait_for(now)
+                due = self._ready[0][0] - now if self._ready else None
+                if pause <= 0 and due is not None and due <= 0 and self._inflight < int(self.limits.limit):
+                    gets: list[_Get] = []
+                    while self._ready and self._ready[0][0] <= now and len(gets) < BATCH_LIMIT:
+                        gets.append(heapq.heappop(self._ready)[2])
+                    self.limits.sent(len(gets), now)
+                    self._inflight += 1
+                    self.round_trips += 1
+                    return gets, self.limits.epoch
+                # Wait for an answer (it may bring more to send), or until the pace or a retry allows.
+                waits = [w for w in (pause if pause > 0 else None, due if due is not None and due > 0 else None) if w]
+                self._turn.wait(max(waits) if self._inflight < int(self.limits.limit) and waits else None)
+            self._turn.notify_all()
+            return None
+
+    def _work(self) -> None:
+        while (taken := self._take()) is not None:
+            gets, epoch = taken
             subrequests = [{"id": str(n), "method": "GET", "url": get.url} for n, get in enumerate(gets)]
-            future = pool.submit(self.client.batch, subrequests, operation=self.operation)
-            self._inflight[future] = (gets, self.limits.epoch)
-            future.add_done_callback(self._finished.put)
+            try:
+                answers = self.client.batch(subrequests, operation=self.operation)
+                with self._turn:
+                    self._after(gets, epoch, answers)
+            except BaseException as exc:  # handed to run(), which raises it in the caller
+                with self._turn:
+                    self._error = self._error or exc
+            finally:
+                with self._turn:
+                    self._inflight -= 1
+                    self._turn.notify_all()
 
-    def _after(self, future: Future[list[dict[str, Any]]]) -> None:
-        gets, epoch = self._inflight.pop(future)
-        answers = {str(a.get("id")): a for a in future.result()}  # a batch failed as a whole ends the read
+    def _after(self, gets: list[_Get], epoch: int, answers: list[dict[str, Any]]) -> None:
+        by_id = {str(a.get("id")): a for a in answers}
         now = self.clock()
         throttled, waits = 0, []
         for n, get in enumerate(gets):
-            answer = answers.get(str(n)) or {"status": 500, "body": {"error": {"message": "no sub-response"}}}
+            answer = by_id.get(str(n)) or {"status": 500, "body": {"error": {"message": "no sub-response"}}}
             status, body = answer.get("status"), answer.get("body")
             if status == 200 and isinstance(body, dict):
                 following = self.on_found(get, body)
@@ -489,7 +501,9 @@ def _by_keys(client: GraphClient, registration_id: str, source: ActivityIds | Ex
     found: dict[str, dict[str, Any]] = {}
 
     def on_found(get: _Get, body: dict[str, Any]) -> None:
-        found[get.key] = body
+        # An entity's answer carries @odata.context (and may carry an etag): about the answer, not the
+        # record. Dropped here, as answers arrive, while other batches are still on the wire.
+        found[get.key] = strip_control_information(body)
 
     batches = _Batches(client, operation, on_found, concurrency=concurrency)
     batches.run(_Get(key, url) for key, url in zip(keys, urls, strict=True))
@@ -498,11 +512,9 @@ def _by_keys(client: GraphClient, registration_id: str, source: ActivityIds | Ex
     other: list[str] = []
     seen: set[str] = set()
     for key in keys:
-        body = found.get(key)
-        if body is None:
+        record = found.get(key)
+        if record is None:
             continue
-        # An entity's answer carries @odata.context (and may carry an etag): about the answer, not the record.
-        record = strip_control_information(body)
         record_id = str(record.get("id"))
         if not mine(record):
             other.append(record_id)
