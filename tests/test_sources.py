@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import threading
 from collections.abc import Iterator
 from dataclasses import astuple
 from pathlib import Path
@@ -75,12 +76,23 @@ class Wire:
         self.batches: list[list[str]] = []
         self.requests: list[tuple[str, str]] = []
         self.refuse_list = refuse_list
+        self.in_flight = self.most_in_flight = 0
+        self._lock = threading.Lock()
         session = client.session
         send_body, request = session.send_body, session.request
 
         def watched_send_body(method: str, url: str, body: bytes, headers: Any, **options: Any) -> requests.Response:
             refused = self._seen(method, url, body)
-            return refused if refused is not None else send_body(method, url, body, headers, **options)
+            if refused is not None:
+                return refused
+            with self._lock:
+                self.in_flight += 1
+                self.most_in_flight = max(self.most_in_flight, self.in_flight)
+            try:
+                return send_body(method, url, body, headers, **options)
+            finally:
+                with self._lock:
+                    self.in_flight -= 1
 
         def watched_request(method: str, url: str, *args: Any, **options: Any) -> requests.Response:
             query = "&".join(f"{k}={v}" for k, v in (options.get("params") or {}).items())
@@ -216,6 +228,17 @@ def test_by_ids_with_a_delegated_token_alone(sb: Sandbox, reg: str) -> None:
     learner = GraphClient.for_sandbox(sb, app="learnkit-delegated", retry=FAST)
     frame = read_activities(learner, reg, source=ActivityIds([sb.demo["assignment_id"]]))
     assert frame["id"].tolist() == [sb.demo["assignment_id"]]
+
+
+def test_batches_are_in_flight_together_up_to_the_concurrency(sb: Sandbox, client: GraphClient, reg: str) -> None:
+    keys = unique_keys(the_list(client, reg))[:100]
+    sb.set_latency(200)  # each $batch on the wire long enough for the others to join it
+    wire = Wire(client)
+    assert len(read_records(client, reg, ExternalIds(keys)).items) == 100
+    assert wire.most_in_flight == 5
+    wire.most_in_flight = 0
+    assert len(read_records(client, reg, ExternalIds(keys), concurrency=2).items) == 100
+    assert wire.most_in_flight == 2 and len(wire.batches) == 10
 
 
 # --- throttling ----------------------------------------------------------------------------------
