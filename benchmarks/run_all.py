@@ -11,7 +11,16 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from benchmarks import bench_audit, bench_csv, bench_footprint, bench_frame, bench_names, bench_scale, bench_updates
+from benchmarks import (
+    bench_audit,
+    bench_csv,
+    bench_footprint,
+    bench_frame,
+    bench_names,
+    bench_scale,
+    bench_sources,
+    bench_updates,
+)
 
 COMMAND = "python -m benchmarks.run_all"
 TARGETS = """Targets (issue 13), ratios in one run on this machine: (a) at 50 ms latency, learnkit with its journal
@@ -21,7 +30,8 @@ changed rows: Graph requests <= changed + rows/1,000 + a small constant, round t
 + a small constant, journal <= ~300 bytes per row; (d) CSV export and validation within 2x pandas. (c) and (f)
 are the frame and footprint figures. Issue 11: (g) resolving 1,000 learner names takes at most 50 requests
 (and is timed against one GET per user on 8 threads); (h) auditing 100,000 activities takes no longer than
-building their frame."""
+building their frame; (i) reading 2,000 activities by external id (`learnkit.sources`) is no slower than a
+hand-written `$batch` reader on as many threads (the provider's list, where served, for scale)."""
 
 SDK_NOTES = """### What stood in the way of msgraph-sdk, and what was done
 
@@ -54,6 +64,7 @@ def main() -> None:
         bench_footprint.main([]),
         bench_names.main([]),
         bench_audit.main([]).replace("### Audit", "### (h) Audit", 1),
+        bench_sources.main([]),
     ]
     after = os.getloadavg()
     minutes = (time.monotonic() - started) / 60

@@ -45,6 +45,7 @@ from learnkit.errors import (
     ServicePlanError,
     ServiceUnavailableError,
     SignInError,
+    SourceRequiredError,
     TokenError,
     TooManyRequestsError,
     UnexpectedResponseError,
@@ -80,6 +81,7 @@ _LAZY: dict[str, tuple[str, str]] = {
         )
     },
     **{name: ("learnkit.update", name) for name in ("UpdateResult", "minimal_patch", "update_activity")},
+    **{name: ("learnkit.sources", name) for name in ("ActivityIds", "ExternalIds", "Learners", "ProviderList")},
     # The bulk extra (pandas): a missing extra is reported by name (learnkit._extras).
     "Journal": ("learnkit.journal", "Journal"),
     "PatchPlan": ("learnkit.plans", "PatchPlan"),
@@ -95,7 +97,7 @@ _LAZY: dict[str, tuple[str, str]] = {
 }
 
 #: Subpackages reachable as attributes (``learnkit.sandbox.start()``) without importing them up front.
-_SUBMODULES = frozenset({"audit", "bulk", "frame", "journal", "sandbox", "widgets"})
+_SUBMODULES = frozenset({"audit", "bulk", "frame", "journal", "sandbox", "sources", "widgets"})
 
 if TYPE_CHECKING:
     from learnkit import audit as audit
@@ -103,6 +105,7 @@ if TYPE_CHECKING:
     from learnkit import frame as frame
     from learnkit import journal as journal
     from learnkit import sandbox as sandbox
+    from learnkit import sources as sources
     from learnkit import widgets as widgets
     from learnkit.auth import CertificateCredential, ClientSecretCredential, DeviceCodeCredential
     from learnkit.bulk import BulkResult, apply_csv, apply_frame, resume, undo
@@ -125,6 +128,7 @@ if TYPE_CHECKING:
         parse_update,
     )
     from learnkit.plans import PatchPlan
+    from learnkit.sources import ActivityIds, ExternalIds, Learners, ProviderList
     from learnkit.update import UpdateResult, minimal_patch, update_activity
 
     connect = GraphClient.connect
@@ -165,6 +169,7 @@ def __dir__() -> list[str]:
 __all__ = [
     "CLOUDS",
     "PERMISSIONS",
+    "ActivityIds",
     "ActivityNotFoundError",
     "AssignmentUpdate",
     "AuthenticationError",
@@ -176,6 +181,7 @@ __all__ = [
     "ConflictError",
     "DateTimeTimeZone",
     "DeviceCodeCredential",
+    "ExternalIds",
     "FailedDependencyError",
     "FieldEmptyError",
     "FieldError",
@@ -191,6 +197,7 @@ __all__ = [
     "ItemBody",
     "Journal",
     "JournalError",
+    "Learners",
     "LearningAssignment",
     "LearningContent",
     "LearningCourseActivity",
@@ -206,6 +213,7 @@ __all__ = [
     "PermissionDeniedError",
     "PermissionWarning",
     "ProviderContentMismatchError",
+    "ProviderList",
     "ProviderNotEnabledError",
     "RetryPolicy",
     "RetryableError",
@@ -214,6 +222,7 @@ __all__ = [
     "ServicePlanError",
     "ServiceUnavailableError",
     "SignInError",
+    "SourceRequiredError",
     "TokenError",
     "TooManyRequestsError",
     "UnexpectedResponseError",

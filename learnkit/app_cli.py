@@ -36,7 +36,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from learnkit.cli import CommandError
+from learnkit.cli import DELEGATED_CLIENT_VARIABLE, CommandError
 from learnkit.clouds import CLOUDS
 from learnkit.userdata import DATA_DIR_VARIABLE, data_dir
 
@@ -57,8 +57,6 @@ __all__ = [
 APP_MODE_VARIABLE = "LEARNKIT_APP_MODE"
 #: The JSON file of a running sandbox (what ``learnkit sandbox --json`` prints); the kernel attaches to it.
 SANDBOX_JSON_VARIABLE = "LEARNKIT_SANDBOX_JSON"
-#: The public client id for a delegated (device-code) sign-in in tenant mode.
-DELEGATED_CLIENT_VARIABLE = "LEARNKIT_DELEGATED_CLIENT_ID"
 #: The national cloud in tenant mode (``learnkit.clouds``'s names).
 CLOUD_VARIABLE = "LEARNKIT_CLOUD"
 #: Voila's own default port: the URL a person may already know.

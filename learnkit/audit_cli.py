@@ -1,6 +1,6 @@
 """``learnkit audit``: find what needs fixing in a provider's records, and write the fixes as a CSV to apply.
 
-It reads the provider's activities (connecting like ``learnkit export``), runs the rules
+It reads the provider's activities (connecting and choosing records like ``learnkit export``), runs the rules
 of ``learnkit.audit``, prints how many findings each rule has, and writes the findings
 (``-o``) and the proposed fixes (``--fixes``): a CSV of the fixed records, each with the
 ``@learnkit.etag`` of the record as read, that ``learnkit apply`` takes as it is (and
@@ -9,6 +9,7 @@ refuses, record by record, where the service changed since).
 Example::
 
     learnkit audit --sandbox-json sb.json --provider 01e8f81b-... -o findings.csv --fixes fixes.csv
+    learnkit audit --sandbox-json sb.json --provider 01e8f81b-... --learners team.txt   # only their records
     learnkit apply --sandbox-json sb.json fixes.csv            # journaled; learnkit undo reverts it
 """
 
@@ -20,9 +21,9 @@ from collections.abc import Callable
 from typing import TextIO, TypeVar
 
 from learnkit.audit import RULES, audit
-from learnkit.cli import add_connection_arguments, client_from_args
+from learnkit.cli import add_connection_arguments
 from learnkit.errors import InvalidInputError
-from learnkit.frame import read_activities
+from learnkit.sources_cli import add_source_arguments, client_for, read_frame, source_from_args
 
 __all__ = ["add_arguments", "run"]
 
@@ -59,6 +60,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", "--output", metavar="FINDINGS.csv", help="write the findings here ('-': stdout)")
     parser.add_argument("--fixes", metavar="FIXES.csv", help="write the proposed fixes here, for `learnkit apply`")
     parser.add_argument("--list-rules", action="store_true", help="print the rules and exit")
+    add_source_arguments(parser)
     add_connection_arguments(parser)
 
 
@@ -71,8 +73,9 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         return 0
     if not args.provider:
         raise InvalidInputError("--provider", "required", "say which provider to audit: --provider REGISTRATION_ID")
-    client = client_from_args(args)
-    result = audit(read_activities(client, args.provider), rules=args.rules, disable=args.disable, now=args.now)
+    source = source_from_args(args)  # a bad file of keys is said before signing in
+    frame = read_frame(args, client_for(args), source)
+    result = audit(frame, rules=args.rules, disable=args.disable, now=args.now)
     # What to read goes to stderr when stdout carries the findings.
     say = sys.stderr if args.output == "-" else out
     counts = result.counts()

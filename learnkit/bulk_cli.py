@@ -7,6 +7,7 @@ through ``learnkit.cli.client_from_args``; pandas loads only when a command runs
 Example::
 
     learnkit export --sandbox-json sb.json --provider 01e8f81b-... -o activities.csv
+    learnkit export --sandbox-json sb.json --provider 01e8f81b-... --external-ids keys.txt -o some.csv
     learnkit apply activities.csv --sandbox-json sb.json --dry-run   # the diff, nothing sent
     learnkit apply activities.csv --sandbox-json sb.json             # prints the journal id
     learnkit undo --last --sandbox-json sb.json
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from learnkit.cli import CommandError, add_connection_arguments, client_from_args
+from learnkit.sources_cli import add_source_arguments, client_for, read_frame, source_from_args
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -89,6 +91,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     if name == "export":
         parser.add_argument("--provider", required=True, metavar="REGISTRATION_ID", help="the provider to export")
         parser.add_argument("-o", "--output", default="-", metavar="FILE", help="the CSV to write ('-': stdout)")
+        add_source_arguments(parser)
     elif name == "apply":
         parser.add_argument("csv", metavar="EDITS.csv", help="a CSV as `learnkit export` writes it, edited")
         parser.add_argument("--dry-run", action="store_true", help="read and compare, print the diff, send nothing")
@@ -244,7 +247,7 @@ def _runs(args: argparse.Namespace, journal: Journal, out: TextIO) -> int:
 
 
 def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
-    """Run ``export``, ``apply``, ``undo``, ``resume`` or ``runs``; the exit status."""
+    """Run ``export``, ``apply``, ``undo``, ``redo``, ``resume`` or ``runs``; the exit status."""
     from learnkit.journal import Journal
 
     out = out or sys.stdout
@@ -252,14 +255,11 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         return _runs(args, Journal(args.journal), out)
     if args.command == "apply" and not Path(args.csv).is_file():
         raise CommandError(f"{args.csv}: no such file (write one with `learnkit export ... -o {args.csv}`)")
-    journal = None if args.command == "export" else Journal(args.journal)
-    client = client_from_args(args)
-    run_id = _run_id(args, journal, client.service()) if journal is not None and args.command != "apply" else None
     if args.command == "export":
         from learnkit.csvfile import write_csv
-        from learnkit.frame import read_activities
 
-        frame = read_activities(client, args.provider)
+        source = source_from_args(args)  # a bad file of keys is said before signing in
+        frame = read_frame(args, client_for(args), source)
         if args.output == "-":
             write_csv(frame, out)
         else:
@@ -268,7 +268,9 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         return 0
     from learnkit import bulk
 
-    assert journal is not None
+    journal = Journal(args.journal)
+    client = client_from_args(args)
+    run_id = _run_id(args, journal, client.service()) if args.command != "apply" else None
     # Sign in first: a wrong secret or a stopped service is reported before a journal run exists.
     client.token_for("update_activity")
     progress = not args.no_progress

@@ -30,7 +30,15 @@ from learnkit.errors import GraphError, InvalidInputError, LearnkitError, TokenE
 if TYPE_CHECKING:
     from learnkit.client import GraphClient
 
-__all__ = ["COMMANDS", "CommandError", "add_connection_arguments", "client_from_args", "main", "read_sandbox_json"]
+__all__ = [
+    "COMMANDS",
+    "DELEGATED_CLIENT_VARIABLE",
+    "CommandError",
+    "add_connection_arguments",
+    "client_from_args",
+    "main",
+    "read_sandbox_json",
+]
 
 #: name -> (module holding add_arguments/run, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -161,13 +169,22 @@ def read_sandbox_json(path: str | Path, *, wait: float = SANDBOX_JSON_WAIT) -> d
         time.sleep(0.1)
 
 
+#: The public client id of a device-code sign-in, for what Graph serves to delegated tokens only.
+DELEGATED_CLIENT_VARIABLE = "LEARNKIT_DELEGATED_CLIENT_ID"
+
+
+def _say_on_stderr(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
 def client_from_args(
     args: argparse.Namespace, environ: dict[str, str] | None = None, *, delegated: bool = False
 ) -> GraphClient:
     """The GraphClient that ``--sandbox-json`` or the ``AZURE_*`` variables describe.
 
-    ``delegated=True`` also signs a sandbox's demo user in (by a device code the sandbox approves
-    itself); a tenant's delegated sign-in needs a public client id, which a command asks for itself.
+    ``delegated`` also signs a user in by device code (what learners' lists need): a sandbox's demo
+    learner, or on a tenant through the public client ``$LEARNKIT_DELEGATED_CLIENT_ID`` (its prompt on
+    stderr, as stdout may carry a CSV).
     """
     from learnkit.client import GraphClient
 
@@ -181,7 +198,7 @@ def client_from_args(
             info = read_sandbox_json(args.sandbox_json)
         if not Path(str(info.get("ca_cert", ""))).is_file():  # the sandbox deletes its files as it stops
             raise CommandError(_sandbox_gone(args.sandbox_json, "its files are gone"), status=1)
-        return GraphClient.for_sandbox(info, delegated=delegated)
+        return GraphClient.for_sandbox(info, delegated=delegated)  # the sandbox approves its demo learner itself
     tenant, client_id = env.get("AZURE_TENANT_ID"), env.get("AZURE_CLIENT_ID")
     if not tenant or not client_id:
         raise TokenError(
@@ -199,13 +216,24 @@ def client_from_args(
             "pfx_path": env["AZURE_CLIENT_CERTIFICATE_PATH"],
             "passphrase": env.get("AZURE_CLIENT_CERTIFICATE_PASSWORD"),
         }
-    return GraphClient.connect(
+    public = env.get(DELEGATED_CLIENT_VARIABLE)
+    if delegated and not public:
+        raise TokenError(
+            "learners' lists are served to delegated tokens only: set "
+            f"{DELEGATED_CLIENT_VARIABLE} to the public client id of an app registration for a device-code sign-in"
+        )
+    client = GraphClient.connect(
         tenant,
         client_id,
         client_secret=env.get("AZURE_CLIENT_SECRET"),
         certificate=certificate,
         cloud=args.cloud,
     )
+    if delegated and public:
+        from learnkit.auth import DeviceCodeCredential
+
+        client.delegated = DeviceCodeCredential(tenant, public, cloud=args.cloud, prompt=_say_on_stderr)
+    return client
 
 
 def _version() -> str:

@@ -26,7 +26,6 @@ import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
-from urllib.parse import quote
 
 import requests
 from pydantic import ValidationError
@@ -95,11 +94,6 @@ class GraphResponse:
     client_request_id: str
     attempts: int
     url: str = ""
-
-
-def _key(value: str) -> str:
-    """An OData key literal: single quotes doubled, then path-quoted."""
-    return quote(value.replace("'", "''"), safe=":@")
 
 
 class GraphClient:
@@ -441,7 +435,7 @@ class GraphClient:
 
     def get_activity_by_external_id(self, registration_id: str, external_id: str) -> LearningCourseActivity:
         """``GET .../learningCourseActivities(externalcourseActivityId='{externalId}')``."""
-        path = self._activities(registration_id) + f"(externalcourseActivityId='{_key(external_id)}')"
+        path = paths.activity_by_external_id(registration_id, external_id)
         return _entity(parse_activity, self.request("GET", path, operation="get_activity_by_external_id"))
 
     def list_provider_activities(
@@ -466,8 +460,7 @@ class GraphClient:
 
     def list_learner_activities(self, user_id: str = "me", *, top: int | None = None) -> list[LearningCourseActivity]:
         """A learner's activities (delegated); ``user_id="me"`` is the signed-in user."""
-        base = "/me" if user_id == "me" else f"/users/{segment(user_id, 'user_id')}"
-        path = f"{base}/employeeExperience/learningCourseActivities"
+        path = paths.learner_activities(user_id)
         return _items(parse_activity, self._list(path, "list_learner_activities", top, None), self.graph_url + path)
 
     def create_activity(self, registration_id: str, body: Mapping[str, Any]) -> LearningCourseActivity:
@@ -488,7 +481,7 @@ class GraphClient:
         self, registration_id: str, external_id: str, body: Mapping[str, Any]
     ) -> GraphResponse:
         """``PATCH .../learningCourseActivities(externalcourseActivityId='{externalId}')`` with a body as given."""
-        path = self._activities(registration_id) + f"(externalcourseActivityId='{_key(external_id)}')"
+        path = paths.activity_by_external_id(registration_id, external_id)
         return self.request("PATCH", path, operation="update_activity_by_external_id", json=dict(body))
 
     def delete_activity(self, registration_id: str, activity_id: str) -> GraphResponse:
@@ -533,7 +526,7 @@ class GraphClient:
         Example: ``client.upsert_content(reg, "onboarding-101", {"title": "Onboarding 101", ...}).id``
         """
         check_content({**body, "externalId": external_id}, creating=True)
-        path = self._provider(registration_id) + f"/learningContents(externalId='{_key(external_id)}')"
+        path = self._provider(registration_id) + f"/learningContents(externalId='{paths.key_literal(external_id)}')"
         response = self.request("PATCH", path, operation="upsert_content", json=dict(body))
         return _entity(LearningContent.model_validate, response)
 

@@ -16,6 +16,7 @@ it to turn a response into an exception, the sandbox reads it to answer)::
     │   ├── UntrustedURLError          an absolute URL (a next link) off the client's Graph host: no token sent
     │   ├── JournalError               a journal run cannot be used as asked
     │   │   └── ServiceMismatchError             undo/resume against another service or provider
+    │   ├── SourceRequiredError        the provider's list is not served here: say which records to read
     │   ├── CommandError               a command line called wrongly: one line, exit .status
     │   ├── MissingExtraError (also ImportError)  a part used without its extra installed (.extra)
     │   └── GraphError                 Graph answered with an error (.status .code .message
@@ -104,6 +105,7 @@ __all__ = [
     "ServicePlanError",
     "ServiceUnavailableError",
     "SignInError",
+    "SourceRequiredError",
     "TokenError",
     "TooManyRequestsError",
     "UnexpectedResponseError",
@@ -282,6 +284,31 @@ class ServiceMismatchError(JournalError):
         super().__init__(
             f"run {run_id} wrote to {run}, but this connection is to {connected}: nothing was sent; "
             f"connect to {run} to undo or resume it"
+        )
+
+
+class SourceRequiredError(LearnkitError):
+    """The tenant does not serve a provider's whole list of activities, and no source said which to read.
+
+    Graph documents reading activities by id, by the provider's external id and by learner;
+    the provider-wide list is only in its metadata, and a tenant may refuse it. ``.registration_id``
+    is the provider, ``.reason`` what the service answered when asked for its list.
+
+    Example: ``SourceRequiredError("01e8f81b-...", "400 badRequest")``
+    """
+
+    #: The ways to say which records to read, in Python and on the command line.
+    SOURCES: ClassVar[str] = (
+        "say which records to read: source=ExternalIds([...]), ActivityIds([...]) or Learners([...]) "
+        "(learnkit.sources; on the command line --external-ids FILE, --ids FILE or --learners FILE)"
+    )
+
+    def __init__(self, registration_id: str, reason: str = "") -> None:
+        self.registration_id = registration_id
+        self.reason = reason
+        answered = f" (it answered {reason})" if reason else ""
+        super().__init__(
+            f"this tenant does not serve the list of provider {registration_id}'s activities{answered}; " + self.SOURCES
         )
 
 

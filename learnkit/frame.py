@@ -70,6 +70,7 @@ from learnkit.update import minimal_patch
 
 if TYPE_CHECKING:
     from learnkit.client import GraphClient
+    from learnkit.sources import Source
 
 __all__ = [
     "ACTIVITY_COLUMNS",
@@ -239,12 +240,26 @@ def _parse_one(value: Any, *, aware: bool) -> tuple[int, str | None]:
     return int(np.datetime64(moment.replace(tzinfo=None), "us").view(np.int64)), None
 
 
-def read_activities(client: GraphClient, registration_id: str, *, page_size: int = 999) -> pd.DataFrame:
-    """Every activity of a provider, all pages (``$top=page_size`` each), as a typed frame.
+def read_activities(
+    client: GraphClient, registration_id: str, *, source: Source | None = None, page_size: int = 999
+) -> pd.DataFrame:
+    """A provider's activities as a typed frame: those ``source`` names, or all of them from the provider's list.
 
-    Example: ``read_activities(client, sb.demo["registration_id"])``
+    ``source`` is one of ``learnkit.sources``: ``ExternalIds([...])``, ``ActivityIds([...])``,
+    ``Learners([...])`` (delegated) or ``ProviderList()``. Without one, the provider's list is read
+    (``$top=page_size`` a page) where the service serves it, and ``SourceRequiredError`` is raised where
+    it does not. What was asked for and not found is ``frame.attrs["not_found"]`` (ids, keys or learner
+    ids, as given), the ids of records left out as another provider's ``frame.attrs["other_provider"]``,
+    the source's name ``frame.attrs["source"]``; pandas keeps ``attrs`` through copies and selections.
+
+    Example: ``read_activities(client, reg, source=ExternalIds(["k-1", "k-2"])).attrs["not_found"]``
     """
-    return activities_frame(client.list_provider_activities_json(registration_id, top=page_size))
+    from learnkit.sources import NOT_FOUND, OTHER_PROVIDER, SOURCE, read_records
+
+    records = read_records(client, registration_id, source, page_size=page_size)
+    frame = activities_frame(records.items)
+    frame.attrs.update({NOT_FOUND: records.not_found, OTHER_PROVIDER: records.other_provider, SOURCE: records.source})
+    return frame
 
 
 # --- frame -> JSON -----------------------------------------------------------------

@@ -19,6 +19,9 @@ __all__ = [
     "ACTIVITIES",
     "PROVIDERS",
     "activity",
+    "activity_by_external_id",
+    "key_literal",
+    "learner_activities",
     "provider",
     "provider_activities",
     "provider_activity",
@@ -75,6 +78,34 @@ def provider_activity(registration_id: str, activity_id: str) -> str:
 def activity(activity_id: str) -> str:
     """One activity by id (``GET``)."""
     return f"{ACTIVITIES}/{segment(activity_id, 'activity_id')}"
+
+
+def key_literal(value: str) -> str:
+    """An OData string key in a path: single quotes doubled, then percent-encoded (``:`` and ``@`` kept).
+
+    >>> key_literal("o'hara 1")
+    'o%27%27hara%201'
+    """
+    return quote(value.replace("'", "''"), safe=":@")
+
+
+def activity_by_external_id(registration_id: str, external_id: str) -> str:
+    """One activity of a provider by the provider's own key (``GET``, ``PATCH``).
+
+    >>> activity_by_external_id("r", "o'hara")
+    "/employeeExperience/learningProviders/r/learningCourseActivities(externalcourseActivityId='o%27%27hara')"
+    """
+    return f"{provider_activities(registration_id)}(externalcourseActivityId='{key_literal(external_id)}')"
+
+
+def learner_activities(user_id: str) -> str:
+    """A learner's activities, every provider's (``GET``, delegated only); ``"me"`` is the signed-in user.
+
+    >>> learner_activities("me"), learner_activities("u 1")
+    ('/me/employeeExperience/learningCourseActivities', '/users/u%201/employeeExperience/learningCourseActivities')
+    """
+    base = "/me" if user_id == "me" else f"/users/{segment(user_id, 'user_id')}"
+    return f"{base}{ACTIVITIES}"
 
 
 def user(user_id: str) -> str:

@@ -1,0 +1,114 @@
+"""The command line's way to say which records to read: ``--external-ids``, ``--ids``, ``--learners``, ``--list``.
+
+``learnkit export`` and ``learnkit audit`` read a provider's activities through here: from a file
+of keys (``learnkit.sources``), or from the provider's list where the service serves it. What was
+not found is one line on stderr; a tenant that serves no list and no source named is one line
+naming the options (exit 2).
+
+Example::
+
+    learnkit export --sandbox-json sb.json --provider 01e8f81b-... --external-ids keys.txt -o some.csv
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, TextIO
+
+from learnkit.cli import DELEGATED_CLIENT_VARIABLE, CommandError, client_from_args
+from learnkit.errors import InvalidInputError, SourceRequiredError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from learnkit.client import GraphClient
+    from learnkit.sources import Source
+
+__all__ = ["FLAGS", "add_source_arguments", "client_for", "read_frame", "source_from_args"]
+
+#: The options that name the records to read, as the one-line refusal names them.
+FLAGS = "--external-ids FILE, --ids FILE or --learners FILE"
+#: Keys or ids shown in the line saying what was not found.
+SHOWN = 5
+
+
+def add_source_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--external-ids``, ``--ids``, ``--learners`` and ``--list``: one at most."""
+    group = parser.add_argument_group(
+        "which records",
+        "By default the provider's whole list, where the service serves it (Graph does not document it); "
+        "else name the records. A FILE is one key a line (blank lines and # comments skipped), or a CSV "
+        "with that column (an exported CSV works).",
+    )
+    chosen = group.add_mutually_exclusive_group()
+    chosen.add_argument(
+        "--external-ids",
+        metavar="FILE",
+        help="the provider's own keys (externalcourseActivityId), read 20 to a $batch",
+    )
+    chosen.add_argument("--ids", metavar="FILE", help="activity ids (column id), read 20 to a $batch")
+    chosen.add_argument(
+        "--learners",
+        metavar="FILE",
+        help="learner ids (column userId, learnerUserId or id): each one's list, kept to the provider's records; "
+        f"signs a user in by device code (a tenant: set {DELEGATED_CLIENT_VARIABLE})",
+    )
+    chosen.add_argument(
+        "--list", action="store_true", help="insist on the provider's whole list (undocumented; a tenant may refuse)"
+    )
+
+
+def source_from_args(args: argparse.Namespace) -> Source | None:
+    """The source the options name (None: the provider's list where served); a bad file is one line."""
+    from learnkit.sources import ActivityIds, ExternalIds, Learners, ProviderList
+
+    if args.list:
+        return ProviderList()
+    for option, attribute, kind in (
+        ("--external-ids", "external_ids", ExternalIds),
+        ("--ids", "ids", ActivityIds),
+        ("--learners", "learners", Learners),
+    ):
+        path = getattr(args, attribute)
+        if path is not None:
+            try:
+                return kind.from_file(path)
+            except InvalidInputError as exc:
+                raise CommandError(f"{option} {exc}") from None
+    return None
+
+
+def client_for(args: argparse.Namespace) -> GraphClient:
+    """``client_from_args``, with a delegated sign-in when ``--learners`` asks for learners' lists."""
+    return client_from_args(args, delegated=args.learners is not None)
+
+
+def _some(keys: Sequence[str]) -> str:
+    shown = ", ".join(repr(k) for k in keys[:SHOWN])
+    return shown + (f" and {len(keys) - SHOWN} more" if len(keys) > SHOWN else "")
+
+
+def read_frame(
+    args: argparse.Namespace, client: GraphClient, source: Source | None, *, say: TextIO | None = None
+) -> pd.DataFrame:
+    """The provider's activities from ``source``; what was not found, or left out, one line each on ``say``."""
+    from learnkit.frame import read_activities
+    from learnkit.sources import NOT_FOUND, OTHER_PROVIDER, ProviderList
+
+    say = say or sys.stderr
+    try:
+        frame = read_activities(client, args.provider, source=source)
+    except SourceRequiredError as exc:
+        raise CommandError(
+            f"this tenant does not serve the provider's whole list ({exc.reason}): "
+            f"say which records to read with {FLAGS}"
+        ) from None
+    missing: tuple[str, ...] = frame.attrs.get(NOT_FOUND, ())
+    if missing and source is not None and not isinstance(source, ProviderList):
+        print(f"{len(missing)} of {len(source)} {source.WHAT} not found: {_some(missing)}", file=say)
+    other: tuple[str, ...] = frame.attrs.get(OTHER_PROVIDER, ())
+    if other:
+        print(f"{len(other)} records of another provider left out: {_some(other)}", file=say)
+    return frame
