@@ -1,8 +1,9 @@
 """The bulk engine: rows driven through read, decide and send until each is final, journaled as they go.
 
 ``learnkit.bulk``'s entry points build the rows and call ``Engine.run``; the result of a run is a
-``BulkResult``. Reading what the service holds goes by the page for a provider with many rows, by
-``$batch`` GETs otherwise; sending is ``$batch``es of PATCHes paced by ``learnkit.pacing``.
+``BulkResult``. Reading what the service holds goes by ``$batch`` GETs of each record by id (what Graph
+documents), or by the page for a provider with many rows whose list a probe showed served
+(``learnkit.sources.list_served``); sending is ``$batch``es of PATCHes paced by ``learnkit.pacing``.
 
 Example: ``Engine(client, rows, journal=book, run_id=run, ...).run()``
 """
@@ -24,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import pandas as pd
 from tqdm.auto import tqdm
 
-from learnkit import paths
+from learnkit import paths, sources
 from learnkit.errors import (
     GraphError,
     LearnkitError,
@@ -271,12 +272,16 @@ class Engine:
         progress: Progress,
         recheck_after: float,
         clock: Callable[[], float] = time.monotonic,
+        list_served: Callable[[str], bool] | None = None,
     ) -> None:
         # A copy sharing the session (one pool) whose own retries are off: each sub-request is
         # retried here, on its own, and the limits must see every throttled answer.
         self.sender = copy.copy(client)
         self.sender.retry = RetryPolicy(max_attempts=1)
         self.rows = rows
+        # Whether a provider's list may be read (Graph documents reads by id; the list is metadata-only and
+        # read only where a probe showed it served): asked only for a provider with a page's worth of rows.
+        self.list_served = list_served or functools.partial(sources.list_served, client)
         self.journal, self.run_id = journal, run_id
         self.force, self.dry_run = force, dry_run
         self.retry = retry
@@ -319,7 +324,7 @@ class Engine:
                 continue
             by_provider.setdefault(row.plan.registration_id, {})[row.plan.activity_id] = row
         for registration_id, waiting in by_provider.items():
-            if len(waiting) >= _LIST_AT_LEAST:
+            if len(waiting) >= _LIST_AT_LEAST and self._may_list(registration_id):
                 expected = sorted({name for row in waiting.values() for name in row.plan.expect})
                 select = ",".join(["id", *_UPDATABLE, *expected])
                 # Each row is a record of the list, so the list has at least this many pages: those are
@@ -336,6 +341,12 @@ class Engine:
             else:
                 for row in waiting.values():
                     self._push(row, 0.0)
+
+    def _may_list(self, registration_id: str) -> bool:
+        try:
+            return self.list_served(registration_id)
+        except LearnkitError:
+            return False  # the probe met another mistake (an unknown provider): each row meets it on its own
 
     def read_ahead(self) -> None:
         """Send the reads the run starts with (each provider's first page, the rows read on their own)

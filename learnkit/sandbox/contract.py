@@ -55,7 +55,7 @@ ContractName = Literal["documented", "metadata"]
 #: The contracts a sandbox can answer by.
 CONTRACTS: tuple[ContractName, ...] = ("documented", "metadata")
 #: The contract ``start()`` and ``learnkit sandbox`` use unless told: the one line to change to flip it.
-DEFAULT_CONTRACT: ContractName = "metadata"
+DEFAULT_CONTRACT: ContractName = "documented"
 
 
 @dataclass(frozen=True)
