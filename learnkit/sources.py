@@ -607,8 +607,8 @@ def _refuses_list(error: GraphError) -> bool:
 
 
 def _said(error: GraphError) -> str:
-    said = f"{error.status} {error.code}".strip()
-    return f"{said}: {error.message[:120]}" if error.message else said
+    # Status and code only: the answer is remembered for the service, and its message names one provider's path.
+    return f"{error.status} {error.code}".strip()
 
 
 def _service(client: GraphClient) -> tuple[tuple[str, str, str], str]:

@@ -5,6 +5,9 @@ lifetime) starts it in the test itself.
 
 ``sandbox``: the session's running sandbox (a temporary database).
 ``clean_sandbox`` (alias ``sb``): the same, with the demo tenant rebuilt and every switch back to its default.
+``listing_sb``: ``sb`` serving the provider's list (contract ``metadata``); ``sb`` answers as Graph's pages do.
+``everything(client, sb)``: a provider's activities read by id, as Graph documents: what tests compare.
+``keys_csv(sb, path)``: a provider's keys as a CSV, for the commands' ``--ids``/``--external-ids``.
 ``client``: a ``GraphClient`` signed in to ``sb`` with the demo app, backing off briefly between retries.
 ``app_token`` / ``delegated_token``: raw access tokens for the demo apps, fetched over HTTP
 (``client_credentials_token`` and ``device_code_token`` fetch them from any sandbox).
@@ -19,11 +22,14 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import requests
 
 from learnkit import GraphClient, RetryPolicy
+from learnkit.frame import read_activities
 from learnkit.sandbox import Sandbox, start
+from learnkit.sources import ActivityIds, forget_probes
 
 
 @pytest.fixture(scope="session")
@@ -41,6 +47,7 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
 def clean_sandbox(sandbox: Sandbox) -> Sandbox:
     """The session's sandbox, demo tenant rebuilt; no faults, latency or rate limit; plan and auto-approve on."""
     sandbox.reset()
+    forget_probes()  # whether the list is served is remembered per process: each test asks afresh
     return sandbox
 
 
@@ -48,6 +55,28 @@ def clean_sandbox(sandbox: Sandbox) -> Sandbox:
 def sb(clean_sandbox: Sandbox) -> Sandbox:
     """``clean_sandbox`` under the short name the tests use."""
     return clean_sandbox
+
+
+@pytest.fixture
+def listing_sb(sb: Sandbox) -> Sandbox:
+    """``sb`` answering as the metadata allows: the provider's list served (for tests of that path)."""
+    sb.set_contract("metadata")
+    forget_probes()
+    return sb
+
+
+def everything(client: GraphClient, sb: Sandbox, registration_id: str | None = None) -> pd.DataFrame:
+    """Every activity of a provider (the demo one by default), read by id as Graph documents: what tests compare."""
+    reg = registration_id or sb.demo["registration_id"]
+    return read_activities(client, reg, source=ActivityIds(sb.activity_ids(reg)))
+
+
+def keys_csv(sb: Sandbox, path: Path, registration_id: str | None = None) -> str:
+    """A provider's keys (id, externalcourseActivityId) written to ``path`` as ``learnkit sandbox --keys-out`` does."""
+    from learnkit.csvfile import write_table
+
+    write_table(pd.DataFrame(sb.activity_keys(registration_id), columns=["id", "externalcourseActivityId"]), path)
+    return str(path)
 
 
 @pytest.fixture

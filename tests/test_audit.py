@@ -16,11 +16,12 @@ from learnkit.audit import RULES, AuditResult, Rule, audit, due_instants, fix_pl
 from learnkit.bulk import apply, undo
 from learnkit.csvfile import plans_from_frame, read_csv
 from learnkit.errors import InvalidInputError
-from learnkit.frame import activities_frame, read_activities
+from learnkit.frame import activities_frame
 from learnkit.journal import Journal
 from learnkit.models import ASSIGNMENT_TYPE, SELF_INITIATED_TYPE
 from learnkit.plans import InvalidRowsError, activity_etag, validate_plans
 from learnkit.update import update_activity
+from tests.conftest import everything, keys_csv
 
 NOW = "2025-06-01T12:00:00Z"
 _ids = itertools.count(1)
@@ -486,7 +487,7 @@ def test_against_the_sandbox_fixes_clear_the_fixable_findings_and_undo_restores_
     )
     journal = Journal(tmp_path / "journal.db")
 
-    before = audit(read_activities(client, reg), now=NOW)
+    before = audit(everything(client, clean_sandbox, reg), now=NOW)
     mine = before.findings[before.findings["id"].isin(made)]
     assert sorted(zip(mine["id"], mine["rule"], strict=True)) == sorted(
         [
@@ -504,14 +505,14 @@ def test_against_the_sandbox_fixes_clear_the_fixable_findings_and_undo_restores_
     applied = apply(client, before.plans, journal=journal, progress=False)
     assert set(_table(applied)["status"]) == {"applied"}
 
-    after = audit(read_activities(client, reg), now=NOW)
+    after = audit(everything(client, clean_sandbox, reg), now=NOW)
     assert after.fixable.empty, after.fixable
     assert set(after.findings.loc[after.findings["id"].isin(made), "rule"]) == {"completed-in-future"}
     assert after.findings_for("completed-below-100")["proposed"].isna().all()  # left: those no date backs
 
     undone = undo(client, _journal_id(applied), journal=journal, progress=False)
     assert set(_table(undone)["status"]) == {"applied"}
-    again = audit(read_activities(client, reg), now=NOW)
+    again = audit(everything(client, clean_sandbox, reg), now=NOW)
     key = ["id", "rule", "field", "current", "proposed"]
     assert again.fixable[key].values.tolist() == fixable_before[key].values.tolist()
 
@@ -532,7 +533,7 @@ def test_against_the_sandbox_a_fix_for_a_record_changed_since_is_a_conflict(
             "completionPercentage": 30,
         },
     ).id
-    result = audit(read_activities(client, reg), now=NOW)
+    result = audit(everything(client, clean_sandbox, reg), now=NOW)
     plans = [p for p in result.plans if p.activity_id == made]
     assert plans and plans[0].changes == {"status": "inProgress"}
     update_activity(
@@ -579,7 +580,9 @@ def test_cli_findings_and_fixes_csv_that_apply_takes_then_undo(
     info.write_text(json.dumps(clean_sandbox.to_json()))
     connection = ["--sandbox-json", str(info)]
     findings, fixes = tmp_path / "findings.csv", tmp_path / "fixes.csv"
-    audit_argv = ["audit", "--provider", reg, "--now", NOW, "-o", str(findings), "--fixes", str(fixes), *connection]
+    ids = keys_csv(clean_sandbox, tmp_path / "keys.csv")
+    audit_argv = ["audit", "--provider", reg, "--ids", ids, "--now", NOW, "-o", str(findings), "--fixes", str(fixes)]
+    audit_argv += connection
 
     status, out, err = _cli(audit_argv, capsys)
     assert status == 0, err
@@ -631,7 +634,8 @@ def test_cli_refuses_an_unknown_rule_and_a_naive_now(
 
     info = tmp_path / "sb.json"
     info.write_text(json.dumps(clean_sandbox.to_json()))
-    base = ["audit", "--provider", clean_sandbox.demo["registration_id"], "--sandbox-json", str(info)]
+    ids = keys_csv(clean_sandbox, tmp_path / "keys.csv")
+    base = ["audit", "--provider", clean_sandbox.demo["registration_id"], "--ids", ids, "--sandbox-json", str(info)]
     for extra, expected in (
         (["--rules", "nope"], "no rule 'nope'"),
         (["--now", "2025-01-01T00:00:00"], "no time zone"),

@@ -11,9 +11,10 @@ import pytest
 
 from learnkit import GraphClient
 from learnkit.cli import main
-from learnkit.frame import frame_to_activities, read_activities
+from learnkit.frame import frame_to_activities
 from learnkit.journal import Journal
 from learnkit.plans import canonical
+from tests.conftest import everything, keys_csv
 
 
 @pytest.fixture
@@ -24,12 +25,15 @@ def connection(sb: Any, tmp_path: Path) -> list[str]:
 
 
 def state(client: GraphClient, sb: Any) -> dict[str, Any]:
-    frame = read_activities(client, sb.demo["registration_id"])
+    frame = everything(client, sb, sb.demo["registration_id"])
     return {str(a["id"]): canonical(a) for a in frame_to_activities(frame)}
 
 
 def export(sb: Any, connection: list[str], path: Path) -> pd.DataFrame:
-    assert main(["export", "--provider", sb.demo["registration_id"], "-o", str(path), *connection[:2]]) == 0
+    ids = keys_csv(sb, path.with_name("keys.csv"))
+    assert (
+        main(["export", "--provider", sb.demo["registration_id"], "--ids", ids, "-o", str(path), *connection[:2]]) == 0
+    )
     return pd.read_csv(path, dtype=str, keep_default_na=False)
 
 
@@ -66,7 +70,8 @@ def test_export_writes_graph_columns(
         "@learnkit.etag",
     } <= set(raw.columns)
     assert sb.demo["assignment_id"] in set(raw["id"])
-    status, out, _ = run(["export", "--provider", sb.demo["registration_id"], *connection[:2]], capsys)
+    ids = keys_csv(sb, tmp_path / "keys.csv")
+    status, out, _ = run(["export", "--provider", sb.demo["registration_id"], "--ids", ids, *connection[:2]], capsys)
     assert status == 0 and out.splitlines()[0].startswith("id,@odata.type,learningProviderId")
     assert len(out.splitlines()) == len(raw) + 1
 

@@ -15,10 +15,10 @@ import pytest
 from learnkit import GraphClient, RetryPolicy
 from learnkit.bulk import BulkResult, apply_csv, apply_frame, resume, undo
 from learnkit.csvfile import write_csv
-from learnkit.frame import read_activities
 from learnkit.journal import Journal, JournalError
 from learnkit.models import SELF_INITIATED_TYPE
 from learnkit.plans import PatchPlan, activity_etag, edited_only
+from tests.conftest import everything
 
 FAST = RetryPolicy(max_attempts=10, backoff=0.01, max_backoff=0.05)
 
@@ -60,7 +60,7 @@ def on_service(client: GraphClient) -> dict[str, Any]:
 def test_result_is_an_object_with_counts_a_diff_and_a_theme_safe_display(
     sb: Any, client: GraphClient, book: Journal
 ) -> None:
-    before = read_activities(client, sb.demo["registration_id"])
+    before = everything(client, sb, sb.demo["registration_id"])
     edited = bump(before, 3)
     preview = apply_frame(client, before, edited, **options(book), dry_run=True)
     assert isinstance(preview, BulkResult) and preview.dry_run and preview.journal_id is None
@@ -81,7 +81,7 @@ def test_result_is_an_object_with_counts_a_diff_and_a_theme_safe_display(
 def test_reapplying_what_the_service_holds_is_unchanged_never_a_conflict(
     sb: Any, client: GraphClient, book: Journal, tmp_path: Path
 ) -> None:
-    before = read_activities(client, sb.demo["registration_id"])
+    before = everything(client, sb, sb.demo["registration_id"])
     exported = tmp_path / "activities.csv"
     write_csv(before, exported)
     sheet = pd.read_csv(exported, dtype=str, keep_default_na=False)
@@ -104,7 +104,7 @@ def test_reapplying_what_the_service_holds_is_unchanged_never_a_conflict(
 def test_rows_as_exported_are_neither_read_nor_sent(
     sb: Any, client: GraphClient, book: Journal, tmp_path: Path
 ) -> None:
-    before = read_activities(client, sb.demo["registration_id"])
+    before = everything(client, sb, sb.demo["registration_id"])
     exported = tmp_path / "activities.csv"
     write_csv(before, exported)
     result = apply_csv(client, exported, **options(book))
@@ -124,7 +124,7 @@ def test_a_conflict_names_each_field_with_its_old_and_current_value(
     sb: Any, client: GraphClient, book: Journal, tmp_path: Path
 ) -> None:
     registration = sb.demo["registration_id"]
-    before = read_activities(client, registration)
+    before = everything(client, sb, registration)
     edited = bump(before, 1)
     victim = edited.loc[edited["completionPercentage"] != before["completionPercentage"], "id"].iloc[0]
     kind = before.set_index("id").loc[victim, "@odata.type"]
@@ -147,8 +147,10 @@ def test_a_conflict_names_each_field_with_its_old_and_current_value(
     assert line["status"] == "conflict" and "completionPercentage now 3" in line["message"]
 
 
-def test_many_records_of_one_provider_are_read_by_the_page(sb: Any, client: GraphClient, book: Journal) -> None:
-    before = read_activities(client, sb.demo["registration_id"])
+def test_many_records_of_one_provider_are_read_by_the_page(
+    sb: Any, listing_sb: Any, client: GraphClient, book: Journal
+) -> None:
+    before = everything(client, sb, sb.demo["registration_id"])
     edited = bump(before, 45)
     seen: list[tuple[int, int]] = []
     result = apply_frame(client, before, edited, journal=book, retry=FAST, progress=lambda d, t: seen.append((d, t)))
@@ -170,12 +172,12 @@ def test_edited_only_keeps_the_cells_that_differ_from_the_fingerprint() -> None:
 def test_a_journal_that_is_not_one_is_refused_and_nothing_is_sent(sb: Any, client: GraphClient, tmp_path: Path) -> None:
     garbage = tmp_path / "journal.sqlite"
     garbage.write_bytes(b"\x00garbage" * 500)
-    before = read_activities(client, sb.demo["registration_id"])
+    before = everything(client, sb, sb.demo["registration_id"])
     with pytest.raises(JournalError, match="not a learnkit journal"):
         apply_frame(client, before, bump(before, 2), journal=garbage, progress=False)
     with pytest.raises(JournalError):
         resume(client, "20240101T000000-abcdef", journal=garbage, progress=False)
-    assert read_activities(client, sb.demo["registration_id"]).equals(before)
+    assert everything(client, sb, sb.demo["registration_id"]).equals(before)
 
 
 def test_flipped_bytes_in_a_journal_stop_resume_before_anything_is_sent(
@@ -183,7 +185,7 @@ def test_flipped_bytes_in_a_journal_stop_resume_before_anything_is_sent(
 ) -> None:
     path = tmp_path / "journal.sqlite"
     book = Journal(path)
-    before = read_activities(client, sb.demo["registration_id"])
+    before = everything(client, sb, sb.demo["registration_id"])
     edited = bump(before, 2)
     from learnkit.frame import diff
 
@@ -199,7 +201,7 @@ def test_flipped_bytes_in_a_journal_stop_resume_before_anything_is_sent(
     path.write_bytes(data[:spot] + forged.ljust(len(value)) + data[spot + len(value) :])
     with pytest.raises(JournalError, match="checksum"):
         resume(client, run, journal=path, progress=False)
-    assert read_activities(client, sb.demo["registration_id"]).equals(before)
+    assert everything(client, sb, sb.demo["registration_id"]).equals(before)
 
 
 class Sent:
@@ -207,19 +209,31 @@ class Sent:
 
     def __init__(self, client: GraphClient) -> None:
         self.requests: list[tuple[str, str]] = []
+        self.bodies: list[bytes] = []
         client.session.hooks["response"].append(self._hook)
 
     def _hook(self, response: Any, *args: Any, **kwargs: Any) -> None:
         self.requests.append((response.request.method or "", response.request.url or ""))
+        body = response.request.body
+        self.bodies.append(body if isinstance(body, bytes) else (body or "").encode())
 
     def pages(self) -> list[dict[str, list[str]]]:
-        return [parse_qs(urlsplit(url).query) for method, url in self.requests if method == "GET"]
+        """The queries of the list's pages (the probe of whether it is served, $select=id alone, left out)."""
+        queries = [parse_qs(urlsplit(url).query) for method, url in self.requests if method == "GET"]
+        return [q for q in queries if q.get("$select") != ["id"]]
+
+    def writes(self) -> int:
+        """PATCHes sent, directly or inside a $batch."""
+        direct = sum(1 for method, _ in self.requests if method == "PATCH")
+        return direct + sum(body.count(b'"method":"PATCH"') for body in self.bodies)
 
 
-def test_pages_ask_only_for_what_decisions_read_and_each_page_once(sb: Any, client: GraphClient, book: Journal) -> None:
+def test_pages_ask_only_for_what_decisions_read_and_each_page_once(
+    sb: Any, listing_sb: Any, client: GraphClient, book: Journal
+) -> None:
     registration = sb.demo["registration_id"]
     total = sb.seed_bulk(3000, registration)
-    before = read_activities(client, registration)
+    before = everything(client, sb, registration)
     # More than a page of the seeded records (the demo tenant's own hold values the audit finds wrong):
     # the pages these rows surely span are read with the first.
     seeded = before[before["externalcourseActivityId"].str.startswith("bulk-") & (before["status"] == "inProgress")]
@@ -240,7 +254,7 @@ def test_pages_ask_only_for_what_decisions_read_and_each_page_once(sb: Any, clie
         assert "id" in chosen and "completionPercentage" in chosen and "dueDateTime" in chosen
         assert "learnerUserId" not in chosen and "assignerUserId" not in chosen  # nothing the decisions do not read
     assert result.stats["requests"] == 1100 + len(pages)
-    now = read_activities(client, registration).set_index("id")["completionPercentage"]
+    now = everything(client, sb, registration).set_index("id")["completionPercentage"]
     wanted = edited.set_index("id")["completionPercentage"]
     assert (now.reindex(wanted.index) == wanted).all()
 
@@ -249,7 +263,7 @@ def test_a_run_that_cannot_start_sends_no_patch_and_stops_its_reads(
     sb: Any, client: GraphClient, book: Journal
 ) -> None:
     registration = sb.demo["registration_id"]
-    before = read_activities(client, registration)
+    before = everything(client, sb, registration)
     edited = bump(before, 30)
     sent = Sent(client)
 
@@ -258,6 +272,6 @@ def test_a_run_that_cannot_start_sends_no_patch_and_stops_its_reads(
 
     with pytest.raises(KeyboardInterrupt):
         apply_frame(client, before, edited, **options(book), on_start=refuse)
-    assert all(method == "GET" for method, _ in sent.requests)  # a page may have been read; nothing written
+    assert sent.requests and sent.writes() == 0  # the first reads may have gone; nothing was written
     assert not [t for t in threading.enumerate() if t.name.startswith("learnkit-bulk")]
-    assert read_activities(client, registration).equals(before)
+    assert everything(client, sb, registration).equals(before)

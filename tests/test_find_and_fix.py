@@ -13,7 +13,7 @@ import pytest
 
 from learnkit import GraphClient
 from learnkit.audit import RULES, audit
-from learnkit.frame import activities_frame, read_activities
+from learnkit.frame import activities_frame
 from learnkit.sandbox.seed import (
     ASSIGNMENT_ID,
     AUDIT_NOW,
@@ -22,6 +22,7 @@ from learnkit.sandbox.seed import (
     SELF_INITIATED_ID,
     build_tenant,
 )
+from tests.conftest import everything, keys_csv
 
 PROVIDERS = (DEMO_IDS["registration_id"], DEMO_IDS["other_registration_id"], DEMO_IDS["disabled_registration_id"])
 
@@ -62,9 +63,9 @@ def test_in_memory_the_audit_finds_the_seeded_records_and_nothing_else() -> None
 
 @pytest.mark.parametrize("registration", PROVIDERS, ids=["contoso", "fabrikam", "northwind-sync-off"])
 def test_the_sandbox_serves_them_and_the_audit_finds_each_and_nothing_else(
-    client: GraphClient, registration: str
+    sb: Any, client: GraphClient, registration: str
 ) -> None:
-    frame = read_activities(client, registration)
+    frame = everything(client, sb, registration)
     ids = set(frame["id"])
     expected = seeded_pairs(ids)
     assert expected, "every provider holds seeded inconsistencies"
@@ -81,21 +82,23 @@ def test_a_repeated_external_id_addresses_the_first_record(client: GraphClient) 
     assert client.get_activity_by_external_id(reg, shared).id == first
 
 
-def test_fixes_clear_the_fixable_findings_and_undo_brings_them_back(client: GraphClient, tmp_path: Path) -> None:
+def test_fixes_clear_the_fixable_findings_and_undo_brings_them_back(
+    sb: Any, client: GraphClient, tmp_path: Path
+) -> None:
     from learnkit.bulk import apply, undo
     from learnkit.journal import Journal
 
     reg = DEMO_IDS["registration_id"]
     journal = Journal(tmp_path / "journal.db")
-    before = audit(read_activities(client, reg), now=AUDIT_NOW)
+    before = audit(everything(client, sb, reg), now=AUDIT_NOW)
     assert len(before.fixable) and before.unplanned == []
     applied = apply(client, before.plans, journal=journal, progress=False)
     assert set(applied.frame["status"]) == {"applied"}
-    after = audit(read_activities(client, reg), now=AUDIT_NOW)
+    after = audit(everything(client, sb, reg), now=AUDIT_NOW)
     assert after.fixable.empty
     assert pairs(after.findings) == pairs(before.findings[before.findings["proposed"].isna()])
     undo(client, applied.journal_id, journal=journal, progress=False)
-    assert pairs(audit(read_activities(client, reg), now=AUDIT_NOW).findings) == pairs(before.findings)
+    assert pairs(audit(everything(client, sb, reg), now=AUDIT_NOW).findings) == pairs(before.findings)
 
 
 # --- the same on the command line ------------------------------------------------------------------
@@ -124,11 +127,13 @@ def test_cli_audit_fixes_apply_audit_again_then_undo_last(
     journal = ["--journal", str(tmp_path / "journal.db"), "--no-progress"]
     reg = sb.demo["registration_id"]
     fixes = tmp_path / "fixes.csv"
+    keys = keys_csv(sb, tmp_path / "keys.csv")
 
     def audit_cli(name: str, *extra: str) -> tuple[str, set[tuple[str, str]]]:
         found = tmp_path / f"{name}.csv"
         status, out, err = _cli(
-            ["audit", "--provider", reg, "--now", AUDIT_NOW, "-o", str(found), *extra, *connection], capsys
+            ["audit", "--provider", reg, "--ids", keys, "--now", AUDIT_NOW, "-o", str(found), *extra, *connection],
+            capsys,
         )
         assert status == 0, err
         return out, _findings(found)
@@ -162,7 +167,9 @@ def test_an_export_holding_an_unknown_time_zone_applies_an_edit_of_another_row(
     info.write_text(json.dumps(sb.to_json()))
     connection = ["--sandbox-json", str(info)]
     sheet = tmp_path / "activities.csv"
-    status, _, err = _cli(["export", "--provider", sb.demo["registration_id"], "-o", str(sheet), *connection], capsys)
+    ids = keys_csv(sb, tmp_path / "keys.csv")
+    export = ["export", "--provider", sb.demo["registration_id"], "--ids", ids, "-o", str(sheet), *connection]
+    status, _, err = _cli(export, capsys)
     assert status == 0, err
     with sheet.open(newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
@@ -190,7 +197,7 @@ def test_a_misspelt_time_zone_is_fixed_through_the_journal_and_its_undo_refuses_
     record = sb._store.get_activity(ASSIGNMENT_ID)
     due = {"dateTime": "2022-06-30T17:00:00.0000000", "timeZone": "pacific standard time"}
     sb._store.save_activity({**record, "dueDateTime": due})
-    result = audit(read_activities(client, DEMO_IDS["registration_id"]), now=AUDIT_NOW)
+    result = audit(everything(client, sb, DEMO_IDS["registration_id"]), now=AUDIT_NOW)
     [plan] = [p for p in result.plans if p.activity_id == ASSIGNMENT_ID]
     assert plan.changes == {"dueDateTime": {**due, "timeZone": "Pacific Standard Time"}}
     journal = tmp_path / "journal.sqlite"

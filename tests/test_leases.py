@@ -21,9 +21,10 @@ import pytest
 
 from learnkit import GraphClient, RetryPolicy
 from learnkit.bulk import apply
-from learnkit.frame import diff, read_activities
+from learnkit.frame import diff
 from learnkit.journal import Journal
 from learnkit.leases import Leases
+from tests.conftest import everything, keys_csv
 
 ROOT = Path(__file__).resolve().parents[1]
 FAST = RetryPolicy(max_attempts=8, backoff=0.01, max_backoff=0.05)
@@ -55,7 +56,7 @@ def test_a_dead_process_lease_is_taken_over_and_another_host_lease_stands(tmp_pa
 
 
 def overlapping_plans(client: GraphClient, sb: Any, value: int, rows: slice) -> list[Any]:
-    before = read_activities(client, sb.demo["registration_id"])
+    before = everything(client, sb, sb.demo["registration_id"])
     edited = before.copy()
     chosen = edited.index[edited["status"] == "inProgress"][rows]
     edited.loc[chosen, "completionPercentage"] = value
@@ -83,7 +84,7 @@ def test_two_concurrent_applies_never_both_apply_a_record(sb: Any, client: Graph
             for thread in threads:
                 thread.join(120)
             assert set(results) == {a_value, b_value}
-            held = read_activities(client, sb.demo["registration_id"]).set_index("id")["completionPercentage"]
+            held = everything(client, sb, sb.demo["registration_id"]).set_index("id")["completionPercentage"]
             applied = {v: set(frame.loc[frame["status"] == "applied", "id"]) for v, frame in results.items()}
             both = applied[a_value] & applied[b_value]
             assert not both, f"round {round_}: {len(both)} records reported applied by both runs"
@@ -102,7 +103,16 @@ def test_two_apply_processes_on_overlapping_rows(sb: Any, tmp_path: Path) -> Non
     info = tmp_path / "sb.json"
     info.write_text(json.dumps(sb.to_json()))
     exported = tmp_path / "activities.csv"
-    export = [sys.executable, "-m", "learnkit", "export", "--sandbox-json", str(info)]
+    export = [
+        sys.executable,
+        "-m",
+        "learnkit",
+        "export",
+        "--sandbox-json",
+        str(info),
+        "--ids",
+        keys_csv(sb, tmp_path / "k.csv"),
+    ]
     subprocess.run([*export, "--provider", sb.demo["registration_id"], "-o", str(exported)], check=True, cwd=ROOT)
     frame = pd.read_csv(exported, dtype=str, keep_default_na=False)
     in_progress = frame.index[frame["status"] == "inProgress"]

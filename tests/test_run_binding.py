@@ -21,9 +21,9 @@ import pytest
 import learnkit
 from learnkit import GraphClient
 from learnkit.cli import main
-from learnkit.frame import read_activities
 from learnkit.journal import Journal
 from learnkit.sandbox import Sandbox, start
+from tests.conftest import everything, keys_csv
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -48,14 +48,16 @@ def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, 
 
 
 def completions(sb: Sandbox) -> dict[str, Any]:
-    frame = read_activities(GraphClient.for_sandbox(sb), sb.demo["registration_id"])
+    frame = everything(GraphClient.for_sandbox(sb), sb, sb.demo["registration_id"])
     return dict(zip(frame["id"], frame["completionPercentage"], strict=True))
 
 
 def apply_one_edit(sb: Sandbox, where: str, journal: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> str:
     """Export, set one completion to 61, apply: the journal id."""
     exported = tmp_path / "activities.csv"
-    assert main(["export", "--sandbox-json", where, "--provider", sb.demo["registration_id"], "-o", str(exported)]) == 0
+    ids = keys_csv(sb, tmp_path / "keys.csv")
+    export = ["export", "--sandbox-json", where, "--provider", sb.demo["registration_id"], "--ids", ids]
+    assert main([*export, "-o", str(exported)]) == 0
     frame = pd.read_csv(exported, dtype=str, keep_default_na=False)
     frame.loc[frame["id"] == sb.demo["self_initiated_id"], "completionPercentage"] = "61"
     frame.to_csv(tmp_path / "edits.csv", index=False)
@@ -167,7 +169,13 @@ def test_undo_last_twice_goes_back_to_the_original_and_redo_comes_forward(
     target = sb.demo["self_initiated_id"]
     original = completions(sb)[target]
     exported = tmp_path / "activities.csv"
-    assert main(["export", "--sandbox-json", a, "--provider", sb.demo["registration_id"], "-o", str(exported)]) == 0
+    ids = keys_csv(sb, tmp_path / "keys.csv")
+    assert (
+        main(
+            ["export", "--sandbox-json", a, "--provider", sb.demo["registration_id"], "--ids", ids, "-o", str(exported)]
+        )
+        == 0
+    )
     for value in ("61", "62"):
         frame = pd.read_csv(exported, dtype=str, keep_default_na=False)
         frame.loc[frame["id"] == target, "completionPercentage"] = value

@@ -24,10 +24,11 @@ from learnkit import GraphClient, RetryPolicy
 from learnkit.bulk import apply, summarize
 from learnkit.cli import main
 from learnkit.csvfile import read_csv, write_csv
-from learnkit.frame import diff, frame_to_activities, read_activities
+from learnkit.frame import diff, frame_to_activities
 from learnkit.journal import Journal
 from learnkit.models import ASSIGNMENT_TYPE
 from learnkit.plans import canonical
+from tests.conftest import everything
 
 pytestmark = pytest.mark.slow  # run by scripts/test.sh; deselect with -m "not slow"
 
@@ -62,7 +63,7 @@ def test_fault_soak_loses_nothing_and_applies_nothing_twice(sb: Any, tmp_path: P
     registration = sb.demo["registration_id"]
     sb.seed_bulk(SOAK_UPDATES)
     client = GraphClient.for_sandbox(sb)
-    before = read_activities(client, registration)
+    before = everything(client, sb, registration)
     edited = corrections(before, SOAK_UPDATES)
     plans = diff(before, edited)
     assert len(plans) == SOAK_UPDATES
@@ -76,7 +77,7 @@ def test_fault_soak_loses_nothing_and_applies_nothing_twice(sb: Any, tmp_path: P
     sb.set_faults(None)
     assert summarize(results) == {"applied": SOAK_UPDATES}, results.frame[results.frame["status"] != "applied"].head()
     assert len(results) == SOAK_UPDATES and results.frame.index.is_unique
-    assert state(read_activities(client, registration)) == state(edited)
+    assert state(everything(client, sb, registration)) == state(edited)
     run = results.journal_id
     rows = book.rows(run)
     assert len(rows) == SOAK_UPDATES and {r.state for r in rows} == {"applied"}
@@ -108,7 +109,7 @@ def test_killed_apply_is_resumed_to_the_same_end_state(
     registration = sb.demo["registration_id"]
     sb.seed_bulk(2_600)
     client = GraphClient.for_sandbox(sb)
-    before = read_activities(client, registration)
+    before = everything(client, sb, registration)
     csv = tmp_path / "activities.csv"
     write_csv(before, csv)
     edited = corrections(read_csv(csv), 2_500)
@@ -176,7 +177,7 @@ def test_killed_apply_is_resumed_to_the_same_end_state(
     # Only the edited rows were planned: rows left as exported are neither read nor sent.
     assert f"journal {run}" in out and "(of 2500 rows)" in out
 
-    assert state(read_activities(client, registration)) == {**state(before), **intended}
+    assert state(everything(client, sb, registration)) == {**state(before), **intended}
     book = Journal(journal)
     rows = book.rows(run)
     assert len(rows) == 2_500
