@@ -21,6 +21,7 @@ import pytest
 import learnkit
 from learnkit.cli import AZURE_VARIABLES, COMMANDS, CommandError, main, read_sandbox_json
 from learnkit.quickstart import lab_command
+from tests.conftest import keys_csv
 
 PROVIDER = "01e8f81b-3060-4dec-acf0-0389665a0a38"
 
@@ -42,7 +43,16 @@ def one_line(err: str) -> str:
 def sb_json(clean_sandbox: Any, tmp_path: Path) -> Path:
     path = tmp_path / "sb.json"
     path.write_text(json.dumps(clean_sandbox.to_json()) + "\n")
+    _SANDBOXES[path] = clean_sandbox
     return path
+
+
+_SANDBOXES: dict[Path, Any] = {}
+
+
+def connected(sb_json: Path) -> Any:
+    """The sandbox an ``sb_json`` file describes."""
+    return _SANDBOXES[sb_json]
 
 
 @pytest.fixture
@@ -154,7 +164,8 @@ def test_sandbox_json_that_never_arrives_is_reported(tmp_path: Path) -> None:
 
 def export(sb_json: Path, tmp_path: Path) -> Path:
     csv = tmp_path / "activities.csv"
-    assert main(["export", "--provider", PROVIDER, "-o", str(csv), "--sandbox-json", str(sb_json)]) == 0
+    ids = keys_csv(connected(sb_json), tmp_path / "keys.csv")
+    assert main(["export", "--provider", PROVIDER, "--ids", ids, "-o", str(csv), "--sandbox-json", str(sb_json)]) == 0
     return csv
 
 
@@ -207,7 +218,9 @@ def test_tenant_variables_incomplete_say_which_to_set(
 
 
 def test_a_graph_error_is_one_line_exit_1(sb_json: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    status, out, err = run(["export", "--provider", "no-such-provider", "--sandbox-json", str(sb_json)], capsys)
+    keys = keys_csv(connected(sb_json), tmp_path / "keys.csv")
+    argv = ["export", "--provider", "no-such-provider", "--external-ids", keys, "--sandbox-json", str(sb_json)]
+    status, out, err = run(argv, capsys)
     assert status == 1 and out == ""
     line = one_line(err)
     assert line.startswith("learnkit export: 400 badRequest") and "registrationId" in line

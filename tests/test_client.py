@@ -125,7 +125,7 @@ def test_row_service_plan(sb: Any, client: GraphClient) -> None:
         raw_patch(client, sb, {"@odata.type": ASSIGNMENT_TYPE, "status": "completed"})
 
 
-def test_row_provider_not_enabled(sb: Any, client: GraphClient) -> None:
+def test_row_provider_not_enabled(listing_sb: Any, sb: Any, client: GraphClient) -> None:
     disabled = demo(sb, "disabled_registration_id")
     activity = client.list_provider_activities(disabled, top=1)[0]
     assert activity.id
@@ -275,7 +275,7 @@ def test_create_get_by_external_id_update_and_delete(sb: Any, client: GraphClien
         )
 
 
-def test_paging_follows_next_links_to_the_end(sb: Any, client: GraphClient) -> None:
+def test_paging_follows_next_links_to_the_end(listing_sb: Any, sb: Any, client: GraphClient) -> None:
     counter = Counter(client)
     everything = client.list_provider_activities_json(demo(sb, "registration_id"))
     pages = client.list_provider_activities_json(demo(sb, "registration_id"), top=50)
@@ -285,7 +285,7 @@ def test_paging_follows_next_links_to_the_end(sb: Any, client: GraphClient) -> N
     assert len({a["id"] for a in everything}) == len(everything)
 
 
-def test_contents(sb: Any, client: GraphClient) -> None:
+def test_contents(listing_sb: Any, sb: Any, client: GraphClient) -> None:
     contents = client.list_contents(demo(sb, "registration_id"))
     assert any(c.id == demo(sb, "content_id") for c in contents)
     one = client.get_content(demo(sb, "registration_id"), demo(sb, "content_id"))

@@ -57,7 +57,7 @@ def test_malformed_batches_are_400(graph: Any) -> None:
     assert answer.status_code == 400
 
 
-def test_sub_requests_are_applied_and_answered_in_order(graph: Any) -> None:
+def test_sub_requests_are_applied_and_answered_in_order(listing_sb: Any, graph: Any) -> None:
     aid = graph.sb.demo["assignment_id"]
     answer = batch(
         graph,

@@ -199,7 +199,7 @@ def test_complex_values_may_carry_their_odata_type(graph: Any) -> None:
 # --- evolvable enums ----------------------------------------------------------------------
 
 
-def test_peer_recommended_only_for_clients_that_ask(graph: Any) -> None:
+def test_peer_recommended_only_for_clients_that_ask(listing_sb: Any, graph: Any) -> None:
     opt_in = {"Prefer": "odata.maxpagesize=5, include-unknown-enum-members"}
     refused = create(graph, new_assignment(graph, assignmentType="peerRecommended"))
     assert refused.status_code == 400 and "assignmentType" in refused.json()["error"]["message"]
@@ -384,7 +384,7 @@ def test_seven_digit_fractions_come_back_as_sent(graph: Any) -> None:
 # --- what is deliberately not served (docs/sandbox-differences.md) ---------------------------
 
 
-def test_undocumented_operations_and_query_options_are_refused(graph: Any, user_graph: Any) -> None:
+def test_undocumented_operations_and_query_options_are_refused(listing_sb: Any, graph: Any, user_graph: Any) -> None:
     rid, aid = graph.sb.demo["registration_id"], graph.sb.demo["assignment_id"]
     assert user_graph.post(PROVIDERS, {"displayName": "x"}).status_code == 405
     assert user_graph.delete(f"{PROVIDERS}/{rid}").status_code == 405
@@ -398,7 +398,7 @@ def test_undocumented_operations_and_query_options_are_refused(graph: Any, user_
         assert answer.status_code == 400 and "not supported" in answer.json()["error"]["message"], option
 
 
-def test_learnkit_refuses_the_content_the_sandbox_refuses(graph: Any) -> None:
+def test_learnkit_refuses_the_content_the_sandbox_refuses(listing_sb: Any, graph: Any) -> None:
     client = learnkit.GraphClient.for_sandbox(graph.sb)
     rid = graph.sb.demo["registration_id"]
     good = {"externalId": "lk-1", "title": "T", "contentWebUrl": "https://contoso.example/1", "languageTag": "en-us"}

@@ -263,10 +263,10 @@ def test_the_contract_shows_in_json_repr_and_html_and_switches_until_reset(
         start(contract="strict")
 
 
-def test_the_default_is_one_constant_read_by_start_and_the_command(sandbox: Sandbox) -> None:
-    assert CONTRACTS == ("documented", "metadata") and DEFAULT_CONTRACT in CONTRACTS
+def test_the_default_is_one_constant_read_by_start_and_the_command(sb: Sandbox) -> None:
+    assert CONTRACTS == ("documented", "metadata") and DEFAULT_CONTRACT == "documented"
     assert inspect.signature(start).parameters["contract"].default == DEFAULT_CONTRACT
-    assert sandbox.contract == DEFAULT_CONTRACT  # the session's sandbox, started without one
+    assert sb.contract == DEFAULT_CONTRACT  # the session's sandbox, started without one (reset restores it)
     parser = argparse.ArgumentParser()
     sandbox_cli_module.add_arguments(parser)
     assert parser.parse_args([]).contract == DEFAULT_CONTRACT

@@ -114,7 +114,7 @@ def test_row_service_plan(graph: Any) -> None:
     assert graph.patch(graph.activity_path(graph.sb.demo["assignment_id"]), UPDATE).status_code == 204
 
 
-def test_row_provider_not_enabled(graph: Any) -> None:
+def test_row_provider_not_enabled(listing_sb: Any, graph: Any) -> None:
     rid = graph.sb.demo["disabled_registration_id"]
     listed = graph.get(f"{PROVIDERS}/{rid}/learningCourseActivities?$top=1")
     assert listed.status_code == 200  # reads still work while sync is off
@@ -134,7 +134,7 @@ def test_row_invalid_registration(graph: Any) -> None:
     assert_row(answer, InvalidRegistrationError)
 
 
-def test_row_activity_not_found(graph: Any) -> None:
+def test_row_activity_not_found(listing_sb: Any, graph: Any) -> None:
     assert_row(graph.patch(graph.activity_path("8ba2228a-0000-0000-0000-000000000000"), UPDATE), ActivityNotFoundError)
     assert_row(graph.get("/employeeExperience/learningCourseActivities/nope"), ActivityNotFoundError)
     by_external = (

@@ -114,7 +114,7 @@ def test_create_read_and_delete(graph: Any) -> None:
     assert graph.get(f"/employeeExperience/learningCourseActivities/{record['id']}").status_code == 404
 
 
-def test_providers_and_contents(graph: Any, user_graph: Any) -> None:
+def test_providers_and_contents(listing_sb: Any, graph: Any, user_graph: Any) -> None:
     rid = graph.sb.demo["registration_id"]
     contents = graph.get(f"{PROVIDERS}/{rid}/learningContents")
     assert contents.status_code == 200

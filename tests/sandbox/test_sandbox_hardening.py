@@ -103,13 +103,13 @@ def test_an_empty_registration_id_or_key_is_a_400(graph: Any) -> None:
         "$skiptoken=" + base64.urlsafe_b64encode("seq:²".encode()).decode(),
     ],
 )
-def test_odd_query_numbers_are_a_400(graph: Any, query: str) -> None:
+def test_odd_query_numbers_are_a_400(listing_sb: Any, graph: Any, query: str) -> None:
     path = f"/employeeExperience/learningProviders/{graph.sb.demo['registration_id']}/learningCourseActivities"
     error = assert_graph_error(graph.get(f"{path}?{query}"), 400)
     assert "$" in error["message"]
 
 
-def test_the_largest_query_numbers_still_page(graph: Any) -> None:
+def test_the_largest_query_numbers_still_page(listing_sb: Any, graph: Any) -> None:
     path = f"/employeeExperience/learningProviders/{graph.sb.demo['registration_id']}/learningCourseActivities"
     answer = graph.get(f"{path}?$skip=2147483647&$top=2147483647")
     assert answer.status_code == 200 and answer.json()["value"] == []
@@ -155,7 +155,7 @@ def test_a_due_date_in_a_zone_that_leaves_the_calendar_is_refused(graph: Any) ->
     assert_graph_error(graph.patch(graph.activity_path(aid), {**GOOD, "dueDateTime": due}), 400, field="dueDateTime")
 
 
-def test_the_calendar_edges_in_utc_are_kept_and_read_back(graph: Any) -> None:
+def test_the_calendar_edges_in_utc_are_kept_and_read_back(listing_sb: Any, graph: Any) -> None:
     aid = graph.sb.demo["assignment_id"]
     body = {
         **GOOD,
@@ -174,7 +174,7 @@ def test_the_calendar_edges_in_utc_are_kept_and_read_back(graph: Any) -> None:
     assert listed.status_code == 200
 
 
-def test_a_lone_surrogate_is_refused_at_the_door_and_nothing_becomes_unreadable(graph: Any) -> None:
+def test_a_lone_surrogate_is_refused_at_the_door_and_nothing_becomes_unreadable(listing_sb: Any, graph: Any) -> None:
     aid, rid = graph.sb.demo["assignment_id"], graph.sb.demo["registration_id"]
     path = graph.activity_path(aid)
     before = graph.activity(aid)

@@ -23,7 +23,7 @@ def collect(graph: Any, path: str) -> tuple[list[dict[str, Any]], list[int]]:
     return items, sizes
 
 
-def test_provider_activities_page_by_100(graph: Any) -> None:
+def test_provider_activities_page_by_100(listing_sb: Any, graph: Any) -> None:
     rid = graph.sb.demo["registration_id"]
     first = graph.get(f"{PROVIDERS}/{rid}/learningCourseActivities?$count=true").json()
     total = first["@odata.count"]
@@ -39,7 +39,7 @@ def test_provider_activities_page_by_100(graph: Any) -> None:
     assert all(i["learningProviderId"] == rid for i in items)
 
 
-def test_top_skip_select(graph: Any) -> None:
+def test_top_skip_select(listing_sb: Any, graph: Any) -> None:
     rid = graph.sb.demo["registration_id"]
     base = f"{PROVIDERS}/{rid}/learningCourseActivities"
     all_ids = [i["id"] for i in collect(graph, base + "?$top=999")[0]]
@@ -66,7 +66,7 @@ def test_learner_lists_with_a_delegated_token(user_graph: Any) -> None:
     assert missing.status_code == 404
 
 
-def test_seed_bulk_grows_a_provider_fast(graph: Any) -> None:
+def test_seed_bulk_grows_a_provider_fast(listing_sb: Any, graph: Any) -> None:
     import time
 
     rid = graph.sb.demo["registration_id"]
