@@ -66,6 +66,14 @@ def _no_remembered_probes() -> Iterator[None]:
     forget_probes()
 
 
+@pytest.fixture(autouse=True)
+def _the_list_served(request: pytest.FixtureRequest) -> None:
+    """These tests compare every source with the provider's list, so the sandbox serves it (contract
+    ``metadata``); a tenant refusing it is the ``Wire``'s refusal, or ``documented`` where a test asks."""
+    if "sb" in request.fixturenames and "documented" not in request.keywords:
+        request.getfixturevalue("sb").set_contract("metadata")
+
+
 class Wire:
     """Watches a client's HTTP session: each ``$batch`` (its sub-requests' urls) and each other request.
 
@@ -683,3 +691,19 @@ def test_audit_on_a_tenant_without_the_list_is_one_line_naming_the_options(
     status, out, err = run(["audit", "--provider", reg, *connection], capsys)
     assert status == 2 and out == "" and err.count("\n") == 1
     assert err.startswith("learnkit audit: this tenant does not serve") and "--learners FILE" in err
+
+
+@pytest.mark.documented
+def test_on_graphs_documented_contract_a_source_reads_and_none_is_one_line(
+    sb: Sandbox, client: GraphClient, reg: str
+) -> None:
+    assert sb.contract == "documented" and not list_served(client, reg)
+    with pytest.raises(SourceRequiredError, match="--external-ids FILE, --ids FILE or --learners FILE"):
+        read_activities(client, reg)
+    by_key = read_activities(client, reg, source=ExternalIds(sb.external_ids(reg)))
+    by_id = read_activities(client, reg, source=ActivityIds(sb.activity_ids(reg)))
+    sb.set_contract("metadata")
+    listed = read_activities(client, reg, source=ProviderList())
+    assert by_id["id"].tolist() == listed["id"].tolist()
+    # A key held by two records (the seeded duplicate) reaches the first: every other record is read by key.
+    assert set(by_key["id"]) <= set(listed["id"]) and len(by_key) == len(sb.external_ids(reg))

@@ -12,5 +12,7 @@ from learnkit.sandbox import Sandbox
 
 @pytest.fixture
 def sdk(clean_sandbox: Sandbox) -> Iterator[SDK]:
-    """Runs SDK coroutines against the session's sandbox, demo tenant rebuilt."""
+    """Runs SDK coroutines against the session's sandbox, demo tenant rebuilt, answering every request the
+    metadata declares (contract ``metadata``): the SDK builds one for each."""
+    clean_sandbox.set_contract("metadata")
     yield SDK(clean_sandbox)
