@@ -327,11 +327,13 @@ def _expect(line: str, status: int, out: str, err: str) -> None:
         # Rows left as exported are neither read nor sent: only the edited one is planned.
         summary = r"applied 1 \(of 1 rows\)\n\d+ rows: 1 edited, \d+ as exported"
         assert re.match(r"journal \d{8}T\d{6}-[0-9a-f]{6}\n" + summary, out), out
-    if "--external-ids keys.txt" in line:
+    if "--external-ids some-keys.txt" in line:
         assert "exported 2 activities to some.csv" in err and "not found" not in err, err
     if line.startswith("learnkit audit"):
         # The README states these counts for the seeded demo provider at AUDIT_NOW.
         assert "18 findings on 16 of 417 records" in out and "5 fixed records written" in out, out
+    if line.startswith("learnkit export") and "--ids keys.csv" in line:
+        assert "exported 417 activities to activities.csv" in err and "not found" not in err, err
     if line.startswith("learnkit runs"):
         assert " apply " in out and "finished: applied 1" in out, out
     if line.startswith(("learnkit undo", "learnkit redo")):
