@@ -24,12 +24,15 @@ T = TypeVar("T")
 
 
 class Server:
-    """``benchmarks/_server.py`` in a child process: ``.info`` is the sandbox JSON, ``.command()`` steers it."""
+    """``benchmarks/_server.py`` in a child process: ``.info`` is the sandbox JSON, ``.command()`` steers it.
 
-    def __init__(self) -> None:
+    ``contract``: ``metadata`` (the provider's list served) or ``documented`` (refused, as Graph's pages document).
+    """
+
+    def __init__(self, contract: str = "metadata") -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("LEARNKIT_")}
         self.process = subprocess.Popen(
-            [sys.executable, str(HERE / "_server.py")],
+            [sys.executable, str(HERE / "_server.py"), contract],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
