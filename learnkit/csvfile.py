@@ -40,6 +40,9 @@ an empty file or a missing one is refused with one ``InvalidInputError``. Column
 are not Graph properties (a spreadsheet's own "My comments") are kept in the frame,
 never sent, and named in a ``ExtraColumnsWarning``.
 
+``read_records`` reads the same cells as a tenant's records rather than as edits (what
+``learnkit sandbox --load`` seeds a tenant from), so a file loads exactly as it applies.
+
 Example::
 
     write_csv(read_activities(client, reg), "activities.csv")
