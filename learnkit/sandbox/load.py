@@ -116,7 +116,7 @@ def load_tenant(path: str | os.PathLike[str], *, pseudonymize: bool = False) -> 
         key = str(record["id"]).lower()
         if key in seen:
             raise LoadError(where, "id", f"{record['id']!r} is the id of {seen[key]} too: one record per id")
-        seen[key] = where.removeprefix(f"{path} ")
+        seen[key] = where.removeprefix(f"{source} ")
         # An external id used twice under one provider is kept, as a real tenant can hold it: the store
         # addresses the first by it, and learnkit.audit's duplicate-external-id rule finds both.
         records.append(record)
@@ -190,7 +190,7 @@ def _json_records(data: bytes, name: str) -> Iterator[tuple[str, Any]]:
     except RecursionError:  # thousands of nested [ or { in the first value
         raise LoadError(f"{name} line {first}", None, _too_deep()) from None
     except json.JSONDecodeError as exc:
-        if exc.msg != "Extra data":  # more than one value: JSON lines
+        if exc.msg != "Extra data":  # json's word for a first value followed by more: JSON lines
             raise LoadError(f"{name} line {exc.lineno}, column {exc.colno}", None, f"not JSON ({exc.msg})") from None
         yield from _objects(name, "line", _json_lines(name, text))
         return
