@@ -40,6 +40,9 @@ an empty file or a missing one is refused with one ``InvalidInputError``. Column
 are not Graph properties (a spreadsheet's own "My comments") are kept in the frame,
 never sent, and named in a ``ExtraColumnsWarning``.
 
+``read_records`` reads the same cells as a tenant's records rather than as edits (what
+``learnkit sandbox --load`` seeds a tenant from), so a file loads exactly as it applies.
+
 Example::
 
     write_csv(read_activities(client, reg), "activities.csv")
@@ -98,6 +101,7 @@ __all__ = [
     "plan_csv",
     "plans_from_frame",
     "read_csv",
+    "read_records",
     "unchanged_rows",
     "write_csv",
     "write_table",
@@ -369,18 +373,40 @@ def read_csv(source: str | os.PathLike[str] | Any) -> pd.DataFrame:
     return _read(source).frame
 
 
-def _read(source: str | os.PathLike[str] | Any, *, typed: bool = True) -> _Read:
-    """The checked frame; ``typed=False`` leaves text columns as object arrays (plans need no more)."""
+def read_records(source: str | os.PathLike[str] | Any) -> pd.DataFrame:
+    """Read a CSV of activities as records a tenant holds, not as edits: what ``learnkit sandbox --load`` seeds from.
+
+    Every cell is read as ``read_csv`` reads it (the same encodings, the ``'`` escape, spaces
+    kept in text, an empty cell null and ``'`` the empty string), and checked as a record:
+    date-times and numbers that parse, a known ``@odata.type``, the addresses filled, each id
+    once, no cell of a property the row's type lacks. An edit's rules (``read_csv``) are not
+    applied: a tenant may hold what no update would be allowed to write. The frame is indexed
+    by spreadsheet row (header = 1); ``InvalidRowsError`` names every bad cell.
+
+    Example: ``frame_to_activities(read_records("activities.csv"))[0]["id"]``
+    """
+    cells = _cells(source)
+    if cells.problems:
+        raise InvalidRowsError(sorted(cells.problems, key=lambda p: (p[0], p[1])))
+    return cells.frame
+
+
+@dataclass
+class _Cells:
+    """A CSV's values, a column each (text unescaped, codes stripped, date-times and numbers parsed), and the
+    cells that are no value of a record: (row, column, what is wrong)."""
+
+    frame: pd.DataFrame
+    problems: list[tuple[Any, str, str]]
+    rows_of: dict[str, np.ndarray[Any, np.dtype[np.intp]]]
+    extras: tuple[str, ...]
+
+
+def _cells(source: str | os.PathLike[str] | Any) -> _Cells:
+    """The values of every cell, read the one way both ``read_csv`` and ``read_records`` read them."""
     raw = _raw_table(source)
     raw.index = pd.RangeIndex(2, 2 + len(raw), name="row")
     extras = tuple(str(c) for c in raw.columns if c not in ACTIVITY_COLUMNS and c != ETAG_COLUMN)
-    if extras:
-        warnings.warn(
-            ExtraColumnsWarning(
-                f"column(s) {', '.join(map(repr, extras))} are not Graph properties: kept in the frame, never sent"
-            ),
-            stacklevel=3,
-        )
     for name in ADDRESS_PROPERTIES:
         if name not in raw.columns:
             raise InvalidInputError(name, "required", f"the CSV needs a {name!r} column to address each record")
@@ -419,6 +445,20 @@ def _read(source: str | os.PathLike[str] | Any, *, typed: bool = True) -> _Read:
     frame = pd.DataFrame(columns, index=raw.index, copy=False)
     problems.extend(_id_problems(frame["id"]))
     problems.extend(_foreign_cells(frame, rows_of))
+    return _Cells(frame, problems, rows_of, extras)
+
+
+def _read(source: str | os.PathLike[str] | Any, *, typed: bool = True) -> _Read:
+    """The checked frame; ``typed=False`` leaves text columns as object arrays (plans need no more)."""
+    read = _cells(source)
+    frame, problems, rows_of, extras = read.frame, read.problems, read.rows_of, read.extras
+    if extras:
+        warnings.warn(
+            ExtraColumnsWarning(
+                f"column(s) {', '.join(map(repr, extras))} are not Graph properties: kept in the frame, never sent"
+            ),
+            stacklevel=3,
+        )
     same: dict[str, np.ndarray[Any, np.dtype[np.bool_]]] | None = None
     if ETAG_COLUMN in frame.columns:
         match, same = etag_differences(frame, frame[ETAG_COLUMN].to_numpy(dtype=object), rows_of)

@@ -20,6 +20,7 @@ import threading
 import warnings
 from types import FrameType
 
+from learnkit._extras import MissingExtraError
 from learnkit.sandbox.contract import CONTRACTS, DEFAULT_CONTRACT
 from learnkit.sandbox.faults import parse_faults
 from learnkit.sandbox.server import DatabaseInUse, start
@@ -52,13 +53,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="FILE",
         default=None,
         help="seed from a provider's real activities instead of the demo tenant: a CSV as "
-        "`learnkit export` writes it, or Graph activities as JSON lines or one saved answer "
-        "(providers, contents and users are inferred; replaces the tenant in --db)",
+        "`learnkit export` writes it (read as `learnkit apply` reads one), or Graph activities as JSON lines "
+        "or one saved answer (providers, contents and users are inferred; replaces the tenant in --db)",
     )
     parser.add_argument(
         "--pseudonymize",
         action="store_true",
-        help="with --load: replace every user id by a stable pseudonym (same id, same pseudonym)",
+        help="with --load: replace every user id by a stable pseudonym (same id, same pseudonym), wherever "
+        "it appears in the records' text too",
     )
     parser.add_argument(
         "--contract",
@@ -139,7 +141,8 @@ def run(args: argparse.Namespace) -> int:
                 contract=args.contract,
                 profile=args.profile,
             )
-    except (ValueError, OSError, DatabaseInUse) as exc:  # a bad profile too: InvalidInputError is a ValueError
+    # A bad profile or --load file too (InvalidInputError is a ValueError), and a CSV to --load without pandas.
+    except (ValueError, OSError, DatabaseInUse, MissingExtraError) as exc:
         print(f"learnkit sandbox: {exc}", file=sys.stderr)
         return 2
     for warning in caught:

@@ -8,33 +8,23 @@ It also holds records that contradict themselves, one kind per rule of ``learnki
 and a few of each across the three providers, so that an audit has something to find:
 ``SEEDED_INCONSISTENCIES`` names them (rule id -> record ids), judged at ``AUDIT_NOW``.
 
-``load_tenant(FILE)`` builds a tenant from a provider's real activities instead, as
-``learnkit export`` writes them (CSV) or as Graph returns them (JSON lines or a saved answer), for a
-rehearsal on a copy of production.
+``tenant_of(activities)`` builds a tenant around other activities, inferring their providers,
+contents and users: ``learnkit.sandbox.load`` seeds one from a file of a provider's real
+activities, for a rehearsal on a copy of production.
 
 Example: ``tenant = build_tenant(); len(tenant.activities)  # 670``
 """
 
 from __future__ import annotations
 
-import csv
-import hashlib
-import hmac
-import io
-import json
-import os
 import random
-import re
 import uuid
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from learnkit.errors import InvalidInputError
-from learnkit.models import ASSIGNMENT_TYPE, SELF_INITIATED_TYPE, normalize_odata_type, strip_control_information
-from learnkit.times import graph_instant, graph_local, parse_iso
+from learnkit.models import ASSIGNMENT_TYPE, SELF_INITIATED_TYPE
 
 __all__ = [
     "ASSIGNER_ID",
@@ -52,13 +42,13 @@ __all__ = [
     "SELF_INITIATED_EXTERNAL_ID",
     "SELF_INITIATED_ID",
     "UNLICENSED_LEARNER_ID",
+    "USER_PROPERTIES",
     "Tenant",
     "build_tenant",
     "bulk_activities",
     "bulk_users",
     "empty_activity",
-    "load_tenant",
-    "pseudonym",
+    "tenant_of",
 ]
 
 REGISTRATION_ID = "01e8f81b-3060-4dec-acf0-0389665a0a38"
@@ -521,210 +511,31 @@ def bulk_users(count: int, start: int = 1) -> list[dict[str, Any]]:
     ]
 
 
-# --- a tenant from real activities ---------------------------------------------------------------
+# --- a tenant around given activities -------------------------------------------------------------
 
-#: Identity properties of an activity that ``pseudonymize`` replaces (user ids).
-_USER_PROPERTIES = ("learnerUserId", "assignerUserId")
-_INSTANT_PROPERTIES = ("assignedDateTime", "completedDateTime", "startedDateTime")
-# Fixed, public: pseudonyms are stable across runs and machines, for demos and teaching. They are not
-# anonymisation: whoever holds the real ids can recompute them.
-_PSEUDONYM_KEY = b"learnkit sandbox pseudonyms v1"
-_GRAPH_LOCAL = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{7}")
+#: The properties of an activity that hold user ids.
+USER_PROPERTIES = ("learnerUserId", "assignerUserId")
 
 
-def pseudonym(user_id: str) -> str:
-    """A stable stand-in for a user id: a GUID derived from it (the same id always gives the same one).
+def tenant_of(activities: list[dict[str, Any]]) -> Tenant:
+    """A tenant holding ``activities``, with the providers, contents and users they name (in order of first
+    appearance: sync on, every user licensed), and the demo learner, so that delegated sign-in works.
 
-    >>> pseudonym("7ba2228a-e020-11ec-9d64-0242ac120002") == pseudonym("7BA2228A-E020-11EC-9D64-0242AC120002")
-    True
+    ``learnkit.sandbox.load`` builds one from a file of real activities.
+
+    Example: ``tenant_of(build_tenant().activities[:1]).providers[0]["displayName"]  # 'Provider 1'``
     """
-    digest = hmac.new(_PSEUDONYM_KEY, user_id.strip().lower().encode(), hashlib.sha256).digest()
-    return str(uuid.UUID(bytes=digest[:16], version=4))
-
-
-def _cell(row: Mapping[str, Any], name: str) -> str | None:
-    value = row.get(name)
-    if value is None:
-        return None
-    text = str(value).strip()
-    return text or None
-
-
-def _instant(where: str, name: str, text: str | None) -> str | None:
-    """A DateTimeOffset as Graph writes it (UTC, Z), the fraction of a second as given."""
-    if text is None:
-        return None
-    try:
-        return graph_instant(text)
-    except ValueError as exc:
-        raise InvalidInputError(name, "invalid", f"{where}: {exc}") from None
-
-
-def _local(where: str, text: str) -> str:
-    """dueDateTime.dateTime in Graph's form (seven fractional digits, no offset)."""
-    if _GRAPH_LOCAL.fullmatch(text):
-        return text
-    try:
-        moment = parse_iso(text)
-    except ValueError as exc:
-        raise InvalidInputError("dueDateTime.dateTime", "invalid", f"{where}: {exc}") from None
-    if moment.tzinfo is not None:
-        raise InvalidInputError(
-            "dueDateTime.dateTime", "invalid", f"{where}: {text!r} has an offset; the zone goes in dueDateTime.timeZone"
-        )
-    return graph_local(moment)
-
-
-def _from_csv_row(row: Mapping[str, Any], where: str) -> dict[str, Any]:
-    """An activity's Graph JSON from a row of ``learnkit export`` (Graph's names; nested ones dotted)."""
-    activity: dict[str, Any] = {
-        name: _cell(row, name)
-        for name in (
-            "@odata.type",
-            "id",
-            "learningProviderId",
-            "learnerUserId",
-            "learningContentId",
-            "externalcourseActivityId",
-            "status",
-            "assignmentType",
-            "assignerUserId",
-            *_INSTANT_PROPERTIES,
-        )
-    }
-    percentage = _cell(row, "completionPercentage")
-    if percentage is not None:
-        try:
-            activity["completionPercentage"] = int(float(percentage))
-        except ValueError:
-            raise InvalidInputError(
-                "completionPercentage", "invalid", f"{where}: {percentage!r} is not a whole number"
-            ) from None
-    due, zone = _cell(row, "dueDateTime.dateTime"), _cell(row, "dueDateTime.timeZone")
-    if due is not None or zone is not None:
-        activity["dueDateTime"] = {"dateTime": due, "timeZone": zone}
-    content, content_type = _cell(row, "notes.content"), _cell(row, "notes.contentType")
-    if content is not None or content_type is not None:
-        activity["notes"] = {"contentType": content_type or "text", "content": content}
-    return activity
-
-
-def _records(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
-    """(where, activity JSON) for each record: CSV rows, JSON lines, or one Graph answer (``{"value": [...]}``)."""
-    with path.open(encoding="utf-8-sig", newline="") as handle:
-        text = handle.read()
-    if path.suffix.lower() in (".jsonl", ".ndjson", ".json") or text.lstrip()[:1] in ("{", "["):
-        try:
-            whole = json.loads(text)
-        except ValueError:
-            whole = None  # not one document: JSON lines
-        if isinstance(whole, dict) and isinstance(whole.get("value"), list):
-            items: list[Any] = whole["value"]
-            yield from _objects(path, "item", enumerate(items, start=1))
-        elif isinstance(whole, list):
-            yield from _objects(path, "item", enumerate(whole, start=1))
-        else:
-            yield from _objects(path, "line", _json_lines(path, text))
-    else:
-        # Spreadsheet rows as `learnkit export` numbers them: the header is row 1.
-        for number, row in enumerate(csv.DictReader(io.StringIO(text, newline="")), start=2):
-            yield f"{path.name} row {number}", _from_csv_row(row, f"{path.name} row {number}")
-
-
-def _json_lines(path: Path, text: str) -> Iterator[tuple[int, Any]]:
-    for number, line in enumerate(text.splitlines(), start=1):
-        if line.strip():
-            try:
-                yield number, json.loads(line)
-            except ValueError as exc:
-                raise InvalidInputError("body", "invalid", f"{path.name} line {number}: not JSON ({exc})") from None
-
-
-def _objects(path: Path, unit: str, numbered: Iterable[tuple[int, Any]]) -> Iterator[tuple[str, dict[str, Any]]]:
-    for number, item in numbered:
-        if not isinstance(item, dict):
-            raise InvalidInputError("body", "invalid", f"{path.name} {unit} {number}: not a JSON object")
-        yield f"{path.name} {unit} {number}", item
-
-
-def _activity(item: Mapping[str, Any], where: str) -> dict[str, Any]:
-    """The full record the store keeps (every property of its type), checked."""
-    data = strip_control_information(item)
-    if "externalCourseActivityId" in data and data.get("externalcourseActivityId") is None:
-        data["externalcourseActivityId"] = data.pop("externalCourseActivityId")
-    try:
-        kind = normalize_odata_type(data.get("@odata.type"))
-    except InvalidInputError as exc:
-        raise InvalidInputError("@odata.type", exc.reason, f"{where}: {exc.detail}") from None
-    record = empty_activity(kind)
-    for name in record:
-        if name in data and name != "@odata.type":
-            record[name] = data[name]
-    for name in ("id", "learningProviderId", "learnerUserId", "learningContentId"):
-        if not isinstance(record[name], str) or not record[name].strip():
-            raise InvalidInputError(name, "required", f"{where}: {name} is needed to load the activity")
-    for name in _INSTANT_PROPERTIES:
-        if name in record:
-            record[name] = _instant(where, name, record[name])
-    due = record.get("dueDateTime")
-    if isinstance(due, dict) and isinstance(due.get("dateTime"), str):
-        record["dueDateTime"] = {"dateTime": _local(where, due["dateTime"]), "timeZone": due.get("timeZone")}
-    return record
-
-
-def _rename(record: dict[str, Any]) -> dict[str, Any]:
-    """The record with its user ids replaced by pseudonyms (also where an activity id begins with one)."""
-    out = dict(record)
-    learner = str(record["learnerUserId"])
-    for name in _USER_PROPERTIES:
-        if isinstance(out.get(name), str):
-            out[name] = pseudonym(out[name])
-    head, colon, tail = str(record["id"]).partition(":")
-    if colon and head.lower() == learner.lower():
-        out["id"] = f"{out['learnerUserId']}:{tail}"
-    return out
-
-
-def load_tenant(path: str | os.PathLike[str], *, pseudonymize: bool = False) -> Tenant:
-    """A tenant holding a provider's real activities, from ``learnkit export``'s CSV, or Graph activity JSON.
-
-    Providers, contents and users are inferred from the activities (sync on, every learner licensed);
-    the demo learner is added so that delegated sign-in works. With ``pseudonymize`` every user id is
-    replaced by ``pseudonym(id)``. A bad record raises ``InvalidInputError`` naming its row and field.
-
-    Example: ``tenant = load_tenant("activities.csv", pseudonymize=True)``
-    """
-    source = Path(path)
-    tenant = Tenant()
-    seen_ids: set[str] = set()
-    for where, item in _records(source):
-        record = _activity(item, where)
-        if pseudonymize:
-            record = _rename(record)
-        key = str(record["id"]).lower()
-        if key in seen_ids:
-            raise InvalidInputError("id", "invalid", f"{where}: activity {record['id']} appears twice")
-        seen_ids.add(key)
-        # An external id used twice under one provider is kept, as a real tenant can hold it: the store
-        # addresses the first by it, and learnkit.audit's duplicate-external-id rule finds both.
-        tenant.activities.append(record)
-    if not tenant.activities:
-        raise InvalidInputError("body", "empty", f"{source.name} holds no activity to load")
-    _infer(tenant)
-    return tenant
-
-
-def _infer(tenant: Tenant) -> None:
-    """Providers, contents and users for the activities of ``tenant``, in order of first appearance."""
+    tenant = Tenant(activities=list(activities))
     providers: dict[str, str] = {}
     contents: dict[str, str] = {}
     users: dict[str, str] = {}
     for activity in tenant.activities:
         providers.setdefault(str(activity["learningProviderId"]).lower(), activity["learningProviderId"])
         contents.setdefault(str(activity["learningContentId"]).lower(), activity["learningProviderId"])
-        for name in _USER_PROPERTIES:
-            if isinstance(activity.get(name), str):
-                users.setdefault(activity[name].lower(), activity[name])
+        for name in USER_PROPERTIES:
+            user_id = activity.get(name)
+            if isinstance(user_id, str) and user_id.strip():  # an empty assigner names no one
+                users.setdefault(user_id.lower(), user_id)
     for n, provider_id in enumerate(providers.values(), start=1):
         tenant.providers.append(_provider(provider_id, f"Provider {n}", True))
     by_id = {a["learningContentId"].lower(): a["learningContentId"] for a in tenant.activities}
@@ -753,3 +564,4 @@ def _infer(tenant: Tenant) -> None:
         tenant.users.append(_user(user_id, f"User {n}", premium=True))
     if LEARNER_ID.lower() not in users:
         tenant.users.append(_user(LEARNER_ID, "Adele Vance", premium=True))
+    return tenant

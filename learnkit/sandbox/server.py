@@ -35,6 +35,7 @@ from learnkit.sandbox.contract import DEFAULT_CONTRACT, ContractName, ContractRu
 from learnkit.sandbox.faults import Faults
 from learnkit.sandbox.graph import GraphService
 from learnkit.sandbox.identity import GRAPH_RESOURCE, DemoApp, Identity
+from learnkit.sandbox.load import load_tenant
 from learnkit.sandbox.oauth import OAuthService
 from learnkit.sandbox.seed import (
     DEMO_IDS,
@@ -44,7 +45,6 @@ from learnkit.sandbox.seed import (
     build_tenant,
     bulk_activities,
     bulk_users,
-    load_tenant,
 )
 from learnkit.sandbox.store import Store
 from learnkit.sandbox.switches import Switches
@@ -552,7 +552,7 @@ def start(
     DatabaseInUse. A host other than loopback is refused unless ``allow_remote``,
     and then warned about (RemoteWarning). ``load`` seeds it from a provider's real activities instead of the
     demo tenant (``learnkit export``'s CSV, or Graph activities as JSON; see
-    ``learnkit.sandbox.seed.load_tenant``), with user ids replaced by stable pseudonyms if
+    ``learnkit.sandbox.load.load_tenant``), with user ids replaced by stable pseudonyms if
     ``pseudonymize``; ``reset()`` then reloads that file's tenant.
 
     ``contract`` is ``"documented"`` (serve only what Graph's pages describe: the provider-wide activity

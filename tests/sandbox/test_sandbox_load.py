@@ -20,7 +20,8 @@ import pytest
 
 from learnkit import cli
 from learnkit.sandbox import Sandbox, start
-from learnkit.sandbox.seed import build_tenant, pseudonym
+from learnkit.sandbox.load import pseudonym
+from learnkit.sandbox.seed import build_tenant
 from tests.conftest import client_credentials_token
 
 PROVIDERS = "/employeeExperience/learningProviders"
