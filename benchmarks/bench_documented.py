@@ -1,4 +1,4 @@
-"""An apply without the provider's list: learnkit against a hand-written client that reads each record before writing it.
+"""An apply without the provider's list: learnkit against a hand-written client that reads each record first.
 
 On a sandbox answering as Graph's pages document (the provider-wide list refused), every contender
 updates the same 2,000 records (completion moved on by one) at 50 ms of added latency per HTTP request:
