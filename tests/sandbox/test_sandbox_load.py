@@ -34,7 +34,9 @@ def export(info: dict[str, Any], registration: str, folder: Path, name: str) -> 
     described.write_text(json.dumps(info))
     described.chmod(0o600)
     out = folder / f"{name}.csv"
-    assert cli.main(["export", "--sandbox-json", str(described), "--provider", registration, "-o", str(out)]) == 0
+    # The whole provider, as the list gives it: the sandboxes here serve it (contract metadata).
+    argv = ["export", "--sandbox-json", str(described), "--provider", registration, "--list", "-o", str(out)]
+    assert cli.main(argv) == 0
     return out.read_text()
 
 
@@ -47,7 +49,7 @@ class Served:
 
     def __init__(self, *args: str) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "learnkit", "sandbox", "--json", *args],
+            [sys.executable, "-m", "learnkit", "sandbox", "--json", "--contract", "metadata", *args],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -68,6 +70,7 @@ class Served:
 def exported(clean_sandbox: Sandbox, tmp_path: Path) -> tuple[str, str]:
     """(registration id, CSV text) of the second demo provider (both types, seeded inconsistencies included)."""
     registration = clean_sandbox.demo["other_registration_id"]
+    clean_sandbox.set_contract("metadata")
     return registration, export(clean_sandbox.to_json(), registration, tmp_path, "original")
 
 
@@ -115,14 +118,14 @@ def test_pseudonymized_load_renames_every_user_consistently(
         assert {c: new[c] for c in unchanged} == {c: old[c] for c in unchanged}
     assert len(set(mapping.values())) == len(mapping) > 1
     # the same input gives the same pseudonyms, here through the Python API
-    with start(load=source, pseudonymize=True) as again:
+    with start(load=source, pseudonymize=True, contract="metadata") as again:
         assert export(again.to_json(), registration, tmp_path, "twice") == export(
             served[0].info, registration, tmp_path, "once"
         )
 
 
 @pytest.mark.parametrize("shape", ["json lines", "one Graph answer"])
-def test_graph_json_loads_as_it_was(graph: Any, tmp_path: Path, shape: str) -> None:
+def test_graph_json_loads_as_it_was(listing_sb: Any, graph: Any, tmp_path: Path, shape: str) -> None:
     registration = graph.sb.demo["registration_id"]
     answer = graph.get(f"{PROVIDERS}/{registration}/learningCourseActivities?$top=999").json()
     listed = answer["value"]
@@ -131,7 +134,7 @@ def test_graph_json_loads_as_it_was(graph: Any, tmp_path: Path, shape: str) -> N
         "".join(json.dumps(item) + "\n" for item in listed) if shape == "json lines" else json.dumps(answer, indent=2)
     )
     source.write_text(text)
-    with start(load=source) as loaded:
+    with start(load=source, contract="metadata") as loaded:
         assert loaded.demo["registration_id"] == registration
         with loaded.session() as http:
             again = http.get(

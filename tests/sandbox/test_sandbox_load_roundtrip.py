@@ -89,15 +89,17 @@ def export(info: dict[str, Any], folder: Path, name: str) -> Path:
     described.write_text(json.dumps(info))
     described.chmod(0o600)
     out = folder / f"{name}.csv"
-    assert cli.main(["export", "--sandbox-json", str(described), "--provider", REGISTRATION_ID, "-o", str(out)]) == 0
+    # The whole provider as its list gives it: the sandboxes here serve it (contract metadata).
+    argv = ["export", "--sandbox-json", str(described), "--provider", REGISTRATION_ID, "--list", "-o", str(out)]
+    assert cli.main(argv) == 0
     return out
 
 
 def test_export_load_export_gives_the_same_bytes(tmp_path: Path) -> None:
     source = tricky_activities()
-    with start(load=write_lines(tmp_path / "tricky.jsonl", source)) as first:
+    with start(load=write_lines(tmp_path / "tricky.jsonl", source), contract="metadata") as first:
         once = export(first.to_json(), tmp_path, "once")
-    with start(load=once) as second:
+    with start(load=once, contract="metadata") as second:
         twice = export(second.to_json(), tmp_path, "twice")
     assert twice.read_bytes() == once.read_bytes()
     # ... and the values are the ones Graph held, not merely stable: every note and external id as it was
@@ -290,7 +292,8 @@ def test_nothing_loaded_makes_the_sandbox_answer_500(tmp_path: Path) -> None:
             assert "\n" not in str(exc)
         else:
             activities.append(hostile)
-    with start(load=write_lines(tmp_path / "odd.jsonl", activities)) as sb, sb.session() as http:
+    loaded = write_lines(tmp_path / "odd.jsonl", activities)
+    with start(load=loaded, contract="metadata") as sb, sb.session() as http:
         headers = {"Authorization": f"Bearer {client_credentials_token(sb)}"}
         listed = http.get(f"{sb.graph_url}{ACTIVITIES}?$top=999", headers=headers, timeout=10)
         assert listed.status_code == 200, listed.text
