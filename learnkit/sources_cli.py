@@ -17,7 +17,7 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, TextIO
 
-from learnkit.cli import DELEGATED_CLIENT_VARIABLE, CommandError, client_from_args
+from learnkit.cli import DELEGATED_CLIENT_VARIABLE, CommandError, client_from_args, read_sandbox_json
 from learnkit.errors import InvalidInputError, SourceRequiredError
 
 if TYPE_CHECKING:
@@ -61,11 +61,17 @@ def add_source_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def source_from_args(args: argparse.Namespace) -> Source | None:
-    """The source the options name (None: the provider's list where served); a bad file is one line."""
+    """The source the options name (None: the provider's list where served); a bad file is one line.
+
+    A sandbox started just before (``learnkit sandbox --keys-out keys.csv --json > sb.json &``) writes its
+    keys before its JSON line: that line is waited for first, so the file of keys is whole when read.
+    """
     from learnkit.sources import ActivityIds, ExternalIds, Learners, ProviderList
 
     if args.list:
         return ProviderList()
+    if getattr(args, "sandbox_json", None) not in (None, "-"):
+        read_sandbox_json(args.sandbox_json)
     for option, attribute, kind in (
         ("--external-ids", "external_ids", ExternalIds),
         ("--ids", "ids", ActivityIds),
