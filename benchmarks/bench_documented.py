@@ -116,7 +116,7 @@ def main(argv: list[str] | None = None) -> str:
     os.environ.setdefault("LEARNKIT_LEASES", str(folder / "leases.sqlite"))
     with Server(contract="documented") as server:
         registration = server.demo["registration_id"]
-        server.command(f"seed {args.records + 500} {registration}")
+        server.command(f"seed {3 * args.records} {registration}")  # about two in five are in progress
         keys = ActivityIds(server.command(f"ids {registration}").split(" ", 1)[1].split(","))
         client = GraphClient.for_sandbox(server.info)
         bearer = token(client)

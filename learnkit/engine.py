@@ -287,7 +287,7 @@ class Engine:
         self.retry = retry
         self.recheck_after = recheck_after
         self.concurrency = max(1, concurrency)
-        self.limits = AdaptiveLimit(maximum=self.concurrency, limit=float(min(4, self.concurrency)))
+        self.limits = AdaptiveLimit(maximum=self.concurrency, limit=float(self.concurrency))
         self.clock = clock
         self.bar = _Progress(progress, len(rows), "dry run" if dry_run else "bulk")
         self.stats = {"requests": 0, "round_trips": 0, "throttled": 0, "pages": 0}
