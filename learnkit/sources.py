@@ -78,6 +78,7 @@ __all__ = [
     "Source",
     "forget_probes",
     "keys_in_text",
+    "list_refusal",
     "list_served",
     "next_path",
     "read_keys",
@@ -637,7 +638,16 @@ def _by_learners(
         on_records=on_records,
     )
     batches.run(_Get(uid, f"{paths.learner_activities(uid)}?$top={page_size}") for uid in source.user_ids)
-    items = [record for uid in source.user_ids for record in pages.get(uid, ())]
+    # Each record once: one learner may be named twice ("me" and their id), and a record may be listed on
+    # two pages of a list that changed while it was read.
+    items: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for uid in source.user_ids:
+        for record in pages.get(uid, ()):
+            record_id = str(record.get("id"))
+            if record_id not in seen:
+                seen.add(record_id)
+                items.append(record)
     not_found = set(batches.not_found)
     missing = tuple(uid for uid in source.user_ids if uid in not_found)
     return Records(items, missing, (), "Learners", batches.round_trips)
@@ -682,6 +692,16 @@ def list_served(client: GraphClient, registration_id: str) -> bool:
     Example: ``list_served(client, sb.demo["registration_id"])``
     """
     return _probe(client, registration_id) is None
+
+
+def list_refusal(client: GraphClient, registration_id: str) -> str | None:
+    """None where the service serves a provider's whole list to this client's token, else what it answered
+    (status, code and the start of its message): ``list_served``'s answer, with the service's words for a page
+    to show. Asked and remembered as ``list_served`` is.
+
+    Example: ``list_refusal(client, reg)  # '400 BadRequest: Unsupported segment type. ...' or None``
+    """
+    return _probe(client, registration_id)
 
 
 def _probe(client: GraphClient, registration_id: str) -> str | None:

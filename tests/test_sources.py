@@ -321,6 +321,13 @@ def test_learners_pages_and_more_than_20_learners(sb: Sandbox, learner_client: G
     assert [u.lower() for u in by_learner.index] == [u.lower() for u in asked if "dead" not in u]
 
 
+def test_a_learner_named_twice_gives_each_record_once(sb: Sandbox, learner_client: GraphClient, reg: str) -> None:
+    learner = sb.demo["learner_id"]
+    once = read_activities(learner_client, reg, source=Learners([learner]))
+    twice = read_activities(learner_client, reg, source=Learners(["me", learner]))  # "me" is the demo learner
+    assert len(once) > 0 and twice["id"].tolist() == once["id"].tolist()
+
+
 def test_learners_lists_need_a_delegated_token(sb: Sandbox, client: GraphClient, reg: str) -> None:
     wire = Wire(client)
     with pytest.raises(TokenError, match="delegated"):
