@@ -672,8 +672,15 @@ def _refuses_list(error: GraphError) -> bool:
 
 
 def _said(error: GraphError) -> str:
+    """Status, code and message, the message cut (with an ellipsis) past 200 characters.
+
+    >>> from learnkit.errors import BadRequestError
+    >>> _said(BadRequestError("Unsupported segment type: " + "x" * 300, code="BadRequest"))[-3:]
+    'xx…'
+    """
     said = f"{error.status} {error.code}".strip()
-    return f"{said}: {error.message[:120]}" if error.message else said
+    message = error.message if len(error.message) <= 200 else error.message[:199] + "…"
+    return f"{said}: {message}" if message else said
 
 
 def _service(client: GraphClient) -> tuple[tuple[str, str, str], str]:

@@ -28,6 +28,7 @@ import traitlets
 
 from learnkit.errors import InvalidInputError
 from learnkit.sources import ActivityIds, ExternalIds, Learners, Source, keys_in_text, read_keys
+from learnkit.widgets._common import style_sheet
 from learnkit.widgets._safe import guarded
 
 __all__ = ["CHOICES", "SourceChoice"]
@@ -63,8 +64,9 @@ _CSS = """
 .lk-source-choice .widget-radio-box label { white-space: normal; }
 /* The list, where the tenant does not serve it: shown, not choosable (the kernel refuses it too). */
 .lk-source-choice.lk-list-refused .widget-radio-box label:first-child { opacity: 0.5; pointer-events: none; }
-.lk-source-guide .lk-note, .lk-keys-help { color: var(--jp-ui-font-color1, inherit); }
-.lk-source-note .lk-muted, .lk-keys-note .lk-muted { color: var(--jp-ui-font-color2, #555); }
+/* Paragraphs, not one-line labels: the widgets' line height (a control's) spreads them out. */
+.lk-source .lk-note, .lk-source .lk-refused { line-height: 1.45; margin: 2px 0 4px; }
+.lk-source .lk-note.lk-muted { color: var(--jp-ui-font-color2, #555); }
 </style>
 """
 
@@ -132,6 +134,7 @@ class SourceChoice(widgets.VBox):  # type: ignore[misc]
         self.observe(guarded(lambda _: self._show_keys(), self.note), "delegated")
         super().__init__(
             [
+                style_sheet(),
                 widgets.HTML(_CSS, layout=widgets.Layout(height="0px", overflow="hidden", margin="0")),
                 self.guide,
                 self.choice,
@@ -170,7 +173,7 @@ class SourceChoice(widgets.VBox):  # type: ignore[misc]
         where they came from (a file's name)."""
         if kind not in KINDS:
             raise InvalidInputError("kind", "invalid", f"{kind!r}: give one of {', '.join(KINDS)}")
-        keys = list(keys)
+        keys = list(dict.fromkeys(keys))  # each once, as the source reads them
         text = "\n".join(keys)
         self._set(kind)
         self._chosen_by_person = True  # keys given (pasted, uploaded, named on the command line) are a choice
@@ -294,17 +297,19 @@ class SourceChoice(widgets.VBox):  # type: ignore[misc]
             )
             if not self.delegated:
                 text += f"<div class='lk-refused'>✖ Learners' lists need a delegated sign-in: {_DELEGATED_HOW}</div>"
-        self.keys_help.value = f"<div class='lk-keys-help'>{text}</div>"
+        self.keys_help.value = f"<div class='lk-note'>{text}</div>"
         self._count()
 
     def _count(self) -> None:
         chosen = self.choice.value
         keys = self._keys()
         what = KINDS[chosen].WHAT if chosen in KINDS else "keys"
+        # Counted as they will be read: a repeated key once (a learner's id in any case).
+        count = len(KINDS[chosen](keys)) if chosen in KINDS and keys else len(keys)
         if self._filled is not None and self._filled[0] == self.keys_text.value and self._origin:
-            self.keys_note.value = f"<div class='lk-note'>{len(keys):,} {what}, from {html.escape(self._origin)}</div>"
+            self.keys_note.value = f"<div class='lk-note'>{count:,} {what}, from {html.escape(self._origin)}</div>"
         else:
-            self.keys_note.value = f"<div class='lk-note lk-muted'>{len(keys):,} {what}</div>"
+            self.keys_note.value = f"<div class='lk-note lk-muted'>{count:,} {what}</div>"
 
 
 def _fit() -> widgets.Layout:
