@@ -263,19 +263,19 @@ class SourceChoice(widgets.VBox):  # type: ignore[misc]
                 f"{why}.</div>"
             )
         elif served:
+            if not self._chosen_by_person:  # chosen first: the note then says what is chosen
+                self._set("list")
             self.note.value = (
                 "<div class='lk-note'>This tenant serves the provider's list: every record is read from it, "
                 "page by page. Keys or learners read just those records.</div>"
             )
-            if not self._chosen_by_person:
-                self._set("list")
         else:
+            if self.choice.value in (None, "list"):
+                self._set("external_ids")
             self.note.value = (
                 f"<div class='lk-note'>This tenant does not serve the provider's list{answer}: name the records "
                 "by their keys or by learner.</div>"
             )
-            if self.choice.value in (None, "list"):
-                self._set("external_ids")
         self._show_keys()
 
     def _show_keys(self) -> None:

@@ -111,7 +111,7 @@ def edit_in_form(page: Any, value: int) -> None:
 
 
 def test_app_on_its_own_sandbox_edit_save_undo_and_state_kept(tmp_path: Path) -> None:
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
     import learnkit.sandbox
 
@@ -133,7 +133,7 @@ def test_app_on_its_own_sandbox_edit_save_undo_and_state_kept(tmp_path: Path) ->
             page.locator(".lk-source-note").get_by_text("This tenant serves the provider's list").wait_for(
                 timeout=60_000
             )
-            assert page.locator(".lk-source-choice input[type=radio]").first.is_checked()
+            expect(page.locator(".lk-source-choice input[type=radio]").first).to_be_checked(timeout=30_000)
             shoot(page, "2-provider")
 
             page.locator("button.lk-load").click()
@@ -238,7 +238,7 @@ def test_app_on_a_running_sandbox_with_device_code_then_cli_undo(tmp_path: Path)
 def test_app_on_a_documented_sandbox_reads_by_the_demo_keys_edits_and_saves_in_both_themes(tmp_path: Path) -> None:
     """The tenant refuses the provider's list: the page says so, greys it out, and reads the records named by
     keys, pasted, uploaded or the demo provider's own; in the light theme and the dark."""
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
     import learnkit.sandbox
 
@@ -258,7 +258,8 @@ def test_app_on_a_documented_sandbox_reads_by_the_demo_keys_edits_and_saves_in_b
             note.get_by_text("This tenant does not serve the provider's list").wait_for(timeout=60_000)
             assert "Unsupported segment type" in note.inner_text()
             radios = page.locator(".lk-source-choice input[type=radio]")
-            assert not radios.first.is_checked() and radios.nth(1).is_checked()  # external ids chosen instead
+            expect(radios.nth(1)).to_be_checked(timeout=30_000)  # external ids chosen instead
+            assert not radios.first.is_checked()
             listed = page.locator(".lk-source-choice .widget-radio-box label").first
             assert listed.evaluate("(el) => getComputedStyle(el).pointerEvents") == "none"  # not choosable
             listed.click(force=True)
