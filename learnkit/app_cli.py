@@ -7,6 +7,9 @@ process keeps an embedded sandbox whose tenant lives in the user's data folder (
 ``$LEARNKIT_DATA_DIR``), so edits survive a restart; ``--sandbox-json`` attaches to a
 sandbox already running; ``--tenant`` works against a tenant (the ``AZURE_*`` variables,
 or the sign-in form). Saves go to the journal ``learnkit runs`` and ``learnkit undo`` read.
+``--external-ids``, ``--ids`` or ``--learners FILE`` choose on the Provider page which records
+to read (``learnkit.sources``); on its own sandbox the app hands the kernel the demo provider's
+keys (``SANDBOX_KEYS_VARIABLE``), so the page can fill them in with one click.
 
 Why Voila: it serves exactly the widgets a notebook user gets (the same ``WorkbenchApp``, the
 same front ends of ipywidgets and ipydatagrid, shipped in their wheels, nothing from a CDN)
@@ -46,6 +49,8 @@ __all__ = [
     "DATA_DIR_VARIABLE",
     "DELEGATED_CLIENT_VARIABLE",
     "SANDBOX_JSON_VARIABLE",
+    "SANDBOX_KEYS_VARIABLE",
+    "SOURCE_VARIABLES",
     "add_arguments",
     "data_dir",
     "notebook_path",
@@ -59,6 +64,17 @@ APP_MODE_VARIABLE = "LEARNKIT_APP_MODE"
 SANDBOX_JSON_VARIABLE = "LEARNKIT_SANDBOX_JSON"
 #: The national cloud in tenant mode (``learnkit.clouds``'s names).
 CLOUD_VARIABLE = "LEARNKIT_CLOUD"
+#: A CSV of the sandbox demo provider's keys (``id``, ``externalcourseActivityId``: what ``learnkit sandbox
+#: --keys-out`` writes), for the Provider page's "use the demo provider's keys". Set for the app's own
+#: sandbox; set it yourself, beside ``--sandbox-json``, to a ``--keys-out`` file of the sandbox attached to.
+SANDBOX_KEYS_VARIABLE = "LEARNKIT_SANDBOX_KEYS"
+#: The option's ``argparse`` name -> the variable that hands its file (absolute) to the kernel: the source
+#: the Provider page starts with (``learnkit.sources``: ExternalIds, ActivityIds, Learners).
+SOURCE_VARIABLES = {
+    "external_ids": "LEARNKIT_APP_EXTERNAL_IDS",
+    "ids": "LEARNKIT_APP_IDS",
+    "learners": "LEARNKIT_APP_LEARNERS",
+}
 #: Voila's own default port: the URL a person may already know.
 DEFAULT_PORT = 8866
 #: How long Voila may take to answer before the command gives up.
@@ -92,6 +108,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--delegated-client-id", metavar="ID", help="public client id for a device-code sign-in (with --tenant)"
     )
     parser.add_argument("--reset", action="store_true", help="rebuild the app's sandbox tenant from the demo seed")
+    parser.add_argument(
+        "--contract",
+        choices=("documented", "metadata"),
+        default=None,
+        help="the app's own sandbox answers as `learnkit sandbox --contract` does: documented refuses the "
+        "provider's whole list, as a tenant may (default: the sandbox's default)",
+    )
+    records = parser.add_argument_group(
+        "which records",
+        "Choose on the Provider page how to name the provider's records: Graph documents reading them by key "
+        "and by learner; the provider's whole list only where the tenant serves it. A FILE is one key a line "
+        "(blank lines and # comments skipped), or a CSV with that column (an exported CSV works).",
+    )
+    chosen = records.add_mutually_exclusive_group()
+    chosen.add_argument(
+        "--external-ids", metavar="FILE", help="start with the provider's own keys (externalcourseActivityId) in FILE"
+    )
+    chosen.add_argument("--ids", metavar="FILE", help="start with the activity ids (column id) in FILE")
+    chosen.add_argument(
+        "--learners",
+        metavar="FILE",
+        help="start with the learners (column userId, learnerUserId or id) in FILE: their lists need a delegated "
+        "sign-in (on a sandbox the demo user is signed in; a tenant needs --delegated-client-id)",
+    )
     parser.add_argument(
         "--journal",
         metavar="PATH",
@@ -174,14 +214,39 @@ def _start_sandbox(args: argparse.Namespace) -> Any:
     import learnkit.sandbox
 
     db = data_dir() / "app-sandbox" / "graph.db"
+    contract = {"contract": args.contract} if args.contract else {}
     try:
-        return learnkit.sandbox.start(db=db, reset=args.reset)
+        return learnkit.sandbox.start(db=db, reset=args.reset, **contract)
     except (OSError, ValueError, RuntimeError) as exc:
         raise CommandError(
             f"cannot start the app's sandbox on {db}: {exc} (is another `learnkit app` using it? "
             f"stop it, or set {DATA_DIR_VARIABLE} to another folder)",
             status=1,
         ) from None
+
+
+def _source_files(args: argparse.Namespace) -> dict[str, str]:
+    """The variables of the source an option names, its file read once here: a bad file is one line, before
+    anything starts. ``{}`` without one."""
+    from learnkit.errors import InvalidInputError
+    from learnkit.sources import ActivityIds, ExternalIds, Learners
+
+    kinds: dict[str, type[ExternalIds] | type[ActivityIds] | type[Learners]] = {
+        "external_ids": ExternalIds,
+        "ids": ActivityIds,
+        "learners": Learners,
+    }
+    for attribute, variable in SOURCE_VARIABLES.items():
+        path = getattr(args, attribute, None)
+        if path is None:
+            continue
+        option = "--" + attribute.replace("_", "-")
+        try:
+            kinds[attribute].from_file(path)
+        except InvalidInputError as exc:
+            raise CommandError(f"{option} {exc}") from None
+        return {variable: str(Path(path).expanduser().resolve())}
+    return {}
 
 
 def _wait_for(url_host: str, port: int, proc: subprocess.Popen[bytes]) -> None:
@@ -214,10 +279,15 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError("--delegated-client-id goes with --tenant (a sandbox signs its demo user in itself)")
     if args.reset and (args.tenant or args.sandbox_json):
         raise CommandError("--reset rebuilds the app's own sandbox: it goes without --tenant and --sandbox-json")
+    if args.contract and (args.tenant or args.sandbox_json):
+        raise CommandError("--contract sets the app's own sandbox: it goes without --tenant and --sandbox-json")
     port = _check_address(args.ip, args.port, args.allow_remote)
     if importlib.util.find_spec("voila") is None:  # said before anything starts
         raise CommandError("the app needs Voila: python -m pip install 'learnkit[notebook]'")
     env = {**os.environ, "NO_PROXY": "127.0.0.1,localhost,::1"}
+    for variable in SOURCE_VARIABLES.values():
+        env.pop(variable, None)
+    env.update(_source_files(args))
     if args.journal:
         env["LEARNKIT_JOURNAL"] = str(Path(args.journal).expanduser().resolve())
     private = Path(tempfile.mkdtemp(prefix="learnkit-app-"))  # 0700: the sandbox's JSON holds its secrets
@@ -233,6 +303,7 @@ def run(args: argparse.Namespace) -> int:
             if args.delegated_client_id:
                 env[DELEGATED_CLIENT_VARIABLE] = args.delegated_client_id
             env.pop(SANDBOX_JSON_VARIABLE, None)
+            env.pop(SANDBOX_KEYS_VARIABLE, None)
             where = "a tenant (sign in on the page)"
         elif args.sandbox_json:
             from learnkit.cli import read_sandbox_json
@@ -244,11 +315,16 @@ def run(args: argparse.Namespace) -> int:
             env[SANDBOX_JSON_VARIABLE] = str(Path(args.sandbox_json).resolve())
             where = f"the sandbox at {info['graph_url']}"
         else:
+            from learnkit.sandbox.cli import write_keys
+
             sandbox = _start_sandbox(args)
             described = private / "sandbox.json"
             _write_private(described, sandbox.to_json())
+            # Beside it, the demo provider's keys: the kernel attaches through the JSON and has no handle to ask.
+            write_keys(sandbox, private / "sandbox-keys.csv")
             env[APP_MODE_VARIABLE] = "sandbox"
             env[SANDBOX_JSON_VARIABLE] = str(described)
+            env[SANDBOX_KEYS_VARIABLE] = str(private / "sandbox-keys.csv")
             where = f"its own sandbox (state kept in {Path(sandbox.db_path).parent})"
         token = _voila_config(private)
         env["JUPYTER_CONFIG_DIR"] = str(private)

@@ -32,7 +32,7 @@ Example::
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from json.encoder import encode_basestring_ascii
@@ -241,7 +241,12 @@ def _parse_one(value: Any, *, aware: bool) -> tuple[int, str | None]:
 
 
 def read_activities(
-    client: GraphClient, registration_id: str, *, source: Source | None = None, page_size: int = 999
+    client: GraphClient,
+    registration_id: str,
+    *,
+    source: Source | None = None,
+    page_size: int = 999,
+    on_records: Callable[[int], object] | None = None,
 ) -> pd.DataFrame:
     """A provider's activities as a typed frame: those ``source`` names, or all of them from the provider's list.
 
@@ -251,12 +256,13 @@ def read_activities(
     it does not. What was asked for and not found is ``frame.attrs["not_found"]`` (ids, keys or learner
     ids, as given), the ids of records left out as another provider's ``frame.attrs["other_provider"]``,
     the source's name ``frame.attrs["source"]``; pandas keeps ``attrs`` through copies and selections.
+    ``on_records(n)`` hears how many records are read so far, as pages or batches arrive.
 
     Example: ``read_activities(client, reg, source=ExternalIds(["k-1", "k-2"])).attrs["not_found"]``
     """
     from learnkit.sources import NOT_FOUND, OTHER_PROVIDER, SOURCE, read_records
 
-    records = read_records(client, registration_id, source, page_size=page_size)
+    records = read_records(client, registration_id, source, page_size=page_size, on_records=on_records)
     frame = activities_frame(records.items)
     frame.attrs.update({NOT_FOUND: records.not_found, OTHER_PROVIDER: records.other_provider, SOURCE: records.source})
     return frame

@@ -77,6 +77,8 @@ __all__ = [
     "Records",
     "Source",
     "forget_probes",
+    "keys_in_text",
+    "list_refusal",
     "list_served",
     "next_path",
     "read_keys",
@@ -277,14 +279,22 @@ def read_keys(path: str | Path, columns: Sequence[str] = (), what: str = "keys")
         raise InvalidInputError(name, "invalid", detail) from None
     if "\x00" in text:
         raise InvalidInputError(name, "invalid", "is not a text file (it holds NUL characters)")
-    if name.lower().endswith(".csv"):
-        keys = _csv_keys(text, name, columns, what, ESCAPE)
-    else:
-        keys = [line.strip() for line in text.splitlines()]
-        keys = [key for key in keys if key and not key.startswith("#")]
+    csv_file = name.lower().endswith(".csv")
+    keys = _csv_keys(text, name, columns, what, ESCAPE) if csv_file else keys_in_text(text)
     if not keys:
         raise InvalidInputError(name, "empty", f"holds no {what}: one a line (blank lines and # comments are skipped)")
     return keys
+
+
+def keys_in_text(text: str) -> list[str]:
+    """The keys in text of one key a line, as ``read_keys`` reads a text file: each line without its
+    surrounding spaces; blank lines and lines starting with ``#`` skipped (keys pasted into a box).
+
+    >>> keys_in_text("# from the LMS\\n k-1 \\n\\nk 2\\r\\n")
+    ['k-1', 'k 2']
+    """
+    keys = [line.strip() for line in text.splitlines()]
+    return [key for key in keys if key and not key.startswith("#")]
 
 
 def _csv_keys(text: str, name: str, columns: Sequence[str], what: str, escape: str) -> list[str]:
@@ -338,6 +348,10 @@ class _Batches:
     and is raised. Each of ``concurrency`` threads takes the next batch itself as soon as its last one is
     answered (a dispatching thread would wait its turn for the GIL between every answer and the next
     batch), within what the limits allow; the answers are taken in under one lock.
+
+    ``on_records(count())`` hears of each answered batch that raised ``count()`` (the records kept so far,
+    counted under that lock), outside it: a slow listener holds back no other thread's next batch, and
+    the counts it hears only grow.
     """
 
     def __init__(
@@ -348,10 +362,16 @@ class _Batches:
         *,
         concurrency: int,
         clock: Callable[[], float] = time.monotonic,
+        count: Callable[[], int] | None = None,
+        on_records: Callable[[int], object] | None = None,
     ) -> None:
         self.client = client
         self.operation = operation
         self.on_found = on_found
+        self.count = count
+        self.on_records = on_records
+        self._heard = 0
+        self._telling = threading.Lock()
         self.concurrency = max(1, concurrency)
         self.limits = AdaptiveLimit(maximum=self.concurrency, limit=float(self.concurrency))
         self.clock = clock
@@ -419,6 +439,8 @@ class _Batches:
                 answers = self.client.batch(subrequests, operation=self.operation)
                 with self._turn:
                     self._after(gets, epoch, answers)
+                    counted = self.count() if self.count is not None else 0
+                self._tell(counted)
             except BaseException as exc:  # handed to run(), which raises it in the caller
                 with self._turn:
                     self._error = self._error or exc
@@ -426,6 +448,15 @@ class _Batches:
                 with self._turn:
                     self._inflight -= 1
                     self._turn.notify_all()
+
+    def _tell(self, counted: int) -> None:
+        """``on_records(counted)`` unless a larger count was heard already (threads finish out of order)."""
+        if self.on_records is None:
+            return
+        with self._telling:
+            if counted > self._heard:
+                self._heard = counted
+                self.on_records(counted)
 
     def _after(self, gets: list[_Get], epoch: int, answers: list[dict[str, Any]]) -> None:
         by_id = {str(a.get("id")): a for a in answers}
@@ -491,7 +522,13 @@ def _provider_of(registration_id: str) -> Callable[[dict[str, Any]], bool]:
     return mine
 
 
-def _by_keys(client: GraphClient, registration_id: str, source: ActivityIds | ExternalIds, concurrency: int) -> Records:
+def _by_keys(
+    client: GraphClient,
+    registration_id: str,
+    source: ActivityIds | ExternalIds,
+    concurrency: int,
+    on_records: Callable[[int], object] | None = None,
+) -> Records:
     if isinstance(source, ActivityIds):
         keys, operation = source.ids, "get_activity"
         urls = [paths.activity(key) for key in keys]
@@ -499,15 +536,19 @@ def _by_keys(client: GraphClient, registration_id: str, source: ActivityIds | Ex
         keys, operation = source.keys, "get_activity_by_external_id"
         urls = [paths.activity_by_external_id(registration_id, key) for key in keys]
     found: dict[str, dict[str, Any]] = {}
+    mine = _provider_of(registration_id)
+    kept = [0]  # the provider's records found so far, for on_records
 
     def on_found(get: _Get, body: dict[str, Any]) -> None:
         # An entity's answer carries @odata.context (and may carry an etag): about the answer, not the
         # record. Dropped here, as answers arrive, while other batches are still on the wire.
         found[get.key] = strip_control_information(body)
+        kept[0] += mine(body)
 
-    batches = _Batches(client, operation, on_found, concurrency=concurrency)
+    batches = _Batches(
+        client, operation, on_found, concurrency=concurrency, count=lambda: kept[0], on_records=on_records
+    )
     batches.run(_Get(key, url) for key, url in zip(keys, urls, strict=True))
-    mine = _provider_of(registration_id)
     items: list[dict[str, Any]] = []
     other: list[str] = []
     seen: set[str] = set()
@@ -560,17 +601,25 @@ def next_path(graph_url: str, link: str) -> str | None:
 
 
 def _by_learners(
-    client: GraphClient, registration_id: str, source: Learners, page_size: int, concurrency: int
+    client: GraphClient,
+    registration_id: str,
+    source: Learners,
+    page_size: int,
+    concurrency: int,
+    on_records: Callable[[int], object] | None = None,
 ) -> Records:
     mine = _provider_of(registration_id)
     pages: dict[str, list[dict[str, Any]]] = {}
+    kept = [0]  # the provider's records read so far, for on_records
 
     def on_found(get: _Get, body: dict[str, Any]) -> _Get | None:
         items, link = body.get("value"), body.get("@odata.nextLink")
         url = client.graph_url + get.url
         if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
             raise UnexpectedResponseError(url, 200, "application/json", "a collection without a 'value' list")
-        pages.setdefault(get.key, []).extend(item for item in items if mine(item))
+        theirs = [item for item in items if mine(item)]
+        pages.setdefault(get.key, []).extend(theirs)
+        kept[0] += len(theirs)
         if link is None:
             return None
         following = next_path(client.graph_url, link) if isinstance(link, str) else None
@@ -580,9 +629,25 @@ def _by_learners(
             )
         return _Get(get.key, following)
 
-    batches = _Batches(client, "list_learner_activities", on_found, concurrency=concurrency)
+    batches = _Batches(
+        client,
+        "list_learner_activities",
+        on_found,
+        concurrency=concurrency,
+        count=lambda: kept[0],
+        on_records=on_records,
+    )
     batches.run(_Get(uid, f"{paths.learner_activities(uid)}?$top={page_size}") for uid in source.user_ids)
-    items = [record for uid in source.user_ids for record in pages.get(uid, ())]
+    # Each record once: one learner may be named twice ("me" and their id), and a record may be listed on
+    # two pages of a list that changed while it was read.
+    items: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for uid in source.user_ids:
+        for record in pages.get(uid, ()):
+            record_id = str(record.get("id"))
+            if record_id not in seen:
+                seen.add(record_id)
+                items.append(record)
     not_found = set(batches.not_found)
     missing = tuple(uid for uid in source.user_ids if uid in not_found)
     return Records(items, missing, (), "Learners", batches.round_trips)
@@ -629,6 +694,16 @@ def list_served(client: GraphClient, registration_id: str) -> bool:
     return _probe(client, registration_id) is None
 
 
+def list_refusal(client: GraphClient, registration_id: str) -> str | None:
+    """None where the service serves a provider's whole list to this client's token, else what it answered
+    (status, code and the start of its message): ``list_served``'s answer, with the service's words for a page
+    to show. Asked and remembered as ``list_served`` is.
+
+    Example: ``list_refusal(client, reg)  # '400 BadRequest: Unsupported segment type. ...' or None``
+    """
+    return _probe(client, registration_id)
+
+
 def _probe(client: GraphClient, registration_id: str) -> str | None:
     """None where the list is served, else what the service answered."""
     key, _ = _service(client)
@@ -659,11 +734,19 @@ def forget_probes() -> None:
         _PROBES.clear()
 
 
-def _provider_list(client: GraphClient, registration_id: str, page_size: int) -> Records:
-    pages = list(
-        client.iter_pages(paths.provider_activities(registration_id), operation=_LIST, params={"$top": page_size})
-    )
-    return Records([item for page in pages for item in page], source="ProviderList", round_trips=len(pages))
+def _provider_list(
+    client: GraphClient, registration_id: str, page_size: int, on_records: Callable[[int], object] | None = None
+) -> Records:
+    items: list[dict[str, Any]] = []
+    pages = 0
+    for page in client.iter_pages(
+        paths.provider_activities(registration_id), operation=_LIST, params={"$top": page_size}
+    ):
+        items.extend(page)
+        pages += 1
+        if on_records is not None:
+            on_records(len(items))
+    return Records(items, source="ProviderList", round_trips=pages)
 
 
 def read_records(
@@ -673,22 +756,25 @@ def read_records(
     *,
     page_size: int = 999,
     concurrency: int = CONCURRENCY,
+    on_records: Callable[[int], object] | None = None,
 ) -> Records:
     """A provider's activities from ``source``, as Graph's JSON; the provider's list where served when None.
 
     ``page_size`` is the ``$top`` of each page of a list (the provider's, or a learner's);
     ``concurrency`` the most ``$batch`` es in flight. Without a source, the provider's list is
     read if ``list_served``; otherwise ``SourceRequiredError`` says which sources to name.
+    ``on_records(n)`` hears how many of the provider's records are read so far, after each page or
+    ``$batch`` that brought some (called from the reading threads, one call at a time, ``n`` growing).
 
     Example: ``read_records(client, reg, ExternalIds(["k-1", "k-2"])).not_found``
     """
     paths.require_id(registration_id, "registration_id")
     if isinstance(source, (ActivityIds, ExternalIds)):
-        return _by_keys(client, registration_id, source, concurrency)
+        return _by_keys(client, registration_id, source, concurrency, on_records)
     if isinstance(source, Learners):
-        return _by_learners(client, registration_id, source, page_size, concurrency)
+        return _by_learners(client, registration_id, source, page_size, concurrency, on_records)
     if isinstance(source, ProviderList):
-        return _provider_list(client, registration_id, page_size)
+        return _provider_list(client, registration_id, page_size, on_records)
     if source is not None:
         raise InvalidInputError(
             "source", "invalid", f"{source!r} is not a source: give ActivityIds, ExternalIds, Learners or ProviderList"
@@ -697,7 +783,7 @@ def read_records(
     if said is not None:
         raise SourceRequiredError(registration_id, said)
     try:
-        return _provider_list(client, registration_id, page_size)
+        return _provider_list(client, registration_id, page_size, on_records)
     except GraphError as exc:
         if not _refuses_list(exc):
             raise

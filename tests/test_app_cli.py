@@ -24,6 +24,7 @@ def test_app_is_a_command_and_its_help_loads_no_widget_or_server() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert "--sandbox-json" in done.stdout and "--allow-remote" in done.stdout
+    assert "--external-ids FILE" in done.stdout and "--learners FILE" in done.stdout and "--contract" in done.stdout
     assert done.stdout.strip().endswith("[]")
 
 
@@ -34,6 +35,9 @@ def test_app_is_a_command_and_its_help_loads_no_widget_or_server() -> None:
         (["app", "--delegated-client-id", "x"], "--delegated-client-id goes with --tenant"),
         (["app", "--tenant", "--reset"], "--reset rebuilds the app's own sandbox"),
         (["app", "--sandbox-json", "/nonexistent/sb.json", "--port", "0"], "no such file"),
+        (["app", "--tenant", "--contract", "documented"], "--contract sets the app's own sandbox"),
+        (["app", "--external-ids", "/nonexistent/keys.txt", "--port", "0"], "--external-ids /nonexistent/keys.txt"),
+        (["app", "--learners", str(ROOT / "README.md") + ".csv", "--port", "0"], "no such file"),
     ],
 )
 def test_mistakes_end_in_one_line(argv: list[str], said: str, capsys: pytest.CaptureFixture[str]) -> None:
@@ -59,3 +63,22 @@ def test_the_notebook_ships_in_the_package_and_voila_serves_it_on_the_address_gi
     assert "--no-browser" in command and "--Voila.ip=127.0.0.1" in command and "--port=9999" in command
     assert data_dir({"LEARNKIT_DATA_DIR": str(tmp_path)}) == tmp_path
     assert data_dir({}).name == "learnkit"
+
+
+def test_the_contracts_offered_are_the_sandboxs(tmp_path: Path) -> None:
+    import argparse
+
+    from learnkit.app_cli import SOURCE_VARIABLES, _source_files, add_arguments
+    from learnkit.sandbox.contract import CONTRACTS
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    offered = next(a for a in parser._actions if a.dest == "contract").choices
+    assert sorted(offered or ()) == sorted(CONTRACTS)
+    with pytest.raises(SystemExit):  # one source at most
+        parser.parse_args(["--ids", "a", "--external-ids", "b"])
+    keys = tmp_path / "keys.txt"
+    keys.write_text("k-1\n")
+    args = parser.parse_args(["--external-ids", str(keys)])
+    assert _source_files(args) == {SOURCE_VARIABLES["external_ids"]: str(keys.resolve())}
+    assert _source_files(parser.parse_args([])) == {}

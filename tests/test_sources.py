@@ -252,6 +252,34 @@ def test_batches_are_in_flight_together_up_to_the_concurrency(sb: Sandbox, clien
 # --- throttling ----------------------------------------------------------------------------------
 
 
+def test_progress_is_heard_as_pages_and_batches_arrive_growing_from_one_thread_at_a_time(
+    sb: Sandbox, client: GraphClient, learner_client: GraphClient, reg: str
+) -> None:
+    sb.set_contract("metadata")  # the list is read too
+    sb.set_latency(30)  # batches overlap: their answers come back out of order
+    keys = sb.external_ids()
+    calls: list[int] = []
+    inside = threading.Semaphore(1)
+
+    def heard(count: int) -> None:
+        assert inside.acquire(blocking=False), "two calls at once"
+        try:
+            calls.append(count)
+        finally:
+            inside.release()
+
+    frame = read_activities(client, reg, source=ExternalIds([*keys, "no-such-key"]), on_records=heard)
+    assert calls == sorted(set(calls)) and calls[-1] == len(frame) == len(keys)
+    assert len(calls) > len(keys) // 20 // 2  # a count per batch or so, not one at the end
+    sb.set_latency(0)
+    calls.clear()
+    mine = read_activities(learner_client, reg, source=Learners([sb.demo["learner_id"]]), on_records=heard)
+    assert calls[-1] == len(mine) > 0 and calls == sorted(set(calls))
+    calls.clear()
+    listed = read_records(client, reg, ProviderList(), page_size=100, on_records=heard)
+    assert calls == [*range(100, len(listed.items), 100), len(listed.items)]
+
+
 def test_throttled_subrequests_are_sent_again_after_their_wait(sb: Sandbox, client: GraphClient, reg: str) -> None:
     keys = unique_keys(the_list(client, reg))[:30]
     sb.set_faults(None, retry_after=0.05)
@@ -299,6 +327,13 @@ def test_learners_pages_and_more_than_20_learners(sb: Sandbox, learner_client: G
     # Each learner's records in the order of their pages, learners in the order asked.
     by_learner = frame.groupby("learnerUserId", sort=False).size()
     assert [u.lower() for u in by_learner.index] == [u.lower() for u in asked if "dead" not in u]
+
+
+def test_a_learner_named_twice_gives_each_record_once(sb: Sandbox, learner_client: GraphClient, reg: str) -> None:
+    learner = sb.demo["learner_id"]
+    once = read_activities(learner_client, reg, source=Learners([learner]))
+    twice = read_activities(learner_client, reg, source=Learners(["me", learner]))  # "me" is the demo learner
+    assert len(once) > 0 and twice["id"].tolist() == once["id"].tolist()
 
 
 def test_learners_lists_need_a_delegated_token(sb: Sandbox, client: GraphClient, reg: str) -> None:

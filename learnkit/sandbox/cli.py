@@ -18,14 +18,15 @@ import signal
 import sys
 import threading
 import warnings
+from pathlib import Path
 from types import FrameType
 
 from learnkit._extras import MissingExtraError
 from learnkit.sandbox.contract import CONTRACTS, DEFAULT_CONTRACT
 from learnkit.sandbox.faults import parse_faults
-from learnkit.sandbox.server import DatabaseInUse, start
+from learnkit.sandbox.server import DatabaseInUse, Sandbox, start
 
-__all__ = ["add_arguments", "run"]
+__all__ = ["add_arguments", "run", "write_keys"]
 
 
 def _faults(text: str) -> str:
@@ -116,6 +117,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def write_keys(sandbox: Sandbox, path: str | Path, registration_id: str | None = None) -> None:
+    """Write a provider's keys (the demo provider's by default) as ``--keys-out`` does: a CSV of ``id`` and
+    ``externalcourseActivityId`` (``Sandbox.activity_keys``), through the one CSV writer (its escape of
+    formula cells), so ``--ids FILE`` and ``--external-ids FILE`` read it back as it was.
+
+    Example: ``write_keys(sb, "keys.csv")``
+    """
+    # pandas comes with the bulk extra.
+    import pandas as pd
+
+    from learnkit.csvfile import write_table
+
+    keys = pd.DataFrame(sandbox.activity_keys(registration_id), columns=["id", "externalcourseActivityId"])
+    write_table(keys, path)
+
+
 def run(args: argparse.Namespace) -> int:
     """Run the sandbox described by ``args`` until interrupted; returns the exit status."""
     if args.pseudonymize and not args.load:
@@ -157,15 +174,8 @@ def run(args: argparse.Namespace) -> int:
         signal.signal(signal.SIGINT, on_signal)
     try:
         if args.keys_out:
-            # The one CSV writer (its escape of formula cells); pandas comes with the bulk extra.
-            import pandas as pd
-
-            from learnkit.csvfile import write_table
-
             try:
-                write_table(
-                    pd.DataFrame(sandbox.activity_keys(), columns=["id", "externalcourseActivityId"]), args.keys_out
-                )
+                write_keys(sandbox, args.keys_out)
             except OSError as exc:
                 print(f"learnkit sandbox: --keys-out {args.keys_out}: {exc.strerror or exc}", file=sys.stderr)
                 return 2

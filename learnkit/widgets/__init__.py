@@ -8,7 +8,9 @@
 - ``BulkEditor``: set fields on the selected rows, preview, apply with progress;
 - ``HistoryPanel``: the journal's runs, each undoable;
 - ``ProviderCharts``: status, completion, overdue and findings charts whose selections filter a table;
-- ``FindingsPanel``: the audit's findings and proposed fixes, to review, apply (one journal run) and undo.
+- ``FindingsPanel``: the audit's findings and proposed fixes, to review, apply (one journal run) and undo;
+- ``SourceChoice``: which of a provider's records to read (``learnkit.sources``): its list where served,
+  or keys pasted or uploaded, or learners.
 
 They are views of one ``Workbench`` (client, activities, pending edits, journal):
 every save from any of them is one journal run and shows in all of them.
@@ -34,6 +36,7 @@ from learnkit.widgets.connect import ConnectPanel
 from learnkit.widgets.findings import FindingsPanel
 from learnkit.widgets.form import ActivityForm
 from learnkit.widgets.history import HistoryPanel
+from learnkit.widgets.source_choice import SourceChoice
 from learnkit.widgets.table import ActivityTable
 from learnkit.widgets.workbench import Workbench
 
@@ -47,6 +50,7 @@ __all__ = [
     "FindingsPanel",
     "HistoryPanel",
     "ProviderCharts",
+    "SourceChoice",
     "Workbench",
     "guarded",
 ]

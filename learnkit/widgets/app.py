@@ -2,7 +2,10 @@
 
 Pages, in the order a person goes: Connect (the sandbox, or a tenant with a secret,
 a certificate or a device-code sign-in) → Provider (listed when a delegated sign-in
-may list them, else the sandbox's demo providers, or a registration id typed in) →
+may list them, else the sandbox's demo providers, or a registration id typed in; then
+which of its records to read, ``learnkit.widgets.source_choice``: its list where the
+tenant serves it, asked in the background, or external ids, activity ids or learners,
+pasted or uploaded, or on the sandbox the demo provider's keys in one click) →
 Activities (the table with filter, sort and paging, the form for the selected row,
 the pending changes and their diff) → Bulk edit → History (undo) → Audit (the audit's
 findings and charts, once ``learnkit.widgets.charts`` is installed).
@@ -13,7 +16,9 @@ background thread, so the page stays usable and shows their progress; a refused,
 throttled or failed call is explained at the top of the page with what to do.
 
 ``learnkit app`` serves this through Voila; its settings reach the kernel as
-environment variables (``learnkit.app_cli``), read by ``WorkbenchApp.from_environment``.
+environment variables (``learnkit.app_cli``), read by ``WorkbenchApp.from_environment``:
+the sandbox's JSON and the demo provider's keys beside it, and the source named by
+``--external-ids``, ``--ids`` or ``--learners``.
 
 Example::
 
@@ -28,8 +33,10 @@ import argparse
 import html
 import importlib
 import os
+import re
 import threading
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 import ipywidgets as widgets
@@ -39,10 +46,13 @@ from learnkit.app_cli import (
     CLOUD_VARIABLE,
     DELEGATED_CLIENT_VARIABLE,
     SANDBOX_JSON_VARIABLE,
+    SANDBOX_KEYS_VARIABLE,
+    SOURCE_VARIABLES,
 )
 from learnkit.client import GraphClient
 from learnkit.engine import BulkResult
-from learnkit.errors import LearnkitError, TokenError
+from learnkit.errors import InvalidInputError, LearnkitError, SourceRequiredError, TokenError
+from learnkit.sources import Source, list_refusal, read_keys
 from learnkit.widgets._common import style_sheet, ui_client
 from learnkit.widgets._safe import CALLBACK_ERRORS, CallbackError, guarded, render_exception
 from learnkit.widgets.bulk_editor import BulkEditor
@@ -51,6 +61,7 @@ from learnkit.widgets.explain import explain_error
 from learnkit.widgets.findings import FindingsPanel
 from learnkit.widgets.form import ActivityForm
 from learnkit.widgets.history import HistoryPanel
+from learnkit.widgets.source_choice import KINDS, SourceChoice
 from learnkit.widgets.table import ActivityTable
 from learnkit.widgets.workbench import Workbench
 
@@ -67,6 +78,9 @@ _DEMO_PROVIDERS = (
     ("disabled_registration_id", "disabled demo provider (its sync is off)"),
 )
 
+#: A registration id worth asking the service about (a GUID), as it is typed.
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
 _APP_CSS = """
 <style>
 .lk-app-header { border-bottom: 1px solid var(--jp-border-color2, #ccc); padding-bottom: 4px; margin-bottom: 6px; }
@@ -79,8 +93,10 @@ class WorkbenchApp(widgets.VBox):  # type: ignore[misc]
     """The workbench as an application: a header with status and progress over six pages.
 
     ``sandbox`` is a running sandbox (handle or its JSON); without one, Connect starts
-    one in this process. ``max_wait`` bounds how long a call sleeps through a 429/503
-    before the page shows the wait instead.
+    one in this process. ``demo_keys`` is a CSV of the sandbox demo provider's keys (what
+    ``learnkit sandbox --keys-out`` writes), for a sandbox given as JSON (a handle is asked
+    directly). ``max_wait`` bounds how long a call sleeps through a 429/503 before the page
+    shows the wait instead.
 
     Example: ``WorkbenchApp(sandbox=sb).connect_panel.connect()``
     """
@@ -92,8 +108,10 @@ class WorkbenchApp(widgets.VBox):  # type: ignore[misc]
         journal: Any = None,
         max_wait: float = 10.0,
         device_code_timeout: float = 300.0,
+        demo_keys: str | Path | None = None,
     ) -> None:
         self.sandbox = sandbox
+        self.demo_keys = demo_keys
         self.max_wait = max_wait
         self.bench = Workbench(journal=journal)
         #: The last error a background call ended with (None after a success).
@@ -101,6 +119,8 @@ class WorkbenchApp(widgets.VBox):  # type: ignore[misc]
         self._worker: threading.Thread | None = None
         self._running = threading.Event()
         self._task = ""
+        self._prober: threading.Thread | None = None
+        self._probed: GraphClient | None = None  # the client the list was asked about
 
         # Header: where we are, what runs, what happened.
         self.title = widgets.HTML("<h2 style='margin:4px 0'>learnkit · course activity workbench</h2>")
@@ -138,8 +158,12 @@ class WorkbenchApp(widgets.VBox):  # type: ignore[misc]
         self.load_button.add_class("lk-load")
         self.provider_note = widgets.HTML()
         self.provider_note.add_class("lk-provider-note")
+        self.sources = SourceChoice()
         self.list_button.on_click(guarded(lambda _: self.list_providers(), self.problem))
         self.load_button.on_click(guarded(lambda _: self.load(), self.problem))
+        self.sources.demo_button.on_click(guarded(lambda _: self.use_demo_keys(), self.problem))
+        self.provider_choice.observe(guarded(lambda _: self.check_list(), self.problem), "value")
+        self.provider_id.observe(guarded(lambda _: self.check_list(), self.problem), "value")
 
         # 3 Activities, 4 Bulk edit, 5 History: the views of the one workbench.
         self.table = ActivityTable(self.bench)
@@ -167,10 +191,11 @@ class WorkbenchApp(widgets.VBox):  # type: ignore[misc]
                         self.sign_in,
                         widgets.HBox([self.provider_choice, self.list_button]),
                         self.provider_id,
-                        self.load_button,
                         self.provider_note,
+                        self.sources,
+                        self.load_button,
                     ]
-                ),
+                ).add_class("lk-provider-page"),
                 widgets.VBox(
                     [
                         self.table,
@@ -247,10 +272,32 @@ class WorkbenchApp(widgets.VBox):  # type: ignore[misc]
             from learnkit.cli import read_sandbox_json
 
             sandbox = read_sandbox_json(env[SANDBOX_JSON_VARIABLE])
-        app = cls(sandbox=sandbox)
+        app = cls(sandbox=sandbox, demo_keys=env.get(SANDBOX_KEYS_VARIABLE) or None)
+        app.use_source_settings(env)
         if env.get(APP_MODE_VARIABLE) == "tenant":
             app.use_tenant_settings(env)
         return app
+
+    def use_source_settings(self, env: Mapping[str, str]) -> None:
+        """The records ``--external-ids``, ``--ids`` or ``--learners FILE`` named, chosen on the Provider page.
+
+        A file that cannot be read any more is said on the page. Learners on the sandbox sign its demo
+        user in too (their lists need a delegated sign-in).
+        """
+        for kind, variable in SOURCE_VARIABLES.items():
+            path = env.get(variable)
+            if not path:
+                continue
+            chosen = KINDS[kind]
+            try:
+                keys = read_keys(path, chosen.COLUMNS, chosen.WHAT)
+            except InvalidInputError as exc:
+                self._refuse(f"{Path(path).name}: {exc.detail}")
+                return
+            self.sources.fill(kind, keys, origin=Path(path).name)
+            if kind == "learners":
+                self.connect_panel.sandbox_delegated.value = True
+            return
 
     def use_tenant_settings(self, env: Mapping[str, str]) -> None:
         """Tenant mode, the form filled from ``AZURE_*``; with an app credential there, connected at once.
@@ -284,6 +331,10 @@ class WorkbenchApp(widgets.VBox):  # type: ignore[misc]
         self.bench.client = ui_client(client, self.max_wait)
         self.bench.set_activities([])
         self.bench.registration_id = None
+        self.sources.delegated = client.delegated is not None
+        self.sources.tell(None)
+        self._probed = None
+        self.sources.demo_button.layout.display = "" if self._demo_sandbox() is not None else "none"
         self.tabs.selected_index = PROVIDER
         self.list_providers()
 
@@ -294,6 +345,73 @@ class WorkbenchApp(widgets.VBox):  # type: ignore[misc]
         info = sandbox if isinstance(sandbox, Mapping) else sandbox.to_json()
         demo = info.get("demo", {})
         return [(f"{label} ({demo[key]})", str(demo[key])) for key, label in _DEMO_PROVIDERS if demo.get(key)]
+
+    def _demo_sandbox(self) -> Any:
+        """The sandbox connected to, when its demo provider's keys can be reached (a handle, or a keys file)."""
+        if self.connect_panel.mode.value != "sandbox":
+            return None
+        sandbox = self.connect_panel.sandbox if self.connect_panel.sandbox is not None else self.sandbox
+        if sandbox is None or (not hasattr(sandbox, "activity_keys") and not self.demo_keys):
+            return None
+        return sandbox
+
+    def demo_keys_of(self, kind: str) -> tuple[str, list[str]]:
+        """The sandbox demo provider's registration id and its keys of ``kind`` (``external_ids`` or ``ids``):
+        asked of the sandbox's handle, else read from the ``demo_keys`` file."""
+        sandbox = self._demo_sandbox()
+        if sandbox is None:
+            raise InvalidInputError(
+                "demo keys", "invalid", "only a sandbox has a demo provider, and its keys are not at hand here"
+            )
+        info = sandbox if isinstance(sandbox, Mapping) else sandbox.to_json()
+        registration_id = str(info["demo"]["registration_id"])
+        if hasattr(sandbox, "activity_keys"):
+            keys = sandbox.activity_ids() if kind == "ids" else sandbox.external_ids()
+        else:
+            chosen = KINDS[kind]
+            keys = read_keys(str(self.demo_keys), chosen.COLUMNS, chosen.WHAT)
+        return registration_id, list(keys)
+
+    def use_demo_keys(self) -> None:
+        """Choose the sandbox's demo provider and fill in its keys: its activity ids when those are chosen,
+        else its external ids (what the provider's own system would list)."""
+        kind = "ids" if self.sources.choice.value == "ids" else "external_ids"
+        registration_id, keys = self.demo_keys_of(kind)
+        self.provider_id.value = ""
+        if registration_id in [value for _, value in self.provider_choice.options]:
+            self.provider_choice.value = registration_id
+        else:
+            self.provider_id.value = registration_id
+        self.sources.fill(kind, keys, origin="the demo provider's keys")
+
+    def check_list(self) -> None:
+        """Ask, in the background, whether the tenant serves the provider's list (``learnkit.sources.list_refusal``:
+        once per connection); the Provider page then offers it, or says it is not served and what Graph answered."""
+        client, chosen = self.bench.client, self.chosen_provider()
+        if client is None or not chosen or not _GUID.match(chosen):
+            return
+        if self._probed is client and self.sources.list_served is not None:
+            return
+        if self._prober is not None and self._prober.is_alive():
+            return
+        self._probed = client
+        self.sources.asking()
+
+        def probe() -> None:
+            try:
+                if client.delegated is not None:
+                    self.connect_panel.wait_signed_in()  # one sign-in at a time
+                refused = list_refusal(client, chosen)
+            except (LearnkitError, OSError) as exc:
+                if self.bench.client is client:
+                    self._probed = None  # asked again when the provider changes
+                    self.sources.tell(None, f"it could not be asked: {exc}")
+                return
+            if self.bench.client is client:
+                self.sources.tell(refused is None, refused or "")
+
+        self._prober = threading.Thread(target=guarded(probe, self.problem), name="learnkit-list-probe", daemon=True)
+        self._prober.start()
 
     def list_providers(self) -> None:
         """Fill the provider list in the background: from Graph with a delegated sign-in, else the sandbox's."""
@@ -326,6 +444,7 @@ class WorkbenchApp(widgets.VBox):  # type: ignore[misc]
             if options:
                 self.provider_choice.value = options[0][1]
             self.provider_note.value = f"<div class='lk-note'>{len(options)} provider(s): {note}</div>"
+            self.check_list()
 
         self._start("Listing the providers", work, done)
 
@@ -338,8 +457,9 @@ class WorkbenchApp(widgets.VBox):  # type: ignore[misc]
         typed = self.provider_id.value.strip()
         return typed or self.provider_choice.value or None
 
-    def load(self, registration_id: str | None = None) -> None:
-        """Read the provider's activities in the background, counting as pages arrive; then show the table."""
+    def load(self, registration_id: str | None = None, *, source: Source | None = None) -> None:
+        """Read the provider's activities in the background, counting as pages or batches arrive; then show the
+        table. ``source`` given: that (``learnkit.sources``); else what the Provider page chose."""
         chosen = registration_id or self.chosen_provider()
         if self.bench.client is None:
             self._refuse("connect first (page 1)")
@@ -347,12 +467,23 @@ class WorkbenchApp(widgets.VBox):  # type: ignore[misc]
         if not chosen:
             self._refuse("registration id: pick a provider from the list or type its registration id")
             return
+        if source is None:
+            try:
+                source = self.sources.source()
+            except InvalidInputError as exc:
+                self._refuse(f"{exc.field}: {exc.detail}")
+                return
+        named = source
 
         def on_page(rows: int) -> None:
             self._set_working(f"Reading the activities of {chosen}: {rows:,} so far")
 
         def work() -> None:
-            self.bench.load(chosen, on_page=on_page)
+            try:
+                self.bench.load(chosen, source=named, on_page=on_page)
+            except SourceRequiredError as exc:
+                self.sources.tell(False, exc.reason)  # learnt: the page now offers keys and learners only
+                raise
 
         def done(_: None) -> None:
             self.tabs.selected_index = ACTIVITIES
@@ -413,11 +544,14 @@ class WorkbenchApp(widgets.VBox):  # type: ignore[misc]
         return self._running.is_set()
 
     def wait(self, timeout: float | None = None) -> bool:
-        """Wait for the running background call; True once none runs."""
-        worker = self._worker
-        if worker is not None:
-            worker.join(timeout)
-        return not (worker is not None and worker.is_alive())
+        """Wait for the running background call (and the question whether the list is served); True once none
+        runs."""
+        alive = False
+        for thread in (self._worker, self._prober):
+            if thread is not None:
+                thread.join(timeout)
+                alive = alive or thread.is_alive()
+        return not alive
 
     def _start(self, task: str, work: Callable[[], Any], done: Callable[[Any], None] | None = None) -> bool:
         """Run ``work`` in a thread (one at a time), then ``done(result)``; errors shown, never lost."""
@@ -434,6 +568,9 @@ class WorkbenchApp(widgets.VBox):  # type: ignore[misc]
                 result = work()
                 if done is not None:
                     done(result)
+            except SourceRequiredError as exc:
+                self.last_error = exc
+                self.problem.value = _not_served(exc)
             except LearnkitError as exc:
                 self.last_error = exc
                 self.problem.value = explain_error(exc) + _advice(exc)
@@ -534,6 +671,19 @@ def _audit_view(table: ActivityTable, runner: Any = None) -> widgets.Widget | No
         return None
     view: widgets.Widget = widgets.VBox([charts.ProviderCharts(table), FindingsPanel(table.workbench, runner=runner)])
     return view
+
+
+def _not_served(exc: SourceRequiredError) -> str:
+    """A tenant that does not serve the provider's list, said for a person at the Provider page."""
+    answered = f" (it answered {html.escape(exc.reason)})" if exc.reason else ""
+    return (
+        f"<div class='lk-refused'><b>✖ This tenant does not serve the list of provider "
+        f"<code>{html.escape(exc.registration_id)}</code></b>{answered}.</div>"
+        "<div class='lk-note'>Graph documents reading a provider's activities by key and by learner: under "
+        "<i>Choose which of its records to read</i> choose external ids, activity ids or learners, paste them or "
+        "upload a file of them (on the sandbox, <i>Use the demo provider's keys</i>), then load again. Nothing "
+        "was changed.</div>"
+    )
 
 
 def _advice(exc: LearnkitError) -> str:

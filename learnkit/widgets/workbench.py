@@ -1,10 +1,11 @@
 """``Workbench``: one analyst's editing session, the state every view shares.
 
-It holds the client, the provider's activities (``learnkit.frame.activities_frame``:
-typed, ``id`` a column, an integer row label as index), the pending edits and the
-journal. The form, the table, the bulk editor and the history are views of it: they
-observe its traits (``frame``, ``pending``, ``selected_id``, ``message``, ...) and
-change it only through its methods, so a save from any view shows in every view.
+It holds the client, the provider's activities (``learnkit.frame.read_activities``'s frame:
+typed, ``id`` a column, an integer row label as index), the source they were read from
+(``learnkit.sources``), the pending edits and the journal. The form, the table, the bulk
+editor and the history are views of it: they observe its traits (``frame``, ``pending``,
+``selected_id``, ``message``, ...) and change it only through its methods, so a save from
+any view shows in every view.
 
 Every save goes one way: pending edits → ``learnkit.frame.diff`` (plans, validated)
 → ``learnkit.bulk.apply`` (journal, conflict check, ``$batch``) → the saved rows read
@@ -12,7 +13,8 @@ back. One save is one journal run, whatever its size, and ``undo`` reverts a run
 
 Example::
 
-    bench = Workbench(client, registration_id=reg)       # reads the provider's activities
+    bench = Workbench(client, registration_id=reg)       # reads the provider's activities (its list, where served)
+    bench.load(source=ExternalIds(keys))                  # or those the provider's own keys name
     bench.edit(activity_id, "completionPercentage", 80)   # None: accepted (pending)
     result = bench.save()                                  # one journal run
     bench.undo()                                           # reverts it
@@ -32,14 +34,22 @@ from ipywidgets import CallbackDispatcher
 from learnkit import bulk, paths
 from learnkit.client import GraphClient
 from learnkit.engine import BulkResult
-from learnkit.errors import InvalidInputError, LearnkitError
-from learnkit.frame import ACTIVITY_COLUMNS, NESTED_COLUMNS, activities_frame, diff, frame_to_activities
+from learnkit.errors import InvalidInputError, LearnkitError, SourceRequiredError
+from learnkit.frame import (
+    ACTIVITY_COLUMNS,
+    NESTED_COLUMNS,
+    activities_frame,
+    diff,
+    frame_to_activities,
+    read_activities,
+)
 from learnkit.journal import Journal, RunHistory
 from learnkit.limits import BATCH_LIMIT
 from learnkit.models import UPDATE_MODELS, normalize_odata_type
 from learnkit.names import UserName, names_for
 from learnkit.plans import INSTANT_PROPERTIES, InvalidRowsError, PatchPlan
 from learnkit.service import Service
+from learnkit.sources import NOT_FOUND, OTHER_PROVIDER, ActivityIds, ExternalIds, Learners, ProviderList, Source
 from learnkit.times import parse_iso
 
 __all__ = ["Workbench", "editable_columns", "short_type"]
@@ -48,6 +58,8 @@ __all__ = ["Workbench", "editable_columns", "short_type"]
 _USER_COLUMNS = ("learnerUserId", "assignerUserId")
 #: Statuses after which a row's pending edit is done with (the service holds it).
 _SETTLED = frozenset({"applied", "unchanged"})
+#: Keys, ids or learners not found, shown by name in the message (the rest counted).
+_SHOWN = 5
 
 
 def editable_columns(odata_type: str) -> tuple[str, ...]:
@@ -74,8 +86,8 @@ def _same(a: Any, b: Any) -> bool:
 class Workbench(traitlets.HasTraits):
     """The shared state of the notebook views: client, activities, pending edits, journal, selection.
 
-    ``registration_id`` given: the provider's activities are read at once. ``activities``
-    (Graph JSON) given instead: those rows are the frame (a form on one activity).
+    ``registration_id`` given: the provider's activities are read at once, from ``source`` if given
+    (``load``). ``activities`` (Graph JSON) given instead: those rows are the frame (a form on one activity).
 
     >>> bench = Workbench(activities=[{"id": "a", "@odata.type": "#microsoft.graph.learningSelfInitiatedCourse",
     ...                                "learningProviderId": "p", "status": "inProgress"}])
@@ -89,6 +101,15 @@ class Workbench(traitlets.HasTraits):
     client = traitlets.Instance(GraphClient, allow_none=True)
     #: The provider whose activities are loaded (None: activities given directly).
     registration_id = traitlets.Unicode(None, allow_none=True)
+    #: What the last read named (``learnkit.sources``; ``ProviderList()`` when the provider's list was read):
+    #: ``reload`` reads the same records. None before a read.
+    source = traitlets.Union(
+        [traitlets.Instance(kind) for kind in (ExternalIds, ActivityIds, Learners, ProviderList)],
+        default_value=None,
+        allow_none=True,
+    )
+    #: What the last read's source named and Graph did not know (keys, ids or learner ids, as given).
+    not_found = traitlets.Tuple()
     #: The activities as the service holds them (last read or saved): ``learnkit.frame``'s frame.
     frame = traitlets.Instance(pd.DataFrame)
     #: id -> {column: value} for every accepted, unsaved edit.
@@ -122,6 +143,7 @@ class Workbench(traitlets.HasTraits):
         client: GraphClient | None = None,
         *,
         registration_id: str | None = None,
+        source: Source | None = None,
         activities: Iterable[Mapping[str, Any]] | pd.DataFrame | None = None,
         journal: Journal | str | None = None,
     ) -> None:
@@ -134,7 +156,7 @@ class Workbench(traitlets.HasTraits):
         if activities is not None:
             self.set_activities(activities)
         elif registration_id is not None:
-            self.load(registration_id)
+            self.load(registration_id, source=source)
 
     @property
     def journal(self) -> Journal:
@@ -151,29 +173,65 @@ class Workbench(traitlets.HasTraits):
 
     # --- reading -----------------------------------------------------------
 
-    def load(self, registration_id: str | None = None, *, on_page: Callable[[int], object] | None = None) -> None:
-        """Read every activity of the provider (the current one if not given); pending edits are dropped.
+    def load(
+        self,
+        registration_id: str | None = None,
+        *,
+        source: Source | None = None,
+        on_page: Callable[[int], object] | None = None,
+    ) -> None:
+        """Read the provider's activities (the current provider if not given); pending edits are dropped.
 
-        ``on_page(rows_read_so_far)`` hears about each page as it arrives (a big provider takes many).
+        ``source`` names the records to read (``learnkit.sources``: ``ExternalIds``, ``ActivityIds``,
+        ``Learners`` with a delegated sign-in, or ``ProviderList``); without one, the provider's list where
+        the service serves it (``list_served``). Where it does not, ``SourceRequiredError`` is raised and
+        said in ``message``, and nothing changes: the rows, edits and source loaded before stay. The keys
+        the source named and Graph did not know are ``not_found``, counted (and the first few named) in
+        ``message``. The source is remembered in ``source``: ``reload()`` reads the same records.
+
+        ``on_page(rows_read_so_far)`` hears about each page or batch as it arrives (a big provider takes many).
+
+        Example: ``bench.load(reg, source=ExternalIds.from_file("keys.txt"))``
         """
         registration_id = registration_id or self.registration_id
         if self.client is None or registration_id is None:
             raise InvalidInputError("client", "required", "connect a client and choose a provider first")
         self.busy = True
         try:
-            rows: list[dict[str, Any]] = []
-            for page in self.client.iter_provider_activity_pages(registration_id):
-                rows.extend(page)
-                if on_page is not None:
-                    on_page(len(rows))
+            frame = read_activities(self.client, registration_id, source=source, on_records=on_page)
+        except SourceRequiredError as exc:
+            self._say(f"not loaded: {exc}. Nothing changed here: {self._kept()}", "refused")
+            raise
+        except LearnkitError as exc:
+            self._say(f"not loaded: {exc}. Nothing changed here: {self._kept()}", "error")
+            raise
+        except OSError as exc:  # requests' connection errors: nothing answered
+            self._say(f"not loaded: the service is unreachable (a stopped sandbox?): {exc}", "error")
+            raise
         finally:
             self.busy = False
         self.registration_id = registration_id
-        self.set_activities(rows)
+        self.source = ProviderList() if source is None else source
+        self.not_found = tuple(frame.attrs.get(NOT_FOUND, ()))
+        self.set_activities(frame)
         note = self._read_titles(registration_id)
         if self.names_note:
             note += f" ({self.names_note})"
-        self._say(f"{len(rows)} activities of provider {registration_id}{note}", "info")
+        said = f"{len(frame)} activities of provider {registration_id} {_read_from(self.source)}"
+        said += _missing_note(self.source, self.not_found, tuple(frame.attrs.get(OTHER_PROVIDER, ())))
+        self._say(said + note, "info")
+
+    def reload(self, *, on_page: Callable[[int], object] | None = None) -> None:
+        """Read the current provider's activities again, from the source the last read used; edits are dropped.
+
+        Example: ``bench.reload()  # the same external ids, ids, learners or list as before``
+        """
+        self.load(self.registration_id, source=self.source, on_page=on_page)
+
+    def _kept(self) -> str:
+        if self.registration_id is None:
+            return "no provider was loaded before"
+        return f"{len(self.frame)} activities and {len(self.pending)} row(s) of pending edits kept"
 
     def _read_titles(self, registration_id: str) -> str:
         """Read the provider's content titles (for people to recognise rows); a note when they cannot be read."""
@@ -584,6 +642,35 @@ class Workbench(traitlets.HasTraits):
         """``message`` as HTML styled by ``level`` (the CSS classes the views share)."""
         mark = {"ok": "✔ ", "refused": "✖ ", "error": "⚠ "}.get(self.level, "")
         return f"<div class='lk-message lk-{self.level}'>{mark}{html.escape(self.message)}</div>"
+
+
+def _read_from(source: Source) -> str:
+    """How a source read, as the message says it.
+
+    >>> _read_from(ExternalIds(["k-1", "k-2"])), _read_from(ProviderList())
+    ('by 2 external ids', 'from its list')
+    """
+    if isinstance(source, ProviderList):
+        return "from its list"
+    if isinstance(source, Learners):
+        return f"from {len(source)} learners' lists"
+    return f"by {len(source)} {source.WHAT}"
+
+
+def _missing_note(source: Source, not_found: Sequence[str], other: Sequence[str]) -> str:
+    """What the read asked for and did not get: the count, and the first few named.
+
+    >>> _missing_note(ActivityIds(["a", "b", "c"]), ("b", "c"), ())
+    "; 2 of 3 activity ids not found: 'b', 'c'"
+    """
+    said = ""
+    if not_found and not isinstance(source, ProviderList):
+        named = ", ".join(repr(key) for key in not_found[:_SHOWN])
+        more = f" and {len(not_found) - _SHOWN} more" if len(not_found) > _SHOWN else ""
+        said += f"; {len(not_found)} of {len(source)} {source.WHAT} not found: {named}{more}"
+    if other:
+        said += f"; {len(other)} record(s) of another provider left out"
+    return said
 
 
 def _get_many(client: GraphClient, activity_ids: Sequence[str]) -> list[dict[str, Any]]:

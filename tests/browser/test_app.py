@@ -3,6 +3,8 @@
 Each test starts the command as a person would (a subprocess, on loopback, with a temporary
 data folder and journal so nothing touches the user's), walks the pages and keeps a
 screenshot of each step under test-artifacts/. Nothing skips: a missing Chromium fails.
+Each names its sandbox's contract: ``metadata`` serves the provider's list, ``documented``
+refuses it, and the Provider page then reads the records the demo provider's keys name.
 """
 
 from __future__ import annotations
@@ -23,12 +25,17 @@ import requests
 
 from learnkit import GraphClient
 from learnkit.sandbox.seed import REGISTRATION_ID, build_tenant
+from tests.browser.test_editor_app import CONTRAST_JS
 from tests.browser.voila import ARTIFACTS, ROOT, launch
 
 pytestmark = pytest.mark.slow
 
 #: The demo provider's activities, seeded inconsistencies included (the tables' and status lines' count).
 DEMO_ROWS = sum(a["learningProviderId"] == REGISTRATION_ID for a in build_tenant().activities)
+#: The demo provider's distinct external ids (one key is held by two records: it reaches the first).
+DEMO_KEYS = len(
+    {a["externalcourseActivityId"] for a in build_tenant().activities if a["learningProviderId"] == REGISTRATION_ID}
+)
 #: ipydatagrid's default header and row heights (px): where a click lands on a body row of the canvas.
 HEADER, ROW = 20, 20
 
@@ -72,6 +79,11 @@ def shoot(page: Any, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"app-{name}.png"), full_page=True)
 
 
+def settled(page: Any) -> None:
+    """Wait until the header says nothing runs (a read's last count is gone)."""
+    page.wait_for_function("() => !document.querySelector('.lk-app-working').innerText.trim()", timeout=60_000)
+
+
 def open_page(page: Any, name: str) -> None:
     page.locator(".lm-TabBar-tab", has_text=name).click()
 
@@ -99,12 +111,12 @@ def edit_in_form(page: Any, value: int) -> None:
 
 
 def test_app_on_its_own_sandbox_edit_save_undo_and_state_kept(tmp_path: Path) -> None:
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
     import learnkit.sandbox
 
     env = environment(tmp_path)
-    with learnkit_app([], env, tmp_path / "app.log") as url, sync_playwright() as pw:
+    with learnkit_app(["--contract", "metadata"], env, tmp_path / "app.log") as url, sync_playwright() as pw:
         # Without the token printed with the URL, the page is not served (to other users of loopback).
         bare = requests.get(url.split("?")[0], allow_redirects=False, timeout=30)
         assert bare.status_code in (302, 401, 403), bare.status_code
@@ -117,6 +129,11 @@ def test_app_on_its_own_sandbox_edit_save_undo_and_state_kept(tmp_path: Path) ->
 
             page.locator(".lk-connect button", has_text="Connect").click()
             page.locator(".lk-provider-note").get_by_text("3 provider(s)").wait_for(timeout=60_000)
+            # The tenant serves the list (metadata): it is offered, and chosen.
+            page.locator(".lk-source-note").get_by_text("This tenant serves the provider's list").wait_for(
+                timeout=60_000
+            )
+            expect(page.locator(".lk-source-choice input[type=radio]").first).to_be_checked(timeout=30_000)
             shoot(page, "2-provider")
 
             page.locator("button.lk-load").click()
@@ -159,7 +176,7 @@ def test_app_on_a_running_sandbox_with_device_code_then_cli_undo(tmp_path: Path)
     import learnkit.sandbox
 
     env = environment(tmp_path)
-    with learnkit.sandbox.start() as sb:
+    with learnkit.sandbox.start(contract="metadata") as sb:  # the provider's list is read
         sb.set_auto_approve(False)  # the code is approved on the sandbox's sign-in page, as a person would
         described = tmp_path / "sandbox.json"
         fd = os.open(described, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -216,3 +233,84 @@ def test_app_on_a_running_sandbox_with_device_code_then_cli_undo(tmp_path: Path)
         undo = learnkit_cli("undo", "--last", "--sandbox-json", str(described), "--no-progress", env=env)
         assert undo.returncode == 0, undo.stderr
         assert reader.get_activity(activity_id).completionPercentage == before
+
+
+def test_app_on_a_documented_sandbox_reads_by_the_demo_keys_edits_and_saves_in_both_themes(tmp_path: Path) -> None:
+    """The tenant refuses the provider's list: the page says so, greys it out, and reads the records named by
+    keys, pasted, uploaded or the demo provider's own; in the light theme and the dark."""
+    from playwright.sync_api import expect, sync_playwright
+
+    import learnkit.sandbox
+
+    env = environment(tmp_path)
+    keys = tmp_path / "keys.txt"
+    keys.write_text("# three of the demo provider's keys\n" + "\n".join(
+        sorted({a["externalcourseActivityId"] for a in build_tenant().activities
+                if a["learningProviderId"] == REGISTRATION_ID})[:3]) + "\nno-such-key\n")  # fmt: skip
+    with learnkit_app(["--contract", "documented"], env, tmp_path / "app.log") as url, sync_playwright() as pw:
+        chromium = launch(pw)
+        try:
+            page = chromium.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(url, timeout=120_000)
+            page.locator(".lk-app").wait_for(state="visible", timeout=120_000)
+            page.locator(".lk-connect button", has_text="Connect").click()
+            note = page.locator(".lk-source-note")
+            note.get_by_text("This tenant does not serve the provider's list").wait_for(timeout=60_000)
+            assert "Unsupported segment type" in note.inner_text()
+            radios = page.locator(".lk-source-choice input[type=radio]")
+            expect(radios.nth(1)).to_be_checked(timeout=30_000)  # external ids chosen instead
+            assert not radios.first.is_checked()
+            listed = page.locator(".lk-source-choice .widget-radio-box label").first
+            assert listed.evaluate("(el) => getComputedStyle(el).pointerEvents") == "none"  # not choosable
+            listed.click(force=True)
+            page.wait_for_timeout(500)
+            assert radios.nth(1).is_checked() and not radios.first.is_checked()
+            shoot(page, "10-provider-documented")
+
+            # A file of keys, uploaded: read as `--external-ids FILE` reads it.
+            with page.expect_file_chooser() as chooser:  # the button opens the browser's file picker
+                page.locator(".lk-keys-upload").click()
+            chooser.value.set_files(str(keys))
+            page.locator(".lk-keys-note").get_by_text("4 external ids, from keys.txt").wait_for(timeout=30_000)
+            page.locator("button.lk-load").click()
+            message = page.locator(".lk-app-message")
+            message.get_by_text("3 activities of provider").wait_for(timeout=60_000)
+            assert "1 of 4 external ids not found: 'no-such-key'" in message.inner_text()
+            settled(page)
+            shoot(page, "11-loaded-from-uploaded-keys")
+
+            open_page(page, "Provider")
+            page.locator("button.lk-demo-keys").click()
+            page.locator(".lk-keys-note").get_by_text(f"{DEMO_KEYS} external ids, from the demo provider").wait_for(
+                timeout=30_000
+            )
+            shoot(page, "12-demo-keys")
+            page.locator("button.lk-load").click()
+            page.locator(".lk-app-status").get_by_text(f"{DEMO_KEYS} activities").wait_for(timeout=60_000)
+            activity_id = pick_first_row(page)
+            edit_in_form(page, 74)
+            message.get_by_text("saved: 1 applied").wait_for(timeout=60_000)
+            shoot(page, "13-saved-documented")
+
+            # The dark theme: the same page, readable.
+            dark = chromium.new_page(viewport={"width": 1400, "height": 1000})
+            dark.goto(url + "&theme=dark", timeout=120_000)
+            dark.locator(".lk-app").wait_for(state="visible", timeout=120_000)
+            background = dark.evaluate("getComputedStyle(document.body).backgroundColor")
+            assert sum(int(v) for v in re.findall(r"\d+", background)[:3]) < 3 * 96, background
+            dark.locator(".lk-connect button", has_text="Connect").click()
+            dark.locator(".lk-source-note").get_by_text("does not serve").wait_for(timeout=60_000)
+            dark.locator("button.lk-demo-keys").click()
+            dark.locator(".lk-keys-note").get_by_text("from the demo provider").wait_for(timeout=30_000)
+            for what in (".lk-source-guide .lk-note", ".lk-source-note .lk-note", ".lk-keys-help .lk-note",
+                         ".lk-keys-note .lk-note", ".lk-source-choice .widget-radio-box label >> nth=1",
+                         ".lk-keys textarea"):  # fmt: skip
+                ratio = float(dark.locator(what).first.evaluate(CONTRAST_JS))
+                assert ratio >= 4.5, f"{what} is hard to read on the dark theme ({ratio:.1f})"
+            shoot(dark, "14-provider-dark")
+        finally:
+            chromium.close()
+
+    # The app has stopped: its tenant holds the save.
+    with learnkit.sandbox.start(db=tmp_path / "data" / "app-sandbox" / "graph.db") as sb:
+        assert GraphClient.for_sandbox(sb).get_activity(activity_id).completionPercentage == 74

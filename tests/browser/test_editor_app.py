@@ -28,6 +28,7 @@ import pytest
 
 from learnkit import GraphClient
 from learnkit.sandbox.seed import REGISTRATION_ID, build_tenant
+from learnkit.sources import ActivityIds
 from learnkit.widgets import ActivityTable, Workbench
 from tests.browser.voila import ARTIFACTS, ROOT, launch, serving
 
@@ -119,8 +120,10 @@ class Geometry:
     header_height: int
 
     @classmethod
-    def of(cls, client: GraphClient, registration_id: str) -> Geometry:
-        grid = ActivityTable(Workbench(client, registration_id=registration_id)).grid
+    def of(cls, client: GraphClient, registration_id: str, state: Path) -> Geometry:
+        # The records the kernel reads: the demo provider's ids, from the keys file it wrote beside sandbox.json.
+        source = ActivityIds.from_file(state / "sandbox-keys.csv")
+        grid = ActivityTable(Workbench(client, registration_id=registration_id, source=source)).grid
         return cls(
             ids=[str(i) for i in grid.data.index],
             columns=[str(c) for c in grid.data.columns],
@@ -170,7 +173,7 @@ class App:
         self.table.locator(".lm-DataGrid-viewport canvas").first.wait_for(state="visible", timeout=LOAD_TIMEOUT)
         self.table.get_by_text(f"of {DEMO_ROWS} rows").wait_for(timeout=STEP_TIMEOUT)
         client, demo = self.connect()
-        self.geometry = Geometry.of(client, demo["registration_id"])
+        self.geometry = Geometry.of(client, demo["registration_id"], self.state)
 
     def connect(self) -> tuple[GraphClient, dict[str, str]]:
         return connect(self.state)

@@ -236,6 +236,23 @@ def test_cli_json_first_line_then_sigterm(tmp_path: Path) -> None:
     assert proc.returncode == 0, err
 
 
+def test_cli_keys_out_writes_the_demo_providers_keys_as_the_sources_read_them(tmp_path: Path) -> None:
+    from learnkit.sources import ActivityIds, ExternalIds
+
+    keys = tmp_path / "keys.csv"
+    proc = sandbox_cli("--json", "--db", str(tmp_path / "cli.db"), "--keys-out", str(keys))
+    try:
+        assert proc.stdout is not None
+        json.loads(proc.stdout.readline())  # written before the JSON line
+        assert keys.read_text(encoding="utf-8").splitlines()[0] == "id,externalcourseActivityId"
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=15)
+    with start(db=tmp_path / "cli.db") as sb:
+        assert ActivityIds.from_file(keys) == ActivityIds(sb.activity_ids())
+        assert ExternalIds.from_file(keys) == ExternalIds(sb.external_ids())
+
+
 def test_cli_summary_has_no_secret_and_refuses_remote(tmp_path: Path) -> None:
     proc = sandbox_cli("--db", str(tmp_path / "cli.db"))
     try:

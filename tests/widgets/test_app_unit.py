@@ -1,11 +1,15 @@
 """``WorkbenchApp`` driven as widgets (no browser) against the real sandbox over HTTPS.
 
 Background calls run in real threads; each test waits for them with ``app.wait`` and reads
-the sandbox's state back through a second client.
+the sandbox's state back through a second client. The ``app`` fixture's sandbox serves the
+provider's list (contract ``metadata``); the tests of the Provider page's sources set the
+contract they need themselves.
 """
 
 from __future__ import annotations
 
+import datetime
+import html
 import json
 from pathlib import Path
 from typing import Any
@@ -13,14 +17,24 @@ from typing import Any
 import pytest
 
 from learnkit import GraphClient
-from learnkit.app_cli import APP_MODE_VARIABLE, DELEGATED_CLIENT_VARIABLE, SANDBOX_JSON_VARIABLE
+from learnkit.app_cli import (
+    APP_MODE_VARIABLE,
+    DELEGATED_CLIENT_VARIABLE,
+    SANDBOX_JSON_VARIABLE,
+    SANDBOX_KEYS_VARIABLE,
+    SOURCE_VARIABLES,
+)
 from learnkit.journal import Journal
+from learnkit.sandbox.cli import write_keys
 from learnkit.sandbox.seed import build_tenant
+from learnkit.sources import ActivityIds, ExternalIds, Learners, ProviderList, forget_probes
 from learnkit.widgets.app import ACTIVITIES, AUDIT, PROVIDER, WorkbenchApp
+from tests.widgets.conftest import contract
 
 
 @pytest.fixture
 def app(sb: Any, tmp_path: Path) -> Any:
+    contract(sb, "metadata")
     made = WorkbenchApp(sandbox=sb, journal=Journal(tmp_path / "journal.sqlite"))
     yield made
     made.wait(30)
@@ -65,16 +79,29 @@ def test_connect_lists_the_sandbox_providers_and_opens_the_provider_page(app: Wo
     assert sb.graph_url in app.status.value
 
 
-def test_loading_counts_pages_as_they_arrive_then_shows_the_table(app: WorkbenchApp, sb: Any) -> None:
+def counted(said: list[str]) -> list[int]:
+    """The counts the header showed while reading ("...: 1,234 so far")."""
+    return [int(text.split(": ")[1].split()[0].replace(",", "")) for text in said if "so far" in text]
+
+
+def test_loading_counts_as_records_arrive_then_shows_the_table(app: WorkbenchApp, sb: Any) -> None:
     said: list[str] = []
     app.working.observe(lambda change: said.append(change["new"]), "value")
     loaded(app, sb.demo["registration_id"])
-    counts = [int(text.split(": ")[1].split()[0].replace(",", "")) for text in said if "so far" in text]
     total = sum(a["learningProviderId"] == sb.demo["registration_id"] for a in build_tenant().activities)
-    assert counts == [*range(100, total, 100), total]  # the sandbox's pages hold 100 rows
+    assert app.sources.choice.value == "list" and app.bench.source == ProviderList()
+    assert counted(said)[-1] == total  # the list's pages (the sandbox's hold them all)
     assert app.working.value == "" and not app.running
     assert app.tabs.selected_index == ACTIVITIES
     assert len(app.table.view_index) == total and f"{total} activities" in app.status.value
+    # By key, the records come 20 to a $batch: the header counts up as they arrive.
+    said.clear()
+    app.tabs.selected_index = PROVIDER
+    app.sources.demo_button.click()
+    app.load_button.click()
+    assert app.wait(60) and app.problem.value == ""
+    counts = counted(said)
+    assert counts == sorted(set(counts)) and len(counts) > 5 and counts[-1] == len(sb.external_ids())
 
 
 def test_form_edit_saves_once_through_the_journal_and_undo_puts_it_back(
@@ -197,6 +224,8 @@ def test_tenant_mode_fills_the_form_and_keeps_the_secret_out_of_every_widget() -
     assert secret not in repr(app) and secret not in repr(app.bench.client)
     app.wait(5)  # listing waits on nobody: no delegated sign-in on this client, no sandbox
     assert "type the provider's registration id" in app.provider_note.value
+    assert app.sources.demo_button.layout.display == "none"  # a tenant has no demo provider
+    assert app.sources.list_served is None and app._prober is None  # no provider yet: nothing asked
     app.close()
 
 
@@ -225,3 +254,210 @@ def test_no_secret_of_the_sandbox_reaches_the_page(app: WorkbenchApp, sb: Any) -
     for secret in [a["client_secret"] for a in sb.to_json()["apps"] if a.get("client_secret")]:
         assert secret not in shown
     assert "eyJ" not in shown  # no token (a JWT) either
+
+
+# --- the Provider page: which records to read ------------------------------------------------------
+
+
+def test_documented_the_list_is_shown_refused_and_the_demo_keys_load_edit_and_save(
+    app: WorkbenchApp, sb: Any, reader: GraphClient
+) -> None:
+    contract(sb, "documented")
+    connected(app)
+    choice = app.sources
+    assert choice.list_served is False and "400" in choice.list_answer
+    assert "lk-list-refused" in choice.choice._dom_classes and choice.choice.value == "external_ids"
+    assert "does not serve the provider's list" in choice.note.value and "Unsupported segment" in choice.note.value
+    assert "Graph documents three ways" in choice.guide.value
+    choice.choice.value = "list"  # greyed out in the browser; a keyboard could still reach it
+    assert choice.choice.value == "external_ids"
+    assert choice.keys_box.layout.display == "" and "externalcourseActivityId" in choice.keys_help.value
+    # Nothing pasted yet: one line says what is missing, nothing is read.
+    app.load()
+    assert "paste the external ids to read" in app.problem.value and not app.running
+
+    app.provider_choice.value = sb.demo["other_registration_id"]
+    choice.demo_button.click()
+    assert app.provider_choice.value == sb.demo["registration_id"]  # the demo provider's keys, for it
+    assert choice.keys_text.value.splitlines() == sb.external_ids()
+    assert f"{len(sb.external_ids())} external ids, from the demo provider's keys" in html.unescape(
+        choice.keys_note.value
+    )
+    app.load_button.click()
+    assert app.wait(60) and app.problem.value == ""
+    rows = len(sb.external_ids())  # a key held by two records reaches the first
+    assert len(app.bench.frame) == rows and app.bench.source == ExternalIds(sb.external_ids())
+    assert f"{rows} activities of provider {sb.demo['registration_id']} by {rows} external ids" in app.message.value
+    assert app.tabs.selected_index == ACTIVITIES
+
+    aid = sb.demo["assignment_id"]
+    assert app.bench.edit(aid, "completionPercentage", 58) is None
+    app.save()
+    assert app.wait(60) and "saved: 1 applied" in app.message.value
+    assert reader.get_activity(aid).completionPercentage == 58
+
+
+def test_activity_ids_pasted_keys_and_what_was_not_found(app: WorkbenchApp, sb: Any) -> None:
+    contract(sb, "documented")
+    connected(app)
+    choice = app.sources
+    choice.choice.value = "ids"
+    choice.demo_button.click()  # with activity ids chosen, the demo provider's ids
+    app.load()
+    assert app.wait(60) and app.problem.value == ""
+    assert app.bench.frame["id"].tolist() == sb.activity_ids()  # every record, in the list's order
+
+    app.tabs.selected_index = PROVIDER
+    choice.choice.value = "external_ids"
+    known = sb.external_ids()[:3]
+    choice.keys_text.value = "# pasted from the LMS\n" + "\n".join([*known, "", "  nope-1  ", "nope-2"])
+    assert "5 external ids" in choice.keys_note.value
+    app.load()
+    assert app.wait(60) and app.problem.value == ""
+    assert len(app.bench.frame) == 3 and app.bench.not_found == ("nope-1", "nope-2")
+    assert "2 of 5 external ids not found: &#x27;nope-1&#x27;, &#x27;nope-2&#x27;" in app.message.value
+
+
+def test_a_list_refused_at_load_says_what_to_do_and_the_page_offers_keys(app: WorkbenchApp, sb: Any) -> None:
+    connected(app)  # metadata: the list is served, and chosen
+    assert app.sources.list_served is True and app.sources.choice.value == "list"
+    assert "lk-list-refused" not in app.sources.choice._dom_classes
+    contract(sb, "documented")  # the tenant changes its mind
+    app.load()
+    assert app.wait(60)
+    assert "This tenant does not serve the list of provider" in app.problem.value
+    assert "Use the demo provider's keys" in app.problem.value and "Nothing was changed" in app.problem.value
+    assert "not loaded: this tenant does not serve" in app.message.value
+    assert app.sources.list_served is False and app.sources.choice.value == "external_ids"
+    assert app.tabs.selected_index == PROVIDER
+
+
+def test_the_list_is_asked_about_once_a_provider_is_known(app: WorkbenchApp, sb: Any) -> None:
+    app.provider_choice.options = []
+    app.connect_panel.connect()  # the listing fills the providers, then asks
+    assert app.wait(30) and app.sources.list_served is True
+    app.use_client(app.connect_panel.client)  # a new connection asks again
+    assert app.wait(30) and app.sources.list_served is True
+    app.provider_choice.options = []
+    app.sources.tell(None)
+    app._probed = None
+    app.provider_id.value = "01e8f81b-3060"  # typing: nothing is asked about half an id
+    assert app._prober is None or not app._prober.is_alive()
+    assert app.sources.list_served is None
+    app.provider_id.value = sb.demo["registration_id"]
+    assert app.wait(30) and app.sources.list_served is True
+    app.sources.tell(None)
+    app._probed = None
+    forget_probes()  # (what the service said of its list holds for every provider: asked afresh here)
+    app.provider_id.value = "00000000-0000-4000-8000-000000000000"  # Graph does not know it: said, asked again later
+    assert app.wait(30) and app.sources.list_served is None
+    assert "could not be asked" in app.sources.note.value and "registration" in app.sources.note.value.lower()
+
+
+def upload(name: str, content: bytes) -> tuple[dict[str, Any], ...]:
+    """What ``FileUpload.value`` holds after a person picks a file."""
+    return (
+        {
+            "name": name,
+            "type": "text/csv" if name.endswith(".csv") else "text/plain",
+            "size": len(content),
+            "content": memoryview(content),
+            "last_modified": datetime.datetime.now(datetime.timezone.utc),
+        },
+    )
+
+
+def test_uploaded_files_are_read_as_files_of_keys(app: WorkbenchApp, sb: Any, tmp_path: Path) -> None:
+    contract(sb, "documented")
+    connected(app)
+    choice = app.sources
+    choice.upload.value = upload("keys.txt", b"# mine\nk-1\n\n  k 2  \n")
+    assert choice.upload.value == ()  # read, and the bytes gone from the page's state
+    assert choice.choice.value == "external_ids" and choice.source() == ExternalIds(["k-1", "k 2"])
+    assert "2 external ids, from keys.txt" in choice.keys_note.value
+    # The CSV `learnkit sandbox --keys-out` writes (and an export): the chosen kind's column.
+    write_keys(sb, tmp_path / "keys.csv")
+    choice.choice.value = "ids"
+    choice.upload.value = upload("keys.csv", (tmp_path / "keys.csv").read_bytes())
+    assert choice.source() == ActivityIds(sb.activity_ids())
+    choice.choice.value = "external_ids"
+    choice.upload.value = upload("keys.csv", (tmp_path / "keys.csv").read_bytes())
+    assert choice.source() == ExternalIds(sb.external_ids())
+    choice.upload.value = upload("empty.txt", b"# nothing\n\n")
+    assert "empty.txt: holds no external ids" in choice.keys_note.value
+    assert choice.source() == ExternalIds(sb.external_ids())  # what was there stays
+    choice.upload.value = upload("two.csv", b"a,b\n1,2\n")
+    assert "two.csv: has no column externalcourseActivityId" in choice.keys_note.value
+
+
+def test_learners_need_a_delegated_sign_in_and_say_so(app: WorkbenchApp, sb: Any, tmp_path: Path) -> None:
+    contract(sb, "documented")
+    connected(app)
+    learner = sb.demo["learner_id"]
+    app.sources.choice.value = "learners"
+    assert "need a delegated sign-in" in app.sources.keys_help.value
+    app.sources.keys_text.value = learner
+    app.load()
+    assert "learners' lists need a delegated sign-in" in html.unescape(app.problem.value) and not app.running
+
+    signed_in = WorkbenchApp(sandbox=sb, journal=Journal(tmp_path / "journal.sqlite"))
+    try:
+        signed_in.connect_panel.sandbox_delegated.value = True
+        connected(signed_in)
+        assert signed_in.sources.delegated
+        signed_in.sources.fill("learners", [learner, "me"])
+        assert "need a delegated sign-in" not in signed_in.sources.keys_help.value
+        signed_in.load()
+        assert signed_in.wait(60) and signed_in.problem.value == ""
+        frame = signed_in.bench.frame
+        assert len(frame) > 0 and set(frame["learnerUserId"].str.lower()) == {learner.lower()}
+        assert signed_in.bench.source == Learners([learner, "me"])
+    finally:
+        signed_in.wait(30)
+        signed_in.close()
+
+
+def test_from_environment_the_demo_keys_file_and_a_source_named_on_the_command_line(sb: Any, tmp_path: Path) -> None:
+    contract(sb, "documented")
+    described = tmp_path / "sb.json"
+    described.write_text(json.dumps(sb.to_json()) + "\n")
+    write_keys(sb, tmp_path / "sandbox-keys.csv")
+    (tmp_path / "mine.txt").write_text("\n".join(sb.activity_ids()[:4]) + "\n")
+    env = {
+        SANDBOX_JSON_VARIABLE: str(described),
+        SANDBOX_KEYS_VARIABLE: str(tmp_path / "sandbox-keys.csv"),
+        SOURCE_VARIABLES["ids"]: str(tmp_path / "mine.txt"),
+    }
+    app = WorkbenchApp.from_environment(env)
+    try:
+        assert repr(app) == "WorkbenchApp(mode='sandbox', not connected)"
+        assert app.sources.choice.value == "ids" and app.sources.source() == ActivityIds(sb.activity_ids()[:4])
+        assert "4 activity ids, from mine.txt" in app.sources.keys_note.value
+        connected(app)
+        assert app.sources.choice.value == "ids"  # the command line's choice stays
+        app.load()
+        assert app.wait(60) and len(app.bench.frame) == 4
+        # No handle on the sandbox here (a JSON file): its keys come from the file beside it.
+        assert app.sources.demo_button.layout.display == ""
+        app.sources.choice.value = "external_ids"
+        app.sources.demo_button.click()
+        assert app.sources.source() == ExternalIds(sb.external_ids())
+    finally:
+        app.wait(30)
+        app.close()
+    # Without the keys file, the button is not offered; a file named but gone is said on the page.
+    app = WorkbenchApp.from_environment({SANDBOX_JSON_VARIABLE: str(described), SOURCE_VARIABLES["learners"]: "/gone"})
+    try:
+        assert "gone: no such file" in app.problem.value
+        connected(app)
+        assert app.sources.demo_button.layout.display == "none"
+    finally:
+        app.wait(30)
+        app.close()
+    learners = tmp_path / "learners.csv"
+    learners.write_text(f"userId\n{sb.demo['learner_id']}\n")
+    app = WorkbenchApp.from_environment(
+        {SANDBOX_JSON_VARIABLE: str(described), SOURCE_VARIABLES["learners"]: str(learners)}
+    )
+    assert app.sources.choice.value == "learners" and app.connect_panel.sandbox_delegated.value  # signs them in
+    app.close()

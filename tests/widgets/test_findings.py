@@ -14,11 +14,14 @@ from learnkit.journal import Journal
 from learnkit.sandbox.seed import AUDIT_NOW, SEEDED_INCONSISTENCIES
 from learnkit.widgets import ActivityTable, ProviderCharts, Workbench
 from learnkit.widgets.findings import SOURCE, FindingsPanel
+from tests.widgets.conftest import demo_source
 
 
 @pytest.fixture
 def bench(client: GraphClient, sb: Any, tmp_path: Path) -> Workbench:
-    return Workbench(client, registration_id=sb.demo["registration_id"], journal=str(tmp_path / "journal.db"))
+    return Workbench(
+        client, registration_id=sb.demo["registration_id"], source=demo_source(sb), journal=str(tmp_path / "journal.db")
+    )
 
 
 def test_the_panel_lists_the_seeded_findings_and_their_fixes(bench: Workbench) -> None:

@@ -14,6 +14,7 @@ from learnkit.client import PermissionWarning
 from learnkit.journal import Journal
 from learnkit.widgets import ActivityForm, ActivityTable, Workbench
 from learnkit.widgets.charts import ProviderCharts
+from tests.widgets.conftest import demo_source
 
 
 @pytest.fixture
@@ -29,7 +30,7 @@ def row(table: ActivityTable, activity_id: str) -> Any:
 def test_the_table_shows_each_learners_and_assigners_name_beside_the_id(
     sb: Any, client: GraphClient, journal: Journal
 ) -> None:
-    bench = Workbench(client, registration_id=sb.demo["registration_id"], journal=journal)
+    bench = Workbench(client, registration_id=sb.demo["registration_id"], source=demo_source(sb), journal=journal)
     table = ActivityTable(bench, page_size=1000)
     columns = list(table.grid.data.columns)
     assert columns.index("learner") + 1 == columns.index("learnerUserId")
@@ -48,7 +49,7 @@ def test_the_table_shows_each_learners_and_assigners_name_beside_the_id(
 def test_a_name_is_display_only_refused_as_an_edit_and_never_in_a_plan(
     sb: Any, client: GraphClient, journal: Journal, reader: GraphClient
 ) -> None:
-    bench = Workbench(client, registration_id=sb.demo["registration_id"], journal=journal)
+    bench = Workbench(client, registration_id=sb.demo["registration_id"], source=demo_source(sb), journal=journal)
     table = ActivityTable(bench)
     aid = sb.demo["assignment_id"]
     problem = table.set_cell(aid, "learner", "Someone Else")
@@ -68,7 +69,7 @@ def test_a_name_is_display_only_refused_as_an_edit_and_never_in_a_plan(
 def test_the_form_header_shows_the_learners_name_and_mail_and_the_assigner(
     sb: Any, client: GraphClient, journal: Journal
 ) -> None:
-    bench = Workbench(client, registration_id=sb.demo["registration_id"], journal=journal)
+    bench = Workbench(client, registration_id=sb.demo["registration_id"], source=demo_source(sb), journal=journal)
     form = ActivityForm(bench, sb.demo["assignment_id"])
     learner = sb.demo["learner_id"]
     assert form.user_text() == f"Adele Vance <adele.vance@contoso.example> ({learner})"
@@ -81,7 +82,7 @@ def test_the_form_header_shows_the_learners_name_and_mail_and_the_assigner(
 
 
 def test_a_chart_selection_names_its_learners(sb: Any, client: GraphClient, journal: Journal) -> None:
-    bench = Workbench(client, registration_id=sb.demo["registration_id"], journal=journal)
+    bench = Workbench(client, registration_id=sb.demo["registration_id"], source=demo_source(sb), journal=journal)
     table = ActivityTable(bench)
     charts = ProviderCharts(table, now="2025-01-01T00:00:00Z")
     assert charts.learners_text == ""
@@ -101,8 +102,8 @@ def test_without_the_permission_the_views_show_ids_and_one_note(sb: Any, journal
     weak = GraphClient.for_sandbox(sb, app="learnkit-nonames")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        bench = Workbench(weak, registration_id=sb.demo["registration_id"], journal=journal)
-        bench.load()  # a second read asks for nothing and warns no more
+        bench = Workbench(weak, registration_id=sb.demo["registration_id"], source=demo_source(sb), journal=journal)
+        bench.reload()  # a second read asks for nothing and warns no more
         table = ActivityTable(bench)
         form = ActivityForm(bench, sb.demo["assignment_id"])
     notes = [w for w in caught if issubclass(w.category, PermissionWarning)]
@@ -117,7 +118,7 @@ def test_without_the_permission_the_views_show_ids_and_one_note(sb: Any, journal
 
 
 def test_the_table_filters_and_sorts_by_learner_name(sb: Any, client: GraphClient, journal: Journal) -> None:
-    bench = Workbench(client, registration_id=sb.demo["registration_id"], journal=journal)
+    bench = Workbench(client, registration_id=sb.demo["registration_id"], source=demo_source(sb), journal=journal)
     table = ActivityTable(bench, page_size=1000)
     assert "learner" in table.filter_column.options and "assigner" in table.sort_column.options
     mine = int((bench.frame["learnerUserId"].str.lower() == sb.demo["learner_id"].lower()).sum())

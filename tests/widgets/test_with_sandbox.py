@@ -15,6 +15,7 @@ from learnkit import GraphClient
 from learnkit.cli import main as cli_main
 from learnkit.journal import Journal
 from learnkit.widgets import ActivityForm, ActivityTable, BulkEditor, ConnectPanel, HistoryPanel, Workbench
+from tests.widgets.conftest import demo_source
 from tests.widgets.test_table_unit import grid_edit
 
 
@@ -29,7 +30,7 @@ def journal(tmp_path: Path) -> Journal:
 
 @pytest.fixture
 def bench(sb: Any, client: GraphClient, journal: Journal) -> Workbench:
-    return Workbench(client, registration_id=sb.demo["registration_id"], journal=journal)
+    return Workbench(client, registration_id=sb.demo["registration_id"], source=demo_source(sb), journal=journal)
 
 
 def shown(table: ActivityTable, activity_id: str, column: str) -> Any:
@@ -76,7 +77,7 @@ def test_form_refuses_an_invalid_value_and_sends_nothing(sb: Any, bench: Workben
 
 
 def test_throttling_shows_what_happened_and_keeps_the_edit(sb: Any, client: GraphClient, journal: Journal) -> None:
-    bench = Workbench(client, registration_id=sb.demo["registration_id"], journal=journal)
+    bench = Workbench(client, registration_id=sb.demo["registration_id"], source=demo_source(sb), journal=journal)
     bench.client.retry = bench.client.retry.__class__(max_retry_wait=1.0)
     form = ActivityForm(bench, sb.demo["assignment_id"])
     form.editors["completionPercentage"].text.value = "10"
@@ -178,7 +179,10 @@ def test_stopped_sandbox_is_named(sb: Any, bench: Workbench) -> None:
 
     other = start()
     stopped = Workbench(
-        GraphClient.for_sandbox(other), registration_id=other.demo["registration_id"], journal=bench.journal
+        GraphClient.for_sandbox(other),
+        registration_id=other.demo["registration_id"],
+        source=demo_source(other),
+        journal=bench.journal,
     )
     other.stop()
     stopped.edit(other.demo["assignment_id"], "completionPercentage", 5)
