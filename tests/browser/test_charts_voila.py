@@ -14,15 +14,19 @@ import nbformat
 import pytest
 
 import learnkit.sandbox
+from learnkit.sandbox.cli import write_keys
 from tests.browser.voila import ARTIFACTS, ROOT, launch, serving
 
 APP = """\
 import json, os
 import learnkit
+from learnkit.sources import ActivityIds
 from learnkit.widgets import ActivityTable, ProviderCharts, Workbench
 info = json.loads(open(os.environ["LEARNKIT_SANDBOX_JSON"]).read())
 client = learnkit.GraphClient.for_sandbox(info)
-bench = Workbench(client, registration_id=info["demo"]["registration_id"], journal=os.environ["LEARNKIT_JOURNAL"])
+keys = ActivityIds.from_file(os.environ["LEARNKIT_SANDBOX_KEYS"])
+bench = Workbench(client, registration_id=info["demo"]["registration_id"], source=keys,
+                  journal=os.environ["LEARNKIT_JOURNAL"])
 table = ActivityTable(bench)
 charts = ProviderCharts(table, now="2025-06-01T00:00:00Z")
 display(charts, table)
@@ -40,8 +44,11 @@ def voila(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     fd = os.open(info, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:
         json.dump(sandbox.to_json(), handle)
+    keys = folder / "sandbox-keys.csv"
+    write_keys(sandbox, keys)  # what `learnkit sandbox --keys-out` writes: the provider's records, by id
     env = {
         "LEARNKIT_SANDBOX_JSON": str(info),
+        "LEARNKIT_SANDBOX_KEYS": str(keys),
         "LEARNKIT_JOURNAL": str(folder / "journal.db"),
         "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p),
     }

@@ -20,7 +20,9 @@ from learnkit import GraphClient
 from learnkit.audit import audit
 from learnkit.frame import read_activities
 from learnkit.journal import Journal
+from learnkit.sandbox.cli import write_keys
 from learnkit.sandbox.seed import AUDIT_NOW
+from learnkit.sources import ActivityIds
 from learnkit.widgets.findings import SOURCE
 from tests.browser.voila import ARTIFACTS, ROOT, launch, serving
 
@@ -39,9 +41,12 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Any,
     fd = os.open(info, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:
         json.dump(sandbox.to_json(), handle)
+    keys = folder / "sandbox-keys.csv"
+    write_keys(sandbox, keys)  # what `learnkit sandbox --keys-out` writes: the provider's records, by id
     journal = folder / "journal.db"
     env = {
         "LEARNKIT_SANDBOX_JSON": str(info),
+        "LEARNKIT_SANDBOX_KEYS": str(keys),
         "LEARNKIT_JOURNAL": str(journal),
         "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p),
     }
@@ -58,7 +63,7 @@ def test_click_a_bar_then_apply_the_fixes_and_undo(served: tuple[str, Any, Path]
     url, sandbox, journal = served
     client = GraphClient.for_sandbox(sandbox)
     reg = sandbox.demo["registration_id"]
-    before = audit(read_activities(client, reg), now=AUDIT_NOW)
+    before = audit(read_activities(client, reg, source=ActivityIds(sandbox.activity_ids(reg))), now=AUDIT_NOW)
     fixable = len(before.fixable)
     assert fixable > 0
     refused: list[tuple[str, str]] = []
@@ -106,7 +111,7 @@ def test_click_a_bar_then_apply_the_fixes_and_undo(served: tuple[str, Any, Path]
             apply_button.click()
             summary.get_by_text("fixes proposed for 0 records", exact=False).wait_for(timeout=60_000)
             panel.get_by_text("saved:", exact=False).wait_for(timeout=STEP)
-            after = audit(read_activities(client, reg), now=AUDIT_NOW)
+            after = audit(read_activities(client, reg, source=ActivityIds(sandbox.activity_ids(reg))), now=AUDIT_NOW)
             assert after.fixable.empty and len(after.findings) == len(before.findings) - fixable
             fixed_rules = set(before.findings["rule"]) - set(after.findings["rule"])
             page.wait_for_function(
@@ -124,7 +129,7 @@ def test_click_a_bar_then_apply_the_fixes_and_undo(served: tuple[str, Any, Path]
             panel.locator("button", has_text="Undo fixes").click()
             restored = f"fixes proposed for {before.fixable['id'].nunique()} records"
             summary.get_by_text(restored, exact=False).wait_for(timeout=60_000)
-            again = audit(read_activities(client, reg), now=AUDIT_NOW)
+            again = audit(read_activities(client, reg, source=ActivityIds(sandbox.activity_ids(reg))), now=AUDIT_NOW)
             key = ["id", "rule", "field", "current", "proposed"]
             assert again.findings[key].equals(before.findings[key])
             page.screenshot(path=str(ARTIFACTS / "find-and-fix-undone.png"), full_page=True)
