@@ -39,6 +39,7 @@ import pandas as pd
 import platformdirs
 
 from learnkit.errors import JournalError
+from learnkit.leases import process_alive
 from learnkit.models import UPDATE_MODELS
 from learnkit.plans import AS_EXPORTED, UNCHANGED, PatchPlan, changes_key, compact_json
 from learnkit.service import Service
@@ -334,16 +335,6 @@ class JournalRow:
     message: str
     attempts: int
     retryable: bool
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _text(parts: Sequence[Any]) -> bytes:
@@ -677,7 +668,7 @@ class Journal:
             info.state == "running"
             and info.pid not in (None, os.getpid())
             and info.host == socket.gethostname()
-            and _alive(int(info.pid or 0))
+            and process_alive(int(info.pid or 0))
         ):
             raise JournalError(f"run {run_id} is still running in process {info.pid}: wait for it, or stop it first")
         self._write(

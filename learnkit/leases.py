@@ -36,7 +36,7 @@ from pathlib import Path
 
 from learnkit.userdata import data_dir
 
-__all__ = ["Lease", "Leases", "default_leases_path"]
+__all__ = ["Lease", "Leases", "default_leases_path", "process_alive"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS leases (
@@ -75,7 +75,12 @@ class Lease:
         return f"another run (process {self.pid}, since {self.since[11:19]} UTC)"
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether a process of this machine is running (one of another user's counts as running).
+
+    >>> process_alive(os.getpid())
+    True
+    """
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -129,7 +134,7 @@ class Leases:
                 ).fetchall()
             for activity, other_pid, other_host, other_since in held:
                 # Another host's lease cannot be checked: it stands. One of this host's stands while its process lives.
-                if other_host != host or _alive(int(other_pid)):
+                if other_host != host or process_alive(int(other_pid)):
                     busy[activity] = Lease(int(other_pid), other_host, other_since)
             db.executemany(
                 "INSERT OR REPLACE INTO leases (service, activity, holder, pid, host, since) VALUES (?, ?, ?, ?, ?, ?)",

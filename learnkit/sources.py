@@ -48,7 +48,6 @@ from typing import Any, ClassVar, TypeAlias
 from urllib.parse import urlsplit
 
 from learnkit import paths
-from learnkit.auth import token_claims
 from learnkit.client import GraphClient
 from learnkit.errors import (
     AuthenticationError,
@@ -656,7 +655,7 @@ def _by_learners(
 # --- the provider's list, where served -------------------------------------------------------------
 
 # (graph_url, tenant, token kind) -> None where the list is served, else what the service answered.
-_PROBES: dict[tuple[str, str, str], str | None] = {}
+_PROBES: dict[tuple[str, str], str | None] = {}
 _PROBES_LOCK = threading.Lock()
 
 
@@ -676,10 +675,10 @@ def _said(error: GraphError) -> str:
     return f"{error.status} {error.code}".strip()
 
 
-def _service(client: GraphClient) -> tuple[tuple[str, str, str], str]:
+def _service(client: GraphClient) -> tuple[tuple[str, str], str]:
+    """The probe's key: the service (``learnkit.service.Service.key``) and the token kind the list would use."""
     kind, token = client.token_for(_LIST)
-    tenant = str(token_claims(token).get("tid") or "")
-    return (client.graph_url.lower(), tenant.lower(), kind), token
+    return (client.service().key, kind), token
 
 
 def list_served(client: GraphClient, registration_id: str) -> bool:

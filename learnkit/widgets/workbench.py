@@ -183,8 +183,8 @@ class Workbench(traitlets.HasTraits):
         """Read the provider's activities (the current provider if not given); pending edits are dropped.
 
         ``source`` names the records to read (``learnkit.sources``: ``ExternalIds``, ``ActivityIds``,
-        ``Learners`` with a delegated sign-in, or ``ProviderList``); without one, the provider's list where
-        the service serves it (``list_served``). Where it does not, ``SourceRequiredError`` is raised and
+        ``Learners`` with a delegated sign-in, or ``ProviderList``); without one, the source of the last
+        read of the same provider, else the provider's list where the service serves it (``list_served``). Where it does not, ``SourceRequiredError`` is raised and
         said in ``message``, and nothing changes: the rows, edits and source loaded before stay. The keys
         the source named and Graph did not know are ``not_found``, counted (and the first few named) in
         ``message``. The source is remembered in ``source``: ``reload()`` reads the same records.
@@ -193,9 +193,12 @@ class Workbench(traitlets.HasTraits):
 
         Example: ``bench.load(reg, source=ExternalIds.from_file("keys.txt"))``
         """
+        same_provider = registration_id in (None, self.registration_id)
         registration_id = registration_id or self.registration_id
         if self.client is None or registration_id is None:
             raise InvalidInputError("client", "required", "connect a client and choose a provider first")
+        if source is None and same_provider and not isinstance(self.source, ProviderList):
+            source = self.source  # read again what was read: a reload names the same records
         self.busy = True
         try:
             frame = read_activities(self.client, registration_id, source=source, on_records=on_page)

@@ -256,7 +256,7 @@ def test_app_on_a_documented_sandbox_reads_by_the_demo_keys_edits_and_saves_in_b
             page.locator(".lk-connect button", has_text="Connect").click()
             note = page.locator(".lk-source-note")
             note.get_by_text("This tenant does not serve the provider's list").wait_for(timeout=60_000)
-            assert "Unsupported segment type" in note.inner_text()
+            assert "400 BadRequest" in note.inner_text()
             radios = page.locator(".lk-source-choice input[type=radio]")
             expect(radios.nth(1)).to_be_checked(timeout=30_000)  # external ids chosen instead
             assert not radios.first.is_checked()

@@ -267,7 +267,7 @@ def test_documented_the_list_is_shown_refused_and_the_demo_keys_load_edit_and_sa
     choice = app.sources
     assert choice.list_served is False and "400" in choice.list_answer
     assert "lk-list-refused" in choice.choice._dom_classes and choice.choice.value == "external_ids"
-    assert "does not serve the provider's list" in choice.note.value and "Unsupported segment" in choice.note.value
+    assert "does not serve the provider's list" in choice.note.value and "400 BadRequest" in choice.note.value
     assert "Graph documents three ways" in choice.guide.value
     choice.choice.value = "list"  # greyed out in the browser; a keyboard could still reach it
     assert choice.choice.value == "external_ids"
