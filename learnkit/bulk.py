@@ -26,7 +26,7 @@ Example::
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -257,6 +257,7 @@ def apply(
     source: str | None = None,
     on_start: Callable[[str], object] | None = None,
     recheck_after: float = 10.0,
+    provider_names: Mapping[str, str] | None = None,
 ) -> BulkResult:
     """Apply patch plans over ``$batch`` as one journal run; a ``BulkResult`` with one row per plan.
 
@@ -267,7 +268,8 @@ def apply(
     run, which reads but writes nothing and keeps no journal). ``result.journal_id``
     names the run for ``undo`` and ``resume``; ``on_start`` gets it before any change is
     sent (the first reads may be on their way). ``force`` overwrites records changed since. ``progress`` is True (a
-    ``tqdm.auto`` bar), False, or a callable ``(done, total)``.
+    ``tqdm.auto`` bar), False, or a callable ``(done, total)``. ``provider_names`` (registration id -> name)
+    are kept with the run, for the history.
 
     Example: ``apply(client, diff(before, edited)).summary()``
     """
@@ -288,6 +290,7 @@ def apply(
             tenant=service.tenant_id,
             source=source,
             outcomes=finals,
+            provider_names=provider_names,
         )
         return _started(run_id, on_start)
 
@@ -515,6 +518,7 @@ def _revert(
             tenant=service.tenant_id,
             source=f"{kind} of {journal_id}",
             outcomes=finals,
+            provider_names=info.provider_names,
         )
         return _started(run_id, on_start)
 

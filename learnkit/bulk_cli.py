@@ -234,10 +234,9 @@ def _runs(args: argparse.Namespace, journal: Journal, out: TextIO) -> int:
         if isinstance(run["redone_by"], str):
             undoes += f" [redone by {run['redone_by']}]"
         when = str(run["created"])[:19].replace("T", " ")
-        providers = [p.split("-")[0] for p in str(run["providers"]).split(", ") if p] or ["-"]
-        shown = providers[0] + (f" +{len(providers) - 1}" if len(providers) > 1 else "")
         print(
-            f"{run_id!s:<22}  {when:<19}  {run['kind']:<5}  {rows:>5}  {run['service'] or '-':<28}  {shown:<8}  "
+            f"{run_id!s:<22}  {when:<19}  {run['kind']:<5}  {rows:>5}  {run['service'] or '-':<28}  "
+            f"{run['provider']:<8}  "
             f"{run['state']}: {outcome or '-'}{undoes}",
             file=out,
         )

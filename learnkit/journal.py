@@ -30,7 +30,7 @@ import threading
 import warnings
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, overload
@@ -70,6 +70,7 @@ CREATE TABLE IF NOT EXISTS runs (
     created TEXT NOT NULL,
     finished TEXT,
     providers TEXT NOT NULL DEFAULT '[]',
+    names TEXT,
     total INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS plans (
@@ -170,6 +171,8 @@ class RunInfo:
     finished: str | None
     tenant: str | None = None
     providers: tuple[str, ...] = ()
+    #: Provider registration id -> its name, where the run's caller knew it (the app does).
+    provider_names: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def service(self) -> Service:
@@ -201,9 +204,24 @@ class RunSummary:
     counts: Mapping[str, int]
     service: Service = _NO_SERVICE
     providers: tuple[str, ...] = ()
+    provider_names: Mapping[str, str] = field(default_factory=dict)
     #: The undo run that reverted this run, and the redo run that re-applied this undo (None: not so).
     undone_by: str | None = None
     redone_by: str | None = None
+
+    @property
+    def provider_label(self) -> str:
+        """Its provider by name where known, else by the start of its id (``+N`` for more).
+
+        >>> RunSummary("r", "apply", None, None, "finished", "", None, 1, {}, providers=("01e8f81b-30",),
+        ...            provider_names={"01e8f81b-30": "Contoso"}).provider_label
+        'Contoso'
+        """
+        if not self.providers:
+            return "-"
+        first = self.providers[0]
+        shown = self.provider_names.get(first) or first.split("-")[0]
+        return shown + (f" +{len(self.providers) - 1}" if len(self.providers) > 1 else "")
 
     @property
     def in_effect(self) -> bool:
@@ -283,6 +301,7 @@ class RunHistory(Sequence[RunSummary]):
                 "source": [r.source for r in self._runs],
                 "service": [r.service.label for r in self._runs],
                 "providers": [", ".join(r.providers) for r in self._runs],
+                "provider": [r.provider_label for r in self._runs],
                 "undone_by": [r.undone_by for r in self._runs],
                 "redone_by": [r.redone_by for r in self._runs],
                 "rows": [r.rows for r in self._runs],
@@ -527,9 +546,12 @@ class Journal:
             db.execute(f"PRAGMA application_id={APPLICATION_ID}")
             db.execute(f"PRAGMA user_version={FORMAT}")
             db.executescript(_SCHEMA)
-        elif "tenant" not in {row[1] for row in db.execute("PRAGMA table_info(runs)")}:
-            # A journal written before runs recorded their tenant: its runs are matched by graph_url alone.
-            db.execute("ALTER TABLE runs ADD COLUMN tenant TEXT")
+        else:
+            columns = {row[1] for row in db.execute("PRAGMA table_info(runs)")}
+            # A journal written before runs recorded their tenant (matched by graph_url alone) or names.
+            for column in ("tenant", "names"):
+                if column not in columns:
+                    db.execute(f"ALTER TABLE runs ADD COLUMN {column} TEXT")
 
     def __repr__(self) -> str:
         return f"Journal({str(self.path)!r})"
@@ -576,11 +598,13 @@ class Journal:
         graph_url: str | None = None,
         tenant: str | None = None,
         source: str | None = None,
+        provider_names: Mapping[str, str] | None = None,
         outcomes: Mapping[int, tuple[str, str]] | None = None,
     ) -> str:
         """Write a new run and all its plans in one transaction; its id.
 
-        ``graph_url`` and ``tenant`` name the service it writes to (``GraphClient.service()``).
+        ``graph_url`` and ``tenant`` name the service it writes to (``GraphClient.service()``);
+        ``provider_names`` the names of its providers, where the caller knows them (for the history).
         Plans start ``planned``; ``outcomes`` maps a plan's position to a final ``(state, message)``
         decided without the service (a CSV row no cell of which was edited).
         """
@@ -615,7 +639,7 @@ class Journal:
             try:
                 cursor = self._db.execute(
                     "INSERT INTO runs (id, kind, parent, graph_url, tenant, source, force, state, host, pid, created,"
-                    " providers, total) VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?)",
+                    " providers, total, names) VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?)",
                     (
                         run_id,
                         kind,
@@ -629,6 +653,7 @@ class Journal:
                         stamp,
                         json.dumps(list(providers)),
                         len(plans),
+                        json.dumps({k: v for k, v in (provider_names or {}).items() if k in providers}) or None,
                     ),
                 )
                 seq = int(cursor.lastrowid or 0)
@@ -651,7 +676,7 @@ class Journal:
         with self._lock:
             found = self._db.execute(
                 "SELECT id, kind, parent, graph_url, source, force, state, host, pid, created, finished, tenant,"
-                " providers FROM runs WHERE id = ?",
+                " providers, names FROM runs WHERE id = ?",
                 (run_id,),
             ).fetchone()
         if found is None:
@@ -659,6 +684,7 @@ class Journal:
         values = list(found)
         values[5] = bool(values[5])
         values[12] = tuple(json.loads(values[12]))
+        values[13] = json.loads(values[13] or "{}")
         return RunInfo(*values)
 
     def claim(self, run_id: str) -> RunInfo:
@@ -701,8 +727,8 @@ class Journal:
         """
         with self._lock:
             heads = self._db.execute(
-                "SELECT seq, id, kind, parent, source, state, created, finished, total, graph_url, tenant, providers"
-                " FROM runs ORDER BY seq DESC"
+                "SELECT seq, id, kind, parent, source, state, created, finished, total, graph_url, tenant, providers,"
+                " names FROM runs ORDER BY seq DESC"
             ).fetchall()
             counts: dict[int, dict[str, int]] = {}
             for seq, state, n in self._db.execute("SELECT run, state, COUNT(*) FROM plans GROUP BY run, state"):
@@ -715,7 +741,7 @@ class Journal:
             if parent and kind in ("undo", "redo") and state == "finished" and clean:
                 reverted.setdefault((parent, kind), run_id)  # newest first: the first seen is the newest
         found = []
-        for seq, run_id, kind, parent, source, state, created, finished, total, url, tenant, where in heads:
+        for seq, run_id, kind, parent, source, state, created, finished, total, url, tenant, where, names in heads:
             ran_on = Service(url or "", tenant)
             touched = tuple(json.loads(where))
             if service is not None and not ran_on.same_as(service):
@@ -735,6 +761,7 @@ class Journal:
                     counts.get(seq, {}),
                     ran_on,
                     touched,
+                    json.loads(names or "{}"),
                     reverted.get((run_id, "undo")),
                     reverted.get((run_id, "redo")),
                 )

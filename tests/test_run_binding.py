@@ -21,8 +21,10 @@ import pytest
 import learnkit
 from learnkit import GraphClient
 from learnkit.cli import main
+from learnkit.frame import read_activities
 from learnkit.journal import Journal
 from learnkit.sandbox import Sandbox, start
+from learnkit.sources import ActivityIds
 from tests.conftest import everything, keys_csv
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -199,3 +201,23 @@ def test_undo_last_twice_goes_back_to_the_original_and_redo_comes_forward(
     undo_id = next(line.split()[0] for line in out.splitlines() if " undo " in line)
     status, _, err = run(["undo", undo_id, *connect], capsys)
     assert status == 2 and f"learnkit redo {undo_id}" in err
+
+
+def test_runs_name_the_provider_where_the_caller_knew_it(
+    sb: Sandbox, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    journal = str(tmp_path / "journal.sqlite")
+    client = GraphClient.for_sandbox(sb)
+    reg = sb.demo["registration_id"]
+    before = read_activities(client, reg, source=ActivityIds([sb.demo["self_initiated_id"]]))
+    edited = before.copy()
+    edited["completionPercentage"] = 44
+    done = learnkit.apply_frame(
+        client, before, edited, journal=journal, progress=False, provider_names={reg: "Contoso"}
+    )
+    undone = learnkit.undo(client, done.journal_id, journal=journal, progress=False)
+    history = Journal(journal).runs()
+    assert [r.provider_label for r in history] == ["Contoso", "Contoso"]  # the undo keeps its run's names
+    assert history[0].id == undone.journal_id
+    status, out, _ = run(["runs", "--journal", journal], capsys)
+    assert status == 0 and all("Contoso" in line for line in out.splitlines()[1:])

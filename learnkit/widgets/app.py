@@ -486,6 +486,9 @@ class WorkbenchApp(widgets.VBox):  # type: ignore[misc]
                 raise
 
         def done(_: None) -> None:
+            # The name the provider was listed under (without its id), for the journal's history.
+            label = next((text for text, value in self.provider_choice.options if value == chosen), None)
+            self.bench.provider_name = label.rsplit(" (", 1)[0] if label else None
             self.tabs.selected_index = ACTIVITIES
 
         self._start(f"Reading the activities of {chosen}", work, done)

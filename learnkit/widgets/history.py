@@ -148,6 +148,7 @@ def _run_html(run: dict[Any, Any]) -> str:
         str(run.get("kind") or ""),
         counts or "no rows",
         str(run.get("state") or ""),
+        str(run.get("provider") or ""),
         *reverted,
         str(run.get("source") or ""),
         str(run.get("id") or ""),

@@ -101,6 +101,9 @@ class Workbench(traitlets.HasTraits):
     client = traitlets.Instance(GraphClient, allow_none=True)
     #: The provider whose activities are loaded (None: activities given directly).
     registration_id = traitlets.Unicode(None, allow_none=True)
+    #: The provider's name, where known (the app knows it from the providers it lists): kept with each save's
+    #: journal run, so the history names the provider.
+    provider_name = traitlets.Unicode(None, allow_none=True)
     #: What the last read named (``learnkit.sources``; ``ProviderList()`` when the provider's list was read):
     #: ``reload`` reads the same records. None before a read.
     source = traitlets.Union(
@@ -184,10 +187,11 @@ class Workbench(traitlets.HasTraits):
 
         ``source`` names the records to read (``learnkit.sources``: ``ExternalIds``, ``ActivityIds``,
         ``Learners`` with a delegated sign-in, or ``ProviderList``); without one, the source of the last
-        read of the same provider, else the provider's list where the service serves it (``list_served``). Where it does not, ``SourceRequiredError`` is raised and
-        said in ``message``, and nothing changes: the rows, edits and source loaded before stay. The keys
-        the source named and Graph did not know are ``not_found``, counted (and the first few named) in
-        ``message``. The source is remembered in ``source``: ``reload()`` reads the same records.
+        read of the same provider, else the provider's list where the service serves it (``list_served``).
+        Where it does not, ``SourceRequiredError`` is raised and said in ``message``, and nothing changes:
+        the rows, edits and source loaded before stay. The keys the source named and Graph did not know
+        are ``not_found``, counted (and the first few named) in ``message``. The source is remembered in
+        ``source``: ``reload()`` (or ``load()``) reads the same records.
 
         ``on_page(rows_read_so_far)`` hears about each page or batch as it arrives (a big provider takes many).
 
@@ -512,8 +516,16 @@ class Workbench(traitlets.HasTraits):
             self._say("nothing to save: no pending edit differs from the service", "info")
             return None
         client = self._require_client()
+        names = {self.registration_id: self.provider_name} if self.registration_id and self.provider_name else None
         return self._run(
-            lambda: bulk.apply(client, plans, journal=self.journal, progress=self._on_progress, source=source),
+            lambda: bulk.apply(
+                client,
+                plans,
+                journal=self.journal,
+                progress=self._on_progress,
+                source=source,
+                provider_names=names,
+            ),
             "saved",
         )
 

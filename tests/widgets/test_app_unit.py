@@ -118,6 +118,7 @@ def test_form_edit_saves_once_through_the_journal_and_undo_puts_it_back(
     assert reader.get_activity(aid).completionPercentage == 37
     runs = Journal(tmp_path / "journal.sqlite").runs()
     assert len(runs) == 1 and "saved: 1 applied" in app.message.value
+    assert runs[0].provider_label == "demo provider"  # as the Provider page listed it, kept for the history
 
     app.undo_last()
     assert app.wait(60)
