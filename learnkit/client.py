@@ -225,6 +225,7 @@ class GraphClient:
             )
             user = DeviceCodeCredential(info["tenant_id"], public["client_id"], prompt=prompt, **common)
         options.setdefault("trust_env", False)
+        warn_if_unavailable(get_cloud(info.get("cloud") or "global"))  # a sandbox imitating a national cloud
         return cls(info["graph_url"], credential=credential, delegated=user, verify=info["ca_cert"], **options)
 
     # --- the wire ----------------------------------------------------------

@@ -22,6 +22,7 @@ from pathlib import Path
 from types import FrameType
 
 from learnkit._extras import MissingExtraError
+from learnkit.clouds import CLOUDS
 from learnkit.sandbox.contract import CONTRACTS, DEFAULT_CONTRACT
 from learnkit.sandbox.faults import parse_faults
 from learnkit.sandbox.server import DatabaseInUse, Sandbox, start
@@ -70,6 +71,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="documented: serve only what Graph's pages document (the provider-wide activity list is refused "
         "as Graph refuses a path it does not implement); metadata: also what only its metadata declares "
         f"(default: {DEFAULT_CONTRACT})",
+    )
+    parser.add_argument(
+        "--cloud",
+        choices=sorted(CLOUDS),
+        default="global",
+        help="imitate a national cloud: where Graph's pages do not list the learning API (all but global), "
+        "every learning request is refused as an unknown segment (default: global)",
     )
     parser.add_argument(
         "--profile",
@@ -157,6 +165,7 @@ def run(args: argparse.Namespace) -> int:
                 pseudonymize=args.pseudonymize,
                 contract=args.contract,
                 profile=args.profile,
+                cloud=args.cloud,
             )
     # A bad profile or --load file too (InvalidInputError is a ValueError), and a CSV to --load without pandas.
     except (ValueError, OSError, DatabaseInUse, MissingExtraError) as exc:

@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import parse_qsl
 
+from learnkit.clouds import LEARNING_API_CLOUDS, get_cloud
 from learnkit.permissions import TokenKind, documented
 from learnkit.profile import TenantProfile
 
@@ -48,6 +49,7 @@ __all__ = [
     "check_contract",
     "counts",
     "kind_not_supported",
+    "not_in_cloud",
     "unsupported",
 ]
 
@@ -74,6 +76,15 @@ def unsupported(path: str) -> Refusal:
     'Unsupported segment type. ODataQuery: employeeExperience/learningProviders/p1/learningCourseActivities'
     """
     return Refusal(400, "BadRequest", f"Unsupported segment type. ODataQuery: {path.split('?', 1)[0].strip('/')}")
+
+
+def not_in_cloud(path: str) -> Refusal:
+    """What Graph answers for a learning API path in a national cloud its pages do not list: its segment unknown.
+
+    >>> not_in_cloud("/employeeExperience/learningProviders").message
+    "Resource not found for the segment 'employeeExperience'."
+    """
+    return Refusal(400, "BadRequest", "Resource not found for the segment 'employeeExperience'.")
 
 
 def kind_not_supported(kind: TokenKind) -> Refusal:
@@ -122,10 +133,14 @@ class ContractRules:
     one it started with.
     """
 
-    def __init__(self, contract: str = DEFAULT_CONTRACT, profile: TenantProfile | None = None) -> None:
+    def __init__(
+        self, contract: str = DEFAULT_CONTRACT, profile: TenantProfile | None = None, cloud: str = "global"
+    ) -> None:
         self.started: ContractName = check_contract(contract)
         self.contract: ContractName = self.started
         self.profile = profile
+        #: The national cloud imitated: one Graph's pages do not list for this API refuses all of it.
+        self.cloud = get_cloud(cloud).name
 
     def restore(self) -> None:
         """Back to the contract the sandbox started with."""
@@ -133,6 +148,8 @@ class ContractRules:
 
     def refusal(self, operation: str, path: str, query: str = "") -> Refusal | None:
         """The refusal for ``operation`` (a route's name, or ``batch``) at ``path`` with ``query``, or None."""
+        if self.cloud not in LEARNING_API_CLOUDS and "employeeexperience" in path.lower().split("?", 1)[0]:
+            return not_in_cloud(path)
         names = [operation]
         if operation == "list_provider_activities" and counts(query):
             names.append("count_provider_activities")

@@ -151,11 +151,14 @@ class Sandbox:
         pseudonymize: bool = False,
         contract: str = DEFAULT_CONTRACT,
         profile: str | os.PathLike[str] | TenantProfile | None = None,
+        cloud: str = "global",
     ) -> None:
         # What is served, and the tenant to (re)build: the demo one, or one read from real activities (all
         # read first: a bad contract, profile or file fails before anything is created).
         self._rules = ContractRules(
-            contract, profile if isinstance(profile, TenantProfile) or profile is None else load_profile(profile)
+            contract,
+            profile if isinstance(profile, TenantProfile) or profile is None else load_profile(profile),
+            cloud,
         )
         #: The profile file the sandbox imitates (None: none, or one given as a TenantProfile).
         self.profile_path = None if profile is None or isinstance(profile, TenantProfile) else str(profile)
@@ -413,6 +416,7 @@ class Sandbox:
             "demo": dict(self.demo),
             "contract": self.contract,
             "profile": self.profile_path,
+            "cloud": self._rules.cloud,
         }
 
     # --- switches ---------------------------------------------------------------------
@@ -542,6 +546,7 @@ def start(
     pseudonymize: bool = False,
     contract: str = DEFAULT_CONTRACT,
     profile: str | os.PathLike[str] | TenantProfile | None = None,
+    cloud: str = "global",
 ) -> Sandbox:
     """Start a sandbox over HTTPS in a background thread; returns once it answers.
 
@@ -559,7 +564,9 @@ def start(
     list is refused as Graph refuses a path it does not implement) or ``"metadata"`` (serve it too); the
     default is ``learnkit.sandbox.contract.DEFAULT_CONTRACT``. ``profile`` (a file ``learnkit doctor
     --profile-out`` wrote, or a ``learnkit.profile.TenantProfile``) makes the sandbox answer as that
-    tenant did: its refusals, and its tokens' permissions. A bad contract or profile raises ValueError
+    tenant did: its refusals, and its tokens' permissions. ``cloud`` (``learnkit.clouds``' names) imitates
+    a national cloud: in one Graph's pages do not list for the learning API, every learning request is
+    refused as an unknown segment. A bad contract, profile or cloud raises ValueError
     (``InvalidInputError`` naming the file and the problem) before anything starts.
 
     Example: ``sb = start(contract="documented"); print(sb.graph_url); sb.stop()``
@@ -589,6 +596,7 @@ def start(
         pseudonymize=pseudonymize,
         contract=contract,
         profile=profile,
+        cloud=cloud,
     )
     sandbox._serve()
     return sandbox

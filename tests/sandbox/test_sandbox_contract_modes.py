@@ -415,3 +415,29 @@ def test_a_profile_object_works_as_well_as_its_file(tmp_path: Path) -> None:
             assert graph.get(activities(sb) + "?$count=true").status_code == 501
         finally:
             graph.close()
+
+
+def test_a_national_cloud_is_imitated_as_graph_pages_say_it_answers(tmp_path: Path) -> None:
+    from learnkit import BadRequestError, GraphClient, NationalCloudWarning
+    from learnkit.clouds import _warned
+
+    _warned.discard("us_gov_l4")
+    with start(db=tmp_path / "gov.db", cloud="us_gov_l4") as gov:
+        assert gov.to_json()["cloud"] == "us_gov_l4"
+        with pytest.warns(NationalCloudWarning, match="global service only"):
+            client = GraphClient.for_sandbox(gov)
+        with pytest.raises(BadRequestError, match="Resource not found for the segment 'employeeExperience'"):
+            client.get_activity(gov.demo["assignment_id"])
+        # Inside a $batch too; a user's name is not part of the learning API and is still served.
+        [answer] = client.batch(
+            [
+                {
+                    "id": "1",
+                    "method": "GET",
+                    "url": f"/employeeExperience/learningCourseActivities/{gov.demo['assignment_id']}",
+                }
+            ],
+            operation="get_activity",
+        )
+        assert answer["status"] == 400
+        assert client.get_user(gov.demo["learner_id"], select=["displayName"])["displayName"]
