@@ -21,9 +21,10 @@ import pytest
 
 from learnkit import GraphClient, RetryPolicy
 from learnkit.bulk import apply
-from learnkit.frame import diff
+from learnkit.frame import diff, read_activities
 from learnkit.journal import Journal
 from learnkit.leases import Leases
+from learnkit.sources import ActivityIds
 from tests.conftest import everything, keys_csv
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -55,22 +56,25 @@ def test_a_dead_process_lease_is_taken_over_and_another_host_lease_stands(tmp_pa
     assert set(busy) == {"far"} and busy["far"].host == "another-host"
 
 
-def overlapping_plans(client: GraphClient, sb: Any, value: int, rows: slice) -> list[Any]:
-    before = everything(client, sb, sb.demo["registration_id"])
+def overlapping_plans(client: GraphClient, reg: str, ids: list[str], value: int, rows: slice) -> list[Any]:
+    """Plans setting the completion of ``ids[rows]`` to ``value``, based on what the service holds now."""
+    before = read_activities(client, reg, source=ActivityIds(ids[rows]))
     edited = before.copy()
-    chosen = edited.index[edited["status"] == "inProgress"][rows]
-    edited.loc[chosen, "completionPercentage"] = value
+    edited["completionPercentage"] = value
     return diff(before, edited)
 
 
 def test_two_concurrent_applies_never_both_apply_a_record(sb: Any, client: GraphClient, tmp_path: Path) -> None:
+    reg = sb.demo["registration_id"]
+    frame = everything(client, sb)
+    ids = frame.loc[frame["status"] == "inProgress", "id"].tolist()[:120]
     sb.set_latency(30)
     try:
         for round_ in range(20):
             a_value, b_value = 2 * round_ + 1, 2 * round_ + 2
             plans = {
-                a_value: overlapping_plans(client, sb, a_value, slice(0, 90)),
-                b_value: overlapping_plans(client, sb, b_value, slice(30, 120)),
+                a_value: overlapping_plans(client, reg, ids, a_value, slice(0, 90)),
+                b_value: overlapping_plans(client, reg, ids, b_value, slice(30, 120)),
             }
             results: dict[int, pd.DataFrame] = {}
 
@@ -84,12 +88,12 @@ def test_two_concurrent_applies_never_both_apply_a_record(sb: Any, client: Graph
             for thread in threads:
                 thread.join(120)
             assert set(results) == {a_value, b_value}
-            held = everything(client, sb, sb.demo["registration_id"]).set_index("id")["completionPercentage"]
+            held = read_activities(client, reg, source=ActivityIds(ids)).set_index("id")["completionPercentage"]
             applied = {v: set(frame.loc[frame["status"] == "applied", "id"]) for v, frame in results.items()}
             both = applied[a_value] & applied[b_value]
             assert not both, f"round {round_}: {len(both)} records reported applied by both runs"
-            for value, ids in applied.items():
-                wrong = [i for i in ids if held[i] != value]
+            for value, written in applied.items():
+                wrong = [i for i in written if held[i] != value]
                 assert not wrong, f"round {round_}: run {value} reported applied, the service holds another value"
             overlap = {p.activity_id for p in plans[a_value]} & {p.activity_id for p in plans[b_value]}
             assert len(overlap) == 60
