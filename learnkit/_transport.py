@@ -50,6 +50,9 @@ class _Watch:
         self.seconds = seconds
         self.at = 0.0
         self.conn: Any = None
+        # The connection's socket as last seen: an answer with "Connection: close" detaches it from the
+        # connection (http.client sets ``sock`` to None) while its body is still being read from it.
+        self.sock: socket.socket | None = None
         self.expired = False
 
     def start(self) -> None:
@@ -61,7 +64,7 @@ class _Watch:
 
     def shut(self) -> None:
         self.expired = True
-        sock = getattr(self.conn, "sock", None)
+        sock = getattr(self.conn, "sock", None) or self.sock
         if isinstance(sock, socket.socket):
             # socket.socket's own shutdown: SSLSocket.shutdown would also drop its TLS state
             # under the feet of the thread blocked reading it.
@@ -118,13 +121,28 @@ class _TrackedPool:
         conn = super()._get_conn(timeout)  # type: ignore[misc]
         watch = getattr(_current, "watch", None)
         if watch is not None:
-            watch.conn = conn
+            watch.conn, watch.sock = conn, getattr(conn, "sock", None)
+        return conn
+
+    def _new_conn(self) -> Any:
+        conn = super()._new_conn()  # type: ignore[misc]
+        # Its socket is made as the request is sent: the watch hears of it then.
+        connect = conn.connect
+
+        def connect_and_tell() -> None:
+            connect()
+            watch = getattr(_current, "watch", None)
+            if watch is not None and watch.conn is conn:
+                watch.sock = conn.sock
+
+        conn.connect = connect_and_tell
         return conn
 
     def _put_conn(self, conn: Any) -> None:
         watch = getattr(_current, "watch", None)
         if watch is not None and watch.conn is conn:
-            watch.conn = None  # back in the pool: another request's now, never to be shut by this watch
+            # Back in the pool: another request's now, never to be shut by this watch.
+            watch.conn = watch.sock = None
         super()._put_conn(conn)  # type: ignore[misc]
 
 
