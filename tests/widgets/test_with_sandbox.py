@@ -231,3 +231,28 @@ def test_undo_last_steps_back_twice_then_stops_and_redo_steps_forward(
     assert history.redo_button.disabled and not history.undo_last_button.disabled
     history.undo_last_button.click()  # the newest change in effect is now the last redo
     assert percentage(reader, aid) == 61
+
+
+def test_the_history_lists_the_runs_of_its_own_service_only(
+    sb: Any, bench: Workbench, journal: Journal, tmp_path: Path
+) -> None:
+    from learnkit.sandbox import start
+
+    aid = sb.demo["assignment_id"]
+    table = ActivityTable(bench)
+    table.set_cell(aid, "completionPercentage", 41)
+    table.apply()
+    with start(db=tmp_path / "other.db") as other:
+        elsewhere = GraphClient.for_sandbox(other)
+        from learnkit.bulk import apply_frame
+        from learnkit.frame import read_activities
+        from learnkit.sources import ActivityIds
+
+        before = read_activities(elsewhere, other.demo["registration_id"], source=ActivityIds([aid]))
+        edited = before.copy()
+        edited["completionPercentage"] = 42
+        other_run = apply_frame(elsewhere, before, edited, journal=journal, progress=False).journal_id
+    history = HistoryPanel(bench)
+    listed = set(history.runs()["id"])
+    assert len(journal.runs()) == 2 and other_run not in listed and len(listed) == 1
+    assert other_run in set(bench.history(everywhere=True).index)
