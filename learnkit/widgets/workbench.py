@@ -22,8 +22,9 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
 import html
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -203,20 +204,8 @@ class Workbench(traitlets.HasTraits):
             raise InvalidInputError("client", "required", "connect a client and choose a provider first")
         if source is None and same_provider and not isinstance(self.source, ProviderList):
             source = self.source  # read again what was read: a reload names the same records
-        self.busy = True
-        try:
+        with self._working("loaded", kept=True):
             frame = read_activities(self.client, registration_id, source=source, on_records=on_page)
-        except SourceRequiredError as exc:
-            self._say(f"not loaded: {exc}. Nothing changed here: {self._kept()}", "refused")
-            raise
-        except LearnkitError as exc:
-            self._say(f"not loaded: {exc}. Nothing changed here: {self._kept()}", "error")
-            raise
-        except OSError as exc:  # requests' connection errors: nothing answered
-            self._say(f"not loaded: the service is unreachable (a stopped sandbox?): {exc}", "error")
-            raise
-        finally:
-            self.busy = False
         self.registration_id = registration_id
         self.source = ProviderList() if source is None else source
         self.not_found = tuple(frame.attrs.get(NOT_FOUND, ()))
@@ -597,13 +586,18 @@ class Workbench(traitlets.HasTraits):
     def _on_progress(self, done: int, total: int) -> None:
         self.progress = (done, total)
 
-    def _run(self, send: Callable[[], BulkResult], verb: str) -> BulkResult:
+    @contextlib.contextmanager
+    def _working(self, verb: str, *, kept: bool = False) -> Iterator[None]:
+        """``busy`` while the block runs; a failure is said in ``message`` (``not {verb}: ...``) and raised.
+
+        ``kept``: the message adds what stays as it was (a read that failed changes nothing).
+        """
         self.busy = True
-        self.progress = (0, 0)
         try:
-            result = send()
+            yield
         except LearnkitError as exc:
-            self._say(f"not {verb}: {exc}", "error")
+            note = f". Nothing changed here: {self._kept()}" if kept else ""
+            self._say(f"not {verb}: {exc}{note}", "refused" if isinstance(exc, SourceRequiredError) else "error")
             raise
         except OSError as exc:
             # requests' connection errors are OSErrors too: the service is not there to answer.
@@ -611,6 +605,11 @@ class Workbench(traitlets.HasTraits):
             raise
         finally:
             self.busy = False
+
+    def _run(self, send: Callable[[], BulkResult], verb: str) -> BulkResult:
+        self.progress = (0, 0)
+        with self._working(verb):
+            result = send()
         table = result.frame
         self.progress = (len(table), len(table))
         journal_id = result.journal_id
