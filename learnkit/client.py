@@ -33,6 +33,7 @@ from pydantic import ValidationError
 from learnkit import paths
 from learnkit._transport import TimedSession, Timeout, failure_reason, never_sent
 from learnkit.auth import ClientSecretCredential, DeviceCodeCredential, TokenSource, token_claims
+from learnkit.catalog import CONTENT_POST_SERVICE_SET, check_content, check_provider
 from learnkit.clouds import get_cloud, warn_if_unavailable
 from learnkit.errors import (
     InvalidInputError,
@@ -44,13 +45,11 @@ from learnkit.errors import (
 )
 from learnkit.limits import BATCH_LIMIT
 from learnkit.models import (
-    CONTENT_POST_SERVICE_SET,
     INCLUDE_UNKNOWN_ENUM_MEMBERS,
     LearningContent,
     LearningCourseActivity,
     LearningProvider,
     batch_rule_violation,
-    check_content,
     check_create,
     parse_activity,
 )
@@ -505,6 +504,23 @@ class GraphClient:
     def patch_provider(self, registration_id: str, body: Mapping[str, Any]) -> GraphResponse:
         """``PATCH`` a provider (delegated) with a body as given, e.g. ``{"isCourseActivitySyncEnabled": True}``."""
         return self.request("PATCH", self._provider(registration_id), operation="update_provider", json=dict(body))
+
+    def create_provider(self, body: Mapping[str, Any]) -> LearningProvider:
+        """``POST /employeeExperience/learningProviders`` (delegated): register a provider; returns it with its new id.
+
+        ``displayName`` and the four logo URLs are required (``learnkit.catalog.check_provider``).
+        Example: ``client.create_provider({"displayName": "Contoso Academy", **logos}).id`` is its registrationId
+        """
+        check_provider(body, creating=True)  # what Graph would refuse is refused here, naming the same field
+        response = self.request("POST", PROVIDERS, operation="create_provider", json=dict(body))
+        return _entity(LearningProvider.model_validate, response)
+
+    def delete_provider(self, registration_id: str) -> GraphResponse:
+        """``DELETE`` a provider's registration (delegated), its contents and course activities with it; 204.
+
+        Example: ``client.delete_provider(registration_id).status`` is ``204``
+        """
+        return self.request("DELETE", self._provider(registration_id), operation="delete_provider")
 
     # --- contents ----------------------------------------------------------
 

@@ -7,6 +7,7 @@ future Graph adds and read both spellings of ``externalcourseActivityId``.
 Update models (``AssignmentUpdate``, ``SelfInitiatedCourseUpdate``) are strict:
 only the documented properties, the seed's rules, and ``to_body()`` gives the
 PATCH body with unset properties left out and explicit ``None`` kept as ``null``.
+What a provider's or a content's write must carry is ``learnkit.catalog``'s.
 
 Example::
 
@@ -17,7 +18,6 @@ Example::
 
 from __future__ import annotations
 
-import json
 import re
 import zoneinfo
 from collections.abc import Mapping, Sequence
@@ -47,9 +47,6 @@ from learnkit.times import graph_local, is_known_zone, parse_iso, zoned_instant
 
 __all__ = [
     "ASSIGNMENT_TYPE",
-    "CONTENT_LEVELS",
-    "CONTENT_POST_SERVICE_SET",
-    "CONTENT_REQUIRED",
     "INCLUDE_UNKNOWN_ENUM_MEMBERS",
     "SELF_INITIATED_TYPE",
     "AssignmentType",
@@ -65,7 +62,6 @@ __all__ = [
     "SelfInitiatedCourseUpdate",
     "UpdateModel",
     "batch_rule_violation",
-    "check_content",
     "check_create",
     "normalize_odata_type",
     "parse_activity",
@@ -97,10 +93,6 @@ class AssignmentType(str, Enum):
     RECOMMENDED = "recommended"
     UNKNOWN_FUTURE_VALUE = "unknownFutureValue"
     PEER_RECOMMENDED = "peerRecommended"
-
-
-#: learningContent ``level`` values one may set (the enum's members before its ``unknownFutureValue``).
-CONTENT_LEVELS = ("beginner", "intermediate", "advanced")
 
 
 class BodyType(str, Enum):
@@ -364,7 +356,7 @@ class LearningProvider(_Read):
 
 
 class LearningContent(_Read):
-    """A learningContent of a provider's catalogue."""
+    """A learningContent of a provider's catalogue; ``duration`` is ISO 8601 text as Graph writes it (``PT20M``)."""
 
     id: str | None = None
     externalId: str | None = None
@@ -623,41 +615,3 @@ def batch_rule_violation(requests: Sequence[Mapping[str, Any]]) -> tuple[str, st
         if item.get("body") is not None and not any(str(k).lower() == "content-type" for k in headers):
             return "headers", f"Write request id : {rid} does not contain Content-Type header or body."
     return None
-
-
-#: What a new learningContent must carry (the create and update pages' "Required").
-CONTENT_REQUIRED = ("externalId", "title", "contentWebUrl", "languageTag")
-#: What the service sets itself on a POST of a learningContent (a PATCH may carry the two timestamps).
-CONTENT_POST_SERVICE_SET = ("id", "createdDateTime", "lastModifiedDateTime")
-
-
-def check_content(body: Mapping[str, Any], *, creating: bool, service_set: Sequence[str] = ("id",)) -> dict[str, Any]:
-    """The learningContent properties of a POST or PATCH body, checked; ``InvalidInputError`` names the first bad one.
-
-    ``service_set``: properties the service sets itself (a POST's ``createdDateTime`` too), refused
-    if given. Control information and ``@odata.type`` are dropped.
-
-    >>> check_content({"title": "x", "level": "expert"}, creating=False)
-    Traceback (most recent call last):
-    ...
-    learnkit.errors.InvalidInputError: level: 'expert' is not one of beginner, intermediate, advanced
-    """
-    data = strip_control_information(body)
-    data.pop("@odata.type", None)
-    for name in data:
-        if name not in LearningContent.model_fields or name in service_set:
-            raise InvalidInputError(name, "invalid", "is not a property one can set on a learningContent")
-    for name in CONTENT_REQUIRED:
-        if creating and name not in data:
-            raise InvalidInputError(name, "required", "is required on a new learningContent")
-        if name in data and data[name] in (None, ""):
-            raise InvalidInputError(name, "empty", "shouldn't be empty")
-    level = data.get("level")
-    if level is not None and level not in CONTENT_LEVELS:
-        # unknownFutureValue too: a sentinel is no value to set, and an upsert may create.
-        raise InvalidInputError("level", "invalid", f"{level!r} is not one of " + ", ".join(CONTENT_LEVELS))
-    try:
-        LearningContent.model_validate_json(json.dumps(data), strict=True)
-    except ValidationError as exc:
-        raise invalid_input(exc, data) from None
-    return data

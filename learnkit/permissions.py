@@ -73,6 +73,8 @@ class Permission:
 
 _WRITE = Permission(("application",), application=_WRITE_APP)
 _READ_EITHER = Permission(("application", "delegated"), application=_READ_APP, delegated=_READ_DELEGATED)
+# Registering, changing and removing a provider: delegated only (the pages: "Application: Not supported").
+_PROVIDER_WRITE = Permission(("delegated",), delegated=("LearningProvider.ReadWrite",))
 
 #: Client method name -> what it needs. ``batch`` needs nothing itself: each sub-request is checked.
 PERMISSIONS: dict[str, Permission] = {
@@ -86,7 +88,9 @@ PERMISSIONS: dict[str, Permission] = {
     "delete_activity": _WRITE,
     "list_providers": Permission(("delegated",), delegated=("LearningProvider.Read", "LearningProvider.ReadWrite")),
     "get_provider": Permission(("delegated",), delegated=("LearningProvider.Read", "LearningProvider.ReadWrite")),
-    "update_provider": Permission(("delegated",), delegated=("LearningProvider.ReadWrite",)),
+    "update_provider": _PROVIDER_WRITE,
+    "create_provider": _PROVIDER_WRITE,
+    "delete_provider": _PROVIDER_WRITE,
     "list_contents": Permission(("application", "delegated"), application=_CONTENT_READ, delegated=_CONTENT_READ),
     "get_content": Permission(("application", "delegated"), application=_CONTENT_READ, delegated=_CONTENT_READ),
     "create_content": Permission(("application",), application=("LearningContent.ReadWrite.All",)),

@@ -7,8 +7,9 @@ and permission (403), 4. registrationId (400) and
 provider sync for activity writes (400), 5. activity exists (404), 6. body
 (400 "Input field X ...", 403 content/licence, 409 duplicate), 7. faults and
 rate limit (429/503/500/drop); only then is the request applied. Codes and
-messages come from ``learnkit.errors``, body rules from ``learnkit.models``,
-permission rules from ``learnkit.permissions``.
+messages come from ``learnkit.errors``, body rules from ``learnkit.models`` and
+``learnkit.catalog``, permission rules from ``learnkit.permissions``. The provider and content
+operations are ``learnkit.sandbox.providers``'s, the answers' shapes ``learnkit.sandbox.answers``'s.
 
 Example: ``response = await GraphService(store, identity, faults, switches, graph_url, rules).handle(call)``
 """
@@ -19,71 +20,64 @@ import asyncio
 import math
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Any
 
-from pydantic import ValidationError
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
 from learnkit.errors import (
-    FIELD_ERROR_BY_REASON,
     ActivityNotFoundError,
     AuthenticationError,
     BadRequestError,
     ConflictError,
-    FieldEmptyError,
     FieldInvalidError,
     ForbiddenError,
-    GraphError,
     InternalServerError,
     InvalidInputError,
-    InvalidRegistrationError,
     LicenseError,
     MethodNotAllowedError,
     NotFoundError,
     PermissionDeniedError,
     ProviderContentMismatchError,
-    ProviderNotEnabledError,
     ServicePlanError,
     ServiceUnavailableError,
     TooManyRequestsError,
-    error_body,
 )
 from learnkit.models import (
     ASSIGNMENT_TYPE,
-    CONTENT_POST_SERVICE_SET,
     INCLUDE_UNKNOWN_ENUM_MEMBERS,
     SELF_INITIATED_TYPE,
-    LearningContent,
-    LearningProvider,
     UpdateModel,
-    check_content,
     check_create,
     normalize_odata_type,
     parse_update,
     strip_control_information,
 )
 from learnkit.permissions import PERMISSIONS
-from learnkit.sandbox.contract import ContractRules, Refusal, kind_not_supported
+from learnkit.sandbox.answers import (
+    ODATA_JSON,
+    Apply,
+    Call,
+    Failure,
+    field_failure,
+    graph_error_response,
+    now_stamp,
+    wire,
+)
+from learnkit.sandbox.contract import ContractRules, kind_not_supported
 from learnkit.sandbox.faults import Faults, format_seconds, throttle_message
 from learnkit.sandbox.identity import Claims, Identity, TokenRejected
-from learnkit.sandbox.metadata import CSDL, hidden_member_sent, mask_evolvable, wants_unknown_members
-from learnkit.sandbox.odata import Query, QueryError, next_link, parse_query, project
-from learnkit.sandbox.payload import UnreadableBody, check_datetimes, read_json
+from learnkit.sandbox.metadata import CSDL, hidden_member_sent, wants_unknown_members
+from learnkit.sandbox.payload import check_datetimes
+from learnkit.sandbox.providers import ProviderOperations
 from learnkit.sandbox.routes import MethodNotAllowed, Route, UnknownSegment, resolve
 from learnkit.sandbox.seed import empty_activity
-from learnkit.sandbox.store import Collection, Duplicate, Store
+from learnkit.sandbox.store import Duplicate, Store
 from learnkit.sandbox.switches import Switches
-from learnkit.times import graph_instant
 
 __all__ = ["ODATA_JSON", "Call", "DroppedResponse", "Failure", "GraphService", "graph_error_response", "now_stamp"]
 
-ODATA_JSON = "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8"
 _ACTIVITY_PROPERTIES = frozenset(empty_activity(ASSIGNMENT_TYPE)) | frozenset(empty_activity(SELF_INITIATED_TYPE))
-_PROVIDER_PROPERTIES = frozenset(LearningProvider.model_fields)
-_CONTENT_PROPERTIES = frozenset(LearningContent.model_fields)
 #: What ``GET /users/{id}`` returns without ``$select``: Graph's default property set of a user.
 _USER_PROPERTIES = (
     "businessPhones",
@@ -98,73 +92,7 @@ _USER_PROPERTIES = (
     "surname",
     "userPrincipalName",
 )
-_DATETIME_OFFSETS = (
-    "assignedDateTime",
-    "completedDateTime",
-    "startedDateTime",
-    "createdDateTime",
-    "lastModifiedDateTime",
-)
 _DATETIME_FIELDS = ("assignedDateTime", "completedDateTime", "startedDateTime", "dueDateTime")  # a body may set
-_JSON_MEDIA_TYPES = ("application/json",)
-_NO_CONTENT = "The learning content requested doesn't exist."
-_BAD_JSON = (
-    "Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format."
-)
-
-
-def now_stamp() -> str:
-    """The ``date`` of an error's innerError."""
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
-
-
-class Failure(Exception):
-    """A Graph error answer for a row class of ``learnkit.errors``, its template filled from ``fill``.
-
-    ``status`` overrides the class's (for answers recorded from a tenant, whatever their status).
-    """
-
-    def __init__(
-        self,
-        cls: type[GraphError],
-        *,
-        message: str | None = None,
-        headers: Mapping[str, str] | None = None,
-        status: int | None = None,
-        **fill: Any,
-    ) -> None:
-        super().__init__(cls.__name__)
-        self.cls = cls
-        self.message = message
-        self.headers = dict(headers or {})
-        self.fill = fill
-        self.status = status if status is not None else (cls.row.status if cls.row else cls.default_status)
-
-    @classmethod
-    def refused(cls, refusal: Refusal) -> Failure:
-        """The answer for a ``learnkit.sandbox.contract.Refusal``."""
-        return cls(GraphError, status=refusal.status, code=refusal.code, message=refusal.message)
-
-
-def _duplicate_content(record: dict[str, Any]) -> Failure:
-    """Graph's 409 for a content whose externalId the provider already uses."""
-    return Failure(
-        ConflictError,
-        message=f"A learningContent with externalId '{record['externalId']}' already exists for this provider.",
-    )
-
-
-def graph_error_response(failure: Failure, ids: tuple[str, str]) -> JSONResponse:
-    """The JSON response for a Failure, with Graph's error body."""
-    body = error_body(
-        failure.cls,
-        request_id=ids[0],
-        client_request_id=ids[1],
-        date=now_stamp(),
-        message=failure.message,
-        **failure.fill,
-    )
-    return JSONResponse(body, status_code=failure.status, headers=failure.headers)
 
 
 class _Dropped(Exception):
@@ -188,41 +116,16 @@ class DroppedResponse(Response):
         await send({"type": "http.response.body", "body": b'{"value": [', "more_body": True})
 
 
-@dataclass(frozen=True)
-class Call:
-    """One Graph request as the service sees it."""
-
-    method: str
-    path: str
-    query: str
-    body: bytes
-    headers: Mapping[str, str]
-    ids: tuple[str, str]
-    subrequest: bool = False
-
-
-def _wire(key: str, value: Any) -> Any:
-    """Graph's form of a DateTimeOffset property (``learnkit.times.graph_instant``); other values as they are."""
-    return graph_instant(value) if key in _DATETIME_OFFSETS and isinstance(value, str) else value
-
-
 def _parse_update(body: dict[str, Any]) -> UpdateModel:
     """parse_update, with date-times Graph could not hold refused first (``learnkit.limits.check_instant``)."""
     try:
         check_datetimes(body, _DATETIME_FIELDS)
         return parse_update(body)
     except InvalidInputError as exc:
-        raise _field_failure(exc) from None
+        raise field_failure(exc) from None
 
 
-def _field_failure(exc: InvalidInputError) -> Failure:
-    return Failure(FIELD_ERROR_BY_REASON.get(exc.reason, FieldInvalidError), fieldName=exc.field)
-
-
-Apply = Callable[[], Response]
-
-
-class GraphService:
+class GraphService(ProviderOperations):
     """Answers Graph requests for one sandbox."""
 
     def __init__(
@@ -234,11 +137,10 @@ class GraphService:
         graph_url: str,
         rules: ContractRules | None = None,
     ) -> None:
-        self.store = store
+        super().__init__(store, graph_url)
         self.identity = identity
         self.faults = faults
         self.switches = switches
-        self.graph_url = graph_url
         #: What is served: the contract (documented or metadata) and a tenant profile's refusals.
         self.rules = rules or ContractRules()
 
@@ -342,14 +244,6 @@ class GraphService:
 
     # --- shared checks (steps 4 to 6) -------------------------------------------------
 
-    def _provider(self, registration_id: str | None, *, write: bool = False) -> dict[str, Any]:
-        provider = self.store.get_provider(registration_id or "")
-        if provider is None:
-            raise Failure(InvalidRegistrationError)
-        if write and not provider.get("isCourseActivitySyncEnabled"):
-            raise Failure(ProviderNotEnabledError)
-        return provider
-
     def _activity(self, provider: dict[str, Any] | None, route: Route) -> dict[str, Any]:
         if route.external_id is not None:
             assert provider is not None
@@ -371,75 +265,6 @@ class GraphService:
         except Failure as failure:
             return graph_error_response(failure, ids)
         return None
-
-    @staticmethod
-    def _json_object(call: Call) -> dict[str, Any]:
-        # Graph reads a body only as JSON, and only when Content-Type says so (its reference lists
-        # "Content-Type: application/json. Required."); anything else is the same 400 as bad JSON.
-        media_type = call.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-        if media_type not in _JSON_MEDIA_TYPES:
-            raise Failure(BadRequestError, message=_BAD_JSON)
-        try:
-            body = read_json(call.body)
-        except UnreadableBody:
-            raise Failure(BadRequestError, message=_BAD_JSON) from None
-        except InvalidInputError as exc:
-            raise _field_failure(exc) from None
-        if not isinstance(body, dict):
-            raise Failure(BadRequestError, message=_BAD_JSON)
-        return body
-
-    @staticmethod
-    def _query(
-        call: Call, selectable: frozenset[str], *, collection: bool = True, entity: str = "learningCourseActivity"
-    ) -> Query:
-        try:
-            return parse_query(call.query, selectable=selectable, collection=collection, entity=entity)
-        except QueryError as exc:
-            raise Failure(BadRequestError, message=str(exc)) from None
-
-    # --- responses ----------------------------------------------------------------
-
-    @staticmethod
-    def _shown(call: Call, item: dict[str, Any]) -> dict[str, Any]:
-        """An entity as this client may see it (evolvable enum members only on request)."""
-        return mask_evolvable(item, reveal=wants_unknown_members(call.headers))
-
-    def _entity(self, call: Call, context: str, item: dict[str, Any], query: Query, status: int = 200) -> Apply:
-        def apply() -> Response:
-            shown = project(self._shown(call, item), query.select)
-            body = {"@odata.context": f"{self.graph_url}/$metadata#{context}/$entity", **shown}
-            return JSONResponse(body, status_code=status, media_type=ODATA_JSON)
-
-        return apply
-
-    def _collection(self, call: Call, context: str, collection: Collection, key: str | None, query: Query) -> Apply:
-        def apply() -> Response:
-            page = self.store.page(
-                collection,
-                key,
-                after=query.after,
-                offset=query.skip if query.after is None else 0,
-                limit=query.page_size,
-                count=query.count,
-            )
-            body: dict[str, Any] = {"@odata.context": f"{self.graph_url}/$metadata#{context}"}
-            if page.total is not None:
-                body["@odata.count"] = page.total
-            if page.next_after is not None:
-                body["@odata.nextLink"] = next_link(self.graph_url, call.path, query, page.next_after)
-            body["value"] = [project(self._shown(call, item), query.select) for item in page.items]
-            return JSONResponse(body, media_type=ODATA_JSON)
-
-        return apply
-
-    @staticmethod
-    def _no_content(action: Callable[[], None]) -> Apply:
-        def apply() -> Response:
-            action()
-            return Response(status_code=204)
-
-        return apply
 
     # --- activities ---------------------------------------------------------------
 
@@ -519,7 +344,7 @@ class GraphService:
         changes = model.to_body()
         for key in ("@odata.type", *UpdateModel.READ_ONLY):
             changes.pop(key, None)
-        return {key: _wire(key, value) for key, value in changes.items()}
+        return {key: wire(key, value) for key, value in changes.items()}
 
     def _op_update_activity(self, route: Route, call: Call, claims: Claims) -> Apply:
         provider = self._provider(route.registration_id, write=True)
@@ -544,7 +369,7 @@ class GraphService:
             check_datetimes(body, _DATETIME_FIELDS)  # Graph could not hold them: refused before the model reads them
             values = check_create(body).to_body()
         except InvalidInputError as exc:
-            raise _field_failure(exc) from None
+            raise field_failure(exc) from None
         self._opted_in(call, body)
         body = strip_control_information(body)
         if "externalCourseActivityId" in body and "externalcourseActivityId" not in body:
@@ -572,7 +397,7 @@ class GraphService:
             )
         record = empty_activity(str(values["@odata.type"]))
         values.pop("id", None)
-        record.update({key: _wire(key, value) for key, value in values.items()})
+        record.update({key: wire(key, value) for key, value in values.items()})
         record.update(
             id=f"{learner['id']}:{uuid.uuid4()}",
             learnerUserId=learner["id"],
@@ -601,131 +426,3 @@ class GraphService:
             )
 
         return apply
-
-    # --- providers ----------------------------------------------------------------
-
-    def _op_list_providers(self, route: Route, call: Call, claims: Claims) -> Apply:
-        query = self._query(call, _PROVIDER_PROPERTIES, entity="learningProvider")
-        return self._collection(call, "employeeExperience/learningProviders", "providers", None, query)
-
-    def _op_get_provider(self, route: Route, call: Call, claims: Claims) -> Apply:
-        provider = self._provider(route.registration_id)
-        query = self._query(call, _PROVIDER_PROPERTIES, collection=False, entity="learningProvider")
-        return self._entity(call, "employeeExperience/learningProviders", provider, query)
-
-    def _op_update_provider(self, route: Route, call: Call, claims: Claims) -> Apply:
-        provider = self._provider(route.registration_id)
-        # Control information and the key are ignored, as in an activity's PATCH (OData's rule).
-        body = strip_control_information(self._json_object(call))
-        body.pop("@odata.type", None)
-        body.pop("id", None)
-        for name in body:
-            if name not in _PROVIDER_PROPERTIES:
-                raise Failure(FieldInvalidError, fieldName=name)
-        try:
-            checked = LearningProvider.model_validate(body, strict=True)
-        except ValidationError as exc:
-            raise Failure(FieldInvalidError, fieldName=str(exc.errors()[0]["loc"][0])) from None
-        if "displayName" in body and not body["displayName"]:
-            raise Failure(FieldEmptyError, fieldName="displayName")
-        changes = checked.model_dump(mode="json", include=set(body))
-        return self._no_content(lambda: self.store.save_provider({**provider, **changes}))
-
-    # --- contents -----------------------------------------------------------------
-
-    def _op_list_contents(self, route: Route, call: Call, claims: Claims) -> Apply:
-        provider = self._provider(route.registration_id)
-        query = self._query(call, _CONTENT_PROPERTIES, entity="learningContent")
-        context = f"employeeExperience/learningProviders('{provider['id']}')/learningContents"
-        return self._collection(call, context, "contents", provider["id"], query)
-
-    def _content(self, provider: dict[str, Any], route: Route) -> dict[str, Any] | None:
-        if route.content_external_id is not None:
-            return self.store.get_content_by_external_id(provider["id"], route.content_external_id)
-        found = self.store.get_content(route.content_id or "")
-        return found[1] if found and found[0].lower() == provider["id"].lower() else None
-
-    def _op_get_content(self, route: Route, call: Call, claims: Claims) -> Apply:
-        provider = self._provider(route.registration_id)
-        content = self._content(provider, route)
-        if content is None:
-            raise Failure(NotFoundError, message=_NO_CONTENT)
-        query = self._query(call, _CONTENT_PROPERTIES, collection=False, entity="learningContent")
-        context = f"employeeExperience/learningProviders('{provider['id']}')/learningContents"
-        return self._entity(call, context, content, query)
-
-    @staticmethod
-    def _content_values(
-        body: dict[str, Any], *, creating: bool, service_set: tuple[str, ...] = ("id",)
-    ) -> dict[str, Any]:
-        """Checked content properties of a body (``learnkit.models.check_content``), timestamps as sent."""
-        try:
-            data = check_content(body, creating=creating, service_set=service_set)
-        except InvalidInputError as exc:
-            raise _field_failure(exc) from None
-        return {name: _wire(name, value) for name, value in data.items()}
-
-    def _op_create_content(self, route: Route, call: Call, claims: Claims) -> Apply:
-        provider = self._provider(route.registration_id)
-        values = self._content_values(self._json_object(call), creating=True, service_set=CONTENT_POST_SERVICE_SET)
-        stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-        record: dict[str, Any] = {name: None for name in LearningContent.model_fields}
-        record.update(values)
-        record.update(id=str(uuid.uuid4()), createdDateTime=stamp, lastModifiedDateTime=stamp)
-
-        def apply() -> Response:
-            try:
-                self.store.insert_content(provider["id"], record)
-            except Duplicate:
-                raise _duplicate_content(record) from None
-            context = f"employeeExperience/learningProviders('{provider['id']}')/learningContents/$entity"
-            return JSONResponse(
-                {"@odata.context": f"{self.graph_url}/$metadata#{context}", **record},
-                status_code=201,
-                media_type=ODATA_JSON,
-            )
-
-        return apply
-
-    def _op_upsert_content(self, route: Route, call: Call, claims: Claims) -> Apply:
-        """PATCH a content by id or externalId: an update, or (by externalId, not there yet) a create; 202."""
-        provider = self._provider(route.registration_id)
-        existing = self._content(provider, route)
-        if existing is None and route.content_external_id is None:
-            raise Failure(NotFoundError, message=_NO_CONTENT)
-        body = self._json_object(call)
-        if route.content_external_id is not None:
-            # The key is in the URL; a body that names another externalId contradicts it.
-            if body.get("externalId", route.content_external_id) != route.content_external_id:
-                raise Failure(FieldInvalidError, fieldName="externalId")
-            body.setdefault("externalId", route.content_external_id)
-        values = self._content_values(body, creating=existing is None)
-        stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-        if existing is None:
-            record: dict[str, Any] = {name: None for name in LearningContent.model_fields}
-            record.update(id=str(uuid.uuid4()), createdDateTime=stamp)
-        else:
-            record = dict(existing)
-        record.update(values)
-        if "lastModifiedDateTime" not in values:
-            record["lastModifiedDateTime"] = stamp
-        context = f"employeeExperience/learningProviders('{provider['id']}')/learningContents"
-
-        def apply() -> Response:
-            try:
-                if existing is None:
-                    self.store.insert_content(provider["id"], record)
-                else:
-                    self.store.save_content(provider["id"], record)
-            except Duplicate:
-                raise _duplicate_content(record) from None
-            return self._entity(call, context, record, Query(), status=202)()
-
-        return apply
-
-    def _op_delete_content(self, route: Route, call: Call, claims: Claims) -> Apply:
-        provider = self._provider(route.registration_id)
-        content = self._content(provider, route)
-        if content is None:
-            raise Failure(NotFoundError, message=_NO_CONTENT)
-        return self._no_content(lambda: self.store.delete_content(content["id"]))

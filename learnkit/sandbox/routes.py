@@ -7,6 +7,12 @@ no I/O, no state.
 ...                         "(externalcourseActivityId=%27x%27)")
 >>> route.operation, route.registration_id, route.external_id
 ('update_activity_by_external_id', 'p1', 'x')
+
+A key may also be written unquoted, as the get page's Example 2 writes it (``_key``):
+
+>>> resolve("GET", "/employeeExperience/learningProviders/p1/learningCourseActivities"
+...                "(externalCourseActivityId=12a2228a-e020-11ec-9d64-0242ac120002)").external_id
+'12a2228a-e020-11ec-9d64-0242ac120002'
 """
 
 from __future__ import annotations
@@ -49,18 +55,27 @@ class MethodNotAllowed(Exception):
         self.allowed = allowed
 
 
-_KEY = re.compile(r"^(?P<name>[A-Za-z]+)\((?:(?P<prop>[A-Za-z]+)=)?'(?P<value>(?:[^']|'')*)'\)$")
+# A key value is an OData string literal ('v', quotes doubled) or, as Graph's get page writes it, bare: no
+# quote, parenthesis, comma or equals sign, which would make it some other part of OData's key syntax.
+_KEY = re.compile(
+    r"^(?P<name>[A-Za-z]+)\((?:(?P<prop>[A-Za-z]+)=)?(?:'(?P<value>(?:[^']|'')*)'|(?P<bare>[^'(),=]+))\)$"
+)
 
 
 def _key(segment: str, collection: str, prop: str) -> tuple[str, str] | None:
-    """For ``collection(prop='v')`` or ``collection('v')``: ("prop" or "id", v); else None."""
+    """For ``collection(prop='v')``, ``collection('v')`` or the same unquoted: ("prop" or "id", v); else None.
+
+    The get learningCourseActivity page writes ``(externalCourseActivityId={externalCourseActivityId})``
+    and its Example 2 a bare GUID, where OData quotes a string key: both spellings name the same key.
+    """
     match = _KEY.match(segment)
     if not match or match["name"].lower() != collection.lower():
         return None
     given = (match["prop"] or "id").lower()
     if given not in (prop.lower(), "id"):
         raise UnknownSegment(segment)
-    return ("id" if given == "id" else prop), match["value"].replace("''", "'")
+    value = match["bare"] if match["bare"] is not None else match["value"].replace("''", "'")
+    return ("id" if given == "id" else prop), value
 
 
 def _pick(method: str, table: dict[str, Route]) -> Route:
@@ -115,14 +130,17 @@ def resolve(method: str, path: str) -> Route:
 def _provider_routes(method: str, segments: list[str], lower: list[str]) -> Route:
     n = len(segments)
     if n == 2:
-        return _pick(method, {"GET": Route("list_providers")})
+        return _pick(method, {"GET": Route("list_providers"), "POST": Route("create_provider")})
     rid = segments[2]
     if n == 3:
+        # DELETE as the delete page writes it. A provider's /$ref, which no page documents (a content's delete
+        # page writes one), is an unknown segment below: a rehearsal must not pass with a URL Graph may refuse.
         return _pick(
             method,
             {
                 "GET": Route("get_provider", registration_id=rid),
                 "PATCH": Route("update_provider", registration_id=rid),
+                "DELETE": Route("delete_provider", registration_id=rid),
             },
         )
     nav = segments[3]

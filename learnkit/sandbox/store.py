@@ -238,6 +238,22 @@ class Store:
         with self._lock:
             self._db.execute("UPDATE providers SET data = ? WHERE id = ?", (json.dumps(provider), provider["id"]))
 
+    def insert_provider(self, provider: dict[str, Any]) -> None:
+        """Register a provider (its id is new: the service made it)."""
+        with self._lock:
+            self._db.execute("INSERT INTO providers (id, data) VALUES (?, ?)", (provider["id"], json.dumps(provider)))
+
+    def delete_provider(self, provider_id: str) -> tuple[int, int]:
+        """Remove a provider with the contents and activities it contains; how many (contents, activities) went.
+
+        One transaction: a reader never sees the activities of a provider that is gone.
+        """
+        with self._transaction() as db:
+            contents = db.execute("DELETE FROM contents WHERE provider_id = ?", (provider_id,)).rowcount
+            activities = db.execute("DELETE FROM activities WHERE provider_id = ?", (provider_id,)).rowcount
+            db.execute("DELETE FROM providers WHERE id = ?", (provider_id,))
+        return contents, activities
+
     def get_content(self, content_id: str) -> tuple[str, dict[str, Any]] | None:
         """(provider id, content JSON) of a content, or None."""
         with self._lock:
