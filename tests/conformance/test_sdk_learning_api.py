@@ -1,9 +1,10 @@
 """The learning API through msgraph-sdk's fluent API: every documented endpoint the SDK offers, and ``$batch``.
 
 Each answer must parse into the SDK's own models with nothing left over (``leftovers``), and
-each write must be seen by a read back. Endpoints the SDK generates from the metadata but Graph
-does not document (POST/DELETE of providers, writes on ``/employeeExperience/learningCourseActivities``,
-``$count``) are not called: docs/sandbox-differences.md lists them.
+each write must be seen by a read back; every provider and content the sandbox stores is read back
+through the SDK. Endpoints the SDK generates from the metadata but Graph does not document (writes on
+``/employeeExperience/learningCourseActivities``, ``$count``) are not called: docs/sandbox-differences.md
+lists them.
 """
 
 from __future__ import annotations
@@ -179,6 +180,30 @@ def test_errors_parse_into_odata_error(sdk: SDK) -> None:
     assert leftovers(error.error) == []
 
 
+#: msgraph-sdk-python#1262: the SDK writes a timedelta as ``str(timedelta)`` ("0:45:00"), which is no ISO 8601
+#: duration and which Graph refuses with 400; its writer sends a string that parses as a duration as it is.
+ISO_DURATION: Any = "PT45M"
+
+
+def test_the_sdks_own_timedelta_text_is_refused_as_graph_refuses_it(sdk: SDK) -> None:
+    async def work(client: Any) -> ODataError:
+        by_key = provider(client, sdk).learning_contents_with_external_id("sdk-timed")
+        body = LearningContent(
+            title="Timed",
+            content_web_url="https://contoso.example/t",
+            language_tag="en-us",
+            duration=dt.timedelta(minutes=45),
+        )
+        try:
+            await by_key.patch(body)
+        except ODataError as error:
+            return error
+        raise AssertionError("a duration written as str(timedelta) was accepted")
+
+    error = sdk.run(work)
+    assert error.response_status_code == 400 and "duration" in (error.error.message or "")
+
+
 def test_contents_list_get_create_upsert_delete(sdk: SDK) -> None:
     async def work(client: Any) -> dict[str, Any]:
         contents = provider(client, sdk).learning_contents
@@ -193,7 +218,7 @@ def test_contents_list_get_create_upsert_delete(sdk: SDK) -> None:
                     title="Made by the SDK",
                     content_web_url="https://contoso.example/sdk",
                     language_tag="en-us",
-                    duration=dt.timedelta(minutes=45),
+                    duration=ISO_DURATION,  # msgraph-sdk-python#1262: see ISO_DURATION
                     skill_tags=["sdk"],
                 )
             )
@@ -205,7 +230,12 @@ def test_contents_list_get_create_upsert_delete(sdk: SDK) -> None:
                 LearningContent(title="Upserted", content_web_url="https://contoso.example/up", language_tag="en-us")
             )
         )
-        renamed = clean(await contents.by_learning_content_id(created.id).patch(LearningContent(title="Renamed")))
+        # An upsert replaces the content's metadata (the update page): the whole of it is sent.
+        renamed = clean(
+            await contents.by_learning_content_id(created.id).patch(
+                LearningContent(title="Renamed", content_web_url="https://contoso.example/sdk", language_tag="en-us")
+            )
+        )
         await provider(client, sdk).learning_contents_with_external_id("sdk-upsert").delete()
         await contents.by_learning_content_id(created.id).delete()
         remaining = clean(await contents.get())
@@ -223,6 +253,8 @@ def test_contents_list_get_create_upsert_delete(sdk: SDK) -> None:
     assert seen["got"].title == seen["listed"].value[0].title and seen["by_external"].id == seen["got"].id
     assert seen["created"].duration == dt.timedelta(minutes=45) and seen["created"].skill_tags == ["sdk"]
     assert seen["upserted"].external_id == "sdk-upsert" and seen["renamed"].title == "Renamed"
+    assert seen["upserted"].is_active is True and seen["upserted"].is_premium is False  # the page's defaults
+    assert seen["renamed"].external_id == "sdk-course" and seen["renamed"].skill_tags is None  # replaced
     assert len(seen["remaining"].value) == len(seen["listed"].value)
 
 
@@ -334,3 +366,88 @@ def test_a_user_parses_into_the_sdks_user_with_select_and_its_404(sdk: SDK) -> N
     assert full.mail == full.user_principal_name == "adele.vance@contoso.example"
     assert (chosen.display_name, chosen.mail, chosen.id) == ("Megan Bowen", "megan.bowen@contoso.example", None)
     assert error.response_status_code == 404 and error.error.code == "Request_ResourceNotFound"
+
+
+def test_register_and_remove_a_provider(sdk: SDK) -> None:
+    logo = "https://contoso.example/logo.png"
+
+    async def work(client: Any) -> dict[str, Any]:
+        providers = client.employee_experience.learning_providers
+        made = clean(
+            await providers.post(
+                LearningProvider(
+                    display_name="Registered by the SDK",
+                    login_web_url="https://contoso.example/login",
+                    long_logo_web_url_for_dark_theme=logo,
+                    long_logo_web_url_for_light_theme=logo,
+                    square_logo_web_url_for_dark_theme=logo,
+                    square_logo_web_url_for_light_theme=logo,
+                )
+            )
+        )
+        one = providers.by_learning_provider_id(made.id)
+        got = clean(await one.get())
+        await one.delete()
+        try:
+            await one.get()
+        except ODataError as error:
+            return {"made": made, "got": got, "after": error}
+        raise AssertionError("the provider was still there")
+
+    seen = sdk.run(work, delegated=True)
+    assert seen["made"].id and seen["made"].display_name == "Registered by the SDK"
+    assert seen["made"].is_course_activity_sync_enabled is False and seen["got"].id == seen["made"].id
+    assert seen["got"].square_logo_web_url_for_dark_theme == logo
+    assert seen["after"].response_status_code == 400  # an unknown registrationId, as Graph answers one
+
+
+def test_every_provider_and_content_the_sandbox_stores_reads_back(sdk: SDK) -> None:
+    """The demo tenant's, and what the pages' own examples write (a date-time without offset, a duration)."""
+    tenant = build_tenant()
+
+    async def written(client: Any) -> Any:
+        by_key = provider(client, sdk).learning_contents_with_external_id("LP4471")
+        return clean(
+            await by_key.patch(
+                LearningContent(
+                    title="Manage classes with Beedle",
+                    content_web_url="https://learn.microsoft.com/learn/modules/beedle/",
+                    language_tag="en-us",
+                    duration=ISO_DURATION,
+                    created_date_time=dt.datetime(2018, 1, 1),  # sent without an offset, as Example 2 does
+                )
+            )
+        )
+
+    upserted = sdk.run(written)
+    assert upserted.duration == dt.timedelta(minutes=45)
+    assert upserted.created_date_time == dt.datetime(2018, 1, 1, tzinfo=dt.timezone.utc)
+
+    async def every_provider(client: Any) -> list[Any]:
+        page = clean(await client.employee_experience.learning_providers.get())
+        return list(page.value)
+
+    async def every_content(client: Any) -> dict[str, list[Any]]:
+        found: dict[str, list[Any]] = {}
+        for registration in ids:
+            request = client.employee_experience.learning_providers.by_learning_provider_id(registration)
+            page = clean(await request.learning_contents.get())
+            items = list(page.value)
+            while page.odata_next_link:
+                page = clean(await request.learning_contents.with_url(page.odata_next_link).get())
+                items += page.value
+            found[registration] = items
+        return found
+
+    providers = sdk.run(every_provider, delegated=True)
+    ids = [p.id for p in providers]
+    assert sorted(ids) == sorted(p["id"] for p in tenant.providers)
+    assert all(p.display_name and p.square_logo_web_url_for_light_theme for p in providers)
+    contents = sdk.run(every_content)
+    stored = {(pid, c["id"]) for pid, c in tenant.contents} | {(sdk.sb.demo["registration_id"], upserted.id)}
+    assert {(pid, c.id) for pid, items in contents.items() for c in items} == stored
+    for items in contents.values():
+        for content in items:
+            assert content.title and content.content_web_url and content.language_tag and content.external_id
+            assert isinstance(content.duration, dt.timedelta)  # every one holds a duration the SDK can read
+            assert content.is_active is not None and content.is_searchable is not None
