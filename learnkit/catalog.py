@@ -116,9 +116,12 @@ def _check_instant(field: str, value: object) -> None:
     if not isinstance(value, str):
         return  # the model names the wrong type
     try:
+        # learnkit's one reader of ISO text: pydantic alone also takes "1514764800" or "…t00:00:00z".
         moment = parse_iso(value)
     except ValueError:
-        return  # the model names the bad text
+        raise InvalidInputError(
+            field, "invalid", f"{value!r} is not an ISO 8601 date-time like 2018-01-01T00:00:00Z"
+        ) from None
     check_instant(field, moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc))
 
 
@@ -151,6 +154,9 @@ def check_content(body: Mapping[str, Any], *, creating: bool, service_set: Seque
         raise InvalidInputError("level", "invalid", f"{level!r} is not one of " + ", ".join(CONTENT_LEVELS))
     if data.get("duration") is not None:
         check_duration("duration", data["duration"])
+    pages = data.get("numberOfPages")
+    if isinstance(pages, int) and not -(2**31) <= pages < 2**31:
+        raise InvalidInputError("numberOfPages", "invalid", f"{pages} is outside an Edm.Int32, which Graph holds")
     for name in CONTENT_INSTANTS:
         _check_instant(name, data.get(name))
     try:

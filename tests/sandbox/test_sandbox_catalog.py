@@ -74,6 +74,12 @@ def test_a_duration_that_is_not_an_edm_duration_is_refused_on_both_sides(graph: 
     assert refused.value.field == "duration" and not isinstance(refused.value, GraphError)
 
 
+def test_number_of_pages_is_an_int32(graph: Any) -> None:
+    path = f"{contents(graph)}(externalId='paged')"
+    assert "numberOfPages" in field_of(graph.patch(path, {**MINIMAL_CONTENT, "numberOfPages": 2**31}))
+    assert graph.patch(path, {**MINIMAL_CONTENT, "numberOfPages": 2**31 - 1}).json()["numberOfPages"] == 2**31 - 1
+
+
 @pytest.mark.parametrize("duration", ["PT20M", "P1DT2H30M", "PT1H0.5S", "P0D"])
 def test_an_edm_duration_is_stored_as_sent(graph: Any, duration: str) -> None:
     path = f"{contents(graph)}(externalId='timed')"
@@ -128,6 +134,9 @@ def test_the_pages_example_2_upsert_with_a_date_time_without_offset(graph: Any) 
         ("2018-01-01", "a date, not a date-time"),
         ("2018-02-30T00:00:00", "no such day"),
         ("yesterday", "not ISO 8601"),
+        ("1514764800", "seconds since 1970, which pydantic alone would take"),
+        ("2018-01-01t00:00:00z", "lower-case t and z"),
+        ("2018-01-01T00:00:00.1234567890Z", "ten fractional digits"),
     ],
 )
 def test_a_content_date_time_graph_cannot_hold_is_a_400_naming_it_never_a_500(graph: Any, value: str, why: str) -> None:
