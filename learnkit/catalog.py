@@ -10,7 +10,8 @@ learningProvider, update learningContent) and its metadata:
   null or "";
 * a content's ``externalId``, ``title``, ``contentWebUrl`` and ``languageTag`` are required and not
   nullable; ``level`` is one of the members before ``unknownFutureValue``;
-* a content's ``duration`` is an ``Edm.Duration``, ISO 8601 days and time (``PT20M``, ``P1DT2H30M``);
+* a content's ``duration`` is an ``Edm.Duration``, ISO 8601 days and time (``PT20M``, ``P1DT2H30M``),
+  and its ``numberOfPages`` an ``Edm.Int32``;
 * a content's ``createdDateTime`` and ``lastModifiedDateTime`` are instants; one written without an
   offset (the update page's own Example 2 sends ``2018-01-01T00:00:00``) is read as UTC.
 

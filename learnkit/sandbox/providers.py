@@ -1,6 +1,6 @@
 """The sandbox's learning providers and their catalogues: registering, reading, changing and removing both.
 
-Operations of ``learnkit.sandbox.graph.GraphService`` (its base), each called once the request passed
+A base class of ``learnkit.sandbox.graph.GraphService``, whose operations it calls once the request passed
 the token, the route, the contract, the service plan and the permission; the body rules are
 ``learnkit.catalog``'s, shared with the client. Decisions taken where Graph's pages leave room
 (``docs/sandbox-differences.md`` gives the sources):
@@ -108,11 +108,7 @@ class ProviderOperations(Answers):
     def _op_delete_provider(self, route: Route, call: Call, claims: Claims) -> Apply:
         """``DELETE /employeeExperience/learningProviders/{id}``: 204; its contents and activities go too."""
         provider = self._provider(route.registration_id)
-
-        def remove() -> None:
-            self.store.delete_provider(provider["id"])
-
-        return self._no_content(remove)
+        return self._no_content(lambda: self.store.delete_provider(provider["id"]))
 
     # --- contents -----------------------------------------------------------------
 

@@ -243,16 +243,15 @@ class Store:
         with self._lock:
             self._db.execute("INSERT INTO providers (id, data) VALUES (?, ?)", (provider["id"], json.dumps(provider)))
 
-    def delete_provider(self, provider_id: str) -> tuple[int, int]:
-        """Remove a provider with the contents and activities it contains; how many (contents, activities) went.
+    def delete_provider(self, provider_id: str) -> None:
+        """Remove a provider with the contents and activities it contains.
 
         One transaction: a reader never sees the activities of a provider that is gone.
         """
         with self._transaction() as db:
-            contents = db.execute("DELETE FROM contents WHERE provider_id = ?", (provider_id,)).rowcount
-            activities = db.execute("DELETE FROM activities WHERE provider_id = ?", (provider_id,)).rowcount
+            for table in ("contents", "activities"):
+                db.execute(f"DELETE FROM {table} WHERE provider_id = ?", (provider_id,))
             db.execute("DELETE FROM providers WHERE id = ?", (provider_id,))
-        return contents, activities
 
     def get_content(self, content_id: str) -> tuple[str, dict[str, Any]] | None:
         """(provider id, content JSON) of a content, or None."""
