@@ -20,6 +20,7 @@ import requests
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from learnkit.catalog import PROVIDER_CREATE_PROPERTIES, PROVIDER_REQUIRED
 from learnkit.sandbox import Sandbox
 from learnkit.sandbox.seed import DEMO_IDS
 
@@ -449,15 +450,7 @@ CONTENT_FIELDS: dict[str, st.SearchStrategy[Any]] = {
     "@odata.type": st.sampled_from(["#microsoft.graph.learningContent", "#microsoft.graph.nope"]),
 }
 PROVIDER_FIELDS: dict[str, st.SearchStrategy[Any]] = {
-    name: st.one_of(text, st.none(), numbers)
-    for name in (
-        "displayName",
-        "loginWebUrl",
-        "longLogoWebUrlForDarkTheme",
-        "longLogoWebUrlForLightTheme",
-        "squareLogoWebUrlForDarkTheme",
-        "squareLogoWebUrlForLightTheme",
-    )
+    name: st.one_of(text, st.none(), numbers) for name in PROVIDER_CREATE_PROPERTIES
 } | {"isCourseActivitySyncEnabled": scalars, "id": text, "colour": text}
 
 
@@ -471,15 +464,7 @@ whole_bodies = st.sampled_from([True, True, True, False])
 
 
 WHOLE_CONTENT = {"title": "t", "contentWebUrl": "https://x", "languageTag": "en"}
-LOGOS = {
-    name: "https://x/logo.png"
-    for name in (
-        "longLogoWebUrlForDarkTheme",
-        "longLogoWebUrlForLightTheme",
-        "squareLogoWebUrlForDarkTheme",
-        "squareLogoWebUrlForLightTheme",
-    )
-}
+LOGOS = {name: "https://x/logo.png" for name in PROVIDER_REQUIRED if name != "displayName"}
 content_urls = st.one_of(
     st.just(f"{CONTENTS}/{DEMO_IDS['content_id']}"),
     st.just(f"{CONTENTS}(externalId='fuzz')"),
@@ -583,7 +568,7 @@ def test_no_provider_write_gets_a_500_and_what_is_stored_reads_back_in_the_sdk(
         _check(listed)
         for item in listed.json()["value"]:
             _sdk_reads("provider", item)
-            for name in ("displayName", *LOGOS):  # never null: the metadata declares them not nullable
+            for name in PROVIDER_REQUIRED:  # never null: the metadata declares them not nullable
                 assert isinstance(item[name], str) and item[name], (name, item)
     if method == "DELETE" and answer.status_code == 204:
         sb.reset()  # the demo provider is back for the next example
