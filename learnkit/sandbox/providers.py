@@ -7,8 +7,8 @@ the token, the route, the contract, the service plan and the permission; the bod
 
 * **register** (``POST .../learningProviders``): 201 with the new provider, sync off (the update page's
   default); **remove** (``DELETE .../learningProviders/{id}``): 204, and the provider's contents and
-  course activities go with it, as OData's contained entities go with their container (the metadata
-  declares both navigations ``ContainsTarget``).
+  course activities go with it: the metadata declares both navigations ``ContainsTarget``, and OData
+  addresses contained entities only through their container.
 * **change** a provider (PATCH): the properties sent replace those held; none of the five the pages call
   required may become null or "".
 * **upsert** a content (PATCH by id or externalId): the body is the content's whole metadata, which
