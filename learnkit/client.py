@@ -20,20 +20,23 @@ from __future__ import annotations
 
 import json as json_module
 import logging
+import os
 import time
 import uuid
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import urlsplit
 
 import requests
 from pydantic import ValidationError
 
 from learnkit import paths
 from learnkit._transport import TimedSession, Timeout, failure_reason, never_sent
-from learnkit.auth import ClientSecretCredential, DeviceCodeCredential, TokenSource, token_claims
-from learnkit.clouds import get_cloud, warn_if_unavailable
+from learnkit.auth import DeviceCodeSignIn, SecretSignIn
+from learnkit.clouds import CLOUDS, get_cloud, warn_if_unavailable
+from learnkit.credentials import CredentialTokens, TokenCredential, declared_kind, token_claims
 from learnkit.errors import (
     InvalidInputError,
     NetworkError,
@@ -99,9 +102,16 @@ class GraphResponse:
 class GraphClient:
     """A Graph v1.0 client for the learning API.
 
-    ``credential`` gives application tokens, ``delegated`` delegated ones; each
-    operation uses the kind ``learnkit.permissions`` says it needs and fails
-    before sending when that kind is not configured. ``verify`` is a CA bundle
+    ``credential`` is any token credential: an azure-identity one (``DefaultAzureCredential()``,
+    ``ClientSecretCredential(...)``, ``AzureCliCredential()`` ...) or learnkit's own sign-ins
+    (``SecretSignIn``, ``CertificateSignIn``, ``DeviceCodeSignIn``). Its kind, application or
+    delegated, is what it says (learnkit's) or else what its first token's claims say (``scp``
+    for a signed-in user's token: see ``learnkit.credentials``). ``delegated`` adds a second
+    credential, for delegated tokens, beside an application one. Each operation uses the kind
+    ``learnkit.permissions`` says it needs and fails before sending when no credential gives it.
+    ``scopes`` are what a credential that names none of its own is asked for (default: the
+    ``.default`` scope of the cloud whose Graph host ``graph_url`` names, else the global one's).
+    Tokens are reused until five minutes before they expire. ``verify`` is a CA bundle
     path or a bool; ``timeout`` is (connect, read) seconds for each socket
     operation and ``deadline`` the most seconds one call may take in all, its
     retries and their waits included (a server that trickles its answer is cut
@@ -113,8 +123,9 @@ class GraphClient:
         self,
         graph_url: str = "https://graph.microsoft.com/v1.0",
         *,
-        credential: TokenSource | None = None,
-        delegated: TokenSource | None = None,
+        credential: TokenCredential | None = None,
+        delegated: TokenCredential | None = None,
+        scopes: Sequence[str] | None = None,
         verify: bool | str = True,
         timeout: Timeout = (10.0, 60.0),
         deadline: float = 100.0,
@@ -123,12 +134,8 @@ class GraphClient:
         pool_size: int = 32,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        for name, source, kind in (("credential", credential, "application"), ("delegated", delegated, "delegated")):
-            if source is not None and source.kind != kind:
-                raise InvalidInputError(
-                    name, "invalid", f"{source!r} gives {source.kind} tokens, but {name}= takes the {kind} one"
-                )
         self.graph_url = graph_url.rstrip("/")
+        self.scopes = list(scopes) if scopes else [_default_scope(self.graph_url)]
         self.credential = credential
         self.delegated = delegated
         self.verify = verify
@@ -155,6 +162,34 @@ class GraphClient:
     def __repr__(self) -> str:
         return f"GraphClient({self.graph_url!r}, credential={self.credential!r}, delegated={self.delegated!r})"
 
+    @property
+    def credential(self) -> TokenCredential | None:
+        """The credential given as ``credential=`` (either kind), or None."""
+        return self._credential.credential if self._credential else None
+
+    @credential.setter
+    def credential(self, value: TokenCredential | None) -> None:
+        self._credential = CredentialTokens(value, "credential", self.scopes) if value is not None else None
+
+    @property
+    def delegated(self) -> TokenCredential | None:
+        """The credential given as ``delegated=`` (delegated tokens only), or None.
+
+        Example: ``client.delegated = DeviceCodeSignIn(tenant, public_client_id)``
+        """
+        return self._delegated.credential if self._delegated else None
+
+    @delegated.setter
+    def delegated(self, value: TokenCredential | None) -> None:
+        if value is not None and declared_kind(value) == "application":
+            raise InvalidInputError(
+                "delegated", "invalid", f"{value!r} gives application tokens, but delegated= takes delegated ones"
+            )
+        self._delegated = CredentialTokens(value, "delegated", self.scopes) if value is not None else None
+
+    def _sources(self) -> list[CredentialTokens]:
+        return [source for source in (self._credential, self._delegated) if source is not None]
+
     # --- construction ------------------------------------------------------
 
     @classmethod
@@ -167,19 +202,30 @@ class GraphClient:
         certificate: Mapping[str, Any] | None = None,
         delegated_client_id: str | None = None,
         cloud: str = "global",
+        cache_path: str | os.PathLike[str] | None = None,
         **options: Any,
     ) -> GraphClient:
-        """A client for a real tenant: see ``learnkit.connect``."""
-        from learnkit.auth import CertificateCredential
+        """A client for a real tenant, signed in with learnkit's msal sign-ins (``learnkit.connect``).
+
+        ``client_secret`` or ``certificate`` (``CertificateSignIn``'s keywords) give application
+        tokens; ``delegated_client_id`` (a public client) a device-code sign-in. ``cache_path``
+        remembers the sign-ins in that file (``learnkit.token_cache``: encrypted where the platform
+        allows, else owner-only), so the next kernel signs in without a second device code.
+        Any other credential, azure-identity's included, goes to ``GraphClient(credential=...)``.
+
+        Example: ``learnkit.connect(tenant, app, delegated_client_id=public, cache_path=default_cache_path())``
+        """
+        from learnkit.auth import CertificateSignIn
 
         chosen = get_cloud(cloud)
         warn_if_unavailable(chosen)
-        credential: TokenSource | None = None
+        kept: dict[str, Any] = {"cloud": chosen, "cache_path": cache_path}
+        credential: TokenCredential | None = None
         if client_secret:
-            credential = ClientSecretCredential(tenant_id, client_id, client_secret, cloud=chosen)
+            credential = SecretSignIn(tenant_id, client_id, client_secret, **kept)
         elif certificate:
-            credential = CertificateCredential(tenant_id, client_id, cloud=chosen, **certificate)
-        delegated = DeviceCodeCredential(tenant_id, delegated_client_id, cloud=chosen) if delegated_client_id else None
+            credential = CertificateSignIn(tenant_id, client_id, **kept, **certificate)
+        delegated = DeviceCodeSignIn(tenant_id, delegated_client_id, **kept) if delegated_client_id else None
         if credential is None and delegated is None:
             raise InvalidInputError(
                 "client_secret",
@@ -215,15 +261,13 @@ class GraphClient:
         common: dict[str, Any] = {"authority": info["authority"], "verify": info["ca_cert"]}
         credential = None
         if chosen["kind"] == "application":
-            credential = ClientSecretCredential(
-                info["tenant_id"], chosen["client_id"], chosen["client_secret"], **common
-            )
+            credential = SecretSignIn(info["tenant_id"], chosen["client_id"], chosen["client_secret"], **common)
         user = None
         if delegated or chosen["kind"] == "delegated":
             public = (
                 chosen if chosen["kind"] == "delegated" else next(a for a in info["apps"] if a["kind"] == "delegated")
             )
-            user = DeviceCodeCredential(info["tenant_id"], public["client_id"], prompt=prompt, **common)
+            user = DeviceCodeSignIn(info["tenant_id"], public["client_id"], prompt=prompt, **common)
         options.setdefault("trust_env", False)
         warn_if_unavailable(get_cloud(info.get("cloud") or "global"))  # a sandbox imitating a national cloud
         return cls(info["graph_url"], credential=credential, delegated=user, verify=info["ca_cert"], **options)
@@ -233,24 +277,28 @@ class GraphClient:
     def token_for(self, operation: str) -> tuple[TokenKind, str]:
         """The kind and token to use for an operation, or TokenError before anything is sent."""
         need = PERMISSIONS[operation]
+        sources = self._sources()
         for kind in need.kinds:
-            source = self.credential if kind == "application" else self.delegated
-            if source is not None:
-                token = source.get_token()
-                self._preflight(operation, kind, token)
-                return kind, token
+            for source in sources:
+                if source.kind == kind:
+                    token = source.token()
+                    self._preflight(operation, kind, token)
+                    return kind, token
         kinds = " or ".join(need.kinds)
         article = "an" if kinds.startswith("application") else "a"
         others = [p for p in need.accepted(need.kinds[0]) if p != need.least_privileged]
         fix = (
-            "credential=ClientSecretCredential(...) or CertificateCredential(...)"
+            "credential=SecretSignIn(...), CertificateSignIn(...) or an azure-identity credential of the app"
             if need.kinds[0] == "application"
-            else "delegated=DeviceCodeCredential(...)"
+            else "delegated=DeviceCodeSignIn(...) or an azure-identity credential that signs a user in"
         )
+        held = " and ".join(sorted({source.kind for source in sources}))
         raise TokenError(
             f"{operation} needs {article} {kinds} token with {need.least_privileged}"
             + (f" (or {', '.join(others)})" if others else "")
-            + f", and this client has no {kinds} credential: pass {fix}"
+            + f", and this client has no {kinds} credential"
+            + (f" (its credentials give {held} tokens)" if held else "")
+            + f": pass {fix}"
         )
 
     def _preflight(self, operation: str, kind: TokenKind, token: str) -> None:
@@ -275,12 +323,12 @@ class GraphClient:
         Signs in with the first token kind configured (application first), once per token.
         Example: ``client.service().label`` is ``'127.0.0.1 tenant 3f2a9c1e'`` on a sandbox.
         """
-        source = self.credential or self.delegated
-        if source is None:
+        sources = self._sources()
+        if not sources:
             return Service(self.graph_url, None)
-        tenant = token_claims(source.get_token()).get("tid")
+        tenant = token_claims(sources[0].token()).get("tid")
         if not tenant:
-            tenant = getattr(source, "tenant_id", None)
+            tenant = getattr(sources[0].credential, "tenant_id", None)
         return Service(self.graph_url, str(tenant) if tenant else None)
 
     def silence_permission_warning(self, operation: str) -> None:
@@ -336,7 +384,7 @@ class GraphClient:
 
         while True:
             attempt += 1
-            kind, token = self.token_for(operation)
+            _, token = self.token_for(operation)
             client_request_id = str(uuid.uuid4())
             headers = {
                 "Authorization": f"Bearer {token}",
@@ -381,7 +429,6 @@ class GraphClient:
                 self._sleep(delay)
                 slept += delay
                 continue
-            log.debug("%s %s -> %d (attempt %d, %s token)", method, path, response.status_code, attempt, kind)
             if response.status_code < 400:
                 return GraphResponse(
                     response.status_code,
@@ -393,7 +440,9 @@ class GraphClient:
                     url,
                 )
             body = _json_or_none(response)
-            error = error_from_response(response.status_code, body, response.headers)
+            error = error_from_response(
+                response.status_code, body, response.headers, client_request_id=client_request_id
+            )
             delay = self.retry.delay(error, attempt) if (idempotent or error.status in (429, 503)) else None
             if delay is None or past_deadline(delay):
                 raise error  # a 429/503 carries .retry_after: the caller may wait for it, or not
@@ -594,6 +643,18 @@ class GraphClient:
         return paths.provider_activities(registration_id)
 
 
+def _default_scope(graph_url: str) -> str:
+    """The ``.default`` scope of the cloud whose Graph host ``graph_url`` names; the global one's otherwise
+    (a sandbox, a proxy), as the sandbox issues tokens for Graph's global resource.
+
+    >>> _default_scope("https://graph.microsoft.us/v1.0"), _default_scope("https://127.0.0.1:8443/v1.0")
+    ('https://graph.microsoft.us/.default', 'https://graph.microsoft.com/.default')
+    """
+    host = (urlsplit(graph_url).hostname or "").lower()
+    cloud = next((c for c in CLOUDS.values() if c.graph_host == host), CLOUDS["global"])
+    return cloud.scope
+
+
 # Compact, and refusing NaN and Infinity as requests' json= does (they are not JSON).
 _JSON_ENCODER = json_module.JSONEncoder(allow_nan=False, separators=(",", ":"))
 
@@ -626,7 +687,12 @@ def _success_body(response: requests.Response, method: str, url: str) -> dict[st
 
     def refuse(detail: str) -> UnexpectedResponseError:
         return UnexpectedResponseError(
-            url, response.status_code, content_type, detail, response.headers.get("request-id")
+            url,
+            response.status_code,
+            content_type,
+            detail,
+            response.headers.get("request-id"),
+            response.request.headers.get("client-request-id"),
         )
 
     if not response.content:
@@ -648,7 +714,9 @@ def _success_body(response: requests.Response, method: str, url: str) -> dict[st
 
 def _unexpected(response: GraphResponse, detail: str) -> UnexpectedResponseError:
     content_type = response.headers.get("Content-Type", "")
-    return UnexpectedResponseError(response.url, response.status, content_type, detail, response.request_id)
+    return UnexpectedResponseError(
+        response.url, response.status, content_type, detail, response.request_id, response.client_request_id
+    )
 
 
 def _entity(parse: Callable[[Any], _M], response: GraphResponse) -> _M:
