@@ -58,10 +58,7 @@ from learnkit.retry import RetryPolicy
 # --help stay fast: pydantic's models, requests and msal for the client; pandas for the bulk path.
 # name -> (module, attribute in it)
 _LAZY: dict[str, tuple[str, str]] = {
-    **{
-        name: ("learnkit.auth", name)
-        for name in ("CertificateCredential", "ClientSecretCredential", "DeviceCodeCredential")
-    },
+    **{name: ("learnkit.auth", name) for name in ("CertificateSignIn", "DeviceCodeSignIn", "SecretSignIn")},
     **{name: ("learnkit.client", name) for name in ("GraphClient", "GraphResponse", "PermissionWarning")},
     "connect": ("learnkit.client", "GraphClient.connect"),
     **{
@@ -107,7 +104,7 @@ if TYPE_CHECKING:
     from learnkit import sandbox as sandbox
     from learnkit import sources as sources
     from learnkit import widgets as widgets
-    from learnkit.auth import CertificateCredential, ClientSecretCredential, DeviceCodeCredential
+    from learnkit.auth import CertificateSignIn, DeviceCodeSignIn, SecretSignIn
     from learnkit.bulk import BulkResult, apply_csv, apply_frame, resume, undo
     from learnkit.bulk import apply as apply_plans
     from learnkit.client import GraphClient, GraphResponse, PermissionWarning
@@ -175,12 +172,11 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "BulkResult",
-    "CertificateCredential",
-    "ClientSecretCredential",
+    "CertificateSignIn",
     "Cloud",
     "ConflictError",
     "DateTimeTimeZone",
-    "DeviceCodeCredential",
+    "DeviceCodeSignIn",
     "ExternalIds",
     "FailedDependencyError",
     "FieldEmptyError",
@@ -217,6 +213,7 @@ __all__ = [
     "ProviderNotEnabledError",
     "RetryPolicy",
     "RetryableError",
+    "SecretSignIn",
     "SelfInitiatedCourseUpdate",
     "ServiceMismatchError",
     "ServicePlanError",

@@ -190,6 +190,26 @@ class GraphClient:
     def _sources(self) -> list[CredentialTokens]:
         return [source for source in (self._credential, self._delegated) if source is not None]
 
+    def _source(self, kind: TokenKind) -> CredentialTokens | None:
+        # A credential that does not say its kind signs in here, once, to tell it from its token.
+        return next((source for source in self._sources() if source.kind == kind), None)
+
+    def credential_for(self, kind: TokenKind) -> TokenCredential | None:
+        """The credential that gives ``kind`` tokens, or None.
+
+        Example: ``client.credential_for("delegated")`` is the ``DeviceCodeSignIn`` given as ``delegated=``
+        """
+        source = self._source(kind)
+        return source.credential if source else None
+
+    def access_token(self, kind: TokenKind) -> str | None:
+        """A current access token of ``kind`` (reused until near its expiry), or None when no credential gives one.
+
+        Example: ``token_claims(client.access_token("application"))["roles"]``
+        """
+        source = self._source(kind)
+        return source.token() if source else None
+
     # --- construction ------------------------------------------------------
 
     @classmethod
@@ -277,13 +297,11 @@ class GraphClient:
     def token_for(self, operation: str) -> tuple[TokenKind, str]:
         """The kind and token to use for an operation, or TokenError before anything is sent."""
         need = PERMISSIONS[operation]
-        sources = self._sources()
         for kind in need.kinds:
-            for source in sources:
-                if source.kind == kind:
-                    token = source.token()
-                    self._preflight(operation, kind, token)
-                    return kind, token
+            token = self.access_token(kind)
+            if token is not None:
+                self._preflight(operation, kind, token)
+                return kind, token
         kinds = " or ".join(need.kinds)
         article = "an" if kinds.startswith("application") else "a"
         others = [p for p in need.accepted(need.kinds[0]) if p != need.least_privileged]
@@ -292,7 +310,7 @@ class GraphClient:
             if need.kinds[0] == "application"
             else "delegated=DeviceCodeSignIn(...) or an azure-identity credential that signs a user in"
         )
-        held = " and ".join(sorted({source.kind for source in sources}))
+        held = " and ".join(sorted({source.kind for source in self._sources()}))
         raise TokenError(
             f"{operation} needs {article} {kinds} token with {need.least_privileged}"
             + (f" (or {', '.join(others)})" if others else "")
