@@ -147,6 +147,8 @@ class CredentialTokens:
         self._kind = declared_kind(credential)
         self._token: str | None = None
         self._expires_on = 0.0
+        # The token fetched to learn the kind serves the request that asked, whatever its expiry.
+        self._unused = False
         self._lock = threading.Lock()
 
     @property
@@ -154,6 +156,7 @@ class CredentialTokens:
         """``application`` or ``delegated``: said by the credential, else read from its first token."""
         if self._kind is None:
             self.token()
+            self._unused = True
         assert self._kind is not None
         return self._kind
 
@@ -161,7 +164,8 @@ class CredentialTokens:
         """The current access token; a new one from the credential when the last is within
         ``REFRESH_MARGIN`` seconds of its expiry."""
         with self._lock:
-            if self._token is not None and self._expires_on - time.time() > REFRESH_MARGIN:
+            if self._token is not None and (self._unused or self._expires_on - time.time() > REFRESH_MARGIN):
+                self._unused = False
                 return self._token
             access = self.credential.get_token(*self.scopes)
             token, expires_on = getattr(access, "token", None), getattr(access, "expires_on", None)
