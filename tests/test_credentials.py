@@ -115,7 +115,7 @@ def test_an_application_and_a_delegated_credential_side_by_side(sb: Sandbox) -> 
 
 def test_delegated_refuses_a_credential_of_application_tokens(sb: Sandbox) -> None:
     client = graph(sb, delegated=azure_app(sb))
-    with pytest.raises(learnkit.TokenError, match="gives application tokens.*pass it as credential="):
+    with pytest.raises(learnkit.TokenError, match=r"gives application tokens.*pass it as credential="):
         client.list_providers()
 
 
