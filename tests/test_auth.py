@@ -157,14 +157,10 @@ def test_tokens_are_renewed_when_they_near_expiry(short_lived: Sandbox) -> None:
 def test_persistent_cache_is_owner_only_and_reused(sb: Sandbox, tmp_path: Path) -> None:
     demo = apps(sb)["learnkit-demo"]
     path = tmp_path / "cache" / "tokens.json"
-    first = SecretSignIn(
-        sb.tenant_id, demo["client_id"], demo["client_secret"], cache_path=path, **options(sb)
-    )
+    first = SecretSignIn(sb.tenant_id, demo["client_id"], demo["client_secret"], cache_path=path, **options(sb))
     token = first.get_token().token
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
-    second = SecretSignIn(
-        sb.tenant_id, demo["client_id"], demo["client_secret"], cache_path=path, **options(sb)
-    )
+    second = SecretSignIn(sb.tenant_id, demo["client_id"], demo["client_secret"], cache_path=path, **options(sb))
     requests_ = TokenRequests(second)
     assert second.get_token().token == token and requests_.count == 0
 
@@ -185,9 +181,7 @@ def test_forged_and_missing_tokens_are_401(sb: Sandbox, app_token: str) -> None:
 def test_an_expired_token_is_401(tmp_path: Path) -> None:
     with start(db=tmp_path / "expiring.db", token_lifetime=1) as sb:
         demo = apps(sb)["learnkit-demo"]
-        token = SecretSignIn(
-            sb.tenant_id, demo["client_id"], demo["client_secret"], **options(sb)
-        ).get_token().token
+        token = SecretSignIn(sb.tenant_id, demo["client_id"], demo["client_secret"], **options(sb)).get_token().token
         time.sleep(2.1)
         client = GraphClient(sb.graph_url, credential=Static(token), verify=sb.ca_cert, trust_env=False)  # type: ignore[arg-type]
         with pytest.raises(learnkit.AuthenticationError):

@@ -373,9 +373,7 @@ def test_sign_in_at_an_unreachable_authority_is_a_sign_in_error_naming_it() -> N
 def test_sign_in_at_an_authority_that_never_answers_times_out(server: Misbehaving) -> None:
     server.behave = never_answer(server)  # TLS hello never answered either: the server only reads
     authority = f"https://127.0.0.1:{server.server_address[1]}/contoso"
-    credential = SecretSignIn(
-        "contoso", "app", "secret-value-1", authority=authority, timeout=(1.0, 0.5), deadline=2.0
-    )
+    credential = SecretSignIn("contoso", "app", "secret-value-1", authority=authority, timeout=(1.0, 0.5), deadline=2.0)
     with pytest.raises(learnkit.SignInError, match=r"timed out|deadline") as info:
         credential.get_token()
     assert authority in str(info.value)
@@ -388,9 +386,7 @@ def test_sign_in_at_an_authority_that_trickles_is_cut_off(server: Misbehaving) -
 
     server.behave = trickle
     authority = f"https://127.0.0.1:{server.server_address[1]}/contoso"
-    credential = SecretSignIn(
-        "contoso", "app", "secret-value-1", authority=authority, timeout=(1.0, 1.0), deadline=1.0
-    )
+    credential = SecretSignIn("contoso", "app", "secret-value-1", authority=authority, timeout=(1.0, 1.0), deadline=1.0)
     with pytest.raises(learnkit.SignInError, match="within the 1 s deadline"):
         credential.get_token()
 
