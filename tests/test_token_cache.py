@@ -56,7 +56,7 @@ def short_lived(tmp_path: Path) -> Iterator[Sandbox]:
 def kernel(sb: Sandbox, cache: Path, tmp_path: Path, *, approve: bool) -> subprocess.CompletedProcess[str]:
     info = tmp_path / "sb.json"
     info.write_text(json.dumps(sb.to_json()))
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     return subprocess.run(
         [sys.executable, "-c", KERNEL, str(info), str(cache), "approve" if approve else "no"],
         capture_output=True,
@@ -83,7 +83,7 @@ def test_a_delegated_sign_in_survives_a_restart_until_logout(short_lived: Sandbo
         capture_output=True,
         text=True,
         timeout=60,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))},
     )
     assert logout.returncode == 0 and f"forgot the sign-ins remembered in {cache}" in logout.stdout
     assert not cache.exists()
