@@ -34,7 +34,7 @@ import time
 from collections.abc import Sequence
 from typing import Any, NamedTuple, Protocol, runtime_checkable
 
-from learnkit.errors import TokenError
+from learnkit.errors import InvalidInputError, TokenError
 from learnkit.permissions import KINDS, TokenKind
 
 __all__ = [
@@ -132,8 +132,6 @@ class CredentialTokens:
 
     def __init__(self, credential: TokenCredential, slot: str, scopes: Sequence[str]) -> None:
         if not callable(getattr(credential, "get_token", None)):
-            from learnkit.errors import InvalidInputError
-
             raise InvalidInputError(
                 slot,
                 "invalid",

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import logging
 import os
 from pathlib import Path
@@ -87,8 +88,27 @@ def open_token_cache(path: str | os.PathLike[str]) -> msal.SerializableTokenCach
     """
     from msal_extensions import PersistedTokenCache
 
-    cache: msal.SerializableTokenCache = PersistedTokenCache(_persistence(Path(path).expanduser()))
+    path = Path(path).expanduser()
+    persistence = _persistence(path)
+    _start_afresh_if_unreadable(persistence, path)
+    cache: msal.SerializableTokenCache = PersistedTokenCache(persistence)
     return cache
+
+
+def _start_afresh_if_unreadable(persistence: Any, path: Path) -> None:
+    """Empty a cache that cannot be read (cut short, edited, encrypted by another key): it only saves a sign-in,
+    and msal would otherwise fail on it at every sign-in with an error that names no cache."""
+    from msal_extensions.persistence import PersistenceNotFound
+
+    try:
+        state = persistence.load()
+        if state.strip():
+            json.loads(state)
+    except PersistenceNotFound:
+        return
+    except Exception as exc:
+        log.warning("token cache %s could not be read (%s): starting afresh", path, type(exc).__name__)
+        persistence.save("{}")
 
 
 def forget_sign_ins(path: str | os.PathLike[str] | None = None) -> bool:

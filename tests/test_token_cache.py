@@ -22,6 +22,7 @@ import pytest
 
 import learnkit
 from learnkit.cli import client_from_args, main
+from learnkit.credentials import token_claims
 from learnkit.sandbox import Sandbox, start
 from learnkit.token_cache import CACHE_FILE, default_cache_path, forget_sign_ins, open_token_cache
 from learnkit.widgets.connect import ConnectPanel
@@ -172,3 +173,24 @@ def test_connect_takes_a_cache_path_for_its_sign_ins(tmp_path: Path) -> None:
     client = learnkit.connect("contoso", "app", client_secret="s3cret", delegated_client_id="public", cache_path=path)
     assert isinstance(client.delegated, learnkit.DeviceCodeSignIn) and client.delegated.cache_path == path
     assert isinstance(client.credential, learnkit.SecretSignIn) and client.credential.cache_path == path
+
+
+def test_a_cache_that_cannot_be_read_starts_afresh_with_a_log_line(
+    sb: Sandbox, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "tokens.bin"
+    path.write_text('{"AccessToken": {"cut sho')
+    path.chmod(0o600)
+    demo = sb.apps["learnkit-demo"]
+    with caplog.at_level(logging.WARNING, logger="learnkit"):
+        sign_in = learnkit.SecretSignIn(
+            sb.tenant_id,
+            demo.client_id,
+            demo.client_secret or "",
+            authority=sb.authority,
+            verify=sb.ca_cert,
+            cache_path=path,
+        )
+        assert token_claims(sign_in.get_token().token)["roles"]
+    assert any("could not be read" in r.getMessage() and str(path) in r.getMessage() for r in caplog.records)
+    assert "AccessToken" in path.read_text()  # written again, whole
