@@ -38,6 +38,7 @@ from learnkit.errors import (
     NetworkError,
     NotFoundError,
     PermissionDeniedError,
+    PermissionWarning,
     ProviderContentMismatchError,
     ProviderNotEnabledError,
     RetryableError,
@@ -59,7 +60,7 @@ from learnkit.retry import RetryPolicy
 # name -> (module, attribute in it)
 _LAZY: dict[str, tuple[str, str]] = {
     **{name: ("learnkit.auth", name) for name in ("CertificateSignIn", "DeviceCodeSignIn", "SecretSignIn")},
-    **{name: ("learnkit.client", name) for name in ("GraphClient", "GraphResponse", "PermissionWarning")},
+    **{name: ("learnkit.client", name) for name in ("GraphClient", "GraphResponse")},
     "connect": ("learnkit.client", "GraphClient.connect"),
     **{
         name: ("learnkit.models", name)
@@ -107,7 +108,7 @@ if TYPE_CHECKING:
     from learnkit.auth import CertificateSignIn, DeviceCodeSignIn, SecretSignIn
     from learnkit.bulk import BulkResult, apply_csv, apply_frame, resume, undo
     from learnkit.bulk import apply as apply_plans
-    from learnkit.client import GraphClient, GraphResponse, PermissionWarning
+    from learnkit.client import GraphClient, GraphResponse
     from learnkit.csvfile import read_csv, write_csv
     from learnkit.frame import read_activities
     from learnkit.journal import Journal

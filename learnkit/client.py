@@ -23,11 +23,9 @@ import logging
 import os
 import time
 import uuid
-import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
-from urllib.parse import urlsplit
 
 import requests
 from pydantic import ValidationError
@@ -35,12 +33,12 @@ from pydantic import ValidationError
 from learnkit import paths
 from learnkit._transport import TimedSession, Timeout, failure_reason, never_sent
 from learnkit.auth import DeviceCodeSignIn, SecretSignIn
-from learnkit.clouds import CLOUDS, get_cloud, warn_if_unavailable
-from learnkit.credentials import CredentialTokens, TokenCredential, declared_kind, token_claims
+from learnkit.clouds import get_cloud, warn_if_unavailable
+from learnkit.credentials import Credentials, TokenCredential, token_claims
 from learnkit.errors import (
     InvalidInputError,
     NetworkError,
-    TokenError,
+    PermissionWarning,
     UnexpectedResponseError,
     UntrustedURLError,
     error_from_response,
@@ -58,7 +56,7 @@ from learnkit.models import (
     parse_activity,
 )
 from learnkit.paths import PROVIDERS, segment
-from learnkit.permissions import PERMISSIONS, TokenKind
+from learnkit.permissions import TokenKind
 from learnkit.retry import RetryPolicy
 from learnkit.service import Service, same_origin
 
@@ -80,10 +78,6 @@ _RENAMED = {
 }
 # Methods Graph answers with 204 and no body; any other success must carry a JSON object.
 _MAY_BE_EMPTY = frozenset({"PATCH", "PUT", "DELETE"})
-
-
-class PermissionWarning(UserWarning):
-    """The token does not carry the permission an operation needs (read from its claims)."""
 
 
 @dataclass(frozen=True)
@@ -111,7 +105,8 @@ class GraphClient:
     ``learnkit.permissions`` says it needs and fails before sending when no credential gives it.
     ``scopes`` are what a credential that names none of its own is asked for (default: the
     ``.default`` scope of the cloud whose Graph host ``graph_url`` names, else the global one's).
-    Tokens are reused until five minutes before they expire. ``verify`` is a CA bundle
+    Tokens are reused until five minutes before they expire; ``.credentials`` holds that choice
+    (``credential_for(kind)``, ``access_token(kind)``). ``verify`` is a CA bundle
     path or a bool; ``timeout`` is (connect, read) seconds for each socket
     operation and ``deadline`` the most seconds one call may take in all, its
     retries and their waits included (a server that trickles its answer is cut
@@ -135,15 +130,12 @@ class GraphClient:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.graph_url = graph_url.rstrip("/")
-        self.scopes = list(scopes) if scopes else [_default_scope(self.graph_url)]
-        self.credential = credential
-        self.delegated = delegated
+        #: Which credential gives which kind, and the token each operation sends (``learnkit.credentials``).
+        self.credentials = Credentials(credential, delegated, graph_url=self.graph_url, scopes=scopes)
         self.verify = verify
         self.timeout = timeout
         self.retry = retry or RetryPolicy()
         self._sleep = sleep
-        self._warned: set[tuple[str, str]] = set()
-        self._preflown: dict[tuple[str, str], str] = {}
         self.session = TimedSession(timeout=timeout, deadline=deadline, pool_size=pool_size)
         self.session.trust_env = trust_env
 
@@ -165,11 +157,11 @@ class GraphClient:
     @property
     def credential(self) -> TokenCredential | None:
         """The credential given as ``credential=`` (either kind), or None."""
-        return self._credential.credential if self._credential else None
+        return self.credentials.credential
 
     @credential.setter
     def credential(self, value: TokenCredential | None) -> None:
-        self._credential = CredentialTokens(value, "credential", self.scopes) if value is not None else None
+        self.credentials.credential = value
 
     @property
     def delegated(self) -> TokenCredential | None:
@@ -177,38 +169,11 @@ class GraphClient:
 
         Example: ``client.delegated = DeviceCodeSignIn(tenant, public_client_id)``
         """
-        return self._delegated.credential if self._delegated else None
+        return self.credentials.delegated
 
     @delegated.setter
     def delegated(self, value: TokenCredential | None) -> None:
-        if value is not None and declared_kind(value) == "application":
-            raise InvalidInputError(
-                "delegated", "invalid", f"{value!r} gives application tokens, but delegated= takes delegated ones"
-            )
-        self._delegated = CredentialTokens(value, "delegated", self.scopes) if value is not None else None
-
-    def _sources(self) -> list[CredentialTokens]:
-        return [source for source in (self._credential, self._delegated) if source is not None]
-
-    def _source(self, kind: TokenKind) -> CredentialTokens | None:
-        # A credential that does not say its kind signs in here, once, to tell it from its token.
-        return next((source for source in self._sources() if source.kind == kind), None)
-
-    def credential_for(self, kind: TokenKind) -> TokenCredential | None:
-        """The credential that gives ``kind`` tokens, or None.
-
-        Example: ``client.credential_for("delegated")`` is the ``DeviceCodeSignIn`` given as ``delegated=``
-        """
-        source = self._source(kind)
-        return source.credential if source else None
-
-    def access_token(self, kind: TokenKind) -> str | None:
-        """A current access token of ``kind`` (reused until near its expiry), or None when no credential gives one.
-
-        Example: ``token_claims(client.access_token("application"))["roles"]``
-        """
-        source = self._source(kind)
-        return source.token() if source else None
+        self.credentials.delegated = value
 
     # --- construction ------------------------------------------------------
 
@@ -296,44 +261,7 @@ class GraphClient:
 
     def token_for(self, operation: str) -> tuple[TokenKind, str]:
         """The kind and token to use for an operation, or TokenError before anything is sent."""
-        need = PERMISSIONS[operation]
-        for kind in need.kinds:
-            token = self.access_token(kind)
-            if token is not None:
-                self._preflight(operation, kind, token)
-                return kind, token
-        kinds = " or ".join(need.kinds)
-        article = "an" if kinds.startswith("application") else "a"
-        others = [p for p in need.accepted(need.kinds[0]) if p != need.least_privileged]
-        fix = (
-            "credential=SecretSignIn(...), CertificateSignIn(...) or an azure-identity credential of the app"
-            if need.kinds[0] == "application"
-            else "delegated=DeviceCodeSignIn(...) or an azure-identity credential that signs a user in"
-        )
-        held = " and ".join(sorted({source.kind for source in self._sources()}))
-        raise TokenError(
-            f"{operation} needs {article} {kinds} token with {need.least_privileged}"
-            + (f" (or {', '.join(others)})" if others else "")
-            + f", and this client has no {kinds} credential"
-            + (f" (its credentials give {held} tokens)" if held else "")
-            + f": pass {fix}"
-        )
-
-    def _preflight(self, operation: str, kind: TokenKind, token: str) -> None:
-        if self._preflown.get((operation, kind)) == token:
-            return  # this token was read for this operation already: its claims have not changed
-        self._preflown[(operation, kind)] = token
-        claims = token_claims(token)
-        held = set(claims.get("roles") or []) if kind == "application" else set(str(claims.get("scp") or "").split())
-        accepted = PERMISSIONS[operation].accepted(kind)
-        if claims and not held & set(accepted) and (operation, kind) not in self._warned:
-            self._warned.add((operation, kind))
-            warnings.warn(
-                f"{operation}: the {kind} token carries none of {', '.join(accepted)}; "
-                "Graph will likely answer 403. Grant the permission and consent.",
-                PermissionWarning,
-                stacklevel=4,
-            )
+        return self.credentials.token_for(operation)
 
     def service(self) -> Service:
         """The Graph host and tenant this client writes to (the tenant is its token's ``tid``).
@@ -341,7 +269,7 @@ class GraphClient:
         Signs in with the first token kind configured (application first), once per token.
         Example: ``client.service().label`` is ``'127.0.0.1 tenant 3f2a9c1e'`` on a sandbox.
         """
-        sources = self._sources()
+        sources = self.credentials.sources()
         if not sources:
             return Service(self.graph_url, None)
         tenant = token_claims(sources[0].token()).get("tid")
@@ -356,7 +284,7 @@ class GraphClient:
         (``learnkit.names`` shows ids alone, with one note naming the permission).
         Example: ``client.silence_permission_warning("get_user")``
         """
-        self._warned.update({(operation, "application"), (operation, "delegated")})
+        self.credentials.silence_permission_warning(operation)
 
     def request(
         self,
@@ -659,18 +587,6 @@ class GraphClient:
 
     def _activities(self, registration_id: str) -> str:
         return paths.provider_activities(registration_id)
-
-
-def _default_scope(graph_url: str) -> str:
-    """The ``.default`` scope of the cloud whose Graph host ``graph_url`` names; the global one's otherwise
-    (a sandbox, a proxy), as the sandbox issues tokens for Graph's global resource.
-
-    >>> _default_scope("https://graph.microsoft.us/v1.0"), _default_scope("https://127.0.0.1:8443/v1.0")
-    ('https://graph.microsoft.us/.default', 'https://graph.microsoft.com/.default')
-    """
-    host = (urlsplit(graph_url).hostname or "").lower()
-    cloud = next((c for c in CLOUDS.values() if c.graph_host == host), CLOUDS["global"])
-    return cloud.scope
 
 
 # Compact, and refusing NaN and Infinity as requests' json= does (they are not JSON).

@@ -31,18 +31,23 @@ import base64
 import json
 import threading
 import time
+import warnings
 from collections.abc import Sequence
 from typing import Any, NamedTuple, Protocol, runtime_checkable
+from urllib.parse import urlsplit
 
-from learnkit.errors import InvalidInputError, TokenError
-from learnkit.permissions import KINDS, TokenKind
+from learnkit.clouds import CLOUDS
+from learnkit.errors import InvalidInputError, PermissionWarning, TokenError
+from learnkit.permissions import KINDS, PERMISSIONS, TokenKind
 
 __all__ = [
     "REFRESH_MARGIN",
     "AccessToken",
     "CredentialTokens",
+    "Credentials",
     "TokenCredential",
     "declared_kind",
+    "default_scope",
     "token_claims",
     "token_kind",
 ]
@@ -184,3 +189,132 @@ class CredentialTokens:
 
     def __repr__(self) -> str:
         return f"CredentialTokens({self.credential!r}, {self.slot!r})"
+
+
+def default_scope(graph_url: str) -> str:
+    """The ``.default`` scope of the cloud whose Graph host ``graph_url`` names; the global one's otherwise
+    (a sandbox, a proxy), as the sandbox issues tokens for Graph's global resource.
+
+    >>> default_scope("https://graph.microsoft.us/v1.0"), default_scope("https://127.0.0.1:8443/v1.0")
+    ('https://graph.microsoft.us/.default', 'https://graph.microsoft.com/.default')
+    """
+    host = (urlsplit(graph_url).hostname or "").lower()
+    return next((c for c in CLOUDS.values() if c.graph_host == host), CLOUDS["global"]).scope
+
+
+class Credentials:
+    """A client's credentials: which gives which kind, and the token each operation sends.
+
+    ``credential`` takes either kind, ``delegated`` delegated tokens only (a learnkit sign-in of
+    application tokens is refused at once, any other credential at its first token). ``token_for``
+    picks the kind ``learnkit.permissions`` says an operation needs, or raises ``TokenError``
+    before anything is sent; a token whose claims lack the permission is warned of once
+    (``PermissionWarning``).
+
+    Example: ``Credentials(DefaultAzureCredential(), None, graph_url=client.graph_url).token_for("get_activity")``
+    """
+
+    def __init__(
+        self,
+        credential: TokenCredential | None,
+        delegated: TokenCredential | None,
+        *,
+        graph_url: str,
+        scopes: Sequence[str] | None = None,
+    ) -> None:
+        self.scopes = list(scopes) if scopes else [default_scope(graph_url)]
+        self.credential = credential
+        self.delegated = delegated
+        self._warned: set[tuple[str, str]] = set()
+        self._preflown: dict[tuple[str, str], str] = {}
+
+    @property
+    def credential(self) -> TokenCredential | None:
+        """The credential given as ``credential=`` (either kind), or None."""
+        return self._credential.credential if self._credential else None
+
+    @credential.setter
+    def credential(self, value: TokenCredential | None) -> None:
+        self._credential = CredentialTokens(value, "credential", self.scopes) if value is not None else None
+
+    @property
+    def delegated(self) -> TokenCredential | None:
+        """The credential given as ``delegated=`` (delegated tokens only), or None."""
+        return self._delegated.credential if self._delegated else None
+
+    @delegated.setter
+    def delegated(self, value: TokenCredential | None) -> None:
+        if value is not None and declared_kind(value) == "application":
+            raise InvalidInputError(
+                "delegated", "invalid", f"{value!r} gives application tokens, but delegated= takes delegated ones"
+            )
+        self._delegated = CredentialTokens(value, "delegated", self.scopes) if value is not None else None
+
+    def sources(self) -> list[CredentialTokens]:
+        """The credentials given, ``credential`` first."""
+        return [source for source in (self._credential, self._delegated) if source is not None]
+
+    def _source(self, kind: TokenKind) -> CredentialTokens | None:
+        # A credential that does not say its kind signs in here, once, to tell it from its token.
+        return next((source for source in self.sources() if source.kind == kind), None)
+
+    def credential_for(self, kind: TokenKind) -> TokenCredential | None:
+        """The credential that gives ``kind`` tokens, or None.
+
+        Example: ``client.credentials.credential_for("delegated")``
+        """
+        source = self._source(kind)
+        return source.credential if source else None
+
+    def access_token(self, kind: TokenKind) -> str | None:
+        """A current access token of ``kind`` (reused until near its expiry), or None when no credential gives one.
+
+        Example: ``token_claims(client.credentials.access_token("application"))["roles"]``
+        """
+        source = self._source(kind)
+        return source.token() if source else None
+
+    def token_for(self, operation: str) -> tuple[TokenKind, str]:
+        """The kind and token to use for an operation, or TokenError before anything is sent."""
+        need = PERMISSIONS[operation]
+        for kind in need.kinds:
+            token = self.access_token(kind)
+            if token is not None:
+                self._preflight(operation, kind, token)
+                return kind, token
+        kinds = " or ".join(need.kinds)
+        article = "an" if kinds.startswith("application") else "a"
+        others = [p for p in need.accepted(need.kinds[0]) if p != need.least_privileged]
+        fix = (
+            "credential=SecretSignIn(...), CertificateSignIn(...) or an azure-identity credential of the app"
+            if need.kinds[0] == "application"
+            else "delegated=DeviceCodeSignIn(...) or an azure-identity credential that signs a user in"
+        )
+        held = " and ".join(sorted({source.kind for source in self.sources()}))
+        raise TokenError(
+            f"{operation} needs {article} {kinds} token with {need.least_privileged}"
+            + (f" (or {', '.join(others)})" if others else "")
+            + f", and this client has no {kinds} credential"
+            + (f" (its credentials give {held} tokens)" if held else "")
+            + f": pass {fix}"
+        )
+
+    def silence_permission_warning(self, operation: str) -> None:
+        """No ``PermissionWarning`` for ``operation``: its caller reports a missing permission itself."""
+        self._warned.update({(operation, "application"), (operation, "delegated")})
+
+    def _preflight(self, operation: str, kind: TokenKind, token: str) -> None:
+        if self._preflown.get((operation, kind)) == token:
+            return  # this token was read for this operation already: its claims have not changed
+        self._preflown[(operation, kind)] = token
+        claims = token_claims(token)
+        held = set(claims.get("roles") or []) if kind == "application" else set(str(claims.get("scp") or "").split())
+        accepted = PERMISSIONS[operation].accepted(kind)
+        if claims and not held & set(accepted) and (operation, kind) not in self._warned:
+            self._warned.add((operation, kind))
+            warnings.warn(
+                f"{operation}: the {kind} token carries none of {', '.join(accepted)}; "
+                "Graph will likely answer 403. Grant the permission and consent.",
+                PermissionWarning,
+                stacklevel=5,  # at the client's method that sent (through both token_fors and request), as before
+            )

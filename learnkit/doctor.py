@@ -129,7 +129,7 @@ def _single(client: GraphClient, kind: TokenKind) -> GraphClient | None:
     from learnkit.retry import RetryPolicy
 
     try:
-        source = client.credential_for(kind)
+        source = client.credentials.credential_for(kind)
     except LearnkitError:  # a credential that cannot sign in to tell its kind: _sign_in says why, in its slot
         source = client.credential if kind == "application" else client.delegated
     if source is None:
@@ -137,7 +137,7 @@ def _single(client: GraphClient, kind: TokenKind) -> GraphClient | None:
     return GraphClient(
         client.graph_url,
         credential=source,  # either kind
-        scopes=client.scopes,
+        scopes=client.credentials.scopes,
         verify=client.verify,
         timeout=client.timeout,
         retry=RetryPolicy(max_attempts=2, max_retry_wait=5.0, backoff=0.2, max_backoff=1.0),
@@ -283,7 +283,7 @@ def _sign_in(client: GraphClient | None, kind: TokenKind, probe: _Probe, why_not
         probe.skip("sign_in", kind, why_not)
         return
     try:
-        token = client.access_token(kind)
+        token = client.credentials.access_token(kind)
         if token is None:
             raise TokenError(f"the credential gives no {kind} token")
     except LearnkitError as exc:

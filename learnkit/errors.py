@@ -98,6 +98,7 @@ __all__ = [
     "NetworkError",
     "NotFoundError",
     "PermissionDeniedError",
+    "PermissionWarning",
     "ProviderContentMismatchError",
     "ProviderNotEnabledError",
     "RetryableError",
@@ -251,6 +252,13 @@ class UnexpectedResponseError(LearnkitError):
             + request_ids(request_id, client_request_id)
             + f"; {self.advice}"
         )
+
+
+class PermissionWarning(UserWarning):
+    """The token does not carry the permission an operation needs (read from its claims).
+
+    Said once per operation and token kind, by ``learnkit.credentials.Credentials.token_for``.
+    """
 
 
 class NationalCloudWarning(UserWarning):

@@ -70,7 +70,10 @@ def test_an_azure_identity_credential_reads_and_writes(sb: Sandbox) -> None:
     assert learnkit.update_activity(client, reg, activity, PATCH).status == 204
     again = client.get_activity(activity)
     assert (again.status, again.completionPercentage) == ("completed", 100)
-    assert client.credential_for("application") is client.credential and client.credential_for("delegated") is None
+    assert (
+        client.credentials.credential_for("application") is client.credential
+        and client.credentials.credential_for("delegated") is None
+    )
 
 
 def test_default_azure_credential_from_the_environment_reads_and_writes(
@@ -99,7 +102,7 @@ def test_a_credential_that_signs_a_user_in_is_delegated_by_its_token(sb: Sandbox
     client = graph(sb, credential=azure_user(sb))
     # Its kind is read from its token (scp): the delegated-only list of providers is served ...
     assert sb.demo["registration_id"] in {p.id for p in client.list_providers()}
-    assert "scp" in token_claims(client.access_token("delegated") or "")
+    assert "scp" in token_claims(client.credentials.access_token("delegated") or "")
     # ... and an application-only write is refused before sending, naming what the client holds.
     with pytest.raises(learnkit.TokenError, match=r"needs an application token.*give delegated tokens"):
         learnkit.update_activity(client, sb.demo["registration_id"], sb.demo["assignment_id"], PATCH)
@@ -110,7 +113,7 @@ def test_an_application_and_a_delegated_credential_side_by_side(sb: Sandbox) -> 
     assert sb.demo["registration_id"] in {p.id for p in client.list_providers()}  # delegated
     reg, activity = sb.demo["registration_id"], sb.demo["assignment_id"]
     assert learnkit.update_activity(client, reg, activity, PATCH).status == 204  # application
-    assert token_claims(client.access_token("application") or "").get("roles")
+    assert token_claims(client.credentials.access_token("application") or "").get("roles")
 
 
 def test_delegated_refuses_a_credential_of_application_tokens(sb: Sandbox) -> None:
@@ -139,10 +142,10 @@ def test_the_scope_asked_follows_the_cloud_and_learnkits_sign_ins_keep_their_own
             raise AssertionError("not asked: nothing is sent in this test")
 
     us = GraphClient("https://graph.microsoft.us/v1.0", credential=Silent())
-    assert us.scopes == ["https://graph.microsoft.us/.default"]
-    assert GraphClient("https://graph.example/v1.0", credential=Silent(), scopes=["api://x/.default"]).scopes == [
-        "api://x/.default"
-    ]
+    assert us.credentials.scopes == ["https://graph.microsoft.us/.default"]
+    assert GraphClient(
+        "https://graph.example/v1.0", credential=Silent(), scopes=["api://x/.default"]
+    ).credentials.scopes == ["api://x/.default"]
     sign_in = learnkit.DeviceCodeSignIn("contoso", "public-app")
     tokens = CredentialTokens(sign_in, "delegated", ["https://graph.microsoft.com/.default"])
     assert tokens.scopes == tuple(sign_in.scopes) and "LearningProvider.ReadWrite" in tokens.scopes[0]

@@ -104,7 +104,7 @@ def test_sign_in_requests_name_learnkit_too(sb: Any) -> None:
 def test_one_debug_line_per_answer_with_both_ids_and_no_query(
     sb: Any, client: GraphClient, caplog: pytest.LogCaptureFixture
 ) -> None:
-    client.access_token("application")  # signed in before the lines are counted
+    client.credentials.access_token("application")  # signed in before the lines are counted
     activity = sb.demo["assignment_id"]
     path = f"/employeeExperience/learningCourseActivities/{activity}"
     with caplog.at_level(logging.DEBUG, logger="learnkit"):
