@@ -38,6 +38,7 @@ from learnkit.errors import (
     NetworkError,
     NotFoundError,
     PermissionDeniedError,
+    PermissionWarning,
     ProviderContentMismatchError,
     ProviderNotEnabledError,
     RetryableError,
@@ -58,11 +59,8 @@ from learnkit.retry import RetryPolicy
 # --help stay fast: pydantic's models, requests and msal for the client; pandas for the bulk path.
 # name -> (module, attribute in it)
 _LAZY: dict[str, tuple[str, str]] = {
-    **{
-        name: ("learnkit.auth", name)
-        for name in ("CertificateCredential", "ClientSecretCredential", "DeviceCodeCredential")
-    },
-    **{name: ("learnkit.client", name) for name in ("GraphClient", "GraphResponse", "PermissionWarning")},
+    **{name: ("learnkit.auth", name) for name in ("CertificateSignIn", "DeviceCodeSignIn", "SecretSignIn")},
+    **{name: ("learnkit.client", name) for name in ("GraphClient", "GraphResponse")},
     "connect": ("learnkit.client", "GraphClient.connect"),
     **{
         name: ("learnkit.models", name)
@@ -107,10 +105,10 @@ if TYPE_CHECKING:
     from learnkit import sandbox as sandbox
     from learnkit import sources as sources
     from learnkit import widgets as widgets
-    from learnkit.auth import CertificateCredential, ClientSecretCredential, DeviceCodeCredential
+    from learnkit.auth import CertificateSignIn, DeviceCodeSignIn, SecretSignIn
     from learnkit.bulk import BulkResult, apply_csv, apply_frame, resume, undo
     from learnkit.bulk import apply as apply_plans
-    from learnkit.client import GraphClient, GraphResponse, PermissionWarning
+    from learnkit.client import GraphClient, GraphResponse
     from learnkit.csvfile import read_csv, write_csv
     from learnkit.frame import read_activities
     from learnkit.journal import Journal
@@ -175,12 +173,11 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "BulkResult",
-    "CertificateCredential",
-    "ClientSecretCredential",
+    "CertificateSignIn",
     "Cloud",
     "ConflictError",
     "DateTimeTimeZone",
-    "DeviceCodeCredential",
+    "DeviceCodeSignIn",
     "ExternalIds",
     "FailedDependencyError",
     "FieldEmptyError",
@@ -217,6 +214,7 @@ __all__ = [
     "ProviderNotEnabledError",
     "RetryPolicy",
     "RetryableError",
+    "SecretSignIn",
     "SelfInitiatedCourseUpdate",
     "ServiceMismatchError",
     "ServicePlanError",

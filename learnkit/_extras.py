@@ -25,7 +25,6 @@ EXTRA_OF: dict[str, str] = {
     "pandas": "bulk",
     "numpy": "bulk",
     "tqdm": "bulk",
-    "platformdirs": "bulk",
     "ipywidgets": "widgets",
     "ipydatagrid": "widgets",
     "bqplot": "widgets",

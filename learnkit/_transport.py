@@ -7,6 +7,12 @@ whatever phase the request is (connecting, sending, waiting for headers, reading
 the body), and the request raises ``DeadlineExceeded`` (a ``requests.Timeout``).
 ``GraphClient`` and the msal sign-in both send through it.
 
+Every request says ``User-Agent: learnkit/<version>``, and every answer is one line at DEBUG on
+the ``learnkit.http`` logger: method, path (never the query, which may hold what is not the
+log's to keep), status, seconds, and the answer's ``request-id`` and the request's
+``client-request-id`` (the ids Microsoft support asks for). ``logging.getLogger("learnkit")``
+at DEBUG shows them with the rest of learnkit's log.
+
 Example::
 
     session = TimedSession(timeout=(5.0, 30.0), deadline=60.0)
@@ -16,12 +22,15 @@ Example::
 from __future__ import annotations
 
 import contextlib
+import functools
+import logging
 import math
 import socket
 import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -30,7 +39,21 @@ from requests.structures import CaseInsensitiveDict
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import NameResolutionError, NewConnectionError
 
-__all__ = ["DeadlineExceeded", "TimedSession", "Timeout", "cause_name", "failure_reason", "never_sent"]
+from learnkit.errors import request_ids
+
+__all__ = [
+    "DeadlineExceeded",
+    "TimedSession",
+    "Timeout",
+    "cause_name",
+    "failure_reason",
+    "log_answer",
+    "never_sent",
+    "user_agent",
+]
+
+#: One DEBUG line per HTTP answer (``log_answer``).
+http_log = logging.getLogger("learnkit.http")
 
 #: (connect, read) seconds, or one number for both: what requests takes.
 Timeout = float | tuple[float, float]
@@ -187,6 +210,8 @@ class TimedSession(requests.Session):
         adapter = _Adapter(pool_connections=4, pool_maxsize=pool_size, max_retries=0)
         self.mount("https://", adapter)
         self.mount("http://", adapter)
+        self.headers["User-Agent"] = user_agent()
+        self.hooks["response"].append(log_answer)
 
     def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
         """``requests.Session.request`` with the session's timeout and deadline."""
@@ -270,6 +295,40 @@ class TimedSession(requests.Session):
         method = method.decode() if isinstance(method, bytes) else method
         url = url.decode() if isinstance(url, bytes) else url
         return DeadlineExceeded(f"{method} {url}: no complete answer within the {self.deadline:g} s deadline")
+
+
+@functools.cache
+def user_agent() -> str:
+    """What every request of learnkit's says it is: ``learnkit/<version>``.
+
+    >>> user_agent().startswith("learnkit/")
+    True
+    """
+    from learnkit import _version
+
+    return f"learnkit/{_version()}"
+
+
+def log_answer(response: requests.Response, *args: Any, **kwargs: Any) -> requests.Response:
+    """Log one line for an HTTP answer at DEBUG (a ``requests`` response hook; every ``TimedSession`` has it).
+
+    Example line: ``GET /v1.0/employeeExperience/learningProviders -> 200 in 0.041 s [request-id 5a1c...,
+    client-request-id 9f2e...]``. The sign-in service names its request id ``x-ms-request-id``: read as well.
+    """
+    if http_log.isEnabledFor(logging.DEBUG):
+        request = response.request
+        http_log.debug(
+            "%s %s -> %d in %.3f s%s",
+            request.method,
+            urlsplit(request.url or "").path,
+            response.status_code,
+            response.elapsed.total_seconds(),
+            request_ids(
+                response.headers.get("request-id") or response.headers.get("x-ms-request-id"),
+                response.headers.get("client-request-id") or request.headers.get("client-request-id"),
+            ),
+        )
+    return response
 
 
 def failure_reason(exc: requests.RequestException) -> str:

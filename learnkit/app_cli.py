@@ -105,7 +105,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--cloud", choices=sorted(CLOUDS), default="global", help="national cloud of the tenant (default: global)"
     )
     parser.add_argument(
-        "--delegated-client-id", metavar="ID", help="public client id for a device-code sign-in (with --tenant)"
+        "--delegated-client-id",
+        metavar="ID",
+        help="public client id for a device-code sign-in (with --tenant), remembered until `learnkit logout`",
     )
     parser.add_argument("--reset", action="store_true", help="rebuild the app's sandbox tenant from the demo seed")
     parser.add_argument(

@@ -1,40 +1,47 @@
-"""Sign-in: msal token providers for application and delegated tokens.
+"""Sign-in with msal: learnkit's own credentials for application and delegated tokens.
 
-Three credentials, each holding an msal application and its token cache:
+Three sign-ins, each holding an msal application and its token cache, each a token credential
+(``get_token(*scopes)`` returns an ``AccessToken``: azure-core's protocol, see
+``learnkit.credentials``), so ``GraphClient`` takes them as it takes any azure-identity credential:
 
-- ``ClientSecretCredential``: application token, client credentials with a secret;
-- ``CertificateCredential``: application token, client credentials with a
-  certificate (PEM private key and thumbprint, or a PFX file and passphrase);
-- ``DeviceCodeCredential``: delegated token by the device-code flow (shows a
-  code and a URL, then waits), which suits notebooks.
+- ``SecretSignIn``: application token, client credentials with a secret;
+- ``CertificateSignIn``: application token, client credentials with a certificate (PEM
+  private key and thumbprint, or a PFX file and passphrase);
+- ``DeviceCodeSignIn``: delegated token by the device-code flow (shows a code and a URL, then
+  waits), which suits notebooks.
 
-Secrets are kept out of every repr, log line and exception text. Every request to
-the authority has a timeout and an overall deadline (``timeout``, ``deadline``),
-and a sign-in that fails for any reason (unreachable or silent authority, unknown
-tenant, refused credentials) raises ``SignInError`` naming the authority.
+Their names differ from azure-identity's (``ClientSecretCredential``, ``CertificateCredential``,
+``DeviceCodeCredential``), whose constructors take other arguments: each name means one thing.
+What they add: the national clouds by name (``cloud=``), a custom authority (the sandbox's) with
+its CA, a timeout and an overall deadline on every request to the authority (``timeout``,
+``deadline``), and a cache kept on disk (``cache_path``: ``learnkit.token_cache``).
+
+Secrets are kept out of every repr, log line and exception text. A sign-in that fails for any
+reason (unreachable or silent authority, unknown tenant, refused credentials) raises
+``SignInError`` naming the authority.
 
 Example::
 
-    cred = ClientSecretCredential(tenant_id, client_id, client_secret)
-    client = GraphClient(credential=cred)
+    sign_in = SecretSignIn(tenant_id, client_id, client_secret)
+    client = GraphClient(credential=sign_in)
 """
 
 from __future__ import annotations
 
-import base64
 import json
-import logging
 import os
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any
 
 import requests
 
 from learnkit._transport import TimedSession, Timeout, failure_reason
 from learnkit.clouds import Cloud, get_cloud
+from learnkit.credentials import AccessToken
 from learnkit.errors import InvalidInputError, SignInError, TokenError
 from learnkit.permissions import TokenKind
 
@@ -43,14 +50,11 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DELEGATED_SCOPES",
-    "CertificateCredential",
-    "ClientSecretCredential",
-    "DeviceCodeCredential",
-    "TokenSource",
-    "token_claims",
+    "CertificateSignIn",
+    "DeviceCodeSignIn",
+    "MsalSignIn",
+    "SecretSignIn",
 ]
-
-log = logging.getLogger(__name__)
 
 #: What a delegated sign-in asks for: every delegated permission learnkit's operations use.
 DELEGATED_SCOPES = (
@@ -61,36 +65,19 @@ DELEGATED_SCOPES = (
 )
 
 
-@runtime_checkable
-class TokenSource(Protocol):
-    """Anything that hands out bearer tokens of one kind."""
+class MsalSignIn:
+    """What the three sign-ins share: the authority, the cache, the msal call.
 
-    kind: TokenKind
-
-    def get_token(self) -> str:
-        """A valid access token (cached, renewed when it nears expiry)."""
-        ...
-
-
-def token_claims(token: str) -> dict[str, Any]:
-    """The claims of a JWT access token, read without checking its signature (advice only).
-
-    >>> token_claims("e30." + base64.urlsafe_b64encode(b'{"roles":["A"]}').decode().rstrip("=") + ".")
-    {'roles': ['A']}
+    ``cache_path`` keeps msal's cache in that file (``learnkit.token_cache``: encrypted where the
+    platform allows, else owner-only), so a later process signs in from it; without it the cache
+    lives as long as the object.
     """
-    try:
-        payload = token.split(".")[1]
-        payload += "=" * (-len(payload) % 4)
-        claims = json.loads(base64.urlsafe_b64decode(payload))
-    except (IndexError, ValueError):
-        return {}
-    return claims if isinstance(claims, dict) else {}
-
-
-class _MsalCredential:
-    """What the three credentials share: the authority, the cache, the msal call."""
 
     kind: TokenKind
+
+    # Each sign-in's ``get_token(*scopes, **kwargs) -> AccessToken`` is azure-core's protocol: the
+    # scopes default to ``.scopes``; its keyword options (``claims``, ``tenant_id``, ``enable_cae``)
+    # are accepted and not used.
 
     def __init__(
         self,
@@ -119,12 +106,15 @@ class _MsalCredential:
         # A custom (sandbox) authority is on loopback: no proxy, and REQUESTS_CA_BUNDLE must
         # not override the CA we were given.
         self._http.trust_env = not self._custom_authority
-        self._cache_path = Path(cache_path) if cache_path else None
+        self.cache_path = Path(cache_path).expanduser() if cache_path else None
         import msal  # here, not at module level: it is a fifth of `import learnkit`
 
-        self._cache = msal.SerializableTokenCache()
-        if self._cache_path and self._cache_path.exists():
-            self._cache.deserialize(self._cache_path.read_text())
+        if self.cache_path is not None:
+            from learnkit.token_cache import open_token_cache
+
+            self._cache = open_token_cache(self.cache_path)
+        else:
+            self._cache = msal.SerializableTokenCache()
         self._lock = threading.Lock()
 
     def _app_options(self) -> dict[str, Any]:
@@ -137,15 +127,6 @@ class _MsalCredential:
             options["instance_discovery"] = False
             options["validate_authority"] = False
         return options
-
-    def _save_cache(self) -> None:
-        if self._cache_path is None or not self._cache.has_state_changed:
-            return
-        self._cache_path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self._cache_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(self._cache.serialize())
-        os.chmod(self._cache_path, 0o600)
 
     @contextmanager
     def _signing_in(self) -> Iterator[None]:
@@ -167,7 +148,7 @@ class _MsalCredential:
                 ) from None
             raise
 
-    def _check(self, result: Mapping[str, Any] | None) -> str:
+    def _check(self, result: Mapping[str, Any] | None) -> AccessToken:
         if not result or "access_token" not in result:
             result = result or {}
             raise SignInError(
@@ -175,8 +156,8 @@ class _MsalCredential:
                 f"as {self.client_id}: {result.get('error', 'no token')}: "
                 f"{result.get('error_description', '')}".strip(),
             )
-        self._save_cache()
-        return str(result["access_token"])
+        # msal gives the seconds left (for a cached token too); azure-core's shape is the instant.
+        return AccessToken(str(result["access_token"]), int(time.time()) + int(result.get("expires_in") or 0))
 
     def __repr__(self) -> str:
         return (
@@ -185,7 +166,7 @@ class _MsalCredential:
         )
 
 
-class _ClientCredential(_MsalCredential):
+class _ClientSignIn(MsalSignIn):
     kind: TokenKind = "application"
 
     def __init__(self, tenant_id: str, client_id: str, credential: Any, **options: Any) -> None:
@@ -193,8 +174,11 @@ class _ClientCredential(_MsalCredential):
         self._credential = credential
         self._app: msal.ConfidentialClientApplication | None = None
 
-    def get_token(self) -> str:
-        """An application token from the cache, or a new one by client credentials."""
+    def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
+        """An application token from the cache, or a new one by client credentials.
+
+        Example: ``SecretSignIn(tenant, app, secret).get_token().token``
+        """
         with self._lock:
             if self._app is None:  # msal reads the authority's metadata here: not at construction
                 import msal
@@ -211,15 +195,15 @@ class _ClientCredential(_MsalCredential):
                         "(a wrong PFX passphrase, or a key that does not match its format?)"
                     ) from None
             with self._signing_in():
-                result = self._app.acquire_token_for_client(scopes=self.scopes)
+                result = self._app.acquire_token_for_client(scopes=list(scopes) or self.scopes)
             return self._check(result)
 
 
-class ClientSecretCredential(_ClientCredential):
+class SecretSignIn(_ClientSignIn):
     """Application token by client credentials with a client secret.
 
-    >>> ClientSecretCredential("tenant", "app", "s3cret")
-    ClientSecretCredential(tenant_id='tenant', client_id='app', authority='https://login.microsoftonline.com/tenant')
+    >>> SecretSignIn("tenant", "app", "s3cret")
+    SecretSignIn(tenant_id='tenant', client_id='app', authority='https://login.microsoftonline.com/tenant')
     """
 
     def __init__(self, tenant_id: str, client_id: str, client_secret: str, **options: Any) -> None:
@@ -228,13 +212,13 @@ class ClientSecretCredential(_ClientCredential):
         super().__init__(tenant_id, client_id, client_secret, **options)
 
 
-class CertificateCredential(_ClientCredential):
+class CertificateSignIn(_ClientSignIn):
     """Application token by client credentials with a certificate.
 
     Give ``private_key_path`` and ``thumbprint`` (PEM), or ``pfx_path`` and
     ``passphrase`` (PKCS#12).
 
-    Example: ``CertificateCredential(tenant, app, pfx_path="app.pfx", passphrase="...")``
+    Example: ``CertificateSignIn(tenant, app, pfx_path="app.pfx", passphrase="...")``
     """
 
     def __init__(
@@ -264,13 +248,13 @@ class CertificateCredential(_ClientCredential):
         super().__init__(tenant_id, client_id, credential, **options)
 
 
-class DeviceCodeCredential(_MsalCredential):
+class DeviceCodeSignIn(MsalSignIn):
     """Delegated token by the device-code flow: shows a code and a URL, then waits.
 
     ``prompt`` receives msal's message ("To sign in, use a web browser to open
     ... and enter the code ..."); it defaults to ``print``.
 
-    Example: ``DeviceCodeCredential(tenant, public_client_id).get_token()``
+    Example: ``DeviceCodeSignIn(tenant, public_client_id, cache_path=default_cache_path()).get_token()``
     """
 
     kind: TokenKind = "delegated"
@@ -292,19 +276,24 @@ class DeviceCodeCredential(_MsalCredential):
         self._prompt = prompt
         self._app: msal.PublicClientApplication | None = None
 
-    def get_token(self) -> str:
-        """A delegated token from the cache (renewed silently), or by a new device-code sign-in."""
+    def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
+        """A delegated token from the cache (renewed silently), or by a new device-code sign-in.
+
+        Example: ``DeviceCodeSignIn(tenant, public_client_id).get_token().token``
+        """
+        wanted = list(scopes) or self.scopes
         with self._lock, self._signing_in():
             if self._app is None:
                 import msal
 
                 self._app = msal.PublicClientApplication(self.client_id, **self._app_options())
-            accounts = self._app.get_accounts()
-            if accounts:
-                result = self._app.acquire_token_silent(self.scopes, account=accounts[0])
+            # A cache kept on disk may hold other users, tenants and apps: any account that still
+            # signs in silently here will do, before a person is asked for a code.
+            for account in self._app.get_accounts():
+                result = self._app.acquire_token_silent(wanted, account=account)
                 if result and "access_token" in result:
                     return self._check(result)
-            flow = self._app.initiate_device_flow(scopes=self.scopes)
+            flow = self._app.initiate_device_flow(scopes=wanted)
             if "user_code" not in flow:
                 raise SignInError(
                     self.authority,

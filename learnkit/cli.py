@@ -28,6 +28,7 @@ from learnkit.clouds import CLOUDS
 from learnkit.errors import GraphError, InvalidInputError, LearnkitError, TokenError
 
 if TYPE_CHECKING:
+    from learnkit.auth import DeviceCodeSignIn
     from learnkit.client import GraphClient
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "CommandError",
     "add_connection_arguments",
     "client_from_args",
+    "delegated_sign_in",
     "main",
     "read_sandbox_json",
 ]
@@ -53,6 +55,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "app": ("learnkit.app_cli", "serve the workbench as a web app on loopback (Voila), on a kept sandbox or a tenant"),
     "audit": ("learnkit.audit_cli", "find what needs fixing in a provider's records; write fixes to apply"),
     "doctor": ("learnkit.doctor", "probe, read-only, what a tenant serves and grants to learnkit; write its profile"),
+    "logout": ("learnkit.token_cache", "forget the sign-ins remembered in learnkit's data folder (its token cache)"),
 }
 
 #: Commands that change nothing: a reader that stops reading their output ends them without an error.
@@ -184,7 +187,7 @@ def client_from_args(
 
     ``delegated`` also signs a user in by device code (what learners' lists need): a sandbox's demo
     learner, or on a tenant through the public client ``$LEARNKIT_DELEGATED_CLIENT_ID`` (its prompt on
-    stderr, as stdout may carry a CSV).
+    stderr, as stdout may carry a CSV), remembered in learnkit's token cache (``delegated_sign_in``).
     """
     from learnkit.client import GraphClient
 
@@ -230,10 +233,21 @@ def client_from_args(
         cloud=args.cloud,
     )
     if delegated and public:
-        from learnkit.auth import DeviceCodeCredential
-
-        client.delegated = DeviceCodeCredential(tenant, public, cloud=args.cloud, prompt=_say_on_stderr)
+        client.delegated = delegated_sign_in(tenant, public, args.cloud)
     return client
+
+
+def delegated_sign_in(tenant: str, client_id: str, cloud: str) -> DeviceCodeSignIn:
+    """The command line's device-code sign-in: its prompt on stderr, remembered in the default token cache.
+
+    The next command signs the same user in from the cache, without a second code, until
+    ``learnkit logout`` (``learnkit.token_cache``).
+    Example: ``client.delegated = delegated_sign_in(tenant, public_client_id, "global")``
+    """
+    from learnkit.auth import DeviceCodeSignIn
+    from learnkit.token_cache import default_cache_path
+
+    return DeviceCodeSignIn(tenant, client_id, cloud=cloud, prompt=_say_on_stderr, cache_path=default_cache_path())
 
 
 def _version() -> str:

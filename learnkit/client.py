@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import json as json_module
 import logging
+import os
 import time
 import uuid
-import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -32,13 +32,14 @@ from pydantic import ValidationError
 
 from learnkit import paths
 from learnkit._transport import TimedSession, Timeout, failure_reason, never_sent
-from learnkit.auth import ClientSecretCredential, DeviceCodeCredential, TokenSource, token_claims
+from learnkit.auth import DeviceCodeSignIn, SecretSignIn
 from learnkit.catalog import CONTENT_POST_SERVICE_SET, check_content, check_provider
 from learnkit.clouds import get_cloud, warn_if_unavailable
+from learnkit.credentials import Credentials, TokenCredential, token_claims
 from learnkit.errors import (
     InvalidInputError,
     NetworkError,
-    TokenError,
+    PermissionWarning,
     UnexpectedResponseError,
     UntrustedURLError,
     error_from_response,
@@ -54,7 +55,7 @@ from learnkit.models import (
     parse_activity,
 )
 from learnkit.paths import PROVIDERS, segment
-from learnkit.permissions import PERMISSIONS, TokenKind
+from learnkit.permissions import TokenKind
 from learnkit.retry import RetryPolicy
 from learnkit.service import Service, same_origin
 
@@ -78,10 +79,6 @@ _RENAMED = {
 _MAY_BE_EMPTY = frozenset({"PATCH", "PUT", "DELETE"})
 
 
-class PermissionWarning(UserWarning):
-    """The token does not carry the permission an operation needs (read from its claims)."""
-
-
 @dataclass(frozen=True)
 class GraphResponse:
     """What came back: status, parsed JSON (or None), ids, and how many tries it took."""
@@ -98,9 +95,17 @@ class GraphResponse:
 class GraphClient:
     """A Graph v1.0 client for the learning API.
 
-    ``credential`` gives application tokens, ``delegated`` delegated ones; each
-    operation uses the kind ``learnkit.permissions`` says it needs and fails
-    before sending when that kind is not configured. ``verify`` is a CA bundle
+    ``credential`` is any token credential: an azure-identity one (``DefaultAzureCredential()``,
+    ``ClientSecretCredential(...)``, ``AzureCliCredential()`` ...) or learnkit's own sign-ins
+    (``SecretSignIn``, ``CertificateSignIn``, ``DeviceCodeSignIn``). Its kind, application or
+    delegated, is what it says (learnkit's) or else what its first token's claims say (``scp``
+    for a signed-in user's token: see ``learnkit.credentials``). ``delegated`` adds a second
+    credential, for delegated tokens, beside an application one. Each operation uses the kind
+    ``learnkit.permissions`` says it needs and fails before sending when no credential gives it.
+    ``scopes`` are what a credential that names none of its own is asked for (default: the
+    ``.default`` scope of the cloud whose Graph host ``graph_url`` names, else the global one's).
+    Tokens are reused until five minutes before they expire; ``.credentials`` holds that choice
+    (``credential_for(kind)``, ``access_token(kind)``). ``verify`` is a CA bundle
     path or a bool; ``timeout`` is (connect, read) seconds for each socket
     operation and ``deadline`` the most seconds one call may take in all, its
     retries and their waits included (a server that trickles its answer is cut
@@ -112,8 +117,9 @@ class GraphClient:
         self,
         graph_url: str = "https://graph.microsoft.com/v1.0",
         *,
-        credential: TokenSource | None = None,
-        delegated: TokenSource | None = None,
+        credential: TokenCredential | None = None,
+        delegated: TokenCredential | None = None,
+        scopes: Sequence[str] | None = None,
         verify: bool | str = True,
         timeout: Timeout = (10.0, 60.0),
         deadline: float = 100.0,
@@ -122,20 +128,13 @@ class GraphClient:
         pool_size: int = 32,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        for name, source, kind in (("credential", credential, "application"), ("delegated", delegated, "delegated")):
-            if source is not None and source.kind != kind:
-                raise InvalidInputError(
-                    name, "invalid", f"{source!r} gives {source.kind} tokens, but {name}= takes the {kind} one"
-                )
         self.graph_url = graph_url.rstrip("/")
-        self.credential = credential
-        self.delegated = delegated
+        #: Which credential gives which kind, and the token each operation sends (``learnkit.credentials``).
+        self.credentials = Credentials(credential, delegated, graph_url=self.graph_url, scopes=scopes)
         self.verify = verify
         self.timeout = timeout
         self.retry = retry or RetryPolicy()
         self._sleep = sleep
-        self._warned: set[tuple[str, str]] = set()
-        self._preflown: dict[tuple[str, str], str] = {}
         self.session = TimedSession(timeout=timeout, deadline=deadline, pool_size=pool_size)
         self.session.trust_env = trust_env
 
@@ -154,6 +153,27 @@ class GraphClient:
     def __repr__(self) -> str:
         return f"GraphClient({self.graph_url!r}, credential={self.credential!r}, delegated={self.delegated!r})"
 
+    @property
+    def credential(self) -> TokenCredential | None:
+        """The credential given as ``credential=`` (either kind), or None."""
+        return self.credentials.credential
+
+    @credential.setter
+    def credential(self, value: TokenCredential | None) -> None:
+        self.credentials.credential = value
+
+    @property
+    def delegated(self) -> TokenCredential | None:
+        """The credential given as ``delegated=`` (delegated tokens only), or None.
+
+        Example: ``client.delegated = DeviceCodeSignIn(tenant, public_client_id)``
+        """
+        return self.credentials.delegated
+
+    @delegated.setter
+    def delegated(self, value: TokenCredential | None) -> None:
+        self.credentials.delegated = value
+
     # --- construction ------------------------------------------------------
 
     @classmethod
@@ -166,19 +186,30 @@ class GraphClient:
         certificate: Mapping[str, Any] | None = None,
         delegated_client_id: str | None = None,
         cloud: str = "global",
+        cache_path: str | os.PathLike[str] | None = None,
         **options: Any,
     ) -> GraphClient:
-        """A client for a real tenant: see ``learnkit.connect``."""
-        from learnkit.auth import CertificateCredential
+        """A client for a real tenant, signed in with learnkit's msal sign-ins (``learnkit.connect``).
+
+        ``client_secret`` or ``certificate`` (``CertificateSignIn``'s keywords) give application
+        tokens; ``delegated_client_id`` (a public client) a device-code sign-in. ``cache_path``
+        remembers the sign-ins in that file (``learnkit.token_cache``: encrypted where the platform
+        allows, else owner-only), so the next kernel signs in without a second device code.
+        Any other credential, azure-identity's included, goes to ``GraphClient(credential=...)``.
+
+        Example: ``learnkit.connect(tenant, app, delegated_client_id=public, cache_path=default_cache_path())``
+        """
+        from learnkit.auth import CertificateSignIn
 
         chosen = get_cloud(cloud)
         warn_if_unavailable(chosen)
-        credential: TokenSource | None = None
+        kept: dict[str, Any] = {"cloud": chosen, "cache_path": cache_path}
+        credential: TokenCredential | None = None
         if client_secret:
-            credential = ClientSecretCredential(tenant_id, client_id, client_secret, cloud=chosen)
+            credential = SecretSignIn(tenant_id, client_id, client_secret, **kept)
         elif certificate:
-            credential = CertificateCredential(tenant_id, client_id, cloud=chosen, **certificate)
-        delegated = DeviceCodeCredential(tenant_id, delegated_client_id, cloud=chosen) if delegated_client_id else None
+            credential = CertificateSignIn(tenant_id, client_id, **kept, **certificate)
+        delegated = DeviceCodeSignIn(tenant_id, delegated_client_id, **kept) if delegated_client_id else None
         if credential is None and delegated is None:
             raise InvalidInputError(
                 "client_secret",
@@ -214,15 +245,13 @@ class GraphClient:
         common: dict[str, Any] = {"authority": info["authority"], "verify": info["ca_cert"]}
         credential = None
         if chosen["kind"] == "application":
-            credential = ClientSecretCredential(
-                info["tenant_id"], chosen["client_id"], chosen["client_secret"], **common
-            )
+            credential = SecretSignIn(info["tenant_id"], chosen["client_id"], chosen["client_secret"], **common)
         user = None
         if delegated or chosen["kind"] == "delegated":
             public = (
                 chosen if chosen["kind"] == "delegated" else next(a for a in info["apps"] if a["kind"] == "delegated")
             )
-            user = DeviceCodeCredential(info["tenant_id"], public["client_id"], prompt=prompt, **common)
+            user = DeviceCodeSignIn(info["tenant_id"], public["client_id"], prompt=prompt, **common)
         options.setdefault("trust_env", False)
         warn_if_unavailable(get_cloud(info.get("cloud") or "global"))  # a sandbox imitating a national cloud
         return cls(info["graph_url"], credential=credential, delegated=user, verify=info["ca_cert"], **options)
@@ -231,42 +260,7 @@ class GraphClient:
 
     def token_for(self, operation: str) -> tuple[TokenKind, str]:
         """The kind and token to use for an operation, or TokenError before anything is sent."""
-        need = PERMISSIONS[operation]
-        for kind in need.kinds:
-            source = self.credential if kind == "application" else self.delegated
-            if source is not None:
-                token = source.get_token()
-                self._preflight(operation, kind, token)
-                return kind, token
-        kinds = " or ".join(need.kinds)
-        article = "an" if kinds.startswith("application") else "a"
-        others = [p for p in need.accepted(need.kinds[0]) if p != need.least_privileged]
-        fix = (
-            "credential=ClientSecretCredential(...) or CertificateCredential(...)"
-            if need.kinds[0] == "application"
-            else "delegated=DeviceCodeCredential(...)"
-        )
-        raise TokenError(
-            f"{operation} needs {article} {kinds} token with {need.least_privileged}"
-            + (f" (or {', '.join(others)})" if others else "")
-            + f", and this client has no {kinds} credential: pass {fix}"
-        )
-
-    def _preflight(self, operation: str, kind: TokenKind, token: str) -> None:
-        if self._preflown.get((operation, kind)) == token:
-            return  # this token was read for this operation already: its claims have not changed
-        self._preflown[(operation, kind)] = token
-        claims = token_claims(token)
-        held = set(claims.get("roles") or []) if kind == "application" else set(str(claims.get("scp") or "").split())
-        accepted = PERMISSIONS[operation].accepted(kind)
-        if claims and not held & set(accepted) and (operation, kind) not in self._warned:
-            self._warned.add((operation, kind))
-            warnings.warn(
-                f"{operation}: the {kind} token carries none of {', '.join(accepted)}; "
-                "Graph will likely answer 403. Grant the permission and consent.",
-                PermissionWarning,
-                stacklevel=4,
-            )
+        return self.credentials.token_for(operation)
 
     def service(self) -> Service:
         """The Graph host and tenant this client writes to (the tenant is its token's ``tid``).
@@ -274,12 +268,12 @@ class GraphClient:
         Signs in with the first token kind configured (application first), once per token.
         Example: ``client.service().label`` is ``'127.0.0.1 tenant 3f2a9c1e'`` on a sandbox.
         """
-        source = self.credential or self.delegated
-        if source is None:
+        sources = self.credentials.sources()
+        if not sources:
             return Service(self.graph_url, None)
-        tenant = token_claims(source.get_token()).get("tid")
+        tenant = token_claims(sources[0].token()).get("tid")
         if not tenant:
-            tenant = getattr(source, "tenant_id", None)
+            tenant = getattr(sources[0].credential, "tenant_id", None)
         return Service(self.graph_url, str(tenant) if tenant else None)
 
     def silence_permission_warning(self, operation: str) -> None:
@@ -289,7 +283,7 @@ class GraphClient:
         (``learnkit.names`` shows ids alone, with one note naming the permission).
         Example: ``client.silence_permission_warning("get_user")``
         """
-        self._warned.update({(operation, "application"), (operation, "delegated")})
+        self.credentials.silence_permission_warning(operation)
 
     def request(
         self,
@@ -335,7 +329,7 @@ class GraphClient:
 
         while True:
             attempt += 1
-            kind, token = self.token_for(operation)
+            _, token = self.token_for(operation)
             client_request_id = str(uuid.uuid4())
             headers = {
                 "Authorization": f"Bearer {token}",
@@ -380,7 +374,6 @@ class GraphClient:
                 self._sleep(delay)
                 slept += delay
                 continue
-            log.debug("%s %s -> %d (attempt %d, %s token)", method, path, response.status_code, attempt, kind)
             if response.status_code < 400:
                 return GraphResponse(
                     response.status_code,
@@ -392,7 +385,9 @@ class GraphClient:
                     url,
                 )
             body = _json_or_none(response)
-            error = error_from_response(response.status_code, body, response.headers)
+            error = error_from_response(
+                response.status_code, body, response.headers, client_request_id=client_request_id
+            )
             delay = self.retry.delay(error, attempt) if (idempotent or error.status in (429, 503)) else None
             if delay is None or past_deadline(delay):
                 raise error  # a 429/503 carries .retry_after: the caller may wait for it, or not
@@ -642,7 +637,12 @@ def _success_body(response: requests.Response, method: str, url: str) -> dict[st
 
     def refuse(detail: str) -> UnexpectedResponseError:
         return UnexpectedResponseError(
-            url, response.status_code, content_type, detail, response.headers.get("request-id")
+            url,
+            response.status_code,
+            content_type,
+            detail,
+            response.headers.get("request-id"),
+            response.request.headers.get("client-request-id"),
         )
 
     if not response.content:
@@ -664,7 +664,9 @@ def _success_body(response: requests.Response, method: str, url: str) -> dict[st
 
 def _unexpected(response: GraphResponse, detail: str) -> UnexpectedResponseError:
     content_type = response.headers.get("Content-Type", "")
-    return UnexpectedResponseError(response.url, response.status, content_type, detail, response.request_id)
+    return UnexpectedResponseError(
+        response.url, response.status, content_type, detail, response.request_id, response.client_request_id
+    )
 
 
 def _entity(parse: Callable[[Any], _M], response: GraphResponse) -> _M:

@@ -125,15 +125,19 @@ class Diagnosis:
 def _single(client: GraphClient, kind: TokenKind) -> GraphClient | None:
     """A client holding only ``client``'s ``kind`` credential (same sign-in, no retries worth waiting for)."""
     from learnkit.client import GraphClient
+    from learnkit.errors import LearnkitError
     from learnkit.retry import RetryPolicy
 
-    source = client.credential if kind == "application" else client.delegated
+    try:
+        source = client.credentials.credential_for(kind)
+    except LearnkitError:  # a credential that cannot sign in to tell its kind: _sign_in says why, in its slot
+        source = client.credential if kind == "application" else client.delegated
     if source is None:
         return None
     return GraphClient(
         client.graph_url,
-        credential=source if kind == "application" else None,
-        delegated=source if kind == "delegated" else None,
+        credential=source,  # either kind
+        scopes=client.credentials.scopes,
         verify=client.verify,
         timeout=client.timeout,
         retry=RetryPolicy(max_attempts=2, max_retry_wait=5.0, backoff=0.2, max_backoff=1.0),
@@ -271,17 +275,17 @@ def _first_id(body: Any) -> str | None:
 
 def _sign_in(client: GraphClient | None, kind: TokenKind, probe: _Probe, why_not: str) -> None:
     """Get a token of ``kind``; record whether it came and which permissions it holds (from its claims)."""
-    from learnkit.auth import token_claims
-    from learnkit.errors import LearnkitError
+    from learnkit.credentials import token_claims
+    from learnkit.errors import LearnkitError, TokenError
 
     if client is None:
         probe.held[kind] = None
         probe.skip("sign_in", kind, why_not)
         return
-    source = client.credential if kind == "application" else client.delegated
-    assert source is not None
     try:
-        token = source.get_token()
+        token = client.credentials.access_token(kind)
+        if token is None:
+            raise TokenError(f"the credential gives no {kind} token")
     except LearnkitError as exc:
         probe.held[kind] = None
         probe.clients[kind] = None
@@ -545,8 +549,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _client(args: argparse.Namespace) -> tuple[GraphClient, ServiceRecord]:
     """The user's connection, with a delegated sign-in where one can be had; and what to call it in the profile."""
-    from learnkit.auth import DeviceCodeCredential
-    from learnkit.cli import CommandError
+    from learnkit.cli import CommandError, delegated_sign_in
     from learnkit.clouds import get_cloud
     from learnkit.errors import TokenError
     from learnkit.profile import ServiceRecord
@@ -569,12 +572,7 @@ def _client(args: argparse.Namespace) -> tuple[GraphClient, ServiceRecord]:
     if args.delegated_client_id:
         if not env.get("AZURE_TENANT_ID"):
             raise CommandError("--delegated-client-id needs the tenant: set AZURE_TENANT_ID")
-        client.delegated = DeviceCodeCredential(
-            env["AZURE_TENANT_ID"],
-            args.delegated_client_id,
-            cloud=args.cloud,
-            prompt=lambda message: print(message, file=sys.stderr, flush=True),
-        )
+        client.delegated = delegated_sign_in(env["AZURE_TENANT_ID"], args.delegated_client_id, args.cloud)
     return client, ServiceRecord(graph_url=client.graph_url, tenant_id=env.get("AZURE_TENANT_ID"), cloud=args.cloud)
 
 

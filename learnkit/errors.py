@@ -20,7 +20,7 @@ it to turn a response into an exception, the sandbox reads it to answer)::
     │   ├── CommandError               a command line called wrongly: one line, exit .status
     │   ├── MissingExtraError (also ImportError)  a part used without its extra installed (.extra)
     │   └── GraphError                 Graph answered with an error (.status .code .message
-    │       │                          .field .request_id .retry_after .advice)
+    │       │                          .field .request_id .client_request_id .retry_after .advice)
     │       ├── AuthenticationError              401 missing, expired or forged token
     │       ├── BadRequestError                  400
     │       │   ├── ProviderNotEnabledError          sync is off for the provider
@@ -98,6 +98,7 @@ __all__ = [
     "NetworkError",
     "NotFoundError",
     "PermissionDeniedError",
+    "PermissionWarning",
     "ProviderContentMismatchError",
     "ProviderNotEnabledError",
     "RetryableError",
@@ -113,6 +114,7 @@ __all__ = [
     "error_body",
     "error_from_response",
     "parse_retry_after",
+    "request_ids",
 ]
 
 
@@ -138,7 +140,12 @@ class LearnkitError(Exception):
         from learnkit.display import card
 
         rows = [("message", str(self))]
-        for label, name in (("field", "field"), ("what to do", "advice"), ("request-id", "request_id")):
+        for label, name in (
+            ("field", "field"),
+            ("what to do", "advice"),
+            ("request-id", "request_id"),
+            ("client-request-id", "client_request_id"),
+        ):
             value = getattr(self, name, None)
             if value:
                 rows.append((label, str(value)))
@@ -216,8 +223,8 @@ class UnexpectedResponseError(LearnkitError):
     """A success status whose body is not the JSON the operation expects (HTML, an array, nothing).
 
     Something other than Graph may have answered (a proxy, a captive portal, a
-    wrong ``graph_url``). ``.url``, ``.status``, ``.content_type`` and ``.request_id``
-    say what came back.
+    wrong ``graph_url``). ``.url``, ``.status``, ``.content_type``, ``.request_id`` and
+    ``.client_request_id`` say what came back.
 
     Example: ``UnexpectedResponseError("https://x/v1.0/me", 200, "text/html", "not JSON")``
     """
@@ -227,16 +234,31 @@ class UnexpectedResponseError(LearnkitError):
         "sign-in portal answers in its place"
     )
 
-    def __init__(self, url: str, status: int, content_type: str, detail: str, request_id: str | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        status: int,
+        content_type: str,
+        detail: str,
+        request_id: str | None = None,
+        client_request_id: str | None = None,
+    ) -> None:
         self.url, self.status, self.content_type = url, status, content_type
-        self.detail, self.request_id = detail, request_id
+        self.detail, self.request_id, self.client_request_id = detail, request_id, client_request_id
         self.advice = self.ADVICE
         shown = repr(content_type) if content_type else "none"
         super().__init__(
             f"{status} from {url} is not what was expected: {detail} (Content-Type {shown})"
-            + (f" [request-id {request_id}]" if request_id else "")
+            + request_ids(request_id, client_request_id)
             + f"; {self.advice}"
         )
+
+
+class PermissionWarning(UserWarning):
+    """The token does not carry the permission an operation needs (read from its claims).
+
+    Said once per operation and token kind, by ``learnkit.credentials.Credentials.token_for``.
+    """
 
 
 class NationalCloudWarning(UserWarning):
@@ -344,8 +366,9 @@ class GraphError(LearnkitError):
     """Graph answered with an error.
 
     Attributes: ``status`` (HTTP), ``code`` and ``message`` (from the body),
-    ``field`` (for the "Input field X" rows), ``request_id``,
-    ``retry_after`` (seconds, for 429 and 503).
+    ``field`` (for the "Input field X" rows), ``request_id`` (Graph's, from the answer) and
+    ``client_request_id`` (the request's own): both go in the message, as Microsoft support
+    asks for them; ``retry_after`` (seconds, for 429 and 503).
     """
 
     row: ClassVar[ErrorRow | None] = None
@@ -361,12 +384,14 @@ class GraphError(LearnkitError):
         field: str | None = None,
         request_id: str | None = None,
         retry_after: float | None = None,
+        client_request_id: str | None = None,
     ) -> None:
         self.status = status if status is not None else (self.row.status if self.row else self.default_status)
         self.code = code if code is not None else (self.row.code if self.row else "")
         self.message = message
         self.field = field
         self.request_id = request_id
+        self.client_request_id = client_request_id
         self.retry_after = retry_after
         super().__init__(self._text())
 
@@ -379,10 +404,7 @@ class GraphError(LearnkitError):
         text = f"{self.status} {self.code}: {self.message}"
         if self.retry_after is not None:
             text += f" (retry after {self.retry_after:g} s)"
-        text += f" — {self.advice}"
-        if self.request_id:
-            text += f" [request-id {self.request_id}]"
-        return text
+        return text + f" — {self.advice}" + request_ids(self.request_id, self.client_request_id)
 
     def _repr_html_(self) -> str:
         """A card for notebooks: status, code, message, what to do, request id (never a token)."""
@@ -394,6 +416,7 @@ class GraphError(LearnkitError):
         if self.retry_after is not None:
             rows.append(("retry after", f"{self.retry_after:g} s"))
         rows.append(("request-id", self.request_id or "—"))
+        rows.append(("client-request-id", self.client_request_id or "—"))
         return card(f"{type(self).__name__} · {self.status} {self.code}".rstrip(), rows, tone="error")
 
 
@@ -682,8 +705,27 @@ def parse_retry_after(header: str | None, message: str = "", *, now: datetime | 
     return float(match.group(1)) * 60 if match else None
 
 
-def error_from_response(status: int, body: Any, headers: Mapping[str, str] | None = None) -> GraphError:
+def request_ids(request_id: str | None, client_request_id: str | None) -> str:
+    """The ids an error message ends with, those known: what Microsoft support asks for.
+
+    >>> request_ids("r-1", "c-2"), request_ids(None, "c-2"), request_ids(None, None)
+    (' [request-id r-1, client-request-id c-2]', ' [client-request-id c-2]', '')
+    """
+    known = [
+        f"{name} {value}"
+        for name, value in (("request-id", request_id), ("client-request-id", client_request_id))
+        if value
+    ]
+    return f" [{', '.join(known)}]" if known else ""
+
+
+def error_from_response(
+    status: int, body: Any, headers: Mapping[str, str] | None = None, *, client_request_id: str | None = None
+) -> GraphError:
     """Turn an error response into its typed exception (pure: no I/O).
+
+    The ids come from the body's ``innerError``, else the answer's headers; ``client_request_id``
+    (the id the request was sent with) stands in when the answer echoes none.
 
     >>> type(error_from_response(404, {"error": {"code": "notFound",
     ...     "message": "The assignment ID requested doesn’t exist."}})).__name__
@@ -695,11 +737,9 @@ def error_from_response(status: int, body: Any, headers: Mapping[str, str] | Non
     code = str(error.get("code") or "")
     message = str(error.get("message") or "") or f"HTTP {status}"
     inner = error.get("innerError") or error.get("innererror") or {}
-    request_id = (
-        (inner.get("request-id") if isinstance(inner, Mapping) else None)
-        or headers.get("request-id")
-        or headers.get("client-request-id")
-    )
+    inner = inner if isinstance(inner, Mapping) else {}
+    request_id = inner.get("request-id") or headers.get("request-id")
+    client_request_id = inner.get("client-request-id") or headers.get("client-request-id") or client_request_id
     cls: type[GraphError] = _BY_STATUS.get(status, GraphError)
     field = None
     for candidate in ERROR_TABLE:
@@ -719,8 +759,9 @@ def error_from_response(status: int, body: Any, headers: Mapping[str, str] | Non
         status=status,
         code=code or None,
         field=field,
-        request_id=request_id,
+        request_id=str(request_id) if request_id else None,
         retry_after=retry_after,
+        client_request_id=str(client_request_id) if client_request_id else None,
     )
 
 

@@ -1,4 +1,4 @@
-"""learnkit's folder in the user's data directory: the app's kept sandbox, the record leases.
+"""learnkit's folder in the user's data directory: remembered sign-ins, the app's kept sandbox, the record leases.
 
 Example: ``data_dir() / "leases.sqlite"``
 """

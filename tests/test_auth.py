@@ -16,8 +16,8 @@ import pytest
 import requests
 
 import learnkit
-from learnkit import CertificateCredential, ClientSecretCredential, DeviceCodeCredential, GraphClient
-from learnkit.auth import token_claims
+from learnkit import CertificateSignIn, DeviceCodeSignIn, GraphClient, SecretSignIn
+from learnkit.credentials import AccessToken, token_claims
 from learnkit.models import ASSIGNMENT_TYPE
 from learnkit.sandbox import Sandbox, start
 
@@ -43,13 +43,13 @@ class TokenRequests:
 
 
 class Static:
-    """A token source that hands out one fixed token and claims a kind (to send what a client would refuse)."""
+    """A credential that hands out one fixed token and claims a kind (to send what a client would refuse)."""
 
     def __init__(self, token: str, kind: str = "application") -> None:
         self.token, self.kind = token, kind
 
-    def get_token(self) -> str:
-        return self.token
+    def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
+        return AccessToken(self.token, int(time.time()) + 3600)
 
 
 def patch_body() -> dict[str, Any]:
@@ -58,8 +58,8 @@ def patch_body() -> dict[str, Any]:
 
 def test_client_secret(sb: Sandbox) -> None:
     demo = apps(sb)["learnkit-demo"]
-    cred = ClientSecretCredential(sb.tenant_id, demo["client_id"], demo["client_secret"], **options(sb))
-    claims = token_claims(cred.get_token())
+    cred = SecretSignIn(sb.tenant_id, demo["client_id"], demo["client_secret"], **options(sb))
+    claims = token_claims(cred.get_token().token)
     assert "LearningAssignedCourse.ReadWrite.All" in claims["roles"] and "scp" not in claims
     client = GraphClient(sb.graph_url, credential=cred, verify=sb.ca_cert, trust_env=False)
     assert (
@@ -71,7 +71,7 @@ def test_client_secret(sb: Sandbox) -> None:
 def test_certificate_pem_and_thumbprint(sb: Sandbox) -> None:
     demo = apps(sb)["learnkit-demo"]
     cert = demo["certificate"]
-    cred = CertificateCredential(
+    cred = CertificateSignIn(
         sb.tenant_id,
         demo["client_id"],
         private_key_path=cert["private_key_path"],
@@ -85,11 +85,11 @@ def test_certificate_pem_and_thumbprint(sb: Sandbox) -> None:
 def test_certificate_pfx_with_passphrase(sb: Sandbox) -> None:
     demo = apps(sb)["learnkit-demo"]
     cert = demo["certificate"]
-    cred = CertificateCredential(
+    cred = CertificateSignIn(
         sb.tenant_id, demo["client_id"], pfx_path=cert["pfx_path"], passphrase=cert["pfx_passphrase"], **options(sb)
     )
-    assert "roles" in token_claims(cred.get_token())
-    wrong = CertificateCredential(
+    assert "roles" in token_claims(cred.get_token().token)
+    wrong = CertificateSignIn(
         sb.tenant_id, demo["client_id"], pfx_path=cert["pfx_path"], passphrase="wrong", **options(sb)
     )
     with pytest.raises(learnkit.TokenError, match="PFX passphrase") as info:
@@ -99,7 +99,7 @@ def test_certificate_pfx_with_passphrase(sb: Sandbox) -> None:
 
 def test_a_wrong_secret_is_a_token_error_without_the_secret(sb: Sandbox) -> None:
     demo = apps(sb)["learnkit-demo"]
-    cred = ClientSecretCredential(sb.tenant_id, demo["client_id"], "not-the-secret-123", **options(sb))
+    cred = SecretSignIn(sb.tenant_id, demo["client_id"], "not-the-secret-123", **options(sb))
     with pytest.raises(learnkit.TokenError, match="invalid_client") as info:
         cred.get_token()
     assert "not-the-secret-123" not in str(info.value)
@@ -115,19 +115,19 @@ def test_device_code_shows_code_and_url_then_waits_for_approval(sb: Sandbox) -> 
         code = message.split("enter the code ")[1].split()[0]
         threading.Timer(0.5, sb.approve_device_code, args=(code,)).start()
 
-    cred = DeviceCodeCredential(sb.tenant_id, public["client_id"], prompt=prompt, **options(sb))
-    token = cred.get_token()
+    cred = DeviceCodeSignIn(sb.tenant_id, public["client_id"], prompt=prompt, **options(sb))
+    token = cred.get_token().token
     assert len(shown) == 1 and "https://" in shown[0]
     claims = token_claims(token)
     assert "LearningProvider.ReadWrite" in claims["scp"].split() and "roles" not in claims
     assert claims["oid"] == sb.demo["learner_id"]
-    assert cred.get_token() == token  # from the cache: no second prompt
+    assert cred.get_token().token == token  # from the cache: no second prompt
     assert len(shown) == 1
 
 
 def test_tokens_are_reused_from_the_cache(sb: Sandbox) -> None:
     demo = apps(sb)["learnkit-demo"]
-    cred = ClientSecretCredential(sb.tenant_id, demo["client_id"], demo["client_secret"], **options(sb))
+    cred = SecretSignIn(sb.tenant_id, demo["client_id"], demo["client_secret"], **options(sb))
     requests_ = TokenRequests(cred)
     client = GraphClient(sb.graph_url, credential=cred, verify=sb.ca_cert, trust_env=False)
     for _ in range(3):
@@ -145,28 +145,24 @@ def short_lived(tmp_path: Path) -> Iterator[Sandbox]:
 def test_tokens_are_renewed_when_they_near_expiry(short_lived: Sandbox) -> None:
     sb = short_lived
     demo = apps(sb)["learnkit-demo"]
-    cred = ClientSecretCredential(sb.tenant_id, demo["client_id"], demo["client_secret"], **options(sb))
+    cred = SecretSignIn(sb.tenant_id, demo["client_id"], demo["client_secret"], **options(sb))
     requests_ = TokenRequests(cred)
-    first = cred.get_token()
-    assert cred.get_token() == first and requests_.count == 1
+    first = cred.get_token().token
+    assert cred.get_token().token == first and requests_.count == 1
     time.sleep(3.2)  # token times have one-second resolution
-    renewed = cred.get_token()
+    renewed = cred.get_token().token
     assert renewed != first and requests_.count == 2
 
 
 def test_persistent_cache_is_owner_only_and_reused(sb: Sandbox, tmp_path: Path) -> None:
     demo = apps(sb)["learnkit-demo"]
     path = tmp_path / "cache" / "tokens.json"
-    first = ClientSecretCredential(
-        sb.tenant_id, demo["client_id"], demo["client_secret"], cache_path=path, **options(sb)
-    )
-    token = first.get_token()
+    first = SecretSignIn(sb.tenant_id, demo["client_id"], demo["client_secret"], cache_path=path, **options(sb))
+    token = first.get_token().token
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
-    second = ClientSecretCredential(
-        sb.tenant_id, demo["client_id"], demo["client_secret"], cache_path=path, **options(sb)
-    )
+    second = SecretSignIn(sb.tenant_id, demo["client_id"], demo["client_secret"], cache_path=path, **options(sb))
     requests_ = TokenRequests(second)
-    assert second.get_token() == token and requests_.count == 0
+    assert second.get_token().token == token and requests_.count == 0
 
 
 # --- 401 and 403 --------------------------------------------------------------------------------
@@ -185,9 +181,7 @@ def test_forged_and_missing_tokens_are_401(sb: Sandbox, app_token: str) -> None:
 def test_an_expired_token_is_401(tmp_path: Path) -> None:
     with start(db=tmp_path / "expiring.db", token_lifetime=1) as sb:
         demo = apps(sb)["learnkit-demo"]
-        token = ClientSecretCredential(
-            sb.tenant_id, demo["client_id"], demo["client_secret"], **options(sb)
-        ).get_token()
+        token = SecretSignIn(sb.tenant_id, demo["client_id"], demo["client_secret"], **options(sb)).get_token().token
         time.sleep(2.1)
         client = GraphClient(sb.graph_url, credential=Static(token), verify=sb.ca_cert, trust_env=False)  # type: ignore[arg-type]
         with pytest.raises(learnkit.AuthenticationError):
@@ -240,12 +234,12 @@ def test_no_secret_or_token_in_reprs_or_logs(sb: Sandbox, caplog: pytest.LogCapt
     caplog.set_level(logging.DEBUG)
     demo = apps(sb)["learnkit-demo"]
     cert = demo["certificate"]
-    secret_cred = ClientSecretCredential(sb.tenant_id, demo["client_id"], demo["client_secret"], **options(sb))
-    pfx_cred = CertificateCredential(
+    secret_cred = SecretSignIn(sb.tenant_id, demo["client_id"], demo["client_secret"], **options(sb))
+    pfx_cred = CertificateSignIn(
         sb.tenant_id, demo["client_id"], pfx_path=cert["pfx_path"], passphrase=cert["pfx_passphrase"], **options(sb)
     )
     client = GraphClient(sb.graph_url, credential=secret_cred, verify=sb.ca_cert, trust_env=False)
-    tokens = [secret_cred.get_token(), pfx_cred.get_token()]
+    tokens = [secret_cred.get_token().token, pfx_cred.get_token().token]
     client.get_activity(sb.demo["assignment_id"])
     key = Path(cert["private_key_path"]).read_text().splitlines()[1]
     shown = " ".join(
@@ -261,10 +255,10 @@ def test_no_secret_or_token_in_reprs_or_logs(sb: Sandbox, caplog: pytest.LogCapt
 @pytest.mark.parametrize(
     ("make", "field"),
     [
-        (lambda: ClientSecretCredential("", "app", "s"), "tenant_id"),
-        (lambda: ClientSecretCredential("t", " ", "s"), "client_id"),
-        (lambda: ClientSecretCredential("t", "app", ""), "client_secret"),
-        (lambda: CertificateCredential("t", "app"), "pfx_path"),
+        (lambda: SecretSignIn("", "app", "s"), "tenant_id"),
+        (lambda: SecretSignIn("t", " ", "s"), "client_id"),
+        (lambda: SecretSignIn("t", "app", ""), "client_secret"),
+        (lambda: CertificateSignIn("t", "app"), "pfx_path"),
         (lambda: GraphClient.connect("t", "app", client_secret="s", cloud="mars"), "cloud"),
         (lambda: GraphClient.connect("t", "app"), "client_secret"),
         (lambda: GraphClient(delegated=Static("t", "application")), "delegated"),  # type: ignore[arg-type]

@@ -20,7 +20,8 @@ import pytest
 import requests
 
 import learnkit
-from learnkit import ClientSecretCredential, GraphClient, RetryPolicy
+from learnkit import GraphClient, RetryPolicy, SecretSignIn
+from learnkit.credentials import AccessToken
 from learnkit.models import ASSIGNMENT_TYPE
 
 ACTIVITY = {"@odata.type": ASSIGNMENT_TYPE, "id": "u:1", "status": "inProgress"}
@@ -35,13 +36,13 @@ NEW = {
 
 
 class Static:
-    """A token source handing out one opaque token (no claims: no permission warning)."""
+    """A credential handing out one opaque token (no claims: no permission warning) of the kind it says."""
 
     def __init__(self, kind: str) -> None:
         self.kind = kind
 
-    def get_token(self) -> str:
-        return "opaque-token"
+    def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
+        return AccessToken("opaque-token", int(time.time()) + 3600)
 
 
 def answer(status: str, body: bytes = b"", content_type: str | None = "application/json", **headers: str) -> bytes:
@@ -361,7 +362,7 @@ def test_waits_that_add_up_past_the_deadline_stop_there(server: Misbehaving) -> 
 
 def test_sign_in_at_an_unreachable_authority_is_a_sign_in_error_naming_it() -> None:
     authority = f"https://127.0.0.1:{closed_port()}/contoso"
-    credential = ClientSecretCredential("contoso", "app", "secret-value-1", authority=authority)
+    credential = SecretSignIn("contoso", "app", "secret-value-1", authority=authority)
     with pytest.raises(learnkit.SignInError) as info:
         credential.get_token()
     assert info.value.authority == authority and authority in str(info.value)
@@ -372,9 +373,7 @@ def test_sign_in_at_an_unreachable_authority_is_a_sign_in_error_naming_it() -> N
 def test_sign_in_at_an_authority_that_never_answers_times_out(server: Misbehaving) -> None:
     server.behave = never_answer(server)  # TLS hello never answered either: the server only reads
     authority = f"https://127.0.0.1:{server.server_address[1]}/contoso"
-    credential = ClientSecretCredential(
-        "contoso", "app", "secret-value-1", authority=authority, timeout=(1.0, 0.5), deadline=2.0
-    )
+    credential = SecretSignIn("contoso", "app", "secret-value-1", authority=authority, timeout=(1.0, 0.5), deadline=2.0)
     with pytest.raises(learnkit.SignInError, match=r"timed out|deadline") as info:
         credential.get_token()
     assert authority in str(info.value)
@@ -387,9 +386,7 @@ def test_sign_in_at_an_authority_that_trickles_is_cut_off(server: Misbehaving) -
 
     server.behave = trickle
     authority = f"https://127.0.0.1:{server.server_address[1]}/contoso"
-    credential = ClientSecretCredential(
-        "contoso", "app", "secret-value-1", authority=authority, timeout=(1.0, 1.0), deadline=1.0
-    )
+    credential = SecretSignIn("contoso", "app", "secret-value-1", authority=authority, timeout=(1.0, 1.0), deadline=1.0)
     with pytest.raises(learnkit.SignInError, match="within the 1 s deadline"):
         credential.get_token()
 
@@ -397,7 +394,7 @@ def test_sign_in_at_an_authority_that_trickles_is_cut_off(server: Misbehaving) -
 def test_sign_in_for_an_unknown_tenant_names_the_authority(sandbox: Any) -> None:
     demo = {a["name"]: a for a in sandbox.to_json()["apps"]}["learnkit-demo"]
     bogus = sandbox.authority.rsplit("/", 1)[0] + "/00000000-0000-0000-0000-00000000b0b0"
-    credential = ClientSecretCredential(
+    credential = SecretSignIn(
         "00000000-0000-0000-0000-00000000b0b0",
         demo["client_id"],
         demo["client_secret"],

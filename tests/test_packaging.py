@@ -69,7 +69,7 @@ def test_version_license_and_metadata() -> None:
 def test_the_bare_install_is_the_client_and_each_extra_is_a_layer() -> None:
     project = PYPROJECT["project"]
     bare = {re.split(r"[<>=\[ ]", d)[0].lower() for d in project["dependencies"]}
-    assert bare == {"pydantic", "requests", "msal", "tzlocal"}
+    assert bare == {"pydantic", "requests", "msal", "msal-extensions", "platformdirs", "tzlocal"}
     extras = project["optional-dependencies"]
     assert {"bulk", "widgets", "sandbox", "notebook", "test"} <= set(extras)
     assert "learnkit[bulk]" in extras["widgets"]

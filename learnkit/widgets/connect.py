@@ -3,8 +3,10 @@
 Tenant mode takes the tenant id, the app's client id, its secret (a password
 box) or a certificate, the national cloud, and optionally a public client id
 for a delegated device-code sign-in, whose code and URL are shown in the panel.
-The secret is handed to the credential and then wiped from the box: it is never
-shown back, printed, or kept in the widget's state.
+That sign-in is remembered in learnkit's token cache (``learnkit.token_cache``),
+so after a kernel restart Connect signs the same user in without a second code,
+until ``learnkit logout``. The secret is handed to the sign-in and then wiped
+from the box: it is never shown back, printed, or kept in the widget's state.
 
 Example::
 
@@ -23,16 +25,17 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 
-from learnkit.auth import CertificateCredential, ClientSecretCredential, DeviceCodeCredential
+from learnkit.auth import CertificateSignIn, DeviceCodeSignIn, SecretSignIn
 from learnkit.client import GraphClient
 from learnkit.clouds import CLOUDS
 from learnkit.errors import InvalidInputError, LearnkitError
+from learnkit.token_cache import default_cache_path
 from learnkit.widgets._common import SecretText
 from learnkit.widgets._safe import guarded
 from learnkit.widgets.explain import explain_error, problem_html
 
 if TYPE_CHECKING:
-    from learnkit.auth import TokenSource
+    from learnkit.credentials import TokenCredential
 
 __all__ = ["ConnectPanel"]
 
@@ -210,17 +213,17 @@ class ConnectPanel(widgets.VBox):  # type: ignore[misc]
             problems.append(("delegated client id", "required", "give an app sign-in or a delegated client id"))
         if problems:
             raise InvalidInputError(*problems[0], problems=tuple(problems))
-        credential: TokenSource | None = None
+        credential: TokenCredential | None = None
         if self.auth.value == "secret":
-            credential = ClientSecretCredential(tenant, client_id, self.secret.value, cloud=self.cloud.value)
+            credential = SecretSignIn(tenant, client_id, self.secret.value, cloud=self.cloud.value)
         elif self.auth.value == "certificate" and cert is not None:
             passphrase = self.passphrase.value or None
             if cert.suffix.lower() in (".pfx", ".p12"):
-                credential = CertificateCredential(
+                credential = CertificateSignIn(
                     tenant, client_id, pfx_path=cert, passphrase=passphrase, cloud=self.cloud.value
                 )
             else:
-                credential = CertificateCredential(
+                credential = CertificateSignIn(
                     tenant,
                     client_id,
                     private_key_path=cert,
@@ -229,7 +232,13 @@ class ConnectPanel(widgets.VBox):  # type: ignore[misc]
                     cloud=self.cloud.value,
                 )
         delegated = (
-            DeviceCodeCredential(tenant, delegated_id, cloud=self.cloud.value, prompt=self._show_device_code)
+            DeviceCodeSignIn(
+                tenant,
+                delegated_id,
+                cloud=self.cloud.value,
+                prompt=self._show_device_code,
+                cache_path=default_cache_path(),
+            )
             if delegated_id
             else None
         )
@@ -242,7 +251,7 @@ class ConnectPanel(widgets.VBox):  # type: ignore[misc]
             f"<div style='border:1px solid #888;padding:6px'><b>Delegated sign-in</b>: {html.escape(message)}</div>"
         )
 
-    def _start_sign_in(self, source: TokenSource) -> None:
+    def _start_sign_in(self, source: TokenCredential) -> None:
         # The device-code flow waits for the user; a thread keeps the kernel free meanwhile.
         def run() -> None:
             try:

@@ -3,7 +3,7 @@
 Pure functions from results and exceptions to short HTML, shared by the form,
 the table and the bulk editor, so every view explains an error the same way.
 
-Example: ``html = explain_error(exc)``  # status, code, message, advice, request-id
+Example: ``html = explain_error(exc)``  # status, code, message, advice, request-id and client-request-id
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from learnkit.errors import (
     InvalidInputError,
     LearnkitError,
     RetryableError,
+    request_ids,
 )
 from learnkit.update import UpdateResult
 
@@ -111,4 +112,10 @@ def explain_error(exc: BaseException) -> str:
 
 
 def _request_id(exc: GraphError) -> str:
-    return f"<div class='lk-request-id'>request-id {html.escape(exc.request_id)}</div>" if exc.request_id else ""
+    """Both ids, what Microsoft support asks for: ``request-id R, client-request-id C``.
+
+    >>> _request_id(GraphError("x", request_id="r", client_request_id="c"))
+    "<div class='lk-request-id'>request-id r, client-request-id c</div>"
+    """
+    ids = request_ids(exc.request_id, exc.client_request_id).strip(" []")
+    return f"<div class='lk-request-id'>{html.escape(ids)}</div>" if ids else ""

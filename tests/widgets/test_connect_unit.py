@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from learnkit.auth import ClientSecretCredential, DeviceCodeCredential
+from learnkit.auth import DeviceCodeSignIn, SecretSignIn
 from learnkit.widgets.connect import ConnectPanel
 
 SECRET = "s3cr3t-value-never-shown"
@@ -31,7 +31,7 @@ def test_secret_goes_to_the_credential_and_is_wiped_from_the_panel() -> None:
     panel.cloud.value = "us_gov_l4"
     client = panel.connect()
     assert client is not None and panel.client is client
-    assert isinstance(client.credential, ClientSecretCredential)
+    assert isinstance(client.credential, SecretSignIn)
     assert client.graph_url == "https://graph.microsoft.us/v1.0"
     assert client.credential.authority == "https://login.microsoftonline.us/contoso.onmicrosoft.com"
     assert panel.secret.value == ""
@@ -64,5 +64,5 @@ def test_delegated_only_tenant_client() -> None:
     panel.cloud.value = "china"
     # Build without signing in: the device-code flow would call the real authority.
     client = panel._connect_tenant()
-    assert client.credential is None and isinstance(client.delegated, DeviceCodeCredential)
+    assert client.credential is None and isinstance(client.delegated, DeviceCodeSignIn)
     assert client.graph_url == "https://microsoftgraph.chinacloudapi.cn/v1.0"
