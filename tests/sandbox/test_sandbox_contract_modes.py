@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 import requests
 
-from learnkit.auth import token_claims
+from learnkit.credentials import token_claims
 from learnkit.errors import (
     BadRequestError,
     ForbiddenError,
