@@ -26,6 +26,7 @@ EXTRA_OF: dict[str, str] = {
     "numpy": "bulk",
     "tqdm": "bulk",
     "platformdirs": "bulk",
+    "openpyxl": "excel",
     "ipywidgets": "widgets",
     "ipydatagrid": "widgets",
     "bqplot": "widgets",

@@ -51,7 +51,12 @@ Example::
 
 from __future__ import annotations
 
+from learnkit._extras import require
+
+require("bulk", __name__)  # before the imports: a missing extra is named, not a bare ModuleNotFoundError
+
 import codecs
+import csv
 import io
 import os
 import warnings
@@ -64,6 +69,7 @@ from typing import Any, get_args, overload
 import numpy as np
 import pandas as pd
 
+from learnkit._extras import import_part
 from learnkit.errors import InvalidInputError
 from learnkit.frame import (
     ACTIVITY_COLUMNS,
@@ -164,22 +170,40 @@ def write_csv(frame: pd.DataFrame, path: str | os.PathLike[str] | Any) -> None:
     Example: ``write_csv(read_activities(client, reg), "activities.csv")``
     """
     out: dict[str, Any] = {}
-    for name in ACTIVITY_COLUMNS:
-        column = frame[name] if name in frame.columns else pd.Series(None, index=frame.index, dtype=object)
+    for name, column in export_columns(frame).items():
         if name in INSTANT_PROPERTIES:
             out[name] = iso_texts(column, "Z")
         elif name == LOCAL_COLUMN:
             out[name] = iso_texts(column)
         elif name == "completionPercentage":
             out[name] = column.astype("Int64")
+        elif name == ETAG_COLUMN:
+            out[name] = column.to_numpy(dtype=object)
         else:
             out[name] = escape_cells(column)
+    _write(pd.DataFrame(out, index=frame.index), path)
+
+
+def export_columns(frame: pd.DataFrame) -> dict[str, pd.Series]:
+    """The columns an export writes, in their order, values as the frame holds them (neither escaped nor formatted).
+
+    The frame's columns (``ACTIVITY_COLUMNS``, a missing one empty), then its extra columns,
+    then ``@learnkit.etag``: computed from the values, unless the frame has one already (it
+    was read from a file), since that one names the values the rows were exported with.
+    ``write_csv`` writes them as text; ``learnkit.xlsxfile.write_xlsx`` as typed cells.
+
+    >>> list(export_columns(pd.DataFrame({"id": ["a"], "mine": [1]})))[-2:]
+    ['mine', '@learnkit.etag']
+    """
+    out = {
+        name: frame[name] if name in frame.columns else pd.Series(None, index=frame.index, dtype=object)
+        for name in ACTIVITY_COLUMNS
+    }
     for name in frame.columns:
         if name not in ACTIVITY_COLUMNS and name != ETAG_COLUMN:
-            out[str(name)] = escape_cells(frame[name])
-    # A frame read from a CSV keeps the etags it was exported with: they name the base, not the edit.
-    out[ETAG_COLUMN] = frame[ETAG_COLUMN].to_numpy(dtype=object) if ETAG_COLUMN in frame.columns else row_etags(frame)
-    _write(pd.DataFrame(out, index=frame.index), path)
+            out[str(name)] = frame[name]
+    out[ETAG_COLUMN] = frame[ETAG_COLUMN] if ETAG_COLUMN in frame.columns else row_etags(frame)
+    return out
 
 
 def write_table(frame: pd.DataFrame, path: str | os.PathLike[str] | Any) -> None:
@@ -199,10 +223,13 @@ def write_table(frame: pd.DataFrame, path: str | os.PathLike[str] | Any) -> None
 
 
 def _write(table: pd.DataFrame, path: str | os.PathLike[str] | Any) -> None:
+    # A file starts with UTF-8's byte-order mark: without it Excel opens a CSV as the system's ANSI code page
+    # and garbles every accent. A text stream (stdout, StringIO) is text already: its reader decides.
+    encoding = "utf-8-sig" if isinstance(path, (str, os.PathLike)) else None
     try:
         # RFC 4180's CRLF: the csv writer quotes a field holding any line-terminator character, so a
         # lone carriage return inside a note is quoted too (with "\n" alone it would end the row when read).
-        table.to_csv(path, index=False, lineterminator="\r\n")
+        table.to_csv(path, index=False, lineterminator="\r\n", encoding=encoding)
     except UnicodeEncodeError as exc:
         bad = exc.object[exc.start : exc.end]
         raise InvalidInputError(
@@ -219,6 +246,9 @@ _BOMS = (
     (codecs.BOM_UTF16_LE, "utf-16"),
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
+#: How a zip file (an .xlsx workbook) and an OLE file (an Excel 97-2003 .xls) begin.
+WORKBOOK_START = b"PK\x03\x04"
+_OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 # C0 controls other than tab, line feed and carriage return: never in a text CSV.
 _CONTROLS = frozenset(range(0x20)) - {0x09, 0x0A, 0x0D}
 
@@ -233,9 +263,15 @@ def _decode(data: bytes, name: str) -> str:
                 raise InvalidInputError(
                     "csv", "invalid", f"{name} starts as {encoding.upper()} but is not: byte {exc.start} is wrong"
                 ) from None
-    if data.startswith(b"PK\x03\x04"):
+    if data.startswith(WORKBOOK_START):
         raise InvalidInputError(
             "csv", "invalid", f"{name} is a workbook (.xlsx), not a CSV: save it as 'CSV UTF-8' and try again"
+        )
+    if data.startswith(_OLE):
+        raise InvalidInputError(
+            "csv",
+            "invalid",
+            f"{name} is an Excel 97-2003 workbook (.xls): save it as .xlsx or 'CSV UTF-8' and try again",
         )
     try:
         text = data.decode("utf-8")
@@ -262,7 +298,11 @@ def _decode(data: bytes, name: str) -> str:
 
 
 def _raw_table(source: str | os.PathLike[str] | Any) -> pd.DataFrame:
-    """The CSV's cells as text, every column, nothing interpreted; ``InvalidInputError`` for a file that is not one."""
+    """The file's cells as text, every column, nothing interpreted; ``InvalidInputError`` for a file that is not one.
+
+    A workbook (an .xlsx, told by its content, not its name) is read by ``learnkit.xlsxfile``
+    into the same table, so a sheet is checked and planned exactly as a CSV is.
+    """
     if isinstance(source, (str, os.PathLike)):
         name = str(source)
         try:
@@ -273,13 +313,19 @@ def _raw_table(source: str | os.PathLike[str] | Any) -> pd.DataFrame:
             raise InvalidInputError("csv", "invalid", f"{name} is a directory, not a CSV file") from None
         except PermissionError:
             raise InvalidInputError("csv", "invalid", f"{name}: not allowed to read it") from None
-        text = _decode(data, name)
+        except OSError as exc:
+            raise InvalidInputError("csv", "invalid", f"{name}: cannot read it ({exc.strerror or exc})") from None
     else:
         name = str(getattr(source, "name", "the CSV"))
-        content = source.read()
-        text = _decode(content, name) if isinstance(content, bytes) else str(content)
+        data = source.read()
+    if isinstance(data, bytes) and data.startswith(WORKBOOK_START):
+        sheet: pd.DataFrame = import_part("learnkit.xlsxfile").sheet_cells(data, name)
+        return sheet
+    # A text stream may still begin with the byte-order mark a file's bytes would (it is no part of the header).
+    text = _decode(data, name) if isinstance(data, bytes) else str(data).removeprefix("\ufeff")
     if not text[:4096].strip("\ufeff \t\r\n") and not text.strip("\ufeff \t\r\n"):
         raise InvalidInputError("csv", "empty", f"{name} is empty: export one with `learnkit export`")
+    separator, text = separator_of(text)
     try:
         # pandas' C parser is quickest on UTF-8 bytes (text it would encode again, a chunk at a time).
         data = text.encode("utf-8")
@@ -288,7 +334,9 @@ def _raw_table(source: str | os.PathLike[str] | Any) -> pd.DataFrame:
         raise InvalidInputError("csv", "invalid", f"{name} holds {bad!r}, which is not Unicode text") from None
     try:
         # Only an empty cell is missing ("NA" or "null" are text); pandas finds them in C.
-        raw = pd.read_csv(io.BytesIO(data), dtype=object, keep_default_na=False, na_values=[""], encoding="utf-8")
+        raw = pd.read_csv(
+            io.BytesIO(data), sep=separator, dtype=object, keep_default_na=False, na_values=[""], encoding="utf-8"
+        )
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
         raise InvalidInputError("csv", "invalid", f"{name} is not a well-formed CSV: {exc}".strip()) from None
     repeated = [
@@ -298,15 +346,33 @@ def _raw_table(source: str | os.PathLike[str] | Any) -> pd.DataFrame:
     ]
     if repeated:
         raise InvalidInputError("csv", "invalid", f"{name} has the column {repeated[0].rsplit('.', 1)[0]!r} twice")
-    raw.attrs["escaped"] = _has_escapes(text)
+    raw.attrs["escaped"] = _has_escapes(text, separator)
     return raw
 
 
-# What a cell can begin after: the file's start (seen as a comma), a comma, a line break.
-_CELL_START = ",\n\r"
+#: The separators a CSV may have: Excel writes ``;`` where the comma is the decimal sign, a tab for "Text".
+SEPARATORS = (",", ";", "\t")
 
 
-def _has_escapes(text: str) -> bool:
+def separator_of(text: str) -> tuple[str, str]:
+    r"""A CSV's separator, and its text without Excel's ``sep=`` line (if it has one).
+
+    Excel's own first line ``sep=;`` names it; otherwise it is whichever of ``,``, ``;`` and
+    tab splits the header row into the most columns (quotes respected), a comma if none does.
+
+    >>> separator_of("id;status\r\na;completed\r\n")[0], separator_of("sep=;\r\nid;x\r\n")
+    (';', (';', 'id;x\r\n'))
+    """
+    end = text.find("\n")
+    line = (text if end == -1 else text[:end]).rstrip("\r")  # the header row only: no copy of a large file
+    if len(line) == 5 and line.lower().startswith("sep=") and line[4] in SEPARATORS:
+        return line[4], text[end + 1 :] if end != -1 else ""
+    counts = {sep: len(next(csv.reader([line], delimiter=sep), [])) for sep in SEPARATORS}
+    best = max(SEPARATORS, key=lambda sep: counts[sep])  # the first (the comma) wins a tie
+    return best, text
+
+
+def _has_escapes(text: str, separator: str = ",") -> bool:
     r"""Whether any cell may begin with ``'``: without one, no cell needs unescaping.
 
     Only the apostrophes are visited (found in C), each checked for what is before it:
@@ -314,12 +380,16 @@ def _has_escapes(text: str) -> bool:
 
     >>> _has_escapes("name,note,don't"), _has_escapes("name,note,'=1+1"), _has_escapes('a\r\n"\'=1,2"')
     (False, True, True)
+    >>> _has_escapes("name;'=1+1"), _has_escapes("name;'=1+1", ";")
+    (False, True)
     """
+    # What a cell can begin after: the file's start (seen as a separator), a separator, a line break.
+    starts = separator + "\n\r"
     find = text.find
     at = find(ESCAPE)
     while at != -1:
-        before = text[at - 1] if at else ","
-        if before in _CELL_START or (before == '"' and (at == 1 or text[at - 2] in _CELL_START)):
+        before = text[at - 1] if at else separator
+        if before in starts or (before == '"' and (at == 1 or text[at - 2] in starts)):
             return True
         at = find(ESCAPE, at + 1)
     return False
@@ -409,7 +479,13 @@ def _cells(source: str | os.PathLike[str] | Any) -> _Cells:
     extras = tuple(str(c) for c in raw.columns if c not in ACTIVITY_COLUMNS and c != ETAG_COLUMN)
     for name in ADDRESS_PROPERTIES:
         if name not in raw.columns:
-            raise InvalidInputError(name, "required", f"the CSV needs a {name!r} column to address each record")
+            found = ", ".join(repr(str(c)) for c in raw.columns[:6]) + (", ..." if len(raw.columns) > 6 else "")
+            raise InvalidInputError(
+                name,
+                "required",
+                f"the file needs a {name!r} column to address each record; its header row has {found} "
+                "(a CSV separated by ',', ';' or tabs, as `learnkit export` writes it)",
+            )
     problems: list[tuple[Any, str, str]] = []
     columns: dict[str, Any] = {}
     escaped = bool(raw.attrs.get("escaped", True))
