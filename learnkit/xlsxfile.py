@@ -82,7 +82,8 @@ _EXCEL_FIRST = datetime(1900, 3, 1)
 _DATE_FORMAT = "yyyy-mm-dd hh:mm:ss"
 # ECMA-376's escape for characters XML cannot hold or would change (a carriage return becomes a line feed):
 # "_x000D_"; a text that already holds such a sequence has its "_" escaped ("_x005F_"). openpyxl does neither.
-_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\ufffe\uffff]|_(?=x[0-9A-Fa-f]{4}_)")
+# A lone surrogate is no Unicode text at all: refused, as the CSV refuses it.
+_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\ufffe\uffff\ud800-\udfff]|_(?=x[0-9A-Fa-f]{4}_)")
 _ESCAPED = re.compile(r"_x([0-9A-Fa-f]{4})_")
 # What openpyxl would store as an error value rather than text.
 _ERROR_TEXTS = frozenset(("#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A"))
@@ -96,7 +97,16 @@ def _escape(text: str) -> str:
     >>> _escape("a\r\nb"), _escape("_x0041_"), _escape("plain")
     ('a_x000D_\nb', '_x005F_x0041_', 'plain')
     """
-    return _UNSAFE.sub(lambda m: f"_x{ord(m.group()):04X}_", text)
+    return _UNSAFE.sub(_escaped, text)
+
+
+def _escaped(match: re.Match[str]) -> str:
+    found = match.group()
+    if "\ud800" <= found <= "\udfff":
+        raise InvalidInputError(
+            "xlsx", "invalid", f"a cell holds {found!r}, which is not Unicode text (a lone surrogate): fix it first"
+        )
+    return f"_x{ord(found):04X}_"
 
 
 def _unescape(text: str) -> str:
@@ -146,13 +156,7 @@ def write_xlsx(frame: pd.DataFrame, path: str | os.PathLike[str] | Any) -> None:
     sheet.append([_header(name, sheet) for name in names])
     for row in zip(*cells, strict=True):
         sheet.append(row)
-    try:
-        book.save(path)
-    except UnicodeEncodeError as exc:
-        bad = exc.object[exc.start : exc.end]
-        raise InvalidInputError(
-            "xlsx", "invalid", f"a cell holds {bad!r}, which is not Unicode text (a lone surrogate): fix it first"
-        ) from None
+    book.save(path)
 
 
 def _header(name: str, sheet: WriteOnlyWorksheet) -> WriteOnlyCell:
@@ -259,9 +263,9 @@ def sheet_cells(data: bytes, name: str) -> pd.DataFrame:
                 filled = filled or value is not np.nan
             for position in range(len(row), len(names)):
                 values[position].append(np.nan)
-            beyond = next((cell for cell in row[len(names) :] if cell.value not in (None, "")), None)
-            if beyond is not None:
-                letter = get_column_letter(row.index(beyond) + 1)
+            beyond = [at for at, cell in enumerate(row) if at >= len(names) and cell.value not in (None, "")]
+            if beyond:
+                letter = get_column_letter(beyond[0] + 1)
                 raise InvalidInputError(
                     "xlsx", "invalid", f"{name}: row {number} has a value in column {letter}, which has no name"
                 )
