@@ -42,12 +42,13 @@ import os
 import re
 import zipfile
 from datetime import datetime, time, timedelta
-from typing import TYPE_CHECKING, Any, get_args
+from typing import Any, get_args
 
 import numpy as np
 import openpyxl
 import pandas as pd
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import Cell
 from openpyxl.comments import Comment
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
@@ -59,9 +60,6 @@ from learnkit.errors import InvalidInputError
 from learnkit.frame import LOCAL_COLUMN, NESTED_COLUMNS, iso_texts
 from learnkit.models import UPDATE_MODELS
 from learnkit.plans import INSTANT_PROPERTIES, InvalidRowsError
-
-if TYPE_CHECKING:
-    from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 __all__ = ["SHEET", "sheet_cells", "write_xlsx"]
 
@@ -131,7 +129,7 @@ def write_xlsx(frame: pd.DataFrame, path: str | os.PathLike[str] | Any) -> None:
     """
     columns = export_columns(frame)
     book = openpyxl.Workbook(write_only=True)
-    sheet: WriteOnlyWorksheet = book.create_sheet(SHEET)
+    sheet: Any = book.create_sheet(SHEET)  # write-only: typed by its stubs without the attributes used here
     names = list(columns)
     cells = [_cells_of(name, column, sheet) for name, column in columns.items()]
     for index, name in enumerate(names, start=1):
@@ -159,7 +157,7 @@ def write_xlsx(frame: pd.DataFrame, path: str | os.PathLike[str] | Any) -> None:
     book.save(path)
 
 
-def _header(name: str, sheet: WriteOnlyWorksheet) -> WriteOnlyCell:
+def _header(name: str, sheet: Any) -> Cell:
     """A header cell: blue where the column is sent when edited, grey with a note where it never is."""
     cell = WriteOnlyCell(sheet, value=name)
     cell.data_type = "s"
@@ -180,16 +178,16 @@ def _header(name: str, sheet: WriteOnlyWorksheet) -> WriteOnlyCell:
     return cell
 
 
-def _cells_of(name: str, column: pd.Series, sheet: WriteOnlyWorksheet) -> list[Any]:
+def _cells_of(name: str, column: pd.Series, sheet: Any) -> list[Any]:
     """One column's cells: plain values where openpyxl writes them as they are, styled cells otherwise."""
     if name in INSTANT_PROPERTIES or name == LOCAL_COLUMN:
         return _datetime_cells(column, name != LOCAL_COLUMN, sheet)
     if name == "completionPercentage":
-        return [None if value is pd.NA else int(value) for value in column.astype("Int64").tolist()]
+        return [None if pd.isna(value) else int(value) for value in column.astype("Int64").tolist()]
     return [_text_cell(value, sheet) for value in column.to_numpy(dtype=object).tolist()]
 
 
-def _datetime_cells(column: pd.Series, instant: bool, sheet: WriteOnlyWorksheet) -> list[Any]:
+def _datetime_cells(column: pd.Series, instant: bool, sheet: Any) -> list[Any]:
     """Date cells where Excel holds the value exactly; the CSV's ISO text otherwise (before 1900, microseconds)."""
     out: list[Any] = []
     for text in iso_texts(column, "Z" if instant else "").tolist():
@@ -206,7 +204,7 @@ def _datetime_cells(column: pd.Series, instant: bool, sheet: WriteOnlyWorksheet)
     return out
 
 
-def _text_cell(value: Any, sheet: WriteOnlyWorksheet) -> Any:
+def _text_cell(value: Any, sheet: Any) -> Any:
     """A text as a text cell: quote-prefixed where Excel would otherwise take it for a formula when edited."""
     if value is None or (isinstance(value, float) and value != value) or value is pd.NA:
         return None
@@ -275,7 +273,7 @@ def sheet_cells(data: bytes, name: str) -> pd.DataFrame:
         book.close()
     if problems:
         raise InvalidRowsError(problems)
-    table = pd.DataFrame(
+    table: pd.DataFrame = pd.DataFrame(
         {column: pd.Series(cells[:filled_rows], dtype=object) for column, cells in zip(names, values, strict=True)},
         columns=names,
     )
