@@ -244,7 +244,7 @@ def reader(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Reader]:
 def edit_activities_csv(reader: Reader) -> None:
     """What the README asks between export and apply: change cells of the demo assignment in the CSV."""
     path = reader.clone / "activities.csv"
-    with path.open(newline="", encoding="utf-8") as handle:
+    with path.open(newline="", encoding="utf-8-sig") as handle:
         rows = list(csv.DictReader(handle))
     assert rows, "the export wrote no activities"
     fields = list(rows[0])
