@@ -301,3 +301,38 @@ def test_a_bare_install_imports_and_patches_a_sandbox(wheel: Path, clean_sandbox
     assert "learnkit[bulk]" in lines[1]
     stored = learnkit.GraphClient.for_sandbox(clean_sandbox).get_activity(clean_sandbox.demo["assignment_id"])
     assert stored.completionPercentage == 42
+
+
+def test_binders_lock_pins_every_package_and_satisfies_what_learnkit_notebook_declares() -> None:
+    """binder/requirements.txt is a lock (one version each) that still meets pyproject.toml's bounds."""
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+    from packaging.version import Version
+
+    lines = [ln for ln in (ROOT / "binder" / "requirements.txt").read_text().splitlines() if ln and ln[0] != "#"]
+    pinned = {}
+    for line in lines:
+        name, _, pin = line.partition("==")
+        assert pin and not set(pin) & set("<>=!~ ;"), f"not pinned: {line!r}"
+        pinned[canonicalize_name(name)] = Version(pin)
+    assert "learnkit" not in pinned  # postBuild installs the checkout itself
+    extras = PYPROJECT["project"]["optional-dependencies"]
+    wanted, todo, seen = list(PYPROJECT["project"]["dependencies"]), ["notebook"], set()
+    while todo:
+        extra = todo.pop()
+        seen.add(extra)
+        for text in extras[extra]:
+            requirement = Requirement(text)
+            if requirement.name == "learnkit":
+                todo.extend(e for e in requirement.extras if e not in seen)
+            else:
+                wanted.append(text)
+    for text in wanted:
+        requirement = Requirement(text)
+        name = canonicalize_name(requirement.name)
+        assert name in pinned, f"binder/requirements.txt lacks {requirement.name}: run scripts/lock-binder.sh"
+        assert requirement.specifier.contains(pinned[name], prereleases=True), (
+            f"binder/requirements.txt pins {name}=={pinned[name]}, outside {requirement}: run scripts/lock-binder.sh"
+        )
+    assert "--no-deps -e ." in (ROOT / "binder" / "postBuild").read_text()
+    assert "scripts/test-binder.sh" in (ROOT / ".ci" / "run").read_text()

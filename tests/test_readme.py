@@ -8,7 +8,8 @@ installs learnkit from the copy, and every later ``python`` and ``learnkit`` is 
 
 Shell blocks go, line by line, to one ``bash`` session, as if pasted into one terminal (so the
 ``learnkit sandbox --json > sb.json &`` of one block is the ``%1`` that a later one kills). Where
-the README asks the reader to do something by hand between two blocks (edit ``activities.csv``),
+the README asks the reader to do something by hand between two blocks (edit ``activities.csv``, or
+``activities.xlsx`` in Excel),
 the test does it. Three things differ from a reader's terminal, each on purpose:
 
 - ``bash scripts/test.sh`` runs with ``PYTEST_ADDOPTS=--collect-only``: it installs what the tests
@@ -256,8 +257,30 @@ def edit_activities_csv(reader: Reader) -> None:
         writer.writerows(rows)
 
 
+def edit_activities_xlsx(reader: Reader) -> None:
+    """The same in the workbook, as Excel would save it: the demo assignment completed."""
+    import openpyxl
+
+    path = reader.clone / "activities.xlsx"
+    book = openpyxl.load_workbook(path)
+    sheet = book["activities"]
+    column = {cell.value: cell.column for cell in sheet[1]}
+    row = next(
+        r
+        for r in range(2, sheet.max_row + 1)
+        if str(sheet.cell(r, column["@odata.type"]).value).endswith("learningAssignment")
+        and sheet.cell(r, column["status"]).value != "completed"
+    )
+    sheet.cell(row, column["status"]).value = "completed"
+    sheet.cell(row, column["completionPercentage"]).value = 100
+    book.save(path)
+
+
 #: prose before a block -> the step a reader takes by hand before typing it
-BY_HAND: dict[str, Callable[[Reader], None]] = {"Edit `activities.csv`": edit_activities_csv}
+BY_HAND: dict[str, Callable[[Reader], None]] = {
+    "Edit `activities.csv`": edit_activities_csv,
+    "Edit `activities.xlsx`": edit_activities_xlsx,
+}
 
 #: a command the README says serves until interrupted
 SERVES = re.compile(r"^learnkit sandbox --json\s*(#.*)?$")
