@@ -55,7 +55,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from learnkit.csvfile import ETAG_COLUMN, FORMULA_STARTS, export_columns
+from learnkit.csvio import ETAG_COLUMN, FORMULA_STARTS, export_columns
 from learnkit.errors import InvalidInputError
 from learnkit.frame import LOCAL_COLUMN, NESTED_COLUMNS, iso_texts
 from learnkit.models import UPDATE_MODELS
