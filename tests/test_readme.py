@@ -344,6 +344,8 @@ def _expect(line: str, status: int, out: str, err: str) -> None:
         assert re.search(r"\d+ tests collected", out), out[-2000:]
     if "apply" in line and "--dry-run" in line:
         assert "dry run: nothing sent" in out and '"notStarted" → "completed"' in out, out
+    elif re.match(r"learnkit apply .*# \"nothing to apply\"", line):
+        assert out.startswith("nothing to apply: ") and "journal" not in out, out
     elif re.match(r"learnkit apply .*fixes\.csv", line):
         assert re.match(r"(journal \S+\n.*applied \d+|nothing to apply: )", out), out
     elif re.match(r"learnkit apply ", line):
@@ -356,7 +358,7 @@ def _expect(line: str, status: int, out: str, err: str) -> None:
         # The README states these counts for the seeded demo provider at AUDIT_NOW.
         assert "18 findings on 16 of 417 records" in out and "5 fixed records written" in out, out
     if line.startswith("learnkit export") and "--ids keys.csv" in line:
-        assert "exported 417 activities to activities.csv" in err and "not found" not in err, err
+        assert re.search(r"exported 417 activities to activities\.(csv|xlsx)\n", err) and "not found" not in err, err
     if line.startswith("learnkit runs"):
         assert " apply " in out and "finished: applied 1" in out, out
     if line.startswith(("learnkit undo", "learnkit redo")):
