@@ -86,6 +86,8 @@ _LAZY: dict[str, tuple[str, str]] = {
     "read_activities": ("learnkit.frame", "read_activities"),
     "read_csv": ("learnkit.csvfile", "read_csv"),
     "write_csv": ("learnkit.csvfile", "write_csv"),
+    # The excel extra (openpyxl).
+    "write_xlsx": ("learnkit.xlsxfile", "write_xlsx"),
     "BulkResult": ("learnkit.bulk", "BulkResult"),
     "apply_csv": ("learnkit.bulk", "apply_csv"),
     "apply_frame": ("learnkit.bulk", "apply_frame"),
@@ -128,6 +130,7 @@ if TYPE_CHECKING:
     from learnkit.plans import PatchPlan
     from learnkit.sources import ActivityIds, ExternalIds, Learners, ProviderList
     from learnkit.update import UpdateResult, minimal_patch, update_activity
+    from learnkit.xlsxfile import write_xlsx
 
     connect = GraphClient.connect
     __version__: str
@@ -240,4 +243,5 @@ __all__ = [
     "undo",
     "update_activity",
     "write_csv",
+    "write_xlsx",
 ]

@@ -16,6 +16,10 @@ Example::
 
 from __future__ import annotations
 
+from learnkit._extras import require
+
+require("bulk", __name__)  # before the imports: a missing extra is named, not a bare ModuleNotFoundError
+
 import zlib
 from collections.abc import Sequence
 from typing import Any

@@ -25,6 +25,7 @@ EXTRA_OF: dict[str, str] = {
     "pandas": "bulk",
     "numpy": "bulk",
     "tqdm": "bulk",
+    "openpyxl": "excel",
     "ipywidgets": "widgets",
     "ipydatagrid": "widgets",
     "bqplot": "widgets",

@@ -44,6 +44,10 @@ Example::
 
 from __future__ import annotations
 
+from learnkit._extras import require
+
+require("bulk", __name__)  # before the imports: a missing extra is named, not a bare ModuleNotFoundError
+
 import html
 import inspect
 import re

@@ -26,6 +26,10 @@ Example::
 
 from __future__ import annotations
 
+from learnkit._extras import require
+
+require("bulk", __name__)  # before the imports: a missing extra is named, not a bare ModuleNotFoundError
+
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path

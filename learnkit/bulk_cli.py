@@ -8,6 +8,7 @@ Example::
 
     learnkit export --sandbox-json sb.json --provider 01e8f81b-... -o activities.csv
     learnkit export --sandbox-json sb.json --provider 01e8f81b-... --external-ids keys.txt -o some.csv
+    learnkit export --sandbox-json sb.json --provider 01e8f81b-... -o activities.xlsx   # an Excel workbook
     learnkit apply activities.csv --sandbox-json sb.json --dry-run   # the diff, nothing sent
     learnkit apply activities.csv --sandbox-json sb.json             # prints the journal id
     learnkit undo --last --sandbox-json sb.json
@@ -90,10 +91,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         return
     if name == "export":
         parser.add_argument("--provider", required=True, metavar="REGISTRATION_ID", help="the provider to export")
-        parser.add_argument("-o", "--output", default="-", metavar="FILE", help="the CSV to write ('-': stdout)")
+        parser.add_argument(
+            "-o",
+            "--output",
+            default="-",
+            metavar="FILE",
+            help="the file to write: a CSV (UTF-8 with a byte-order mark, as Excel reads it), or an Excel "
+            "workbook if it ends in .xlsx ('-': the CSV on stdout)",
+        )
         add_source_arguments(parser)
     elif name == "apply":
-        parser.add_argument("csv", metavar="EDITS.csv", help="a CSV as `learnkit export` writes it, edited")
+        parser.add_argument(
+            "csv", metavar="EDITS", help="a CSV or .xlsx workbook as `learnkit export` writes it, edited"
+        )
         parser.add_argument("--dry-run", action="store_true", help="read and compare, print the diff, send nothing")
         parser.add_argument("--force", action="store_true", help="overwrite records changed since the export")
         _journal_option(parser)
@@ -255,14 +265,18 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     if args.command == "apply" and not Path(args.csv).is_file():
         raise CommandError(f"{args.csv}: no such file (write one with `learnkit export ... -o {args.csv}`)")
     if args.command == "export":
+        from learnkit._extras import import_part
         from learnkit.csvfile import write_csv
 
+        workbook = args.output.lower().endswith(".xlsx")
+        # Without the excel extra, say so before signing in and reading.
+        write = import_part("learnkit.xlsxfile").write_xlsx if workbook else write_csv
         source = source_from_args(args)  # a bad file of keys is said before signing in
         frame = read_frame(args, client_for(args), source)
         if args.output == "-":
             write_csv(frame, out)
         else:
-            write_csv(frame, Path(args.output))
+            write(frame, Path(args.output))
             print(f"exported {len(frame)} activities to {args.output}", file=sys.stderr)
         return 0
     from learnkit import bulk

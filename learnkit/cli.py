@@ -46,8 +46,11 @@ __all__ = [
 COMMANDS: dict[str, tuple[str, str]] = {
     "sandbox": ("learnkit.sandbox.cli", "run the embedded Graph sandbox in the foreground"),
     "quickstart": ("learnkit.quickstart", "start a sandbox and run the quickstart notebook"),
-    "export": ("learnkit.bulk_cli", "write a provider's activities to a CSV to edit"),
-    "apply": ("learnkit.bulk_cli", "apply an edited CSV: only the cells that differ, journaled, conflicts refused"),
+    "export": ("learnkit.bulk_cli", "write a provider's activities to a CSV or an Excel workbook to edit"),
+    "apply": (
+        "learnkit.bulk_cli",
+        "apply an edited CSV or workbook: only the cells that differ, journaled, conflicts refused",
+    ),
     "undo": ("learnkit.bulk_cli", "revert a finished apply (or the newest change not yet undone, --last)"),
     "redo": ("learnkit.bulk_cli", "re-apply what an undo reverted (or the newest undo not yet redone, --last)"),
     "resume": ("learnkit.bulk_cli", "finish an apply whose process stopped"),

@@ -34,8 +34,12 @@ Reading is done a column at a time (``learnkit._columnar`` for date-times and
 fingerprints), so validating 100,000 rows costs about what ``pandas.read_csv`` does;
 ``plan_csv`` makes the ``PatchPlan`` objects when they are first used (``PlanList``).
 
-Reading accepts UTF-8 (with or without a byte-order mark), UTF-16 with a byte-order
-mark, and Windows-1252 (what Excel writes for "CSV" on Western systems); anything else,
+Writing and reading the file itself (the byte-order mark, encodings, separators, the ``'``
+escape, a workbook told by its content) is ``learnkit.csvio``'s; this module gives its cells
+their meaning. Writing starts a file with UTF-8's byte-order mark (what Excel needs to read it
+as UTF-8). Reading accepts UTF-8 (with or without a byte-order mark), UTF-16 with a byte-order
+mark, and Windows-1252 (what Excel writes for "CSV" on Western systems), separated by ``,``, ``;``
+(Excel where the comma is the decimal sign) or tabs, and ``.xlsx`` workbooks (``learnkit.xlsxfile``); anything else,
 an empty file or a missing one is refused with one ``InvalidInputError``. Columns that
 are not Graph properties (a spreadsheet's own "My comments") are kept in the frame,
 never sent, and named in a ``ExtraColumnsWarning``.
@@ -51,19 +55,21 @@ Example::
 
 from __future__ import annotations
 
-import codecs
-import io
+from learnkit._extras import require
+
+require("bulk", __name__)  # before the imports: a missing extra is named, not a bare ModuleNotFoundError
+
 import os
 import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import repeat
-from pathlib import Path
 from typing import Any, get_args, overload
 
 import numpy as np
 import pandas as pd
 
+from learnkit.csvio import ESCAPE, ETAG_COLUMN, raw_table, write_csv, write_table
 from learnkit.errors import InvalidInputError
 from learnkit.frame import (
     ACTIVITY_COLUMNS,
@@ -73,11 +79,8 @@ from learnkit.frame import (
     TEXT_COLUMNS,
     etag_differences,
     etags_match,
-    is_missing,
-    iso_texts,
     kind_rows,
     parse_datetimes,
-    row_etags,
     row_label,
     rows_by_kind,
     wire_columns,
@@ -85,7 +88,6 @@ from learnkit.frame import (
 from learnkit.models import UPDATE_MODELS, BodyType, normalize_odata_type
 from learnkit.plans import (
     ADDRESS_PROPERTIES,
-    INSTANT_PROPERTIES,
     READ_ONLY_PROPERTIES,
     InvalidRowsError,
     PatchPlan,
@@ -107,11 +109,6 @@ __all__ = [
     "write_table",
 ]
 
-#: The CSV column holding the fingerprint of the values a row was exported with.
-ETAG_COLUMN = "@learnkit.etag"
-#: What a spreadsheet runs as a formula when a cell begins with it (OWASP), and the escape itself.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
-ESCAPE = "'"
 #: Columns holding codes, not free text: surrounding spaces are not part of their value.
 CODED_COLUMNS = ("@odata.type", "status", "dueDateTime.timeZone", "notes.contentType")
 # Where the update model's message about a nested property points in the sheet.
@@ -120,209 +117,6 @@ _PROPERTY_COLUMN = {"dueDateTime": "dueDateTime.timeZone", "notes": "notes.conte
 
 class ExtraColumnsWarning(UserWarning):
     """A CSV has columns that are not Graph properties: they are kept in the frame and never sent."""
-
-
-# --- writing -----------------------------------------------------------------------
-
-
-def escape_cells(values: pd.Series) -> np.ndarray[Any, np.dtype[np.object_]]:
-    """Text cells as written to a CSV: a leading ``'`` where a spreadsheet would see a formula, ``'`` or nothing.
-
-    >>> escape_cells(pd.Series(["=1+1", "'quoted", "", None, "plain"])).tolist()
-    ["'=1+1", "''quoted", "'", None, 'plain']
-    """
-    cells = values.to_numpy(dtype=object).tolist()
-    # The first character decides (the empty string's is ""): one set lookup per cell.
-    starts = frozenset((*FORMULA_STARTS, ESCAPE, ""))
-    out = [
-        (ESCAPE + cell if cell[:1] in starts else cell)
-        if type(cell) is str
-        else None
-        if cell is None or (type(cell) is float and cell != cell) or is_missing(cell)
-        else _text(cell)
-        for cell in cells
-    ]
-    return np.array(out, dtype=object)
-
-
-def _text(value: Any) -> str:
-    """An extra column's non-text value (a future Graph's object or number) as text."""
-    import json
-
-    if isinstance(value, (dict, list)):
-        return json.dumps(value, ensure_ascii=False)
-    return str(value)
-
-
-def write_csv(frame: pd.DataFrame, path: str | os.PathLike[str] | Any) -> None:
-    """Write an activities frame as CSV (the rules in this module's docstring) with ``@learnkit.etag``.
-
-    The etag is computed from the frame's values, unless the frame has one already
-    (it was read with ``read_csv``): then that one is kept, since it names the values
-    the rows were exported with. Extra columns are written after the known ones.
-
-    Example: ``write_csv(read_activities(client, reg), "activities.csv")``
-    """
-    out: dict[str, Any] = {}
-    for name in ACTIVITY_COLUMNS:
-        column = frame[name] if name in frame.columns else pd.Series(None, index=frame.index, dtype=object)
-        if name in INSTANT_PROPERTIES:
-            out[name] = iso_texts(column, "Z")
-        elif name == LOCAL_COLUMN:
-            out[name] = iso_texts(column)
-        elif name == "completionPercentage":
-            out[name] = column.astype("Int64")
-        else:
-            out[name] = escape_cells(column)
-    for name in frame.columns:
-        if name not in ACTIVITY_COLUMNS and name != ETAG_COLUMN:
-            out[str(name)] = escape_cells(frame[name])
-    # A frame read from a CSV keeps the etags it was exported with: they name the base, not the edit.
-    out[ETAG_COLUMN] = frame[ETAG_COLUMN].to_numpy(dtype=object) if ETAG_COLUMN in frame.columns else row_etags(frame)
-    _write(pd.DataFrame(out, index=frame.index), path)
-
-
-def write_table(frame: pd.DataFrame, path: str | os.PathLike[str] | Any) -> None:
-    """Write any table learnkit hands a person as CSV (the audit's findings, a run's report): every text cell
-    escaped as ``write_csv`` escapes it (a leading ``'`` where a spreadsheet would run a formula), numbers and
-    booleans as they are, the index left out.
-
-    Example: ``write_table(result.findings.reset_index(), "findings.csv")``
-    """
-    out = {
-        str(name): escape_cells(column)
-        if column.dtype == object or isinstance(column.dtype, pd.StringDtype)
-        else column
-        for name, column in frame.items()
-    }
-    _write(pd.DataFrame(out, index=frame.index), path)
-
-
-def _write(table: pd.DataFrame, path: str | os.PathLike[str] | Any) -> None:
-    try:
-        # RFC 4180's CRLF: the csv writer quotes a field holding any line-terminator character, so a
-        # lone carriage return inside a note is quoted too (with "\n" alone it would end the row when read).
-        table.to_csv(path, index=False, lineterminator="\r\n")
-    except UnicodeEncodeError as exc:
-        bad = exc.object[exc.start : exc.end]
-        raise InvalidInputError(
-            "csv", "invalid", f"a cell holds {bad!r}, which is not Unicode text (a lone surrogate): fix it first"
-        ) from None
-
-
-# --- reading the file --------------------------------------------------------------
-
-_BOMS = (
-    (codecs.BOM_UTF32_LE, "utf-32"),
-    (codecs.BOM_UTF32_BE, "utf-32"),
-    (codecs.BOM_UTF8, "utf-8-sig"),
-    (codecs.BOM_UTF16_LE, "utf-16"),
-    (codecs.BOM_UTF16_BE, "utf-16"),
-)
-# C0 controls other than tab, line feed and carriage return: never in a text CSV.
-_CONTROLS = frozenset(range(0x20)) - {0x09, 0x0A, 0x0D}
-
-
-def _decode(data: bytes, name: str) -> str:
-    """The file's text: UTF-8 or UTF-16/32 by byte-order mark, else UTF-8, else Windows-1252; refused otherwise."""
-    for bom, encoding in _BOMS:
-        if data.startswith(bom):
-            try:
-                return data.decode(encoding)
-            except UnicodeDecodeError as exc:
-                raise InvalidInputError(
-                    "csv", "invalid", f"{name} starts as {encoding.upper()} but is not: byte {exc.start} is wrong"
-                ) from None
-    if data.startswith(b"PK\x03\x04"):
-        raise InvalidInputError(
-            "csv", "invalid", f"{name} is a workbook (.xlsx), not a CSV: save it as 'CSV UTF-8' and try again"
-        )
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        try:
-            text = data.decode("cp1252")
-        except UnicodeDecodeError:
-            text = ""
-        if not text or _CONTROLS.intersection(data):
-            raise InvalidInputError(
-                "csv",
-                "invalid",
-                f"{name} is not text in UTF-8, UTF-16 (with a byte-order mark) or Windows-1252: "
-                "save it as 'CSV UTF-8' and try again",
-            ) from None
-        return text
-    if b"\x00" in data[:4096]:
-        raise InvalidInputError(
-            "csv",
-            "invalid",
-            f"{name} looks like UTF-16 without a byte-order mark: save it as 'CSV UTF-8' and try again",
-        )
-    return text
-
-
-def _raw_table(source: str | os.PathLike[str] | Any) -> pd.DataFrame:
-    """The CSV's cells as text, every column, nothing interpreted; ``InvalidInputError`` for a file that is not one."""
-    if isinstance(source, (str, os.PathLike)):
-        name = str(source)
-        try:
-            data = Path(source).read_bytes()
-        except FileNotFoundError:
-            raise InvalidInputError("csv", "invalid", f"{name}: no such file") from None
-        except IsADirectoryError:
-            raise InvalidInputError("csv", "invalid", f"{name} is a directory, not a CSV file") from None
-        except PermissionError:
-            raise InvalidInputError("csv", "invalid", f"{name}: not allowed to read it") from None
-        text = _decode(data, name)
-    else:
-        name = str(getattr(source, "name", "the CSV"))
-        content = source.read()
-        text = _decode(content, name) if isinstance(content, bytes) else str(content)
-    if not text[:4096].strip("\ufeff \t\r\n") and not text.strip("\ufeff \t\r\n"):
-        raise InvalidInputError("csv", "empty", f"{name} is empty: export one with `learnkit export`")
-    try:
-        # pandas' C parser is quickest on UTF-8 bytes (text it would encode again, a chunk at a time).
-        data = text.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        bad = exc.object[exc.start : exc.end]
-        raise InvalidInputError("csv", "invalid", f"{name} holds {bad!r}, which is not Unicode text") from None
-    try:
-        # Only an empty cell is missing ("NA" or "null" are text); pandas finds them in C.
-        raw = pd.read_csv(io.BytesIO(data), dtype=object, keep_default_na=False, na_values=[""], encoding="utf-8")
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
-        raise InvalidInputError("csv", "invalid", f"{name} is not a well-formed CSV: {exc}".strip()) from None
-    repeated = [
-        c
-        for c in raw.columns
-        if "." in str(c) and str(c).rsplit(".", 1)[0] in raw.columns and str(c).rsplit(".", 1)[1].isdigit()
-    ]
-    if repeated:
-        raise InvalidInputError("csv", "invalid", f"{name} has the column {repeated[0].rsplit('.', 1)[0]!r} twice")
-    raw.attrs["escaped"] = _has_escapes(text)
-    return raw
-
-
-# What a cell can begin after: the file's start (seen as a comma), a comma, a line break.
-_CELL_START = ",\n\r"
-
-
-def _has_escapes(text: str) -> bool:
-    r"""Whether any cell may begin with ``'``: without one, no cell needs unescaping.
-
-    Only the apostrophes are visited (found in C), each checked for what is before it:
-    a note's "don't" costs one look.
-
-    >>> _has_escapes("name,note,don't"), _has_escapes("name,note,'=1+1"), _has_escapes('a\r\n"\'=1,2"')
-    (False, True, True)
-    """
-    find = text.find
-    at = find(ESCAPE)
-    while at != -1:
-        before = text[at - 1] if at else ","
-        if before in _CELL_START or (before == '"' and (at == 1 or text[at - 2] in _CELL_START)):
-            return True
-        at = find(ESCAPE, at + 1)
-    return False
 
 
 # --- reading and validating --------------------------------------------------------
@@ -404,12 +198,18 @@ class _Cells:
 
 def _cells(source: str | os.PathLike[str] | Any) -> _Cells:
     """The values of every cell, read the one way both ``read_csv`` and ``read_records`` read them."""
-    raw = _raw_table(source)
+    raw = raw_table(source)
     raw.index = pd.RangeIndex(2, 2 + len(raw), name="row")
     extras = tuple(str(c) for c in raw.columns if c not in ACTIVITY_COLUMNS and c != ETAG_COLUMN)
     for name in ADDRESS_PROPERTIES:
         if name not in raw.columns:
-            raise InvalidInputError(name, "required", f"the CSV needs a {name!r} column to address each record")
+            found = ", ".join(repr(str(c)) for c in raw.columns[:6]) + (", ..." if len(raw.columns) > 6 else "")
+            raise InvalidInputError(
+                name,
+                "required",
+                f"the file needs a {name!r} column to address each record; its header row has {found} "
+                "(a CSV separated by ',', ';' or tabs, as `learnkit export` writes it)",
+            )
     problems: list[tuple[Any, str, str]] = []
     columns: dict[str, Any] = {}
     escaped = bool(raw.attrs.get("escaped", True))

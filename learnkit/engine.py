@@ -10,6 +10,10 @@ Example: ``Engine(client, rows, journal=book, run_id=run, ...).run()``
 
 from __future__ import annotations
 
+from learnkit._extras import require
+
+require("bulk", __name__)  # before the imports: a missing extra is named, not a bare ModuleNotFoundError
+
 import copy
 import functools
 import heapq

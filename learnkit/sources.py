@@ -260,7 +260,7 @@ def read_keys(path: str | Path, columns: Sequence[str] = (), what: str = "keys")
     >>> read_keys(folder / "keys.csv", ["externalcourseActivityId"])
     ['=k3', 'k4']
     """
-    from learnkit.csvfile import ESCAPE, _decode  # the one rule for the encodings a file may be in
+    from learnkit.csvio import ESCAPE, _decode  # the one rule for the encodings a file may be in
 
     name = str(path)
     try:

@@ -25,6 +25,7 @@ LAYERS: dict[str, tuple[str, str]] = {
     "learnkit[bulk]": ("[bulk]", "+ pandas, CSV, bulk $batch, journal"),
     "learnkit[sandbox]": ("[sandbox]", "+ the embedded Graph"),
     "learnkit[widgets]": ("[widgets]", "+ ipywidgets workbench (includes bulk)"),
+    "learnkit[excel]": ("[excel]", "+ openpyxl, .xlsx export and apply (includes bulk)"),
     "learnkit[notebook]": ("[notebook]", "everything, with JupyterLab and Voila"),
 }
 

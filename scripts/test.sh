@@ -15,5 +15,7 @@ if [ ! -x /usr/bin/chromium ]; then
   fi
 fi
 
-python -m pip install -q -e ".[test]"
+# The test tools are a dependency group (PEP 735), not an extra: pip reads groups from 25.1 on.
+python -m pip install -q --upgrade "pip>=25.1"
+python -m pip install -q -e ".[notebook]" --group test
 python -m pytest "$@"

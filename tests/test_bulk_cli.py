@@ -186,3 +186,68 @@ def test_an_untouched_export_applies_nothing_and_starts_no_run(
     assert status == 0 and out.startswith("nothing to apply: ") and "journal" not in out
     status, out, _ = run(["runs", "--journal", connection[3]], capsys)
     assert "apply" not in out
+
+
+# --- Excel ---------------------------------------------------------------------------------------
+
+
+def test_an_exported_workbook_opened_and_saved_applies_nothing_and_an_edited_one_shows_its_diff(
+    sb: Any, connection: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import openpyxl
+
+    client = GraphClient.for_sandbox(sb)
+    original = state(client, sb)
+    path = tmp_path / "activities.xlsx"
+    ids = keys_csv(sb, tmp_path / "keys.csv")
+    status, _, err = run(
+        ["export", "--provider", sb.demo["registration_id"], "--ids", ids, "-o", str(path), *connection[:2]], capsys
+    )
+    assert status == 0 and f"to {path}" in err
+    book = openpyxl.load_workbook(path)
+    book.save(path)  # opened and saved by a spreadsheet program, nothing edited
+    status, out, _ = run(["apply", str(path), *connection], capsys)
+    assert status == 0 and out.startswith("nothing to apply: ") and "journal" not in out
+
+    sheet = book["activities"]
+    column = {cell.value: cell.column for cell in sheet[1]}
+    row = next(r for r in range(2, sheet.max_row + 1) if sheet.cell(r, column["id"]).value == sb.demo["assignment_id"])
+    sheet.cell(row, column["status"]).value = "completed"
+    sheet.cell(row, column["completionPercentage"]).value = 100
+    book.save(path)
+    status, out, _ = run(["apply", str(path), "--dry-run", "--no-progress", *connection], capsys)
+    assert status == 0 and "dry run: nothing sent" in out
+    assert f'row {row} {sb.demo["assignment_id"]}: status: "' in out and '→ "completed"' in out
+    assert state(client, sb) == original
+    status, out, _ = run(["apply", str(path), "--no-progress", *connection], capsys)
+    assert status == 0 and out.splitlines()[1] == "applied 1 (of 1 rows)", out
+    assignment = client.get_activity(sb.demo["assignment_id"])
+    assert assignment.status == "completed" and assignment.completionPercentage == 100
+
+
+def test_a_workbook_with_a_formula_is_refused_in_one_line_before_a_run_starts(
+    sb: Any, connection: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import openpyxl
+
+    path = tmp_path / "activities.xlsx"
+    ids = keys_csv(sb, tmp_path / "keys.csv")
+    assert (
+        main(["export", "--provider", sb.demo["registration_id"], "--ids", ids, "-o", str(path), *connection[:2]]) == 0
+    )
+    book = openpyxl.load_workbook(path)
+    sheet = book["activities"]
+    status_column = next(cell.column for cell in sheet[1] if cell.value == "status")
+    sheet.cell(2, status_column).value = "=B2"
+    book.save(path)
+    status, out, err = run(["apply", str(path), *connection], capsys)
+    assert status != 0 and "row 2, status: holds a formula (=B2)" in err and "journal" not in out
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_an_exported_csv_starts_with_the_byte_order_mark_excel_needs(
+    sb: Any, connection: list[str], tmp_path: Path
+) -> None:
+    path = tmp_path / "activities.csv"
+    raw = export(sb, connection, path)  # pandas reads it (it skips the mark)
+    assert path.read_bytes().startswith(b"\xef\xbb\xbfid,@odata.type,") and raw.columns[0] == "id"

@@ -18,7 +18,6 @@ from learnkit._columnar import crc32_matrix, decode_fingerprints, hex_fingerprin
 from learnkit.csvfile import (
     ETAG_COLUMN,
     PlanList,
-    _has_escapes,
     _plans,
     plan_csv,
     plans_from_frame,
@@ -26,6 +25,7 @@ from learnkit.csvfile import (
     unchanged_rows,
     write_csv,
 )
+from learnkit.csvio import _has_escapes
 from learnkit.frame import activities_frame, etags_match, frame_to_activities, parse_datetimes, row_etags
 from learnkit.models import ASSIGNMENT_TYPE, SELF_INITIATED_TYPE
 from learnkit.plans import InvalidRowsError, activity_etag, edited_only

@@ -114,7 +114,7 @@ def _cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str,
 
 
 def _findings(path: Path) -> set[tuple[str, str]]:
-    with path.open(newline="", encoding="utf-8") as handle:
+    with path.open(newline="", encoding="utf-8-sig") as handle:
         return {(row["rule"], row["id"]) for row in csv.DictReader(handle)}
 
 
@@ -141,7 +141,7 @@ def test_cli_audit_fixes_apply_audit_again_then_undo_last(
     out, first = audit_cli("first", "--fixes", str(fixes))
     ids = {i for _, i in first}
     assert first == seeded_pairs(ids)
-    with fixes.open(newline="", encoding="utf-8") as handle:
+    with fixes.open(newline="", encoding="utf-8-sig") as handle:
         fixed = [row["id"] for row in csv.DictReader(handle)]
     assert fixed and f"{len(fixed)} fixed records written" in out
 
@@ -171,7 +171,7 @@ def test_an_export_holding_an_unknown_time_zone_applies_an_edit_of_another_row(
     export = ["export", "--provider", sb.demo["registration_id"], "--ids", ids, "-o", str(sheet), *connection]
     status, _, err = _cli(export, capsys)
     assert status == 0, err
-    with sheet.open(newline="", encoding="utf-8") as handle:
+    with sheet.open(newline="", encoding="utf-8-sig") as handle:
         rows = list(csv.DictReader(handle))
     odd = {row["id"] for row in rows if row["dueDateTime.timeZone"] == "Eastern Time"}
     assert odd and odd <= set(SEEDED_INCONSISTENCIES["unknown-time-zone"])

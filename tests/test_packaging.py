@@ -69,12 +69,14 @@ def test_version_license_and_metadata() -> None:
 def test_the_bare_install_is_the_client_and_each_extra_is_a_layer() -> None:
     project = PYPROJECT["project"]
     bare = {re.split(r"[<>=\[ ]", d)[0].lower() for d in project["dependencies"]}
-    assert bare == {"pydantic", "requests", "msal", "msal-extensions", "platformdirs", "tzlocal"}
+    # urllib3 too: learnkit imports its pools and errors itself (learnkit._transport).
+    assert bare == {"pydantic", "requests", "msal", "msal-extensions", "platformdirs", "tzlocal", "urllib3"}
     extras = project["optional-dependencies"]
-    assert {"bulk", "widgets", "sandbox", "notebook", "test"} <= set(extras)
-    assert "learnkit[bulk]" in extras["widgets"]
+    assert set(extras) == {"bulk", "widgets", "sandbox", "excel", "notebook"}
+    assert "learnkit[bulk]" in extras["widgets"] and "learnkit[bulk]" in extras["excel"]
     assert any(
-        d.startswith("learnkit[") and all(x in d for x in ("bulk", "widgets", "sandbox")) for d in extras["notebook"]
+        d.startswith("learnkit[") and all(x in d for x in ("bulk", "widgets", "sandbox", "excel"))
+        for d in extras["notebook"]
     )
     # Every third-party module the message map names is installed by the extra it names.
     names = {extra: " ".join(extras[extra]).lower() for extra in extras}
@@ -85,6 +87,37 @@ def test_the_bare_install_is_the_client_and_each_extra_is_a_layer() -> None:
 
 def test_the_readme_first_command_installs_everything() -> None:
     assert 'python -m pip install ".[notebook]"' in (ROOT / "README.md").read_text()
+
+
+def test_the_repositorys_own_tools_are_dependency_groups_not_extras() -> None:
+    """PEP 735: what the tests and benchmarks need is not published; the project itself is installed apart."""
+    groups = PYPROJECT["dependency-groups"]
+    assert set(groups) == {"test-core", "test", "bench"}
+    assert {"include-group": "test-core"} in groups["test"]
+    names = {re.split(r"[<>=\[ ]", d)[0].lower() for group in groups.values() for d in group if isinstance(d, str)}
+    assert {"pytest", "nbval", "mypy", "msgraph-sdk", "packaging"} <= names and "learnkit" not in names
+    assert "--group test" in (ROOT / "scripts" / "test.sh").read_text()
+
+
+def test_every_dependency_declares_the_lower_bound_ci_installs() -> None:
+    """scripts/lowest.py turns the core's bounds into the constraints .ci/run's lowest-versions step installs."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("lowest", ROOT / "scripts" / "lowest.py")
+    assert spec is not None and spec.loader is not None
+    lowest = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(lowest)
+    assert lowest.lowest("msal>=1.28.1") == "msal==1.28.1"
+    assert lowest.lowest("pandas>=2.0,<4; python_version >= '3.10'") == 'pandas==2.0; python_version >= "3.10"'
+    with pytest.raises(SystemExit, match="no lower bound"):
+        lowest.lowest("requests")
+    pins = [lowest.lowest(d) for d in PYPROJECT["project"]["dependencies"]]
+    assert any(p.startswith("urllib3==2.") for p in pins) and any(p.startswith("pydantic==2.1") for p in pins)
+    for extra in PYPROJECT["project"]["optional-dependencies"].values():
+        for requirement in extra:
+            if not requirement.startswith("learnkit["):
+                lowest.lowest(requirement)  # every extra's requirement has a lower bound too
+    assert "scripts/test-lowest.sh" in (ROOT / ".ci" / "run").read_text()
 
 
 HIDE = "import sys\nfor name in {hidden!r}:\n    sys.modules[name] = None  # as if not installed\n"
@@ -105,6 +138,7 @@ def run_hidden(hidden: list[str], code: str) -> subprocess.CompletedProcess[str]
         (["tqdm"], "learnkit.apply_csv", "bulk"),
         (["fastapi", "uvicorn"], "learnkit.sandbox.start", "sandbox"),
         (["ipywidgets"], "learnkit.widgets.ActivityForm", "widgets"),
+        (["openpyxl"], "learnkit.write_xlsx", "excel"),
     ],
 )
 def test_a_part_without_its_extra_says_which_to_install(hidden: list[str], use: str, extra: str) -> None:
@@ -142,6 +176,56 @@ def test_a_command_without_its_extra_is_one_line_and_exit_2() -> None:
     assert done.returncode == 2, done.stderr
     assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
     assert "learnkit[bulk]" in done.stderr
+
+
+def _learnkit_modules() -> list[str]:
+    """Every module of the package, found on disk (importing would stop at the first missing extra)."""
+    package = ROOT / "learnkit"
+    names = []
+    for path in sorted(package.rglob("*.py")):
+        parts = path.relative_to(ROOT).with_suffix("").parts
+        names.append(".".join(parts[:-1] if parts[-1] == "__init__" else parts))
+    return names
+
+
+def test_every_module_of_an_extra_names_the_extra_however_it_is_imported() -> None:
+    """With every extra's modules missing, a module imports (the core) or raises ImportError naming its extra."""
+    modules = [m for m in _learnkit_modules() if m != "learnkit.__main__"]
+    code = (
+        "import importlib, json, sys\n"
+        "from learnkit._extras import MissingExtraError\n"
+        "said = {}\n"
+        f"for name in {modules!r}:\n"
+        "    try:\n"
+        "        importlib.import_module(name)\n"
+        "        said[name] = 'core'\n"
+        "    except MissingExtraError as exc:\n"
+        "        said[name] = exc.extra\n"
+        "    except ImportError as exc:\n"
+        "        said[name] = f'bare {type(exc).__name__}: {exc}'\n"
+        "try:\n"
+        "    from learnkit.audit import audit  # the README's spelling\n"
+        "except MissingExtraError as exc:\n"
+        "    said['from learnkit.audit import audit'] = exc.extra\n"
+        "print(json.dumps(said))\n"
+    )
+    done = run_hidden(sorted(EXTRA_OF), code)
+    assert done.returncode == 0, done.stderr
+    said = json.loads(done.stdout)
+    assert not [m for m, extra in said.items() if extra.startswith("bare")], said
+    for name in ("learnkit.frame", "learnkit.csvfile", "learnkit.journal", "learnkit.bulk", "learnkit.audit"):
+        assert said[name] == "bulk"
+    assert said["from learnkit.audit import audit"] == "bulk"
+    assert said["learnkit.sandbox.server"] == "sandbox" and said["learnkit.widgets.table"] == "widgets"
+    assert said["learnkit.client"] == said["learnkit.models"] == said["learnkit.update"] == "core"
+    # With only openpyxl missing, the workbook module names the excel extra and the CSV path still works.
+    done = run_hidden(
+        ["openpyxl"],
+        "from learnkit._extras import MissingExtraError\nimport learnkit.csvfile\n"
+        "try:\n    import learnkit.xlsxfile\nexcept MissingExtraError as exc:\n    print(exc.extra, exc)\n",
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("excel ") and "learnkit[excel]" in done.stdout
 
 
 def test_require_names_the_extra_of_a_hidden_module() -> None:
@@ -217,3 +301,38 @@ def test_a_bare_install_imports_and_patches_a_sandbox(wheel: Path, clean_sandbox
     assert "learnkit[bulk]" in lines[1]
     stored = learnkit.GraphClient.for_sandbox(clean_sandbox).get_activity(clean_sandbox.demo["assignment_id"])
     assert stored.completionPercentage == 42
+
+
+def test_binders_lock_pins_every_package_and_satisfies_what_learnkit_notebook_declares() -> None:
+    """binder/requirements.txt is a lock (one version each) that still meets pyproject.toml's bounds."""
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+    from packaging.version import Version
+
+    lines = [ln for ln in (ROOT / "binder" / "requirements.txt").read_text().splitlines() if ln and ln[0] != "#"]
+    pinned = {}
+    for line in lines:
+        name, _, pin = line.partition("==")
+        assert pin and not set(pin) & set("<>=!~ ;"), f"not pinned: {line!r}"
+        pinned[canonicalize_name(name)] = Version(pin)
+    assert "learnkit" not in pinned  # postBuild installs the checkout itself
+    extras = PYPROJECT["project"]["optional-dependencies"]
+    wanted, todo, seen = list(PYPROJECT["project"]["dependencies"]), ["notebook"], set()
+    while todo:
+        extra = todo.pop()
+        seen.add(extra)
+        for text in extras[extra]:
+            requirement = Requirement(text)
+            if requirement.name == "learnkit":
+                todo.extend(e for e in requirement.extras if e not in seen)
+            else:
+                wanted.append(text)
+    for text in wanted:
+        requirement = Requirement(text)
+        name = canonicalize_name(requirement.name)
+        assert name in pinned, f"binder/requirements.txt lacks {requirement.name}: run scripts/lock-binder.sh"
+        assert requirement.specifier.contains(pinned[name], prereleases=True), (
+            f"binder/requirements.txt pins {name}=={pinned[name]}, outside {requirement}: run scripts/lock-binder.sh"
+        )
+    assert "--no-deps -e ." in (ROOT / "binder" / "postBuild").read_text()
+    assert "scripts/test-binder.sh" in (ROOT / ".ci" / "run").read_text()

@@ -8,7 +8,8 @@ installs learnkit from the copy, and every later ``python`` and ``learnkit`` is 
 
 Shell blocks go, line by line, to one ``bash`` session, as if pasted into one terminal (so the
 ``learnkit sandbox --json > sb.json &`` of one block is the ``%1`` that a later one kills). Where
-the README asks the reader to do something by hand between two blocks (edit ``activities.csv``),
+the README asks the reader to do something by hand between two blocks (edit ``activities.csv``, or
+``activities.xlsx`` in Excel),
 the test does it. Three things differ from a reader's terminal, each on purpose:
 
 - ``bash scripts/test.sh`` runs with ``PYTEST_ADDOPTS=--collect-only``: it installs what the tests
@@ -244,7 +245,7 @@ def reader(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Reader]:
 def edit_activities_csv(reader: Reader) -> None:
     """What the README asks between export and apply: change cells of the demo assignment in the CSV."""
     path = reader.clone / "activities.csv"
-    with path.open(newline="", encoding="utf-8") as handle:
+    with path.open(newline="", encoding="utf-8-sig") as handle:
         rows = list(csv.DictReader(handle))
     assert rows, "the export wrote no activities"
     fields = list(rows[0])
@@ -256,8 +257,30 @@ def edit_activities_csv(reader: Reader) -> None:
         writer.writerows(rows)
 
 
+def edit_activities_xlsx(reader: Reader) -> None:
+    """The same in the workbook, as Excel would save it: the demo assignment completed."""
+    import openpyxl
+
+    path = reader.clone / "activities.xlsx"
+    book = openpyxl.load_workbook(path)
+    sheet = book["activities"]
+    column = {cell.value: cell.column for cell in sheet[1]}
+    row = next(
+        r
+        for r in range(2, sheet.max_row + 1)
+        if str(sheet.cell(r, column["@odata.type"]).value).endswith("learningAssignment")
+        and sheet.cell(r, column["status"]).value != "completed"
+    )
+    sheet.cell(row, column["status"]).value = "completed"
+    sheet.cell(row, column["completionPercentage"]).value = 100
+    book.save(path)
+
+
 #: prose before a block -> the step a reader takes by hand before typing it
-BY_HAND: dict[str, Callable[[Reader], None]] = {"Edit `activities.csv`": edit_activities_csv}
+BY_HAND: dict[str, Callable[[Reader], None]] = {
+    "Edit `activities.csv`": edit_activities_csv,
+    "Edit `activities.xlsx`": edit_activities_xlsx,
+}
 
 #: a command the README says serves until interrupted
 SERVES = re.compile(r"^learnkit sandbox --json\s*(#.*)?$")
@@ -321,6 +344,8 @@ def _expect(line: str, status: int, out: str, err: str) -> None:
         assert re.search(r"\d+ tests collected", out), out[-2000:]
     if "apply" in line and "--dry-run" in line:
         assert "dry run: nothing sent" in out and '"notStarted" → "completed"' in out, out
+    elif re.match(r"learnkit apply .*# \"nothing to apply\"", line):
+        assert out.startswith("nothing to apply: ") and "journal" not in out, out
     elif re.match(r"learnkit apply .*fixes\.csv", line):
         assert re.match(r"(journal \S+\n.*applied \d+|nothing to apply: )", out), out
     elif re.match(r"learnkit apply ", line):
@@ -333,7 +358,7 @@ def _expect(line: str, status: int, out: str, err: str) -> None:
         # The README states these counts for the seeded demo provider at AUDIT_NOW.
         assert "18 findings on 16 of 417 records" in out and "5 fixed records written" in out, out
     if line.startswith("learnkit export") and "--ids keys.csv" in line:
-        assert "exported 417 activities to activities.csv" in err and "not found" not in err, err
+        assert re.search(r"exported 417 activities to activities\.(csv|xlsx)\n", err) and "not found" not in err, err
     if line.startswith("learnkit runs"):
         assert " apply " in out and "finished: applied 1" in out, out
     if line.startswith(("learnkit undo", "learnkit redo")):

@@ -603,7 +603,7 @@ def test_export_by_external_ids_writes_the_csv_the_list_writes_for_them(
     assert status == 0 and err == f"exported {len(keys)} activities to {tmp_path / 'some.csv'}\n"
     expected = io.StringIO(newline="")
     write_csv(listed[listed["externalcourseActivityId"].isin(keys)].reset_index(drop=True), expected)
-    assert (tmp_path / "some.csv").read_bytes() == expected.getvalue().encode("utf-8")
+    assert (tmp_path / "some.csv").read_bytes() == expected.getvalue().encode("utf-8-sig")  # a file: with the mark
 
 
 def test_export_says_what_was_not_found_in_one_line(

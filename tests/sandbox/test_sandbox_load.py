@@ -37,7 +37,7 @@ def export(info: dict[str, Any], registration: str, folder: Path, name: str) -> 
     # The whole provider, as the list gives it: the sandboxes here serve it (contract metadata).
     argv = ["export", "--sandbox-json", str(described), "--provider", registration, "--list", "-o", str(out)]
     assert cli.main(argv) == 0
-    return out.read_text()
+    return out.read_text(encoding="utf-8-sig")  # the export starts with the byte-order mark Excel needs
 
 
 def rows(text: str) -> list[dict[str, str]]:
