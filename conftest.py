@@ -1,10 +1,9 @@
-"""Whatever pytest runs here (tests, doctests, nbval): the editor app and the bulk runs' record leases never reuse a
-person's or an earlier run's data.
+"""What every test of the repository shares, wherever pytest starts (tests, doctests, notebooks).
 
-``notebooks/editor-app.ipynb`` keeps its sandbox and journal in ``LEARNKIT_EDITOR_STATE``
-(a folder in the user's data directory by default). Each pytest session gets a new
-temporary one, and a sandbox a person named in ``LEARNKIT_SANDBOX_JSON`` is not used;
-the kernels nbval starts inherit this environment.
+Each test process keeps learnkit's data folder (leases, the token cache, the app's sandbox) in a
+temporary folder of its own (``$LEARNKIT_DATA_DIR``): the suite never touches the user's, and the
+processes ``pytest -n`` starts never share one. The notebooks (nbval) and the browser tests are
+marked ``slow``, so ``pytest -m "not slow"`` is the fast layer.
 """
 
 from __future__ import annotations
@@ -15,16 +14,19 @@ import tempfile
 
 import pytest
 
-_STATE = tempfile.mkdtemp(prefix="learnkit-editor-state-")
+_DATA_DIR = tempfile.mkdtemp(prefix="learnkit-test-data-")
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    os.environ["LEARNKIT_EDITOR_STATE"] = _STATE
-    # Bulk runs lease records in a file of the user's; the suite's runs use one of their own.
-    os.environ["LEARNKIT_LEASES"] = os.path.join(_STATE, "leases.sqlite")
-    os.environ.pop("LEARNKIT_SANDBOX_JSON", None)
-    os.environ.pop("LEARNKIT_EDITOR_RESET", None)
+    os.environ["LEARNKIT_DATA_DIR"] = _DATA_DIR  # the notebooks' kernels and the commands inherit it
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    shutil.rmtree(_STATE, ignore_errors=True)
+    shutil.rmtree(_DATA_DIR, ignore_errors=True)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The notebooks under nbval and the tests in a browser are slow: each starts a kernel or Chromium."""
+    for item in items:
+        if item.path.suffix == ".ipynb" or "browser" in item.path.parts:
+            item.add_marker(pytest.mark.slow)

@@ -112,7 +112,7 @@ def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exit:
         main(["apply"])
     assert exit.value.code == 2
-    assert "EDITS.csv" in capsys.readouterr().err
+    assert "EDITS" in capsys.readouterr().err
 
 
 # --- a user's mistakes and an unreachable service ------------------------------------------------

@@ -322,7 +322,9 @@ def test_retry_after_as_an_http_date_is_waited_for(server: Misbehaving) -> None:
     assert len(waits) == 1 and 25 <= waits[0] <= 30
 
 
-@pytest.mark.parametrize("header", ["-5", email.utils.formatdate(time.time() - 3600, usegmt=True)])
+@pytest.mark.parametrize(
+    "header", ["-5", email.utils.formatdate(time.time() - 3600, usegmt=True)], ids=["negative", "an-hour-ago"]
+)
 def test_retry_after_in_the_past_or_negative_is_no_wait(server: Misbehaving, header: str) -> None:
     def throttle_once(sock: socket.socket, n: int) -> None:
         if n == 1:

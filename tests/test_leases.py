@@ -64,6 +64,7 @@ def overlapping_plans(client: GraphClient, reg: str, ids: list[str], value: int,
     return diff(before, edited)
 
 
+@pytest.mark.slow  # two applies racing over a slow sandbox
 def test_two_concurrent_applies_never_both_apply_a_record(sb: Any, client: GraphClient, tmp_path: Path) -> None:
     reg = sb.demo["registration_id"]
     frame = everything(client, sb)
@@ -103,6 +104,7 @@ def test_two_concurrent_applies_never_both_apply_a_record(sb: Any, client: Graph
         sb.set_latency(0)
 
 
+@pytest.mark.slow  # two processes
 def test_two_apply_processes_on_overlapping_rows(sb: Any, tmp_path: Path) -> None:
     info = tmp_path / "sb.json"
     info.write_text(json.dumps(sb.to_json()))

@@ -61,6 +61,7 @@ def test_committed_outputs_hold_no_token_or_key(path: Path) -> None:
     assert "PRIVATE KEY" not in shown
 
 
+@pytest.mark.slow  # a kernel per notebook
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_a_fresh_run_shows_none_of_the_secrets_it_held(path: Path, tmp_path: Path) -> None:
     notebook = nbformat.read(path, as_version=4)

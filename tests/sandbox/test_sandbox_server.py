@@ -244,7 +244,7 @@ def test_cli_keys_out_writes_the_demo_providers_keys_as_the_sources_read_them(tm
     try:
         assert proc.stdout is not None
         json.loads(proc.stdout.readline())  # written before the JSON line
-        assert keys.read_text(encoding="utf-8").splitlines()[0] == "id,externalcourseActivityId"
+        assert keys.read_text(encoding="utf-8-sig").splitlines()[0] == "id,externalcourseActivityId"
     finally:
         proc.send_signal(signal.SIGINT)
         proc.communicate(timeout=15)
