@@ -365,9 +365,7 @@ class Engine:
         if self._pool is not None:
             return
         self._plan_reads()
-        self._pool = ThreadPoolExecutor(
-            max_workers=self.concurrency, thread_name_prefix="learnkit-bulk"
-        )
+        self._pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="learnkit-bulk")
         self._dispatch(self.clock())
 
     def settled(self, rows: Sequence[Row]) -> None:

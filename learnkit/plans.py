@@ -19,7 +19,7 @@ import hashlib
 import json
 import zlib
 import zoneinfo
-from collections.abc import Collection, Hashable, Mapping, Sequence
+from collections.abc import Callable, Collection, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal
@@ -237,10 +237,13 @@ def field_hash(name: str, value_json: str) -> str:
 # encoder is built once here, as ``JSONEncoder.iterencode`` would build it, without the cycle check
 # (``markers``: its state is per call); what is encoded here is JSON read or validated, never cyclic.
 _ENCODER = json.JSONEncoder(separators=(",", ":"))
+_MAKE_C_ENCODER: Callable[..., Callable[[Any, int], Sequence[str]]] | None = getattr(
+    json.encoder, "c_make_encoder", None
+)  # CPython's (not in typeshed); None elsewhere
 _C_ENCODER = (
     None
-    if json.encoder.c_make_encoder is None
-    else json.encoder.c_make_encoder(
+    if _MAKE_C_ENCODER is None
+    else _MAKE_C_ENCODER(
         None, _ENCODER.default, json.encoder.encode_basestring_ascii, None, ":", ",", False, False, True
     )
 )
