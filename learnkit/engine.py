@@ -58,7 +58,7 @@ RESULT_COLUMNS = ("id", "status", "code", "message", "attempts", "patch", "befor
 #: The statuses a row can end in; in a dry run, a row that would be sent ends in ``dry-run``.
 FINAL = frozenset({"applied", "unchanged", "conflict", "failed", "dry-run"})
 #: Requests in flight at most (batches and pages alike). Measured on the sandbox at 50 ms latency
-#: (benchmarks/RESULTS.md, the sweep): 16 was 1.3x as fast as 8, and more gained little; pacing brings
+#: (benchmarks/RESULTS.md): 16 was 1.3x as fast as 8, and more gained little; pacing brings
 #: it down when throttled.
 DEFAULT_CONCURRENCY = 16
 #: Records per page when reading a provider's list (Graph's largest ``$top`` for it).
