@@ -7,31 +7,39 @@ sandbox in its own process, and every run is verified by reading the provider ba
 
 The contenders, each written as its documentation recommends:
 
-- learnkit ``bulk.apply`` of ``diff(before, edited)``: journaled, conflict-checked
-  (reads the provider's list by the page), ``$batch`` of 20, adaptive concurrency.
+- learnkit ``bulk.apply`` of ``diff(before, edited)``: journaled, record leases, conflict-checked
+  (reads the provider's list by the page), ``$batch`` of 20, at ``concurrency=N``: its page reads
+  and its batches share those N requests in flight.
   Every contender's clock starts with its requests built (learnkit's plans from ``diff``,
   the baselines' sub-request bodies), and stops when the last answer is in.
-- plain ``requests``: ``$batch`` of 20 on a ``ThreadPoolExecutor`` of 8 threads sharing a
-  ``Session``; throttled sub-requests are sent again after their ``Retry-After``.
-- ``aiohttp``: ``$batch`` of 20, 8 in flight (a semaphore) on one ``ClientSession``;
+- plain ``requests``: ``$batch`` of 20 on a ``ThreadPoolExecutor`` of N threads sharing a
+  ``Session``; throttled sub-requests are sent again after their ``Retry-After`` plus a random
+  share of it (jitter: the threads do not come back in step).
+- ``aiohttp``: ``$batch`` of 20, N in flight (a semaphore) on one ``ClientSession``;
   throttled sub-requests sent again the same way.
 - msgraph-sdk: one ``BatchRequestContent`` per 20 updates, posted with ``client.batch.post``,
-  8 in flight with ``asyncio.gather`` (a semaphore); and, for reference, the
+  N in flight with ``asyncio.gather`` (a semaphore); and, for reference, the
   ``BatchRequestContentCollection`` usage (msgraph-core posts its batches one after another).
 
-(a) ``--updates`` updates at ``LATENCY_MS`` latency per HTTP request, ``--repeat`` rounds;
-    each round runs every contender once (in a rotating order), so ratios are paired.
+(a) ``--updates`` updates at each latency of ``--latencies`` (ms per HTTP request) and each
+    concurrency N of ``--in-flight``, ``--repeat`` rounds; each round runs every contender
+    once at the same N (in a rotating order), so ratios are paired. One table per latency
+    at N = 8 and 16 (the same N for everyone), then each contender's best N beside learnkit's.
 (b) Under a sandbox rate limit of ``--rate`` requests/s (each sub-request and each page
-    counts), ``--rate-updates`` updates: landed updates/s as a fraction of R, and the
-    requests each client spent.
+    counts), ``--rate-updates`` updates at 8 in flight: landed updates/s as a fraction of R,
+    and the requests each client spent.
 
-Run: ``python -m benchmarks.bench_updates [--updates 2000] [--repeat 5] [--rate 100]``
+The machine's load average (1 min) is printed beside each figure.
+
+Run: ``python -m benchmarks.bench_updates [--updates 2000] [--repeat 3] [--latencies 50,200]
+[--in-flight 4,8,16,32] [--rate 100]``
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
 import tempfile
 import threading
@@ -45,7 +53,7 @@ from typing import Any
 import pandas as pd
 import requests
 
-from benchmarks.common import Server, environment, table
+from benchmarks.common import Server, environment, table, throttled_wait
 from learnkit import GraphClient
 from learnkit.bulk import apply
 from learnkit.frame import diff, read_activities
@@ -55,6 +63,8 @@ from learnkit.models import ASSIGNMENT_TYPE
 LATENCY_MS = 50
 BATCH = 20
 IN_FLIGHT = 8
+#: The concurrencies every contender runs at in the table of equal concurrency (issue 24).
+SAME = (8, 16)
 
 
 @dataclass
@@ -66,6 +76,7 @@ class Outcome:
     requests: int
     round_trips: int
     landed: int = 0
+    load: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -139,13 +150,15 @@ def measured(call: Callable[[], tuple[int, int, dict[str, Any]]]) -> Outcome:
 # --- the contenders --------------------------------------------------------------------
 
 
-def run_learnkit(client: GraphClient, before: pd.DataFrame, edited: pd.DataFrame, folder: Path) -> Outcome:
+def run_learnkit(
+    client: GraphClient, before: pd.DataFrame, edited: pd.DataFrame, folder: Path, in_flight: int = IN_FLIGHT
+) -> Outcome:
     book = Journal(folder / f"journal-{time.monotonic_ns()}.sqlite")
     # Each contender's clock starts with its requests built: learnkit's plans, the baselines' bodies.
     plans = diff(before, edited)
 
     def go() -> tuple[int, int, dict[str, Any]]:
-        result = apply(client, plans, journal=book, progress=False)
+        result = apply(client, plans, journal=book, progress=False, concurrency=in_flight)
         return result.stats["requests"], result.stats["round_trips"], {"summary": result.summary()}
 
     outcome = measured(go)
@@ -153,16 +166,11 @@ def run_learnkit(client: GraphClient, before: pd.DataFrame, edited: pd.DataFrame
     return outcome
 
 
-def _throttled_wait(answers: list[dict[str, Any]]) -> float:
-    waits = [float((a.get("headers") or {}).get("Retry-After", 1)) for a in answers if a.get("status") in (429, 503)]
-    return max(waits, default=0.0)
-
-
-def run_requests(info: dict[str, Any], registration: str, edited: pd.DataFrame) -> Outcome:
-    """``requests``: $batch of 20 on 8 threads sharing one Session; throttled sub-requests sent again."""
+def run_requests(info: dict[str, Any], registration: str, edited: pd.DataFrame, in_flight: int = IN_FLIGHT) -> Outcome:
+    """``requests``: $batch of 20 on N threads sharing one Session; throttled sub-requests sent again."""
     session = requests.Session()
     session.trust_env = False
-    adapter = requests.adapters.HTTPAdapter(pool_connections=IN_FLIGHT, pool_maxsize=IN_FLIGHT)
+    adapter = requests.adapters.HTTPAdapter(pool_connections=in_flight, pool_maxsize=in_flight)
     session.mount("https://", adapter)
     session.headers["Authorization"] = f"Bearer {token(info)}"
     url = info["graph_url"] + "/$batch"
@@ -180,11 +188,11 @@ def run_requests(info: dict[str, Any], registration: str, edited: pd.DataFrame) 
                 counts["round_trips"] += 1
             again = {str(r["id"]) for r in responses if r.get("status") in (429, 503)}
             if again:
-                time.sleep(_throttled_wait(responses))
+                time.sleep(throttled_wait(responses))
             chunk = [r for r in chunk if r["id"] in again]
 
     def go() -> tuple[int, int, dict[str, Any]]:
-        with ThreadPoolExecutor(IN_FLIGHT) as pool:
+        with ThreadPoolExecutor(in_flight) as pool:
             list(pool.map(send, [work[i : i + BATCH] for i in range(0, len(work), BATCH)]))
         return counts["requests"], counts["round_trips"], {}
 
@@ -193,8 +201,8 @@ def run_requests(info: dict[str, Any], registration: str, edited: pd.DataFrame) 
     return outcome
 
 
-def run_aiohttp(info: dict[str, Any], registration: str, edited: pd.DataFrame) -> Outcome:
-    """``aiohttp``: $batch of 20, 8 in flight on one ClientSession; throttled sub-requests sent again."""
+def run_aiohttp(info: dict[str, Any], registration: str, edited: pd.DataFrame, in_flight: int = IN_FLIGHT) -> Outcome:
+    """``aiohttp``: $batch of 20, N in flight on one ClientSession; throttled sub-requests sent again."""
     import ssl
 
     import aiohttp
@@ -205,8 +213,8 @@ def run_aiohttp(info: dict[str, Any], registration: str, edited: pd.DataFrame) -
 
     async def main() -> None:
         context = ssl.create_default_context(cafile=info["ca_cert"])
-        connector = aiohttp.TCPConnector(ssl=context, limit=IN_FLIGHT)
-        gate = asyncio.Semaphore(IN_FLIGHT)
+        connector = aiohttp.TCPConnector(ssl=context, limit=in_flight)
+        gate = asyncio.Semaphore(in_flight)
         async with aiohttp.ClientSession(
             connector=connector, headers={"Authorization": f"Bearer {bearer}"}, trust_env=False
         ) as session:
@@ -221,7 +229,7 @@ def run_aiohttp(info: dict[str, Any], registration: str, edited: pd.DataFrame) -
                         counts["round_trips"] += 1
                         again = {str(r["id"]) for r in responses if r.get("status") in (429, 503)}
                         if again:
-                            await asyncio.sleep(_throttled_wait(responses))
+                            await asyncio.sleep(throttled_wait(responses))
                         chunk = [r for r in chunk if r["id"] in again]
 
             await asyncio.gather(*(send(work[i : i + BATCH]) for i in range(0, len(work), BATCH)))
@@ -233,8 +241,15 @@ def run_aiohttp(info: dict[str, Any], registration: str, edited: pd.DataFrame) -
     return measured(go)
 
 
-def run_sdk(info: dict[str, Any], registration: str, edited: pd.DataFrame, *, collection: bool = False) -> Outcome:
-    """msgraph-sdk: one BatchRequestContent per 20, 8 posts in flight with asyncio.gather (or, with
+def run_sdk(
+    info: dict[str, Any],
+    registration: str,
+    edited: pd.DataFrame,
+    *,
+    collection: bool = False,
+    in_flight: int = IN_FLIGHT,
+) -> Outcome:
+    """msgraph-sdk: one BatchRequestContent per 20, N posts in flight with asyncio.gather (or, with
     ``collection``, one BatchRequestContentCollection posted as its docs show)."""
     import httpx
     from azure.identity.aio import ClientSecretCredential
@@ -297,7 +312,7 @@ def run_sdk(info: dict[str, Any], registration: str, edited: pd.DataFrame, *, co
                     statuses[int(sub.status or 0)] = statuses.get(int(sub.status or 0), 0) + 1
             counts["round_trips"] = len(answer._responses)
         else:
-            gate = asyncio.Semaphore(IN_FLIGHT)
+            gate = asyncio.Semaphore(in_flight)
 
             async def post(chunk: list[Any]) -> None:
                 async with gate:
@@ -333,104 +348,252 @@ def run_sdk(info: dict[str, Any], registration: str, edited: pd.DataFrame, *, co
 
 
 CONTENDERS = (
-    ("learnkit `bulk.apply` (journal, conflict check)", "learnkit"),
-    (f"plain `requests`, `$batch` of 20 on {IN_FLIGHT} threads, throttled sub-requests resent", "requests"),
-    (f"`aiohttp`, `$batch` of 20, {IN_FLIGHT} in flight", "aiohttp"),
-    (f"msgraph-sdk, one `BatchRequestContent` per 20, {IN_FLIGHT} posts in flight with `asyncio.gather`", "sdk"),
-    ("msgraph-sdk `BatchRequestContentCollection` (posts its batches one after another)", "sdk-collection"),
+    ("learnkit `bulk.apply` (journal, leases, conflict check)", "learnkit"),
+    ("plain `requests`, `$batch` of 20 on N threads, throttled sub-requests resent", "requests"),
+    ("`aiohttp`, `$batch` of 20, N in flight", "aiohttp"),
+    ("msgraph-sdk, one `BatchRequestContent` per 20, N posts in flight with `asyncio.gather`", "sdk"),
 )
+#: The sequential SDK usage, measured once per latency at its only concurrency (one post at a time).
+COLLECTION = ("msgraph-sdk `BatchRequestContentCollection` (posts its batches one after another)", "sdk-collection")
+#: Issue 24's baselines: learnkit is compared with the fastest of these.
+STRONGEST = ("requests", "sdk")
 
 
-def contender(name: str, server: Server, client: GraphClient, registration: str, n: int, folder: Path) -> Outcome:
+def contender(
+    name: str, server: Server, client: GraphClient, registration: str, n: int, folder: Path, in_flight: int
+) -> Outcome:
     before = pick(client, registration, n)
     edited = targets(before)
+    load = os.getloadavg()[0]
     if name == "learnkit":
-        outcome = run_learnkit(client, before, edited, folder)
+        outcome = run_learnkit(client, before, edited, folder, in_flight)
     elif name == "requests":
-        outcome = run_requests(server.info, registration, edited)
+        outcome = run_requests(server.info, registration, edited, in_flight)
     elif name == "aiohttp":
-        outcome = run_aiohttp(server.info, registration, edited)
+        outcome = run_aiohttp(server.info, registration, edited, in_flight)
     else:
-        outcome = run_sdk(server.info, registration, edited, collection=name == "sdk-collection")
+        outcome = run_sdk(server.info, registration, edited, collection=name == "sdk-collection", in_flight=in_flight)
     outcome.landed = landed(client, registration, edited)
+    outcome.load = load
     return outcome
+
+
+@dataclass
+class Runs:
+    """Every round of one contender at one latency and concurrency."""
+
+    rates: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)
+    loads: list[float] = field(default_factory=list)
+    trips: int = 0
+    lost: int = 0
+
+    def add(self, outcome: Outcome, n: int) -> None:
+        self.rates.append(n / outcome.seconds)
+        self.cpu.append(outcome.cpu / n)
+        self.loads.append(outcome.load)
+        self.trips = outcome.round_trips
+        self.lost += n - outcome.landed
+
+    @property
+    def rate(self) -> float:
+        return statistics.median(self.rates)
 
 
 def _spread(values: list[float]) -> str:
     return f"{min(values):,.0f} / {statistics.median(values):,.0f} / {max(values):,.0f}"
 
 
-def part_a(server: Server, client: GraphClient, registration: str, n: int, repeat: int, folder: Path) -> str:
+def _paired(ours: Runs, theirs: Runs) -> float:
+    """The median of learnkit's rate over the contender's, round by round (they ran back to back)."""
+    return statistics.median(lk / other for lk, other in zip(ours.rates, theirs.rates, strict=False))
+
+
+def measure(
+    server: Server,
+    client: GraphClient,
+    registration: str,
+    n: int,
+    repeat: int,
+    folder: Path,
+    latency: int,
+    in_flight: tuple[int, ...],
+) -> tuple[dict[tuple[str, int], Runs], dict[str, str]]:
+    """Every contender at every concurrency, ``repeat`` rounds in a rotating order; and those not measured."""
+    server.command(f"latency {latency}")
     names = [name for _, name in CONTENDERS]
-    rates: dict[str, list[float]] = {name: [] for name in names}
-    cpu: dict[str, list[float]] = {name: [] for name in names}
-    trips: dict[str, int] = {}
-    lost: dict[str, int] = {name: 0 for name in names}
+    runs: dict[tuple[str, int], Runs] = {}
     skipped: dict[str, str] = {}
-    for round_ in range(repeat):
-        order = names[round_ % len(names) :] + names[: round_ % len(names)]
-        for name in order:
-            if name in skipped or (name == "sdk-collection" and round_ > 0):
-                continue  # the sequential SDK usage is measured once: it is the slow reference
-            try:
-                outcome = contender(name, server, client, registration, n, folder)
-            except ImportError as exc:
-                skipped[name] = f"not measured: {exc} (pip install -e '.[bench]')"
+    for width in in_flight:
+        for round_ in range(repeat):
+            order = names[round_ % len(names) :] + names[: round_ % len(names)]
+            for name in order:
+                if name in skipped:
+                    continue
+                try:
+                    outcome = contender(name, server, client, registration, n, folder, width)
+                except ImportError as exc:
+                    skipped[name] = f"not measured: {exc} (pip install -e '.[bench]')"
+                    continue
+                runs.setdefault((name, width), Runs()).add(outcome, n)
+    try:
+        once = contender(COLLECTION[1], server, client, registration, n, folder, 1)
+        runs[(COLLECTION[1], 1)] = Runs()
+        runs[(COLLECTION[1], 1)].add(once, n)
+    except ImportError as exc:
+        skipped[COLLECTION[1]] = f"not measured: {exc} (pip install -e '.[bench]')"
+    return runs, skipped
+
+
+def _verdict(met: bool) -> str:
+    return "target met" if met else "target NOT met"
+
+
+def same_concurrency(
+    runs: dict[tuple[str, int], Runs], skipped: dict[str, str], n: int, repeat: int, latency: int
+) -> str:
+    """The table at equal concurrency (8 and 16 for everyone) for one latency, and the verdicts at 8."""
+    rows: list[list[Any]] = []
+    verdicts: list[str] = []
+    for width in (w for w in SAME if any(key[1] == w for key in runs)):
+        ours = runs.get(("learnkit", width))
+        for label, name in CONTENDERS:
+            got = runs.get((name, width))
+            if got is None:
+                rows.append([width, label, skipped.get(name, "not measured"), "", "", "", "", ""])
                 continue
-            rates[name].append(n / outcome.seconds)
-            cpu[name].append(outcome.cpu / n)
-            trips[name] = outcome.round_trips
-            lost[name] += n - outcome.landed
+            ratio = "1.00" if ours is None or name == "learnkit" else f"{_paired(ours, got):.2f}"
+            rows.append(
+                [
+                    width,
+                    label,
+                    _spread(got.rates),
+                    ratio,
+                    f"{statistics.median(got.cpu) * 1e6:,.0f} µs",
+                    got.trips,
+                    got.lost,
+                    f"{statistics.median(got.loads):.1f}",
+                ]
+            )
+        if ours is None:
+            continue
+        strongest = [(runs[(name, width)].rate, name) for name in STRONGEST if (name, width) in runs]
+        if strongest:
+            best_rate, best = max(strongest)
+            ratio = ours.rate / best_rate
+            line = (
+                f"At {width} in flight: learnkit (median) ÷ the fastest of `requests` and msgraph-sdk "
+                f"({best}, median): **{ratio:.2f}×**"
+            )
+            if width == 8:
+                line += f" ({_verdict(ratio >= 1.0)}: ≥ 1.0×)"
+            base = runs.get(("requests", width))
+            if base is not None:
+                cpu = statistics.median(ours.cpu) / statistics.median(base.cpu)
+                line += f"; client CPU per update ÷ the `requests` client's: **{cpu:.1f}×**"
+                if width == 8:
+                    line += f" ({_verdict(cpu <= 2.0)}: ≤ 2×)"
+            verdicts.append(line + ".")
+    collection = runs.get((COLLECTION[1], 1))
+    if collection is not None:
+        rows.append(
+            [
+                1,
+                COLLECTION[0],
+                _spread(collection.rates),
+                "",
+                f"{statistics.median(collection.cpu) * 1e6:,.0f} µs",
+                collection.trips,
+                collection.lost,
+                f"{statistics.median(collection.loads):.1f}",
+            ]
+        )
+    return "\n".join(
+        [
+            f"### (a) {n:,} updates at {latency} ms latency per HTTP request, every contender at the same "
+            f"concurrency N, {repeat} rounds (min / median / max)\n",
+            table(
+                [
+                    "N in flight",
+                    "contender",
+                    "updates/s",
+                    "learnkit ÷ contender (paired median)",
+                    "client CPU per update",
+                    "round trips",
+                    "not landed (read back)",
+                    "load (1 min)",
+                ],
+                rows,
+            ),
+            "",
+            *verdicts,
+            f"learnkit's N counts its page reads too. The latency floor is {BATCH} updates per round trip per "
+            "request in flight.\n",
+        ]
+    )
+
+
+def sweep(runs: dict[tuple[str, int], Runs], n: int, latency: int, widths: tuple[int, ...]) -> str:
+    """Each contender at its best concurrency beside learnkit at its own best."""
+    best: dict[str, tuple[float, int]] = {}
+    for (name, width), got in runs.items():
+        if name != COLLECTION[1] and got.rate > best.get(name, (0.0, 0))[0]:
+            best[name] = (got.rate, width)
+    if "learnkit" not in best:
+        return ""
+    ours_rate, ours_width = best["learnkit"]
     rows = []
     for label, name in CONTENDERS:
-        if name in skipped or not rates[name]:
-            rows.append([label, skipped.get(name, "not measured"), "", "", "", ""])
+        if name not in best:
             continue
-        paired = [lk / other for lk, other in zip(rates["learnkit"], rates[name], strict=False)]
+        rate, width = best[name]
+        by_width = " / ".join(f"{runs[(name, w)].rate:,.0f}" if (name, w) in runs else "-" for w in widths)
+        loads = [load for w in widths if (name, w) in runs for load in runs[(name, w)].loads]
         rows.append(
             [
                 label,
-                _spread(rates[name]),
-                f"{statistics.median(rates['learnkit']) / statistics.median(rates[name]):.2f}"
-                if name == "sdk-collection"
-                else f"{statistics.median(paired):.2f}",
-                f"{statistics.median(cpu[name]) * 1e6:,.0f} µs",
-                trips.get(name, ""),
-                lost[name],
+                by_width,
+                f"{rate:,.0f} at N = {width}",
+                f"{ours_rate / rate:.2f}",
+                f"{statistics.median(loads):.1f}",
             ]
         )
-    fastest = max(
-        (statistics.median(rates[name]), name) for _, name in CONTENDERS if name != "learnkit" and rates[name]
+    return "\n".join(
+        [
+            f"### (a) sweep at {latency} ms: {n:,} updates at N = {' / '.join(map(str, widths))}, "
+            "each contender's best\n",
+            table(
+                [
+                    "contender",
+                    f"updates/s (median) at N = {' / '.join(map(str, widths))}",
+                    "best",
+                    f"learnkit's best (N = {ours_width}) ÷ this best",
+                    "load (1 min, median)",
+                ],
+                rows,
+            ),
+            "",
+        ]
     )
-    ratio = statistics.median(rates["learnkit"]) / fastest[0]
-    # The CPU target (issue 13): learnkit's client CPU per update within 2x the raw $batch clients'.
-    mine = statistics.median(cpu["learnkit"])
-    raw = [(statistics.median(cpu[name]), name) for name in ("requests", "aiohttp") if cpu[name]]
-    cpu_lines = [
-        f"learnkit's client CPU per update ÷ the `{name}` client's: **{mine / used:.1f}×** "
-        f"({'target met' if mine <= 2 * used else 'target NOT met'}: ≤ 2×)."
-        for used, name in raw
-    ]
-    head = [
-        f"### (a) updates per second: {n:,} updates, {LATENCY_MS} ms latency per HTTP request, "
-        f"{repeat} rounds (min / median / max)\n",
-        table(
-            [
-                "contender",
-                "updates/s",
-                "learnkit ÷ contender (paired median)",
-                "client CPU per update",
-                "round trips",
-                "not landed (read back)",
-            ],
-            rows,
-        ),
-        f"\nlearnkit (median) ÷ the fastest baseline ({fastest[1]}, median): **{ratio:.2f}×** "
-        f"({'target met' if ratio >= 1.0 else 'target NOT met'}: ≥ 1.0×). The latency floor is "
-        f"{BATCH} updates per round trip per batch in flight.",
-        " ".join(cpu_lines) + "\n",
-    ]
-    return "\n".join(head)
+
+
+def part_a(
+    server: Server,
+    client: GraphClient,
+    registration: str,
+    n: int,
+    repeat: int,
+    folder: Path,
+    latencies: tuple[int, ...],
+    widths: tuple[int, ...],
+) -> str:
+    parts = []
+    for latency in latencies:
+        runs, skipped = measure(server, client, registration, n, repeat, folder, latency, widths)
+        parts.append(same_concurrency(runs, skipped, n, repeat, latency))
+        parts.append(sweep(runs, n, latency, widths))
+    server.command(f"latency {LATENCY_MS}")
+    return "\n".join(parts)
 
 
 def part_b(server: Server, client: GraphClient, registration: str, m: int, rate: int, folder: Path) -> str:
@@ -440,6 +603,7 @@ def part_b(server: Server, client: GraphClient, registration: str, m: int, rate:
         before = pick(client, registration, m)
         edited = targets(before)
         time.sleep(1.1)  # let the limiter's window empty
+        load = os.getloadavg()[0]
         server.command(f"rate {rate}")
         try:
             if name == "learnkit":
@@ -456,18 +620,20 @@ def part_b(server: Server, client: GraphClient, registration: str, m: int, rate:
             share, lost = per_second / rate, m - got
         rows.append(
             [
-                label,
+                label.replace("N", str(IN_FLIGHT), 1) if name != "learnkit" else label,
                 m,
                 f"{outcome.seconds:.1f}",
                 f"{per_second:.0f} = **{per_second / rate:.0%}**",
                 outcome.requests,
                 f"{outcome.requests / m:.2f}",
                 m - got,
+                f"{load:.1f}",
             ]
         )
     return "\n".join(
         [
-            f"### (b) under a rate limit of R = {rate} requests/s ({m:,} updates, {LATENCY_MS} ms latency)\n",
+            f"### (b) under a rate limit of R = {rate} requests/s ({m:,} updates, {LATENCY_MS} ms latency, "
+            f"{IN_FLIGHT} in flight)\n",
             table(
                 [
                     "contender",
@@ -477,32 +643,43 @@ def part_b(server: Server, client: GraphClient, registration: str, m: int, rate:
                     "requests spent (each sub-request, each page)",
                     "requests per update",
                     "lost",
+                    "load (1 min)",
                 ],
                 rows,
             ),
             f"\nlearnkit landed **{share:.0%}** of R with {lost} lost "
-            f"({'target met' if share >= 0.9 and lost == 0 else 'target NOT met'}: ≥ 90% of R, nothing lost). "
-            "learnkit's requests include the pages it read for its conflict check; the baselines check nothing.\n",
+            f"({_verdict(share >= 0.9 and lost == 0)}: ≥ 90% of R, nothing lost). "
+            "learnkit's requests include the pages it read for its conflict check; the baselines check nothing, "
+            "and wait each throttled answer's `Retry-After` plus a random share of it (jitter).\n",
         ]
     )
+
+
+def _numbers(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in text.split(",") if part.strip())
 
 
 def main(argv: list[str] | None = None) -> str:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--updates", type=int, default=2000)
-    parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--rate", type=int, default=100, help="the rate limit R of part (b), requests/s")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--latencies", type=_numbers, default=(50, 200), help="ms per HTTP request, e.g. 50,200")
+    parser.add_argument("--in-flight", type=_numbers, default=(4, 8, 16, 32), help="the concurrencies, e.g. 8,16")
+    parser.add_argument("--rate", type=int, default=100, help="the rate limit R of part (b), requests/s; 0: skip it")
     parser.add_argument("--rate-updates", type=int, default=1000)
     args = parser.parse_args(argv)
     folder = Path(tempfile.mkdtemp(prefix="learnkit-bench-"))
+    os.environ.setdefault("LEARNKIT_LEASES", str(folder / "leases.sqlite"))
     out: list[str] = []
     with Server() as server:
         registration = server.demo["registration_id"]
         server.command(f"seed {int(max(args.updates, args.rate_updates) * 3.2)}")
-        server.command(f"latency {LATENCY_MS}")
         client = GraphClient.for_sandbox(server.info)
-        out.append(part_a(server, client, registration, args.updates, args.repeat, folder))
+        out.append(
+            part_a(server, client, registration, args.updates, args.repeat, folder, args.latencies, args.in_flight)
+        )
         if args.rate:
+            server.command(f"latency {LATENCY_MS}")
             out.append(part_b(server, client, registration, args.rate_updates, args.rate, folder))
     out.append(f"_{environment()}._\n")
     text = "\n".join(out)

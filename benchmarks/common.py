@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import subprocess
 import sys
 import time
@@ -71,6 +72,19 @@ class Server:
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         self.close()
+
+
+def throttled_wait(answers: Sequence[dict[str, Any]]) -> float:
+    """How long a hand-written client waits before resending its throttled sub-requests: the longest
+    ``Retry-After`` among them plus a random share of it (jitter, as backoff guidance has it, so threads
+    throttled together do not all come back at the same instant); 0 when none was throttled.
+
+    >>> throttled_wait([{"status": 200}])
+    0.0
+    """
+    waits = [float((a.get("headers") or {}).get("Retry-After", 1)) for a in answers if a.get("status") in (429, 503)]
+    wait = max(waits, default=0.0)
+    return wait + random.uniform(0.0, wait / 2)
 
 
 def timed(call: Callable[[], T]) -> tuple[float, T]:

@@ -8,7 +8,8 @@ plan's base was read, and to send only what differs). The engine reads it the
 cheapest way for the run: when many plans address one provider, its list, a page of
 999 records per request, deciding each page's plans as it arrives; otherwise a GET
 sub-request per plan in a ``$batch``. The PATCHes (the smallest body each) go out in
-``$batch``es of 20 while later pages are still being read. Sub-requests are retried
+``$batch``es of 20 while later pages or records are still being read; ``concurrency`` bounds
+every request in flight, reads included. Sub-requests are retried
 on their own for 429, 503, 5xx and dropped connections, after the wait their own
 ``Retry-After`` asks for (``RetryPolicy``). How many batches fly at once, and how fast,
 adapts (AIMD, ``AdaptiveLimit``): paced just under the service's rate once it throttles,

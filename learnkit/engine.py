@@ -61,8 +61,9 @@ __all__ = [
 RESULT_COLUMNS = ("id", "status", "code", "message", "attempts", "patch", "before")
 #: The statuses a row can end in; in a dry run, a row that would be sent ends in ``dry-run``.
 FINAL = frozenset({"applied", "unchanged", "conflict", "failed", "dry-run"})
-#: Batches in flight at most. Measured on the sandbox at 50 ms latency (benchmarks/RESULTS.md):
-#: 16 was 1.3x as fast as 8, and more gained little; pacing brings it down when throttled.
+#: Requests in flight at most (batches and pages alike). Measured on the sandbox at 50 ms latency
+#: (benchmarks/RESULTS.md): 16 was 1.3x as fast as 8, and more gained little; pacing brings
+#: it down when throttled.
 DEFAULT_CONCURRENCY = 16
 #: Records per page when reading a provider's list (Graph's largest ``$top`` for it).
 PAGE_SIZE = 999
@@ -70,9 +71,10 @@ PAGE_SIZE = 999
 # page costs one request, as one GET does); beyond the first page, paging goes on while
 # each remaining page is expected to find at least a batch's worth of them.
 _LIST_AT_LEAST = BATCH_SIZE
-# Pages of a provider's list read at once, besides the batches in flight: a page unblocks up to
-# 999 rows, so the pages are read while the first rows go out rather than taking the batches' slots.
-_PAGES_AT_ONCE = 8
+# Pages and batches share the requests in flight (``concurrency``: what a caller compares with another
+# client's threads). Pages go first while no row is ready to send (nothing else could use the slots);
+# after that they take at most this share of them, so PATCHes keep going out while later pages are read.
+_PAGE_SHARE = 0.5
 # Outcomes are written with the next batch's "sending" marks, or on their own past this many.
 _FLUSH_ROWS = 500
 _UPDATABLE = tuple(sorted({name for model in UPDATE_MODELS.values() for name in model.UPDATABLE}))
@@ -296,7 +298,10 @@ class Engine:
         self.bar = _Progress(progress, len(rows), "dry run" if dry_run else "bulk")
         self.stats = {"requests": 0, "round_trips": 0, "throttled": 0, "pages": 0}
         self._seq = itertools.count()
-        self._ready: list[tuple[float, int, Row]] = []
+        # Rows due to go out, PATCHes apart from reads: a decided row goes before the next read, so the time
+        # from the read that checked a record to the write is short, and writes start while reads go on.
+        self._sends: list[tuple[float, int, Row]] = []
+        self._checks: list[tuple[float, int, Row]] = []
         self._listings: list[tuple[float, int, _Page]] = []
         self._outcomes: list[tuple[int, PatchPlan, str, int | None, str, int, bool, Any, Any]] = []
         self._failures: list[tuple[int, str, int | None, str, float | None]] = []
@@ -309,12 +314,16 @@ class Engine:
     # -- scheduling
 
     def _push(self, row: Row, at: float) -> None:
-        heapq.heappush(self._ready, (at, next(self._seq), row))
+        heapq.heappush(self._sends if row.stage == "send" else self._checks, (at, next(self._seq), row))
+
+    def _due(self, now: float) -> bool:
+        return bool(self._sends and self._sends[0][0] <= now) or bool(self._checks and self._checks[0][0] <= now)
 
     def _take(self, now: float) -> list[Row]:
         taken: list[Row] = []
-        while self._ready and self._ready[0][0] <= now and len(taken) < BATCH_SIZE:
-            taken.append(heapq.heappop(self._ready)[2])
+        for ready in (self._sends, self._checks):
+            while ready and ready[0][0] <= now and len(taken) < BATCH_SIZE:
+                taken.append(heapq.heappop(ready)[2])
         return taken
 
     def _plan_reads(self) -> None:
@@ -361,9 +370,7 @@ class Engine:
         if self._pool is not None:
             return
         self._plan_reads()
-        self._pool = ThreadPoolExecutor(
-            max_workers=self.concurrency + _PAGES_AT_ONCE, thread_name_prefix="learnkit-bulk"
-        )
+        self._pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="learnkit-bulk")
         self._dispatch(self.clock())
 
     def settled(self, rows: Sequence[Row]) -> None:
@@ -375,7 +382,7 @@ class Engine:
         self.bar.update(sum(1 for row in self.rows if row.state in FINAL))
         try:
             self.read_ahead()
-            while self._ready or self._listings or self._inflight:
+            while self._sends or self._checks or self._listings or self._inflight:
                 wake = self._dispatch(self.clock())
                 if not self._inflight:
                     time.sleep(max(0.0, wake or 0.0))
@@ -408,7 +415,8 @@ class Engine:
             self._pool.shutdown(wait=True, cancel_futures=True)
 
     def _dispatch(self, now: float) -> float | None:
-        """Send what is due and fits (pages first: they unblock rows); the seconds until more is due, if known."""
+        """Send what is due and fits (pages first, within their share: they unblock rows); the seconds until
+        more is due, if known."""
         assert self._pool is not None
         while True:
             pause = self.limits.wait_for(now)
@@ -416,14 +424,20 @@ class Engine:
                 return pause
             job: _Batch | _Page
             future: Future[Any]
-            if self._listings and self._listings[0][0] <= now and self._pages < _PAGES_AT_ONCE:
+            slots = int(self.limits.limit)
+            free = len(self._inflight) < slots
+            rows_due = self._due(now)
+            if (
+                free
+                and self._listings
+                and self._listings[0][0] <= now
+                and (not rows_due or self._pages < max(1, int(slots * _PAGE_SHARE)))
+            ):
                 job = heapq.heappop(self._listings)[2]
                 self.limits.sent(1, now)
                 future = self._pool.submit(self._page, job)
                 self._pages += 1
-            elif (
-                self._ready and self._ready[0][0] <= now and len(self._inflight) - self._pages < int(self.limits.limit)
-            ):
+            elif free and rows_due:
                 rows = self._take(now)
                 self._before_send(rows)
                 self.limits.sent(len(rows), now)
@@ -431,7 +445,7 @@ class Engine:
                 future = self._pool.submit(self.sender.batch, [_subrequest(r) for r in rows])
             else:
                 # Full, or nothing due yet: wait for an answer, or until the next row or page is due.
-                due = [q[0][0] for q in (self._ready, self._listings) if q and q[0][0] > now]
+                due = [q[0][0] for q in (self._sends, self._checks, self._listings) if q and q[0][0] > now]
                 return max(0.0, min(due) - now) if due else None
             self._inflight[future] = job
             future.add_done_callback(self._finished.put)

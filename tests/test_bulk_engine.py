@@ -275,3 +275,65 @@ def test_a_run_that_cannot_start_sends_no_patch_and_stops_its_reads(
     assert sent.requests and sent.writes() == 0  # the first reads may have gone; nothing was written
     assert not [t for t in threading.enumerate() if t.name.startswith("learnkit-bulk")]
     assert everything(client, sb, registration).equals(before)
+
+
+class InFlight:
+    """The requests a client has in flight at once, at most, and the bodies in the order they left: its
+    connection adapter's ``send`` counted (page reads and ``$batch`` POSTs both go through it)."""
+
+    def __init__(self, client: GraphClient, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.now = self.most = 0
+        self.bodies: list[bytes] = []
+        self._lock = threading.Lock()
+        adapter = client.session.get_adapter(client.graph_url)
+        send = adapter.send
+
+        def counted(request: Any, *args: Any, **kwargs: Any) -> Any:
+            with self._lock:
+                self.now += 1
+                self.most = max(self.most, self.now)
+                body = request.body
+                self.bodies.append(body if isinstance(body, bytes) else (body or "").encode())
+            try:
+                return send(request, *args, **kwargs)
+            finally:
+                with self._lock:
+                    self.now -= 1
+
+        monkeypatch.setattr(adapter, "send", counted)
+
+
+def test_concurrency_bounds_every_request_in_flight_pages_included(
+    sb: Any, listing_sb: Any, client: GraphClient, book: Journal, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    registration = sb.demo["registration_id"]
+    sb.seed_bulk(3000, registration)
+    before = everything(client, sb, registration)
+    seeded = before[before["externalcourseActivityId"].str.startswith("bulk-") & (before["status"] == "inProgress")]
+    rows = seeded.index[:1100]
+    edited = before.copy()
+    edited.loc[rows, "completionPercentage"] = edited.loc[rows, "completionPercentage"] % 98 + 1
+    sb.set_latency(20)  # answers overlap, so the engine has the chance to exceed its bound
+    watched = InFlight(client, monkeypatch)
+    result = apply_frame(client, before, edited, **options(book), concurrency=3)
+    assert result.summary() == {"applied": 1100} and result.stats["pages"] >= 2
+    assert 1 < watched.most <= 3  # pages and batches share the three
+
+
+def test_patches_start_while_later_records_are_still_to_read(
+    sb: Any, client: GraphClient, book: Journal, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    registration = sb.demo["registration_id"]
+    sb.seed_bulk(800, registration)
+    before = everything(client, sb, registration)
+    seeded = before[before["externalcourseActivityId"].str.startswith("bulk-") & (before["status"] == "inProgress")]
+    rows = seeded.index[:160]  # eight batches of reads by id (the documented contract: no list)
+    edited = before.copy()
+    edited.loc[rows, "completionPercentage"] = edited.loc[rows, "completionPercentage"] % 98 + 1
+    watched = InFlight(client, monkeypatch)
+    result = apply_frame(client, before, edited, **options(book), concurrency=2)
+    assert result.summary() == {"applied": 160} and result.stats["pages"] == 0
+    batches = [body for body in watched.bodies if b'"requests"' in body]
+    first_write = next(i for i, body in enumerate(batches) if b'"method":"PATCH"' in body)
+    # A decided row goes before the next read: at most the first two batches of reads precede the first write.
+    assert 1 <= first_write <= 2 and sum(b'"method":"GET"' in body for body in batches) == 8
