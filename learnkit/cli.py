@@ -86,6 +86,8 @@ _EPILOG = (
 
 #: How long ``--sandbox-json`` waits for the sandbox started just before to write its JSON line.
 SANDBOX_JSON_WAIT = 30.0
+#: Seconds a ``--sandbox-json`` file may take to appear (the shell creates a redirect's target as the job starts).
+SANDBOX_JSON_GRACE = 3.0
 
 
 class CommandError(LearnkitError):
@@ -152,8 +154,7 @@ def read_sandbox_json(path: str | Path, *, wait: float = SANDBOX_JSON_WAIT) -> d
         try:
             text = path.read_text(encoding="utf-8")
         except FileNotFoundError:
-            # The shell creates a redirect target as the background job starts: allow it a moment.
-            if waited > min(3.0, wait):
+            if waited > min(SANDBOX_JSON_GRACE, wait):
                 raise CommandError(
                     f"--sandbox-json {path}: no such file; start a sandbox with `learnkit sandbox --json > {path} &`"
                 ) from None

@@ -43,6 +43,14 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
         sb.stop()
 
 
+@pytest.fixture(autouse=True)
+def _no_grace_for_a_missing_sandbox_json(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A ``--sandbox-json`` file that does not exist is reported after 0.1 s here, not the 3 s a shell needs."""
+    import learnkit.cli
+
+    monkeypatch.setattr(learnkit.cli, "SANDBOX_JSON_GRACE", 0.1)
+
+
 @pytest.fixture
 def clean_sandbox(sandbox: Sandbox) -> Sandbox:
     """The session's sandbox, demo tenant rebuilt; no faults, latency or rate limit; plan and auto-approve on."""

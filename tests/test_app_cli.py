@@ -56,6 +56,7 @@ def test_a_busy_port_is_named(capsys: pytest.CaptureFixture[str]) -> None:
     assert f"--port {port} on 127.0.0.1" in err and "pass another --port" in err
 
 
+@pytest.mark.slow  # starts learnkit in a process of its own
 def test_the_notebook_ships_in_the_package_and_voila_serves_it_on_the_address_given(tmp_path: Path) -> None:
     assert notebook_path().is_file() and notebook_path().is_relative_to(ROOT / "learnkit")
     command = voila_command(notebook_path(), "127.0.0.1", 9999)

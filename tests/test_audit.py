@@ -614,6 +614,7 @@ def test_cli_findings_and_fixes_csv_that_apply_takes_then_undo(
     assert client.get_activity(made).status == "notStarted"
 
 
+@pytest.mark.slow  # starts learnkit in a process of its own
 def test_cli_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     status, out, err = _cli(["audit", "--list-rules"], capsys)
     assert status == 0 and [line.split()[0] for line in out.splitlines()] == [r.id for r in RULES]

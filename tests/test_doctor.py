@@ -315,6 +315,7 @@ def test_the_command_is_registered_with_its_options(capsys: pytest.CaptureFixtur
         assert option in text
 
 
+@pytest.mark.slow  # starts learnkit in a process of its own
 def test_the_profile_round_trips_into_a_sandbox_that_refuses_the_list(
     documented: Sandbox, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -118,6 +118,7 @@ def _findings(path: Path) -> set[tuple[str, str]]:
         return {(row["rule"], row["id"]) for row in csv.DictReader(handle)}
 
 
+@pytest.mark.slow  # starts learnkit in a process of its own
 def test_cli_audit_fixes_apply_audit_again_then_undo_last(
     sb: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -150,6 +150,7 @@ def test_a_sandbox_kept_in_a_file_is_the_same_service_on_another_port(
         assert status == 0 and "applied 1" in out
 
 
+@pytest.mark.slow  # starts learnkit in a process of its own
 def test_a_closed_output_pipe_ends_runs_quietly(sb: Sandbox, tmp_path: Path) -> None:
     journal = Journal(tmp_path / "journal.sqlite")
     for _ in range(200):  # more lines than a pipe's buffer holds once `head` has gone

@@ -67,6 +67,7 @@ def kernel(sb: Sandbox, cache: Path, tmp_path: Path, *, approve: bool) -> subpro
     )
 
 
+@pytest.mark.slow  # starts learnkit in a process of its own
 def test_a_delegated_sign_in_survives_a_restart_until_logout(short_lived: Sandbox, tmp_path: Path) -> None:
     sb, cache = short_lived, tmp_path / "data" / "tokens.bin"
     first = kernel(sb, cache, tmp_path, approve=True)

@@ -272,6 +272,7 @@ def test_the_default_is_one_constant_read_by_start_and_the_command(sb: Sandbox) 
     assert parser.parse_args([]).contract == DEFAULT_CONTRACT
 
 
+@pytest.mark.slow  # starts learnkit in a process of its own
 def test_the_command_takes_a_contract(tmp_path: Path) -> None:
     proc = sandbox_cli("--contract", "documented", "--json", "--db", str(tmp_path / "cli.db"))
     try:

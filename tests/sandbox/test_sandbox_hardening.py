@@ -307,6 +307,7 @@ def test_a_client_that_went_away_is_one_quiet_line(
     assert answer.status_code == 200
 
 
+@pytest.mark.slow  # starts learnkit in a process of its own
 def test_the_cli_prints_a_gone_client_as_one_line_and_no_traceback(tmp_path: Path) -> None:
     proc = sandbox_cli("--json", "--db", str(tmp_path / "cli.db"))
     try:
@@ -516,6 +517,7 @@ def test_reset_rotates_the_signing_key_and_every_secret(tmp_path: Path, graph_fo
         assert graph.get(some).status_code == 200
 
 
+@pytest.mark.slow  # starts learnkit in a process of its own
 def test_one_sandbox_per_database(tmp_path: Path) -> None:
     db = tmp_path / "shared.db"
     with start(db=db) as first:
@@ -533,6 +535,7 @@ def test_one_sandbox_per_database(tmp_path: Path) -> None:
         assert second.running
 
 
+@pytest.mark.slow  # starts learnkit in a process of its own
 def test_a_remote_bind_warns_and_the_banner_shows_the_real_address(tmp_path: Path) -> None:
     with pytest.warns(RemoteWarning, match=r"0\.0\.0\.0"), start(host="0.0.0.0", allow_remote=True) as sb:
         assert sb.bind_host == "0.0.0.0"

@@ -146,6 +146,7 @@ def test_graph_json_loads_as_it_was(listing_sb: Any, graph: Any, tmp_path: Path,
     assert again.json()["value"] == listed
 
 
+@pytest.mark.slow  # starts learnkit in a process of its own
 def test_a_bad_row_is_refused_naming_its_row_and_field(exported: tuple[str, str], tmp_path: Path) -> None:
     _, original = exported
     lines = original.splitlines(keepends=True)

@@ -187,6 +187,7 @@ def test_input_graph_could_not_hold_is_refused_in_one_line_naming_where(tmp_path
     assert "\n" not in message
 
 
+@pytest.mark.slow  # starts learnkit in a process of its own
 @pytest.mark.parametrize("name", ["deep JSON line", "1e400 in a CSV"])
 def test_the_command_refuses_them_in_one_line_with_status_2(tmp_path: Path, name: str) -> None:
     path, where = bad_files(tmp_path)[name]

@@ -201,6 +201,7 @@ def test_fault_specs_are_checked() -> None:
             parse_faults(bad)
 
 
+@pytest.mark.slow  # starts learnkit in a process of its own
 def test_cli_json_first_line_then_sigterm(tmp_path: Path) -> None:
     proc = sandbox_cli("--json", "--db", str(tmp_path / "cli.db"), "--faults", "429=0.5")
     try:
@@ -236,6 +237,7 @@ def test_cli_json_first_line_then_sigterm(tmp_path: Path) -> None:
     assert proc.returncode == 0, err
 
 
+@pytest.mark.slow  # starts learnkit in a process of its own
 def test_cli_keys_out_writes_the_demo_providers_keys_as_the_sources_read_them(tmp_path: Path) -> None:
     from learnkit.sources import ActivityIds, ExternalIds
 
@@ -253,6 +255,7 @@ def test_cli_keys_out_writes_the_demo_providers_keys_as_the_sources_read_them(tm
         assert ExternalIds.from_file(keys) == ExternalIds(sb.external_ids())
 
 
+@pytest.mark.slow  # starts learnkit in a process of its own
 def test_cli_summary_has_no_secret_and_refuses_remote(tmp_path: Path) -> None:
     proc = sandbox_cli("--db", str(tmp_path / "cli.db"))
     try:
