@@ -41,7 +41,7 @@ _OLD_SOURCES = {
     "learnkit.widgets.ActivityForm": FORM,
     "learnkit.widgets.BulkEditor": BULK,
     "learnkit.widgets.FindingsPanel": FIXES,
-    "learnkit app": "the app's Save",
+    "learnkit app": "app",
     "workbench": "notebook",
 }
 #: How many rows that need attention a message names; the rest are counted.
@@ -97,7 +97,7 @@ def source_words(source: Any) -> str:
     text = str(source or "")
     if text in _OLD_SOURCES:
         return _OLD_SOURCES[text]
-    if text in (TABLE, FORM, BULK, FIXES, "notebook", "the app's Save") or not text:
+    if text in (TABLE, FORM, BULK, FIXES, "notebook", "app") or not text:
         return text
     verb, _, run = text.partition(" of ")
     if verb in ("undo", "redo", "resume") and run:
