@@ -43,7 +43,7 @@ __all__ = ["FindingsPanel"]
 #: What a save from this panel is called in the journal (``learnkit runs``, the history panel).
 SOURCE = FIXES
 #: Severities in the order a person deals with them: what decides the order of rules and fixes.
-_RANK = {severity: rank for rank, severity in enumerate(SEVERITIES)}
+_RANK: dict[str, int] = {severity: rank for rank, severity in enumerate(SEVERITIES)}
 
 _CSS = """
 <style>
@@ -211,7 +211,7 @@ class FindingsPanel(widgets.VBox):  # type: ignore[misc]
     def _clock_text(self) -> str:
         assert self.result is not None
         stamp = self.result.now.tz_convert("UTC")
-        return stamp.strftime("%Y-%m-%d %H:%M UTC") + ("" if self.now else " (now)")
+        return str(stamp.strftime("%Y-%m-%d %H:%M UTC")) + ("" if self.now else " (now)")
 
     def refresh(self) -> None:
         """Audit the workbench's frame again and redraw (the dropped fixes stay dropped)."""

@@ -94,7 +94,8 @@ class HistoryPanel(widgets.VBox):  # type: ignore[misc]
     def runs(self) -> pd.DataFrame:
         """The runs listed (the newest ``shown`` of the workbench's service)."""
         if self.workbench.client is None:
-            return pd.DataFrame()
+            nothing: pd.DataFrame = pd.DataFrame()
+            return nothing
         runs: pd.DataFrame = self.workbench.history().head(self.shown).reset_index()
         return runs
 

@@ -369,10 +369,10 @@ class ActivityTable(widgets.VBox):  # type: ignore[misc]
                     found = [self.workbench.user_name(u) for u in page[column]]
                     page.insert(where, shown, [n.label if n is not None else "" for n in found])
         self._page_ids = [str(i) for i in page["id"]]
-        shown = [short_id(i) for i in self._page_ids]
+        ends = [short_id(i) for i in self._page_ids]
         # The end of each id tells the rows apart (the form shows the whole id of the row clicked); the whole
         # ids only where two ends would read the same.
-        page["id"] = shown if len(set(shown)) == len(shown) else self._page_ids
+        page["id"] = ends if len(set(ends)) == len(ends) else self._page_ids
         page = page.set_index("id").rename(columns=_SHOWN_AS)
         order = [c for c in _FIRST if c in page.columns] + [c for c in page.columns if c not in _FIRST]
         return cast(pd.DataFrame, page[order])

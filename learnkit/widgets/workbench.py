@@ -583,11 +583,24 @@ class Workbench(traitlets.HasTraits):
         runs: pd.DataFrame = self.journal.runs(service=service).to_frame()
         return runs
 
+    def service(self) -> Service | None:
+        """The service (Graph host and tenant) this workbench's client writes to; None without a client.
+
+        Example: ``bench.service().label``
+        """
+        return None if self.client is None else self._service(self.client)
+
     def _service(self, client: GraphClient) -> Service:
         # Asked once per client: it signs in, and the history is redrawn after every save.
         if self._service_of is None or self._service_of[0] is not client:
             self._service_of = (client, client.service())
         return self._service_of[1]
+
+    @traitlets.observe("selected_id")
+    def _selection_changed(self, change: Mapping[str, Any]) -> None:
+        # What the last action said was about the row that was selected: another row starts clean.
+        if not self.busy and change["old"] is not None:
+            self.say("")
 
     def on_saved(self, callback: Callable[[Any], object], remove: bool = False) -> None:
         """Call ``callback(result)`` after each save or undo; ``remove=True`` unregisters it."""
