@@ -430,7 +430,8 @@ class WorkbenchApp(widgets.VBox, ProviderPages):  # type: ignore[misc]
         """Wait for the running background call (and the question whether the list is served); True once none
         runs."""
         alive = False
-        for thread in (self._worker, self._prober):
+        for name in ("_worker", "_prober"):
+            thread = getattr(self, name)  # read after the worker ends: it may start the probe as it finishes
             if thread is not None:
                 thread.join(timeout)
                 alive = alive or thread.is_alive()
@@ -572,6 +573,8 @@ class WorkbenchApp(widgets.VBox, ProviderPages):  # type: ignore[misc]
     def _page_shown(self) -> None:
         if not self.running:
             self.bench.say("")  # what the last page said is not about this one
+        if self.tabs.selected_index == HISTORY and self.bench.client is not None and not self.running:
+            self.history.refresh()  # the command line may have saved or undone since
         if self.tabs.selected_index == AUDIT and not self._audit_built:
             self._audit_built = True
             view = _audit_view(self.table, self._start, self.message, self._reference_now())

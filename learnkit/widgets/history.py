@@ -59,7 +59,6 @@ class HistoryPanel(widgets.VBox):  # type: ignore[misc]
         self._handlers = {
             "last_run": guarded(lambda _: self.refresh(), self.result),
             "busy": guarded(lambda _: self._enable(), self.result),
-            "client": guarded(lambda _: self.refresh(), self.result),
         }
         if own_messages:
             self._handlers["message"] = guarded(

@@ -115,7 +115,7 @@ def outcome(result: Any, verb: str, describe: Callable[[str], str] = html.escape
     >>> frame = pd.DataFrame({"id": ["a", "b"], "status": ["applied", "conflict"], "message": ["", "changed"]})
     >>> from types import SimpleNamespace
     >>> outcome(SimpleNamespace(frame=frame, journal_id="r1"), "saved")[:2]
-    ('Saved 1 of 2 rows: 1 needs attention', 'error')
+    ('Saved 1 of 2 rows: 1 conflict (listed below)', 'error')
     """
     table: pd.DataFrame = result.frame
     counts = table["status"].value_counts().to_dict()
@@ -133,8 +133,9 @@ def outcome(result: Any, verb: str, describe: Callable[[str], str] = html.escape
             parts.append(f"{plural(same, 'row')} already held these values")
         headline = f"{word}: " + ("; ".join(parts) or "nothing changed")
         return headline, "ok", f"<div class='lk-note lk-muted'>{run}</div>"
-    needs = "needs" if len(problems) == 1 else "need"
-    headline = f"{word} {done} of {plural(len(table), 'row')}: {len(problems)} {needs} attention"
+    states = problems["status"].value_counts()
+    said = ", ".join(f"{int(n)} {state}" for state, n in states.items())
+    headline = f"{word} {done} of {plural(len(table), 'row')}: {said} (listed below)"
     items = "".join(
         f"<li>{describe(str(row['id']))}: <b>{html.escape(str(row['status']))}</b>: "
         f"{html.escape(str(row.get('message') or ''))}</li>"
