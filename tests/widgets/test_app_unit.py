@@ -463,3 +463,50 @@ def test_from_environment_the_demo_keys_file_and_a_source_named_on_the_command_l
     )
     assert app.sources.choice.value == "learners" and app.connect_panel.sandbox_delegated.value  # signs them in
     app.close()
+
+
+def test_one_state_the_form_shows_a_table_edit_and_a_new_row_clears_the_last_message(app: WorkbenchApp, sb: Any) -> None:
+    loaded(app, sb.demo["registration_id"])
+    aid = sb.demo["assignment_id"]
+    app.table.set_cell(aid, "completionPercentage", "25")
+    app.table.select_rows([app.table._page_ids.index(aid)])
+    # The form holds the pending 25, and its preview would send it (not "nothing to send").
+    assert app.form.editors["completionPercentage"].text.value == "25"
+    assert app.form.body is not None and app.form.body["completionPercentage"] == 25
+    assert "pending edits" in app.form.header.value and "Contoso Academy" in app.form.header.value
+    assert "pending, 1 row to save" in app.message.value
+    app.table.select_rows([app.table._page_ids.index(sb.demo["self_initiated_id"])])
+    assert app.message.value == ""  # the message was about the other row
+
+
+def test_pending_edits_survive_a_restart_of_the_app(sb: Any, tmp_path: Path) -> None:
+    contract(sb, "metadata")
+    drafts, journal = tmp_path / "drafts.json", Journal(tmp_path / "journal.sqlite")
+    first = WorkbenchApp(sandbox=sb, journal=journal, drafts=drafts)
+    loaded(first, sb.demo["registration_id"])
+    first.table.set_cell(sb.demo["assignment_id"], "completionPercentage", "31")
+    assert oct(drafts.stat().st_mode & 0o777) == "0o600"
+    first.close()
+    again = WorkbenchApp(sandbox=sb, journal=journal, drafts=drafts)  # a new page: a new kernel, nothing in memory
+    loaded(again, sb.demo["registration_id"])
+    assert again.bench.pending == {sb.demo["assignment_id"]: {"completionPercentage": 31}}
+    assert "1 unsaved edit from your last session put back" in again.message.value
+    again.save_buttons[0].click()
+    assert again.wait(60) and not again.bench.pending
+    assert json.loads(drafts.read_text()) == {}  # saved: nothing left to keep
+    again.close()
+
+
+def test_a_provider_with_its_sync_off_is_flagged_with_how_to_turn_it_on(app: WorkbenchApp, sb: Any) -> None:
+    loaded(app, sb.demo["disabled_registration_id"])
+    assert "sync off" in dict((v, t) for t, v in app.provider_choice.options)[sb.demo["disabled_registration_id"]]
+    assert "Northwind Skills has course-activity sync turned off" in app.provider_warning.value
+    assert "isCourseActivitySyncEnabled" in app.provider_warning.value
+    assert "Northwind Skills" in app.status.value and sb.demo["disabled_registration_id"] not in app.status.value
+
+
+def test_before_connecting_each_page_says_what_to_do(app: WorkbenchApp) -> None:
+    assert app.activities_body.layout.display == "none" and "Connect on page 1" in app.activities_guide.value
+    assert app.form.patch_button.disabled and app.save_buttons[0].disabled
+    assert "learnkit-demo" in app.app_note.value and "Start here" in app.app_note.value
+    assert "No activities yet" in app.bulk.selection.value and app.bulk.stage_button.disabled
