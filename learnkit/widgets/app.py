@@ -233,7 +233,7 @@ class WorkbenchApp(widgets.VBox, ProviderPages):  # type: ignore[misc]
             [
                 self.provider_warning,
                 self.table,
-                widgets.HBox([self.save_buttons[0], self.table.discard_button]),
+                widgets.HBox([self.save_buttons[0]]),
                 widgets.HTML("<b>Selected activity</b> (click a row of the table)"),
                 self.form,
             ]

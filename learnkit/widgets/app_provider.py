@@ -121,7 +121,7 @@ class ProviderPages:
             name = self._name_from_contents(registration_id)
             # The sandbox's JSON says which demo provider has its sync off; a tenant's is known from its listing.
             self.providers[registration_id] = (name, key != "disabled_registration_id")
-            found.append((f"{name or label}: {label}" if name else label, registration_id))
+            found.append((_listed(name, self.providers[registration_id][1]) if name else label, registration_id))
         return found
 
     def _name_from_contents(self, registration_id: str) -> str | None:

@@ -164,7 +164,7 @@ class ActivityTable(widgets.VBox):  # type: ignore[misc]
             "message": guarded(lambda _: self._show_message(), show),
             "progress": guarded(lambda _: self._show_progress(), show),
             "busy": guarded(lambda _: self._render_pending(), show),
-            "content_titles": guarded(lambda _: self._render(), show),
+            "content_titles": guarded(lambda _: self._names_changed(), show),
             "user_names": guarded(lambda _: self._names_changed(), show),
         }
         for name, handler in self._handlers.items():
@@ -236,10 +236,16 @@ class ActivityTable(widgets.VBox):  # type: ignore[misc]
     def _columns(self) -> list[str]:
         """What filter and sort offer: the frame's columns, and the name columns once names are known."""
         names = [shown for shown, column in _NAMES.items() if column in self.workbench.frame.columns]
-        return [str(c) for c in self.workbench.frame.columns] + (names if self.workbench.user_names else [])
+        titles = [_TITLE] if self.workbench.content_titles else []  # a course is found by its title
+        return [str(c) for c in self.workbench.frame.columns] + (names if self.workbench.user_names else []) + titles
 
     def _column(self, frame: pd.DataFrame, column: str) -> pd.Series:
         """A frame column, or for a name column the names of its ids ('' where unknown)."""
+        if column == _TITLE:
+            titles = self.workbench.content_titles
+            return pd.Series(
+                [titles.get(str(c), "") for c in frame["learningContentId"]], index=frame.index, dtype="string"
+            )
         if column in _NAMES and column not in frame.columns:
             labels = [n.label if (n := self.workbench.user_name(u)) is not None else "" for u in frame[_NAMES[column]]]
             return pd.Series(labels, index=frame.index, dtype="string")

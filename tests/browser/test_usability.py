@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from learnkit.sandbox.seed import REGISTRATION_ID, build_tenant
-from tests.browser.test_app import environment, learnkit_app, open_page, pick_first_row
+from tests.browser.test_app import HEADER, ROW, environment, learnkit_app, open_page, pick_first_row
 from tests.browser.voila import ARTIFACTS, launch
 
 pytestmark = pytest.mark.slow
@@ -80,8 +80,19 @@ def quiet(page: Any) -> None:
 
 
 def choose(page: Any, scope: str, label: str, value: str) -> None:
-    """Pick ``value`` in the dropdown labelled ``label`` inside ``scope``."""
-    page.locator(f"{scope} .widget-dropdown", has_text=label).locator("select").first.select_option(label=value)
+    """Pick the option reading ``value`` in the dropdown labelled ``label`` inside ``scope`` (ipywidgets writes
+    its options' spaces as no-break spaces)."""
+    select = page.locator(f"{scope} .widget-dropdown", has_text=label).locator("select").first
+    texts = [t.replace("\xa0", " ") for t in select.locator("option").all_inner_texts()]
+    select.select_option(index=texts.index(value))
+
+
+def pick_second_row(page: Any) -> None:
+    """Click the grid's second body row (a canvas: found from its geometry, as ``pick_first_row`` does)."""
+    grid = page.locator(".lk-activity-table .lm-DataGrid").first
+    box = grid.bounding_box()
+    assert box is not None
+    page.mouse.click(box["x"] + box["width"] - 60, box["y"] + HEADER + ROW + ROW // 2)
 
 
 def connect_and_read(page: Any, url: str) -> None:
@@ -111,7 +122,7 @@ def test_ten_analyst_tasks_each_end_in_one_clear_message(app_url: tuple[str, Pat
         # 1. Connect and read the demo provider: named, not numbered.
         page.locator(".lk-connect button", has_text="Connect").click()
         page.locator(".lk-provider-note").get_by_text("3 providers").wait_for(timeout=STEP)
-        assert "Contoso Academy" in page.locator(".lk-provider-choice").inner_text()
+        assert "Contoso Academy" in page.locator(".lk-provider-choice").inner_text().replace("\xa0", " ")
         shoot(page, "03-provider")
         page.locator("button.lk-load").click()
         said(page, f"{DEMO_ROWS} activities of Contoso Academy")
@@ -120,7 +131,7 @@ def test_ten_analyst_tasks_each_end_in_one_clear_message(app_url: tuple[str, Pat
         # 2. Find a learner's record: filter by the learner's name, click the row, the form names them.
         table = page.locator(".lk-activity-table")
         choose(page, ".lk-activity-table", "filter", "learner")
-        table.locator(".widget-dropdown select").nth(1).select_option("contains")
+        table.locator(".widget-dropdown select").nth(1).select_option(index=0)  # contains
         table.locator("input[placeholder=value]").fill("Adele")
         table.locator("button", has_text="Filter").click()
         table.get_by_text(re.compile(r"\d+ of \d+ rows")).first.wait_for(timeout=STEP)
@@ -140,7 +151,7 @@ def test_ten_analyst_tasks_each_end_in_one_clear_message(app_url: tuple[str, Pat
 
         # 4. Another row: the last row's result is gone (no stale message).
         table.locator("button", has_text="Show all").click()
-        pick_first_row(page)
+        pick_second_row(page)
         quiet(page)
 
         # 5. A table edit shows in the form for that row (one state), then is discarded.
@@ -150,7 +161,7 @@ def test_ten_analyst_tasks_each_end_in_one_clear_message(app_url: tuple[str, Pat
         table.locator(".widget-text input").last.fill("25")
         table.locator("button", has_text="Set").click()
         said(page, "pending, 1 row to save")
-        assert form_value.input_value() == "25" and "pending edits" in header.inner_text()
+        assert form_value.input_value() == "25" and "This row has pending edits" in form.inner_text()
         assert "Save changes (1 row)" in page.locator("button.lk-app-save").first.inner_text()
         shoot(page, "06-table-edit-in-the-form")
         page.locator("button", has_text="Discard pending").first.click()
@@ -158,7 +169,7 @@ def test_ten_analyst_tasks_each_end_in_one_clear_message(app_url: tuple[str, Pat
 
         # 6. Bulk-complete a course for a team: the learners of one course, completed in one save.
         choose(page, ".lk-activity-table", "filter", "content title")
-        table.locator(".widget-dropdown select").nth(1).select_option("=")
+        table.locator(".widget-dropdown select").nth(1).select_option(index=1)  # =
         title = str(page.evaluate("() => document.querySelector('.lk-activity-form .lk-header').innerText"))
         course = re.search(r"course\s+(.+)", title)
         assert course, title
@@ -215,7 +226,7 @@ def test_ten_analyst_tasks_each_end_in_one_clear_message(app_url: tuple[str, Pat
 
         # 10. Pending edits survive a restart of the page: edit, reload, the edit is back.
         open_page(page, "Provider")
-        choose(page, ".lk-provider-page", "provider", "Contoso Academy: demo provider")
+        choose(page, ".lk-provider-page", "provider", "Contoso Academy")
         page.locator("button.lk-load").click()
         said(page, "activities of Contoso Academy")
         pick_first_row(page)
