@@ -141,7 +141,7 @@ class ProviderCharts(widgets.VBox):  # type: ignore[misc]
         x, y = bqplot.OrdinalScale(), bqplot.LinearScale(min=0)
         # One colour per severity and each bar's count beside it: 13 errors stay readable beside 196 notes.
         self.findings_bars = bqplot.Bars(
-            x=[], y=[], scales={"x": x, "y": y}, colors=["#9467bd"], color_mode="element",
+            x=[], y=[], scales={"x": x, "y": y}, colors=["#9467bd"], color_mode="no_group",
             label_display=True, label_display_format="d", interactions={"click": "select"},
             orientation="horizontal",
             selected_style={"stroke": "black", "stroke-width": 2}, unselected_style={"opacity": 0.45},
@@ -275,8 +275,8 @@ class ProviderCharts(widgets.VBox):  # type: ignore[misc]
     def _draw_findings(self, result: AuditResult) -> None:
         counts = result.findings.groupby("rule").size()
         found = [r for r in result.rules if counts.get(r.id, 0)]
-        # Errors first (at the top of the horizontal chart), then warnings, then notes.
-        found.sort(key=lambda r: SEVERITIES.index(r.severity) if r.severity in SEVERITIES else 9)
+        # Errors at the top, then warnings, then notes: a horizontal ordinal axis draws its first value at the bottom.
+        found.sort(key=lambda r: SEVERITIES.index(r.severity) if r.severity in SEVERITIES else 9, reverse=True)
         self._rules = [r.id for r in found]
         with self.findings_bars.hold_sync():
             self.findings_bars.x = self._rules
