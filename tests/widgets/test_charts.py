@@ -89,7 +89,7 @@ def test_the_charts_count_the_frame(charts: ProviderCharts) -> None:
     months = [str(np.datetime64(m, "M")) for m in charts.overdue_bars.x]
     assert months == ["2025-02", "2025-03"] and list(charts.overdue_bars.y) == [1, 2]
     # Errors at the top of the chart (an ordinal axis draws its first value at the bottom), each severity its colour.
-    assert list(charts.findings_bars.x) == ["overdue", "not-started-with-progress", "completed-below-100"]
+    assert list(charts.findings_bars.x) == ["overdue", "completed-below-100", "not-started-with-progress"]
     assert list(charts.findings_bars.y) == [3, 1, 1]
     colours = list(charts.findings_bars.colors)
     assert colours[-1] != colours[0] and charts.findings_bars.label_display  # a count beside each bar
