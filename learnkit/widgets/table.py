@@ -242,10 +242,9 @@ class ActivityTable(widgets.VBox):  # type: ignore[misc]
     def _column(self, frame: pd.DataFrame, column: str) -> pd.Series:
         """A frame column, or for a name column the names of its ids ('' where unknown)."""
         if column == _TITLE:
-            titles = self.workbench.content_titles
-            return pd.Series(
-                [titles.get(str(c), "") for c in frame["learningContentId"]], index=frame.index, dtype="string"
-            )
+            titles: dict[str, str] = dict(self.workbench.content_titles)
+            named = [titles.get(str(c), "") for c in frame["learningContentId"]]
+            return pd.Series(named, index=frame.index, dtype="string")
         if column in _NAMES and column not in frame.columns:
             labels = [n.label if (n := self.workbench.user_name(u)) is not None else "" for u in frame[_NAMES[column]]]
             return pd.Series(labels, index=frame.index, dtype="string")

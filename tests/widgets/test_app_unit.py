@@ -465,7 +465,7 @@ def test_from_environment_the_demo_keys_file_and_a_source_named_on_the_command_l
     app.close()
 
 
-def test_one_state_the_form_shows_a_table_edit_and_a_new_row_clears_the_last_message(app: WorkbenchApp, sb: Any) -> None:
+def test_one_state_the_form_shows_a_table_edit_and_another_row_clears_the_message(app: WorkbenchApp, sb: Any) -> None:
     loaded(app, sb.demo["registration_id"])
     aid = sb.demo["assignment_id"]
     app.table.set_cell(aid, "completionPercentage", "25")

@@ -37,7 +37,9 @@ def test_the_panel_lists_the_seeded_findings_and_their_fixes(bench: Workbench) -
     for (_, finding), line in zip(fixes.iterrows(), panel.fix_list.children, strict=True):
         learner = bench.user_name(bench.frame.loc[bench.frame["id"] == finding["id"], "learnerUserId"].item())
         assert learner is not None and learner.displayName and learner.displayName in line.children[1].value
-    assert panel.apply_button.description == f"Apply {len(fixes)} fixes to {fixes['id'].nunique()} records" and not panel.apply_button.disabled
+    records = fixes["id"].nunique()
+    assert panel.apply_button.description == f"Apply {len(fixes)} fixes to {records} records"
+    assert not panel.apply_button.disabled
     assert panel.undo_button.disabled
     assert "html-in-text-notes" in panel.counts.value and "duplicate-external-id" in panel.counts.value
 
