@@ -190,9 +190,9 @@ def _relay(lines: Iterable[str], out: Any = None) -> None:
     """Pass Voila's output on to the terminal, less the lines in ``QUIET``; the app's own event lines as they are.
 
     >>> import io; out = io.StringIO()
-    >>> _relay(["[Voila] WARNING | Notebook app.ipynb is not trusted\n", "learnkit app: saved 1 row\n"], out)
+    >>> _relay(["[Voila] WARNING | Notebook app.ipynb is not trusted", "learnkit app: saved 1 row"], out)
     >>> out.getvalue()
-    'learnkit app: saved 1 row\n'
+    'learnkit app: saved 1 row'
     """
     out = sys.stderr if out is None else out
     for line in lines:

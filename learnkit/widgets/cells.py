@@ -105,6 +105,7 @@ def read_from(source: Source) -> str:
 def missing_note(source: Source, not_found: Sequence[str], other: Sequence[str]) -> str:
     """What the read asked for and did not get: the count, and the first few named.
 
+    >>> from learnkit.sources import ActivityIds
     >>> missing_note(ActivityIds(["a", "b", "c"]), ("b", "c"), ())
     "; 2 of 3 activity ids not found: 'b', 'c'"
     """
