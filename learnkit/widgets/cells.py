@@ -92,6 +92,7 @@ def typed_value(column: str, value: Any) -> Any:
 def read_from(source: Source) -> str:
     """How a source read, as the message says it.
 
+    >>> from learnkit.sources import ExternalIds
     >>> read_from(ExternalIds(["k-1", "k-2"])), read_from(ProviderList())
     ('by 2 external ids', 'from its list')
     """
