@@ -34,7 +34,9 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -171,6 +173,37 @@ def voila_command(notebook: Path, ip: str, port: int) -> list[str]:
     ]
 
 
+#: Lines Voila and its kernels print that do not concern the person running the app, and why:
+#: the app's notebook ships in the package (its outputs are the app's own widgets, so "not trusted" changes
+#: nothing), the kernel talks to Voila over loopback in this user's session (the page itself asks for a token),
+#: and a tab closed mid-ping is not an error.
+QUIET = (
+    "is not trusted",
+    "Kernel is running over TCP without encryption",
+    "WebSocket ping timeout",
+    "WebSocket closed",
+    "Websocket closed",
+    "Starting buffering for",
+    "Discarding",
+)
+
+
+def _relay(lines: Iterable[str], out: Any = None) -> None:
+    """Pass Voila's output on to the terminal, less the lines in ``QUIET``; the app's own event lines as they are.
+
+    >>> import io; out = io.StringIO()
+    >>> _relay(["[Voila] WARNING | Notebook app.ipynb is not trusted", "learnkit app: saved 1 row"], out)
+    >>> out.getvalue()
+    'learnkit app: saved 1 row'
+    """
+    out = sys.stderr if out is None else out
+    for line in lines:
+        if not line.strip() or any(noise in line for noise in QUIET):
+            continue
+        out.write(line)
+        out.flush()
+
+
 def _check_address(ip: str, port: int, allow_remote: bool) -> int:
     """The port to serve on (a free one for 0); a one-line error for a remote or busy address."""
     from learnkit.sandbox.server import check_host
@@ -251,7 +284,7 @@ def _source_files(args: argparse.Namespace) -> dict[str, str]:
     return {}
 
 
-def _wait_for(url_host: str, port: int, proc: subprocess.Popen[bytes]) -> None:
+def _wait_for(url_host: str, port: int, proc: subprocess.Popen[str]) -> None:
     deadline = time.monotonic() + START_TIMEOUT
     while True:
         if proc.poll() is not None:
@@ -265,7 +298,7 @@ def _wait_for(url_host: str, port: int, proc: subprocess.Popen[bytes]) -> None:
             time.sleep(0.2)
 
 
-def _stop(proc: subprocess.Popen[bytes]) -> None:
+def _stop(proc: subprocess.Popen[str]) -> None:
     if proc.poll() is None:
         proc.terminate()
         try:
@@ -334,9 +367,15 @@ def run(args: argparse.Namespace) -> int:
             voila_command(notebook_path(), args.ip, port),
             env=env,
             stdin=subprocess.DEVNULL,
+            # Voila's and its kernels' lines pass through a filter (QUIET): the URL, then one line per event.
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
             # Its own session: the terminal's Ctrl+C reaches this process only, which stops Voila in order.
             start_new_session=True,
         )
+        assert proc.stdout is not None
+        threading.Thread(target=_relay, args=(proc.stdout,), name="learnkit-app-log", daemon=True).start()
         try:
             url_host = "127.0.0.1" if args.ip in ("0.0.0.0", "::") else args.ip.strip("[]")
             _wait_for(url_host, port, proc)

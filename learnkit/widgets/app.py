@@ -12,8 +12,14 @@ findings and charts, once ``learnkit.widgets.charts`` is installed).
 
 Everything goes through one ``Workbench``: the views edit it, and every save is one
 journal run through ``learnkit.bulk``. Reading a provider and saving run in a
-background thread, so the page stays usable and shows their progress; a refused,
-throttled or failed call is explained at the top of the page with what to do.
+background thread, so the page stays usable and shows their progress while they run.
+The page has one message area, under its title: each action replaces what it says
+(a refused, throttled or failed call explained with what to do; a save's outcome as
+counts, then the rows that need attention by name), and choosing another row or page
+clears it. Each page says what to do next while it has nothing to show. Pending edits
+are kept in a file of the user's (``learnkit.widgets.drafts``), so they survive a
+restart of the app, and the notable events go to the terminal of ``learnkit app``, one
+line each.
 
 ``learnkit app`` serves this through Voila; its settings reach the kernel as
 environment variables (``learnkit.app_cli``), read by ``WorkbenchApp.from_environment``:
@@ -33,7 +39,7 @@ import argparse
 import html
 import importlib
 import os
-import re
+import sys
 import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -52,51 +58,86 @@ from learnkit.app_cli import (
 from learnkit.client import GraphClient
 from learnkit.engine import BulkResult
 from learnkit.errors import InvalidInputError, LearnkitError, SourceRequiredError, TokenError
-from learnkit.sources import Source, list_refusal, read_keys
-from learnkit.widgets._common import style_sheet, ui_client
+from learnkit.sources import read_keys
+from learnkit.userdata import data_dir
+from learnkit.widgets._common import style_sheet
 from learnkit.widgets._safe import CALLBACK_ERRORS, CallbackError, guarded, render_exception
+from learnkit.widgets.app_provider import ACTIVITIES, PROVIDER, ProviderPages
 from learnkit.widgets.bulk_editor import BulkEditor
 from learnkit.widgets.connect import ConnectPanel
+from learnkit.widgets.drafts import Drafts
 from learnkit.widgets.explain import explain_error
 from learnkit.widgets.findings import FindingsPanel
 from learnkit.widgets.form import ActivityForm
 from learnkit.widgets.history import HistoryPanel
 from learnkit.widgets.source_choice import KINDS, SourceChoice
-from learnkit.widgets.table import ActivityTable
+from learnkit.widgets.table import ActivityTable, save_label, show_progress
+from learnkit.widgets.words import BULK as BULK_SOURCE
+from learnkit.widgets.words import TABLE, plural
 from learnkit.widgets.workbench import Workbench
 
 __all__ = ["PAGES", "WorkbenchApp"]
 
 #: The pages, in the order a person goes through them.
 PAGES = ("1 · Connect", "2 · Provider", "3 · Activities", "4 · Bulk edit", "5 · History", "6 · Audit")
-CONNECT, PROVIDER, ACTIVITIES, BULK, HISTORY, AUDIT = range(len(PAGES))
+CONNECT, _, _, BULK, HISTORY, AUDIT = range(len(PAGES))
+assert (PROVIDER, ACTIVITIES) == (1, 2)
 
-#: The sandbox's demo providers, by the key its JSON's ``demo`` object names them with.
-_DEMO_PROVIDERS = (
-    ("registration_id", "demo provider"),
-    ("other_registration_id", "second demo provider"),
-    ("disabled_registration_id", "disabled demo provider (its sync is off)"),
+#: What each of the sandbox's demo apps is for (the Connect page says it under the choice).
+SANDBOX_APPS = {
+    "learnkit-demo": "an application with every permission the workbench uses: reads, writes and learners' "
+    "names. Start here.",
+    "learnkit-noroles": "an application granted no permission: every call is refused (403), to see how the app "
+    "explains a missing permission.",
+    "learnkit-delegated": "a public client for a person's sign-in (device code): lists the providers and "
+    "learners' own activities, but cannot write.",
+    "learnkit-nonames": "an application that may read and write activities but not read users: learners show "
+    "by id, and the app names the permission that would show their names.",
+}
+_CONNECT_GUIDE = (
+    "<div class='lk-note'><b>Sandbox</b>: a Graph of its own on this machine, with demo providers and learners; "
+    "nothing reaches Microsoft, and every change can be undone. <b>Tenant</b>: your organisation's Microsoft "
+    "Graph, signed in with your app registration's secret or certificate.</div>"
+    "<div class='lk-note'><i>also sign the demo user in</i> adds a person's (delegated) sign-in with a device "
+    "code: it lists the providers by name and reads learners' lists; saving always uses the application.</div>"
 )
-
-#: A registration id worth asking the service about (a GUID), as it is typed.
-_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 _APP_CSS = """
 <style>
 .lk-app-header { border-bottom: 1px solid var(--jp-border-color2, #ccc); padding-bottom: 4px; margin-bottom: 6px; }
-.lk-app-working { color: var(--jp-warn-color1, #8a5a00); }
+.lk-app-working { color: var(--jp-ui-font-color1, inherit); }
+.lk-app-message:empty { display: none; }
+.lk-app-message .lk-message { font-weight: bold; }
+.lk-app-message .lk-message-detail { margin: 0 0 4px 18px; }
+.lk-app-message ul.lk-attention { margin: 2px 0; padding-left: 18px; }
+/* A disabled button looks disabled in both themes, whatever its style (a primary one kept its blue). */
+.lk-app .jupyter-button:disabled, .lk-app .jupyter-button.mod-primary:disabled {
+  background: var(--jp-layout-color3, #ddd); color: var(--jp-ui-font-color3, #999); opacity: 0.6;
+  cursor: not-allowed; box-shadow: none;
+}
+/* Ids: their end; the whole id on hover, selected whole by a click (to copy). */
+.lk-id .lk-id-full { display: none; }
+.lk-id:hover .lk-id-short { display: none; }
+.lk-id:hover .lk-id-full, .lk-id-whole { display: inline; user-select: all; }
+/* Lists and notes wrap between words, never inside one. */
+.lk-app .widget-html-content { overflow-wrap: normal; word-break: normal; }
+.lk-app .lk-empty { color: var(--jp-ui-font-color1, inherit); }
+.lk-guide { border-left: 3px solid var(--jp-brand-color1, #1976d2); padding: 4px 10px; margin: 6px 0;
+  background: var(--jp-layout-color1, transparent); color: var(--jp-ui-font-color1, inherit); }
 </style>
 """
 
 
-class WorkbenchApp(widgets.VBox):  # type: ignore[misc]
+class WorkbenchApp(widgets.VBox, ProviderPages):  # type: ignore[misc]
     """The workbench as an application: a header with status and progress over six pages.
 
     ``sandbox`` is a running sandbox (handle or its JSON); without one, Connect starts
     one in this process. ``demo_keys`` is a CSV of the sandbox demo provider's keys (what
     ``learnkit sandbox --keys-out`` writes), for a sandbox given as JSON (a handle is asked
     directly). ``max_wait`` bounds how long a call sleeps through a 429/503 before the page
-    shows the wait instead.
+    shows the wait instead. ``drafts`` is a file that keeps the pending edits across restarts
+    (``learnkit.widgets.drafts``; None: not kept). ``events`` hears one line per notable event
+    (``learnkit app`` prints them in its terminal).
 
     Example: ``WorkbenchApp(sandbox=sb).connect_panel.connect()``
     """
@@ -109,10 +150,15 @@ class WorkbenchApp(widgets.VBox):  # type: ignore[misc]
         max_wait: float = 10.0,
         device_code_timeout: float = 300.0,
         demo_keys: str | Path | None = None,
+        drafts: str | Path | None = None,
+        events: Callable[[str], object] | None = None,
     ) -> None:
         self.sandbox = sandbox
         self.demo_keys = demo_keys
         self.max_wait = max_wait
+        self.drafts = None if drafts is None else Drafts(drafts)
+        self.events = events
+        self.providers = {}
         self.bench = Workbench(journal=journal)
         #: The last error a background call ended with (None after a success).
         self.last_error: BaseException | None = None
@@ -130,14 +176,19 @@ class WorkbenchApp(widgets.VBox):  # type: ignore[misc]
         self.working.add_class("lk-app-working")
         self.progress = widgets.IntProgress(value=0, min=0, max=1, layout=widgets.Layout(width="260px"))
         self.progress.layout.visibility = "hidden"
+        #: The page's one message area: each action replaces what it says.
         self.message = widgets.HTML()
         self.message.add_class("lk-app-message")
-        self.problem = widgets.HTML()
-        self.problem.add_class("lk-app-problem")
 
         # 1 Connect
         self.connect_panel = ConnectPanel(sandbox=sandbox, device_code_timeout=device_code_timeout)
         self.connect_panel.on_connect(self.use_client)
+        self.connect_guide = widgets.HTML(_CONNECT_GUIDE)
+        self.app_note = widgets.HTML()
+        self.app_note.add_class("lk-app-choice-note")
+        self.connect_panel.app.observe(guarded(lambda _: self._explain_app(), self.message), "options")
+        self.connect_panel.app.observe(guarded(lambda _: self._explain_app(), self.message), "value")
+        self._explain_app()
 
         # 2 Provider
         self.sign_in = widgets.HTML()
@@ -158,22 +209,35 @@ class WorkbenchApp(widgets.VBox):  # type: ignore[misc]
         self.load_button.add_class("lk-load")
         self.provider_note = widgets.HTML()
         self.provider_note.add_class("lk-provider-note")
+        self.provider_warning = widgets.HTML()
+        self.provider_warning.add_class("lk-provider-warning")
         self.sources = SourceChoice()
-        self.list_button.on_click(guarded(lambda _: self.list_providers(), self.problem))
-        self.load_button.on_click(guarded(lambda _: self.load(), self.problem))
-        self.sources.demo_button.on_click(guarded(lambda _: self.use_demo_keys(), self.problem))
-        self.provider_choice.observe(guarded(lambda _: self.check_list(), self.problem), "value")
-        self.provider_id.observe(guarded(lambda _: self.check_list(), self.problem), "value")
+        self.list_button.on_click(guarded(lambda _: self.list_providers(), self.message))
+        self.load_button.on_click(guarded(lambda _: self.load(), self.message))
+        self.sources.demo_button.on_click(guarded(lambda _: self.use_demo_keys(), self.message))
+        self.provider_choice.observe(guarded(lambda _: self.check_list(), self.message), "value")
+        self.provider_id.observe(guarded(lambda _: self.check_list(), self.message), "value")
 
-        # 3 Activities, 4 Bulk edit, 5 History: the views of the one workbench.
-        self.table = ActivityTable(self.bench)
-        self.form = ActivityForm(self.bench)
-        self.bulk = BulkEditor(self.table)
-        self.history = HistoryPanel(self.bench, runner=self._start)  # undo in the background too
+        # 3 Activities, 4 Bulk edit, 5 History: the views of the one workbench, saying things in one place.
+        self.table = ActivityTable(self.bench, messages=self.message)
+        self.form = ActivityForm(self.bench, messages=self.message)
+        self.bulk = BulkEditor(self.table, messages=self.message)
+        self.history = HistoryPanel(self.bench, runner=self._start, messages=self.message)  # undo in the background
         # Saving many rows runs in the background here: the views' own save buttons would block the page.
         self.table.apply_button.layout.display = "none"
         self.bulk.apply_button.layout.display = "none"
         self.save_buttons = [self._save_button(), self._save_button()]
+        self.activities_guide = widgets.HTML()
+        self.activities_guide.add_class("lk-activities-guide")
+        self.activities_body = widgets.VBox(
+            [
+                self.provider_warning,
+                self.table,
+                widgets.HBox([self.save_buttons[0]]),
+                widgets.HTML("<b>Selected activity</b> (click a row of the table)"),
+                self.form,
+            ]
+        )
 
         # 6 Audit: filled on first view (the charts are heavy), when the audit's widgets are installed.
         self.audit_slot = widgets.VBox(
@@ -181,10 +245,11 @@ class WorkbenchApp(widgets.VBox):  # type: ignore[misc]
         )
         self.audit_slot.add_class("lk-audit-slot")
         self._audit_built = False
+        self._restoring = False
 
         self.tabs = widgets.Tab(
             children=[
-                self.connect_panel,
+                widgets.VBox([self.connect_guide, self.connect_panel, self.app_note]),
                 widgets.VBox(
                     [
                         widgets.HTML("<b>Choose the provider whose course activities to work on</b>"),
@@ -196,14 +261,7 @@ class WorkbenchApp(widgets.VBox):  # type: ignore[misc]
                         self.load_button,
                     ]
                 ).add_class("lk-provider-page"),
-                widgets.VBox(
-                    [
-                        self.table,
-                        widgets.HBox([self.save_buttons[0]]),
-                        widgets.HTML("<b>Selected activity</b> (click a row of the table)"),
-                        self.form,
-                    ]
-                ),
+                widgets.VBox([self.activities_guide, self.activities_body]),
                 widgets.VBox([self.bulk, widgets.HBox([self.save_buttons[1]])]),
                 self.history,
                 self.audit_slot,
@@ -211,19 +269,20 @@ class WorkbenchApp(widgets.VBox):  # type: ignore[misc]
             titles=PAGES,
         )
         self.tabs.add_class("lk-app-pages")
-        self.tabs.observe(guarded(lambda _: self._page_shown(), self.problem), "selected_index")
+        self.tabs.observe(guarded(lambda _: self._page_shown(), self.message), "selected_index")
 
         self._handlers: dict[str, Callable[[Any], None]] = {
-            "message": guarded(lambda _: self._show_message(), self.problem),
-            "progress": guarded(lambda _: self._show_progress(), self.problem),
-            "busy": guarded(lambda _: self._enable(), self.problem),
-            "pending": guarded(lambda _: self._show_status(), self.problem),
-            "frame": guarded(lambda _: self._show_status(), self.problem),
-            "client": guarded(lambda _: self._show_status(), self.problem),
+            "message": guarded(lambda _: self._show_message(), self.message),
+            "progress": guarded(lambda _: show_progress(self.progress, self.bench.progress), self.message),
+            "busy": guarded(lambda _: self._enable(), self.message),
+            "pending": guarded(lambda _: self._pending_changed(), self.message),
+            "frame": guarded(lambda _: self._show_status(), self.message),
+            "client": guarded(lambda _: self._show_status(), self.message),
+            "provider_name": guarded(lambda _: self._show_status(), self.message),
         }
         for name, handler in self._handlers.items():
             self.bench.observe(handler, name)
-        self.connect_panel.device_code.observe(guarded(lambda _: self._mirror_sign_in(), self.problem), "value")
+        self.connect_panel.device_code.observe(guarded(lambda _: self._mirror_sign_in(), self.message), "value")
 
         super().__init__(
             [
@@ -235,7 +294,6 @@ class WorkbenchApp(widgets.VBox):  # type: ignore[misc]
                         self.status,
                         widgets.HBox([self.working, self.progress]),
                         self.message,
-                        self.problem,
                     ],
                     layout=widgets.Layout(margin="0 0 6px 0"),
                 ).add_class("lk-app-header"),
@@ -272,7 +330,13 @@ class WorkbenchApp(widgets.VBox):  # type: ignore[misc]
             from learnkit.cli import read_sandbox_json
 
             sandbox = read_sandbox_json(env[SANDBOX_JSON_VARIABLE])
-        app = cls(sandbox=sandbox, demo_keys=env.get(SANDBOX_KEYS_VARIABLE) or None)
+        served = bool(env.get(APP_MODE_VARIABLE))  # set by `learnkit app`: its terminal hears the events
+        app = cls(
+            sandbox=sandbox,
+            demo_keys=env.get(SANDBOX_KEYS_VARIABLE) or None,
+            drafts=data_dir() / "app-drafts.json" if served else None,
+            events=_to_terminal if served else None,
+        )
         app.use_source_settings(env)
         if env.get(APP_MODE_VARIABLE) == "tenant":
             app.use_tenant_settings(env)
@@ -324,183 +388,13 @@ class WorkbenchApp(widgets.VBox):  # type: ignore[misc]
             panel.client = client
             self.use_client(client)
 
-    # --- connecting and choosing the provider -----------------------------------
-
-    def use_client(self, client: GraphClient) -> None:
-        """Work through ``client`` from now on (what Connect does), then list the providers it may see."""
-        self.bench.client = ui_client(client, self.max_wait)
-        self.bench.set_activities([])
-        self.bench.registration_id = None
-        self.sources.delegated = client.delegated is not None
-        self.sources.tell(None)
-        self._probed = None
-        self.sources.demo_button.layout.display = "" if self._demo_sandbox() is not None else "none"
-        self.tabs.selected_index = PROVIDER
-        self.list_providers()
-
-    def _demo_providers(self) -> list[tuple[str, str]]:
-        if self.sandbox is None and self.connect_panel.sandbox is None:
-            return []
-        sandbox = self.connect_panel.sandbox if self.connect_panel.sandbox is not None else self.sandbox
-        info = sandbox if isinstance(sandbox, Mapping) else sandbox.to_json()
-        demo = info.get("demo", {})
-        return [(f"{label} ({demo[key]})", str(demo[key])) for key, label in _DEMO_PROVIDERS if demo.get(key)]
-
-    def _demo_sandbox(self) -> Any:
-        """The sandbox connected to, when its demo provider's keys can be reached (a handle, or a keys file)."""
-        if self.connect_panel.mode.value != "sandbox":
-            return None
-        sandbox = self.connect_panel.sandbox if self.connect_panel.sandbox is not None else self.sandbox
-        if sandbox is None or (not hasattr(sandbox, "activity_keys") and not self.demo_keys):
-            return None
-        return sandbox
-
-    def demo_keys_of(self, kind: str) -> tuple[str, list[str]]:
-        """The sandbox demo provider's registration id and its keys of ``kind`` (``external_ids`` or ``ids``):
-        asked of the sandbox's handle, else read from the ``demo_keys`` file."""
-        sandbox = self._demo_sandbox()
-        if sandbox is None:
-            raise InvalidInputError(
-                "demo keys", "invalid", "only a sandbox has a demo provider, and its keys are not at hand here"
-            )
-        info = sandbox if isinstance(sandbox, Mapping) else sandbox.to_json()
-        registration_id = str(info["demo"]["registration_id"])
-        if hasattr(sandbox, "activity_keys"):
-            keys = sandbox.activity_ids() if kind == "ids" else sandbox.external_ids()
-        else:
-            chosen = KINDS[kind]
-            keys = read_keys(str(self.demo_keys), chosen.COLUMNS, chosen.WHAT)
-        return registration_id, list(keys)
-
-    def use_demo_keys(self) -> None:
-        """Choose the sandbox's demo provider and fill in its keys: its activity ids when those are chosen,
-        else its external ids (what the provider's own system would list)."""
-        kind = "ids" if self.sources.choice.value == "ids" else "external_ids"
-        registration_id, keys = self.demo_keys_of(kind)
-        self.provider_id.value = ""
-        if registration_id in [value for _, value in self.provider_choice.options]:
-            self.provider_choice.value = registration_id
-        else:
-            self.provider_id.value = registration_id
-        self.sources.fill(kind, keys, origin="the demo provider's keys")
-
-    def check_list(self) -> None:
-        """Ask, in the background, whether the tenant serves the provider's list (``learnkit.sources.list_refusal``:
-        once per connection); the Provider page then offers it, or says it is not served and what Graph answered."""
-        client, chosen = self.bench.client, self.chosen_provider()
-        if client is None or not chosen or not _GUID.match(chosen):
-            return
-        if self._probed is client and self.sources.list_served is not None:
-            return
-        if self._prober is not None and self._prober.is_alive():
-            return
-        self._probed = client
-        self.sources.asking()
-
-        def probe() -> None:
-            try:
-                if client.delegated is not None:
-                    self.connect_panel.wait_signed_in()  # one sign-in at a time
-                refused = list_refusal(client, chosen)
-            except (LearnkitError, OSError) as exc:
-                if self.bench.client is client:
-                    self._probed = None  # asked again when the provider changes
-                    self.sources.tell(None, f"it could not be asked: {exc}")
-                return
-            if self.bench.client is client:
-                self.sources.tell(refused is None, refused or "")
-
-        self._prober = threading.Thread(target=guarded(probe, self.problem), name="learnkit-list-probe", daemon=True)
-        self._prober.start()
-
-    def list_providers(self) -> None:
-        """Fill the provider list in the background: from Graph with a delegated sign-in, else the sandbox's."""
-        client = self.bench.client
-        if client is None:
-            self._refuse("connect first (page 1)")
-            return
-
-        def work() -> tuple[list[tuple[str, str]], str]:
-            if client.delegated is not None:
-                self._set_working("Waiting for the delegated sign-in: open the page named below and enter its code")
-                self.connect_panel.wait_signed_in()
-                self._set_working("Listing the providers")
-                found = client.list_providers()
-                return [(f"{p.displayName or p.id} ({p.id})", str(p.id)) for p in found if p.id], "from Graph"
-            demo = self._demo_providers()
-            if demo:
-                return demo, (
-                    "the sandbox's providers (listing them from Graph needs a delegated sign-in: tick "
-                    "<i>also sign the demo user in</i> on page 1)"
-                )
-            return [], (
-                "listing providers needs a delegated sign-in (a device-code client id on page 1): "
-                "type the provider's registration id instead"
-            )
-
-        def done(found: tuple[list[tuple[str, str]], str]) -> None:
-            options, note = found
-            self.provider_choice.options = options
-            if options:
-                self.provider_choice.value = options[0][1]
-            self.provider_note.value = f"<div class='lk-note'>{len(options)} provider(s): {note}</div>"
-            self.check_list()
-
-        self._start("Listing the providers", work, done)
-
-    def _mirror_sign_in(self) -> None:
-        # The device code is shown on the Connect page; the person is on the Provider page by then.
-        self.sign_in.value = self.connect_panel.device_code.value
-
-    def chosen_provider(self) -> str | None:
-        """The registration id typed in, else the one picked from the list."""
-        typed = self.provider_id.value.strip()
-        return typed or self.provider_choice.value or None
-
-    def load(self, registration_id: str | None = None, *, source: Source | None = None) -> None:
-        """Read the provider's activities in the background, counting as pages or batches arrive; then show the
-        table. ``source`` given: that (``learnkit.sources``); else what the Provider page chose."""
-        chosen = registration_id or self.chosen_provider()
-        if self.bench.client is None:
-            self._refuse("connect first (page 1)")
-            return
-        if not chosen:
-            self._refuse("registration id: pick a provider from the list or type its registration id")
-            return
-        if source is None:
-            try:
-                source = self.sources.source()
-            except InvalidInputError as exc:
-                self._refuse(f"{exc.field}: {exc.detail}")
-                return
-        named = source
-
-        def on_page(rows: int) -> None:
-            self._set_working(f"Reading the activities of {chosen}: {rows:,} so far")
-
-        def work() -> None:
-            try:
-                self.bench.load(chosen, source=named, on_page=on_page)
-            except SourceRequiredError as exc:
-                self.sources.tell(False, exc.reason)  # learnt: the page now offers keys and learners only
-                raise
-
-        def done(_: None) -> None:
-            # The name the provider was listed under (without its id), for the journal's history.
-            label = next((text for text, value in self.provider_choice.options if value == chosen), None)
-            self.bench.provider_name = label.rsplit(" (", 1)[0] if label else None
-            self.tabs.selected_index = ACTIVITIES
-
-        self._start(f"Reading the activities of {chosen}", work, done)
-
     # --- saving ---------------------------------------------------------------
 
     def _save_button(self) -> widgets.Button:
-        button = widgets.Button(
-            description="Save pending changes", button_style="primary", icon="upload", layout=_fit()
-        )
+        button = widgets.Button(description=save_label(0), button_style="primary", icon="upload", layout=_fit())
         button.add_class("lk-app-save")
-        button.on_click(guarded(lambda _: self.save(), self.problem))
+        button.add_class("lk-save")
+        button.on_click(guarded(lambda _: self.save(), self.message))
         return button
 
     def save(self) -> None:
@@ -511,29 +405,15 @@ class WorkbenchApp(widgets.VBox):  # type: ignore[misc]
             return
 
         def work() -> Any:
-            return self.bench.save(source="learnkit app")
+            # Named for the page it was pressed on: the History page says where a save came from.
+            return self.bench.save(source=BULK_SOURCE if self.tabs.selected_index == BULK else TABLE)
 
-        def done(result: Any) -> None:
+        def done(result: BulkResult | None) -> None:
             self.history.refresh()
-            self._explain_unsaved(result)
+            if result is not None:
+                self.event(f"{self.bench.message} ({self.bench.provider_label()})")
 
-        self._start(f"Saving {count} row(s)", work, done)
-
-    def _explain_unsaved(self, result: BulkResult | None) -> None:
-        """Rows a save could not apply (throttled, conflicting, failed): what happened and what to do."""
-        if result is None:  # nothing was pending
-            return
-        table = result.frame
-        unsaved = table[~table["status"].isin(["applied", "unchanged"])]
-        if unsaved.empty:
-            return
-        first = unsaved.iloc[0]
-        self.problem.value = (
-            f"<div class='lk-error'><b>✖ {len(unsaved)} row(s) not saved</b>: row <code>{html.escape(str(first['id']))}"
-            f"</code>: {html.escape(str(first['message']))}.<br>Their edits are kept as pending changes: press "
-            "Save again (after the wait Graph asked for, if it named one). A conflict means the record changed "
-            "since it was read: load the provider again to see it.</div>"
-        )
+        self._start(f"Saving {plural(count, 'row')}", work, done)
 
     def undo_last(self) -> None:
         """Undo the last save made here, in the background (the History page's buttons undo any run)."""
@@ -550,7 +430,8 @@ class WorkbenchApp(widgets.VBox):  # type: ignore[misc]
         """Wait for the running background call (and the question whether the list is served); True once none
         runs."""
         alive = False
-        for thread in (self._worker, self._prober):
+        for name in ("_worker", "_prober"):
+            thread = getattr(self, name)  # read after the worker ends: it may start the probe as it finishes
             if thread is not None:
                 thread.join(timeout)
                 alive = alive or thread.is_alive()
@@ -562,7 +443,7 @@ class WorkbenchApp(widgets.VBox):  # type: ignore[misc]
             self._refuse(f"wait: {self._task.lower()} is still running")
             return False
         self._task = task
-        self.problem.value = ""
+        self.bench.say("")  # the last action's words are replaced by this one's
         self.last_error = None
         self._set_working(task)
 
@@ -573,13 +454,13 @@ class WorkbenchApp(widgets.VBox):  # type: ignore[misc]
                     done(result)
             except SourceRequiredError as exc:
                 self.last_error = exc
-                self.problem.value = _not_served(exc)
+                self.message.value = _not_served(exc)
             except LearnkitError as exc:
                 self.last_error = exc
-                self.problem.value = explain_error(exc) + _advice(exc)
+                self.message.value = explain_error(exc) + _advice(exc)
             except OSError as exc:  # requests' connection errors: nothing answered
                 self.last_error = exc
-                self.problem.value = (
+                self.message.value = (
                     "<div class='lk-error'><b>✖ The service did not answer</b>: "
                     f"{html.escape(str(exc))}. Is it still running? Nothing was changed; try again, or restart "
                     "<code>learnkit app</code>.</div>"
@@ -587,7 +468,7 @@ class WorkbenchApp(widgets.VBox):  # type: ignore[misc]
             except Exception as exc:
                 self.last_error = exc
                 CALLBACK_ERRORS.append(CallbackError(task, exc, repr(exc)))
-                render_exception(self.problem, task, exc)
+                render_exception(self.message, task, exc)
             finally:
                 self._running.clear()
                 self._set_working("")
@@ -606,33 +487,79 @@ class WorkbenchApp(widgets.VBox):  # type: ignore[misc]
         self.working.value = f"<i class='fa fa-spinner fa-spin'></i> {html.escape(text)}…" if text else ""
 
     def _refuse(self, text: str) -> None:
-        self.problem.value = f"<div class='lk-refused'>✖ {html.escape(text)}</div>"
+        self.bench.say(text, "refused")
+
+    def event(self, text: str) -> None:
+        """Tell ``events`` (the terminal of ``learnkit app``) about something notable, in one line."""
+        if self.events is not None:
+            self.events(text)
+
+    def _explain_app(self) -> None:
+        chosen = str(self.connect_panel.app.value or "")
+        said = SANDBOX_APPS.get(chosen)
+        self.app_note.value = (
+            f"<div class='lk-note'><b>{html.escape(chosen)}</b>: {html.escape(said)}</div>" if said else ""
+        )
 
     def _show_message(self) -> None:
-        self.message.value = self.bench.message_html() if self.bench.message else ""
+        self.message.value = self.bench.message_html()
 
-    def _show_progress(self) -> None:
-        done, total = self.bench.progress
-        self.progress.max = max(1, total)
-        self.progress.value = done
-        self.progress.description = f"{done}/{total}" if total else ""
-        self.progress.layout.visibility = "visible" if total else "hidden"
+    def _pending_changed(self) -> None:
+        if self.drafts is not None and self.bench.registration_id and not self._restoring:
+            self.drafts.keep(self.bench)
+        self._show_status()
+
+    def restore_drafts(self) -> None:
+        """Put back the pending edits kept from an earlier session of this provider (``drafts``), and say so."""
+        if self.drafts is None:
+            return
+        said = self.bench.message
+        self._restoring = True
+        try:
+            restored, refused = self.drafts.restore(self.bench)
+        finally:
+            self._restoring = False
+        self.drafts.keep(self.bench)  # what could not come back is not kept either
+        if restored or refused:
+            detail = "".join(f"<li>{html.escape(r)}</li>" for r in refused[:8])
+            self.bench.say(
+                f"{said}; {plural(restored, 'unsaved edit')} from your last session put back as pending changes "
+                "(Save changes sends them, Discard drops them)"
+                + (f"; {len(refused)} could not be put back" if refused else ""),
+                "info",
+                f"<ul class='lk-attention'>{detail}</ul>" if detail else "",
+            )
+            self.event(f"{plural(restored, 'unsaved edit')} put back from the last session")
 
     def _show_status(self) -> None:
         bench = self.bench
+        count = len(bench.pending)
+        for button in getattr(self, "save_buttons", []):
+            button.description = save_label(count)
+        self._enable()
+        if not hasattr(self, "activities_guide"):  # an observer fired while __init__ builds the pages
+            return
+        loaded = bench.client is not None and bench.registration_id is not None
+        self.activities_body.layout.display = "" if loaded else "none"
+        self.activities_guide.layout.display = "none" if loaded else ""
         if bench.client is None:
-            self.status.value = "<i>Not connected: start on page 1.</i>"
+            self.status.value = "<i>Not connected: start on page 1 (Connect).</i>"
+            self.activities_guide.value = (
+                "<div class='lk-guide'><b>Nothing here yet.</b> Connect on page 1, then choose a provider and "
+                "read its activities on page 2: they show here, ready to edit.</div>"
+            )
             return
         parts = [f"Connected to <code>{html.escape(bench.client.graph_url)}</code>"]
         if bench.registration_id:
-            parts.append(f"provider <code>{html.escape(bench.registration_id)}</code>")
+            parts.append(f"<b>{html.escape(bench.provider_label())}</b>")
             parts.append(f"{len(bench.frame):,} activities")
-        parts.append(f"{len(bench.pending)} row(s) with pending changes")
+            parts.append(f"{plural(count, 'row')} with changes not saved yet" if count else "no changes waiting")
+        else:
+            self.activities_guide.value = (
+                "<div class='lk-guide'><b>No provider read yet.</b> On page 2 choose a provider and which of its "
+                "records to read, then <i>Load activities</i>.</div>"
+            )
         self.status.value = " · ".join(parts)
-        count = len(bench.pending)
-        for button in getattr(self, "save_buttons", []):
-            button.description = f"Save {count} pending row(s)" if count else "Save pending changes"
-        self._enable()
 
     def _enable(self) -> None:
         if not hasattr(self, "load_button"):  # an observer fired while __init__ builds the pages
@@ -644,11 +571,25 @@ class WorkbenchApp(widgets.VBox):  # type: ignore[misc]
             button.disabled = busy or not self.bench.pending
 
     def _page_shown(self) -> None:
+        if not self.running:
+            self.bench.say("")  # what the last page said is not about this one
+        if self.tabs.selected_index == HISTORY and self.bench.client is not None and not self.running:
+            self.history.refresh()  # the command line may have saved or undone since
         if self.tabs.selected_index == AUDIT and not self._audit_built:
             self._audit_built = True
-            view = _audit_view(self.table, self._start)
+            view = _audit_view(self.table, self._start, self.message, self._reference_now())
             if view is not None:
                 self.audit_slot.children = [view]
+
+    def _reference_now(self) -> str | None:
+        """On a sandbox, the clock the README's audit figures are judged at (``AUDIT_NOW``)."""
+        if self.connect_panel.mode.value != "sandbox":
+            return None
+        try:
+            from learnkit.sandbox.seed import AUDIT_NOW
+        except ImportError:  # the sandbox extra is not installed
+            return None
+        return AUDIT_NOW
 
     def show_audit(self, *views: widgets.Widget) -> None:
         """Put these widgets on the Audit page (instead of the charts found by default)."""
@@ -663,17 +604,34 @@ class WorkbenchApp(widgets.VBox):  # type: ignore[misc]
         super().close()
 
 
-def _audit_view(table: ActivityTable, runner: Any = None) -> widgets.Widget | None:
-    """The audit's charts over ``table``, and its findings panel (fixes run by ``runner``), else None.
-
-    None when ``learnkit.widgets.charts`` (bqplot) is not installed.
-    """
+def _audit_view(
+    table: ActivityTable, runner: Any = None, messages: widgets.HTML | None = None, reference_now: str | None = None
+) -> widgets.Widget | None:
+    """The audit's findings panel (fixes run by ``runner``, its clock shown and settable) over its charts, which
+    follow the clock it is set to; None when ``learnkit.widgets.charts`` (bqplot) is not installed."""
     try:
-        charts = importlib.import_module("learnkit.widgets.charts")
+        charts_module = importlib.import_module("learnkit.widgets.charts")
     except ImportError:
         return None
-    view: widgets.Widget = widgets.VBox([charts.ProviderCharts(table), FindingsPanel(table.workbench, runner=runner)])
+    bench = table.workbench
+    if not len(bench.frame):
+        guide = "<div class='lk-guide'><b>Nothing to audit yet.</b> Read a provider's activities first (page 2).</div>"
+        return widgets.HTML(guide)
+    panel = FindingsPanel(bench, runner=runner, messages=messages, reference_now=reference_now)
+    charts = charts_module.ProviderCharts(table)
+
+    def follow(now: str | None) -> None:
+        charts.now = now
+        charts.refresh()
+
+    panel.on_now(follow)
+    view: widgets.Widget = widgets.VBox([panel, charts])
     return view
+
+
+def _to_terminal(line: str) -> None:
+    """One line in the terminal of ``learnkit app`` (the kernel's own stderr: Voila passes it through)."""
+    print(f"learnkit app: {line}", file=sys.__stderr__, flush=True)
 
 
 def _not_served(exc: SourceRequiredError) -> str:

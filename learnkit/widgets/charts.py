@@ -31,7 +31,7 @@ import ipywidgets as widgets
 import numpy as np
 import pandas as pd
 
-from learnkit.audit import AuditResult, audit
+from learnkit.audit import SEVERITIES, AuditResult, audit
 from learnkit.widgets._common import style_sheet
 from learnkit.widgets._safe import guarded
 from learnkit.widgets.table import ActivityTable
@@ -42,6 +42,8 @@ __all__ = ["COMPLETION_BINS", "STATUS_ORDER", "ProviderCharts"]
 STATUS_ORDER = ("notStarted", "inProgress", "completed")
 _STATUS_COLOURS = {"notStarted": "#9e9e9e", "inProgress": "#1f77b4", "completed": "#2ca02c"}
 _OTHER_COLOUR = "#d62728"
+#: The findings chart colours a bar by its rule's severity (red, amber, grey read on both themes).
+_SEVERITY_COLOURS = {"error": "#d32f2f", "warning": "#f0a30a", "info": "#8c8c8c"}
 #: The completion bars: (label, lowest, highest) percentages, both included; 100 stands alone.
 COMPLETION_BINS: tuple[tuple[str, int, int], ...] = (
     *((f"{low}–{low + 9}", low, low + 9) for low in range(0, 100, 10)),
@@ -66,11 +68,12 @@ def _figure(mark: Any, x: Any, y: Any, title: str, x_label: str, **options: Any)
     )
 
 
-def _legend(names: Sequence[str]) -> str:
-    """The status colours, as HTML under the chart (bqplot's own legend would cover bars)."""
+def _legend(names: Sequence[str], colours: Mapping[str, str] | None = None) -> str:
+    """The status (or severity) colours, as HTML under the chart (bqplot's own legend would cover bars)."""
+    colours = _STATUS_COLOURS if colours is None else colours
     items = "".join(
         f"<span style='display:inline-block;width:10px;height:10px;margin:0 4px 0 10px;"
-        f"background:{_STATUS_COLOURS.get(n, _OTHER_COLOUR)}'></span>{_escape(n)}"
+        f"background:{colours.get(n, _OTHER_COLOUR)}'></span>{_escape(n)}"
         for n in names
     )
     return f"<div class='lk-chart-legend'>{items}</div>"
@@ -136,13 +139,18 @@ class ProviderCharts(widgets.VBox):  # type: ignore[misc]
         )  # fmt: skip
 
         x, y = bqplot.OrdinalScale(), bqplot.LinearScale(min=0)
+        # One colour per severity and each bar's count beside it: 13 errors stay readable beside 196 notes.
         self.findings_bars = bqplot.Bars(
-            x=[], y=[], scales={"x": x, "y": y}, colors=["#9467bd"], interactions={"click": "select"},
+            x=[], y=[], scales={"x": x, "y": y}, colors=["#9467bd"], color_mode="no_group",
+            label_display=True, label_display_format="d", interactions={"click": "select"},
             orientation="horizontal",
             selected_style={"stroke": "black", "stroke-width": 2}, unselected_style={"opacity": 0.45},
             tooltip=bqplot.Tooltip(fields=["x", "y"], labels=["rule", "findings"]),
         )  # fmt: skip
-        self.findings_figure = _figure(self.findings_bars, x, y, "Findings by rule (click)", "rule", horizontal=True)
+        self.findings_figure = _figure(
+            self.findings_bars, x, y, "Findings by rule, errors first (click)", "rule", horizontal=True
+        )
+        self.findings_legend = widgets.HTML(_legend(SEVERITIES, _SEVERITY_COLOURS))
 
         self.selection = widgets.HTML()
         self.selection.add_class("lk-chart-selection")
@@ -169,7 +177,7 @@ class ProviderCharts(widgets.VBox):  # type: ignore[misc]
             [
                 style_sheet(),
                 widgets.HBox([widgets.VBox([self.status_figure, self.status_legend]), self.completion_figure]),
-                widgets.HBox([self.overdue_figure, self.findings_figure]),
+                widgets.HBox([self.overdue_figure, widgets.VBox([self.findings_figure, self.findings_legend])]),
                 widgets.HBox([self.show_all_button, self.selection]),
                 self.learners,
                 self.message,
@@ -266,9 +274,14 @@ class ProviderCharts(widgets.VBox):  # type: ignore[misc]
 
     def _draw_findings(self, result: AuditResult) -> None:
         counts = result.findings.groupby("rule").size()
-        self._rules = [r.id for r in result.rules if counts.get(r.id, 0)]
-        self.findings_bars.x = self._rules
-        self.findings_bars.y = [int(counts[r]) for r in self._rules]
+        found = [r for r in result.rules if counts.get(r.id, 0)]
+        # Errors at the top, then warnings, then notes: a horizontal ordinal axis draws its first value at the bottom.
+        found.sort(key=lambda r: SEVERITIES.index(r.severity) if r.severity in SEVERITIES else 9, reverse=True)
+        self._rules = [r.id for r in found]
+        with self.findings_bars.hold_sync():
+            self.findings_bars.x = self._rules
+            self.findings_bars.y = [int(counts[r]) for r in self._rules]
+            self.findings_bars.colors = [_SEVERITY_COLOURS.get(r.severity, _OTHER_COLOUR) for r in found] or ["#9467bd"]
         _whole_ticks(self.findings_figure, max(self.findings_bars.y, default=0))
 
     # --- selections -------------------------------------------------------------------------

@@ -159,6 +159,14 @@ class FieldEditor:
         self._show(value)
         self._initial = self.state()
 
+    def show_pending(self, value: Any) -> None:
+        """Show ``value`` (an edit not saved yet) as a change from the value loaded; None ticks "clear"."""
+        if value is None and self.spec.nullable:
+            self.clear.value = True
+            return
+        self.clear.value = False
+        self._show(value)
+
     def read(self) -> Any:
         """``UNCHANGED``, the body value, or ``None`` when cleared; ``FieldProblem`` if unreadable."""
         if self.spec.nullable and self.clear.value:

@@ -1,9 +1,12 @@
 """``FindingsPanel``: what the audit found on a workbench's records, and its fixes to review, apply and undo.
 
-The panel audits the workbench's frame (``learnkit.audit.audit``) and lists, per rule,
-how many records break it and how many it can fix, then every proposed fix with a tick
-box: untick one to drop it. "Apply fixes" stages the fixes kept as the workbench's pending
-edits and saves them (``Workbench.save``): one journaled run, conflict-checked, read
+The panel audits the workbench's frame (``learnkit.audit.audit``) at a clock the person
+sees and may set (the README's figures are judged at the start of 2024; today's clock
+makes every assignment due since then overdue), and lists, per rule, errors first, how
+many records break it and how many it can fix, then every proposed fix (learner, course,
+the end of the record's id) with a tick box: untick one to drop it. "Apply fixes" stages
+the fixes kept as the workbench's pending edits and saves them (``Workbench.save``): one
+journaled run, conflict-checked, read
 back into every view, like a save from the table or the form. "Undo fixes" reverts that
 run. The panel audits again whenever the workbench's frame changes, so after a save the
 fixed findings are gone, and after an undo they are back.
@@ -28,15 +31,19 @@ import ipywidgets as widgets
 import pandas as pd
 import traitlets
 
-from learnkit.audit import AuditResult, audit
+from learnkit.audit import SEVERITIES, AuditResult, audit
+from learnkit.times import parse_iso
 from learnkit.widgets._common import style_sheet
 from learnkit.widgets._safe import guarded
+from learnkit.widgets.words import FIXES, plural
 from learnkit.widgets.workbench import Workbench
 
 __all__ = ["FindingsPanel"]
 
 #: What a save from this panel is called in the journal (``learnkit runs``, the history panel).
-SOURCE = "learnkit.widgets.FindingsPanel"
+SOURCE = FIXES
+#: Severities in the order a person deals with them: what decides the order of rules and fixes.
+_RANK: dict[str, int] = {severity: rank for rank, severity in enumerate(SEVERITIES)}
 
 _CSS = """
 <style>
@@ -49,8 +56,9 @@ _CSS = """
 .lk-findings table.lk-rule-counts code { white-space: nowrap; }
 .lk-findings .lk-fix code { color: var(--jp-content-font-color1, inherit); }
 .lk-findings .lk-fix-dropped { opacity: 0.55; text-decoration: line-through; }
-.lk-findings td.lk-error { color: var(--jp-error-color1, #b00020); }
+.lk-findings td.lk-error { color: var(--jp-error-color1, #b00020); font-weight: bold; }
 .lk-findings td.lk-warning { color: var(--jp-warn-color0, #8a5a00); }
+.lk-findings td.lk-info { color: var(--jp-ui-font-color2, #616161); }
 body[data-jp-theme-light="false"] .lk-findings td.lk-error { color: var(--jp-error-color2); }
 body[data-jp-theme-light="false"] .lk-findings td.lk-warning { color: var(--jp-warn-color1); }
 </style>
@@ -95,11 +103,24 @@ class FindingsPanel(widgets.VBox):  # type: ignore[misc]
         now: datetime | str | None = None,
         audit_options: Mapping[str, Any] | None = None,
         runner: Callable[[str, Callable[[], Any], Callable[[Any], None]], object] | None = None,
+        messages: widgets.HTML | None = None,
+        reference_now: str | None = None,
     ) -> None:
         self.workbench = workbench
         self.now = now
         self.audit_options = dict(audit_options or {})
         self.runner = runner
+        self._now_listeners = widgets.CallbackDispatcher()
+        self.clock = widgets.Text(
+            value="" if now is None else str(now),
+            placeholder="now (or a date-time, e.g. 2024-01-01T00:00:00Z)",
+            description="judge at",
+            layout=widgets.Layout(width="420px"),
+        )
+        self.clock.add_class("lk-audit-clock")
+        self.clock_button = widgets.Button(description="Audit at this time", icon="clock-o", layout={"width": "auto"})
+        self.clock_note = widgets.HTML()
+        self.clock_note.add_class("lk-audit-clock-note")
         self.summary = widgets.HTML()
         self.counts = widgets.HTML()
         self.fix_list = widgets.VBox()
@@ -108,28 +129,39 @@ class FindingsPanel(widgets.VBox):  # type: ignore[misc]
             description="Apply fixes", icon="check", button_style="primary", layout={"width": "auto"}
         )
         self.undo_button = widgets.Button(description="Undo fixes", icon="undo", layout={"width": "auto"})
-        self.message = widgets.HTML()
+        own_messages = messages is None
+        #: Where the workbench's message shows (an app's one message area, else under the panel).
+        self.message = widgets.HTML() if messages is None else messages
         self._boxes: dict[str, widgets.Checkbox] = {}
         self._owners: dict[str, tuple[str, str]] = {}  # key -> (record id, rule)
+        self.reference_now = reference_now
+        self.clock_button.on_click(guarded(lambda _: self.set_now(self.clock.value), self.message))
         self.apply_button.on_click(guarded(lambda _: self.apply(), self.message))
         self.undo_button.on_click(guarded(lambda _: self.undo(), self.message))
         self._handlers = {
             "frame": guarded(lambda _: self.refresh(), self.message),
             "user_names": guarded(lambda _: self.refresh(), self.message),
             "busy": guarded(lambda _: self._enable(), self.message),
+            "content_titles": guarded(lambda _: self.refresh(), self.message),
         }
+        if own_messages:
+            self._handlers["message"] = guarded(
+                lambda _: setattr(self.message, "value", self.workbench.message_html()), self.message
+            )
         for name, handler in self._handlers.items():
             workbench.observe(handler, name)
         super().__init__(
             [
                 style_sheet(),
                 widgets.HTML(_CSS, layout=widgets.Layout(height="0px", overflow="hidden", margin="0")),
+                widgets.HBox([self.clock, self.clock_button]),
+                self.clock_note,
                 self.summary,
                 self.counts,
                 widgets.HTML("<b>Proposed fixes</b> (untick one to drop it)"),
                 self.fix_list,
                 widgets.HBox([self.apply_button, self.undo_button]),
-                self.message,
+                *([self.message] if own_messages else []),
             ]
         )
         self.add_class("lk-findings")
@@ -149,16 +181,61 @@ class FindingsPanel(widgets.VBox):  # type: ignore[misc]
 
     # --- the audit ---------------------------------------------------------------------------
 
+    def set_now(self, when: datetime | str | None) -> None:
+        """Audit at ``when`` (ISO 8601 with a zone; ``None`` or ``""``: the current clock), and tell ``on_now``.
+
+        A date-time without a zone, or not one, is refused in the message, naming the field.
+
+        Example: ``panel.set_now("2024-01-01T00:00:00Z")``
+        """
+        text = when.isoformat() if isinstance(when, datetime) else (when or "").strip()
+        if text and text.lower() != "now":
+            try:
+                moment = parse_iso(text)
+            except ValueError as exc:
+                self.workbench.say(f"not audited: judge at: {exc}", "refused")
+                return
+            if moment.tzinfo is None:
+                self.workbench.say(f"not audited: judge at: {text!r} has no time zone: add Z or +00:00", "refused")
+                return
+        self.now = text if text and text.lower() != "now" else None
+        self.clock.value = self.now or ""
+        self.refresh()
+        self.workbench.say(f"audited at {self._clock_text()}: {self.result.summary()}" if self.result else "", "info")
+        self._now_listeners(self.now)
+
+    def on_now(self, callback: Callable[[str | None], object], remove: bool = False) -> None:
+        """Call ``callback(now)`` when the person sets the audit's clock (an app's charts follow it)."""
+        self._now_listeners.register_callback(callback, remove=remove)
+
+    def _clock_text(self) -> str:
+        assert self.result is not None
+        stamp = self.result.now.tz_convert("UTC")
+        return str(stamp.strftime("%Y-%m-%d %H:%M UTC")) + ("" if self.now else " (now)")
+
     def refresh(self) -> None:
         """Audit the workbench's frame again and redraw (the dropped fixes stay dropped)."""
         self.result = audit(self.workbench.frame, now=self.now, **self.audit_options)
         result = self.result
         self.summary.value = (
-            f"<div class='lk-audit'><b>Audit</b> at {html.escape(result.now.isoformat())}: "
+            f"<div class='lk-audit'><b>Audit</b> at {html.escape(self._clock_text())}: "
             f"{html.escape(result.summary())}</div>"
+        )
+        reference = self.reference_now
+        self.clock_note.value = (
+            "<div class='lk-note'>Rules about time (overdue, completed in the future) depend on this clock. "
+            + (
+                f"The README's figures are judged at <code>{html.escape(reference)}</code>, before any random "
+                "due date of the demo data; at today's clock every assignment due since then is overdue too, so "
+                "you see more findings than the README shows. Type that time above to compare."
+                if reference
+                else "Set it above to judge the records as of another time."
+            )
+            + "</div>"
         )
         counts = result.counts()
         counts = counts[counts["findings"] > 0]
+        counts = counts.iloc[sorted(range(len(counts)), key=lambda i: _RANK.get(str(counts["severity"].iloc[i]), 9))]
         # The explanation is each rule's tooltip: the panel sits beside the charts, four short columns fit.
         rows = "".join(
             f"<tr title='{html.escape(str(row.explanation), quote=True)}'>"
@@ -175,17 +252,18 @@ class FindingsPanel(widgets.VBox):  # type: ignore[misc]
         )
         self._boxes, self._owners = {}, {}
         items = []
-        frame = self.workbench.frame
-        for finding in result.fixable.reset_index().to_dict("records"):
+        fixable = result.fixable.reset_index()
+        fixable = fixable.iloc[
+            sorted(range(len(fixable)), key=lambda i: _RANK.get(str(fixable["severity"].iloc[i]), 9))
+        ]
+        for finding in fixable.to_dict("records"):
             key = _key(finding)
-            learner = self.workbench.user_name(frame.at[finding["row"], "learnerUserId"])
-            who = f"<b>{html.escape(learner.label)}</b> " if learner is not None else ""
             box = widgets.Checkbox(value=key not in self.dropped, indent=False, layout={"width": "auto"})
             box.observe(guarded(lambda change, k=key: self._ticked(k, change["new"]), self.message), "value")
-            # One line per fix: the learner's name when known, the end of the record's id (its tooltip is all of it).
+            # One line per fix: learner, course and the end of the record's id (hover: all of it).
             label = widgets.HTML(
-                f"<div class='lk-fix' title='{html.escape(str(finding['id']), quote=True)}'>{who}"
-                f"<code>…{html.escape(str(finding['id'])[-8:])}</code> {html.escape(str(finding['field']))}: "
+                f"<div class='lk-fix'>{self.workbench.describe_html(str(finding['id']))}: "
+                f"{html.escape(str(finding['field']))}: "
                 f"{html.escape(_cell(finding['current']))} → <b>{html.escape(_cell(finding['proposed']))}</b> "
                 f"<span class='lk-fix-rule'>({html.escape(str(finding['rule']))})</span></div>"
             )
@@ -221,8 +299,13 @@ class FindingsPanel(widgets.VBox):  # type: ignore[misc]
 
     def _enable(self) -> None:
         busy = self.workbench.busy
-        count = len(self.fixes())
-        self.apply_button.description = f"Apply {count} fixes" if count else "Apply fixes"
+        kept = self.fixes()
+        count = len(kept)
+        records = kept["id"].nunique() if count else 0
+        # Two fixes of one record are one row saved: the button says both counts, so "5 applied" reads right.
+        self.apply_button.description = (
+            f"Apply {plural(count, 'fix')} to {plural(records, 'record')}" if count else "Apply fixes"
+        )
         self.apply_button.disabled = busy or count == 0
         self.undo_button.disabled = busy or self.last_run is None
 
@@ -235,39 +318,37 @@ class FindingsPanel(widgets.VBox):  # type: ignore[misc]
         """
         kept = self.fixes()
         if kept.empty:
-            self.message.value = "<div class='lk-info'>nothing to apply: no fix is kept</div>"
+            self.workbench.say("nothing to apply: no fix is kept (tick one in the list)", "info")
             return None
         ids: list[str] = []
         for activity_id, group in kept.groupby("id", sort=False):
             refused = self.workbench.stage(str(activity_id), dict(zip(group["field"], group["proposed"], strict=True)))
             if refused:
                 column, problem = next(iter(refused.items()))
-                self.message.value = (
-                    f"<div class='lk-refused'>✖ not applied: {html.escape(str(activity_id))}: "
-                    f"{html.escape(column)}: {html.escape(problem)}</div>"
-                )
                 self.workbench.discard(ids)
+                self.workbench.say(
+                    f"fixes not applied: {self.workbench.describe(str(activity_id))}: {column}: {problem}", "refused"
+                )
                 return None
             ids.append(str(activity_id))
 
         def done(result: Any) -> None:
             if result is not None:
                 self.last_run = result.journal_id
-            self.message.value = self.workbench.message_html()
             self._enable()
 
-        return self._run(f"Applying {len(kept)} fixes", lambda: self.workbench.save(ids, source=SOURCE), done)
+        task = f"Applying {plural(len(kept), 'fix')} to {plural(len(ids), 'record')}"
+        return self._run(task, lambda: self.workbench.save(ids, source=SOURCE), done)
 
     def undo(self) -> Any:
         """Revert the last run this panel applied (itself a journal run); the findings come back."""
         run_id = self.last_run
         if run_id is None:
-            self.message.value = "<div class='lk-info'>nothing to undo: no fixes applied from this panel</div>"
+            self.workbench.say("nothing to undo: no fixes were applied from this panel", "info")
             return None
 
         def done(_: Any) -> None:
             self.last_run = None
-            self.message.value = self.workbench.message_html()
             self._enable()
 
         return self._run(f"Undoing run {run_id}", lambda: self.workbench.undo(run_id), done)

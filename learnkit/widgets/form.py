@@ -2,18 +2,20 @@
 
 The rows are generated from the activity type's update model
 (``learnkit.widgets.fields``). Each change re-validates the form against the
-model: a bad value shows its message next to its field and the PATCH button
+model: a bad value shows its message next to its field and the save button
 stays disabled, so nothing invalid is ever sent. The preview is
 ``learnkit.minimal_patch`` of the activity as read against the form.
 
 The form is a view of a ``Workbench``: it shows the workbench's selected activity
-(a click in an ``ActivityTable`` on the same workbench loads it here), and its
-PATCH saves through the workbench, as one journal run that the history can undo.
+(a click in an ``ActivityTable`` on the same workbench loads it here) with the row's
+pending edits from any view already in its fields (the preview shows them), and its
+"Save changes" saves this row through the workbench, as one journal run that the
+history can undo.
 
 Example::
 
     form = ActivityForm(bench)                                  # or ActivityForm(client, activity_id)
-    form  # in a notebook: the form; then edit, and click PATCH
+    form  # in a notebook: the form; then edit, and click Save changes
 """
 
 from __future__ import annotations
@@ -38,6 +40,8 @@ from learnkit.widgets._common import style_sheet, ui_client
 from learnkit.widgets._safe import guarded
 from learnkit.widgets.explain import explain_error, json_block
 from learnkit.widgets.fields import UNCHANGED, FieldEditor, FieldProblem, field_specs, make_editor
+from learnkit.widgets.table import SAVE
+from learnkit.widgets.words import FORM, id_html
 from learnkit.widgets.workbench import Workbench, short_type
 
 __all__ = ["ActivityForm"]
@@ -49,7 +53,8 @@ class ActivityForm(widgets.VBox):  # type: ignore[misc]
     ``source`` is a ``Workbench`` (the form follows its ``selected_id``), or a client
     (``None``: preview only) with ``activity``: an id (read through the client), a read
     model or Graph's JSON. ``max_wait`` bounds how long a click may sleep through a
-    429/503 before showing the wait instead.
+    429/503 before showing the wait instead. ``messages`` is where the workbench's message
+    shows (an app's one message area); without it, under the form.
 
     Example: ``form = ActivityForm(client, activity_id); form.editors["status"].dropdown.value = "completed"``
     """
@@ -61,6 +66,7 @@ class ActivityForm(widgets.VBox):  # type: ignore[misc]
         *,
         registration_id: str | None = None,
         max_wait: float = 10.0,
+        messages: widgets.HTML | None = None,
     ) -> None:
         if isinstance(source, Workbench):
             self.workbench = source
@@ -68,13 +74,21 @@ class ActivityForm(widgets.VBox):  # type: ignore[misc]
             client = ui_client(source, max_wait) if source is not None else None
             self.workbench = Workbench(client, registration_id=None, activities=[])
         self.header = widgets.HTML()
+        self.empty = widgets.HTML(
+            "<div class='lk-note lk-empty'>No activity selected: click a row of the table to edit it here.</div>"
+        )
         self.fields_box = widgets.VBox()
         self.preview = widgets.HTML()
-        self.patch_button = widgets.Button(description="PATCH", button_style="primary", icon="upload")
-        self.reset_button = widgets.Button(description="Reset", icon="undo")
-        self.result = widgets.HTML()
+        self.patch_button = widgets.Button(
+            description=SAVE, button_style="primary", icon="upload", disabled=True, layout={"width": "auto"}
+        )
+        self.reset_button = widgets.Button(description="Reset", icon="undo", tooltip="show the values as saved")
+        own_messages = messages is None
+        self.result = widgets.HTML() if messages is None else messages
         self.patch_button.add_class("lk-patch")
-        self.result.add_class("lk-result")
+        self.patch_button.add_class("lk-save")
+        if own_messages:
+            self.result.add_class("lk-result")
         self.preview.add_class("lk-preview")
         self.editors: dict[str, FieldEditor] = {}
         self.model: type[UpdateModel] | None = None
@@ -89,23 +103,30 @@ class ActivityForm(widgets.VBox):  # type: ignore[misc]
         self._listeners = widgets.CallbackDispatcher()
         self.patch_button.on_click(guarded(lambda _: self.patch(), self.result))
         self.reset_button.on_click(guarded(lambda _: self.load(self.before), self.result))
-        super().__init__(
+        self.body_box = widgets.VBox(
             [
-                style_sheet(),
                 self.header,
                 self.fields_box,
-                widgets.HTML("<b>PATCH body preview</b> (only what changed, with the required status)"),
+                widgets.HTML("<b>What will be sent</b> (only what changed, with the required status)"),
                 self.preview,
                 widgets.HBox([self.patch_button, self.reset_button]),
-                self.result,
             ]
         )
+        super().__init__([style_sheet(), self.empty, self.body_box, *([self.result] if own_messages else [])])
         self.add_class("lk-activity-form")
+        self._shown_pending: dict[str, Any] | None = None
         self._handlers = {
             "selected_id": guarded(lambda _: self._follow_selection(), self.result),
             "frame": guarded(lambda _: self._follow_selection(), self.result),
+            "pending": guarded(lambda _: self._pending_changed(), self.result),
             "user_names": guarded(lambda _: self._show_header(), self.result),
+            "provider_name": guarded(lambda _: self._show_header(), self.result),
+            "client": guarded(lambda _: self.refresh(), self.result),
         }
+        if own_messages:
+            self._handlers["message"] = guarded(
+                lambda _: setattr(self.result, "value", self.workbench.message_html()), self.result
+            )
         for name, handler in self._handlers.items():
             self.workbench.observe(handler, name)
         if isinstance(activity, str) and activity not in self.workbench._positions:
@@ -137,9 +158,34 @@ class ActivityForm(widgets.VBox):  # type: ignore[misc]
 
     def _follow_selection(self) -> None:
         selected = self.workbench.selected_id
-        if selected is None:
+        if selected is None or selected not in self.workbench._positions:
+            self.empty.layout.display = ""
+            self.body_box.layout.display = "none"
+            self.patch_button.disabled = True
             return
+        self.empty.layout.display = "none"
+        self.body_box.layout.display = ""
         self.load(self.workbench.activity(selected))
+        self._show_pending()
+
+    def _pending_changed(self) -> None:
+        # An edit of this row in the table or the bulk editor shows here; the form's own typing is left alone.
+        selected = self.workbench.selected_id
+        if selected is not None and self.workbench.pending.get(selected) != self._shown_pending:
+            self._follow_selection()
+
+    def _show_pending(self) -> None:
+        """Put the selected row's pending edits (from any view) in their fields: the preview then shows them."""
+        activity_id = self.workbench.selected_id
+        pending = dict(self.workbench.pending.get(activity_id, {})) if activity_id else {}
+        self._shown_pending = pending or None
+        if not pending or activity_id is None:
+            return
+        edited = self.workbench.activity(activity_id, edited=True)
+        names = {column.split(".", 1)[0] for column in pending}
+        for name in names & set(self.editors):
+            self.editors[name].show_pending(edited.get(name))
+        self.refresh()
 
     def __repr__(self) -> str:
         kind = (self.model.__name__ if self.model else "?").removesuffix("Update")
@@ -169,18 +215,28 @@ class ActivityForm(widgets.VBox):  # type: ignore[misc]
 
     def _header_html(self) -> str:
         b = self.before
+        provider = self.registration_id or ""
+        named = self.workbench.provider_name if provider == self.workbench.registration_id else None
         rows = [
-            ("type", short_type(b.odata_type or "")),
-            ("id", b.id),
-            ("learner", self._user_text(b.learnerUserId)),
-            ("content", self._content_text()),
-            ("provider", self.registration_id),
+            ("learner", html.escape(str(self._user_text(b.learnerUserId) or ""))),
+            ("course", html.escape(str(self._content_text() or ""))),
+            ("type", html.escape(short_type(b.odata_type or ""))),
+            ("provider", (html.escape(named) + " " if named else "") + (id_html(provider) if provider else "")),
+            # The whole id, selected whole by a click (to copy): the table shows its end.
+            ("id", f"<code class='lk-id-whole'>{html.escape(str(b.id or ''))}</code>"),
         ]
         assigner = getattr(b, "assignerUserId", None)
         if assigner:
-            rows.insert(3, ("assigned by", self._user_text(assigner)))
-        cells = "".join(f"<tr><th>{k}</th><td><code>{html.escape(str(v or ''))}</code></td></tr>" for k, v in rows)
-        return f"<table class='lk-header'>{cells}</table>"
+            rows.insert(1, ("assigned by", html.escape(str(self._user_text(assigner) or ""))))
+        pending = self.workbench.pending.get(str(b.id), {})
+        note = (
+            f"<div class='lk-note'>This row has pending edits ({html.escape(', '.join(pending))}), shown in the "
+            "fields below: <i>Save changes</i> sends them, <i>Reset</i> shows the saved values.</div>"
+            if pending
+            else ""
+        )
+        cells = "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in rows)
+        return f"<table class='lk-header'>{cells}</table>{note}"
 
     def user_text(self, which: str = "learner") -> str | None:
         """What the header shows for the ``learner`` (or ``assigner``): name, mail and id when the name is known.
@@ -200,7 +256,7 @@ class ActivityForm(widgets.VBox):  # type: ignore[misc]
     def _content_text(self) -> str | None:
         content = self.before.learningContentId
         title = self.workbench.content_titles.get(content or "")
-        return f"{title} ({content})" if title else content
+        return title or content
 
     def values(self) -> tuple[dict[str, Any], dict[str, str]]:
         """What the user changed (property -> value, None for cleared) and the unreadable fields' messages."""
@@ -237,7 +293,7 @@ class ActivityForm(widgets.VBox):  # type: ignore[misc]
             )
         else:
             self.preview.value = json_block(body)
-        self.patch_button.disabled = bool(problems) or body is None or self.client is None
+        self.patch_button.disabled = bool(problems) or body is None or self.client is None or not self.before.id
 
     @property
     def problems(self) -> dict[str, str]:
@@ -259,30 +315,29 @@ class ActivityForm(widgets.VBox):  # type: ignore[misc]
         """Validate and save through the workbench (one journal run); shows the outcome. None if not sent."""
         self.refresh()
         self.last_error = None
+        bench = self.workbench
         if self._problems:
-            self.result.value = explain_error(_refusal(self._problems))
+            field, detail = next(iter(self._problems.items()))
+            bench.say(f"not sent: {field}: {detail}", "refused", explain_error(_refusal(self._problems)))
             return None
         if self._body is None:
-            self.result.value = "<div class='lk-message lk-info'>Nothing changed: nothing sent.</div>"
+            bench.say("nothing changed in the form: nothing sent", "info")
             return None
         activity_id = self.before.id
-        if self.workbench.client is None or activity_id is None:
-            self.result.value = "<div class='lk-message lk-error'>⚠ No client or ids: connect first.</div>"
+        if bench.client is None or activity_id is None:
+            bench.say("connect first (page 1): there is no client to send with", "refused")
             return None
         changes, _ = self.values()
-        refused = self.workbench.stage(activity_id, changes)
+        refused = bench.stage(activity_id, changes)
         if refused:
-            self.result.value = explain_error(_refusal(refused))
-            return None
+            return None  # the workbench said which field, and why
         try:
-            result = self.workbench.save([activity_id], source="learnkit.widgets.ActivityForm")
+            result = bench.save([activity_id], source=FORM)
         except LearnkitError as exc:
             self.last_error = exc
-            self.result.value = explain_error(exc)
+            bench.say(f"not saved: {type(exc).__name__}", "error", explain_error(exc))
             return None
         self.last_result = result
-        shown = getattr(result, "_repr_html_", None)
-        self.result.value = self.workbench.message_html() + (str(shown()) if shown is not None else "")
         self._listeners(self)
         return result
 

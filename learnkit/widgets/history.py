@@ -21,6 +21,7 @@ import pandas as pd
 from learnkit.widgets._common import style_sheet
 from learnkit.widgets._safe import guarded
 from learnkit.widgets.table import _fit
+from learnkit.widgets.words import id_html, plural, source_words
 from learnkit.widgets.workbench import Workbench
 
 __all__ = ["HistoryPanel"]
@@ -38,6 +39,7 @@ class HistoryPanel(widgets.VBox):  # type: ignore[misc]
         *,
         shown: int = 10,
         runner: Callable[[str, Callable[[], Any], Callable[[Any], None]], object] | None = None,
+        messages: widgets.HTML | None = None,
     ) -> None:
         self.workbench = workbench
         self.shown = shown
@@ -47,7 +49,10 @@ class HistoryPanel(widgets.VBox):  # type: ignore[misc]
         self.redo_button = widgets.Button(description="Redo", icon="repeat", layout=_fit())
         self.refresh_button = widgets.Button(description="Refresh", icon="refresh", layout=_fit())
         self.runs_box = widgets.VBox()
-        self.result = widgets.HTML()
+        self.runs_box.add_class("lk-runs")
+        own_messages = messages is None
+        #: Where the workbench's message shows (an app's one message area, else under the list).
+        self.result = widgets.HTML() if messages is None else messages
         self.undo_last_button.on_click(guarded(lambda _: self.undo(None), self.result))
         self.redo_button.on_click(guarded(lambda _: self.redo(None), self.result))
         self.refresh_button.on_click(guarded(lambda _: self.refresh(), self.result))
@@ -55,15 +60,22 @@ class HistoryPanel(widgets.VBox):  # type: ignore[misc]
             "last_run": guarded(lambda _: self.refresh(), self.result),
             "busy": guarded(lambda _: self._enable(), self.result),
         }
+        if own_messages:
+            self._handlers["message"] = guarded(
+                lambda _: setattr(self.result, "value", self.workbench.message_html()), self.result
+            )
         for name, handler in self._handlers.items():
             workbench.observe(handler, name)
         super().__init__(
             [
                 style_sheet(),
-                widgets.HTML("<b>History</b> (newest first)"),
+                widgets.HTML(
+                    "<b>History</b> (newest first): every save, from this app and from the command line. "
+                    "<i>Undo</i> puts back the values a save replaced; an undo is itself listed, with its Redo."
+                ),
                 widgets.HBox([self.undo_last_button, self.redo_button, self.refresh_button]),
                 self.runs_box,
-                self.result,
+                *([self.result] if own_messages else []),
             ]
         )
         self.add_class("lk-history")
@@ -80,6 +92,9 @@ class HistoryPanel(widgets.VBox):  # type: ignore[misc]
 
     def runs(self) -> pd.DataFrame:
         """The runs listed (the newest ``shown`` of the workbench's service)."""
+        if self.workbench.client is None:
+            nothing: pd.DataFrame = pd.DataFrame()
+            return nothing
         runs: pd.DataFrame = self.workbench.history().head(self.shown).reset_index()
         return runs
 
@@ -99,7 +114,12 @@ class HistoryPanel(widgets.VBox):  # type: ignore[misc]
                 button.on_click(guarded(lambda _, rid=run_id: self.undo(rid), self.result))
             button.disabled = run.get("state") != "finished" or self.workbench.busy
             rows.append(widgets.HBox([button, label]))
-        self.runs_box.children = rows or [widgets.HTML("<i>nothing saved yet</i>")]
+        empty = (
+            "Nothing saved yet: a save from the Activities, Bulk edit or Audit page shows here."
+            if self.workbench.client is not None
+            else "Not connected: connect on page 1 to see this service's saves."
+        )
+        self.runs_box.children = rows or [widgets.HTML(f"<i class='lk-empty'>{empty}</i>")]
         self._enable()
 
     def _enable(self) -> None:
@@ -135,22 +155,37 @@ class HistoryPanel(widgets.VBox):  # type: ignore[misc]
 _OUTCOMES = ("applied", "unchanged", "conflict", "failed", "planned", "sending")
 
 
+#: A run's kind as a person says it.
+_KINDS = {"apply": "save", "undo": "undo", "redo": "redo", "resume": "resumed save"}
+
+
 def _run_html(run: dict[Any, Any]) -> str:
-    when = str(run.get("created") or "")[:19].replace("T", " ")
-    counts = ", ".join(f"{int(run[k])} {k}" for k in _OUTCOMES if k in run and not pd.isna(run[k]) and run[k])
+    """One run in words: when, what (from where), how many rows ended how, the provider; ids shortened.
+
+    >>> "from the table" in _run_html({"created": "2026-01-02T03:04:05+00:00", "kind": "apply", "applied": 2,
+    ...                                "state": "finished", "source": "learnkit.widgets.ActivityTable", "id": "r1"})
+    True
+    """
+    when = html.escape(str(run.get("created") or "")[:16].replace("T", " "))
+    kind = html.escape(_KINDS.get(str(run.get("kind")), str(run.get("kind") or "")))
+    source = source_words(run.get("source"))
+    counts = ", ".join(
+        f"{plural(int(run[k]), 'row')} {k}" if i == 0 else f"{int(run[k])} {k}"
+        for i, k in enumerate(k for k in _OUTCOMES if k in run and not pd.isna(run[k]) and run[k])
+    )
     reverted = [
-        f"{word} by {run[key]}"
+        f"{word} by run {id_html(run[key])}"
         for key, word in (("undone_by", "undone"), ("redone_by", "redone"))
         if isinstance(run.get(key), str)
     ]
+    state = str(run.get("state") or "")
     parts = [
-        when,
-        str(run.get("kind") or ""),
-        counts or "no rows",
-        str(run.get("state") or ""),
-        str(run.get("provider") or ""),
+        f"<b>{when}</b>",
+        f"{kind} from the {html.escape(source)}" if source and not source.startswith(("undo", "redo")) else kind,
+        html.escape(counts or "no rows"),
+        "" if state == "finished" else f"<i>{html.escape(state)}</i>",
+        html.escape(str(run.get("provider") or "")),
         *reverted,
-        str(run.get("source") or ""),
-        str(run.get("id") or ""),
+        f"run {id_html(run.get('id') or '')}",
     ]
-    return f"<span class='lk-run'>{html.escape(' · '.join(p for p in parts if p))}</span>"
+    return f"<span class='lk-run'>{' · '.join(p for p in parts if p)}</span>"

@@ -4,7 +4,7 @@ The rows are the workbench's frame (``learnkit.frame``'s, in the kernel); filter
 and sorting run there and the grid (ipydatagrid) shows one page, so the widget stays
 quick with 100,000 rows. A typed cell goes to ``Workbench.edit``: accepted, it is
 pending (and listed under the grid); refused, the cell keeps its value and the
-field's message shows. "PATCH pending" saves through the workbench: one journal run.
+field's message shows. "Save changes" saves through the workbench: one journal run.
 Clicking a row selects it, which loads it into any form on the same workbench.
 
 ipydatagrid has no in-cell dropdown, so an enum cell is picked from its values in
@@ -33,6 +33,7 @@ from learnkit.models import UPDATE_MODELS
 from learnkit.widgets._common import style_sheet
 from learnkit.widgets._safe import guarded
 from learnkit.widgets.fields import field_specs
+from learnkit.widgets.words import TABLE, plural, short_id
 from learnkit.widgets.workbench import Workbench, editable_columns, short_type
 
 __all__ = ["ActivityTable"]
@@ -51,7 +52,6 @@ _FIRST = (
     "completionPercentage",
     _TITLE,
     "learner",
-    "learnerUserId",
     "dueDateTime.dateTime",
     "dueDateTime.timeZone",
     "completedDateTime",
@@ -66,7 +66,8 @@ class ActivityTable(widgets.VBox):  # type: ignore[misc]
     """A grid over a ``Workbench``: filter, sort, select, edit updatable cells, save the pending edits.
 
     ``source`` is a ``Workbench``, or (for a quick look) Graph JSON / a ``learnkit.frame``
-    frame, with ``client`` to save.
+    frame, with ``client`` to save. ``messages`` is where the workbench's message shows (an app's one
+    message area); without it the table shows it under the grid.
 
     Example: ``ActivityTable(bench).pending_frame()``
     """
@@ -77,6 +78,7 @@ class ActivityTable(widgets.VBox):  # type: ignore[misc]
         *,
         client: GraphClient | None = None,
         page_size: int = 200,
+        messages: widgets.HTML | None = None,
     ) -> None:
         self.workbench = source if isinstance(source, Workbench) else Workbench(client, activities=source)
         self.page_size = page_size
@@ -119,8 +121,10 @@ class ActivityTable(widgets.VBox):  # type: ignore[misc]
             index_name="id",
             column_widths=_widths(first_page),
         )
-        self.message = widgets.HTML()
-        self.message.add_class("lk-table-message")
+        own_messages = messages is None
+        self.message = widgets.HTML() if messages is None else messages
+        if own_messages:
+            self.message.add_class("lk-table-message")
         self.cell_id = widgets.Text(description="row id", layout=widgets.Layout(width="380px"))
         self.cell_column = widgets.Dropdown(options=[], description="column", layout=widgets.Layout(width="320px"))
         self.cell_choice = widgets.Dropdown(options=[], layout=widgets.Layout(width="200px"))
@@ -128,12 +132,11 @@ class ActivityTable(widgets.VBox):  # type: ignore[misc]
         self.cell_value = widgets.Box([self.cell_text])
         self.cell_set = widgets.Button(description="Set", icon="check", layout=_fit())
         self.pending_view = widgets.HTML()
-        self.apply_button = widgets.Button(
-            description="PATCH pending", button_style="primary", icon="upload", layout=_fit()
-        )
+        self.apply_button = widgets.Button(description=SAVE, button_style="primary", icon="upload", layout=_fit())
+        self.apply_button.add_class("lk-save")
         self.discard_button = widgets.Button(description="Discard pending", icon="trash", layout=_fit())
         self.progress = widgets.IntProgress(value=0, min=0, max=1, layout=widgets.Layout(width="200px"))
-        self.result = widgets.HTML()
+        self.progress.layout.visibility = "hidden"
 
         show = self.message
         self.filter_button.on_click(
@@ -151,7 +154,7 @@ class ActivityTable(widgets.VBox):  # type: ignore[misc]
         self.cell_id.observe(guarded(lambda _: self._cell_target_changed(), show), "value")
         self.cell_column.observe(guarded(lambda _: self._cell_target_changed(), show), "value")
         self.cell_set.on_click(guarded(lambda _: self._cell_set_clicked(), show))
-        self.apply_button.on_click(guarded(lambda _: self.apply(), self.result))
+        self.apply_button.on_click(guarded(lambda _: self.apply(), show))
         self.discard_button.on_click(guarded(lambda _: self.discard(), show))
 
         # The workbench's changes, whichever view made them; kept so close() can remove them.
@@ -161,7 +164,7 @@ class ActivityTable(widgets.VBox):  # type: ignore[misc]
             "message": guarded(lambda _: self._show_message(), show),
             "progress": guarded(lambda _: self._show_progress(), show),
             "busy": guarded(lambda _: self._render_pending(), show),
-            "content_titles": guarded(lambda _: self._render(), show),
+            "content_titles": guarded(lambda _: self._names_changed(), show),
             "user_names": guarded(lambda _: self._names_changed(), show),
         }
         for name, handler in self._handlers.items():
@@ -190,12 +193,11 @@ class ActivityTable(widgets.VBox):  # type: ignore[misc]
                     ]
                 ),
                 self.grid,
-                self.message,
+                *([self.message] if own_messages else []),
                 widgets.HBox([self.cell_id, self.cell_column, self.cell_value, self.cell_set]),
-                widgets.HTML("<b>Pending changes</b>"),
+                widgets.HTML("<b>Pending changes</b> (not saved yet)"),
                 self.pending_view,
                 widgets.HBox([self.apply_button, self.discard_button, self.progress]),
-                self.result,
             ]
         )
         self.add_class("lk-activity-table")
@@ -234,10 +236,15 @@ class ActivityTable(widgets.VBox):  # type: ignore[misc]
     def _columns(self) -> list[str]:
         """What filter and sort offer: the frame's columns, and the name columns once names are known."""
         names = [shown for shown, column in _NAMES.items() if column in self.workbench.frame.columns]
-        return [str(c) for c in self.workbench.frame.columns] + (names if self.workbench.user_names else [])
+        titles = [_TITLE] if self.workbench.content_titles else []  # a course is found by its title
+        return [str(c) for c in self.workbench.frame.columns] + (names if self.workbench.user_names else []) + titles
 
     def _column(self, frame: pd.DataFrame, column: str) -> pd.Series:
         """A frame column, or for a name column the names of its ids ('' where unknown)."""
+        if column == _TITLE:
+            titles: dict[str, str] = dict(self.workbench.content_titles)
+            named = [titles.get(str(c), "") for c in frame["learningContentId"]]
+            return pd.Series(named, index=frame.index, dtype="string")
         if column in _NAMES and column not in frame.columns:
             labels = [n.label if (n := self.workbench.user_name(u)) is not None else "" for u in frame[_NAMES[column]]]
             return pd.Series(labels, index=frame.index, dtype="string")
@@ -367,6 +374,10 @@ class ActivityTable(widgets.VBox):  # type: ignore[misc]
                     found = [self.workbench.user_name(u) for u in page[column]]
                     page.insert(where, shown, [n.label if n is not None else "" for n in found])
         self._page_ids = [str(i) for i in page["id"]]
+        ends = [short_id(i) for i in self._page_ids]
+        # The end of each id tells the rows apart (the form shows the whole id of the row clicked); the whole
+        # ids only where two ends would read the same.
+        page["id"] = ends if len(set(ends)) == len(ends) else self._page_ids
         page = page.set_index("id").rename(columns=_SHOWN_AS)
         order = [c for c in _FIRST if c in page.columns] + [c for c in page.columns if c not in _FIRST]
         return cast(pd.DataFrame, page[order])
@@ -481,7 +492,7 @@ class ActivityTable(widgets.VBox):  # type: ignore[misc]
     def _cell_set_clicked(self) -> None:
         column = self.cell_column.value
         if column is None:
-            self.message.value = "<div class='lk-message lk-refused'>✖ Pick a row id and a column first.</div>"
+            self.workbench.say("pick a row (click it in the table) and a column first", "refused")
             return
         widget = self.cell_value.children[0]
         self.set_cell(self.cell_id.value.strip(), column, widget.value)
@@ -496,20 +507,14 @@ class ActivityTable(widgets.VBox):  # type: ignore[misc]
         self.message.value = self.workbench.message_html()
 
     def _show_progress(self) -> None:
-        done, total = self.workbench.progress
-        self.progress.max = max(1, total)
-        self.progress.value = done
-        self.progress.description = f"{done}/{total}" if total else ""
+        show_progress(self.progress, self.workbench.progress)
 
     def _render_pending(self) -> None:
-        frame = self.workbench.pending_frame()
         count = len(self.workbench.pending)
-        self.apply_button.description = f"PATCH pending ({count} rows)"
+        self.apply_button.description = save_label(count)
         self.apply_button.disabled = not count or self.workbench.client is None or self.workbench.busy
         self.discard_button.disabled = not count or self.workbench.busy
-        self.pending_view.value = (
-            "<i>no pending changes</i>" if frame.empty else frame.to_html(index=False, classes="lk-pending", na_rep="")
-        )
+        self.pending_view.value = pending_html(self.workbench)
 
     # --- saving ------------------------------------------------------------
 
@@ -518,17 +523,50 @@ class ActivityTable(widgets.VBox):  # type: ignore[misc]
         self.workbench.discard()
 
     def apply(self) -> Any:
-        """Save every pending edit as one journal run (``Workbench.save``); shows and returns the result."""
-        result = self.workbench.save(source="learnkit.widgets.ActivityTable")
-        self.result.value = _result_html(result)
-        return result
+        """Save every pending edit as one journal run (``Workbench.save``); its outcome is the workbench's message."""
+        return self.workbench.save(source=TABLE)
 
 
-def _result_html(result: Any) -> str:
-    if result is None:
-        return "<i>nothing to send</i>"
-    shown = getattr(result, "_repr_html_", None)
-    return str(shown()) if shown is not None else html.escape(repr(result))
+#: The save action's one name, on every surface (the table, the bulk editor, the app, the form).
+SAVE = "Save changes"
+
+
+def save_label(rows: int) -> str:
+    """The save button's text: its one name, and how many rows it saves.
+
+    >>> save_label(0), save_label(3)
+    ('Save changes', 'Save changes (3 rows)')
+    """
+    return f"{SAVE} ({plural(rows, 'row')})" if rows else SAVE
+
+
+def show_progress(bar: widgets.IntProgress, progress: tuple[int, int]) -> None:
+    """Show a run's ``(done, total)`` on ``bar`` while it runs; hidden when no run is going (total 0)."""
+    done, total = progress
+    bar.max = max(1, total)
+    bar.value = done
+    bar.description = f"{done}/{total}" if total else ""
+    bar.layout.visibility = "visible" if total else "hidden"
+
+
+def pending_html(bench: Workbench, limit: int = 50) -> str:
+    """The pending edits as a person reads them: each activity by learner and course, the field, now → pending."""
+    frame = bench.pending_frame()
+    if frame.empty:
+        return "<i class='lk-empty'>No pending changes: edit a cell, the form or use Bulk edit.</i>"
+    rows = "".join(
+        f"<tr><td>{bench.describe_html(str(row.id))}</td><td><code>{html.escape(str(row.column))}</code></td>"
+        f"<td>{_shown(row.old)}</td><td>→ <b>{_shown(row.new)}</b></td></tr>"
+        for row in frame.head(limit).itertuples()
+    )
+    more = len(frame) - limit
+    tail = f"<tr><td colspan='4'><i>and {more} more</i></td></tr>" if more > 0 else ""
+    head = "<tr><th>activity (learner · course · id)</th><th>field</th><th>now</th><th>pending</th></tr>"
+    return f"<table class='lk-pending'>{head}{rows}{tail}</table>"
+
+
+def _shown(value: Any) -> str:
+    return "<i>empty</i>" if value is None else html.escape(str(value))
 
 
 def _choices(kind: str, column: str) -> tuple[str, ...]:
@@ -547,12 +585,12 @@ def _fit() -> widgets.Layout:
 
 
 def _widths(page: pd.DataFrame) -> dict[str, int]:
-    """Column widths that show each header whole, ids whole, and other values whole up to a cap."""
+    """Column widths that show each header whole, ids as shown (their end), and other values whole up to a cap."""
 
     def text(values: Iterable[Any], cap: int) -> int:
         # ipydatagrid draws 12px sans-serif: about 6.5 px a character, plus the cell's padding.
         return min(cap, int(6.5 * max((len(str(v)) for v in values), default=0)) + 16)
 
     widths = {str(c): max(90, 8 * len(str(c)) + 24, text(page[c], 320)) for c in page.columns}
-    widths["id"] = max(300, text(page.index, 1000))
+    widths["id"] = max(90, text(page.index, 1000))
     return widths

@@ -32,7 +32,7 @@ import pandas as pd
 import traitlets
 from ipywidgets import CallbackDispatcher
 
-from learnkit import bulk, paths
+from learnkit import bulk
 from learnkit.client import GraphClient
 from learnkit.engine import BulkResult
 from learnkit.errors import InvalidInputError, LearnkitError, SourceRequiredError
@@ -45,13 +45,23 @@ from learnkit.frame import (
     read_activities,
 )
 from learnkit.journal import Journal, RunHistory
-from learnkit.limits import BATCH_LIMIT
-from learnkit.models import UPDATE_MODELS, normalize_odata_type
+from learnkit.models import normalize_odata_type
 from learnkit.names import UserName, names_for
-from learnkit.plans import INSTANT_PROPERTIES, InvalidRowsError, PatchPlan
+from learnkit.plans import InvalidRowsError, PatchPlan
 from learnkit.service import Service
 from learnkit.sources import NOT_FOUND, OTHER_PROVIDER, ActivityIds, ExternalIds, Learners, ProviderList, Source
-from learnkit.times import parse_iso
+from learnkit.widgets.cells import (
+    editable_columns,
+    get_many,
+    missing,
+    missing_note,
+    plain,
+    read_from,
+    same,
+    short_type,
+    typed_value,
+)
+from learnkit.widgets.words import id_html, outcome, plural, short_id
 
 __all__ = ["Workbench", "editable_columns", "short_type"]
 
@@ -59,29 +69,6 @@ __all__ = ["Workbench", "editable_columns", "short_type"]
 _USER_COLUMNS = ("learnerUserId", "assignerUserId")
 #: Statuses after which a row's pending edit is done with (the service holds it).
 _SETTLED = frozenset({"applied", "unchanged"})
-#: Keys, ids or learners not found, shown by name in the message (the rest counted).
-_SHOWN = 5
-
-
-def editable_columns(odata_type: str) -> tuple[str, ...]:
-    """The frame columns a row of this ``@odata.type`` may change, in frame order.
-
-    >>> editable_columns("#microsoft.graph.learningSelfInitiatedCourse")[:2]
-    ('status', 'completionPercentage')
-    """
-    names = set(UPDATE_MODELS[normalize_odata_type(odata_type)].UPDATABLE)
-    allowed = {column for name in names for column in NESTED_COLUMNS.get(name, (name,))}
-    return tuple(column for column in ACTIVITY_COLUMNS if column in allowed)
-
-
-def _missing(value: Any) -> bool:
-    return value is None or (not isinstance(value, (str, Mapping, list)) and bool(pd.isna(value)))
-
-
-def _same(a: Any, b: Any) -> bool:
-    if _missing(a) or _missing(b):
-        return _missing(a) and _missing(b)
-    return bool(a == b)
 
 
 class Workbench(traitlets.HasTraits):
@@ -122,10 +109,13 @@ class Workbench(traitlets.HasTraits):
     refused: traitlets.List[tuple[str, str, Any, str]] = traitlets.List()
     #: The activity the form shows (the table's selected row).
     selected_id = traitlets.Unicode(None, allow_none=True)
-    #: The last thing a person should read: what was saved, refused or failed (plain text).
+    #: The last thing a person should read: what was saved, refused or failed (plain text, one line).
     message = traitlets.Unicode("")
     #: ``info``, ``ok``, ``refused`` or ``error``: how ``message`` should look.
     level = traitlets.Unicode("info")
+    #: What the message lists under its line (HTML built here, every value escaped): the rows that need
+    #: attention, by name, and what to do.
+    detail = traitlets.Unicode("")
     #: (done, total) rows of the running save or undo.
     progress = traitlets.Tuple(traitlets.Int(), traitlets.Int(), default_value=(0, 0))
     #: True while a save, undo or read is running.
@@ -206,6 +196,8 @@ class Workbench(traitlets.HasTraits):
             source = self.source  # read again what was read: a reload names the same records
         with self._working("loaded", kept=True):
             frame = read_activities(self.client, registration_id, source=source, on_records=on_page)
+        if registration_id != self.registration_id:
+            self.provider_name = None  # learnt again from the new provider's contents
         self.registration_id = registration_id
         self.source = ProviderList() if source is None else source
         self.not_found = tuple(frame.attrs.get(NOT_FOUND, ()))
@@ -213,9 +205,9 @@ class Workbench(traitlets.HasTraits):
         note = self._read_titles(registration_id)
         if self.names_note:
             note += f" ({self.names_note})"
-        said = f"{len(frame)} activities of provider {registration_id} {_read_from(self.source)}"
-        said += _missing_note(self.source, self.not_found, tuple(frame.attrs.get(OTHER_PROVIDER, ())))
-        self._say(said + note, "info")
+        said = f"{len(frame)} activities of {self.provider_label()} {read_from(self.source)}"
+        said += missing_note(self.source, self.not_found, tuple(frame.attrs.get(OTHER_PROVIDER, ())))
+        self.say(said + note, "info")
 
     def reload(self, *, on_page: Callable[[int], object] | None = None) -> None:
         """Read the current provider's activities again, from the source the last read used; edits are dropped.
@@ -243,12 +235,48 @@ class Workbench(traitlets.HasTraits):
                 if key and content.title:
                     titles[key] = content.title
         self.content_titles = titles
+        # Its contents name the provider (sourceName): the one place an application token may read its name.
+        named = next((c.sourceName for c in contents if c.sourceName), None)
+        if named and not self.provider_name:
+            self.provider_name = named
         return ""
+
+    def provider_label(self) -> str:
+        """The provider as a person names it: its display name where known, else ``provider <id>``.
+
+        >>> Workbench().provider_label()
+        'no provider'
+        """
+        if self.provider_name:
+            return self.provider_name
+        return f"provider {self.registration_id}" if self.registration_id else "no provider"
+
+    def describe(self, activity_id: str) -> str:
+        """An activity as a person recognises it: learner, course and the end of its id (plain text).
+
+        >>> Workbench(activities=[{"id": "a", "@odata.type": "#microsoft.graph.learningSelfInitiatedCourse",
+        ...                        "learningProviderId": "p"}]).describe("a")
+        'a'
+        """
+        learner, title = self._names_of(activity_id)
+        return ", ".join(part for part in (learner, title, short_id(activity_id)) if part)
+
+    def describe_html(self, activity_id: str) -> str:
+        """``describe`` as HTML: the learner in bold, the course, the id shortened (whole on hover)."""
+        learner, title = self._names_of(activity_id)
+        parts = [f"<b>{html.escape(learner)}</b>" if learner else "", html.escape(title or ""), id_html(activity_id)]
+        return " · ".join(part for part in parts if part)
+
+    def _names_of(self, activity_id: str) -> tuple[str | None, str | None]:
+        if activity_id not in self._positions:
+            return None, None
+        found = self.user_name(self.frame.at[self._positions[activity_id], "learnerUserId"])
+        return (found.label if found is not None else None), self.content_title(activity_id)
 
     def content_title(self, activity_id: str) -> str | None:
         """The title of the content an activity is for, when known."""
         content = self.frame.at[self.position(activity_id), "learningContentId"]
-        return None if _missing(content) else self.content_titles.get(str(content))
+        return None if missing(content) else self.content_titles.get(str(content))
 
     def read_names(self) -> None:
         """Look up the names of the frame's learners and assigners (``learnkit.names``: batched, cached per client).
@@ -328,7 +356,7 @@ class Workbench(traitlets.HasTraits):
         problem = self._refusal(activity_id, column, value)
         if problem is not None:
             self.refused = [*self.refused[-49:], (activity_id, column, value, problem)]
-            self._say(f"refused: {column} of {activity_id}: {problem}", "refused")
+            self.say(f"refused: {column} of {self.describe(activity_id)}: {problem}", "refused")
             return problem
         return None
 
@@ -346,8 +374,17 @@ class Workbench(traitlets.HasTraits):
         if refused:
             self.refused = [*self.refused, *((i, column, value, m) for i, m in refused.items())][-50:]
         self._publish_pending(start)
-        text = f"{column} set on {accepted} row(s)"
-        self._say(text + (f"; refused on {len(refused)}" if refused else ""), "refused" if refused else "ok")
+        waiting = plural(len(self.pending), "row")
+        text = f"{column} set to {value!r} on {plural(accepted, 'row')}: pending, {waiting} to save"
+        detail = ""
+        if refused:
+            text += f"; refused on {len(refused)}"
+            detail = (
+                "<ul class='lk-attention'>"
+                + "".join(f"<li>{self.describe_html(i)}: {html.escape(m)}</li>" for i, m in list(refused.items())[:8])
+                + "</ul>"
+            )
+        self.say(text, "refused" if refused else "ok", detail)
         return refused
 
     def stage(self, activity_id: str, changes: Mapping[str, Any]) -> dict[str, str]:
@@ -378,7 +415,7 @@ class Workbench(traitlets.HasTraits):
                 self._edited.at[position, column] = value
             self.pending = pending
             column, problem = next(iter(refused.items()))
-            self._say(f"refused: {column} of {activity_id}: {problem}", "refused")
+            self.say(f"refused: {column} of {self.describe(activity_id)}: {problem}", "refused")
         else:
             self._publish_pending(pending)
         return refused
@@ -403,7 +440,7 @@ class Workbench(traitlets.HasTraits):
         if column not in editable_columns(kind):
             return f"{column} can't be changed on a {short_type(kind)}: it is read-only"
         try:
-            typed = self._typed(column, value)
+            typed = typed_value(column, value)
         except ValueError as exc:
             return str(exc)
         previous: Any = self._edited.at[position, column]
@@ -415,7 +452,7 @@ class Workbench(traitlets.HasTraits):
             mine = [detail for _, col, detail in exc.cells if col == column]
             return mine[0] if mine else f"{exc.cells[0][1]}: {exc.cells[0][2]}"
         changes = dict(self.pending.get(activity_id, {}))
-        if _same(self.frame.at[position, column], self._edited.at[position, column]):
+        if same(self.frame.at[position, column], self._edited.at[position, column]):
             changes.pop(column, None)
         else:
             changes[column] = typed
@@ -426,37 +463,15 @@ class Workbench(traitlets.HasTraits):
             pending.pop(activity_id, None)
         if notify:
             self.pending = pending
-            self._say(f"{column} of {activity_id} = {typed!r} (pending: {len(pending)} row(s))", "ok")
+            shown = typed.isoformat() if isinstance(typed, (pd.Timestamp, datetime)) else typed
+            self.say(
+                f"{column} of {self.describe(activity_id)} = {shown!r}: pending, {plural(len(pending), 'row')} to save",
+                "ok",
+            )
         else:
             self.pending.clear()
             self.pending.update(pending)
         return None
-
-    def _typed(self, column: str, value: Any) -> Any:
-        """A typed value (or text from the grid) as the frame column's type; ValueError says why not."""
-        if _missing(value) or (isinstance(value, str) and value == ""):
-            return None
-        if column == "completionPercentage":
-            if isinstance(value, bool):
-                raise ValueError(f"{value!r} is not a whole number")
-            try:
-                number = float(value)
-            except (TypeError, ValueError):
-                raise ValueError(f"{value!r} is not a whole number") from None
-            if not number.is_integer():
-                raise ValueError(f"{value!r} is not a whole number")
-            return int(number)
-        if column in INSTANT_PROPERTIES or column == "dueDateTime.dateTime":
-            moment = value if isinstance(value, datetime) else parse_iso(str(value))
-            stamp = pd.Timestamp(moment)
-            if column in INSTANT_PROPERTIES:
-                if stamp.tzinfo is None:
-                    raise ValueError(f"{value!r} has no time zone: add an offset such as +00:00 or Z")
-                return stamp.tz_convert("UTC")
-            if stamp.tzinfo is not None:
-                raise ValueError(f"{value!r} has an offset: give local time; the zone goes in dueDateTime.timeZone")
-            return stamp
-        return value
 
     def discard(self, activity_ids: Iterable[str] | None = None) -> None:
         """Forget pending edits (all, or those of ``activity_ids``): the service's values show again."""
@@ -467,7 +482,7 @@ class Workbench(traitlets.HasTraits):
                 held: Any = self.frame.at[position, column]
                 self._edited.at[position, column] = held
         self.pending = {k: v for k, v in self.pending.items() if k not in ids}
-        self._say(f"discarded the pending edits of {len(ids)} row(s)", "info")
+        self.say(f"discarded the pending edits of {plural(len(ids), 'row')}", "info")
 
     def pending_frame(self) -> pd.DataFrame:
         """One row per pending cell: id, column, old (the service's) and new value.
@@ -476,7 +491,7 @@ class Workbench(traitlets.HasTraits):
         ['id', 'column', 'old', 'new']
         """
         rows = [
-            (activity_id, column, _plain(self.frame.at[self.position(activity_id), column]), _plain(new))
+            (activity_id, column, plain(self.frame.at[self.position(activity_id), column]), plain(new))
             for activity_id, changes in self.pending.items()
             for column, new in changes.items()
         ]
@@ -502,7 +517,7 @@ class Workbench(traitlets.HasTraits):
         """
         plans = self.plans(activity_ids)
         if not plans:
-            self._say("nothing to save: no pending edit differs from the service", "info")
+            self.say("nothing to save: no pending edit differs from the service", "info")
             return None
         client = self._require_client()
         names = {self.registration_id: self.provider_name} if self.registration_id and self.provider_name else None
@@ -568,11 +583,24 @@ class Workbench(traitlets.HasTraits):
         runs: pd.DataFrame = self.journal.runs(service=service).to_frame()
         return runs
 
+    def service(self) -> Service | None:
+        """The service (Graph host and tenant) this workbench's client writes to; None without a client.
+
+        Example: ``bench.service().label``
+        """
+        return None if self.client is None else self._service(self.client)
+
     def _service(self, client: GraphClient) -> Service:
         # Asked once per client: it signs in, and the history is redrawn after every save.
         if self._service_of is None or self._service_of[0] is not client:
             self._service_of = (client, client.service())
         return self._service_of[1]
+
+    @traitlets.observe("selected_id")
+    def _selection_changed(self, change: Mapping[str, Any]) -> None:
+        # What the last action said was about the row that was selected: another row starts clean.
+        if not self.busy and change["old"] is not None:
+            self.say("")
 
     def on_saved(self, callback: Callable[[Any], object], remove: bool = False) -> None:
         """Call ``callback(result)`` after each save or undo; ``remove=True`` unregisters it."""
@@ -597,42 +625,36 @@ class Workbench(traitlets.HasTraits):
             yield
         except LearnkitError as exc:
             note = f". Nothing changed here: {self._kept()}" if kept else ""
-            self._say(f"not {verb}: {exc}{note}", "refused" if isinstance(exc, SourceRequiredError) else "error")
+            self.say(f"not {verb}: {exc}{note}", "refused" if isinstance(exc, SourceRequiredError) else "error")
             raise
         except OSError as exc:
             # requests' connection errors are OSErrors too: the service is not there to answer.
-            self._say(f"not {verb}: the service is unreachable (a stopped sandbox?): {exc}", "error")
+            self.say(f"not {verb}: the service is unreachable (a stopped sandbox?): {exc}", "error")
             raise
         finally:
             self.busy = False
 
     def _run(self, send: Callable[[], BulkResult], verb: str) -> BulkResult:
         self.progress = (0, 0)
-        with self._working(verb):
-            result = send()
+        try:
+            with self._working(verb):
+                result = send()
+        finally:
+            self.progress = (0, 0)  # shown while the run goes, gone when it ends
         table = result.frame
-        self.progress = (len(table), len(table))
-        journal_id = result.journal_id
         touched = [str(i) for i in table["id"]]
         settled = set(table.loc[table["status"].isin(_SETTLED), "id"].astype(str))
         self._read_back(touched, settled)
         self.last_result = result
-        self.last_run = journal_id
-        counts = table["status"].value_counts().to_dict()
-        summary = ", ".join(f"{n} {state}" for state, n in sorted(counts.items()))
-        problems = table[~table["status"].isin(_SETTLED)]
-        text = f"{verb}: {summary} (journal run {journal_id})"
-        if len(problems):
-            first = problems.iloc[0]
-            text += f"; row {first['id']}: {first['message']}"
-        self._say(text, "ok" if problems.empty else "error")
+        self.last_run = result.journal_id
+        self.say(*outcome(result, verb, self.describe_html))
         self._saved(result)
         return result
 
     def _read_back(self, activity_ids: Sequence[str], settled: set[str]) -> None:
         """Read the touched rows from the service; settled rows leave ``pending``."""
         client = self._require_client()
-        current = {str(a.get("id")): a for a in _get_many(client, activity_ids)}
+        current = {str(a.get("id")): a for a in get_many(client, activity_ids)}
         frame = self.frame.copy()
         for activity_id, activity in current.items():
             position = self.position(activity_id)
@@ -648,76 +670,21 @@ class Workbench(traitlets.HasTraits):
         self._edited = edited
         self.frame = frame
 
-    def _say(self, text: str, level: str) -> None:
-        self.level = level
+    def say(self, text: str, level: str = "info", detail: str = "") -> None:
+        """Replace the message every view shows: one line of ``text``, looking like ``level`` (``info``, ``ok``,
+        ``refused``, ``error``), with ``detail`` (HTML, escaped by the caller) under it. ``""`` clears it.
+
+        Example: ``bench.say("select rows on the Activities page first", "refused")``
+        """
+        self.level, self.detail = level, detail
+        if text and text == self.message:
+            self.message = ""  # the same words again are a new message: the views redraw with its detail
         self.message = text
 
     def message_html(self) -> str:
-        """``message`` as HTML styled by ``level`` (the CSS classes the views share)."""
+        """``message`` (and its ``detail``) as HTML styled by ``level`` (the CSS classes the views share)."""
+        if not self.message:
+            return ""
         mark = {"ok": "✔ ", "refused": "✖ ", "error": "⚠ "}.get(self.level, "")
-        return f"<div class='lk-message lk-{self.level}'>{mark}{html.escape(self.message)}</div>"
-
-
-def _read_from(source: Source) -> str:
-    """How a source read, as the message says it.
-
-    >>> _read_from(ExternalIds(["k-1", "k-2"])), _read_from(ProviderList())
-    ('by 2 external ids', 'from its list')
-    """
-    if isinstance(source, ProviderList):
-        return "from its list"
-    if isinstance(source, Learners):
-        return f"from {len(source)} learners' lists"
-    return f"by {len(source)} {source.WHAT}"
-
-
-def _missing_note(source: Source, not_found: Sequence[str], other: Sequence[str]) -> str:
-    """What the read asked for and did not get: the count, and the first few named.
-
-    >>> _missing_note(ActivityIds(["a", "b", "c"]), ("b", "c"), ())
-    "; 2 of 3 activity ids not found: 'b', 'c'"
-    """
-    said = ""
-    if not_found and not isinstance(source, ProviderList):
-        named = ", ".join(repr(key) for key in not_found[:_SHOWN])
-        more = f" and {len(not_found) - _SHOWN} more" if len(not_found) > _SHOWN else ""
-        said += f"; {len(not_found)} of {len(source)} {source.WHAT} not found: {named}{more}"
-    if other:
-        said += f"; {len(other)} record(s) of another provider left out"
-    return said
-
-
-def _get_many(client: GraphClient, activity_ids: Sequence[str]) -> list[dict[str, Any]]:
-    """The activities' current JSON, read in ``$batch``es (missing ones left out)."""
-    found: list[dict[str, Any]] = []
-    size = BATCH_LIMIT
-    for start in range(0, len(activity_ids), size):
-        chunk = activity_ids[start : start + size]
-        answers = client.batch(
-            [
-                {"id": str(i), "method": "GET", "url": paths.activity(activity_id)}
-                for i, activity_id in enumerate(chunk)
-            ],
-            operation="get_activity",
-        )
-        found.extend(a["body"] for a in answers if a.get("status") == 200 and isinstance(a.get("body"), dict))
-    return found
-
-
-def _plain(value: Any) -> Any:
-    if _missing(value):
-        return None
-    if isinstance(value, pd.Timestamp):
-        return value.isoformat()
-    return value
-
-
-def short_type(odata_type: str) -> str:
-    """The name a person reads for an ``@odata.type``.
-
-    >>> short_type("#microsoft.graph.learningAssignment")
-    'assignment'
-    """
-    return {"learningAssignment": "assignment", "learningSelfInitiatedCourse": "self-initiated course"}.get(
-        odata_type.rsplit(".", 1)[-1], odata_type.rsplit(".", 1)[-1]
-    )
+        detail = f"<div class='lk-message-detail'>{self.detail}</div>" if self.detail else ""
+        return f"<div class='lk-message lk-{self.level}'>{mark}{html.escape(self.message)}</div>{detail}"

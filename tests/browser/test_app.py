@@ -128,7 +128,7 @@ def test_app_on_its_own_sandbox_edit_save_undo_and_state_kept(tmp_path: Path) ->
             shoot(page, "1-connect")
 
             page.locator(".lk-connect button", has_text="Connect").click()
-            page.locator(".lk-provider-note").get_by_text("3 provider(s)").wait_for(timeout=60_000)
+            page.locator(".lk-provider-note").get_by_text("3 providers").wait_for(timeout=60_000)
             # The tenant serves the list (metadata): it is offered, and chosen.
             page.locator(".lk-source-note").get_by_text("This tenant serves the provider's list").wait_for(
                 timeout=60_000
@@ -145,19 +145,19 @@ def test_app_on_its_own_sandbox_edit_save_undo_and_state_kept(tmp_path: Path) ->
 
             edit_in_form(page, 73)
             message = page.locator(".lk-app-message")
-            message.get_by_text("saved: 1 applied").wait_for(timeout=60_000)
+            message.get_by_text("Saved: 1 row updated").wait_for(timeout=60_000)
             shoot(page, "4-saved")
 
             open_page(page, "History")
             history = page.locator(".lk-history")
-            history.get_by_text("learnkit.widgets.ActivityForm").first.wait_for(timeout=30_000)
+            history.get_by_text("save from the form").first.wait_for(timeout=30_000)
             history.locator("button", has_text="Undo last save").click()
-            message.get_by_text("undone: 1 applied").wait_for(timeout=60_000)
+            message.get_by_text("Undone: 1 row put back").wait_for(timeout=60_000)
             shoot(page, "5-undone")
 
             open_page(page, "Activities")
             edit_in_form(page, 42)  # kept: read back below from the sandbox's database
-            message.get_by_text("saved: 1 applied").wait_for(timeout=60_000)
+            message.get_by_text("Saved: 1 row updated").wait_for(timeout=60_000)
         finally:
             chromium.close()
 
@@ -222,7 +222,7 @@ def test_app_on_a_running_sandbox_with_device_code_then_cli_undo(tmp_path: Path)
                 before = reader.get_activity(activity_id).completionPercentage
                 value = 61 if before != 61 else 62
                 edit_in_form(page, value)
-                page.locator(".lk-app-message").get_by_text("saved: 1 applied").wait_for(timeout=60_000)
+                page.locator(".lk-app-message").get_by_text("Saved: 1 row updated").wait_for(timeout=60_000)
                 shoot(page, "9-saved-on-running-sandbox")
             finally:
                 chromium.close()
@@ -289,7 +289,7 @@ def test_app_on_a_documented_sandbox_reads_by_the_demo_keys_edits_and_saves_in_b
             page.locator(".lk-app-status").get_by_text(f"{DEMO_KEYS} activities").wait_for(timeout=60_000)
             activity_id = pick_first_row(page)
             edit_in_form(page, 74)
-            message.get_by_text("saved: 1 applied").wait_for(timeout=60_000)
+            message.get_by_text("Saved: 1 row updated").wait_for(timeout=60_000)
             shoot(page, "13-saved-documented")
 
             # The dark theme: the same page, readable.

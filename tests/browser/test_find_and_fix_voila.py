@@ -107,10 +107,10 @@ def test_click_a_bar_then_apply_the_fixes_and_undo(served: tuple[str, Any, Path]
             page.screenshot(path=str(ARTIFACTS / "find-and-fix-filtered.png"), full_page=True)
 
             # Apply every proposed fix: one journal run, the panel and the findings chart follow.
-            apply_button = panel.locator("button", has_text=f"Apply {fixable} fixes")
+            apply_button = panel.locator("button", has_text=f"Apply {fixable} fixes to ")
             apply_button.click()
             summary.get_by_text("fixes proposed for 0 records", exact=False).wait_for(timeout=60_000)
-            panel.get_by_text("saved:", exact=False).wait_for(timeout=STEP)
+            page.get_by_text("Saved:", exact=False).wait_for(timeout=STEP)
             after = audit(read_activities(client, reg, source=ActivityIds(sandbox.activity_ids(reg))), now=AUDIT_NOW)
             assert after.fixable.empty and len(after.findings) == len(before.findings) - fixable
             fixed_rules = set(before.findings["rule"]) - set(after.findings["rule"])

@@ -52,7 +52,7 @@ def loaded(app: WorkbenchApp, registration_id: str) -> WorkbenchApp:
     app.provider_choice.value = registration_id
     app.load_button.click()
     assert app.wait(60), "the read did not finish"
-    assert app.problem.value == ""
+    assert app.last_error is None
     return app
 
 
@@ -99,7 +99,7 @@ def test_loading_counts_as_records_arrive_then_shows_the_table(app: WorkbenchApp
     app.tabs.selected_index = PROVIDER
     app.sources.demo_button.click()
     app.load_button.click()
-    assert app.wait(60) and app.problem.value == ""
+    assert app.wait(60) and app.last_error is None
     counts = counted(said)
     assert counts == sorted(set(counts)) and len(counts) > 5 and counts[-1] == len(sb.external_ids())
 
@@ -117,13 +117,13 @@ def test_form_edit_saves_once_through_the_journal_and_undo_puts_it_back(
     app.form.patch_button.click()
     assert reader.get_activity(aid).completionPercentage == 37
     runs = Journal(tmp_path / "journal.sqlite").runs()
-    assert len(runs) == 1 and "saved: 1 applied" in app.message.value
-    assert runs[0].provider_label == "demo provider"  # as the Provider page listed it, kept for the history
+    assert len(runs) == 1 and "Saved: 1 row updated" in app.message.value
+    assert runs[0].provider_label == "Contoso Academy"  # its name, kept for the history
 
     app.undo_last()
     assert app.wait(60)
     assert reader.get_activity(aid).completionPercentage == before
-    assert "undone: 1 applied" in app.message.value
+    assert "Undone: 1 row put back" in app.message.value
 
     # An Undo on the History page runs in the background too: the page stays usable.
     app.form.editors["completionPercentage"].text.value = "38"
@@ -133,7 +133,7 @@ def test_form_edit_saves_once_through_the_journal_and_undo_puts_it_back(
     undo_button.click()
     assert app.wait(60)
     assert reader.get_activity(aid).completionPercentage == before
-    assert "undone: 1 applied" in app.message.value and len(Journal(tmp_path / "journal.sqlite").runs()) == 4
+    assert "Undone: 1 row put back" in app.message.value and len(Journal(tmp_path / "journal.sqlite").runs()) == 4
 
 
 def test_bulk_edit_saves_in_the_background_with_progress(app: WorkbenchApp, sb: Any, reader: GraphClient) -> None:
@@ -143,13 +143,14 @@ def test_bulk_edit_saves_in_the_background_with_progress(app: WorkbenchApp, sb: 
     ids = app.table.selected_ids()
     assert len(ids) == 5
     app.bulk.stage("completionPercentage", "99")
-    assert app.save_buttons[1].description == "Save 5 pending row(s)" and not app.save_buttons[1].disabled
+    assert app.save_buttons[1].description == "Save changes (5 rows)" and not app.save_buttons[1].disabled
     seen: list[tuple[int, int]] = []
     app.bench.observe(lambda change: seen.append(change["new"]), "progress")
     app.save_buttons[1].click()
     assert app.running or seen  # the click returned while the save runs (or it already finished)
     assert app.wait(60)
-    assert seen[-1] == (5, 5) and app.progress.value == 5
+    assert (5, 5) in seen and seen[-1] == (0, 0)  # shown while the save ran, gone when it ended
+    assert app.progress.layout.visibility == "hidden"
     assert {reader.get_activity(i).completionPercentage for i in ids} == {99}
     assert not app.bench.pending
 
@@ -163,27 +164,27 @@ def test_a_long_throttle_is_shown_with_the_wait_and_the_edit_is_kept(app: Workbe
     app.save()
     assert app.wait(60)
     assert "tooManyRequests" in app.message.value and "1 failed" in app.message.value
-    assert "1 row(s) not saved" in app.problem.value and "Retry after 2 minutes" in app.problem.value
-    assert "press Save again" in app.problem.value
+    assert "Saved 0 of 1 row: 1 failed" in app.message.value and "Retry after 2 minutes" in app.message.value
+    assert "can be saved again" in app.message.value
     assert app.bench.pending == {aid: {"completionPercentage": 12}}
     assert not app.save_buttons[0].disabled  # ready to try again
 
 
 def test_mistakes_are_refused_with_one_line(app: WorkbenchApp, sb: Any) -> None:
     app.load()
-    assert "connect first" in app.problem.value
+    assert "connect first" in app.message.value
     connected(app)
     app.provider_choice.options = []
     app.load()
-    assert "registration id" in app.problem.value
+    assert "registration id" in app.message.value
     app.save()
-    assert "nothing to save" in app.problem.value
+    assert "nothing to save" in app.message.value
     sb.set_latency(400)  # each page waits: the read is still running at the second click
     app.provider_id.value = sb.demo["registration_id"]
     app.load_button.click()
     assert app.load_button.disabled
     app.load()
-    assert "still running" in app.problem.value
+    assert "still running" in app.message.value
     assert app.wait(60)
     sb.set_latency(0)
     assert not app.load_button.disabled
@@ -194,7 +195,7 @@ def test_an_unknown_provider_shows_graphs_error_and_what_to_do(app: WorkbenchApp
     app.provider_id.value = "00000000-0000-4000-8000-000000000000"
     app.load_button.click()
     assert app.wait(60)
-    assert "✖ 400 badRequest" in app.problem.value and "what to do" in app.problem.value
+    assert "✖ 400 badRequest" in app.message.value and "what to do" in app.message.value
     assert app.tabs.selected_index == PROVIDER
 
 
@@ -244,8 +245,8 @@ def test_a_throttled_read_says_how_long_graph_asks_to_wait(app: WorkbenchApp, sb
     sb.fail_next("429")
     app.load(sb.demo["registration_id"])
     assert app.wait(60)
-    assert "429" in app.problem.value and "wait 2 min" in app.problem.value
-    assert "Nothing was changed" in app.problem.value
+    assert "429" in app.message.value and "wait 2 min" in app.message.value
+    assert "Nothing was changed" in app.message.value
     assert app.tabs.selected_index == PROVIDER and not app.load_button.disabled
 
 
@@ -275,7 +276,7 @@ def test_documented_the_list_is_shown_refused_and_the_demo_keys_load_edit_and_sa
     assert choice.keys_box.layout.display == "" and "externalcourseActivityId" in choice.keys_help.value
     # Nothing pasted yet: one line says what is missing, nothing is read.
     app.load()
-    assert "paste the external ids to read" in app.problem.value and not app.running
+    assert "paste the external ids to read" in app.message.value and not app.running
 
     app.provider_choice.value = sb.demo["other_registration_id"]
     choice.demo_button.click()
@@ -285,16 +286,16 @@ def test_documented_the_list_is_shown_refused_and_the_demo_keys_load_edit_and_sa
         choice.keys_note.value
     )
     app.load_button.click()
-    assert app.wait(60) and app.problem.value == ""
+    assert app.wait(60) and app.last_error is None
     rows = len(sb.external_ids())  # a key held by two records reaches the first
     assert len(app.bench.frame) == rows and app.bench.source == ExternalIds(sb.external_ids())
-    assert f"{rows} activities of provider {sb.demo['registration_id']} by {rows} external ids" in app.message.value
+    assert f"{rows} activities of Contoso Academy by {rows} external ids" in app.message.value
     assert app.tabs.selected_index == ACTIVITIES
 
     aid = sb.demo["assignment_id"]
     assert app.bench.edit(aid, "completionPercentage", 58) is None
     app.save()
-    assert app.wait(60) and "saved: 1 applied" in app.message.value
+    assert app.wait(60) and "Saved: 1 row updated" in app.message.value
     assert reader.get_activity(aid).completionPercentage == 58
 
 
@@ -305,7 +306,7 @@ def test_activity_ids_pasted_keys_and_what_was_not_found(app: WorkbenchApp, sb: 
     choice.choice.value = "ids"
     choice.demo_button.click()  # with activity ids chosen, the demo provider's ids
     app.load()
-    assert app.wait(60) and app.problem.value == ""
+    assert app.wait(60) and app.last_error is None
     assert app.bench.frame["id"].tolist() == sb.activity_ids()  # every record, in the list's order
 
     app.tabs.selected_index = PROVIDER
@@ -314,7 +315,7 @@ def test_activity_ids_pasted_keys_and_what_was_not_found(app: WorkbenchApp, sb: 
     choice.keys_text.value = "# pasted from the LMS\n" + "\n".join([*known, "", "  nope-1  ", "nope-2"])
     assert "5 external ids" in choice.keys_note.value
     app.load()
-    assert app.wait(60) and app.problem.value == ""
+    assert app.wait(60) and app.last_error is None
     assert len(app.bench.frame) == 3 and app.bench.not_found == ("nope-1", "nope-2")
     assert "2 of 5 external ids not found: &#x27;nope-1&#x27;, &#x27;nope-2&#x27;" in app.message.value
 
@@ -326,9 +327,9 @@ def test_a_list_refused_at_load_says_what_to_do_and_the_page_offers_keys(app: Wo
     contract(sb, "documented")  # the tenant changes its mind
     app.load()
     assert app.wait(60)
-    assert "This tenant does not serve the list of provider" in app.problem.value
-    assert "Use the demo provider's keys" in app.problem.value and "Nothing was changed" in app.problem.value
-    assert "not loaded: this tenant does not serve" in app.message.value
+    assert "This tenant does not serve the list of provider" in app.message.value
+    assert "Use the demo provider's keys" in app.message.value and "Nothing was changed" in app.message.value
+    assert app.bench.message.startswith("not loaded: this tenant does not serve")  # the one area shows the page's
     assert app.sources.list_served is False and app.sources.choice.value == "external_ids"
     assert app.tabs.selected_index == PROVIDER
 
@@ -399,7 +400,7 @@ def test_learners_need_a_delegated_sign_in_and_say_so(app: WorkbenchApp, sb: Any
     assert "need a delegated sign-in" in app.sources.keys_help.value
     app.sources.keys_text.value = learner
     app.load()
-    assert "learners' lists need a delegated sign-in" in html.unescape(app.problem.value) and not app.running
+    assert "learners' lists need a delegated sign-in" in html.unescape(app.message.value) and not app.running
 
     signed_in = WorkbenchApp(sandbox=sb, journal=Journal(tmp_path / "journal.sqlite"))
     try:
@@ -409,7 +410,7 @@ def test_learners_need_a_delegated_sign_in_and_say_so(app: WorkbenchApp, sb: Any
         signed_in.sources.fill("learners", [learner, "me"])
         assert "need a delegated sign-in" not in signed_in.sources.keys_help.value
         signed_in.load()
-        assert signed_in.wait(60) and signed_in.problem.value == ""
+        assert signed_in.wait(60) and signed_in.last_error is None
         frame = signed_in.bench.frame
         assert len(frame) > 0 and set(frame["learnerUserId"].str.lower()) == {learner.lower()}
         assert signed_in.bench.source == Learners([learner, "me"])
@@ -449,7 +450,7 @@ def test_from_environment_the_demo_keys_file_and_a_source_named_on_the_command_l
     # Without the keys file, the button is not offered; a file named but gone is said on the page.
     app = WorkbenchApp.from_environment({SANDBOX_JSON_VARIABLE: str(described), SOURCE_VARIABLES["learners"]: "/gone"})
     try:
-        assert "gone: no such file" in app.problem.value
+        assert "gone: no such file" in app.message.value
         connected(app)
         assert app.sources.demo_button.layout.display == "none"
     finally:
@@ -462,3 +463,50 @@ def test_from_environment_the_demo_keys_file_and_a_source_named_on_the_command_l
     )
     assert app.sources.choice.value == "learners" and app.connect_panel.sandbox_delegated.value  # signs them in
     app.close()
+
+
+def test_one_state_the_form_shows_a_table_edit_and_another_row_clears_the_message(app: WorkbenchApp, sb: Any) -> None:
+    loaded(app, sb.demo["registration_id"])
+    aid = sb.demo["assignment_id"]
+    app.table.set_cell(aid, "completionPercentage", "25")
+    app.table.select_rows([app.table._page_ids.index(aid)])
+    # The form holds the pending 25, and its preview would send it (not "nothing to send").
+    assert app.form.editors["completionPercentage"].text.value == "25"
+    assert app.form.body is not None and app.form.body["completionPercentage"] == 25
+    assert "pending edits" in app.form.header.value and "Contoso Academy" in app.form.header.value
+    assert "pending, 1 row to save" in app.message.value
+    app.table.select_rows([app.table._page_ids.index(sb.demo["self_initiated_id"])])
+    assert app.message.value == ""  # the message was about the other row
+
+
+def test_pending_edits_survive_a_restart_of_the_app(sb: Any, tmp_path: Path) -> None:
+    contract(sb, "metadata")
+    drafts, journal = tmp_path / "drafts.json", Journal(tmp_path / "journal.sqlite")
+    first = WorkbenchApp(sandbox=sb, journal=journal, drafts=drafts)
+    loaded(first, sb.demo["registration_id"])
+    first.table.set_cell(sb.demo["assignment_id"], "completionPercentage", "31")
+    assert oct(drafts.stat().st_mode & 0o777) == "0o600"
+    first.close()
+    again = WorkbenchApp(sandbox=sb, journal=journal, drafts=drafts)  # a new page: a new kernel, nothing in memory
+    loaded(again, sb.demo["registration_id"])
+    assert again.bench.pending == {sb.demo["assignment_id"]: {"completionPercentage": 31}}
+    assert "1 unsaved edit from your last session put back" in again.message.value
+    again.save_buttons[0].click()
+    assert again.wait(60) and not again.bench.pending
+    assert json.loads(drafts.read_text()) == {}  # saved: nothing left to keep
+    again.close()
+
+
+def test_a_provider_with_its_sync_off_is_flagged_with_how_to_turn_it_on(app: WorkbenchApp, sb: Any) -> None:
+    loaded(app, sb.demo["disabled_registration_id"])
+    assert "sync off" in dict((v, t) for t, v in app.provider_choice.options)[sb.demo["disabled_registration_id"]]
+    assert "Northwind Skills has course-activity sync turned off" in app.provider_warning.value
+    assert "isCourseActivitySyncEnabled" in app.provider_warning.value
+    assert "Northwind Skills" in app.status.value and sb.demo["disabled_registration_id"] not in app.status.value
+
+
+def test_before_connecting_each_page_says_what_to_do(app: WorkbenchApp) -> None:
+    assert app.activities_body.layout.display == "none" and "Connect on page 1" in app.activities_guide.value
+    assert app.form.patch_button.disabled and app.save_buttons[0].disabled
+    assert "learnkit-demo" in app.app_note.value and "Start here" in app.app_note.value
+    assert "No activities yet" in app.bulk.selection.value and app.bulk.stage_button.disabled

@@ -88,8 +88,11 @@ def test_the_charts_count_the_frame(charts: ProviderCharts) -> None:
     assert by_bin["0–9"] == 1 and by_bin["20–29"] == 1 and by_bin["90–99"] == 1 and by_bin["100"] == 2
     months = [str(np.datetime64(m, "M")) for m in charts.overdue_bars.x]
     assert months == ["2025-02", "2025-03"] and list(charts.overdue_bars.y) == [1, 2]
-    assert list(charts.findings_bars.x) == ["completed-below-100", "not-started-with-progress", "overdue"]
-    assert list(charts.findings_bars.y) == [1, 1, 3]
+    # Errors at the top of the chart (an ordinal axis draws its first value at the bottom), each severity its colour.
+    assert list(charts.findings_bars.x) == ["overdue", "completed-below-100", "not-started-with-progress"]
+    assert list(charts.findings_bars.y) == [3, 1, 1]
+    colours = list(charts.findings_bars.colors)
+    assert colours[-1] != colours[0] and charts.findings_bars.label_display  # a count beside each bar
 
 
 def test_clicking_a_status_bar_filters_the_table_by_content(charts: ProviderCharts) -> None:
@@ -123,7 +126,7 @@ def test_brushing_due_months_keeps_the_overdue_assignments_due_then(charts: Prov
 
 
 def test_clicking_a_rule_keeps_its_records_and_one_selection_at_a_time(charts: ProviderCharts) -> None:
-    charts.findings_bars.selected = [0]
+    charts.findings_bars.selected = [list(charts.findings_bars.x).index("completed-below-100")]
     assert shown(charts) == {"c3"}
     charts.status_bars.selected = [0]  # another chart's selection replaces it
     assert charts.findings_bars.selected is None
@@ -141,7 +144,7 @@ def test_a_chart_selection_and_the_table_filter_combine(charts: ProviderCharts) 
 
 
 def test_the_charts_follow_the_workbench(charts: ProviderCharts) -> None:
-    charts.findings_bars.selected = [0]
+    charts.findings_bars.selected = [list(charts.findings_bars.x).index("completed-below-100")]
     fixed = [r for r in RECORDS if r["id"] != "c3"] + [
         course(3, status="completed", completionPercentage=100, completedDateTime="2025-04-01T00:00:00Z")
     ]

@@ -44,7 +44,7 @@ def test_each_documented_source_loads_the_frame_read_activities_makes(
         bench.load(reg, source=source)
         same_frame(bench, read_activities(client, reg, source=source))
         assert bench.source == source and bench.registration_id == reg and bench.not_found == ()
-        assert bench.message.startswith(f"{len(bench.frame)} activities of provider {reg} by {len(source)} ")
+        assert bench.message.startswith(f"{len(bench.frame)} activities of Contoso Academy by {len(source)} ")
     assert len(bench.frame) == DEMO_ROWS  # by id: every record; by external id, a key held twice reaches one
     assert bench.frame["id"].tolist() == sb.activity_ids()  # in the order asked, as the list orders them
 
@@ -76,7 +76,7 @@ def test_the_list_where_served_and_its_refusal_said_with_nothing_lost(
     reg, aid = sb.demo["registration_id"], sb.demo["assignment_id"]
     bench = Workbench(client, registration_id=reg, journal=journal)  # no source: the list, served here
     assert bench.source == ProviderList() and len(bench.frame) == DEMO_ROWS
-    assert bench.message.startswith(f"{DEMO_ROWS} activities of provider {reg} from its list")
+    assert bench.message.startswith(f"{DEMO_ROWS} activities of Contoso Academy from its list")
 
     contract(sb, "documented")
     assert bench.edit(aid, "completionPercentage", 31) is None

@@ -50,7 +50,7 @@ def test_form_save_is_one_run_shown_everywhere_and_undoable(
     form.editors["notes"].text.value = "halfway"
     assert not form.patch_button.disabled
     form.patch_button.click()
-    assert "1 applied" in form.result.value
+    assert "Saved: 1 row updated" in form.result.value
     saved = reader.get_activity(aid)
     assert saved.completionPercentage == 65 and saved.status == "inProgress"
     assert saved.model_dump()["notes"]["content"] == "halfway"
@@ -58,7 +58,7 @@ def test_form_save_is_one_run_shown_everywhere_and_undoable(
     assert form.body is None and form.editors["completionPercentage"].text.value == "65"
     assert shown(table, aid, "completionPercentage") == 65 and table.pending == {}
     runs = journal.runs().to_frame()
-    assert len(runs) == 1 and runs.iloc[0]["source"] == "learnkit.widgets.ActivityForm"
+    assert len(runs) == 1 and runs.iloc[0]["source"] == "form"
     bench.undo()
     assert percentage(reader, aid) == before
     assert shown(table, aid, "completionPercentage") == before
@@ -134,9 +134,12 @@ def test_bulk_editor_is_one_run_with_progress(sb: Any, bench: Workbench, reader:
     editor.field.value = "completionPercentage"
     editor.value_text.value = "99"
     editor.stage_button.click()
-    assert "3 rows pending" in editor.preview.value
+    assert editor.preview.value.count("<tr>") == 1 + 3  # a header, then the 3 rows pending
+    seen: list[tuple[int, int]] = []
+    bench.observe(lambda change: seen.append(change["new"]), "progress")
     editor.apply_button.click()
-    assert bench.progress == (3, 3)
+    assert (3, 3) in seen and bench.progress == (0, 0)  # shown while the run went, gone when it ended
+    assert editor.progress.layout.visibility == "hidden" and "no pending changes" in editor.preview.value.lower()
     frame = editor.last_result.frame
     assert frame[["id", "status", "code"]].to_dict("records") == [
         {"id": i, "status": "applied", "code": 204} for i in chosen
