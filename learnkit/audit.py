@@ -62,10 +62,10 @@ import pandas as pd
 
 from learnkit.csvfile import ETAG_COLUMN, read_csv, write_csv, write_table
 from learnkit.errors import InvalidInputError
-from learnkit.frame import ACTIVITY_COLUMNS, diff, frame_to_activities
+from learnkit.frame import ACTIVITY_COLUMNS, diff, due_instants, frame_to_activities
 from learnkit.models import ASSIGNMENT_TYPE
 from learnkit.plans import InvalidRowsError, PatchPlan, activity_etag
-from learnkit.times import is_known_zone, known_time_zones, parse_iso, zone
+from learnkit.times import is_known_zone, known_time_zones, parse_iso
 
 __all__ = [
     "FINDING_COLUMNS",
@@ -244,34 +244,6 @@ def rule(
 
 
 # --- helpers the built-in rules share -------------------------------------------------
-
-
-def due_instants(frame: pd.DataFrame) -> pd.Series:
-    """``dueDateTime`` as UTC instants: each wall-clock time read in its zone (IANA or Windows name).
-
-    Vectorised per zone. ``NaT`` where there is no due date or its zone is unknown; a
-    time that a clock change skips moves forward, one it repeats reads as standard time.
-
-    >>> f = pd.DataFrame({"dueDateTime.dateTime": pd.to_datetime(["2024-07-01 12:00"]),
-    ...                   "dueDateTime.timeZone": ["Romance Standard Time"]})
-    >>> str(due_instants(f)[0])
-    '2024-07-01 10:00:00+00:00'
-    """
-    out: pd.Series = pd.Series(pd.NaT, index=frame.index, dtype="datetime64[us, UTC]")
-    local = frame["dueDateTime.dateTime"]
-    zones = frame["dueDateTime.timeZone"]
-    usable = local.notna() & zones.notna()
-    if not usable.any():
-        return out
-    for name, labels in local[usable].groupby(zones[usable].astype(str)).groups.items():
-        try:
-            key = zone(str(name)).key
-        except ValueError:
-            continue
-        wall = pd.to_datetime(local.loc[labels]).dt.as_unit("us")
-        standard = np.zeros(len(wall), dtype=bool)
-        out.loc[labels] = wall.dt.tz_localize(key, ambiguous=standard, nonexistent="shift_forward").dt.tz_convert("UTC")
-    return out
 
 
 def _column(frame: pd.DataFrame, name: str) -> pd.Series:

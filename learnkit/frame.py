@@ -69,7 +69,7 @@ from learnkit.plans import (
     canonical,
     fingerprint,
 )
-from learnkit.times import graph_local, parse_iso, zone
+from learnkit.times import graph_local, parse_iso, zone, zoned_instant
 from learnkit.update import minimal_patch
 
 if TYPE_CHECKING:
@@ -510,6 +510,79 @@ def _notes_hashes(content: pd.Series | None, content_type: pd.Series | None, n: 
 _SAFE_LOCAL = (np.datetime64("0001-01-03", "us").view(np.int64), np.datetime64("9999-12-29", "us").view(np.int64))
 
 
+def local_instants(
+    micros: np.ndarray[Any, np.dtype[np.int64]], zones: np.ndarray[Any, np.dtype[np.object_]] | None
+) -> tuple[np.ndarray[Any, np.dtype[np.int64]], np.ndarray[Any, np.dtype[np.bool_]]]:
+    """The instant each local date-time names in its zone (µs since 1970 in UTC), by ``times.zoned_instant``'s rule.
+
+    ``micros`` are naive local date-times (``_NAT`` for none), ``zones`` their zone names
+    (a missing or empty one is UTC, as ``learnkit.plans.canonical`` reads it). Returns the
+    instants and whether each was placed: False where the zone is unknown or the instant
+    falls outside the years 1 to 9999 (its instant is ``_NAT``). pandas places a zone's
+    rows at once; the times it cannot place for certain (a gap or an overlap, near the
+    calendar's ends) go through ``zoned_instant`` itself, so there is one rule.
+
+    >>> at = np.array([np.datetime64("2024-11-03T01:30", "us").view(np.int64)])
+    >>> str(local_instants(at, np.array(["Pacific Standard Time"], dtype=object))[0].view("datetime64[us]")[0])
+    '2024-11-03T08:30:00.000000'
+    """
+    n = len(micros)
+    out = np.full(n, _NAT, dtype=np.int64)
+    placed = np.ones(n, dtype=bool)
+    codes, named = pd.factorize(np.full(n, None, dtype=object) if zones is None else zones)
+    labels = [z if isinstance(z, str) and z else "UTC" for z in named.tolist()]
+    by_label: dict[str, list[int]] = {"UTC": [-1]}
+    for code, label in enumerate(labels):
+        by_label.setdefault(label, []).append(code)
+    dated = micros != _NAT
+    for label, label_codes in by_label.items():
+        rows = np.flatnonzero(np.isin(codes, label_codes) & dated)
+        if not len(rows):
+            continue
+        try:
+            key = zone(label).key
+        except ValueError:
+            placed[rows] = False
+            continue
+        inside = (micros[rows] >= _SAFE_LOCAL[0]) & (micros[rows] <= _SAFE_LOCAL[1])
+        fast = rows[inside]
+        out[fast] = (
+            pd.Series(micros[fast].view("datetime64[us]"))
+            .dt.tz_localize(key, ambiguous="NaT", nonexistent="NaT")
+            .dt.tz_convert("UTC")
+            .dt.tz_localize(None)
+            .to_numpy(dtype="datetime64[us]")
+            .view(np.int64)
+        )
+        for row in [*rows[~inside].tolist(), *fast[out[fast] == _NAT].tolist()]:
+            wall: datetime = micros[row : row + 1].view("datetime64[us]")[0].item()
+            try:
+                moment = zoned_instant(wall, key).astimezone(timezone.utc).replace(tzinfo=None)
+            except OverflowError:
+                placed[row] = False
+                continue
+            out[row] = int(np.datetime64(moment, "us").view(np.int64))
+    return out, placed
+
+
+def due_instants(frame: pd.DataFrame) -> pd.Series:
+    """``dueDateTime`` as UTC instants (``datetime64[us, UTC]``), a column at a time: ``local_instants``.
+
+    ``NaT`` where there is no due date, its zone is unknown, or the instant is outside the years 1 to 9999.
+
+    >>> f = activities_frame([{"id": "a", "dueDateTime": {"dateTime": "2024-07-01T12:00:00",
+    ...                                                   "timeZone": "Romance Standard Time"}}])
+    >>> str(due_instants(f)[0])
+    '2024-07-01 10:00:00+00:00'
+    """
+    if LOCAL_COLUMN not in frame.columns:
+        return pd.Series(pd.NaT, index=frame.index, dtype="datetime64[us, UTC]")
+    zones = frame["dueDateTime.timeZone"].to_numpy(dtype=object) if "dueDateTime.timeZone" in frame.columns else None
+    instants, placed = local_instants(_micros(frame[LOCAL_COLUMN]), zones)
+    instants[~placed] = _NAT
+    return pd.Series(instants.view("datetime64[us]"), index=frame.index).dt.tz_localize("UTC")
+
+
 def kind_rows(types: pd.Series) -> dict[str, np.ndarray[Any, np.dtype[np.intp]]]:
     """The positions of the rows of each update model's type (``@odata.type`` in any spelling it accepts).
 
@@ -586,34 +659,11 @@ def _fingerprints(
     due = np.full(n, _NAT, dtype=np.int64)
     local = column(LOCAL_COLUMN)
     if local is not None:
-        micros = _micros(local)
         zones = column("dueDateTime.timeZone")
-        zone_names = zones.to_numpy(dtype=object) if zones is not None else np.full(n, None, dtype=object)
-        zone_codes, named_zones = pd.factorize(zone_names)
-        # A missing or empty zone is UTC, as canonical() reads it; rows are grouped by code, not by text.
-        labels = [*(z if isinstance(z, str) and z else "UTC" for z in named_zones.tolist()), "UTC"]
-        label_codes = np.array([labels.index(z) for z in labels], dtype=np.intp)[zone_codes]
-        dated = micros != _NAT
-        slow |= dated & ((micros < _SAFE_LOCAL[0]) | (micros > _SAFE_LOCAL[1]))
-        placeable = dated & ~slow
-        for code in np.unique(label_codes[placeable]).tolist():
-            name = labels[code]
-            rows = np.flatnonzero((label_codes == code) & placeable)
-            try:
-                key = zone(name).key
-            except ValueError:
-                slow[rows] = True
-                continue
-            placed = (
-                pd.Series(micros[rows].view("datetime64[us]"))
-                .dt.tz_localize(key, ambiguous="NaT", nonexistent="NaT")
-                .dt.tz_convert("UTC")
-                .dt.tz_localize(None)
-                .to_numpy(dtype="datetime64[us]")
-                .view(np.int64)
-            )
-            due[rows] = placed
-            slow[rows[placed == _NAT]] = True
+        micros = _micros(local)
+        due, placed = local_instants(micros, zones.to_numpy(dtype=object) if zones is not None else None)
+        # An unknown zone is compared as written, and an instant past the calendar has no etag: the reference.
+        slow |= (micros != _NAT) & ~placed
     hashes["dueDateTime"] = _instant_hashes("dueDateTime", due)
     return _Fingerprints(rows_of, hashes, slow)
 

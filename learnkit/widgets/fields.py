@@ -23,7 +23,7 @@ from typing import Any, Literal
 import ipywidgets as widgets
 
 from learnkit.models import DateTimeTimeZone, UpdateModel
-from learnkit.times import graph_local, parse_iso, time_zone_names, zone
+from learnkit.times import graph_local, parse_iso, time_zone_names, zone, zoned_instant
 from learnkit.widgets.explain import problem_html
 
 __all__ = [
@@ -309,7 +309,10 @@ class _DateTimeEditor(FieldEditor):
             _zone(self.zone.value.strip())
             # Sent as typed: the zone name goes to Graph, and the model checks it.
             return {"dateTime": graph_local(local), "timeZone": self.zone.value.strip()}
-        return local.replace(tzinfo=_zone(self.zone.value.strip()))
+        try:
+            return zoned_instant(local, self.zone.value.strip())  # the one rule for a wall-clock time in a zone
+        except ValueError as exc:
+            raise FieldProblem(str(exc)) from None
 
 
 class _BodyEditor(FieldEditor):
