@@ -65,7 +65,8 @@ from learnkit.errors import InvalidInputError
 from learnkit.frame import ACTIVITY_COLUMNS, diff, due_instants, frame_to_activities
 from learnkit.models import ASSIGNMENT_TYPE
 from learnkit.plans import InvalidRowsError, PatchPlan, activity_etag
-from learnkit.times import is_known_zone, known_time_zones, parse_iso
+from learnkit.times import is_known_zone, known_time_zones
+from learnkit.typed_cells import typed_cell
 
 __all__ = [
     "FINDING_COLUMNS",
@@ -489,14 +490,12 @@ def _now(value: datetime | str | None) -> pd.Timestamp:
         clock: pd.Timestamp = pd.Timestamp.now(tz="UTC")
         return clock
     try:
-        moment = parse_iso(value) if isinstance(value, str) else value
+        stamp: pd.Timestamp | None = typed_cell("now", value, kind="instant")
     except ValueError as exc:
         raise InvalidInputError("now", "invalid", str(exc)) from None
-    stamp = pd.Timestamp(moment)
-    if stamp.tzinfo is None:
-        raise InvalidInputError("now", "invalid", f"{value!s} has no time zone: add an offset such as Z or +00:00")
-    utc: pd.Timestamp = stamp.tz_convert("UTC")
-    return utc
+    if stamp is None:
+        raise InvalidInputError("now", "invalid", "is empty: give an instant such as 2025-01-01T00:00:00Z")
+    return stamp
 
 
 def _select(

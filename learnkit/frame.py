@@ -69,7 +69,8 @@ from learnkit.plans import (
     canonical,
     fingerprint,
 )
-from learnkit.times import graph_local, parse_iso, zone, zoned_instant
+from learnkit.times import graph_local, zone, zoned_instant
+from learnkit.typed_cells import LOCAL_COLUMN, typed_cell
 from learnkit.update import minimal_patch
 
 if TYPE_CHECKING:
@@ -111,8 +112,6 @@ NESTED_COLUMNS = {
     "notes": ("notes.content", "notes.contentType"),
 }
 FLATTENED_COLUMNS = frozenset(c for pair in NESTED_COLUMNS.values() for c in pair)
-#: The naive local date-time column (read in ``dueDateTime.timeZone``).
-LOCAL_COLUMN = "dueDateTime.dateTime"
 #: Every date-time column: the instants, then the local one.
 DATETIME_COLUMNS: tuple[str, ...] = (*INSTANT_PROPERTIES, LOCAL_COLUMN)
 #: Columns of text (everything but the date-times and the percentage).
@@ -190,7 +189,7 @@ def parse_datetimes(texts: pd.Series, *, aware: bool) -> tuple[pd.Series, pd.Ser
     ``NaT``. Missing cells are ``NaT`` with no problem. Values already parsed
     (``datetime``/``Timestamp``) are taken as they are. Cells in Graph's own shapes are
     parsed a whole column at a time (``learnkit._columnar``); the rest one by one by
-    ``learnkit.times.parse_iso``.
+    ``learnkit.typed_cells.typed_cell``, which says what is wrong with a cell.
 
     >>> values, problems = parse_datetimes(pd.Series(["9999-12-31T00:00:00Z", "soon", None]), aware=True)
     >>> values.dt.year.tolist(), problems.tolist()[1][:6]
@@ -220,28 +219,17 @@ def parse_datetimes(texts: pd.Series, *, aware: bool) -> tuple[pd.Series, pd.Ser
 
 
 def _parse_one(value: Any, *, aware: bool) -> tuple[int, str | None]:
-    """One cell as microseconds since the epoch (UTC for an instant), or NaT and why not."""
-    if isinstance(value, datetime):
-        moment = value
-    else:
-        text = str(value)
-        try:
-            moment = parse_iso(text)
-        except ValueError as exc:
-            return _NAT, str(exc)
-        if aware and moment.tzinfo is None:
-            return _NAT, f"{text!r} has no time zone: add an offset such as +00:00 or Z"
-        if not aware and moment.tzinfo is not None:
-            return _NAT, f"{text!r} has an offset: give local time; the zone goes in dueDateTime.timeZone"
-    if aware:
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=timezone.utc)
-        try:
-            moment = moment.astimezone(timezone.utc)
-        except OverflowError:
-            shown = value if isinstance(value, str) else moment.isoformat()
-            return _NAT, f"{shown} is outside the years 1 to 9999 once in UTC, which Graph refuses"
-    return int(np.datetime64(moment.replace(tzinfo=None), "us").view(np.int64)), None
+    """One cell as microseconds since the epoch (UTC for an instant), or NaT and why not (``typed_cell``'s words)."""
+    if aware and isinstance(value, datetime) and value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)  # a value already typed (not text): naive is UTC, as pandas reads it
+    try:
+        stamp = typed_cell(LOCAL_COLUMN, value, kind="instant" if aware else "local")
+    except ValueError as exc:
+        return _NAT, str(exc)
+    if stamp is None:
+        return _NAT, None
+    naive = stamp.tz_localize(None) if aware else stamp
+    return int(naive.to_datetime64().astype("datetime64[us]").view(np.int64)), None
 
 
 def read_activities(
