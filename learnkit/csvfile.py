@@ -71,14 +71,13 @@ import pandas as pd
 
 from learnkit.csvio import ESCAPE, ETAG_COLUMN, raw_table, write_csv, write_table
 from learnkit.errors import InvalidInputError
+from learnkit.fingerprints import etag_differences, etags_match
 from learnkit.frame import (
     ACTIVITY_COLUMNS,
     DATETIME_COLUMNS,
     LOCAL_COLUMN,
     NESTED_COLUMNS,
     TEXT_COLUMNS,
-    etag_differences,
-    etags_match,
     kind_rows,
     parse_datetimes,
     row_label,

@@ -216,7 +216,7 @@ def field_hash(name: str, value_json: str) -> str:
     """One property's hash in a fingerprint, from the compact JSON text of its canonical value.
 
     CRC-32 (not a cryptographic hash: nothing here is a secret) catches every change of up
-    to 32 bits outright. ``learnkit.frame.row_etags`` computes the same a column at a time.
+    to 32 bits outright. ``learnkit.fingerprints.row_etags`` computes the same a column at a time.
 
     >>> field_hash("completionPercentage", "40")
     '084c3670'
