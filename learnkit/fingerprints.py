@@ -8,7 +8,7 @@ cost that grows with the distinct values, not the rows: each property's canonica
 formed and hashed once per distinct value (instants as byte matrices, ``learnkit._columnar``;
 due dates placed by ``learnkit.frame.local_instants``, the one rule), and only rows it cannot
 place for certain (an unknown zone, an instant near the calendar's ends) go through the
-reference. ``tests/test_fingerprints.py`` checks the two agree on generated frames.
+reference. ``tests/test_columnar.py`` checks the two agree on generated frames (hypothesis).
 
 Example::
 
