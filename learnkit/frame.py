@@ -62,7 +62,8 @@ from learnkit.plans import (
     fingerprint,
 )
 from learnkit.times import graph_local, zone, zoned_instant
-from learnkit.typed_cells import LOCAL_COLUMN, typed_cell
+from learnkit.typed_cells import LOCAL_COLUMN as LOCAL_COLUMN  # the frame's name for it too
+from learnkit.typed_cells import typed_cell
 from learnkit.update import minimal_patch
 
 if TYPE_CHECKING:
@@ -505,11 +506,13 @@ def due_instants(frame: pd.DataFrame) -> pd.Series:
     '2024-07-01 10:00:00+00:00'
     """
     if LOCAL_COLUMN not in frame.columns:
-        return pd.Series(pd.NaT, index=frame.index, dtype="datetime64[us, UTC]")
+        none: pd.Series = pd.Series(pd.NaT, index=frame.index, dtype="datetime64[us, UTC]")
+        return none
     zones = frame["dueDateTime.timeZone"].to_numpy(dtype=object) if "dueDateTime.timeZone" in frame.columns else None
     instants, placed = local_instants(_micros(frame[LOCAL_COLUMN]), zones)
     instants[~placed] = _NAT
-    return pd.Series(instants.view("datetime64[us]"), index=frame.index).dt.tz_localize("UTC")
+    result: pd.Series = pd.Series(instants.view("datetime64[us]"), index=frame.index).dt.tz_localize("UTC")
+    return result
 
 
 def kind_rows(types: pd.Series) -> dict[str, np.ndarray[Any, np.dtype[np.intp]]]:
