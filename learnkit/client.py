@@ -69,12 +69,6 @@ __all__ = ["GraphClient", "GraphResponse", "PermissionWarning"]
 log = logging.getLogger(__name__)
 
 _IDEMPOTENT = frozenset({"GET", "PATCH", "PUT", "DELETE"})
-# The raw PATCH methods' former names, to point old code at the new ones.
-_RENAMED = {
-    "update_activity": "patch_activity",
-    "update_activity_by_external_id": "patch_activity_by_external_id",
-    "update_provider": "patch_provider",
-}
 # Methods Graph answers with 204 and no body; any other success must carry a JSON object.
 _MAY_BE_EMPTY = frozenset({"PATCH", "PUT", "DELETE"})
 
@@ -137,18 +131,6 @@ class GraphClient:
         self._sleep = sleep
         self.session = TimedSession(timeout=timeout, deadline=deadline, pool_size=pool_size)
         self.session.trust_env = trust_env
-
-    if not TYPE_CHECKING:  # for mypy, an unknown attribute stays an error
-
-        def __getattr__(self, name: str) -> Any:
-            if name in _RENAMED:
-                raise AttributeError(
-                    f"GraphClient.{name} is now GraphClient.{_RENAMED[name]} (it sends the body unchecked); "
-                    f"learnkit.{name} validates first"
-                    if name == "update_activity"
-                    else f"GraphClient.{name} is now GraphClient.{_RENAMED[name]}"
-                )
-            raise AttributeError(f"'GraphClient' object has no attribute {name!r}")
 
     def __repr__(self) -> str:
         return f"GraphClient({self.graph_url!r}, credential={self.credential!r}, delegated={self.delegated!r})"
@@ -445,13 +427,6 @@ class GraphClient:
     ) -> list[dict[str, Any]]:
         """Every activity of a provider as Graph's JSON, all pages (the fast path for frames)."""
         return self._list(self._activities(registration_id), "list_provider_activities", top, select)
-
-    def iter_provider_activity_pages(self, registration_id: str) -> Iterator[list[dict[str, Any]]]:
-        """A provider's activities as Graph's JSON, one server page at a time (to show progress on a big read).
-
-        Example: ``sum(len(page) for page in client.iter_provider_activity_pages(reg))``
-        """
-        return self.iter_pages(self._activities(registration_id), operation="list_provider_activities")
 
     def list_learner_activities(self, user_id: str = "me", *, top: int | None = None) -> list[LearningCourseActivity]:
         """A learner's activities (delegated); ``user_id="me"`` is the signed-in user."""

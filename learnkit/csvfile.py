@@ -71,14 +71,13 @@ import pandas as pd
 
 from learnkit.csvio import ESCAPE, ETAG_COLUMN, raw_table, write_csv, write_table
 from learnkit.errors import InvalidInputError
+from learnkit.fingerprints import etag_differences, etags_match
 from learnkit.frame import (
     ACTIVITY_COLUMNS,
     DATETIME_COLUMNS,
     LOCAL_COLUMN,
     NESTED_COLUMNS,
     TEXT_COLUMNS,
-    etag_differences,
-    etags_match,
     kind_rows,
     parse_datetimes,
     row_label,
@@ -94,6 +93,7 @@ from learnkit.plans import (
     validate_plans,
 )
 from learnkit.times import known_time_zones
+from learnkit.typed_cells import typed_cell
 
 __all__ = [
     "ETAG_COLUMN",
@@ -299,18 +299,19 @@ def normalize_odata_type_detail() -> str:
 
 
 def _integers(cells: pd.Series, name: str, problems: list[tuple[Any, str, str]]) -> pd.Series:
-    """Whole numbers as ``Int64``; each cell that is not one is a problem. Parsed once per distinct text.
+    """Whole numbers as ``Int64`` (``typed_cell``, once per distinct text); each cell that is not one is a problem.
 
-    Surrounding spaces are not part of a number; a blank cell is missing, not a problem.
+    A blank cell is missing, not a problem.
     """
     codes, texts = pd.factorize(cells.to_numpy(dtype=object))
-    distinct = [v.strip() if isinstance(v, str) else v for v in texts.tolist()]
-    numbers = pd.to_numeric(pd.Series(distinct, dtype=object).replace("", None), errors="coerce")
-    given = pd.Series([v not in ("", None) for v in distinct], dtype=bool)
-    whole = (~given | (numbers.notna() & (numbers % 1 == 0) & (numbers.abs() < 2**53))).to_numpy(dtype=bool)
-    for code in np.flatnonzero(~whole).tolist():
-        problems.extend((row, name, f"{distinct[code]!r} is not a whole number") for row in cells.index[codes == code])
-    values = pd.array(numbers.where(whole).astype("Float64"), dtype="Int64").take(codes, allow_fill=True)
+    numbers: list[int | None] = []
+    for code, text in enumerate(texts.tolist()):
+        try:
+            numbers.append(typed_cell(name, text.strip() if isinstance(text, str) else text, kind="integer"))
+        except ValueError as exc:
+            numbers.append(None)
+            problems.extend((row, name, str(exc)) for row in cells.index[codes == code])
+    values = pd.array(numbers, dtype="Int64").take(codes, allow_fill=True)
     result: pd.Series = pd.Series(values, index=cells.index)
     return result
 

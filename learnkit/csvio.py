@@ -29,7 +29,8 @@ import pandas as pd
 
 from learnkit._extras import import_part
 from learnkit.errors import InvalidInputError
-from learnkit.frame import ACTIVITY_COLUMNS, LOCAL_COLUMN, is_missing, iso_texts, row_etags
+from learnkit.fingerprints import row_etags
+from learnkit.frame import ACTIVITY_COLUMNS, LOCAL_COLUMN, is_missing, iso_texts
 from learnkit.plans import INSTANT_PROPERTIES
 
 __all__ = [

@@ -18,8 +18,9 @@ The frame contract:
   (``learnkit.csvfile``). Plans carry it as ``PatchPlan.row``.
 
 ``frame_to_activities`` turns a frame back into Graph JSON; ``diff`` turns the cells
-edited between two frames into validated ``PatchPlan`` s; ``row_etags`` fingerprints
-each row's updatable values as ``learnkit.plans.activity_etag`` does, vectorised.
+edited between two frames into validated ``PatchPlan`` s; ``due_instants`` places each due
+date by ``learnkit.times.zoned_instant``'s rule. Fingerprints a column at a time are
+``learnkit.fingerprints``'.
 
 Example::
 
@@ -35,21 +36,14 @@ from learnkit._extras import require
 
 require("bulk", __name__)  # before the imports: a missing extra is named, not a bare ModuleNotFoundError
 
-import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timezone
-from json.encoder import encode_basestring_ascii
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from learnkit._columnar import (
-    crc32_matrix,
-    crc32_texts,
-    decode_fingerprints,
-    hex_fingerprints,
     iso_matrix,
     parse_iso_cells,
 )
@@ -60,16 +54,16 @@ from learnkit.models import (
 )
 from learnkit.plans import (
     ADDRESS_PROPERTIES,
-    FINGERPRINT_VERSION,
     INSTANT_PROPERTIES,
     READ_ONLY_PROPERTIES,
     InvalidRowsError,
     PatchPlan,
-    activity_etag,
     canonical,
     fingerprint,
 )
-from learnkit.times import graph_local, parse_iso, zone
+from learnkit.times import graph_local, zone, zoned_instant
+from learnkit.typed_cells import LOCAL_COLUMN as LOCAL_COLUMN  # the frame's name for it too
+from learnkit.typed_cells import typed_cell
 from learnkit.update import minimal_patch
 
 if TYPE_CHECKING:
@@ -82,7 +76,6 @@ __all__ = [
     "diff",
     "frame_to_activities",
     "read_activities",
-    "row_etags",
 ]
 
 #: The frame's and the CSV's columns, in order; the first three address the record.
@@ -111,8 +104,6 @@ NESTED_COLUMNS = {
     "notes": ("notes.content", "notes.contentType"),
 }
 FLATTENED_COLUMNS = frozenset(c for pair in NESTED_COLUMNS.values() for c in pair)
-#: The naive local date-time column (read in ``dueDateTime.timeZone``).
-LOCAL_COLUMN = "dueDateTime.dateTime"
 #: Every date-time column: the instants, then the local one.
 DATETIME_COLUMNS: tuple[str, ...] = (*INSTANT_PROPERTIES, LOCAL_COLUMN)
 #: Columns of text (everything but the date-times and the percentage).
@@ -190,7 +181,7 @@ def parse_datetimes(texts: pd.Series, *, aware: bool) -> tuple[pd.Series, pd.Ser
     ``NaT``. Missing cells are ``NaT`` with no problem. Values already parsed
     (``datetime``/``Timestamp``) are taken as they are. Cells in Graph's own shapes are
     parsed a whole column at a time (``learnkit._columnar``); the rest one by one by
-    ``learnkit.times.parse_iso``.
+    ``learnkit.typed_cells.typed_cell``, which says what is wrong with a cell.
 
     >>> values, problems = parse_datetimes(pd.Series(["9999-12-31T00:00:00Z", "soon", None]), aware=True)
     >>> values.dt.year.tolist(), problems.tolist()[1][:6]
@@ -220,28 +211,17 @@ def parse_datetimes(texts: pd.Series, *, aware: bool) -> tuple[pd.Series, pd.Ser
 
 
 def _parse_one(value: Any, *, aware: bool) -> tuple[int, str | None]:
-    """One cell as microseconds since the epoch (UTC for an instant), or NaT and why not."""
-    if isinstance(value, datetime):
-        moment = value
-    else:
-        text = str(value)
-        try:
-            moment = parse_iso(text)
-        except ValueError as exc:
-            return _NAT, str(exc)
-        if aware and moment.tzinfo is None:
-            return _NAT, f"{text!r} has no time zone: add an offset such as +00:00 or Z"
-        if not aware and moment.tzinfo is not None:
-            return _NAT, f"{text!r} has an offset: give local time; the zone goes in dueDateTime.timeZone"
-    if aware:
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=timezone.utc)
-        try:
-            moment = moment.astimezone(timezone.utc)
-        except OverflowError:
-            shown = value if isinstance(value, str) else moment.isoformat()
-            return _NAT, f"{shown} is outside the years 1 to 9999 once in UTC, which Graph refuses"
-    return int(np.datetime64(moment.replace(tzinfo=None), "us").view(np.int64)), None
+    """One cell as microseconds since the epoch (UTC for an instant), or NaT and why not (``typed_cell``'s words)."""
+    if aware and isinstance(value, datetime) and value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)  # a value already typed (not text): naive is UTC, as pandas reads it
+    try:
+        stamp = typed_cell(LOCAL_COLUMN, value, kind="instant" if aware else "local")
+    except ValueError as exc:
+        return _NAT, str(exc)
+    if stamp is None:
+        return _NAT, None
+    naive = stamp.tz_localize(None) if aware else stamp
+    return int(naive.to_datetime64().astype("datetime64[us]").view(np.int64)), None
 
 
 def read_activities(
@@ -456,58 +436,83 @@ def _micros(values: pd.Series) -> np.ndarray[Any, np.dtype[np.int64]]:
     return micros
 
 
-def _code_hashes(name: str, codes: np.ndarray[Any, np.dtype[np.intp]], texts: Sequence[str]) -> _Hashes:
-    """Each row's ``field_hash`` from its distinct value's code (``-1``: missing) and each code's JSON text."""
-    table = crc32_texts(f"{name}=".encode(), [*texts, "null"])
-    hashes: _Hashes = table[codes]  # code -1 is the last entry: null
-    return hashes
-
-
-def _json_hashes(name: str, values: pd.Series | None, n: int) -> _Hashes:
-    """``field_hash`` of each text cell's JSON (``json.dumps``' ASCII form; ``null`` unless it is text)."""
-    if values is None:
-        return _code_hashes(name, np.full(n, -1, dtype=np.intp), [])
-    codes, distinct = pd.factorize(values.to_numpy(dtype=object))
-    texts = [encode_basestring_ascii(v) if isinstance(v, str) else "null" for v in distinct.tolist()]
-    return _code_hashes(name, codes, texts)
-
-
-def _instant_hashes(name: str, micros: np.ndarray[Any, np.dtype[np.int64]]) -> _Hashes:
-    """``field_hash`` of each instant's canonical JSON (``"…T….ffffff+00:00"``, as ``learnkit.times.utc_text``).
-
-    Only the distinct instants are formatted and hashed; NaT (and an instant outside the
-    years 1 to 9999, which the caller fingerprints one by one) is ``null``.
-    """
-    codes, distinct = pd.factorize(micros)
-    inside = (distinct >= _CALENDAR[0]) & (distinct <= _CALENDAR[1])
-    table = np.full(len(distinct) + 1, zlib.crc32(f"{name}=null".encode()), dtype=np.uint32)
-    table[:-1][inside] = crc32_matrix(f'{name}="'.encode(), iso_matrix(distinct[inside]), b'+00:00"')
-    hashes: _Hashes = table[codes]
-    return hashes
-
-
-def _notes_hashes(content: pd.Series | None, content_type: pd.Series | None, n: int) -> _Hashes:
-    """``field_hash`` of each row's canonical notes: ``[contentType, content]`` (``"text"`` by default), or null."""
-    content_codes, contents = pd.factorize(
-        content.to_numpy(dtype=object) if content is not None else np.full(n, None, dtype=object)
-    )
-    type_codes, types = pd.factorize(
-        content_type.to_numpy(dtype=object) if content_type is not None else np.full(n, None, dtype=object)
-    )
-    # One code per (content, type) pair present, 0 meaning missing on each side.
-    pairs = (content_codes.astype(np.int64) + 1) * (len(types) + 1) + (type_codes + 1)
-    codes, distinct = pd.factorize(pairs)
-    content_json = ["null", *(encode_basestring_ascii(v) if isinstance(v, str) else "null" for v in contents.tolist())]
-    type_json = ['"text"', *(encode_basestring_ascii(t) if isinstance(t, str) and t else '"text"' for t in types)]
-    texts = [
-        "null" if pair == 0 else f"[{type_json[pair % (len(types) + 1)]},{content_json[pair // (len(types) + 1)]}]"
-        for pair in distinct.tolist()
-    ]
-    return _code_hashes("notes", codes, texts)
-
-
 # Local times this far from the calendar's ends may name an instant outside it: one by one.
 _SAFE_LOCAL = (np.datetime64("0001-01-03", "us").view(np.int64), np.datetime64("9999-12-29", "us").view(np.int64))
+
+
+def local_instants(
+    micros: np.ndarray[Any, np.dtype[np.int64]], zones: np.ndarray[Any, np.dtype[np.object_]] | None
+) -> tuple[np.ndarray[Any, np.dtype[np.int64]], np.ndarray[Any, np.dtype[np.bool_]]]:
+    """The instant each local date-time names in its zone (µs since 1970 in UTC), by ``times.zoned_instant``'s rule.
+
+    ``micros`` are naive local date-times (``_NAT`` for none), ``zones`` their zone names
+    (a missing or empty one is UTC, as ``learnkit.plans.canonical`` reads it). Returns the
+    instants and whether each was placed: False where the zone is unknown or the instant
+    falls outside the years 1 to 9999 (its instant is ``_NAT``). pandas places a zone's
+    rows at once; the times it cannot place for certain (a gap or an overlap, near the
+    calendar's ends) go through ``zoned_instant`` itself, so there is one rule.
+
+    >>> at = np.array([np.datetime64("2024-11-03T01:30", "us").view(np.int64)])
+    >>> str(local_instants(at, np.array(["Pacific Standard Time"], dtype=object))[0].view("datetime64[us]")[0])
+    '2024-11-03T08:30:00.000000'
+    """
+    n = len(micros)
+    out = np.full(n, _NAT, dtype=np.int64)
+    placed = np.ones(n, dtype=bool)
+    codes, named = pd.factorize(np.full(n, None, dtype=object) if zones is None else zones)
+    labels = [z if isinstance(z, str) and z else "UTC" for z in named.tolist()]
+    by_label: dict[str, list[int]] = {"UTC": [-1]}
+    for code, label in enumerate(labels):
+        by_label.setdefault(label, []).append(code)
+    dated = micros != _NAT
+    for label, label_codes in by_label.items():
+        rows = np.flatnonzero(np.isin(codes, label_codes) & dated)
+        if not len(rows):
+            continue
+        try:
+            key = zone(label).key
+        except ValueError:
+            placed[rows] = False
+            continue
+        inside = (micros[rows] >= _SAFE_LOCAL[0]) & (micros[rows] <= _SAFE_LOCAL[1])
+        fast = rows[inside]
+        out[fast] = (
+            pd.Series(micros[fast].view("datetime64[us]"))
+            .dt.tz_localize(key, ambiguous="NaT", nonexistent="NaT")
+            .dt.tz_convert("UTC")
+            .dt.tz_localize(None)
+            .to_numpy(dtype="datetime64[us]")
+            .view(np.int64)
+        )
+        for row in [*rows[~inside].tolist(), *fast[out[fast] == _NAT].tolist()]:
+            wall: datetime = micros[row : row + 1].view("datetime64[us]")[0].item()
+            try:
+                moment = zoned_instant(wall, key).astimezone(timezone.utc).replace(tzinfo=None)
+            except OverflowError:
+                placed[row] = False
+                continue
+            out[row] = int(np.datetime64(moment, "us").view(np.int64))
+    return out, placed
+
+
+def due_instants(frame: pd.DataFrame) -> pd.Series:
+    """``dueDateTime`` as UTC instants (``datetime64[us, UTC]``), a column at a time: ``local_instants``.
+
+    ``NaT`` where there is no due date, its zone is unknown, or the instant is outside the years 1 to 9999.
+
+    >>> f = activities_frame([{"id": "a", "dueDateTime": {"dateTime": "2024-07-01T12:00:00",
+    ...                                                   "timeZone": "Romance Standard Time"}}])
+    >>> str(due_instants(f)[0])
+    '2024-07-01 10:00:00+00:00'
+    """
+    if LOCAL_COLUMN not in frame.columns:
+        none: pd.Series = pd.Series(pd.NaT, index=frame.index, dtype="datetime64[us, UTC]")
+        return none
+    zones = frame["dueDateTime.timeZone"].to_numpy(dtype=object) if "dueDateTime.timeZone" in frame.columns else None
+    instants, placed = local_instants(_micros(frame[LOCAL_COLUMN]), zones)
+    instants[~placed] = _NAT
+    result: pd.Series = pd.Series(instants.view("datetime64[us]"), index=frame.index).dt.tz_localize("UTC")
+    return result
 
 
 def kind_rows(types: pd.Series) -> dict[str, np.ndarray[Any, np.dtype[np.intp]]]:
@@ -540,181 +545,6 @@ def rows_by_kind(
             rows = np.flatnonzero(codes == code)
             out[kind] = np.union1d(out[kind], rows) if kind in out else rows
     return out
-
-
-@dataclass
-class _Fingerprints:
-    """Each row's per-property hashes (``field_hash`` as numbers), its type, and the rows to do one by one."""
-
-    rows_of: dict[str, np.ndarray[Any, np.dtype[np.intp]]]
-    hashes: dict[str, _Hashes]
-    slow: np.ndarray[Any, np.dtype[np.bool_]]
-
-    def matrix(self, kind: str, rows: np.ndarray[Any, np.dtype[np.intp]]) -> _Hashes:
-        """The ``(rows, properties)`` hashes of rows of ``kind``, properties in ``UPDATABLE`` order."""
-        return np.stack([self.hashes[key][rows] for key in UPDATE_MODELS[kind].UPDATABLE], axis=1)
-
-
-def _fingerprints(
-    frame: pd.DataFrame, rows_of: dict[str, np.ndarray[Any, np.dtype[np.intp]]] | None = None
-) -> _Fingerprints:
-    """The per-property hashes of every row: each property's canonical JSON formed and hashed once per
-    distinct value (instants as byte matrices, ``learnkit._columnar``)."""
-    n = len(frame)
-
-    def column(name: str) -> pd.Series | None:
-        return frame[name] if name in frame.columns else None
-
-    if rows_of is None:
-        types = frame["@odata.type"] if "@odata.type" in frame.columns else pd.Series(None, index=frame.index)
-        rows_of = kind_rows(types)
-    slow = np.zeros(n, dtype=bool)
-    hashes: dict[str, _Hashes] = {}
-    for name in INSTANT_PROPERTIES:
-        values = column(name)
-        micros = _micros(values) if values is not None else np.full(n, _NAT, dtype=np.int64)
-        slow |= (micros != _NAT) & ((micros < _CALENDAR[0]) | (micros > _CALENDAR[1]))
-        hashes[name] = _instant_hashes(name, micros)
-    percent = column("completionPercentage")
-    if percent is None:
-        hashes["completionPercentage"] = _code_hashes("completionPercentage", np.full(n, -1, dtype=np.intp), [])
-    else:
-        codes, numbers = pd.factorize(percent.astype("Int64"))
-        hashes["completionPercentage"] = _code_hashes("completionPercentage", codes, [str(v) for v in numbers.tolist()])
-    hashes["status"] = _json_hashes("status", column("status"), n)
-    hashes["notes"] = _notes_hashes(column("notes.content"), column("notes.contentType"), n)
-    due = np.full(n, _NAT, dtype=np.int64)
-    local = column(LOCAL_COLUMN)
-    if local is not None:
-        micros = _micros(local)
-        zones = column("dueDateTime.timeZone")
-        zone_names = zones.to_numpy(dtype=object) if zones is not None else np.full(n, None, dtype=object)
-        zone_codes, named_zones = pd.factorize(zone_names)
-        # A missing or empty zone is UTC, as canonical() reads it; rows are grouped by code, not by text.
-        labels = [*(z if isinstance(z, str) and z else "UTC" for z in named_zones.tolist()), "UTC"]
-        label_codes = np.array([labels.index(z) for z in labels], dtype=np.intp)[zone_codes]
-        dated = micros != _NAT
-        slow |= dated & ((micros < _SAFE_LOCAL[0]) | (micros > _SAFE_LOCAL[1]))
-        placeable = dated & ~slow
-        for code in np.unique(label_codes[placeable]).tolist():
-            name = labels[code]
-            rows = np.flatnonzero((label_codes == code) & placeable)
-            try:
-                key = zone(name).key
-            except ValueError:
-                slow[rows] = True
-                continue
-            placed = (
-                pd.Series(micros[rows].view("datetime64[us]"))
-                .dt.tz_localize(key, ambiguous="NaT", nonexistent="NaT")
-                .dt.tz_convert("UTC")
-                .dt.tz_localize(None)
-                .to_numpy(dtype="datetime64[us]")
-                .view(np.int64)
-            )
-            due[rows] = placed
-            slow[rows[placed == _NAT]] = True
-    hashes["dueDateTime"] = _instant_hashes("dueDateTime", due)
-    return _Fingerprints(rows_of, hashes, slow)
-
-
-def _one_by_one(frame: pd.DataFrame, positions: np.ndarray[Any, np.dtype[np.intp]]) -> list[str | None]:
-    """``activity_etag`` of the rows at ``positions`` the reference way (None where it has none)."""
-    out: list[str | None] = []
-    if not len(positions):
-        return out
-    for record in frame.iloc[positions].to_dict("records"):
-        try:
-            out.append(activity_etag(_row_activity(record)))
-        except (InvalidInputError, ValueError, OverflowError, KeyError):
-            out.append(None)
-    return out
-
-
-def row_etags(frame: pd.DataFrame) -> pd.Series:
-    """``learnkit.plans.activity_etag`` of each row's updatable values, a column at a time (None if it has none).
-
-    Equal to ``[activity_etag(a) for a in frame_to_activities(frame)]``, at a fraction
-    of the cost: each property's canonical JSON is formed and hashed once per distinct
-    value, and only the rows pandas cannot place for certain (a due date in a DST gap or
-    overlap, near the calendar's ends) go through ``activity_etag`` itself.
-
-    >>> row_etags(activities_frame([{"id": "a", "@odata.type": "#microsoft.graph.learningAssignment",
-    ...                              "status": "inProgress"}])).str.len().tolist()
-    [51]
-    """
-    found = _fingerprints(frame)
-    etags = np.full(len(frame), None, dtype=object)
-    for kind, rows in found.rows_of.items():
-        if len(rows):
-            etags[rows] = hex_fingerprints(FINGERPRINT_VERSION, found.matrix(kind, rows))
-    slow = np.flatnonzero(found.slow)
-    if len(slow):
-        etags[slow] = _one_by_one(frame, slow)
-    result: pd.Series = pd.Series(etags, index=frame.index, dtype=object)
-    return result
-
-
-def etags_match(
-    frame: pd.DataFrame, exported: Sequence[Any] | np.ndarray[Any, np.dtype[np.object_]]
-) -> np.ndarray[Any, np.dtype[np.bool_]]:
-    """Whether each row's fingerprint (``row_etags``) is the ``exported`` one, compared as numbers.
-
-    The same answer as ``row_etags(frame) == exported`` (a missing etag matches nothing),
-    without writing 100,000 fingerprints out as text to compare them.
-
-    >>> f = activities_frame([{"id": "a", "@odata.type": "#microsoft.graph.learningAssignment"}])
-    >>> etags_match(f, row_etags(f).tolist()).tolist(), etags_match(f, ["v2:0"]).tolist()
-    ([True], [False])
-    """
-    return etag_differences(frame, exported)[0]
-
-
-def etag_differences(
-    frame: pd.DataFrame,
-    exported: Sequence[Any] | np.ndarray[Any, np.dtype[np.object_]],
-    rows_of: dict[str, np.ndarray[Any, np.dtype[np.intp]]] | None = None,
-) -> tuple[np.ndarray[Any, np.dtype[np.bool_]], dict[str, np.ndarray[Any, np.dtype[np.bool_]]]]:
-    """``etags_match``, and per updatable property which rows still hold the value their fingerprint names.
-
-    The second part is what ``learnkit.plans.edited_only`` works out for one plan, for every
-    row at once: ``same[p][i]`` is True when row ``i``'s ``p`` hashes to the part of its
-    exported fingerprint for ``p`` (so ``p`` was not edited), or when the row's type has no
-    ``p``. It is False wherever that cannot be told (no fingerprint, an older kind of one).
-
-    >>> f = activities_frame([{"id": "a", "@odata.type": "#microsoft.graph.learningAssignment", "status": "x"}])
-    >>> same = etag_differences(f, row_etags(f.assign(status="y")).tolist())[1]
-    >>> bool(same["status"][0]), bool(same["notes"][0])
-    (False, True)
-    """
-    found = _fingerprints(frame, rows_of)
-    given = np.asarray(exported, dtype=object)
-    n = len(frame)
-    match = np.zeros(n, dtype=bool)
-    same = {p: np.zeros(n, dtype=bool) for model in UPDATE_MODELS.values() for p in model.UPDATABLE}
-    for kind, rows_of_kind in found.rows_of.items():
-        names = UPDATE_MODELS[kind].UPDATABLE
-        for name in same.keys() - set(names):
-            same[name][rows_of_kind] = True  # a property the type does not have is never edited
-        rows = rows_of_kind[~found.slow[rows_of_kind]]
-        if not len(rows):
-            continue
-        decoded, valid = decode_fingerprints(FINGERPRINT_VERSION, given[rows].tolist(), len(names))
-        equal = (decoded == found.matrix(kind, rows)) & valid[:, None]
-        match[rows] = equal.all(axis=1)
-        for column, name in enumerate(names):
-            same[name][rows] = equal[:, column]
-    slow = np.flatnonzero(found.slow)
-    kind_of = {int(row): kind for kind, rows in found.rows_of.items() for row in rows[found.slow[rows]].tolist()}
-    for row, ours, theirs in zip(slow.tolist(), _one_by_one(frame, slow), given[slow].tolist(), strict=True):
-        match[row] = ours is not None and ours == theirs
-        if ours is not None and row in kind_of and isinstance(theirs, str) and len(theirs) == len(ours):
-            # Hash by hash, as for the other rows (the fingerprint's parts follow UPDATABLE's order).
-            head = len(FINGERPRINT_VERSION)
-            for place, name in enumerate(UPDATE_MODELS[kind_of[row]].UPDATABLE):
-                part = slice(head + 8 * place, head + 8 * place + 8)
-                same[name][row] = theirs[:head] == ours[:head] and ours[part] == theirs[part]
-    return match, same
 
 
 # --- the diff ----------------------------------------------------------------------

@@ -14,7 +14,6 @@ Example::
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import zlib
@@ -26,7 +25,7 @@ from typing import Any, Literal
 
 from learnkit.errors import InvalidInputError
 from learnkit.models import UPDATE_MODELS, normalize_odata_type, parse_update
-from learnkit.times import parse_iso, utc_text, zone
+from learnkit.times import parse_iso, utc_text, zoned_instant
 
 __all__ = [
     "ADDRESS_PROPERTIES",
@@ -163,28 +162,21 @@ def _instant(value: Any) -> str | None:
     return utc_text(moment)
 
 
-@functools.lru_cache(maxsize=256)
-def _zone(name: str) -> zoneinfo.ZoneInfo:
-    # Cached: canonical() meets the same few zones on every row of a provider.
-    return zone(name)
-
-
 def _due_instant(value: Any) -> str | None:
     if not isinstance(value, Mapping) or value.get("dateTime") is None:
         return None
     text = str(value["dateTime"])
-    try:
+    try:  # the C parser first, as for instants
         local = datetime.fromisoformat(text)
     except ValueError:
         local = parse_iso(text)
     name = str(value.get("timeZone") or "UTC")
     try:
-        where = _zone(name)
+        return _instant(zoned_instant(local, name))
     except ValueError:
         # A zone no one knows (a tenant can hold one; learnkit.audit finds it): compared as written, so the
         # record can still be fingerprinted and left as it is. An update naming it is refused by the models.
         return f"{text} {name}"
-    return _instant(local.replace(tzinfo=where))
 
 
 def canonical(activity: Mapping[str, Any]) -> dict[str, Any]:
@@ -224,7 +216,7 @@ def field_hash(name: str, value_json: str) -> str:
     """One property's hash in a fingerprint, from the compact JSON text of its canonical value.
 
     CRC-32 (not a cryptographic hash: nothing here is a secret) catches every change of up
-    to 32 bits outright. ``learnkit.frame.row_etags`` computes the same a column at a time.
+    to 32 bits outright. ``learnkit.fingerprints.row_etags`` computes the same a column at a time.
 
     >>> field_hash("completionPercentage", "40")
     '084c3670'

@@ -91,10 +91,11 @@ def _windows_names() -> dict[str, str]:
     return dict(win_tz)
 
 
+@lru_cache(maxsize=256)
 def zone(name: str) -> zoneinfo.ZoneInfo:
     """The zone an IANA name (``Europe/Paris``) or a Windows name (``Romance Standard Time``) means.
 
-    ``ValueError`` when it is neither.
+    ``ValueError`` when it is neither. Cached: every row of a provider names one of a few zones.
 
     >>> zone("Europe/Paris").key, zone("Pacific Standard Time").key
     ('Europe/Paris', 'America/Los_Angeles')
@@ -131,13 +132,27 @@ def time_zone_names() -> tuple[str, ...]:
 
 
 def zoned_instant(local: datetime | str, zone_name: str) -> datetime:
-    """The instant a wall-clock time names in a zone (``dueDateTime``'s meaning).
+    """The instant a wall-clock time names in a zone (``dueDateTime``'s meaning): the one rule learnkit reads it by.
+
+    A time a clock change repeats (an overlap) or skips (a gap) is read with PEP 495's
+    ``fold=0``: in an overlap the first of the two instants (the offset before the change,
+    daylight time in autumn), in a gap the offset before the change too (so Pacific
+    ``02:30`` on a spring-forward day is ``10:30Z``, the instant ``03:30`` daylight time
+    names). Python's ``zoneinfo`` does so, and so does Windows' zone conversion behind
+    Graph's ``dateTimeTimeZone``; Graph's pages name no other rule. The plans, the
+    fingerprint, the audit, the form and the sandbox all place a due date here
+    (``learnkit.frame.due_instants`` a column at a time, placing only what pandas
+    places the same way and the rest with this function).
 
     >>> utc_text(zoned_instant("2024-07-01T12:00:00.0000000", "Romance Standard Time"))
     '2024-07-01T10:00:00.000000+00:00'
+    >>> utc_text(zoned_instant("2024-11-03T01:30:00", "Pacific Standard Time"))  # repeated: the first
+    '2024-11-03T08:30:00.000000+00:00'
+    >>> utc_text(zoned_instant("2024-03-10T02:30:00", "America/Los_Angeles"))  # skipped: the offset before
+    '2024-03-10T10:30:00.000000+00:00'
     """
     moment = parse_iso(local) if isinstance(local, str) else local
-    return moment.replace(tzinfo=zone(zone_name))
+    return moment.replace(tzinfo=zone(zone_name), fold=0)
 
 
 def graph_instant(text: str) -> str:

@@ -26,7 +26,8 @@ from learnkit.csvfile import (
     write_csv,
 )
 from learnkit.csvio import _has_escapes
-from learnkit.frame import activities_frame, etags_match, frame_to_activities, parse_datetimes, row_etags
+from learnkit.fingerprints import etags_match, row_etags
+from learnkit.frame import activities_frame, frame_to_activities, parse_datetimes
 from learnkit.models import ASSIGNMENT_TYPE, SELF_INITIATED_TYPE
 from learnkit.plans import InvalidRowsError, activity_etag, edited_only
 from learnkit.times import parse_iso

@@ -13,7 +13,8 @@ import pytest
 
 from learnkit import InvalidInputError
 from learnkit.csvfile import ETAG_COLUMN, plan_csv, plans_from_frame, read_csv, unchanged_rows, write_csv
-from learnkit.frame import activities_frame, frame_to_activities, row_etags
+from learnkit.fingerprints import row_etags
+from learnkit.frame import activities_frame, frame_to_activities
 from learnkit.models import ASSIGNMENT_TYPE, SELF_INITIATED_TYPE, parse_update
 from learnkit.plans import InvalidRowsError, activity_etag, canonical, decide, validate_plans
 

@@ -315,20 +315,6 @@ def test_the_advice_check_catches_what_does_not_exist() -> None:
     assert problems_in(ok, known, graph) == []
 
 
-def test_the_old_raw_names_say_where_they_went() -> None:
-    client = GraphClient("https://graph.example/v1.0")
-    for old, new in [
-        ("update_activity", "patch_activity"),
-        ("update_activity_by_external_id", "patch_activity_by_external_id"),
-        ("update_provider", "patch_provider"),
-    ]:
-        with pytest.raises(AttributeError, match=f"GraphClient.{new}"):
-            getattr(client, old)
-        assert callable(getattr(client, new))
-    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
-        client.nothing  # type: ignore[attr-defined]  # noqa: B018
-
-
 # --- notebook cards -----------------------------------------------------------------------------
 
 COLOUR = re.compile(

@@ -1,13 +1,13 @@
 """The cells of the workbench's frame: which columns a row may change, values typed as their column, and
-how a read and its misses are said. Pure functions the ``Workbench`` and its views share.
+how a read and its misses are said. Pure functions the ``Workbench`` and its views share. A typed cell's
+value is ``learnkit.typed_cells.typed_cell``'s.
 
-Example: ``typed_value("completionPercentage", "80")  # 80``
+Example: ``editable_columns("#microsoft.graph.learningAssignment")``
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
 from typing import Any
 
 import pandas as pd
@@ -17,9 +17,7 @@ from learnkit.client import GraphClient
 from learnkit.frame import ACTIVITY_COLUMNS, NESTED_COLUMNS
 from learnkit.limits import BATCH_LIMIT
 from learnkit.models import UPDATE_MODELS, normalize_odata_type
-from learnkit.plans import INSTANT_PROPERTIES
 from learnkit.sources import Learners, ProviderList, Source
-from learnkit.times import parse_iso
 
 __all__ = [
     "editable_columns",
@@ -30,7 +28,6 @@ __all__ = [
     "read_from",
     "same",
     "short_type",
-    "typed_value",
 ]
 
 #: Keys, ids or learners not found, shown by name in the message (the rest counted).
@@ -56,37 +53,6 @@ def same(a: Any, b: Any) -> bool:
     if missing(a) or missing(b):
         return missing(a) and missing(b)
     return bool(a == b)
-
-
-def typed_value(column: str, value: Any) -> Any:
-    """A typed value (or text from the grid) as the frame column's type; ValueError says why not.
-
-    >>> typed_value("completionPercentage", "80"), typed_value("status", "")
-    (80, None)
-    """
-    if missing(value) or (isinstance(value, str) and value == ""):
-        return None
-    if column == "completionPercentage":
-        if isinstance(value, bool):
-            raise ValueError(f"{value!r} is not a whole number")
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
-            raise ValueError(f"{value!r} is not a whole number") from None
-        if not number.is_integer():
-            raise ValueError(f"{value!r} is not a whole number")
-        return int(number)
-    if column in INSTANT_PROPERTIES or column == "dueDateTime.dateTime":
-        moment = value if isinstance(value, datetime) else parse_iso(str(value))
-        stamp = pd.Timestamp(moment)
-        if column in INSTANT_PROPERTIES:
-            if stamp.tzinfo is None:
-                raise ValueError(f"{value!r} has no time zone: add an offset such as +00:00 or Z")
-            return stamp.tz_convert("UTC")
-        if stamp.tzinfo is not None:
-            raise ValueError(f"{value!r} has an offset: give local time; the zone goes in dueDateTime.timeZone")
-        return stamp
-    return value
 
 
 def read_from(source: Source) -> str:

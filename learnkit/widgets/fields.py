@@ -23,7 +23,8 @@ from typing import Any, Literal
 import ipywidgets as widgets
 
 from learnkit.models import DateTimeTimeZone, UpdateModel
-from learnkit.times import graph_local, parse_iso, time_zone_names, zone
+from learnkit.times import graph_local, parse_iso, time_zone_names, zone, zoned_instant
+from learnkit.typed_cells import typed_cell
 from learnkit.widgets.explain import problem_html
 
 __all__ = [
@@ -259,9 +260,10 @@ class _IntegerEditor(FieldEditor):
         if not typed:
             raise FieldProblem("shouldn't be empty: type a whole number" + self._or_clear())
         try:
-            return int(typed)
-        except ValueError:
-            raise FieldProblem(f"{typed!r} is not a whole number") from None
+            number: int = typed_cell(self.spec.name, typed, kind="integer")
+        except ValueError as exc:
+            raise FieldProblem(str(exc)) from None
+        return number
 
 
 class _DateTimeEditor(FieldEditor):
@@ -309,7 +311,10 @@ class _DateTimeEditor(FieldEditor):
             _zone(self.zone.value.strip())
             # Sent as typed: the zone name goes to Graph, and the model checks it.
             return {"dateTime": graph_local(local), "timeZone": self.zone.value.strip()}
-        return local.replace(tzinfo=_zone(self.zone.value.strip()))
+        try:
+            return zoned_instant(local, self.zone.value.strip())  # the one rule for a wall-clock time in a zone
+        except ValueError as exc:
+            raise FieldProblem(str(exc)) from None
 
 
 class _BodyEditor(FieldEditor):

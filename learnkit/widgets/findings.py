@@ -32,7 +32,7 @@ import pandas as pd
 import traitlets
 
 from learnkit.audit import SEVERITIES, AuditResult, audit
-from learnkit.times import parse_iso
+from learnkit.typed_cells import typed_cell
 from learnkit.widgets._common import style_sheet
 from learnkit.widgets._safe import guarded
 from learnkit.widgets.words import FIXES, plural
@@ -191,12 +191,9 @@ class FindingsPanel(widgets.VBox):  # type: ignore[misc]
         text = when.isoformat() if isinstance(when, datetime) else (when or "").strip()
         if text and text.lower() != "now":
             try:
-                moment = parse_iso(text)
+                typed_cell("now", text, kind="instant")
             except ValueError as exc:
                 self.workbench.say(f"not audited: judge at: {exc}", "refused")
-                return
-            if moment.tzinfo is None:
-                self.workbench.say(f"not audited: judge at: {text!r} has no time zone: add Z or +00:00", "refused")
                 return
         self.now = text if text and text.lower() != "now" else None
         self.clock.value = self.now or ""

@@ -50,6 +50,7 @@ from learnkit.names import UserName, names_for
 from learnkit.plans import InvalidRowsError, PatchPlan
 from learnkit.service import Service
 from learnkit.sources import NOT_FOUND, OTHER_PROVIDER, ActivityIds, ExternalIds, Learners, ProviderList, Source
+from learnkit.typed_cells import typed_cell
 from learnkit.widgets.cells import (
     editable_columns,
     get_many,
@@ -59,7 +60,6 @@ from learnkit.widgets.cells import (
     read_from,
     same,
     short_type,
-    typed_value,
 )
 from learnkit.widgets.words import id_html, outcome, plural, short_id
 
@@ -440,7 +440,7 @@ class Workbench(traitlets.HasTraits):
         if column not in editable_columns(kind):
             return f"{column} can't be changed on a {short_type(kind)}: it is read-only"
         try:
-            typed = typed_value(column, value)
+            typed = typed_cell(column, value)
         except ValueError as exc:
             return str(exc)
         previous: Any = self._edited.at[position, column]
