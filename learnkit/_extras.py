@@ -16,7 +16,7 @@ import importlib
 import importlib.util
 from types import ModuleType
 
-from learnkit.errors import LearnkitError
+from learnkit.errors import MissingExtraError
 
 __all__ = ["EXTRA_OF", "MissingExtraError", "import_part", "install_hint", "require"]
 
@@ -46,26 +46,6 @@ EXTRA_OF: dict[str, str] = {
 def install_hint(extra: str) -> str:
     """The command that installs ``extra``: ``install_hint("bulk")`` -> ``python -m pip install 'learnkit[bulk]'``."""
     return f"python -m pip install 'learnkit[{extra}]'"
-
-
-class MissingExtraError(LearnkitError, ImportError):
-    """A part of learnkit was used without the extra that installs its dependencies.
-
-    ``.extra`` is the extra to install and ``.module`` the module that was missing.
-    It is an ``ImportError`` too, so code that guards an optional import keeps working.
-
-    Example: ``MissingExtraError("learnkit.sandbox", "fastapi")``
-    """
-
-    def __init__(self, part: str, module: str) -> None:
-        self.part, self.module = part, module
-        self.extra = EXTRA_OF.get(module, "notebook")
-        hint = install_hint(self.extra)
-        super().__init__(f"{part} needs the '{self.extra}' extra ({module} is not installed): {hint}")
-        self.name = module
-
-    def __reduce__(self) -> tuple[type[MissingExtraError], tuple[str, str]]:
-        return type(self), (self.part, self.module)
 
 
 def import_part(name: str) -> ModuleType:

@@ -2,7 +2,7 @@
 
 Voila runs the notebook shipped in the package (``learnkit/app/app.ipynb``), which shows
 ``learnkit.widgets.app.WorkbenchApp``; each browser tab gets its own kernel. Settings reach
-the kernel as environment variables (the ``*_VARIABLE`` names below). By default this
+the kernel as environment variables (the ``*_VARIABLE`` names of ``learnkit.settings``). By default this
 process keeps an embedded sandbox whose tenant lives in the user's data folder (or
 ``$LEARNKIT_DATA_DIR``), so edits survive a restart; ``--sandbox-json`` attaches to a
 sandbox already running; ``--tenant`` works against a tenant (the ``AZURE_*`` variables,
@@ -41,8 +41,17 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from learnkit.cli import DELEGATED_CLIENT_VARIABLE, CommandError
 from learnkit.clouds import CLOUDS
+from learnkit.errors import CommandError
+from learnkit.settings import (
+    APP_MODE_VARIABLE,
+    CLOUD_VARIABLE,
+    DELEGATED_CLIENT_VARIABLE,
+    SANDBOX_JSON_VARIABLE,
+    SANDBOX_KEYS_VARIABLE,
+    SOURCE_VARIABLES,
+    read_sandbox_json,
+)
 from learnkit.userdata import DATA_DIR_VARIABLE, data_dir
 
 __all__ = [
@@ -60,23 +69,6 @@ __all__ = [
     "voila_command",
 ]
 
-#: ``sandbox`` (default) or ``tenant``: which page Connect opens on.
-APP_MODE_VARIABLE = "LEARNKIT_APP_MODE"
-#: The JSON file of a running sandbox (what ``learnkit sandbox --json`` prints); the kernel attaches to it.
-SANDBOX_JSON_VARIABLE = "LEARNKIT_SANDBOX_JSON"
-#: The national cloud in tenant mode (``learnkit.clouds``'s names).
-CLOUD_VARIABLE = "LEARNKIT_CLOUD"
-#: A CSV of the sandbox demo provider's keys (``id``, ``externalcourseActivityId``: what ``learnkit sandbox
-#: --keys-out`` writes), for the Provider page's "use the demo provider's keys". Set for the app's own
-#: sandbox; set it yourself, beside ``--sandbox-json``, to a ``--keys-out`` file of the sandbox attached to.
-SANDBOX_KEYS_VARIABLE = "LEARNKIT_SANDBOX_KEYS"
-#: The option's ``argparse`` name -> the variable that hands its file (absolute) to the kernel: the source
-#: the Provider page starts with (``learnkit.sources``: ExternalIds, ActivityIds, Learners).
-SOURCE_VARIABLES = {
-    "external_ids": "LEARNKIT_APP_EXTERNAL_IDS",
-    "ids": "LEARNKIT_APP_IDS",
-    "learners": "LEARNKIT_APP_LEARNERS",
-}
 #: Voila's own default port: the URL a person may already know.
 DEFAULT_PORT = 8866
 #: How long Voila may take to answer before the command gives up.
@@ -341,8 +333,6 @@ def run(args: argparse.Namespace) -> int:
             env.pop(SANDBOX_KEYS_VARIABLE, None)
             where = "a tenant (sign in on the page)"
         elif args.sandbox_json:
-            from learnkit.cli import read_sandbox_json
-
             info = read_sandbox_json(args.sandbox_json)
             if not Path(str(info.get("ca_cert", ""))).is_file():
                 raise CommandError(f"--sandbox-json {args.sandbox_json}: that sandbox has stopped (its files are gone)")

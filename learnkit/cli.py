@@ -15,17 +15,23 @@ Example: ``learnkit export --sandbox-json sb.json --provider 01e8f81b-3060-4dec-
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
-import time
 import traceback
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from learnkit.clouds import CLOUDS
-from learnkit.errors import GraphError, InvalidInputError, LearnkitError, TokenError
+from learnkit.errors import CommandError, GraphError, InvalidInputError, LearnkitError, SettingsError, TokenError
+from learnkit.settings import (
+    AZURE_VARIABLES,
+    DELEGATED_CLIENT_VARIABLE,
+    SANDBOX_JSON_WAIT,
+    ConnectionSettings,
+    device_code_sign_in,
+    read_sandbox_json,
+    sandbox_gone,
+)
 
 if TYPE_CHECKING:
     from learnkit.auth import DeviceCodeSignIn
@@ -64,15 +70,6 @@ COMMANDS: dict[str, tuple[str, str]] = {
 #: Commands that change nothing: a reader that stops reading their output ends them without an error.
 _READ_ONLY = frozenset({"runs", "export", "audit", "doctor"})
 
-#: The environment variables a tenant connection reads (azure-identity's names).
-AZURE_VARIABLES: dict[str, str] = {
-    "AZURE_TENANT_ID": "the tenant (directory) id",
-    "AZURE_CLIENT_ID": "the app registration's application (client) id",
-    "AZURE_CLIENT_SECRET": "a client secret of that app, or:",
-    "AZURE_CLIENT_CERTIFICATE_PATH": "a PFX file with the app's certificate and private key",
-    "AZURE_CLIENT_CERTIFICATE_PASSWORD": "the PFX's passphrase, if it has one",
-}
-
 _DESCRIPTION = "Inspect, edit and PATCH Viva Learning course activities on Microsoft Graph, or on an embedded sandbox."
 
 _EPILOG = (
@@ -83,27 +80,6 @@ _EPILOG = (
     + "\nexit status: 0 done, 1 rows failed or the service was unreachable, 2 usage or input error\n"
     "`learnkit COMMAND --help` shows a command's options."
 )
-
-#: How long ``--sandbox-json`` waits for the sandbox started just before to write its JSON line.
-SANDBOX_JSON_WAIT = 30.0
-#: Seconds a ``--sandbox-json`` file may take to appear (the shell creates a redirect's target as the job starts).
-SANDBOX_JSON_GRACE = 3.0
-
-
-class CommandError(LearnkitError):
-    """A mistake in how a command was called or in its input; the CLI prints it and exits 2.
-
-    ``.status`` is the exit status (2, or 1 when the service cannot be reached).
-
-    Example: ``CommandError("give a JOURNAL_ID or --last")``
-    """
-
-    def __init__(self, message: str, status: int = 2) -> None:
-        super().__init__(message)
-        self.status = status
-
-    def __reduce__(self) -> tuple[type[CommandError], tuple[str, int]]:
-        return type(self), (str(self), self.status)
 
 
 def add_connection_arguments(parser: argparse.ArgumentParser) -> None:
@@ -126,132 +102,27 @@ def add_connection_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _sandbox_object(text: str) -> dict[str, Any] | None:
-    """The sandbox description in ``text``'s first line, or None while it is incomplete."""
-    line = text.split("\n", 1)[0]
-    if "\n" not in text and not line.rstrip().endswith("}"):
-        return None
-    try:
-        found = json.loads(line)
-    except ValueError:
-        return None
-    return found if isinstance(found, dict) and "graph_url" in found and "apps" in found else None
-
-
-def read_sandbox_json(path: str | Path, *, wait: float = SANDBOX_JSON_WAIT) -> dict[str, Any]:
-    """The sandbox description ``learnkit sandbox --json`` wrote to ``path``, waiting for it if needed.
-
-    ``learnkit sandbox --json > sb.json &`` returns before the sandbox has written its line:
-    the file is polled until its first line is a complete JSON object (at most ``wait`` seconds;
-    a file that does not appear within a few seconds is reported at once as missing).
-
-    Example: ``read_sandbox_json("sb.json")["graph_url"]``
-    """
-    path = Path(path)
-    start = time.monotonic()
-    while True:
-        waited = time.monotonic() - start
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            if waited > min(SANDBOX_JSON_GRACE, wait):
-                raise CommandError(
-                    f"--sandbox-json {path}: no such file; start a sandbox with `learnkit sandbox --json > {path} &`"
-                ) from None
-        except OSError as exc:
-            raise CommandError(f"--sandbox-json {path}: cannot read it ({exc.strerror or exc})") from None
-        else:
-            found = _sandbox_object(text)
-            if found is not None:
-                return found
-            if text.strip() and "\n" in text:
-                raise CommandError(
-                    f"--sandbox-json {path}: its first line is not what `learnkit sandbox --json` prints"
-                )
-        if waited > wait:
-            raise CommandError(
-                f"--sandbox-json {path}: no sandbox wrote to it within {wait:.0f} s; is `learnkit sandbox --json "
-                f"> {path} &` running? (its errors go to the terminal)"
-            )
-        time.sleep(0.1)
-
-
-#: The public client id of a device-code sign-in, for what Graph serves to delegated tokens only.
-DELEGATED_CLIENT_VARIABLE = "LEARNKIT_DELEGATED_CLIENT_ID"
-
-
-def _say_on_stderr(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
 def client_from_args(
     args: argparse.Namespace, environ: dict[str, str] | None = None, *, delegated: bool = False
 ) -> GraphClient:
-    """The GraphClient that ``--sandbox-json`` or the ``AZURE_*`` variables describe.
+    """The GraphClient that ``--sandbox-json`` or the ``AZURE_*`` variables describe (``learnkit.settings``).
 
     ``delegated`` also signs a user in by device code (what learners' lists need): a sandbox's demo
     learner, or on a tenant through the public client ``$LEARNKIT_DELEGATED_CLIENT_ID`` (its prompt on
-    stderr, as stdout may carry a CSV), remembered in learnkit's token cache (``delegated_sign_in``).
-    """
-    from learnkit.client import GraphClient
+    stderr, as stdout may carry a CSV), remembered in learnkit's token cache.
 
-    env = dict(os.environ if environ is None else environ)
-    if args.sandbox_json:
-        if args.sandbox_json == "-":
-            info = _sandbox_object(sys.stdin.readline())
-            if info is None:
-                raise CommandError("--sandbox-json -: standard input holds no `learnkit sandbox --json` line")
-        else:
-            info = read_sandbox_json(args.sandbox_json)
-        if not Path(str(info.get("ca_cert", ""))).is_file():  # the sandbox deletes its files as it stops
-            raise CommandError(_sandbox_gone(args.sandbox_json, "its files are gone"), status=1)
-        return GraphClient.for_sandbox(info, delegated=delegated)  # the sandbox approves its demo learner itself
-    tenant, client_id = env.get("AZURE_TENANT_ID"), env.get("AZURE_CLIENT_ID")
-    if not tenant or not client_id:
-        raise TokenError(
-            "no connection: pass --sandbox-json FILE, or set AZURE_TENANT_ID, AZURE_CLIENT_ID and "
-            "AZURE_CLIENT_SECRET (or AZURE_CLIENT_CERTIFICATE_PATH)"
-        )
-    if not env.get("AZURE_CLIENT_SECRET") and not env.get("AZURE_CLIENT_CERTIFICATE_PATH"):
-        raise TokenError(
-            "AZURE_TENANT_ID and AZURE_CLIENT_ID are set, but no credential of the app: set AZURE_CLIENT_SECRET, "
-            "or AZURE_CLIENT_CERTIFICATE_PATH (and AZURE_CLIENT_CERTIFICATE_PASSWORD for a protected PFX)"
-        )
-    certificate = None
-    if env.get("AZURE_CLIENT_CERTIFICATE_PATH"):
-        certificate = {
-            "pfx_path": env["AZURE_CLIENT_CERTIFICATE_PATH"],
-            "passphrase": env.get("AZURE_CLIENT_CERTIFICATE_PASSWORD"),
-        }
-    public = env.get(DELEGATED_CLIENT_VARIABLE)
-    if delegated and not public:
-        raise TokenError(
-            "learners' lists are served to delegated tokens only: set "
-            f"{DELEGATED_CLIENT_VARIABLE} to the public client id of an app registration for a device-code sign-in"
-        )
-    client = GraphClient.connect(
-        tenant,
-        client_id,
-        client_secret=env.get("AZURE_CLIENT_SECRET"),
-        certificate=certificate,
-        cloud=args.cloud,
-    )
-    if delegated and public:
-        client.delegated = delegated_sign_in(tenant, public, args.cloud)
-    return client
+    Example: ``client_from_args(build_parser().parse_args(["runs", "--sandbox-json", "sb.json"]))``
+    """
+    settings = ConnectionSettings.from_env(environ, sandbox_json=args.sandbox_json, cloud=args.cloud)
+    return settings.client(delegated=delegated)
 
 
 def delegated_sign_in(tenant: str, client_id: str, cloud: str) -> DeviceCodeSignIn:
-    """The command line's device-code sign-in: its prompt on stderr, remembered in the default token cache.
+    """The command line's device-code sign-in: ``learnkit.settings.device_code_sign_in``, its prompt on stderr.
 
-    The next command signs the same user in from the cache, without a second code, until
-    ``learnkit logout`` (``learnkit.token_cache``).
     Example: ``client.delegated = delegated_sign_in(tenant, public_client_id, "global")``
     """
-    from learnkit.auth import DeviceCodeSignIn
-    from learnkit.token_cache import default_cache_path
-
-    return DeviceCodeSignIn(tenant, client_id, cloud=cloud, prompt=_say_on_stderr, cache_path=default_cache_path())
+    return device_code_sign_in(tenant, client_id, cloud)
 
 
 def _version() -> str:
@@ -293,13 +164,6 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     return parser
 
 
-def _sandbox_gone(path: str, cause: str) -> str:
-    return (
-        f"cannot reach the sandbox of {path} ({cause}): it is not running any more? "
-        f"Start one with `learnkit sandbox --json > {path} &` and run this again"
-    )
-
-
 def _unreachable(exc: BaseException) -> BaseException | None:
     """The connection failure behind ``exc`` (requests' or learnkit's), if that is what it is."""
     seen: BaseException | None = exc
@@ -320,6 +184,8 @@ def _describe(exc: BaseException, args: argparse.Namespace) -> tuple[int, str]:
         exc = MissingExtraError(f"learnkit {args.command}", missing)
     if isinstance(exc, CommandError):
         return exc.status, str(exc)
+    if isinstance(exc, SettingsError):
+        return (1 if exc.stopped else 2), str(exc)
     if isinstance(exc, (InvalidInputError, TokenError, MissingExtraError)) and _unreachable(exc) is None:
         return 2, str(exc)
     failure = _unreachable(exc)
@@ -339,7 +205,7 @@ def _describe(exc: BaseException, args: argparse.Namespace) -> tuple[int, str]:
             "connection lost",
         )
         if getattr(args, "sandbox_json", None):
-            return 1, _sandbox_gone(args.sandbox_json, cause)
+            return 1, sandbox_gone(args.sandbox_json, cause)
         return 1, f"cannot reach Microsoft Graph or its sign-in ({cause}): check the network and --cloud, then retry"
     if isinstance(exc, GraphError):
         return 1, str(exc)

@@ -70,7 +70,7 @@ import numpy as np
 import pandas as pd
 
 from learnkit.csvio import ESCAPE, ETAG_COLUMN, raw_table, write_csv, write_table
-from learnkit.errors import InvalidInputError
+from learnkit.errors import ExtraColumnsWarning, InvalidInputError
 from learnkit.fingerprints import etag_differences, etags_match
 from learnkit.frame import (
     ACTIVITY_COLUMNS,
@@ -113,10 +113,6 @@ __all__ = [
 CODED_COLUMNS = ("@odata.type", "status", "dueDateTime.timeZone", "notes.contentType")
 # Where the update model's message about a nested property points in the sheet.
 _PROPERTY_COLUMN = {"dueDateTime": "dueDateTime.timeZone", "notes": "notes.contentType"}
-
-
-class ExtraColumnsWarning(UserWarning):
-    """A CSV has columns that are not Graph properties: they are kept in the frame and never sent."""
 
 
 # --- reading and validating --------------------------------------------------------

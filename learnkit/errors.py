@@ -7,7 +7,8 @@ it to turn a response into an exception, the sandbox reads it to answer)::
     Exception
     ├── LearnkitError                  base of everything learnkit raises on purpose
     │   ├── InvalidInputError (also ValueError)  refused before any request: a bad value, field named
-    │   │   └── InvalidRowsError                 cells of a frame or CSV refused (.cells)
+    │   │   ├── InvalidRowsError                 cells of a frame or CSV refused (.cells)
+    │   │   └── LoadError                        a file the sandbox cannot load a tenant from (.where)
     │   ├── TokenError                 no token of the kind an operation needs, or a credential unusable
     │   │   └── SignInError                      the authority (.authority) failed or refused sign-in
     │   ├── NetworkError               no complete answer (dropped, timed out, deadline passed), after
@@ -17,8 +18,10 @@ it to turn a response into an exception, the sandbox reads it to answer)::
     │   ├── JournalError               a journal run cannot be used as asked
     │   │   └── ServiceMismatchError             undo/resume against another service or provider
     │   ├── SourceRequiredError        the provider's list is not served here: say which records to read
+    │   ├── SettingsError              connection settings name no usable service (.stopped: its sandbox ended)
     │   ├── CommandError               a command line called wrongly: one line, exit .status
     │   ├── MissingExtraError (also ImportError)  a part used without its extra installed (.extra)
+    │   ├── DatabaseInUse (also RuntimeError)     another running sandbox holds this database
     │   └── GraphError                 Graph answered with an error (.status .code .message
     │       │                          .field .request_id .client_request_id .retry_after .advice)
     │       ├── AuthenticationError              401 missing, expired or forged token
@@ -49,7 +52,12 @@ it to turn a response into an exception, the sandbox reads it to answer)::
         └── UserWarning
             ├── ExtraColumnsWarning    a CSV has columns of its own: kept aside, never sent
             ├── NationalCloudWarning   a national cloud chosen: the learning API is documented for global only
-            └── PermissionWarning      the token lacks the permission an operation needs (from its claims)
+            ├── PermissionWarning      the token lacks the permission an operation needs (from its claims)
+            └── RemoteWarning          a sandbox listens on an address other machines can reach
+
+The embedded sandbox's own control-flow signals (a route not found, a token refused, a body too
+large ...) never reach a user: the sandbox turns each into an HTTP answer. They live in
+``learnkit.sandbox.errors``, outside this tree.
 
 Each error pickles (it can cross a process pool), and a Graph error shows itself
 in a notebook as a short card: status, code, what to do, request id.
@@ -66,7 +74,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
@@ -78,22 +86,29 @@ __all__ = [
     "ActivityNotFoundError",
     "AuthenticationError",
     "BadRequestError",
+    "CommandError",
     "ConflictError",
+    "DatabaseInUse",
     "ErrorRow",
+    "ExtraColumnsWarning",
     "FailedDependencyError",
     "FieldEmptyError",
     "FieldError",
     "FieldInvalidError",
+    "FieldProblem",
     "FieldRequiredError",
     "ForbiddenError",
     "GraphError",
     "InternalServerError",
     "InvalidInputError",
     "InvalidRegistrationError",
+    "InvalidRowsError",
     "JournalError",
     "LearnkitError",
     "LicenseError",
+    "LoadError",
     "MethodNotAllowedError",
+    "MissingExtraError",
     "NationalCloudWarning",
     "NetworkError",
     "NotFoundError",
@@ -101,10 +116,12 @@ __all__ = [
     "PermissionWarning",
     "ProviderContentMismatchError",
     "ProviderNotEnabledError",
+    "RemoteWarning",
     "RetryableError",
     "ServiceMismatchError",
     "ServicePlanError",
     "ServiceUnavailableError",
+    "SettingsError",
     "SignInError",
     "SourceRequiredError",
     "TokenError",
@@ -174,6 +191,61 @@ class InvalidInputError(LearnkitError, ValueError):
         #: Every (field, reason, detail) found, the first being the one above.
         self.problems = problems or ((field, reason, detail),)
         super().__init__("; ".join(f"{f}: {d}" for f, _, d in self.problems))
+
+
+class InvalidRowsError(InvalidInputError):
+    """Cells refused before anything was sent; ``.cells`` lists (row, column, detail) for each.
+
+    ``.field`` is the first bad column and ``.row`` its row (a CSV's spreadsheet row:
+    the header is row 1).
+
+    >>> InvalidRowsError([(3, "completionPercentage", "'x' is not a whole number")]).cells[0][:2]
+    (3, 'completionPercentage')
+    """
+
+    def __init__(self, cells: Sequence[tuple[Any, str, str]]) -> None:
+        self.cells = list(cells)
+        self.row = self.cells[0][0]
+        shown = "; ".join(f"row {row}, {col}: {detail}" for row, col, detail in self.cells[:20])
+        more = f"; and {len(self.cells) - 20} more" if len(self.cells) > 20 else ""
+        super().__init__(
+            self.cells[0][1],
+            "invalid",
+            shown + more,
+            tuple((f"row {row}, {col}", "invalid", detail) for row, col, detail in self.cells),
+        )
+        self.args = (f"{len(self.cells)} bad cell(s), nothing sent: {shown}{more}",)
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class LoadError(InvalidInputError):
+    """A file ``learnkit.sandbox.load.load_tenant`` cannot load: ``.where`` is the file and the row, line or
+    item, ``.field`` the column or property; its text says all three on one line.
+
+    >>> str(LoadError("activities.csv row 4", "learnerUserId", "is needed to load the activity"))
+    'activities.csv row 4, learnerUserId: is needed to load the activity'
+    """
+
+    def __init__(self, where: str, field: str | None, detail: str, reason: str = "invalid") -> None:
+        super().__init__(field or "file", reason, detail)
+        self.where = where
+        self.args = (f"{where}, {field}: {detail}" if field else f"{where}: {detail}",)
+        self._given = (where, field, detail, reason)
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+    def __reduce__(self) -> tuple[type[LoadError], tuple[str, str | None, str, str]]:
+        return type(self), self._given
+
+
+class FieldProblem(ValueError):
+    """A widget field's text cannot even be handed to the model (letters in a number box); shown beside the field.
+
+    Example: ``FieldProblem("'abc' is not a whole number")``
+    """
 
 
 class TokenError(LearnkitError):
@@ -332,6 +404,73 @@ class SourceRequiredError(LearnkitError):
         super().__init__(
             f"this tenant does not serve the list of provider {registration_id}'s activities{answered}; " + self.SOURCES
         )
+
+
+class SettingsError(LearnkitError):
+    """Connection settings that name no usable service: a sandbox's JSON missing, unreadable or never written,
+    or (``.stopped``) the sandbox it describes has ended. Raised before anything is sent.
+
+    Example: ``ConnectionSettings(sandbox_json="gone.json").client()`` raises ``SettingsError("--sandbox-json ...")``
+    """
+
+    def __init__(self, message: str, *, stopped: bool = False) -> None:
+        super().__init__(message)
+        self.stopped = stopped
+
+
+class CommandError(LearnkitError):
+    """A mistake in how a command was called or in its input; the CLI prints it and exits 2.
+
+    ``.status`` is the exit status (2, or 1 when the service cannot be reached).
+
+    Example: ``CommandError("give a JOURNAL_ID or --last")``
+    """
+
+    def __init__(self, message: str, status: int = 2) -> None:
+        super().__init__(message)
+        self.status = status
+
+    def __reduce__(self) -> tuple[type[CommandError], tuple[str, int]]:
+        return type(self), (str(self), self.status)
+
+
+class MissingExtraError(LearnkitError, ImportError):
+    """A part of learnkit was used without the extra that installs its dependencies.
+
+    ``.extra`` is the extra to install and ``.module`` the module that was missing
+    (``learnkit._extras.EXTRA_OF`` says which extra brings which module). It is an
+    ``ImportError`` too, so code that guards an optional import keeps working.
+
+    Example: ``MissingExtraError("learnkit.sandbox", "fastapi")``
+    """
+
+    def __init__(self, part: str, module: str) -> None:
+        from learnkit._extras import EXTRA_OF, install_hint  # _extras imports this module
+
+        self.part, self.module = part, module
+        self.extra = EXTRA_OF.get(module, "notebook")
+        super().__init__(
+            f"{part} needs the '{self.extra}' extra ({module} is not installed): {install_hint(self.extra)}"
+        )
+        self.name = module
+
+    def __reduce__(self) -> tuple[type[MissingExtraError], tuple[str, str]]:
+        return type(self), (self.part, self.module)
+
+
+class DatabaseInUse(LearnkitError, RuntimeError):
+    """Another running sandbox holds this database (``--db``); two would overwrite each other's keys and CA file.
+
+    Example: ``learnkit.sandbox.start(db="graph.db")`` while another sandbox serves ``graph.db``
+    """
+
+
+class ExtraColumnsWarning(UserWarning):
+    """A CSV has columns that are not Graph properties: they are kept in the frame and never sent."""
+
+
+class RemoteWarning(UserWarning):
+    """The sandbox listens on an address other machines can reach (``allow_remote=True``)."""
 
 
 @dataclass(frozen=True)

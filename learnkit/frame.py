@@ -265,7 +265,7 @@ def _wire(name: str, value: Any) -> Any:
     if is_missing(value):
         return None
     if name in INSTANT_PROPERTIES:
-        return instant_text(value)
+        return instant_text(value, name)
     if name == "completionPercentage":
         return int(value)
     if isinstance(value, np.generic):
@@ -273,11 +273,11 @@ def _wire(name: str, value: Any) -> Any:
     return value
 
 
-def instant_text(value: Any) -> str:
-    """An aware instant as ISO text (``ValueError`` if naive)."""
+def instant_text(value: Any, field: str = "value") -> str:
+    """An aware instant as ISO text; a naive one is refused naming ``field`` (``InvalidInputError``)."""
     moment: datetime = pd.Timestamp(value).to_pydatetime()
     if moment.tzinfo is None:
-        raise ValueError("naive")
+        raise InvalidInputError(field, "invalid", f"{moment.isoformat()} has no time zone: an instant needs one")
     return moment.isoformat()
 
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal
 
-from learnkit.errors import InvalidInputError
+from learnkit.errors import InvalidInputError, InvalidRowsError
 from learnkit.models import UPDATE_MODELS, normalize_odata_type, parse_update
 from learnkit.times import parse_iso, utc_text, zoned_instant
 
@@ -60,33 +60,6 @@ READ_ONLY_PROPERTIES = (
 )
 #: Date-time properties that are instants (DateTimeOffset on the wire).
 INSTANT_PROPERTIES = ("assignedDateTime", "completedDateTime", "startedDateTime")
-
-
-class InvalidRowsError(InvalidInputError):
-    """Cells refused before anything was sent; ``.cells`` lists (row, column, detail) for each.
-
-    ``.field`` is the first bad column and ``.row`` its row (a CSV's spreadsheet row:
-    the header is row 1).
-
-    >>> InvalidRowsError([(3, "completionPercentage", "'x' is not a whole number")]).cells[0][:2]
-    (3, 'completionPercentage')
-    """
-
-    def __init__(self, cells: Sequence[tuple[Any, str, str]]) -> None:
-        self.cells = list(cells)
-        self.row = self.cells[0][0]
-        shown = "; ".join(f"row {row}, {col}: {detail}" for row, col, detail in self.cells[:20])
-        more = f"; and {len(self.cells) - 20} more" if len(self.cells) > 20 else ""
-        super().__init__(
-            self.cells[0][1],
-            "invalid",
-            shown + more,
-            tuple((f"row {row}, {col}", "invalid", detail) for row, col, detail in self.cells),
-        )
-        self.args = (f"{len(self.cells)} bad cell(s), nothing sent: {shown}{more}",)
-
-    def __str__(self) -> str:
-        return str(self.args[0])
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,9 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, TextIO
 
-from learnkit.cli import DELEGATED_CLIENT_VARIABLE, CommandError, client_from_args, read_sandbox_json
-from learnkit.errors import InvalidInputError, SourceRequiredError
+from learnkit.cli import client_from_args
+from learnkit.errors import CommandError, InvalidInputError, SourceRequiredError
+from learnkit.settings import DELEGATED_CLIENT_VARIABLE, read_sandbox_json
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -46,9 +46,9 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
 @pytest.fixture(autouse=True)
 def _no_grace_for_a_missing_sandbox_json(monkeypatch: pytest.MonkeyPatch) -> None:
     """A ``--sandbox-json`` file that does not exist is reported after 0.1 s here, not the 3 s a shell needs."""
-    import learnkit.cli
+    import learnkit.settings
 
-    monkeypatch.setattr(learnkit.cli, "SANDBOX_JSON_GRACE", 0.1)
+    monkeypatch.setattr(learnkit.settings, "SANDBOX_JSON_GRACE", 0.1)
 
 
 @pytest.fixture

@@ -37,7 +37,7 @@ from typing import IO, Any
 from pydantic import TypeAdapter, ValidationError
 
 from learnkit._extras import import_part
-from learnkit.errors import InvalidInputError
+from learnkit.errors import InvalidInputError, InvalidRowsError, LoadError
 from learnkit.limits import MAX_BODY_BYTES, MAX_JSON_DEPTH, check_instant, check_text
 from learnkit.models import (
     ASSIGNMENT_TYPE,
@@ -47,7 +47,7 @@ from learnkit.models import (
     parse_activity,
     strip_control_information,
 )
-from learnkit.plans import INSTANT_PROPERTIES, InvalidRowsError
+from learnkit.plans import INSTANT_PROPERTIES
 from learnkit.sandbox.seed import USER_PROPERTIES, Tenant, empty_activity, tenant_of
 from learnkit.times import graph_instant, graph_local, parse_iso
 
@@ -66,27 +66,6 @@ _GRAPH_LOCAL = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{7}")
 _UTC_INSTANT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,7})?(Z|\+00:00)")
 # The update models' rule (0 to 100, a whole number): the only percentages Graph ever stored.
 _PERCENTAGE: TypeAdapter[int] = TypeAdapter(Percentage)
-
-
-class LoadError(InvalidInputError):
-    """A file ``load_tenant`` cannot load: ``.where`` is the file and the row, line or item, ``.field`` the
-    column or property; its text says all three on one line.
-
-    >>> str(LoadError("activities.csv row 4", "learnerUserId", "is needed to load the activity"))
-    'activities.csv row 4, learnerUserId: is needed to load the activity'
-    """
-
-    def __init__(self, where: str, field: str | None, detail: str, reason: str = "invalid") -> None:
-        super().__init__(field or "file", reason, detail)
-        self.where = where
-        self.args = (f"{where}, {field}: {detail}" if field else f"{where}: {detail}",)
-        self._given = (where, field, detail, reason)
-
-    def __str__(self) -> str:
-        return str(self.args[0])
-
-    def __reduce__(self) -> tuple[type[LoadError], tuple[str, str | None, str, str]]:
-        return type(self), self._given
 
 
 def pseudonym(user_id: str) -> str:

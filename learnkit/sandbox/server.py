@@ -28,6 +28,7 @@ import filelock
 import requests
 import uvicorn
 
+from learnkit.errors import DatabaseInUse, RemoteWarning
 from learnkit.permissions import KINDS, TokenKind
 from learnkit.profile import TenantProfile, load_profile
 from learnkit.sandbox.app import Services, create_app
@@ -88,14 +89,6 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
-
-
-class RemoteWarning(UserWarning):
-    """The sandbox listens on an address other machines can reach (``allow_remote=True``)."""
-
-
-class DatabaseInUse(RuntimeError):
-    """Another running sandbox holds this ``--db``; two would overwrite each other's keys and CA file."""
 
 
 def _claim(db_path: Path, files_dir: Path) -> filelock.BaseFileLock:

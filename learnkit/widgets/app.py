@@ -22,7 +22,7 @@ restart of the app, and the notable events go to the terminal of ``learnkit app`
 line each.
 
 ``learnkit app`` serves this through Voila; its settings reach the kernel as
-environment variables (``learnkit.app_cli``), read by ``WorkbenchApp.from_environment``:
+environment variables (named in ``learnkit.settings``), read by ``WorkbenchApp.from_environment``:
 the sandbox's JSON and the demo provider's keys beside it, and the source named by
 ``--external-ids``, ``--ids`` or ``--learners``.
 
@@ -35,7 +35,6 @@ Example::
 
 from __future__ import annotations
 
-import argparse
 import html
 import importlib
 import os
@@ -47,17 +46,17 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from learnkit.app_cli import (
-    APP_MODE_VARIABLE,
-    CLOUD_VARIABLE,
-    DELEGATED_CLIENT_VARIABLE,
-    SANDBOX_JSON_VARIABLE,
-    SANDBOX_KEYS_VARIABLE,
-    SOURCE_VARIABLES,
-)
 from learnkit.client import GraphClient
 from learnkit.engine import BulkResult
 from learnkit.errors import InvalidInputError, LearnkitError, SourceRequiredError, TokenError
+from learnkit.settings import (
+    APP_MODE_VARIABLE,
+    SANDBOX_JSON_VARIABLE,
+    SANDBOX_KEYS_VARIABLE,
+    SOURCE_VARIABLES,
+    ConnectionSettings,
+    read_sandbox_json,
+)
 from learnkit.sources import read_keys
 from learnkit.userdata import data_dir
 from learnkit.widgets._common import style_sheet
@@ -317,7 +316,7 @@ class WorkbenchApp(widgets.VBox, ProviderPages):  # type: ignore[misc]
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> WorkbenchApp:
-        """The app ``learnkit app`` asked for, from the variables it set (see ``learnkit.app_cli``).
+        """The app ``learnkit app`` asked for, from the variables it set (see ``learnkit.settings``).
 
         With none set: sandbox mode, a sandbox started in this kernel on Connect (Binder, a notebook).
 
@@ -327,8 +326,6 @@ class WorkbenchApp(widgets.VBox, ProviderPages):  # type: ignore[misc]
         env = dict(os.environ if environ is None else environ)
         sandbox = None
         if env.get(SANDBOX_JSON_VARIABLE):
-            from learnkit.cli import read_sandbox_json
-
             sandbox = read_sandbox_json(env[SANDBOX_JSON_VARIABLE])
         served = bool(env.get(APP_MODE_VARIABLE))  # set by `learnkit app`: its terminal hears the events
         app = cls(
@@ -370,17 +367,16 @@ class WorkbenchApp(widgets.VBox, ProviderPages):  # type: ignore[misc]
         enters a widget, so it never reaches the browser.
         """
         panel = self.connect_panel
+        settings = ConnectionSettings.from_env(env)
         panel.mode.value = "tenant"
-        panel.tenant_id.value = env.get("AZURE_TENANT_ID", "")
-        panel.client_id.value = env.get("AZURE_CLIENT_ID", "")
-        panel.delegated_client_id.value = env.get(DELEGATED_CLIENT_VARIABLE, "")
-        cloud = env.get(CLOUD_VARIABLE, "global")
+        panel.tenant_id.value = settings.tenant_id or ""
+        panel.client_id.value = settings.client_id or ""
+        panel.delegated_client_id.value = settings.delegated_client_id or ""
+        cloud = settings.cloud
         if cloud in panel.cloud.options or cloud in dict(panel.cloud.options).values():
             panel.cloud.value = cloud
-        if env.get("AZURE_CLIENT_SECRET") or env.get("AZURE_CLIENT_CERTIFICATE_PATH"):
-            from learnkit.cli import client_from_args
-
-            client = client_from_args(argparse.Namespace(sandbox_json=None, cloud=cloud), dict(env))
+        if settings.has_app_credential:
+            client = settings.client()
             panel.status.value = (
                 f"<b>Connected</b> to <code>{html.escape(client.graph_url)}</code> with the app credential of "
                 "the server's AZURE_* variables"

@@ -22,6 +22,7 @@ from typing import Any, Literal
 
 import ipywidgets as widgets
 
+from learnkit.errors import FieldProblem
 from learnkit.models import DateTimeTimeZone, UpdateModel
 from learnkit.times import graph_local, parse_iso, time_zone_names, zone, zoned_instant
 from learnkit.typed_cells import typed_cell
@@ -46,10 +47,6 @@ class _Unchanged:
 
 #: What an editor reads when the user has not touched it.
 UNCHANGED: Any = _Unchanged()
-
-
-class FieldProblem(ValueError):
-    """A typed value that cannot even be handed to the model (e.g. letters in a number box)."""
 
 
 @dataclass(frozen=True)

@@ -32,3 +32,37 @@ def test_no_library_module_imports_widgets() -> None:
             )
             offenders += [f"{path.name}: {n}" for n in names if n.startswith("learnkit.widgets")]
     assert offenders == []
+
+
+def _imports(path: Path) -> list[str]:
+    """Every module ``path`` imports, at its top or inside a function."""
+    found: list[str] = []
+    for node in ast.walk(_parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found += [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0:
+            found += [node.module or ""] + [f"{node.module}.{a.name}" for a in node.names]
+    return found
+
+
+def _command_line(name: str) -> bool:
+    """Whether ``name`` is learnkit's command line: ``learnkit.cli`` or a ``*_cli`` module (the sandbox's too)."""
+    parts = name.split(".")
+    return parts[0] == "learnkit" and any(p == "cli" or p.endswith("_cli") for p in parts[1:])
+
+
+def test_the_widgets_never_import_the_command_line() -> None:
+    # They build their clients from learnkit.settings, as the command line does.
+    offenders = [
+        f"{path.name}: {name}"
+        for path in (LIBRARY / "widgets").rglob("*.py")
+        for name in _imports(path)
+        if _command_line(name)
+    ]
+    assert offenders == []
+
+
+def test_the_command_line_check_knows_a_command_line_module() -> None:
+    assert _command_line("learnkit.cli") and _command_line("learnkit.app_cli")
+    assert _command_line("learnkit.sandbox.cli") and _command_line("learnkit.cli.client_from_args")
+    assert not _command_line("learnkit.client") and not _command_line("learnkit.settings")
