@@ -7,6 +7,14 @@ whatever phase the request is (connecting, sending, waiting for headers, reading
 the body), and the request raises ``DeadlineExceeded`` (a ``requests.Timeout``).
 ``GraphClient`` and the msal sign-in both send through it.
 
+The watch learns which connection (and socket) a request uses from urllib3's pools: ``_TrackedPool``
+overrides their private ``_get_conn``, ``_new_conn`` and ``_put_conn``. urllib3 offers no public hook
+that says when a pooled connection changes hands (``ConnectionCls`` sees a connection used, never
+handed back, so a late watch could shut a socket another request has just taken). So the range of
+urllib3 is pinned to the releases tested (``pyproject.toml``), and
+``tests/test_transport.py::test_urllib3_still_has_the_pool_methods_the_deadline_hooks`` fails
+loudly, naming the method, when a urllib3 release changes them.
+
 Every request says ``User-Agent: learnkit/<version>``, and every answer is one line at DEBUG on
 the ``learnkit.http`` logger: method, path (never the query, which may hold what is not the
 log's to keep), status, seconds, and the answer's ``request-id`` and the request's
@@ -135,6 +143,10 @@ class _Watchdog:
 
 
 _WATCHDOG = _Watchdog()
+
+
+#: The private pool methods ``_TrackedPool`` overrides, with the parameters it calls them with (tested).
+HOOKED_POOL_METHODS = {"_get_conn": ("self", "timeout"), "_new_conn": ("self",), "_put_conn": ("self", "conn")}
 
 
 class _TrackedPool:

@@ -9,12 +9,13 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
-from learnkit._transport import _WATCHDOG, DeadlineExceeded, TimedSession
+from learnkit._transport import _WATCHDOG, HOOKED_POOL_METHODS, DeadlineExceeded, TimedSession
 
 
 class Echo(BaseHTTPRequestHandler):
@@ -90,3 +91,26 @@ def test_send_body_is_cut_off_at_the_deadline(url: str) -> None:
         session.send_body("POST", f"{url}/slow", b"{}", {"Content-Type": "application/json"})
     assert time.monotonic() - started < 1.4  # the socket was shut at the deadline, not when the answer came
     assert isinstance(DeadlineExceeded("x"), requests.Timeout)
+
+
+def test_urllib3_still_has_the_pool_methods_the_deadline_hooks() -> None:
+    # The deadline overrides private methods of urllib3's pools (learnkit/_transport.py says why): a release
+    # that renames one or changes its parameters must fail here, not leave requests unwatched.
+    import inspect
+    from importlib.metadata import version
+
+    from packaging.requirements import Requirement
+    from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+    from urllib3.poolmanager import PoolManager
+
+    for pool in (HTTPConnectionPool, HTTPSConnectionPool):
+        for name, wanted in HOOKED_POOL_METHODS.items():
+            method = getattr(pool, name, None)
+            assert callable(method), f"urllib3 {version('urllib3')}: {pool.__name__}.{name} is gone"
+            found = tuple(inspect.signature(method).parameters)
+            assert found == wanted, f"urllib3 {version('urllib3')}: {pool.__name__}.{name}{found}, not {wanted}"
+    assert isinstance(PoolManager().pool_classes_by_scheme, dict)
+    # The pin in pyproject.toml is what this test was run against.
+    pyproject = (Path(__file__).resolve().parents[1] / "pyproject.toml").read_text(encoding="utf-8")
+    pinned = next(Requirement(line.strip().strip('",')) for line in pyproject.splitlines() if '"urllib3' in line)
+    assert pinned.specifier.contains(version("urllib3")), f"urllib3 {version('urllib3')} is outside {pinned}"
