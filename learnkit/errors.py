@@ -56,8 +56,8 @@ it to turn a response into an exception, the sandbox reads it to answer)::
             └── RemoteWarning          a sandbox listens on an address other machines can reach
 
 The embedded sandbox's own control-flow signals (a route not found, a token refused, a body too
-large ...) never reach a user: the sandbox turns each into an HTTP answer. They live in
-``learnkit.sandbox.errors``, outside this tree.
+large ...) never reach a user: the sandbox turns each into an HTTP answer. They stay private to the
+sandbox, beside the module that raises them, outside this tree (``docs/design.md`` says why).
 
 Each error pickles (it can cross a process pool), and a Graph error shows itself
 in a notebook as a short card: status, code, what to do, request id.

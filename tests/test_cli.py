@@ -19,7 +19,8 @@ from typing import Any
 import pytest
 
 import learnkit
-from learnkit.cli import AZURE_VARIABLES, COMMANDS, CommandError, main, read_sandbox_json
+from learnkit.cli import AZURE_VARIABLES, COMMANDS, main, read_sandbox_json
+from learnkit.errors import SettingsError
 from learnkit.quickstart import lab_command
 from tests.conftest import keys_csv
 
@@ -155,10 +156,10 @@ def test_sandbox_json_written_late_is_waited_for(clean_sandbox: Any, tmp_path: P
 def test_sandbox_json_that_never_arrives_is_reported(tmp_path: Path) -> None:
     path = tmp_path / "sb.json"
     path.write_text('{"graph_url": "https://127.0.0.1:1"')  # never completed
-    with pytest.raises(CommandError, match=r"no sandbox wrote to it within 1 s"):
+    with pytest.raises(SettingsError, match=r"no sandbox wrote to it within 1 s"):
         read_sandbox_json(path, wait=1)
     path.write_text("not json\nat all\n")
-    with pytest.raises(CommandError, match="first line is not what"):
+    with pytest.raises(SettingsError, match="first line is not what"):
         read_sandbox_json(path, wait=1)
 
 
