@@ -42,6 +42,7 @@ __all__ = [
     "ConnectionSettings",
     "device_code_sign_in",
     "read_sandbox_json",
+    "sandbox_gone",
 ]
 
 #: The environment variables a tenant connection reads (azure-identity's names), and what each holds.
