@@ -12,128 +12,128 @@ The names a user needs, importable from here::
 
 from __future__ import annotations
 
+import ast
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from learnkit.clouds import CLOUDS, Cloud
+from learnkit.clouds import CLOUDS as CLOUDS, Cloud as Cloud
 from learnkit.errors import (
-    ActivityNotFoundError,
-    AuthenticationError,
-    BadRequestError,
-    ConflictError,
-    FailedDependencyError,
-    FieldEmptyError,
-    FieldError,
-    FieldInvalidError,
-    FieldRequiredError,
-    ForbiddenError,
-    GraphError,
-    InternalServerError,
-    InvalidInputError,
-    InvalidRegistrationError,
-    JournalError,
-    LearnkitError,
-    LicenseError,
-    MethodNotAllowedError,
-    NationalCloudWarning,
-    NetworkError,
-    NotFoundError,
-    PermissionDeniedError,
-    PermissionWarning,
-    ProviderContentMismatchError,
-    ProviderNotEnabledError,
-    RetryableError,
-    ServiceMismatchError,
-    ServicePlanError,
-    ServiceUnavailableError,
-    SignInError,
-    SourceRequiredError,
-    TokenError,
-    TooManyRequestsError,
-    UnexpectedResponseError,
-    UntrustedURLError,
+    ActivityNotFoundError as ActivityNotFoundError,
+    AuthenticationError as AuthenticationError,
+    BadRequestError as BadRequestError,
+    ConflictError as ConflictError,
+    FailedDependencyError as FailedDependencyError,
+    FieldEmptyError as FieldEmptyError,
+    FieldError as FieldError,
+    FieldInvalidError as FieldInvalidError,
+    FieldRequiredError as FieldRequiredError,
+    ForbiddenError as ForbiddenError,
+    GraphError as GraphError,
+    InternalServerError as InternalServerError,
+    InvalidInputError as InvalidInputError,
+    InvalidRegistrationError as InvalidRegistrationError,
+    JournalError as JournalError,
+    LearnkitError as LearnkitError,
+    LicenseError as LicenseError,
+    MethodNotAllowedError as MethodNotAllowedError,
+    NationalCloudWarning as NationalCloudWarning,
+    NetworkError as NetworkError,
+    NotFoundError as NotFoundError,
+    PermissionDeniedError as PermissionDeniedError,
+    PermissionWarning as PermissionWarning,
+    ProviderContentMismatchError as ProviderContentMismatchError,
+    ProviderNotEnabledError as ProviderNotEnabledError,
+    RetryableError as RetryableError,
+    ServiceMismatchError as ServiceMismatchError,
+    ServicePlanError as ServicePlanError,
+    ServiceUnavailableError as ServiceUnavailableError,
+    SignInError as SignInError,
+    SourceRequiredError as SourceRequiredError,
+    TokenError as TokenError,
+    TooManyRequestsError as TooManyRequestsError,
+    UnexpectedResponseError as UnexpectedResponseError,
+    UntrustedURLError as UntrustedURLError,
 )
-from learnkit.permissions import PERMISSIONS
-from learnkit.retry import RetryPolicy
+from learnkit.permissions import PERMISSIONS as PERMISSIONS
+from learnkit.retry import RetryPolicy as RetryPolicy
 
-# Everything else loads on first use (PEP 562), so `import learnkit` and the `learnkit` command's
-# --help stay fast: pydantic's models, requests and msal for the client; pandas for the bulk path.
-# name -> (module, attribute in it)
-_LAZY: dict[str, tuple[str, str]] = {
-    **{name: ("learnkit.auth", name) for name in ("CertificateSignIn", "DeviceCodeSignIn", "SecretSignIn")},
-    **{name: ("learnkit.client", name) for name in ("GraphClient", "GraphResponse")},
-    "connect": ("learnkit.client", "GraphClient.connect"),
-    **{
-        name: ("learnkit.models", name)
-        for name in (
-            "AssignmentUpdate",
-            "DateTimeTimeZone",
-            "ItemBody",
-            "LearningAssignment",
-            "LearningContent",
-            "LearningCourseActivity",
-            "LearningProvider",
-            "LearningSelfInitiatedCourse",
-            "SelfInitiatedCourseUpdate",
-            "parse_activity",
-            "parse_update",
-        )
-    },
-    **{name: ("learnkit.update", name) for name in ("UpdateResult", "minimal_patch", "update_activity")},
-    **{name: ("learnkit.sources", name) for name in ("ActivityIds", "ExternalIds", "Learners", "ProviderList")},
-    # The bulk extra (pandas): a missing extra is reported by name (learnkit._extras).
-    "Journal": ("learnkit.journal", "Journal"),
-    "PatchPlan": ("learnkit.plans", "PatchPlan"),
-    "read_activities": ("learnkit.frame", "read_activities"),
-    "read_csv": ("learnkit.csvfile", "read_csv"),
-    "write_csv": ("learnkit.csvfile", "write_csv"),
-    # The excel extra (openpyxl).
-    "write_xlsx": ("learnkit.xlsxfile", "write_xlsx"),
-    "BulkResult": ("learnkit.bulk", "BulkResult"),
-    "apply_csv": ("learnkit.bulk", "apply_csv"),
-    "apply_frame": ("learnkit.bulk", "apply_frame"),
-    "apply_plans": ("learnkit.bulk", "apply"),
-    "resume": ("learnkit.bulk", "resume"),
-    "undo": ("learnkit.bulk", "undo"),
-}
-
-#: Subpackages reachable as attributes (``learnkit.sandbox.start()``) without importing them up front.
-_SUBMODULES = frozenset({"audit", "bulk", "frame", "journal", "sandbox", "sources", "widgets"})
-
+# The public API is listed once: the imports above (loaded now) and the block below (loaded on first use,
+# PEP 562, so `import learnkit` and the `learnkit` command's --help stay fast). Type checkers read the
+# block; at run time `_lazy()` reads the same lines from this file, so the two cannot disagree.
 if TYPE_CHECKING:
-    from learnkit import audit as audit
-    from learnkit import bulk as bulk
-    from learnkit import frame as frame
-    from learnkit import journal as journal
-    from learnkit import sandbox as sandbox
-    from learnkit import sources as sources
-    from learnkit import widgets as widgets
-    from learnkit.auth import CertificateSignIn, DeviceCodeSignIn, SecretSignIn
-    from learnkit.bulk import BulkResult, apply_csv, apply_frame, resume, undo
-    from learnkit.bulk import apply as apply_plans
-    from learnkit.client import GraphClient, GraphResponse
-    from learnkit.csvfile import read_csv, write_csv
-    from learnkit.frame import read_activities
-    from learnkit.journal import Journal
-    from learnkit.models import (
-        AssignmentUpdate,
-        DateTimeTimeZone,
-        ItemBody,
-        LearningAssignment,
-        LearningContent,
-        LearningCourseActivity,
-        LearningProvider,
-        LearningSelfInitiatedCourse,
-        SelfInitiatedCourseUpdate,
-        parse_activity,
-        parse_update,
+    from learnkit import (
+        audit as audit,
+        bulk as bulk,
+        frame as frame,
+        journal as journal,
+        sandbox as sandbox,
+        sources as sources,
+        widgets as widgets,
     )
-    from learnkit.plans import PatchPlan
-    from learnkit.sources import ActivityIds, ExternalIds, Learners, ProviderList
-    from learnkit.update import UpdateResult, minimal_patch, update_activity
-    from learnkit.xlsxfile import write_xlsx
+    from learnkit.auth import (
+        CertificateSignIn as CertificateSignIn,
+        DeviceCodeSignIn as DeviceCodeSignIn,
+        SecretSignIn as SecretSignIn,
+    )
+    from learnkit.bulk import (
+        BulkResult as BulkResult,
+        apply_csv as apply_csv,
+        apply_frame as apply_frame,
+        resume as resume,
+        undo as undo,
+    )
+    from learnkit.client import GraphClient as GraphClient, GraphResponse as GraphResponse
+    from learnkit.csvfile import read_csv as read_csv, write_csv as write_csv
+    from learnkit.frame import read_activities as read_activities
+    from learnkit.journal import Journal as Journal
+    from learnkit.models import (
+        AssignmentUpdate as AssignmentUpdate,
+        DateTimeTimeZone as DateTimeTimeZone,
+        ItemBody as ItemBody,
+        LearningAssignment as LearningAssignment,
+        LearningContent as LearningContent,
+        LearningCourseActivity as LearningCourseActivity,
+        LearningProvider as LearningProvider,
+        LearningSelfInitiatedCourse as LearningSelfInitiatedCourse,
+        SelfInitiatedCourseUpdate as SelfInitiatedCourseUpdate,
+        parse_activity as parse_activity,
+        parse_update as parse_update,
+    )
+    from learnkit.plans import PatchPlan as PatchPlan
+    from learnkit.sources import (
+        ActivityIds as ActivityIds,
+        ExternalIds as ExternalIds,
+        Learners as Learners,
+        ProviderList as ProviderList,
+    )
+    from learnkit.update import (
+        UpdateResult as UpdateResult,
+        minimal_patch as minimal_patch,
+        update_activity as update_activity,
+    )
+    from learnkit.xlsxfile import write_xlsx as write_xlsx
 
+    apply_plans = bulk.apply
     connect = GraphClient.connect
     __version__: str
+
+
+def _lazy() -> dict[str, tuple[str, str]]:
+    """What the ``TYPE_CHECKING`` block above names: ``{name: (module, attribute path)}``, subpackages with an
+    empty path (``{"connect": ("learnkit.client", "GraphClient.connect"), "audit": ("learnkit.audit", "")}``)."""
+    found: dict[str, tuple[str, str]] = {}
+    tree = ast.parse(Path(__file__).read_text(encoding="utf-8"))
+    block = next(n for n in tree.body if isinstance(n, ast.If) and ast.unparse(n.test) == "TYPE_CHECKING")
+    for node in block.body:
+        if isinstance(node, ast.ImportFrom) and node.module == "learnkit":
+            found.update({a.asname or a.name: (f"learnkit.{a.name}", "") for a in node.names})
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            found.update({a.asname or a.name: (node.module, a.name) for a in node.names})
+        elif isinstance(node, ast.Assign) and isinstance(node.value, ast.Attribute):
+            owner, attribute = ast.unparse(node.value).split(".", 1)  # connect = GraphClient.connect
+            module, path = found[owner]
+            found[ast.unparse(node.targets[0])] = (module, f"{path}.{attribute}".lstrip("."))
+    return found
 
 
 def _version() -> str:
@@ -145,18 +145,31 @@ def _version() -> str:
         return "0+unknown"
 
 
+_LAZY: dict[str, tuple[str, str]] = {}
+
+
 def __getattr__(name: str) -> Any:
     from learnkit._extras import import_part
 
+    if not _LAZY:
+        _LAZY.update(_lazy())
     if name == "__version__":
         value: Any = _version()
-    elif name in _SUBMODULES:
-        return import_part(f"learnkit.{name}")
+    elif name == "__all__":
+        # every name above but the subpackages, which are reached as attributes (learnkit.sandbox.start())
+        value = sorted(
+            {n for n, v in globals().items() if getattr(v, "__module__", "").startswith("learnkit.")}
+            | {"CLOUDS", "PERMISSIONS", "__version__"}
+            | {n for n, (_, attribute) in _LAZY.items() if attribute},
+            key=lambda n: (0 if n.isupper() else 1 if n[0].isupper() else 2, n),  # constants, classes, functions
+        )
     elif name in _LAZY:
         module, attribute = _LAZY[name]
         value = import_part(module)
-        for part in attribute.split("."):
+        for part in attribute.split(".") if attribute else ():
             value = getattr(value, part)
+        if not attribute:
+            return value  # a subpackage: not cached, so `import learnkit.sandbox` stays the one that binds it
     else:
         raise AttributeError(f"module 'learnkit' has no attribute {name!r}")
     globals()[name] = value
@@ -164,84 +177,6 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__, *_SUBMODULES})
-
-
-__all__ = [
-    "CLOUDS",
-    "PERMISSIONS",
-    "ActivityIds",
-    "ActivityNotFoundError",
-    "AssignmentUpdate",
-    "AuthenticationError",
-    "BadRequestError",
-    "BulkResult",
-    "CertificateSignIn",
-    "Cloud",
-    "ConflictError",
-    "DateTimeTimeZone",
-    "DeviceCodeSignIn",
-    "ExternalIds",
-    "FailedDependencyError",
-    "FieldEmptyError",
-    "FieldError",
-    "FieldInvalidError",
-    "FieldRequiredError",
-    "ForbiddenError",
-    "GraphClient",
-    "GraphError",
-    "GraphResponse",
-    "InternalServerError",
-    "InvalidInputError",
-    "InvalidRegistrationError",
-    "ItemBody",
-    "Journal",
-    "JournalError",
-    "Learners",
-    "LearningAssignment",
-    "LearningContent",
-    "LearningCourseActivity",
-    "LearningProvider",
-    "LearningSelfInitiatedCourse",
-    "LearnkitError",
-    "LicenseError",
-    "MethodNotAllowedError",
-    "NationalCloudWarning",
-    "NetworkError",
-    "NotFoundError",
-    "PatchPlan",
-    "PermissionDeniedError",
-    "PermissionWarning",
-    "ProviderContentMismatchError",
-    "ProviderList",
-    "ProviderNotEnabledError",
-    "RetryPolicy",
-    "RetryableError",
-    "SecretSignIn",
-    "SelfInitiatedCourseUpdate",
-    "ServiceMismatchError",
-    "ServicePlanError",
-    "ServiceUnavailableError",
-    "SignInError",
-    "SourceRequiredError",
-    "TokenError",
-    "TooManyRequestsError",
-    "UnexpectedResponseError",
-    "UntrustedURLError",
-    "UpdateResult",
-    "__version__",
-    "apply_csv",
-    "apply_frame",
-    "apply_plans",
-    "connect",
-    "minimal_patch",
-    "parse_activity",
-    "parse_update",
-    "read_activities",
-    "read_csv",
-    "resume",
-    "undo",
-    "update_activity",
-    "write_csv",
-    "write_xlsx",
-]
+    if not _LAZY:
+        _LAZY.update(_lazy())
+    return sorted({*globals(), *_LAZY, "__version__"})

@@ -62,8 +62,10 @@ from learnkit.plans import (
     fingerprint,
 )
 from learnkit.times import graph_local, zone, zoned_instant
-from learnkit.typed_cells import LOCAL_COLUMN as LOCAL_COLUMN  # the frame's name for it too
-from learnkit.typed_cells import typed_cell
+from learnkit.typed_cells import (
+    LOCAL_COLUMN as LOCAL_COLUMN,  # the frame's name for it too
+    typed_cell,
+)
 from learnkit.update import minimal_patch
 
 if TYPE_CHECKING:

@@ -11,8 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from learnkit._columnar import crc32_matrix, decode_fingerprints, hex_fingerprints, iso_matrix, parse_iso_cells
 from learnkit.csvfile import (

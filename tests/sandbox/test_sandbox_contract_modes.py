@@ -30,8 +30,7 @@ from learnkit.errors import (
     error_from_response,
 )
 from learnkit.profile import TenantProfile
-from learnkit.sandbox import Sandbox, start
-from learnkit.sandbox import cli as sandbox_cli_module
+from learnkit.sandbox import Sandbox, cli as sandbox_cli_module, start
 from learnkit.sandbox.contract import CONTRACTS, DEFAULT_CONTRACT
 from tests.conftest import client_credentials_token, device_code_token, sandbox_cli
 from tests.sandbox.conftest import PROVIDERS, GraphHTTP

@@ -5,9 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from seed_examples import EXAMPLE_1_BODY_TEXT as EXAMPLE_1_BODY
-from seed_examples import EXAMPLE_1_PATH
-from seed_examples import EXAMPLE_2_BODY_TEXT as EXAMPLE_2_BODY
+from seed_examples import EXAMPLE_1_BODY_TEXT as EXAMPLE_1_BODY, EXAMPLE_1_PATH, EXAMPLE_2_BODY_TEXT as EXAMPLE_2_BODY
 
 PROVIDERS = "/employeeExperience/learningProviders"
 

@@ -17,8 +17,7 @@ from urllib.parse import quote
 
 import pytest
 import requests
-from hypothesis import HealthCheck, example, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, example, given, settings, strategies as st
 
 from learnkit.catalog import PROVIDER_CREATE_PROPERTIES, PROVIDER_REQUIRED
 from learnkit.sandbox import Sandbox

@@ -21,8 +21,7 @@ from typing import Any
 
 import pytest
 import requests
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from learnkit.errors import error_from_response
 from learnkit.limits import MAX_BODY_BYTES, MAX_JSON_DEPTH
