@@ -164,7 +164,7 @@ def test_ten_analyst_tasks_each_end_in_one_clear_message(app_url: tuple[str, Pat
         assert form_value.input_value() == "25" and "This row has pending edits" in form.inner_text()
         assert "Save changes (1 row)" in page.locator("button.lk-app-save").first.inner_text()
         shoot(page, "06-table-edit-in-the-form")
-        page.locator("button", has_text="Discard pending").first.click()
+        page.locator("button.lk-app-discard").first.click()  # beside Save changes
         said(page, "discarded the pending edits of 1 row")
 
         # 6. Bulk-complete a course for a team: the learners of one course, completed in one save.
