@@ -110,11 +110,6 @@ _APP_CSS = """
 .lk-app-message .lk-message { font-weight: bold; }
 .lk-app-message .lk-message-detail { margin: 0 0 4px 18px; }
 .lk-app-message ul.lk-attention { margin: 2px 0; padding-left: 18px; }
-/* A disabled button looks disabled in both themes, whatever its style (a primary one kept its blue). */
-.lk-app .jupyter-button:disabled, .lk-app .jupyter-button.mod-primary:disabled {
-  background: var(--jp-layout-color3, #ddd); color: var(--jp-ui-font-color3, #999); opacity: 0.6;
-  cursor: not-allowed; box-shadow: none;
-}
 .lk-app .lk-empty { color: var(--jp-ui-font-color1, inherit); }
 .lk-guide { border-left: 3px solid var(--jp-brand-color1, #1976d2); padding: 4px 10px; margin: 6px 0;
   background: var(--jp-layout-color1, transparent); color: var(--jp-ui-font-color1, inherit); }
