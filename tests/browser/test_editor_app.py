@@ -124,9 +124,10 @@ class Geometry:
     def of(cls, client: GraphClient, registration_id: str, state: Path) -> Geometry:
         # The records the kernel reads: the demo provider's ids, from the keys file it wrote beside sandbox.json.
         source = ActivityIds.from_file(state / "sandbox-keys.csv")
-        grid = ActivityTable(Workbench(client, registration_id=registration_id, source=source)).grid
+        table = ActivityTable(Workbench(client, registration_id=registration_id, source=source))
+        grid = table.grid
         return cls(
-            ids=[str(i) for i in grid.data.index],
+            ids=list(table._page_ids),  # the grid's rows show the ends of these ids
             columns=[str(c) for c in grid.data.columns],
             widths=dict(grid.column_widths),
             base_width=int(grid.base_column_size),
@@ -155,7 +156,7 @@ class App:
         self.table = page.locator(".lk-activity-table")
         self.form = page.locator(".lk-activity-form")
         self.history = page.locator(".lk-history")
-        self.message = self.table.locator(".lk-table-message")
+        self.message = page.locator(".lk-page-message")  # the page's one message, under the table
 
     @classmethod
     def open(cls, browser: Any, url: str, state: Path) -> App:
@@ -271,6 +272,7 @@ def test_grid_edit_save_refusal_undo_and_reload(state: Path, voila: str, browser
         reason = "Input should be less than or equal to 100 (got 150)"
         refused = re.compile(rf"refused: {column} of .+, {re.escape(short_id(aid))}: {re.escape(reason)}")
         refusal.get_by_text(refused).wait_for(timeout=STEP_TIMEOUT)
+        assert app.page.get_by_text(refused).count() == 1, "one message for the page, not one per view"
         assert app.table.get_by_text("no pending changes").is_visible()
         assert app.shown(aid, column) == str(new)  # the cell holds the saved value again
         assert refusal.is_visible(), "the refusal must stay until the next action"
