@@ -49,9 +49,7 @@ def test_the_page_shows_views_and_no_stray_output(name: str, tmp_path: Path) -> 
             assert outputs.count() > 3, "the page shows the notebook's views"
             # No plain text at all, printed or returned (Voila renders both as text/plain): a dashboard's reader
             # sees views, tables and prose.
-            plain = page.locator(
-                ".jp-OutputArea-output:is([data-mime-type='text/plain'], [data-mime-type^='application/vnd.jupyter.std'])"
-            )
+            plain = page.locator(".jp-OutputArea-output:is([data-mime-type='text/plain'], [data-mime-type*='std'])")
             assert plain.count() == 0, plain.all_inner_texts()
             shown = "\n".join(outputs.all_inner_texts())
             strays = [shown[max(0, m.start() - 60) : m.end() + 20] for m in STRAY.finditer(shown)]
