@@ -352,7 +352,8 @@ class AuditResult:
         )
         shown = self.findings.head(20).reset_index()
         for name in ("current", "proposed"):
-            shown[name] = [_text(v) for v in shown[name]]
+            # "" for missing: to_html's na_rep misses a column of None only, which would read "None".
+            shown[name] = ["" if (text := _text(v)) is None else text for v in shown[name]]
         sample = shown[["row", "id", "rule", "field", "current", "proposed"]].to_html(
             index=False, classes="lk-results", na_rep="", escape=True
         )

@@ -407,6 +407,9 @@ def test_result_shows_itself() -> None:
             f"<code>{rule_id}</code></td><td class='lk-{row['severity']}'>{row['severity']}</td>"
             f"<td>{row['findings']}</td><td>{row['fixes']}</td>" in shown
         )
+    # A missing value shows empty, even where a whole column of the sample is missing (pandas would say "None").
+    unproposed = AuditResult(result.frame, result.findings.assign(proposed=None), result.rules, result.now)
+    assert "<td>None</td>" not in unproposed._repr_html_()
     findings = result.findings.assign(current="<script>x</script>")
     assert "<script>" not in AuditResult(result.frame, findings, result.rules, result.now)._repr_html_()
     assert isinstance(result, AuditResult) and "findings on 5 of 5 records" in repr(result)

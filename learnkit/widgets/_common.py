@@ -63,6 +63,20 @@ table.lk-pending td, table.lk-pending th, table.lk-results td, table.lk-results 
 table.lk-runs th, table.lk-diff td, table.lk-diff th, table.lk-header td, table.lk-header th {
   border: 1px solid var(--jp-border-color2, #ccc); padding: 2px 6px; text-align: left;
 }
+/* Ids (words.id_html): their end; the whole id on hover, selected whole by a click (to copy). */
+.lk-id .lk-id-full { display: none; }
+.lk-id:hover .lk-id-short { display: none; }
+.lk-id:hover .lk-id-full, .lk-id-whole { display: inline; user-select: all; }
+/* In every view (the app and each widget on its own): lists and notes wrap between words, never inside one
+   (a page's own rules may break anywhere), and a disabled button looks disabled in both themes, whatever its
+   style (a primary one kept its blue). */
+:is(.lk-app, .lk-activity-table, .lk-activity-form, .lk-bulk-editor, .lk-history, .lk-findings,
+  .lk-provider-charts, .lk-source) .widget-html-content { overflow-wrap: normal; word-break: normal; }
+:is(.lk-app, .lk-activity-table, .lk-activity-form, .lk-bulk-editor, .lk-history, .lk-findings,
+  .lk-provider-charts, .lk-source) :is(.jupyter-button, .jupyter-button.mod-primary):disabled {
+  background: var(--jp-layout-color3, #ddd); color: var(--jp-ui-font-color3, #999); opacity: 0.6;
+  cursor: not-allowed; box-shadow: none;
+}
 pre.lk-json { background: var(--jp-layout-color2, #f5f5f5); color: var(--jp-content-font-color1, inherit);
   padding: 4px 8px; }
 </style>

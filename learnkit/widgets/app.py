@@ -109,17 +109,6 @@ _APP_CSS = """
 .lk-app-message .lk-message { font-weight: bold; }
 .lk-app-message .lk-message-detail { margin: 0 0 4px 18px; }
 .lk-app-message ul.lk-attention { margin: 2px 0; padding-left: 18px; }
-/* A disabled button looks disabled in both themes, whatever its style (a primary one kept its blue). */
-.lk-app .jupyter-button:disabled, .lk-app .jupyter-button.mod-primary:disabled {
-  background: var(--jp-layout-color3, #ddd); color: var(--jp-ui-font-color3, #999); opacity: 0.6;
-  cursor: not-allowed; box-shadow: none;
-}
-/* Ids: their end; the whole id on hover, selected whole by a click (to copy). */
-.lk-id .lk-id-full { display: none; }
-.lk-id:hover .lk-id-short { display: none; }
-.lk-id:hover .lk-id-full, .lk-id-whole { display: inline; user-select: all; }
-/* Lists and notes wrap between words, never inside one. */
-.lk-app .widget-html-content { overflow-wrap: normal; word-break: normal; }
 .lk-app .lk-empty { color: var(--jp-ui-font-color1, inherit); }
 .lk-guide { border-left: 3px solid var(--jp-brand-color1, #1976d2); padding: 4px 10px; margin: 6px 0;
   background: var(--jp-layout-color1, transparent); color: var(--jp-ui-font-color1, inherit); }
@@ -224,15 +213,17 @@ class WorkbenchApp(widgets.VBox, ProviderPages):  # type: ignore[misc]
         self.history = HistoryPanel(self.bench, runner=self._start, messages=self.message)  # undo in the background
         # Saving many rows runs in the background here: the views' own save buttons would block the page.
         self.table.apply_button.layout.display = "none"
+        self.table.discard_button.layout.display = "none"  # beside the app's Save changes instead
         self.bulk.apply_button.layout.display = "none"
         self.save_buttons = [self._save_button(), self._save_button()]
+        self.discard_buttons = [self._discard_button(), self._discard_button()]
         self.activities_guide = widgets.HTML()
         self.activities_guide.add_class("lk-activities-guide")
         self.activities_body = widgets.VBox(
             [
                 self.provider_warning,
                 self.table,
-                widgets.HBox([self.save_buttons[0]]),
+                widgets.HBox([self.save_buttons[0], self.discard_buttons[0]]),
                 widgets.HTML("<b>Selected activity</b> (click a row of the table)"),
                 self.form,
             ]
@@ -261,7 +252,7 @@ class WorkbenchApp(widgets.VBox, ProviderPages):  # type: ignore[misc]
                     ]
                 ).add_class("lk-provider-page"),
                 widgets.VBox([self.activities_guide, self.activities_body]),
-                widgets.VBox([self.bulk, widgets.HBox([self.save_buttons[1]])]),
+                widgets.VBox([self.bulk, widgets.HBox([self.save_buttons[1], self.discard_buttons[1]])]),
                 self.history,
                 self.audit_slot,
             ],
@@ -391,6 +382,15 @@ class WorkbenchApp(widgets.VBox, ProviderPages):  # type: ignore[misc]
         button.add_class("lk-app-save")
         button.add_class("lk-save")
         button.on_click(guarded(lambda _: self.save(), self.message))
+        return button
+
+    def _discard_button(self) -> widgets.Button:
+        button = widgets.Button(
+            description="Discard pending", icon="trash", disabled=True, layout=_fit(),
+            tooltip="forget the changes not saved yet: the service's values show again",
+        )  # fmt: skip
+        button.add_class("lk-app-discard")
+        button.on_click(guarded(lambda _: self.bench.discard(), self.message))
         return button
 
     def save(self) -> None:
@@ -563,7 +563,7 @@ class WorkbenchApp(widgets.VBox, ProviderPages):  # type: ignore[misc]
         busy = self.running or self.bench.busy
         self.load_button.disabled = busy
         self.list_button.disabled = busy
-        for button in getattr(self, "save_buttons", []):
+        for button in [*getattr(self, "save_buttons", []), *getattr(self, "discard_buttons", [])]:
             button.disabled = busy or not self.bench.pending
 
     def _page_shown(self) -> None:

@@ -218,7 +218,7 @@ class ActivityForm(widgets.VBox):  # type: ignore[misc]
         provider = self.registration_id or ""
         named = self.workbench.provider_name if provider == self.workbench.registration_id else None
         rows = [
-            ("learner", html.escape(str(self._user_text(b.learnerUserId) or ""))),
+            ("learner", self._user_html(b.learnerUserId)),
             ("course", html.escape(str(self._content_text() or ""))),
             ("type", html.escape(short_type(b.odata_type or ""))),
             ("provider", (html.escape(named) + " " if named else "") + (id_html(provider) if provider else "")),
@@ -227,7 +227,7 @@ class ActivityForm(widgets.VBox):  # type: ignore[misc]
         ]
         assigner = getattr(b, "assignerUserId", None)
         if assigner:
-            rows.insert(1, ("assigned by", html.escape(str(self._user_text(assigner) or ""))))
+            rows.insert(1, ("assigned by", self._user_html(assigner)))
         pending = self.workbench.pending.get(str(b.id), {})
         note = (
             f"<div class='lk-note'>This row has pending edits ({html.escape(', '.join(pending))}), shown in the "
@@ -247,11 +247,23 @@ class ActivityForm(widgets.VBox):  # type: ignore[misc]
         return self._user_text(user_id)
 
     def _user_text(self, user_id: str | None) -> str | None:
+        named = self._person(user_id)
+        return f"{named} ({user_id})" if named else user_id
+
+    def _user_html(self, user_id: str | None) -> str:
+        """The header's person: name and mail, then the id shortened like every id (whole on hover)."""
+        if not user_id:
+            return ""
+        named = self._person(user_id)
+        return (html.escape(named) + " " if named else "") + id_html(user_id)
+
+    def _person(self, user_id: str | None) -> str | None:
+        """``Name <mail>`` when the directory names the user, else None."""
         found = self.workbench.user_name(user_id)
         if found is None or not found.displayName:
-            return user_id
+            return None
         mail = found.mail or found.userPrincipalName
-        return f"{found.displayName}" + (f" <{mail}>" if mail else "") + f" ({user_id})"
+        return found.displayName + (f" <{mail}>" if mail else "")
 
     def _content_text(self) -> str | None:
         content = self.before.learningContentId

@@ -30,6 +30,7 @@ from learnkit import GraphClient
 from learnkit.sandbox.seed import REGISTRATION_ID, build_tenant
 from learnkit.sources import ActivityIds
 from learnkit.widgets import ActivityTable, Workbench
+from learnkit.widgets.words import short_id
 from tests.browser.voila import ARTIFACTS, ROOT, launch, serving
 
 pytestmark = pytest.mark.slow
@@ -123,9 +124,10 @@ class Geometry:
     def of(cls, client: GraphClient, registration_id: str, state: Path) -> Geometry:
         # The records the kernel reads: the demo provider's ids, from the keys file it wrote beside sandbox.json.
         source = ActivityIds.from_file(state / "sandbox-keys.csv")
-        grid = ActivityTable(Workbench(client, registration_id=registration_id, source=source)).grid
+        table = ActivityTable(Workbench(client, registration_id=registration_id, source=source))
+        grid = table.grid
         return cls(
-            ids=[str(i) for i in grid.data.index],
+            ids=list(table._page_ids),  # the grid's rows show the ends of these ids
             columns=[str(c) for c in grid.data.columns],
             widths=dict(grid.column_widths),
             base_width=int(grid.base_column_size),
@@ -154,7 +156,7 @@ class App:
         self.table = page.locator(".lk-activity-table")
         self.form = page.locator(".lk-activity-form")
         self.history = page.locator(".lk-history")
-        self.message = self.table.locator(".lk-table-message")
+        self.message = page.locator(".lk-page-message")  # the page's one message, under the table
 
     @classmethod
     def open(cls, browser: Any, url: str, state: Path) -> App:
@@ -247,16 +249,18 @@ def test_grid_edit_save_refusal_undo_and_reload(state: Path, voila: str, browser
         app.form.locator("table.lk-header").get_by_text(aid).wait_for(timeout=STEP_TIMEOUT)
 
         app.type_into(aid, column, str(new))
-        app.message.locator(".lk-ok").get_by_text(f"{column} of {aid} = {new}").wait_for(timeout=STEP_TIMEOUT)
+        # The row by learner, course and the end of its id (the whole id on hover), never the whole GUID.
+        said = re.compile(rf"{column} of .+, {re.escape(short_id(aid))} = {new}: pending, 1 row to save")
+        app.message.locator(".lk-ok").get_by_text(said).wait_for(timeout=STEP_TIMEOUT)
         assert app.contrast(app.message.locator(".lk-ok")) >= 4.5
         pending = app.table.locator("table.lk-pending")
-        pending.get_by_text(aid).wait_for(timeout=STEP_TIMEOUT)
-        cells = [c.strip() for c in pending.locator("tbody tr").first.locator("td").all_inner_texts()]
-        assert cells == [aid, column, str(before), str(new)]
+        pending.get_by_text(short_id(aid)).wait_for(timeout=STEP_TIMEOUT)
+        cells = [c.strip() for c in pending.locator("tr", has_text=short_id(aid)).locator("td").all_inner_texts()]
+        assert cells[0].endswith(short_id(aid)) and cells[1:] == [column, str(before), f"→ {new}"]
         assert reader.get_activity(aid).completionPercentage == before  # pending: nothing sent yet
 
-        app.table.get_by_role("button", name=re.compile(r"PATCH pending \(1 rows\)")).click()
-        app.message.get_by_text(re.compile(r"saved: 1 applied \(journal run ")).wait_for(timeout=STEP_TIMEOUT)
+        app.table.get_by_role("button", name="Save changes (1 row)").click()
+        app.message.get_by_text("Saved: 1 row updated").wait_for(timeout=STEP_TIMEOUT)
         app.table.get_by_text("no pending changes").wait_for(timeout=STEP_TIMEOUT)
         assert reader.get_activity(aid).completionPercentage == new
         app.wait_form_value(str(new))
@@ -266,17 +270,19 @@ def test_grid_edit_save_refusal_undo_and_reload(state: Path, voila: str, browser
         app.type_into(aid, column, "150")
         refusal = app.message.locator(".lk-refused")
         reason = "Input should be less than or equal to 100 (got 150)"
-        refusal.get_by_text(f"refused: {column} of {aid}: {reason}").wait_for(timeout=STEP_TIMEOUT)
+        refused = re.compile(rf"refused: {column} of .+, {re.escape(short_id(aid))}: {re.escape(reason)}")
+        refusal.get_by_text(refused).wait_for(timeout=STEP_TIMEOUT)
+        assert app.page.get_by_text(refused).count() == 1, "one message for the page, not one per view"
         assert app.table.get_by_text("no pending changes").is_visible()
         assert app.shown(aid, column) == str(new)  # the cell holds the saved value again
         assert refusal.is_visible(), "the refusal must stay until the next action"
         assert reader.get_activity(aid).completionPercentage == new
         assert app.contrast(refusal) >= 4.5
-        app.history.locator(".lk-run").first.get_by_text("1 applied").wait_for(timeout=STEP_TIMEOUT)
+        app.history.locator(".lk-run").first.get_by_text("1 row applied").wait_for(timeout=STEP_TIMEOUT)
         app.screenshot("editor-app-light.png")
 
         app.history.locator("button.lk-undo-run").first.click()
-        app.message.get_by_text(re.compile(r"undone: 1 applied \(journal run ")).wait_for(timeout=STEP_TIMEOUT)
+        app.message.get_by_text("Undone: 1 row put back").wait_for(timeout=STEP_TIMEOUT)
         assert reader.get_activity(aid).completionPercentage == before
         app.wait_form_value(str(before))
         assert app.shown(aid, column) == str(before)
@@ -284,8 +290,8 @@ def test_grid_edit_save_refusal_undo_and_reload(state: Path, voila: str, browser
 
         # A reload is a new kernel on the same sandbox file (taken over from the previous kernel).
         app.type_into(aid, column, str(kept))
-        app.table.get_by_role("button", name=re.compile(r"PATCH pending \(1 rows\)")).click()
-        app.message.get_by_text(re.compile(r"saved: 1 applied")).wait_for(timeout=STEP_TIMEOUT)
+        app.table.get_by_role("button", name="Save changes (1 row)").click()
+        app.message.get_by_text("Saved: 1 row updated").wait_for(timeout=STEP_TIMEOUT)
         app.reload()
         app.page.get_by_text(f"Data kept in {state / 'sandbox.db'}").wait_for(timeout=STEP_TIMEOUT)
         reader, _ = app.connect()
@@ -309,7 +315,9 @@ def test_dark_theme_reads_well(state: Path, voila: str, browser: Any) -> None:
         dark = [int(v) for v in re.findall(r"\d+", background)[:3]]
         assert sum(dark) < 3 * 96, f"the dark theme did not apply: body background {background}"
         app.type_into(demo["self_initiated_id"], "completionPercentage", "55")
-        app.table.locator("table.lk-pending").get_by_text(demo["self_initiated_id"]).wait_for(timeout=STEP_TIMEOUT)
+        app.table.locator("table.lk-pending").get_by_text(short_id(demo["self_initiated_id"])).wait_for(
+            timeout=STEP_TIMEOUT
+        )
         assert app.contrast(app.message.locator(".lk-ok")) >= 4.5, "the pending message is hard to read"
         app.type_into(demo["assignment_id"], "completionPercentage", "150")
         refusal = app.message.locator(".lk-refused")

@@ -95,6 +95,18 @@ def pick_second_row(page: Any) -> None:
     page.mouse.click(box["x"] + box["width"] - 60, box["y"] + HEADER + ROW + ROW // 2)
 
 
+def set_in_table(page: Any, column: str, value: str) -> None:
+    """The cell editor under the grid: choose the selected row's ``column``, type ``value``, Set."""
+    table = page.locator(".lk-activity-table")
+    box = table.locator(".widget-text input").last
+    table.locator(".widget-dropdown", has_text="column").locator("select").select_option(column)
+    # The kernel fills the box with the cell's value: type once that has arrived, or the two would mix.
+    shown = page.locator(f".lk-activity-form .lk-field-{column} .lk-input-text input").input_value()
+    page.wait_for_function("([el, v]) => el.value === v", arg=[box.element_handle(), shown], timeout=STEP)
+    box.fill(value)
+    table.locator("button", has_text="Set").click()
+
+
 def connect_and_read(page: Any, url: str) -> None:
     page.goto(url, timeout=120_000)
     page.locator(".lk-app").wait_for(state="visible", timeout=120_000)
@@ -157,14 +169,12 @@ def test_ten_analyst_tasks_each_end_in_one_clear_message(app_url: tuple[str, Pat
         # 5. A table edit shows in the form for that row (one state), then is discarded.
         page.locator(".lk-activity-form .lk-field-completionPercentage .lk-input-text input").wait_for()
         form_value = form.locator(".lk-field-completionPercentage .lk-input-text input")
-        table.locator(".widget-dropdown", has_text="column").locator("select").select_option("completionPercentage")
-        table.locator(".widget-text input").last.fill("25")
-        table.locator("button", has_text="Set").click()
+        set_in_table(page, "completionPercentage", "25")
         said(page, "pending, 1 row to save")
         assert form_value.input_value() == "25" and "This row has pending edits" in form.inner_text()
         assert "Save changes (1 row)" in page.locator("button.lk-app-save").first.inner_text()
         shoot(page, "06-table-edit-in-the-form")
-        page.locator("button", has_text="Discard pending").first.click()
+        page.locator("button.lk-app-discard").first.click()  # beside Save changes
         said(page, "discarded the pending edits of 1 row")
 
         # 6. Bulk-complete a course for a team: the learners of one course, completed in one save.
@@ -230,9 +240,7 @@ def test_ten_analyst_tasks_each_end_in_one_clear_message(app_url: tuple[str, Pat
         page.locator("button.lk-load").click()
         said(page, "activities of Contoso Academy")
         pick_first_row(page)
-        table.locator(".widget-dropdown", has_text="column").locator("select").select_option("completionPercentage")
-        table.locator(".widget-text input").last.fill("12")
-        table.locator("button", has_text="Set").click()
+        set_in_table(page, "completionPercentage", "12")
         said(page, "pending, 1 row to save")
         connect_and_read(page, url)  # a new page: a new kernel
         said(page, "1 unsaved edit from your last session put back")

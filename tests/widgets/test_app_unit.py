@@ -479,6 +479,27 @@ def test_one_state_the_form_shows_a_table_edit_and_another_row_clears_the_messag
     assert app.message.value == ""  # the message was about the other row
 
 
+def test_discard_pending_sits_beside_save_and_drops_the_edits(app: WorkbenchApp, sb: Any) -> None:
+    loaded(app, sb.demo["registration_id"])
+    aid = sb.demo["assignment_id"]
+    for save, discard in zip(app.save_buttons, app.discard_buttons, strict=True):
+        assert discard.disabled and any(save in box.children and discard in box.children for box in boxes(app))
+    assert app.table.discard_button.layout.display == "none"  # one Discard, where Save changes is
+    before = app.bench.frame.at[app.bench.position(aid), "completionPercentage"]
+    app.table.set_cell(aid, "completionPercentage", "25")
+    assert not any(b.disabled for b in app.discard_buttons)
+    app.discard_buttons[0].click()
+    assert app.bench.pending == {} and "discarded the pending edits of 1 row" in app.message.value
+    assert app.bench.edited_frame().at[app.bench.position(aid), "completionPercentage"] == before
+    assert all(b.disabled for b in [*app.save_buttons, *app.discard_buttons])
+
+
+def boxes(widget: Any) -> list[Any]:
+    """Every container under ``widget``, itself included."""
+    children = list(getattr(widget, "children", ()))
+    return [widget, *(box for child in children for box in boxes(child))] if children else []
+
+
 def test_pending_edits_survive_a_restart_of_the_app(sb: Any, tmp_path: Path) -> None:
     contract(sb, "metadata")
     drafts, journal = tmp_path / "drafts.json", Journal(tmp_path / "journal.sqlite")

@@ -14,6 +14,7 @@ from learnkit.client import PermissionWarning
 from learnkit.journal import Journal
 from learnkit.widgets import ActivityForm, ActivityTable, Workbench
 from learnkit.widgets.charts import ProviderCharts
+from learnkit.widgets.words import id_html
 from tests.widgets.conftest import demo_source
 
 
@@ -74,6 +75,8 @@ def test_the_form_header_shows_the_learners_name_and_mail_and_the_assigner(
     learner = sb.demo["learner_id"]
     assert form.user_text() == f"Adele Vance <adele.vance@contoso.example> ({learner})"
     assert "Adele Vance &lt;adele.vance@contoso.example&gt;" in form.header.value
+    # The learner's id shortened like every id, the whole of it on hover: never in brackets after the name.
+    assert f"({learner})" not in form.header.value and id_html(learner) in form.header.value
     assert "assigned by" in form.header.value and "Megan Bowen" in form.header.value
     # A form on its own client (no table) looks the names up too.
     alone = ActivityForm(client, sb.demo["self_initiated_id"])
