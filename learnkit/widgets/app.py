@@ -71,8 +71,7 @@ from learnkit.widgets.form import ActivityForm
 from learnkit.widgets.history import HistoryPanel
 from learnkit.widgets.source_choice import KINDS, SourceChoice
 from learnkit.widgets.table import ActivityTable, save_label, show_progress
-from learnkit.widgets.words import BULK as BULK_SOURCE
-from learnkit.widgets.words import TABLE, plural
+from learnkit.widgets.words import BULK as BULK_SOURCE, TABLE, plural
 from learnkit.widgets.workbench import Workbench
 
 __all__ = ["PAGES", "WorkbenchApp"]
