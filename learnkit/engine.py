@@ -14,7 +14,6 @@ from learnkit._extras import require
 
 require("bulk", __name__)  # before the imports: a missing extra is named, not a bare ModuleNotFoundError
 
-import copy
 import functools
 import heapq
 import html
@@ -37,7 +36,7 @@ from learnkit.errors import (
     RetryableError,
     error_from_response,
 )
-from learnkit.journal import Journal
+from learnkit.journal import Answer, Journal, Outcome, Sending
 from learnkit.models import UPDATE_MODELS
 from learnkit.pacing import BATCH_SIZE, AdaptiveLimit
 from learnkit.plans import PatchPlan, decide
@@ -247,10 +246,18 @@ def _activities_path(registration_id: str) -> str:
     return paths.provider_activities(registration_id)  # the same for every row of a provider: quoted once
 
 
+@functools.lru_cache(maxsize=64)
+def _select(expected: tuple[str, ...]) -> str:
+    """What a conflict check reads of a record (``$select``): less for the service to write and this client to parse."""
+    return ",".join(["id", *_UPDATABLE, *sorted(set(expected) - {"id", *_UPDATABLE})])
+
+
 def _subrequest(row: Row) -> dict[str, Any]:
     plan = row.plan
     if row.stage == "check":
-        return {"id": str(row.index), "method": "GET", "url": paths.activity(plan.activity_id)}
+        # Graph documents $select on a read by id (learningcourseactivity-get): the decisions need no more.
+        url = f"{paths.activity(plan.activity_id)}?$select={_select(tuple(plan.expect))}"
+        return {"id": str(row.index), "method": "GET", "url": url}
     return {
         "id": str(row.index),
         "method": "PATCH",
@@ -282,8 +289,7 @@ class Engine:
     ) -> None:
         # A copy sharing the session (one pool) whose own retries are off: each sub-request is
         # retried here, on its own, and the limits must see every throttled answer.
-        self.sender = copy.copy(client)
-        self.sender.retry = RetryPolicy(max_attempts=1)
+        self.sender = client.with_options(retry=RetryPolicy(max_attempts=1))
         self.rows = rows
         # Whether a provider's list may be read (Graph documents reads by id; the list is metadata-only and
         # read only where a probe showed it served): asked only for a provider with a page's worth of rows.
@@ -303,8 +309,8 @@ class Engine:
         self._sends: list[tuple[float, int, Row]] = []
         self._checks: list[tuple[float, int, Row]] = []
         self._listings: list[tuple[float, int, _Page]] = []
-        self._outcomes: list[tuple[int, PatchPlan, str, int | None, str, int, bool, Any, Any]] = []
-        self._failures: list[tuple[int, str, int | None, str, float | None]] = []
+        self._outcomes: list[Outcome] = []
+        self._failures: list[Answer] = []
         self._pool: ThreadPoolExecutor | None = None
         self._inflight: dict[Future[Any], _Batch | _Page] = {}
         self._pages = 0  # of those in flight
@@ -338,8 +344,7 @@ class Engine:
             by_provider.setdefault(row.plan.registration_id, {})[row.plan.activity_id] = row
         for registration_id, waiting in by_provider.items():
             if len(waiting) >= _LIST_AT_LEAST and self._may_list(registration_id):
-                expected = sorted({name for row in waiting.values() for name in row.plan.expect})
-                select = ",".join(["id", *_UPDATABLE, *expected])
+                select = _select(tuple({name for row in waiting.values() for name in row.plan.expect}))
                 # Each row is a record of the list, so the list has at least this many pages: those are
                 # read with the first (which says how many there are), not after it. When there are
                 # more than one, a one-record probe asks how many there are: its answer comes back a
@@ -551,13 +556,11 @@ class Engine:
         # last write go in the same transaction (a killed run re-reads those rows on resume).
         if not rows or self.journal is None or self.run_id is None:
             return
-        self._flush([(r.index, r.plan, r.before, r.body) for r in rows])
+        self._flush([Sending(r.index, r.plan, r.before, r.body) for r in rows])
         for row in rows:
             row.marked = True
 
-    def _journal_outcomes(
-        self, finals: Sequence[Row], failures: Sequence[tuple[int, str, int | None, str, float | None]]
-    ) -> None:
+    def _journal_outcomes(self, finals: Sequence[Row], failures: Sequence[Answer]) -> None:
         if self.journal is None or self.run_id is None:
             return
         self._outcomes.extend(_outcome(r) for r in finals)
@@ -565,7 +568,7 @@ class Engine:
         if len(self._outcomes) >= _FLUSH_ROWS:
             self._flush([])
 
-    def _flush(self, sending: Sequence[tuple[int, PatchPlan, Any, Any]]) -> None:
+    def _flush(self, sending: Sequence[Sending]) -> None:
         if self.journal is None or self.run_id is None:
             return
         outcomes, failures = self._outcomes, self._failures
@@ -605,12 +608,12 @@ class Engine:
             batch.epoch, size=len(outcomes), throttled=throttled, now=now, wait=min(waits) if waits else None
         )
         finals: list[Row] = []
-        failures: list[tuple[int, str, int | None, str, float | None]] = []
+        failures: list[Answer] = []
         for row, status, body, error in outcomes:
             method = "PATCH" if row.stage == "send" else "GET"
             if status is None or error is not None:
                 detail = "connection lost" if error is None else str(error)[:300]
-                failures.append((row.index, method, status, detail, error.retry_after if error else None))
+                failures.append(Answer(row.index, method, status, detail, error.retry_after if error else None))
                 self._failed_try(row, error, now, finals)
             elif row.stage == "check":
                 self._checked(row, body if isinstance(body, Mapping) else {}, now, finals)
@@ -672,8 +675,10 @@ class Engine:
             self._final(row, decision.action, None, decision.message, finals)
 
 
-def _outcome(row: Row) -> tuple[int, PatchPlan, str, int | None, str, int, bool, Any, Any]:
-    return (row.index, row.plan, row.state, row.code, row.message, row.sends, row.retryable, row.before, row.body)
+def _outcome(row: Row) -> Outcome:
+    return Outcome(
+        row.index, row.plan, row.state, row.code, row.message, row.sends, row.retryable, row.before, row.body
+    )
 
 
 def collect_results(

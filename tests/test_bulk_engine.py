@@ -194,10 +194,10 @@ def test_flipped_bytes_in_a_journal_stop_resume_before_anything_is_sent(
     book._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     book.close()
     data = path.read_bytes()
-    value = f'{{"p":{plans[0].changes["completionPercentage"]}}}'.encode()  # as the journal writes it
+    value = f'{{"completionPercentage":{plans[0].changes["completionPercentage"]}}}'.encode()  # as the journal writes it
     spot = data.find(value)
     assert spot > 0
-    forged = f'{{"p":{(plans[0].changes["completionPercentage"] + 1) % 100}}}'.encode()
+    forged = f'{{"completionPercentage":{(plans[0].changes["completionPercentage"] + 1) % 100}}}'.encode()
     path.write_bytes(data[:spot] + forged.ljust(len(value)) + data[spot + len(value) :])
     with pytest.raises(JournalError, match="checksum"):
         resume(client, run, journal=path, progress=False)
