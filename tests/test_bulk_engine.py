@@ -194,7 +194,8 @@ def test_flipped_bytes_in_a_journal_stop_resume_before_anything_is_sent(
     book._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     book.close()
     data = path.read_bytes()
-    value = f'{{"completionPercentage":{plans[0].changes["completionPercentage"]}}}'.encode()  # as the journal writes it
+    # as the journal writes it
+    value = f'{{"completionPercentage":{plans[0].changes["completionPercentage"]}}}'.encode()
     spot = data.find(value)
     assert spot > 0
     forged = f'{{"completionPercentage":{(plans[0].changes["completionPercentage"] + 1) % 100}}}'.encode()
