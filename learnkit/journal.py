@@ -347,7 +347,8 @@ class Journal:
             statics.append(static)
             texts.append(changes)
             crc = codec.crc(static, state, None, None)
-            lines.append((i, p.row, p.activity_id, where, kind_at, changes, extra_text, state, message or None, crc))
+            message = codec.pack_message(message, state, changes)
+            lines.append((i, p.row, p.activity_id, where, kind_at, changes, extra_text, state, message, crc))
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
@@ -573,7 +574,10 @@ class Journal:
             else:
                 extra = codec.extra_text(plan)
                 crc = self._row_crc(seq, idx, plan, providers, state, *packed)
-            rows.append((state, code, message or None, sends, int(retryable), *packed, extra, crc, seq, idx))
+            texts = self._changes.get(seq)
+            changes = texts[idx] if texts is not None and idx < len(texts) else codec.props(plan.changes) or "{}"
+            message = codec.pack_message(message, state, changes)
+            rows.append((state, code, message, sends, int(retryable), *packed, extra, crc, seq, idx))
         return [
             (
                 "UPDATE plans SET state = ?, code = ?, message = ?, attempts = ?, retryable = ?, before = ?,"
@@ -638,7 +642,8 @@ class Journal:
                 raise JournalError(
                     f"run {run_id}, row {row} of the journal {self.path} cannot be read: {exc}"
                 ) from None
-            out.append(JournalRow(idx, plan, state, full_before, full_body, code, message or "", sends, bool(retry)))
+            message = codec.unpack_message(message, state, changes)
+            out.append(JournalRow(idx, plan, state, full_before, full_body, code, message, sends, bool(retry)))
         return out
 
     def frame(self, run_id: str) -> pd.DataFrame:

@@ -4,7 +4,8 @@
 A row keeps its changes, the values its PATCH replaced (``before``, only where they differ from
 ``body``: ``status`` is in every body and rarely changes) and its body as JSON objects with Graph's
 property names, without ``@odata.type`` (the row has the kind); ``extra`` keeps the plan's
-``etag``, ``expect`` and ``base`` until the row is settled; ``message`` is the outcome in words.
+``etag``, ``expect`` and ``base`` until the row is settled; ``message`` is the outcome in words, NULL where
+the state says it (``applied``; ``unchanged``: as exported when its changes are ``{}``, else already held).
 ``crc`` covers the row, so a damaged file is refused rather than resumed.
 
 Journals of format 2 stored one-letter property names, ``~N`` codes for the usual messages and
@@ -138,6 +139,26 @@ def unpack_values(kind: str, before: str | None, body: str | None) -> tuple[Any,
     return {"@odata.type": kind, **sent, **kept}, full_body
 
 
+def implied_message(state: str, changes: str) -> str:
+    """The message a row's state and stored changes already say: not stored again (one in each row otherwise).
+
+    >>> implied_message("unchanged", "{}")
+    'no cell differs from the values it was read with: not read, not sent'
+    """
+    if state == "unchanged":
+        return AS_EXPORTED if changes == "{}" else UNCHANGED
+    return "applied" if state == "applied" else ""
+
+
+def pack_message(message: str | None, state: str, changes: str) -> str | None:
+    """``message`` as stored: NULL where the state and changes imply it, else in full."""
+    return None if not message or message == implied_message(state, changes) else message
+
+
+def unpack_message(text: str | None, state: str, changes: str) -> str:
+    return text if text is not None else implied_message(state, changes)
+
+
 def _text(parts: Sequence[Any]) -> bytes:
     return "\x1f".join(["" if p is None else str(p) for p in parts]).encode()
 
@@ -201,6 +222,7 @@ def upgrade_format_2(db: sqlite3.Connection) -> int:
         if message and len(message) == 2 and message[0] == "~" and message[1].isdigit():
             message = _FORMAT2_MESSAGES[int(message[1])] if int(message[1]) < len(_FORMAT2_MESSAGES) else message
         new = crc(static_crc(idx, row, activity_id, where, kind_at, changes or "{}", extra), state, before, body)
+        message = pack_message(message, state, changes or "{}")
         lines.append((changes or "{}", extra, before, body, message, new if was == old else old, run, idx))
     db.executemany(
         "UPDATE plans SET changes = ?, extra = ?, before = ?, body = ?, message = ?, crc = ? WHERE run = ? AND idx = ?",

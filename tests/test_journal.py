@@ -240,12 +240,13 @@ def test_a_format_2_journal_is_upgraded_in_place_to_plain_names(tmp_path: Path) 
     with sqlite3.connect(path) as db:  # what a person reads in sqlite3
         assert db.execute("PRAGMA user_version").fetchone() == (3,)
         stored = db.execute("SELECT changes, extra, before, body, message FROM plans ORDER BY idx").fetchall()
+    # The message a state says already ("applied") is not stored again.
     assert stored[0] == (
         '{"completionPercentage":40}',
         None,
         '{"completionPercentage":10}',
         '{"status":"inProgress","completionPercentage":40}',
-        "applied",
+        None,
     )
     assert stored[2][1] == '{"etag":"etag3","expect":{"learnerUserId":"v"},"base":{"completionPercentage":1}}'
 
@@ -263,3 +264,23 @@ def test_a_damaged_row_of_a_format_2_journal_stays_refused_after_the_upgrade(tmp
             book.rows(run)
     finally:
         book.close()
+
+
+def test_every_message_reads_back_as_written_whether_its_state_implies_it_or_not(book: Journal) -> None:
+    from learnkit.plans import AS_EXPORTED, UNCHANGED
+
+    plans = [PatchPlan(i + 2, "prov", f"u:{i}", SELF_INITIATED_TYPE, {"completionPercentage": i}) for i in range(5)]
+    plans.append(PatchPlan(9, "prov", "u:9", SELF_INITIATED_TYPE, {}))
+    run = book.start("apply", plans, outcomes={5: ("unchanged", AS_EXPORTED)})
+    said = [
+        ("applied", "applied"),
+        ("applied", "the service held the values this run sent"),
+        ("unchanged", UNCHANGED),
+        ("unchanged", AS_EXPORTED),  # a row with changes whose message is another state's: kept in full
+        ("conflict", "completionPercentage: was 1, now 2"),
+    ]
+    book.write(
+        run,
+        outcomes=[(i, plans[i], state, None, message, 0, False, None, None) for i, (state, message) in enumerate(said)],
+    )
+    assert [(r.state, r.message) for r in book.rows(run)] == [*said, ("unchanged", AS_EXPORTED)]
