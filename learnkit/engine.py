@@ -16,7 +16,6 @@ require("bulk", __name__)  # before the imports: a missing extra is named, not a
 
 import functools
 import heapq
-import html
 import itertools
 import queue
 import time
@@ -25,10 +24,10 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-import pandas as pd
 from tqdm.auto import tqdm
 
 from learnkit import paths, sources
+from learnkit.bulk_result import RESULT_COLUMNS, BulkResult, collect_results, summarize
 from learnkit.errors import (
     GraphError,
     LearnkitError,
@@ -56,8 +55,6 @@ __all__ = [
     "summarize",
 ]
 
-#: The columns of the per-row result frame (its index is the plan's row).
-RESULT_COLUMNS = ("id", "status", "code", "message", "attempts", "patch", "before")
 #: The statuses a row can end in; in a dry run, a row that would be sent ends in ``dry-run``.
 FINAL = frozenset({"applied", "unchanged", "conflict", "failed", "dry-run"})
 #: Requests in flight at most (batches and pages alike). Measured on the sandbox at 50 ms latency
@@ -79,91 +76,6 @@ _FLUSH_ROWS = 500
 _UPDATABLE = tuple(sorted({name for model in UPDATE_MODELS.values() for name in model.UPDATABLE}))
 
 Progress = bool | Callable[[int, int], object]
-
-
-# --- results ---------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class BulkResult:
-    """What a bulk run did: one row per plan (``frame``), the journal run, and counts.
-
-    ``frame`` is indexed by the plan's row, with ``RESULT_COLUMNS``: ``status`` is
-    ``applied``, ``unchanged``, ``conflict``, ``failed`` (or ``dry-run``), ``patch`` the
-    body sent (or that would be), ``before`` the values it replaced (or would replace).
-    ``stats`` counts the requests spent: ``requests`` as Graph counts them (each
-    sub-request, each page), ``round_trips`` (HTTP requests), ``throttled``.
-
-    >>> r = BulkResult(pd.DataFrame({"status": ["applied", "conflict"]}), None, False)
-    >>> r.summary(), r.ok
-    ({'applied': 1, 'conflict': 1}, False)
-    """
-
-    frame: pd.DataFrame
-    journal_id: str | None
-    dry_run: bool
-    stats: Mapping[str, int] = field(default_factory=dict)
-
-    def summary(self) -> dict[str, int]:
-        """How many rows ended in each status, e.g. ``{'applied': 3, 'unchanged': 1}``."""
-        counts = self.frame["status"].value_counts()
-        return {str(k): int(v) for k, v in sorted(counts.items(), key=lambda kv: str(kv[0]))}
-
-    @property
-    def ok(self) -> bool:
-        """True when no row failed or conflicted."""
-        return not bool(self.frame["status"].isin(["failed", "conflict"]).any())
-
-    def __len__(self) -> int:
-        return len(self.frame)
-
-    def changes(self) -> pd.DataFrame:
-        """One line per property sent (or that would be): row, id, field, before, after.
-
-        Example: ``print(apply_csv(client, "edits.csv", dry_run=True).changes().to_string())``
-        """
-        lines: list[tuple[Any, Any, str, Any, Any]] = []
-        for row, entry in self.frame.iterrows():
-            patch, before = entry.get("patch"), entry.get("before")
-            if not isinstance(patch, Mapping):
-                continue
-            old = before if isinstance(before, Mapping) else {}
-            for name, value in patch.items():
-                if name == "@odata.type" or (name == "status" and old.get(name, value) == value):
-                    continue
-                lines.append((row, entry["id"], name, old.get(name), value))
-        frame: pd.DataFrame = pd.DataFrame(lines, columns=["row", "id", "field", "before", "after"])
-        return frame
-
-    def __repr__(self) -> str:
-        counts = ", ".join(f"{k} {v}" for k, v in self.summary().items()) or "no rows"
-        kind = "dry run" if self.dry_run else f"journal {self.journal_id}"
-        return f"BulkResult({len(self.frame)} rows: {counts}; {kind})"
-
-    def _repr_html_(self) -> str:
-        # JupyterLab's theme variables (with neutral fallbacks), so it reads in light and dark themes.
-        counts = ", ".join(f"{html.escape(k)} <b>{v}</b>" for k, v in self.summary().items()) or "no rows"
-        kind = (
-            "dry run: nothing sent" if self.dry_run else f"journal run <code>{html.escape(str(self.journal_id))}</code>"
-        )
-        shown = self.frame.head(20)[["id", "status", "code", "message", "attempts"]]
-        table = shown.to_html(na_rep="", border=0, escape=True)
-        more = f"<p>... and {len(self.frame) - 20} more rows in <code>.frame</code></p>" if len(self.frame) > 20 else ""
-        return (
-            "<div style='color:var(--jp-content-font-color1, inherit)'>"
-            f"<p>{len(self.frame)} rows: {counts}; {kind}</p>{table}{more}</div>"
-        )
-
-
-def summarize(results: BulkResult | pd.DataFrame) -> dict[str, int]:
-    """How many rows ended in each status (``BulkResult.summary``; a result frame works too).
-
-    >>> summarize(pd.DataFrame({"status": ["applied", "applied", "conflict"]}))
-    {'applied': 2, 'conflict': 1}
-    """
-    frame = results.frame if isinstance(results, BulkResult) else results
-    counts = frame["status"].value_counts()
-    return {str(k): int(v) for k, v in sorted(counts.items(), key=lambda kv: str(kv[0]))}
 
 
 class _Progress:
@@ -314,6 +226,7 @@ class Engine:
         self._pool: ThreadPoolExecutor | None = None
         self._inflight: dict[Future[Any], _Batch | _Page] = {}
         self._pages = 0  # of those in flight
+        self._decided: list[Row] = []  # rows decided to send since the last "sending" mark
         # Each finished request lands here (a done-callback): cheaper than wait() over every future in flight.
         self._finished: queue.SimpleQueue[Future[Any]] = queue.SimpleQueue()
 
@@ -405,6 +318,11 @@ class Engine:
                         self._after_page(job, future)
                     else:
                         self._after(job, future)
+                # The PATCHes decided from every answer just taken in are marked in one transaction, before
+                # the first of them goes out: answers that arrive together (they do, the slots fill and
+                # drain together) cost one commit, not one per batch sent, between each other's PATCHes.
+                self._mark(self._decided)
+                self._decided = []
                 if not self._inflight and self._outcomes:
                     self._flush([])  # idle (waiting on a pace or a retry): nothing to share a write with
         finally:
@@ -508,15 +426,12 @@ class Engine:
         items = body["value"]
         finals: list[Row] = []
         waiting = listing.waiting
-        sends: list[Row] = []
+        sends = self._decided
         for item in items:
             # dict: what JSON gives (isinstance against Mapping costs more than the rest, a thousand times a page)
             row = waiting.pop(str(item.get("id")), None) if isinstance(item, dict) else None
             if row is not None:
                 self._checked(row, item, now, finals, sends)
-        # A page's PATCHes are marked in the journal at once, before the first of them goes out: one
-        # transaction per page rather than one per batch.
-        self._mark(sends)
         self._journal_outcomes(finals, [])
         self.bar.update(len(finals))
         next_path = body.get("@odata.nextLink")
@@ -616,7 +531,7 @@ class Engine:
                 failures.append(Answer(row.index, method, status, detail, error.retry_after if error else None))
                 self._failed_try(row, error, now, finals)
             elif row.stage == "check":
-                self._checked(row, body if isinstance(body, Mapping) else {}, now, finals)
+                self._checked(row, body if isinstance(body, Mapping) else {}, now, finals, self._decided)
             else:
                 row.sends += 1
                 self._final(row, "applied", status, "applied", finals)
@@ -652,9 +567,7 @@ class Engine:
                 row.stage, row.tries = "check", 0
         self._push(row, now + delay)
 
-    def _checked(
-        self, row: Row, current: Mapping[str, Any], now: float, finals: list[Row], sends: list[Row] | None = None
-    ) -> None:
+    def _checked(self, row: Row, current: Mapping[str, Any], now: float, finals: list[Row], sends: list[Row]) -> None:
         prior = (row.before, row.body) if row.prior and row.before is not None and row.body is not None else None
         decision = decide(row.plan, current, prior=prior, force=self.force, wanted=row.wanted, wire=row.wire)
         if decision.action == "send":
@@ -664,8 +577,7 @@ class Engine:
                 return
             row.stage, row.tries = "send", 0
             self._push(row, now)
-            if sends is not None:
-                sends.append(row)
+            sends.append(row)  # marked in the journal with the others decided from the same answers
         elif decision.action == "applied":
             row.body, row.before = decision.body, decision.before
             self._final(row, "applied", 200, decision.message, finals)
@@ -679,27 +591,3 @@ def _outcome(row: Row) -> Outcome:
     return Outcome(
         row.index, row.plan, row.state, row.code, row.message, row.sends, row.retryable, row.before, row.body
     )
-
-
-def collect_results(
-    rows: Sequence[Row], *, journal_id: str | None, dry_run: bool, stats: Mapping[str, int]
-) -> BulkResult:
-    shown = ("applied", "dry-run")
-    frame: pd.DataFrame = pd.DataFrame(
-        {
-            "id": [r.plan.activity_id for r in rows],
-            "status": [r.state for r in rows],
-            "code": pd.array([r.code for r in rows], dtype="Int64"),
-            "message": [r.message for r in rows],
-            "attempts": [r.sends for r in rows],
-            "patch": [r.body if r.state in shown else None for r in rows],
-            "before": [
-                {k: v for k, v in r.before.items() if k != "@odata.type"}
-                if r.state in shown and r.before is not None
-                else None
-                for r in rows
-            ],
-        },
-        index=pd.Index([r.plan.row for r in rows], name="row"),
-    )
-    return BulkResult(frame, journal_id, dry_run, dict(stats))

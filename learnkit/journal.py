@@ -576,8 +576,8 @@ class Journal:
                 crc = self._row_crc(seq, idx, plan, providers, state, *packed)
             texts = self._changes.get(seq)
             changes = texts[idx] if texts is not None and idx < len(texts) else codec.props(plan.changes) or "{}"
-            message = codec.pack_message(message, state, changes)
-            rows.append((state, code, message, sends, int(retryable), *packed, extra, crc, seq, idx))
+            stored = codec.pack_message(message, state, changes)
+            rows.append((state, code, stored, sends, int(retryable), *packed, extra, crc, seq, idx))
         return [
             (
                 "UPDATE plans SET state = ?, code = ?, message = ?, attempts = ?, retryable = ?, before = ?,"
