@@ -5,6 +5,10 @@ Example: ``apply(client, plans).summary()`` is ``{'applied': 3, 'unchanged': 1}`
 
 from __future__ import annotations
 
+from learnkit._extras import require
+
+require("bulk", __name__)  # before the imports: a missing extra is named, not a bare ModuleNotFoundError
+
 import html
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field

@@ -8,6 +8,10 @@ Example: ``Journal().runs().last_in_effect()``
 
 from __future__ import annotations
 
+from learnkit._extras import require
+
+require("bulk", __name__)  # before the imports: a missing extra is named, not a bare ModuleNotFoundError
+
 import html
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
