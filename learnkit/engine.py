@@ -240,7 +240,11 @@ class Engine:
 
     def _take(self, now: float) -> list[Row]:
         taken: list[Row] = []
-        for ready in (self._sends, self._checks):
+        # PATCHes go first (a record is written soon after the read that checked it), until the reads left
+        # fit in one round of the slots: then those go first, so their PATCHes leave with the others in the
+        # last round instead of needing a round of their own (one round trip less: 25 for 2,000 rows at 8).
+        last_reads = len(self._checks) <= BATCH_SIZE * max(1, int(self.limits.limit))
+        for ready in (self._checks, self._sends) if last_reads else (self._sends, self._checks):
             while ready and ready[0][0] <= now and len(taken) < BATCH_SIZE:
                 taken.append(heapq.heappop(ready)[2])
         return taken
