@@ -67,7 +67,8 @@ FORMAT = 3
 # One row per plan, keyed by (run, idx) without a rowid: a plan's row in this table is the
 # whole of what the journal keeps for it (about 200 to 300 bytes). Providers and types are
 # stored once per run and referred to by position; ``before`` holds only what differs from
-# ``body``; ``crc`` covers the row, so a damaged file is refused rather than resumed.
+# ``body``; ``crc`` covers the row, so a damaged file is refused rather than resumed. How the values
+# are written (JSON under Graph's property names, readable in sqlite3): ``learnkit.journal_rows``.
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
     seq INTEGER PRIMARY KEY,
@@ -537,8 +538,8 @@ class Journal:
         outcomes: Sequence[Outcome],
         answers: Sequence[Answer] = (),
     ) -> None:
-        """After a batch: final rows ``(idx, plan, state, code, message, attempts, retryable, before, body)``,
-        and a line ``(idx, method, status, error, retry_after)`` for each sub-request that did not succeed."""
+        """After a batch: the final rows (``Outcome``), and an ``Answer`` for each sub-request that did not
+        succeed (its line in the ``attempts`` table)."""
         self.write(run_id, outcomes=outcomes, answers=answers)
 
     def _record_statements(
