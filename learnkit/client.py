@@ -18,6 +18,7 @@ Example::
 
 from __future__ import annotations
 
+import copy
 import json as json_module
 import logging
 import os
@@ -155,6 +156,12 @@ class GraphClient:
     @delegated.setter
     def delegated(self, value: TokenCredential | None) -> None:
         self.credentials.delegated = value
+
+    def with_options(self, *, retry: RetryPolicy | None = None, timeout: Timeout | None = None) -> GraphClient:
+        """A copy with another retry policy or timeout, sharing session and credentials: ``with_options(retry=...)``."""
+        other = copy.copy(self)  # this client stays as it was (openai-python's with_options)
+        other.retry, other.timeout = retry or self.retry, timeout or self.timeout
+        return other
 
     # --- construction ------------------------------------------------------
 

@@ -24,7 +24,6 @@ from learnkit._extras import require
 
 require("bulk", __name__)  # before the imports: a missing extra is named, not a bare ModuleNotFoundError
 
-import html
 import json
 import os
 import secrets
@@ -32,32 +31,44 @@ import socket
 import sqlite3
 import threading
 import warnings
-import zlib
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, overload
+from typing import Any
 
 import pandas as pd
 import platformdirs
 
+from learnkit import journal_rows as codec
 from learnkit.errors import JournalError
+from learnkit.journal_history import RunHistory, RunInfo, RunSummary
+from learnkit.journal_rows import Answer, JournalRow, Outcome, Sending
 from learnkit.leases import process_alive
-from learnkit.models import UPDATE_MODELS
-from learnkit.plans import AS_EXPORTED, UNCHANGED, PatchPlan, changes_key, compact_json
+from learnkit.plans import PatchPlan, changes_key
 from learnkit.service import Service
 
-__all__ = ["Journal", "JournalError", "JournalRow", "RunHistory", "RunInfo", "RunSummary", "default_journal_path"]
+__all__ = [
+    "Answer",
+    "Journal",
+    "JournalError",
+    "JournalRow",
+    "Outcome",
+    "RunHistory",
+    "RunInfo",
+    "RunSummary",
+    "Sending",
+    "default_journal_path",
+]
 
 #: ``PRAGMA application_id`` of a learnkit journal ("LKJ1"), and ``user_version``: the format of its tables.
 APPLICATION_ID = 0x4C4B4A31
-FORMAT = 2
+FORMAT = 3
 
 # One row per plan, keyed by (run, idx) without a rowid: a plan's row in this table is the
 # whole of what the journal keeps for it (about 200 to 300 bytes). Providers and types are
 # stored once per run and referred to by position; ``before`` holds only what differs from
-# ``body``; ``crc`` covers the row, so a damaged file is refused rather than resumed.
+# ``body``; ``crc`` covers the row, so a damaged file is refused rather than resumed. How the values
+# are written (JSON under Graph's property names, readable in sqlite3): ``learnkit.journal_rows``.
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
     seq INTEGER PRIMARY KEY,
@@ -109,28 +120,12 @@ CREATE TABLE IF NOT EXISTS attempts (
 
 _FINAL = ("applied", "unchanged", "conflict", "failed")
 _SETTLED = ("applied", "unchanged", "conflict")
-_KINDS = tuple(UPDATE_MODELS)
+_KINDS = codec.KINDS
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
 class _OlderFormat(Exception):
     """The file is a journal of an older learnkit (format 1)."""
-
-
-# Messages most rows end with, stored as a short code.
-_STOCK = ("applied", UNCHANGED, AS_EXPORTED)
-
-
-def _pack_message(message: str | None) -> str | None:
-    if not message:
-        return None
-    return f"~{_STOCK.index(message)}" if message in _STOCK else message
-
-
-def _unpack_message(text: str | None) -> str:
-    if text and len(text) == 2 and text[0] == "~" and text[1].isdigit() and int(text[1]) < len(_STOCK):
-        return _STOCK[int(text[1])]
-    return text or ""
 
 
 def default_journal_path() -> Path:
@@ -147,299 +142,6 @@ def default_journal_path() -> Path:
 
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
-
-
-def _dump(value: Any) -> str | None:
-    return None if value is None else compact_json(value)
-
-
-def _load(text: str | None) -> Any:
-    return None if text is None else json.loads(text)
-
-
-@dataclass(frozen=True)
-class RunInfo:
-    """One run: its id, kind (``apply``/``undo``), the run it undoes, state, where it ran (this machine's
-    ``host`` and ``pid``) and what it wrote to (``service``, ``providers``)."""
-
-    id: str
-    kind: str
-    parent: str | None
-    graph_url: str | None
-    source: str | None
-    force: bool
-    state: str
-    host: str | None
-    pid: int | None
-    created: str
-    finished: str | None
-    tenant: str | None = None
-    providers: tuple[str, ...] = ()
-    #: Provider registration id -> its name, where the run's caller knew it (the app does).
-    provider_names: Mapping[str, str] = field(default_factory=dict)
-
-    @property
-    def service(self) -> Service:
-        """The Graph host and tenant the run wrote to."""
-        return Service(self.graph_url or "", self.tenant)
-
-
-_NO_SERVICE = Service("", None)
-
-
-@dataclass(frozen=True)
-class RunSummary:
-    """One line of the history: when, what kind, from where, how many rows, how they ended, and the
-    service and providers it wrote to.
-
-    >>> RunSummary("r1", "apply", None, "edits.csv", "finished", "2024-05-01T10:15:00", None, 3,
-    ...            {"applied": 2, "conflict": 1}).outcome
-    'applied 2, conflict 1'
-    """
-
-    id: str
-    kind: str
-    parent: str | None
-    source: str | None
-    state: str
-    created: str
-    finished: str | None
-    rows: int
-    counts: Mapping[str, int]
-    service: Service = _NO_SERVICE
-    providers: tuple[str, ...] = ()
-    provider_names: Mapping[str, str] = field(default_factory=dict)
-    #: The undo run that reverted this run, and the redo run that re-applied this undo (None: not so).
-    undone_by: str | None = None
-    redone_by: str | None = None
-
-    @property
-    def provider_label(self) -> str:
-        """Its provider by name where known, else by the start of its id (``+N`` for more).
-
-        >>> RunSummary("r", "apply", None, None, "finished", "", None, 1, {}, providers=("01e8f81b-30",),
-        ...            provider_names={"01e8f81b-30": "Contoso"}).provider_label
-        'Contoso'
-        """
-        if not self.providers:
-            return "-"
-        first = self.providers[0]
-        shown = self.provider_names.get(first) or first.split("-")[0]
-        return shown + (f" +{len(self.providers) - 1}" if len(self.providers) > 1 else "")
-
-    @property
-    def in_effect(self) -> bool:
-        """An apply or redo that finished, changed something, and is not undone: what an undo would revert."""
-        return (
-            self.kind in ("apply", "redo")
-            and self.state == "finished"
-            and self.counts.get("applied", 0) > 0
-            and self.undone_by is None
-        )
-
-    @property
-    def redoable(self) -> bool:
-        """An undo that finished, put something back, and is not redone: what a redo would re-apply."""
-        return (
-            self.kind == "undo"
-            and self.state == "finished"
-            and self.counts.get("applied", 0) > 0
-            and self.redone_by is None
-        )
-
-    @property
-    def outcome(self) -> str:
-        """The counts in words, e.g. ``applied 2, conflict 1``."""
-        return ", ".join(f"{state} {n}" for state, n in sorted(self.counts.items())) or "no rows"
-
-
-_HISTORY_COLUMNS = ("when", "kind", "source", "rows", "outcome", "state", "parent")
-
-
-class RunHistory(Sequence[RunSummary]):
-    """The journal's runs, newest first: a sequence of ``RunSummary`` with a table view.
-
-    >>> len(Journal(":memory:").runs())
-    0
-    """
-
-    def __init__(self, runs: Sequence[RunSummary]) -> None:
-        self._runs = tuple(runs)
-
-    @overload
-    def __getitem__(self, index: int) -> RunSummary: ...
-    @overload
-    def __getitem__(self, index: slice) -> RunHistory: ...
-    def __getitem__(self, index: int | slice) -> RunSummary | RunHistory:
-        if isinstance(index, slice):
-            return RunHistory(self._runs[index])
-        return self._runs[index]
-
-    def __len__(self) -> int:
-        return len(self._runs)
-
-    def __repr__(self) -> str:
-        lines = [f"{r.created[:19]}  {r.kind:5}  {r.id}  {r.rows} rows: {r.outcome}" for r in self._runs[:20]]
-        more = [f"... and {len(self) - 20} more"] if len(self) > 20 else []
-        return "\n".join([f"RunHistory({len(self)} runs)", *lines, *more])
-
-    def last_in_effect(self) -> RunSummary | None:
-        """The newest change not yet undone (``RunSummary.in_effect``): what "undo last" reverts."""
-        return next((run for run in self._runs if run.in_effect), None)
-
-    def last_undone(self) -> RunSummary | None:
-        """The newest undo not yet redone (``RunSummary.redoable``): what "redo" re-applies."""
-        return next((run for run in self._runs if run.redoable), None)
-
-    def to_frame(self) -> pd.DataFrame:
-        """One row per run, indexed by id: kind, parent, state, created, finished, source, service, providers,
-        undone_by, redone_by, rows and a column per final state with its count."""
-        states = sorted({state for r in self._runs for state in r.counts})
-        frame: pd.DataFrame = pd.DataFrame(
-            {
-                "kind": [r.kind for r in self._runs],
-                "parent": [r.parent for r in self._runs],
-                "state": [r.state for r in self._runs],
-                "created": [r.created for r in self._runs],
-                "finished": [r.finished for r in self._runs],
-                "source": [r.source for r in self._runs],
-                "service": [r.service.label for r in self._runs],
-                "providers": [", ".join(r.providers) for r in self._runs],
-                "provider": [r.provider_label for r in self._runs],
-                "undone_by": [r.undone_by for r in self._runs],
-                "redone_by": [r.redone_by for r in self._runs],
-                "rows": [r.rows for r in self._runs],
-                **{state: [int(r.counts.get(state, 0)) for r in self._runs] for state in states},
-            },
-            index=pd.Index([r.id for r in self._runs], name="id"),
-        )
-        return frame
-
-    def _repr_html_(self) -> str:
-        # Colours come from JupyterLab's theme variables, so the table reads in light and dark themes.
-        cell = "padding:2px 8px;text-align:left;border-bottom:1px solid var(--jp-border-color2, #8884)"
-        head = "".join(f"<th style='{cell}'>{name}</th>" for name in _HISTORY_COLUMNS)
-        body = "".join(
-            "<tr>"
-            + "".join(
-                f"<td style='{cell}'>{html.escape(str(value))}</td>"
-                for value in (
-                    r.created[:19].replace("T", " "),
-                    r.kind,
-                    r.source or "",
-                    r.rows,
-                    r.outcome,
-                    r.state,
-                    r.parent or "",
-                )
-            )
-            + "</tr>"
-            for r in self._runs[:50]
-        )
-        more = f"<p>... and {len(self) - 50} more</p>" if len(self) > 50 else ""
-        return (
-            "<div style='color:var(--jp-content-font-color1, inherit)'>"
-            f"<b>{len(self)} journal run(s)</b>, newest first"
-            f"<table style='border-collapse:collapse'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-            f"{more}</div>"
-        )
-
-
-@dataclass(frozen=True)
-class JournalRow:
-    """One plan of a run, where it got to, and the values its PATCH replaced (``before``)."""
-
-    index: int
-    plan: PatchPlan
-    state: str
-    before: dict[str, Any] | None
-    body: dict[str, Any] | None
-    code: int | None
-    message: str
-    attempts: int
-    retryable: bool
-
-
-def _text(parts: Sequence[Any]) -> bytes:
-    return "\x1f".join(["" if p is None else str(p) for p in parts]).encode()
-
-
-def _plan_crc(idx: int, plan: PatchPlan, providers: list[str], extra: str | None) -> int:
-    """``_static_crc`` of a plan's row as stored: its address, kind, changes and (unless settled) extras."""
-    return _static_crc(
-        idx,
-        plan.row,
-        plan.activity_id,
-        providers.index(plan.registration_id),
-        _KINDS.index(plan.odata_type),
-        _props(plan.changes) or "{}",
-        extra,
-    )
-
-
-def _static_crc(idx: int, row: int, activity_id: str, where: int, kind_at: int, changes: str, extra: Any) -> int:
-    """The checksum of what a row keeps from its plan (computed once per row, then continued)."""
-    if extra is None:  # _text(...) spelled out for the usual case: this runs twice per row
-        return zlib.crc32(f"{idx}\x1f{row}\x1f{activity_id}\x1f{where}\x1f{kind_at}\x1f{changes}\x1f".encode())
-    return zlib.crc32(_text((idx, row, activity_id, where, kind_at, changes, extra)))
-
-
-def _crc(static: int, state: str, before: str | None, body: str | None) -> int:
-    # _text(("", state, before, body)) spelled out: this runs three times per row.
-    return zlib.crc32(f"\x1f{state}\x1f{before or ''}\x1f{body or ''}".encode(), static)
-
-
-# Property names as the journal stores them: a letter each (they repeat in every row's changes,
-# before and body); names not listed are stored as they are.
-_SHORT = {
-    "assignedDateTime": "a",
-    "completedDateTime": "c",
-    "completionPercentage": "p",
-    "dueDateTime": "d",
-    "notes": "n",
-    "status": "s",
-    "startedDateTime": "t",
-}
-_LONG = {short: name for name, short in _SHORT.items()}
-
-
-def _props(values: Mapping[str, Any] | None) -> str | None:
-    if values is None:
-        return None
-    return compact_json({_SHORT.get(k, k): v for k, v in values.items()})
-
-
-def _unprops(text: str | None) -> Any:
-    found = _load(text)
-    return {_LONG.get(k, k): v for k, v in found.items()} if isinstance(found, dict) else found
-
-
-def _pack_values(before: Mapping[str, Any] | None, body: Mapping[str, Any] | None) -> tuple[str | None, str | None]:
-    """``before`` and ``body`` as stored: without ``@odata.type`` (the row has the kind), and ``before``
-    only where it differs from ``body`` (``status`` is in every body and rarely changes)."""
-    if body is None:
-        return _props(before), None
-    if before is None:
-        return None, _props({k: v for k, v in body.items() if k != "@odata.type"})
-    # Short names straight away (what _props does), in one pass over each.
-    sent = {_SHORT.get(k, k): v for k, v in body.items() if k != "@odata.type"}
-    kept = {
-        short: v
-        for k, v in before.items()
-        if k != "@odata.type" and ((short := _SHORT.get(k, k)) not in sent or sent[short] != v)
-    }
-    return compact_json(kept), compact_json(sent)
-
-
-def _unpack_values(kind: str, before: str | None, body: str | None) -> tuple[Any, Any]:
-    sent = _unprops(body)
-    kept = _unprops(before)
-    if sent is None:
-        return kept, None
-    full_body = {"@odata.type": kind, **sent}
-    if kept is None:
-        return None, full_body
-    return {"@odata.type": kind, **sent, **kept}, full_body
 
 
 class Journal:
@@ -533,7 +235,7 @@ class Journal:
                     f"{self.path} is an SQLite file but not a learnkit journal: nothing was sent; "
                     "pass the journal file that `learnkit apply` wrote, or a new path"
                 )
-            if version != FORMAT:
+            if version not in (2, FORMAT):
                 raise JournalError(
                     f"{self.path} is a learnkit journal of format {version}; this learnkit reads format {FORMAT}"
                 )
@@ -556,6 +258,17 @@ class Journal:
             for column in ("tenant", "names"):
                 if column not in columns:
                     db.execute(f"ALTER TABLE runs ADD COLUMN {column} TEXT")
+            if version == 2:
+                # Format 2 stored one-letter names and message codes: its rows are rewritten once, in one
+                # transaction, with the names a person reads in sqlite3 (the runs themselves stay as they were).
+                db.execute("BEGIN IMMEDIATE")
+                try:
+                    codec.upgrade_format_2(db)
+                    db.execute(f"PRAGMA user_version={FORMAT}")
+                except BaseException:
+                    db.execute("ROLLBACK")
+                    raise
+                db.execute("COMMIT")
 
     def __repr__(self) -> str:
         return f"Journal({str(self.path)!r})"
@@ -626,17 +339,16 @@ class Journal:
             key = changes_key(p)
             changes = known.get(key) if key is not None else None
             if changes is None:
-                changes = _props(p.changes) or "{}"
+                changes = codec.props(p.changes) or "{}"
                 if key is not None:
                     known[key] = changes
-            extra = {k: v for k, v in (("e", p.base_etag), ("x", dict(p.expect)), ("b", dict(p.base))) if v}
-            extra_text = _dump(extra) if extra else None
-            state, stock = finals.get(i, ("planned", None))
-            message = _pack_message(stock)
-            static = _static_crc(i, p.row, p.activity_id, where, kind_at, changes, extra_text)
+            extra_text = codec.extra_text(p)
+            state, message = finals.get(i, ("planned", None))
+            static = codec.static_crc(i, p.row, p.activity_id, where, kind_at, changes, extra_text)
             statics.append(static)
             texts.append(changes)
-            crc = _crc(static, state, None, None)
+            crc = codec.crc(static, state, None, None)
+            message = codec.pack_message(message, state, changes)
             lines.append((i, p.row, p.activity_id, where, kind_at, changes, extra_text, state, message, crc))
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
@@ -774,7 +486,7 @@ class Journal:
 
     # --- rows
 
-    def mark_sending(self, run_id: str, sending: Sequence[tuple[int, PatchPlan, Any, Any]]) -> None:
+    def mark_sending(self, run_id: str, sending: Sequence[Sending]) -> None:
         """Before a batch goes out: the rows about to be PATCHed, with the values replaced and the body."""
         self.write(run_id, sending=sending)
 
@@ -782,9 +494,9 @@ class Journal:
         self,
         run_id: str,
         *,
-        sending: Sequence[tuple[int, PatchPlan, Any, Any]] = (),
-        outcomes: Sequence[tuple[int, PatchPlan, str, int | None, str, int, bool, Any, Any]] = (),
-        answers: Sequence[tuple[int, str, int | None, str, float | None]] = (),
+        sending: Sequence[Sending] = (),
+        outcomes: Sequence[Outcome] = (),
+        answers: Sequence[Answer] = (),
     ) -> None:
         """``record`` and ``mark_sending`` in one transaction (the engine's writes, batched).
 
@@ -798,7 +510,7 @@ class Journal:
         if sending:
             lines = []
             for idx, plan, before, body in sending:
-                packed = _pack_values(before, body)
+                packed = codec.pack_values(before, body)
                 self._sent[(seq, idx)] = (before, body, packed)
                 lines.append((*packed, self._row_crc(seq, idx, plan, providers, "sending", *packed), seq, idx))
             statements.append(
@@ -810,45 +522,41 @@ class Journal:
             )
         self._write(statements)
 
-    @staticmethod
-    def _extra_text(plan: PatchPlan) -> str | None:
-        extra = {k: v for k, v in (("e", plan.base_etag), ("x", dict(plan.expect)), ("b", dict(plan.base))) if v}
-        return _dump(extra) if extra else None
-
     def _row_crc(
         self, seq: int, idx: int, plan: PatchPlan, providers: list[str], state: str, before: Any, body: Any
     ) -> int:
         statics = self._statics.get(seq)
         if statics is None or idx >= len(statics):
-            extra = {k: v for k, v in (("e", plan.base_etag), ("x", dict(plan.expect)), ("b", dict(plan.base))) if v}
-            static = _plan_crc(idx, plan, providers, _dump(extra) if extra else None)
+            static = codec.plan_crc(idx, plan, providers, codec.extra_text(plan))
         else:
             static = statics[idx]
-        return _crc(static, state, before, body)
+        return codec.crc(static, state, before, body)
 
     def record(
         self,
         run_id: str,
-        outcomes: Sequence[tuple[int, PatchPlan, str, int | None, str, int, bool, Any, Any]],
-        answers: Sequence[tuple[int, str, int | None, str, float | None]] = (),
+        outcomes: Sequence[Outcome],
+        answers: Sequence[Answer] = (),
     ) -> None:
-        """After a batch: final rows ``(idx, plan, state, code, message, attempts, retryable, before, body)``,
-        and a line ``(idx, method, status, error, retry_after)`` for each sub-request that did not succeed."""
+        """After a batch: the final rows (``Outcome``), and an ``Answer`` for each sub-request that did not
+        succeed (its line in the ``attempts`` table)."""
         self.write(run_id, outcomes=outcomes, answers=answers)
 
     def _record_statements(
         self,
         seq: int,
         providers: list[str],
-        outcomes: Sequence[tuple[int, PatchPlan, str, int | None, str, int, bool, Any, Any]],
-        answers: Sequence[tuple[int, str, int | None, str, float | None]],
+        outcomes: Sequence[Outcome],
+        answers: Sequence[Answer],
     ) -> list[tuple[str, Any, bool]]:
         stamp = _now()
         rows = []
         for idx, plan, state, code, message, sends, retryable, before, body in outcomes:
             sent = self._sent.pop((seq, idx), None)
             packed = (
-                sent[2] if sent is not None and sent[0] is before and sent[1] is body else _pack_values(before, body)
+                sent[2]
+                if sent is not None and sent[0] is before and sent[1] is body
+                else codec.pack_values(before, body)
             )
             if state in _SETTLED or (state == "failed" and not retryable):
                 # Settled: nothing will read this row's base or expectations again (undo needs the
@@ -857,17 +565,20 @@ class Journal:
                 texts = self._changes.get(seq)
                 if texts is not None and idx < len(texts):
                     where, kind_at = providers.index(plan.registration_id), _KINDS.index(plan.odata_type)
-                    static = _static_crc(idx, plan.row, plan.activity_id, where, kind_at, texts[idx], None)
+                    static = codec.static_crc(idx, plan.row, plan.activity_id, where, kind_at, texts[idx], None)
                 else:
-                    static = _plan_crc(idx, plan, providers, None)
-                crc = _crc(static, state, *packed)
+                    static = codec.plan_crc(idx, plan, providers, None)
+                crc = codec.crc(static, state, *packed)
                 statics = self._statics.get(seq)
                 if statics is not None and idx < len(statics):
                     statics[idx] = static
             else:
-                extra = self._extra_text(plan)
+                extra = codec.extra_text(plan)
                 crc = self._row_crc(seq, idx, plan, providers, state, *packed)
-            rows.append((state, code, _pack_message(message), sends, int(retryable), *packed, extra, crc, seq, idx))
+            texts = self._changes.get(seq)
+            changes = texts[idx] if texts is not None and idx < len(texts) else codec.props(plan.changes) or "{}"
+            stored = codec.pack_message(message, state, changes)
+            rows.append((state, code, stored, sends, int(retryable), *packed, extra, crc, seq, idx))
         return [
             (
                 "UPDATE plans SET state = ?, code = ?, message = ?, attempts = ?, retryable = ?, before = ?,"
@@ -914,34 +625,26 @@ class Journal:
             retry,
             crc,
         ) in found:
-            static = _static_crc(idx, row, activity_id, where, kind_at, changes, extra)
+            static = codec.static_crc(idx, row, activity_id, where, kind_at, changes, extra)
             statics.append(static)
-            if crc != _crc(static, state, before, body):
+            if crc != codec.crc(static, state, before, body):
                 raise JournalError(
                     f"run {run_id}, row {row} of the journal {self.path} fails its checksum (the file was changed "
                     "outside learnkit, or damaged): nothing was sent; keep it aside for inspection"
                 )
             try:
                 kind = _KINDS[kind_at]
-                more = _load(extra) or {}
+                etag, expect, base = codec.extras(extra)
                 plan = PatchPlan(
-                    int(row),
-                    providers[where],
-                    str(activity_id),
-                    kind,
-                    _unprops(changes),
-                    more.get("e"),
-                    dict(more.get("x") or {}),
-                    dict(more.get("b") or {}),
+                    int(row), providers[where], str(activity_id), kind, codec.load(changes), etag, expect, base
                 )
-                full_before, full_body = _unpack_values(kind, before, body)
+                full_before, full_body = codec.unpack_values(kind, before, body)
             except (IndexError, ValueError, TypeError, AttributeError) as exc:
                 raise JournalError(
                     f"run {run_id}, row {row} of the journal {self.path} cannot be read: {exc}"
                 ) from None
-            out.append(
-                JournalRow(idx, plan, state, full_before, full_body, code, _unpack_message(message), sends, bool(retry))
-            )
+            message = codec.unpack_message(message, state, changes)
+            out.append(JournalRow(idx, plan, state, full_before, full_body, code, message, sends, bool(retry)))
         return out
 
     def frame(self, run_id: str) -> pd.DataFrame:

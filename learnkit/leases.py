@@ -105,9 +105,13 @@ class Leases:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         # Autocommit, with BEGIN IMMEDIATE around each acquire: two processes never take one record.
         self._db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None, timeout=60)
-        self._db.executescript(_SCHEMA)
         if str(self.path) != ":memory:":
-            os.chmod(self.path, 0o600)
+            os.chmod(self.path, 0o600)  # before the first write: SQLite gives its -wal and -shm files this mode
+        # Write-ahead log, synced at checkpoints: a lease outlives a crash of its process (what it guards
+        # against), and taking and letting go of a run's leases costs no fsync before its first read.
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(_SCHEMA)
 
     def __repr__(self) -> str:
         return f"Leases({str(self.path)!r})"

@@ -194,10 +194,11 @@ def test_flipped_bytes_in_a_journal_stop_resume_before_anything_is_sent(
     book._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     book.close()
     data = path.read_bytes()
-    value = f'{{"p":{plans[0].changes["completionPercentage"]}}}'.encode()  # as the journal writes it
+    # as the journal writes it
+    value = f'{{"completionPercentage":{plans[0].changes["completionPercentage"]}}}'.encode()
     spot = data.find(value)
     assert spot > 0
-    forged = f'{{"p":{(plans[0].changes["completionPercentage"] + 1) % 100}}}'.encode()
+    forged = f'{{"completionPercentage":{(plans[0].changes["completionPercentage"] + 1) % 100}}}'.encode()
     path.write_bytes(data[:spot] + forged.ljust(len(value)) + data[spot + len(value) :])
     with pytest.raises(JournalError, match="checksum"):
         resume(client, run, journal=path, progress=False)
@@ -337,3 +338,24 @@ def test_patches_start_while_later_records_are_still_to_read(
     first_write = next(i for i, body in enumerate(batches) if b'"method":"PATCH"' in body)
     # A decided row goes before the next read: at most the first two batches of reads precede the first write.
     assert 1 <= first_write <= 2 and sum(b'"method":"GET"' in body for body in batches) == 8
+
+
+def test_the_last_reads_go_before_patches_so_no_round_carries_one_batch_alone(
+    sb: Any, client: GraphClient, book: Journal, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    registration = sb.demo["registration_id"]
+    sb.seed_bulk(400, registration)
+    before = everything(client, sb, registration)
+    seeded = before[before["externalcourseActivityId"].str.startswith("bulk-") & (before["status"] == "inProgress")]
+    rows = seeded.index[:140]  # seven batches of reads, two slots: read then write in lockstep takes 8 rounds
+    edited = before.copy()
+    edited.loc[rows, "completionPercentage"] = edited.loc[rows, "completionPercentage"] % 98 + 1
+    watched = InFlight(client, monkeypatch)
+    sb.set_latency(30)  # distinct rounds of round trips, whatever the load (the fixture resets it for the next test)
+    result = apply_frame(client, before, edited, **options(book), concurrency=2)
+    assert result.summary() == {"applied": 140}
+    kinds = [b'"method":"GET"' in body for body in watched.bodies if b'"requests"' in body]
+    # Once the reads left fit in one round of the slots (the seventh), they go before the PATCHes due: the
+    # seventh read leaves before the fifth and sixth reads' PATCHes, and the last round is PATCHes only.
+    assert kinds.count(True) == 7 and kinds.count(False) == 7
+    assert kinds[::-1].index(True) >= 2, kinds

@@ -200,6 +200,21 @@ def test_a_wait_past_the_bound_is_raised_with_retry_after(sb: Any, status: str, 
     assert "retry after 3600 s" in str(info.value)
 
 
+def test_with_options_gives_a_copy_that_retries_otherwise_and_leaves_the_client_as_it_was(sb: Any) -> None:
+    waits: list[float] = []
+    client = GraphClient.for_sandbox(sb, sleep=waits.append, retry=RetryPolicy(max_attempts=4))
+    once = client.with_options(retry=RetryPolicy(max_attempts=1), timeout=(5.0, 30.0))
+    assert once.session is client.session and once.credentials is client.credentials  # one pool, one sign-in
+    assert (client.retry.max_attempts, client.timeout) == (4, (10.0, 60.0))
+    sb.set_faults({"503": 1.0}, retry_after=1)
+    with pytest.raises(learnkit.ServiceUnavailableError):
+        once.get_activity(demo(sb, "assignment_id"))
+    assert waits == []  # the copy tried once
+    with pytest.raises(learnkit.ServiceUnavailableError):
+        client.get_activity(demo(sb, "assignment_id"))
+    assert waits == [1.0, 1.0, 1.0]  # the client still retries as it was built to
+
+
 @pytest.mark.parametrize(
     ("body", "cls", "field"),
     [

@@ -177,10 +177,11 @@ def test_a_truncated_or_damaged_journal_is_refused(tmp_path: Path) -> None:
     with pytest.raises(JournalError):
         Journal(half).rows(run)
     # Flip bytes inside a stored plan: SQLite's structure is intact, the row's checksum is not.
-    spot = data.find(b'{"p":42}')  # completionPercentage, as the journal writes it
+    spot = data.find(b'{"completionPercentage":42}')  # as the journal writes it (and sqlite3 shows it)
     assert spot > 0
     flipped = tmp_path / "flipped.sqlite"
-    flipped.write_bytes(data[:spot] + b'{"p":99}' + data[spot + 8 :])
+    forged = b'{"completionPercentage":99}'
+    flipped.write_bytes(data[:spot] + forged + data[spot + len(forged) :])
     damaged = Journal(flipped)
     try:
         with pytest.raises(JournalError, match="checksum"):
@@ -207,3 +208,79 @@ def test_an_older_learnkit_journal_is_kept_aside_whole_and_a_new_one_started(tmp
     (kept,) = tmp_path.glob("journal.format1-*.sqlite")
     with sqlite3.connect(kept) as db:
         assert db.execute("SELECT id FROM runs").fetchall() == [("old-run",)]
+
+
+SAMPLES = Path(__file__).parent / "samples"
+
+
+def test_a_format_2_journal_is_upgraded_in_place_to_plain_names(tmp_path: Path) -> None:
+    import shutil
+    import sqlite3
+
+    from learnkit.plans import UNCHANGED
+
+    # Written by learnkit's format-2 journal (one-letter names, "~N" messages, e/x/b extras): an applied row,
+    # an unchanged one, and a planned one that still keeps its etag, expectations and base.
+    path = tmp_path / "journal.sqlite"
+    shutil.copy(SAMPLES / "journal-format2.sqlite", path)
+    book = Journal(path)
+    try:
+        (run,) = [r.id for r in book.runs()]
+        rows = book.rows(run)  # every checksum holds after the rewrite
+        assert [r.state for r in rows] == ["applied", "unchanged", "planned"]
+        assert [r.message for r in rows] == ["applied", UNCHANGED, ""]
+        assert rows[0].before == {"@odata.type": ASSIGNMENT_TYPE, "status": "inProgress", "completionPercentage": 10}
+        assert rows[0].body == {"@odata.type": ASSIGNMENT_TYPE, "status": "inProgress", "completionPercentage": 40}
+        assert rows[2].plan == PatchPlan(
+            4, "prov", "u:3", SELF_INITIATED_TYPE, {"completionPercentage": 5}, "etag3", {"learnerUserId": "v"},
+            {"completionPercentage": 1},
+        )  # fmt: skip
+    finally:
+        book.close()
+    with sqlite3.connect(path) as db:  # what a person reads in sqlite3
+        assert db.execute("PRAGMA user_version").fetchone() == (3,)
+        stored = db.execute("SELECT changes, extra, before, body, message FROM plans ORDER BY idx").fetchall()
+    # The message a state says already ("applied") is not stored again.
+    assert stored[0] == (
+        '{"completionPercentage":40}',
+        None,
+        '{"completionPercentage":10}',
+        '{"status":"inProgress","completionPercentage":40}',
+        None,
+    )
+    assert stored[2][1] == '{"etag":"etag3","expect":{"learnerUserId":"v"},"base":{"completionPercentage":1}}'
+
+
+def test_a_damaged_row_of_a_format_2_journal_stays_refused_after_the_upgrade(tmp_path: Path) -> None:
+    path = tmp_path / "journal.sqlite"
+    data = (SAMPLES / "journal-format2.sqlite").read_bytes()
+    spot = data.find(b'{"p":5}')
+    assert spot > 0
+    path.write_bytes(data[:spot] + b'{"p":6}' + data[spot + 7 :])
+    book = Journal(path)
+    try:
+        (run,) = [r.id for r in book.runs()]
+        with pytest.raises(JournalError, match="checksum"):
+            book.rows(run)
+    finally:
+        book.close()
+
+
+def test_every_message_reads_back_as_written_whether_its_state_implies_it_or_not(book: Journal) -> None:
+    from learnkit.plans import AS_EXPORTED, UNCHANGED
+
+    plans = [PatchPlan(i + 2, "prov", f"u:{i}", SELF_INITIATED_TYPE, {"completionPercentage": i}) for i in range(5)]
+    plans.append(PatchPlan(9, "prov", "u:9", SELF_INITIATED_TYPE, {}))
+    run = book.start("apply", plans, outcomes={5: ("unchanged", AS_EXPORTED)})
+    said = [
+        ("applied", "applied"),
+        ("applied", "the service held the values this run sent"),
+        ("unchanged", UNCHANGED),
+        ("unchanged", AS_EXPORTED),  # a row with changes whose message is another state's: kept in full
+        ("conflict", "completionPercentage: was 1, now 2"),
+    ]
+    book.write(
+        run,
+        outcomes=[(i, plans[i], state, None, message, 0, False, None, None) for i, (state, message) in enumerate(said)],
+    )
+    assert [(r.state, r.message) for r in book.rows(run)] == [*said, ("unchanged", AS_EXPORTED)]

@@ -154,3 +154,14 @@ def test_two_apply_processes_on_overlapping_rows(sb: Any, tmp_path: Path) -> Non
 def _no_latency_left(sb: Any) -> Any:
     yield
     sb.set_latency(0)
+
+
+def test_the_lease_file_and_its_write_ahead_log_are_owner_only(tmp_path: Path) -> None:
+    leases = Leases(tmp_path / "leases.sqlite")
+    try:
+        leases.acquire("svc", ["a", "b"])
+        files = sorted(p.name for p in tmp_path.iterdir())
+        assert files == ["leases.sqlite", "leases.sqlite-shm", "leases.sqlite-wal"]  # WAL mode: no fsync per run
+        assert {oct(p.stat().st_mode & 0o777) for p in tmp_path.iterdir()} == {"0o600"}
+    finally:
+        leases.close()
