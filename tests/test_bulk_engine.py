@@ -344,10 +344,11 @@ def test_the_last_reads_go_before_patches_so_no_round_carries_one_batch_alone(
     sb: Any, client: GraphClient, book: Journal, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     registration = sb.demo["registration_id"]
-    sb.seed_bulk(400, registration)
+    sb.seed_bulk(800, registration)  # about a third in progress, however many an earlier test seeded
     before = everything(client, sb, registration)
     seeded = before[before["externalcourseActivityId"].str.startswith("bulk-") & (before["status"] == "inProgress")]
     rows = seeded.index[:140]  # seven batches of reads, two slots: read then write in lockstep takes 8 rounds
+    assert len(rows) == 140
     edited = before.copy()
     edited.loc[rows, "completionPercentage"] = edited.loc[rows, "completionPercentage"] % 98 + 1
     watched = InFlight(client, monkeypatch)

@@ -39,7 +39,7 @@ def test_the_page_shows_views_and_no_stray_output(name: str, tmp_path: Path) -> 
             page.goto(url, timeout=180_000)
             try:
                 page.locator("#loading").wait_for(state="detached", timeout=300_000)  # every cell has run
-                page.locator(PAGES[name]).first.wait_for(state="visible", timeout=60_000)
+                page.locator(PAGES[name]).first.wait_for(state="visible", timeout=180_000)  # a busy CI machine
             except BaseException:
                 page.screenshot(path=str(ARTIFACTS / f"voila-{name}-failure.png"), full_page=True)
                 raise
