@@ -30,7 +30,10 @@ from conformance.graph_sdk import SDK, leftovers
 from learnkit.sandbox.seed import build_tenant
 
 # The SDK's generated request builders warn about their own deprecated configuration classes.
-pytestmark = pytest.mark.filterwarnings("ignore:This class is deprecated:DeprecationWarning")
+pytestmark = [
+    pytest.mark.filterwarnings("ignore:This class is deprecated:DeprecationWarning"),
+    pytest.mark.slow,  # Microsoft's SDK takes seconds to import: the full suite runs it, the fast layer does not
+]
 
 
 def clean(value: Any) -> Any:

@@ -23,6 +23,8 @@ from learnkit.catalog import PROVIDER_CREATE_PROPERTIES, PROVIDER_REQUIRED
 from learnkit.sandbox import Sandbox
 from learnkit.sandbox.seed import DEMO_IDS
 
+pytestmark = pytest.mark.slow  # generated inputs by the hundred: the full suite runs them, the fast layer does not
+
 BUDGET = settings(
     max_examples=100,
     derandomize=True,
