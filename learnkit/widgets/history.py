@@ -58,6 +58,7 @@ class HistoryPanel(widgets.VBox):  # type: ignore[misc]
         self.refresh_button.on_click(guarded(lambda _: self.refresh(), self.result))
         self._handlers = {
             "last_run": guarded(lambda _: self.refresh(), self.result),
+            "client": guarded(lambda _: self.refresh(), self.result),  # connected, or to another service
             "busy": guarded(lambda _: self._enable(), self.result),
         }
         if own_messages:

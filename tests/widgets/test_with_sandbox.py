@@ -259,3 +259,15 @@ def test_the_history_lists_the_runs_of_its_own_service_only(
     listed = set(history.runs()["id"])
     assert len(journal.runs()) == 2 and other_run not in listed and len(listed) == 1
     assert other_run in set(bench.history(everywhere=True).index)
+
+
+def test_the_history_follows_the_connection(client: GraphClient, journal: Journal) -> None:
+    # A panel made before connecting said "Not connected" after the app had connected (seen in the app's dark
+    # screenshots): it now reads the runs again when the workbench's client changes.
+    bench = Workbench(journal=journal)
+    history = HistoryPanel(bench)
+    assert "Not connected" in history.runs_box.children[0].value
+    bench.client = client
+    assert "Nothing saved yet" in history.runs_box.children[0].value
+    bench.client = None
+    assert "Not connected" in history.runs_box.children[0].value
