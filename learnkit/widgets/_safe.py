@@ -3,7 +3,8 @@
 ipywidgets only logs an exception raised in a callback when no IPython shell is
 around (in tests, in Voila's log), so a broken button would look like a dead one.
 ``guarded`` wraps a callback: the error is rendered into the given HTML area
-and appended to ``CALLBACK_ERRORS``, which the tests assert stays empty.
+and appended to ``CALLBACK_ERRORS`` (the newest 100, so a kernel that runs for days does not keep every
+traceback and the frames it holds), which the tests assert stays empty.
 
 Example: ``button.on_click(guarded(self._on_patch, self.result))``
 """
@@ -14,6 +15,7 @@ import functools
 import html
 import logging
 import traceback
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -36,8 +38,8 @@ class CallbackError:
     traceback: str
 
 
-#: Every exception a guarded callback raised in this process, oldest first.
-CALLBACK_ERRORS: list[CallbackError] = []
+#: The newest exceptions guarded callbacks raised in this process, oldest first (at most 100 kept).
+CALLBACK_ERRORS: deque[CallbackError] = deque(maxlen=100)
 
 
 def render_exception(area: widgets.HTML, callback: str, exc: BaseException) -> None:

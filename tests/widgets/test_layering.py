@@ -66,3 +66,18 @@ def test_the_command_line_check_knows_a_command_line_module() -> None:
     assert _command_line("learnkit.cli") and _command_line("learnkit.app_cli")
     assert _command_line("learnkit.sandbox.cli") and _command_line("learnkit.cli.client_from_args")
     assert not _command_line("learnkit.client") and not _command_line("learnkit.settings")
+
+
+def test_a_long_running_kernel_keeps_only_the_newest_callback_errors() -> None:
+    import ipywidgets as widgets
+
+    from learnkit.widgets import CALLBACK_ERRORS, guarded
+
+    area = widgets.HTML()
+    failing = [guarded(lambda n=n: 1 / 0 if n >= 0 else None, area) for n in range(150)]
+    try:
+        for call in failing:
+            call()
+        assert len(CALLBACK_ERRORS) == 100 and "ZeroDivisionError" in area.value
+    finally:
+        CALLBACK_ERRORS.clear()  # these were on purpose: the suite's check that none is raised must not see them
