@@ -433,7 +433,7 @@ def measure(
                 try:
                     outcome = contender(name, server, client, registration, n, folder, width)
                 except ImportError as exc:
-                    skipped[name] = f"not measured: {exc} (pip install -e '.[bench]')"
+                    skipped[name] = f"not measured: {exc} (pip install -e '.[widgets,sandbox]' --group bench)"
                     continue
                 runs.setdefault((name, width), Runs()).add(outcome, n)
     try:
@@ -441,7 +441,7 @@ def measure(
         runs[(COLLECTION[1], 1)] = Runs()
         runs[(COLLECTION[1], 1)].add(once, n)
     except ImportError as exc:
-        skipped[COLLECTION[1]] = f"not measured: {exc} (pip install -e '.[bench]')"
+        skipped[COLLECTION[1]] = f"not measured: {exc} (pip install -e '.[widgets,sandbox]' --group bench)"
     return runs, skipped
 
 

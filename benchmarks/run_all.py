@@ -1,7 +1,7 @@
 """Run every benchmark, one after the other, and write their tables to ``benchmarks/RESULTS.md``.
 
-Run: ``python -m benchmarks.run_all`` (about twenty-five minutes on 2 cores; needs ``pip install -e '.[bench]'``
-for the msgraph-sdk and aiohttp baselines).
+Run: ``python -m benchmarks.run_all`` (about twenty-five minutes on 2 cores; needs
+``pip install -e ".[widgets,sandbox]" --group bench`` for the msgraph-sdk and aiohttp baselines).
 """
 
 from __future__ import annotations
@@ -83,7 +83,7 @@ def main() -> None:
             f"Latest run: {stamp}, {minutes:.1f} minutes in all; machine load average (1 min) "
             f"{load[0]:.1f} at the start, {after[0]:.1f} at the end (other work shares its 2 cores). "
             "Command, from the repository root:\n",
-            f"    pip install -e '.[bench]'\n    {COMMAND}\n",
+            f'    pip install -e ".[widgets,sandbox]" --group bench\n    {COMMAND}\n',
             TARGETS + "\n",
             *parts,
             SDK_NOTES,
