@@ -58,7 +58,7 @@ class HistoryPanel(widgets.VBox):  # type: ignore[misc]
         self.refresh_button.on_click(guarded(lambda _: self.refresh(), self.result))
         self._handlers = {
             "last_run": guarded(lambda _: self.refresh(), self.result),
-            "client": guarded(lambda _: self.refresh(), self.result),  # connected, or to another service
+            "client": guarded(lambda _: self._connection_changed(), self.result),
             "busy": guarded(lambda _: self._enable(), self.result),
         }
         if own_messages:
@@ -122,6 +122,17 @@ class HistoryPanel(widgets.VBox):  # type: ignore[misc]
         )
         self.runs_box.children = rows or [widgets.HTML(f"<i class='lk-empty'>{empty}</i>")]
         self._enable()
+
+    def _connection_changed(self) -> None:
+        # Listing this service's runs needs its tenant, so a sign-in: not at connect time (a tenant's first
+        # token waits for the first read), but when the page is opened or Refresh pressed.
+        text = (
+            "Connected: this service's saves are listed when you open this page or press Refresh."
+            if self.workbench.client is not None
+            else "Not connected: connect on page 1 to see this service's saves."
+        )
+        self.runs_box.children = [widgets.HTML(f"<i class='lk-empty'>{text}</i>")]
+        self.undo_last_button.disabled = self.redo_button.disabled = True  # until the runs are read
 
     def _enable(self) -> None:
         bench = self.workbench

@@ -263,11 +263,13 @@ def test_the_history_lists_the_runs_of_its_own_service_only(
 
 def test_the_history_follows_the_connection(client: GraphClient, journal: Journal) -> None:
     # A panel made before connecting said "Not connected" after the app had connected (seen in the app's dark
-    # screenshots): it now reads the runs again when the workbench's client changes.
+    # screenshots). Connecting now says so without signing in; opening the page or Refresh lists the runs.
     bench = Workbench(journal=journal)
     history = HistoryPanel(bench)
     assert "Not connected" in history.runs_box.children[0].value
     bench.client = client
+    assert "Connected: this service's saves are listed" in history.runs_box.children[0].value
+    history.refresh_button.click()
     assert "Nothing saved yet" in history.runs_box.children[0].value
     bench.client = None
     assert "Not connected" in history.runs_box.children[0].value
