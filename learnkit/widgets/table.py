@@ -159,7 +159,7 @@ class ActivityTable(widgets.VBox):  # type: ignore[misc]
 
         # The workbench's changes, whichever view made them; kept so close() can remove them.
         self._handlers = {
-            "frame": guarded(lambda _: self._recompute(), show),
+            "frame": guarded(lambda _: self._frame_changed(), show),
             "pending": guarded(lambda _: self._pending_changed(), show),
             "message": guarded(lambda _: self._show_message(), show),
             "progress": guarded(lambda _: self._show_progress(), show),
@@ -330,6 +330,14 @@ class ActivityTable(widgets.VBox):  # type: ignore[misc]
             series = series.astype("string")
         compare = {"=": series.eq, "!=": series.ne, "<": series.lt, "<=": series.le, ">": series.gt, ">=": series.ge}
         return compare[op](value).fillna(op == "!=").astype(bool)
+
+    def _frame_changed(self) -> None:
+        # Another provider, or the same read again: a cell target whose record is gone is not left behind.
+        frame = self.workbench.frame
+        if self.cell_id.value and ("id" not in frame or self.cell_id.value not in set(frame["id"].astype(str))):
+            self.cell_id.value = ""
+            self.cell_text.value = ""
+        self._recompute()
 
     def _recompute(self) -> None:
         frame = self.workbench.edited_frame()

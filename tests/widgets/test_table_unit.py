@@ -151,3 +151,15 @@ def test_a_frame_from_learnkit_frame_is_accepted() -> None:
     table = ActivityTable(activities_frame(ROWS))
     assert table.set_cell(AID, "completionPercentage", 40) is None
     assert table.pending == {AID: {"completionPercentage": 40}}
+
+
+def test_a_new_read_clears_a_cell_target_whose_record_is_gone() -> None:
+    # Seen in the app: after reading another provider, the cell editor still named a row of the first one.
+    from learnkit.frame import activities_frame
+
+    table = ActivityTable(ROWS)
+    table.cell_id.value, table.cell_text.value = AID, "40"
+    table.workbench.frame = activities_frame(ROWS)  # the same records read again: the target stays
+    assert (table.cell_id.value, table.cell_text.value) == (AID, "40")
+    table.workbench.frame = activities_frame([r for r in ROWS if r["id"] != AID])
+    assert (table.cell_id.value, table.cell_text.value) == ("", "")
