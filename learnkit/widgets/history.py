@@ -27,6 +27,10 @@ from learnkit.widgets.workbench import Workbench
 __all__ = ["HistoryPanel"]
 
 
+#: What the runs list says before a client is set.
+_NOT_CONNECTED = "Not connected: connect on page 1 to see this service's saves."
+
+
 class HistoryPanel(widgets.VBox):  # type: ignore[misc]
     """The latest journal runs with an Undo for each, and an "Undo last save" button.
 
@@ -118,7 +122,7 @@ class HistoryPanel(widgets.VBox):  # type: ignore[misc]
         empty = (
             "Nothing saved yet: a save from the Activities, Bulk edit or Audit page shows here."
             if self.workbench.client is not None
-            else "Not connected: connect on page 1 to see this service's saves."
+            else _NOT_CONNECTED
         )
         self.runs_box.children = rows or [widgets.HTML(f"<i class='lk-empty'>{empty}</i>")]
         self._enable()
@@ -129,7 +133,7 @@ class HistoryPanel(widgets.VBox):  # type: ignore[misc]
         text = (
             "Connected: this service's saves are listed when you open this page or press Refresh."
             if self.workbench.client is not None
-            else "Not connected: connect on page 1 to see this service's saves."
+            else _NOT_CONNECTED
         )
         self.runs_box.children = [widgets.HTML(f"<i class='lk-empty'>{text}</i>")]
         self.undo_last_button.disabled = self.redo_button.disabled = True  # until the runs are read
