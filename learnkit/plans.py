@@ -122,9 +122,32 @@ class PatchPlan:
 # --- canonical values and the etag ---------------------------------------------------
 
 
+# The canonical text of instants a provider's records share (a cohort's due date, a bulk assignment's time),
+# kept by what the service wrote (a text, or a due date's text and zone): parsing and placing one costs more
+# than the rest of a record's canonical form, and a conflict check reads each record's every date. Cleared
+# when full, as _HASHES is; a value that does not parse is not kept (its error is raised each time).
+_PLACED: dict[str | tuple[str, str], str] = {}
+_PLACED_KEPT = 1 << 14
+
+
+def _placed(key: str | tuple[str, str], place: Callable[[], str]) -> str:
+    found = _PLACED.get(key)
+    if found is None:
+        if len(_PLACED) >= _PLACED_KEPT:
+            _PLACED.clear()
+        found = _PLACED[key] = place()
+    return found
+
+
 def _instant(value: Any) -> str | None:
     if value is None:
         return None
+    if type(value) is str:
+        return _placed(value, lambda: _instant_of(value))
+    return _instant_of(value)
+
+
+def _instant_of(value: Any) -> str:
     if isinstance(value, datetime):
         moment = value
     else:
@@ -139,13 +162,17 @@ def _due_instant(value: Any) -> str | None:
     if not isinstance(value, Mapping) or value.get("dateTime") is None:
         return None
     text = str(value["dateTime"])
+    name = str(value.get("timeZone") or "UTC")
+    return _placed((text, name), lambda: _due_instant_of(text, name))
+
+
+def _due_instant_of(text: str, name: str) -> str:
     try:  # the C parser first, as for instants
         local = datetime.fromisoformat(text)
     except ValueError:
         local = parse_iso(text)
-    name = str(value.get("timeZone") or "UTC")
     try:
-        return _instant(zoned_instant(local, name))
+        return _instant_of(zoned_instant(local, name))
     except ValueError:
         # A zone no one knows (a tenant can hold one; learnkit.audit finds it): compared as written, so the
         # record can still be fingerprinted and left as it is. An update naming it is refused by the models.
@@ -235,7 +262,7 @@ def compact_json(value: Any) -> str:
     return "".join(_C_ENCODER(value, 0))
 
 
-# Field hashes of the scalars a provider's records share (a status, a percentage, an empty date), kept: a
+# Field hashes of the values a provider's records share (a status, a percentage, an empty date, notes), kept: a
 # conflict check hashes every property of every record it reads. Keyed with the type (True == 1, but their
 # JSON differs); cleared when full rather than evicted one by one.
 _HASHES: dict[tuple[str, type, Any], str] = {}
@@ -244,9 +271,13 @@ _HASHES_KEPT = 1 << 14
 
 def _field_hash(name: str, value: Any) -> str:
     kind = type(value)
-    if kind is not str and kind is not int and value is not None:
+    key: tuple[str, type, Any]
+    if kind is str or kind is int or value is None:
+        key = (name, kind, value)
+    elif kind is list and len(value) == 2 and type(value[0]) is str and type(value[1]) in (str, type(None)):
+        key = (name, kind, (value[0], value[1]))  # canonical notes, [contentType, content]: a cohort's are alike
+    else:
         return field_hash(name, compact_json(value))
-    key = (name, kind, value)
     found = _HASHES.get(key)
     if found is None:
         if len(_HASHES) >= _HASHES_KEPT:
@@ -448,10 +479,11 @@ def decide(
     ...        {"@odata.type": T, "status": "inProgress", "completionPercentage": 10}).body
     {'@odata.type': '#microsoft.graph.learningSelfInitiatedCourse', 'status': 'inProgress', 'completionPercentage': 40}
     """
+    named = current.get("@odata.type")
     try:
-        kind = normalize_odata_type(current.get("@odata.type"))
+        kind = named if named in UPDATE_MODELS else normalize_odata_type(named)  # Graph writes it in full
     except InvalidInputError:
-        return Decision("refuse", f"the service returned an activity of unknown type {current.get('@odata.type')!r}")
+        return Decision("refuse", f"the service returned an activity of unknown type {named!r}")
     if kind != plan.odata_type:
         return Decision("refuse", f"@odata.type: the service holds a {kind}, the plan is for a {plan.odata_type}")
     try:
