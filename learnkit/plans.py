@@ -325,13 +325,18 @@ def _record_etag(canon: Mapping[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def _field_hashes(etag: str, kind: str) -> dict[str, str] | None:
-    """The per-property hashes of a v2 fingerprint for a record of ``kind``; None if it is not one."""
-    names = UPDATE_MODELS[kind].UPDATABLE
-    digits = etag[len(FINGERPRINT_VERSION) :]
-    if not etag.startswith(FINGERPRINT_VERSION) or len(digits) != _FIELD_HASH * len(names):
-        return None
-    return {n: digits[i * _FIELD_HASH : (i + 1) * _FIELD_HASH] for i, n in enumerate(names)}
+# Where each property's hash starts in a v2 fingerprint, by kind: a fingerprint is read in place, not split.
+_HASH_AT = {
+    kind: {n: len(FINGERPRINT_VERSION) + i * _FIELD_HASH for i, n in enumerate(model.UPDATABLE)}
+    for kind, model in UPDATE_MODELS.items()
+}
+
+
+def _is_v2(etag: str, kind: str) -> bool:
+    """Whether ``etag`` is a per-property fingerprint of a record of ``kind``."""
+    return etag.startswith(FINGERPRINT_VERSION) and len(etag) == len(FINGERPRINT_VERSION) + _FIELD_HASH * len(
+        UPDATE_MODELS[kind].UPDATABLE
+    )
 
 
 def moved_since(plan: PatchPlan, canon: Mapping[str, Any]) -> list[str] | None:
@@ -347,9 +352,9 @@ def moved_since(plan: PatchPlan, canon: Mapping[str, Any]) -> list[str] | None:
     if etag is None:
         return []
     names = UPDATE_MODELS[plan.odata_type].UPDATABLE
-    if not etag.startswith(FINGERPRINT_VERSION) or len(etag) != len(FINGERPRINT_VERSION) + _FIELD_HASH * len(names):
+    if not _is_v2(etag, plan.odata_type):
         return [] if _record_etag(canon) == etag else None
-    # The fingerprint read in place (what _field_hashes splits into a dict): this runs once per record checked.
+    # The fingerprint read in place: this runs once per record checked.
     moved = []
     at = len(FINGERPRINT_VERSION)
     for name in names:
@@ -372,19 +377,21 @@ def edited_only(plan: PatchPlan, wanted: Mapping[str, Any] | None = None) -> Pat
     >>> edited_only(PatchPlan(2, "p", "a", T, {"status": "inProgress"}, activity_etag(read))) is None
     True
     """
-    hashes = None if plan.base_etag is None else _field_hashes(plan.base_etag, plan.odata_type)
-    if hashes is None:
+    etag = plan.base_etag
+    if etag is None or not _is_v2(etag, plan.odata_type):
         return plan
     if wanted is None:
         try:
             wanted = canonical({"@odata.type": plan.odata_type, **plan.changes})
         except (ValueError, TypeError, zoneinfo.ZoneInfoNotFoundError):
             return plan  # validation names the problem; nothing is dropped on a guess
-    kept = {
-        n: v
-        for n, v in plan.changes.items()
-        if hashes.get(n, _UNCHECKED) == _UNCHECKED or _field_hash(n, wanted.get(n)) != hashes[n]
-    }
+    offsets = _HASH_AT[plan.odata_type]
+    kept = {}
+    for n, v in plan.changes.items():
+        at = offsets.get(n)
+        held = _UNCHECKED if at is None else etag[at : at + _FIELD_HASH]
+        if held == _UNCHECKED or _field_hash(n, wanted.get(n)) != held:
+            kept[n] = v
     if not kept:
         return None
     if len(kept) == len(plan.changes):
