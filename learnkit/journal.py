@@ -509,10 +509,12 @@ class Journal:
         statements = self._record_statements(seq, providers, outcomes, answers) if outcomes or answers else []
         if sending:
             lines = []
+            statics = self._statics.get(seq) or []  # looked up once per write, not per row
             for idx, plan, before, body in sending:
                 packed = codec.pack_values(before, body)
                 self._sent[(seq, idx)] = (before, body, packed)
-                lines.append((*packed, self._row_crc(seq, idx, plan, providers, "sending", *packed), seq, idx))
+                static = statics[idx] if idx < len(statics) else self._static(seq, idx, plan, providers)
+                lines.append((*packed, codec.crc(static, "sending", *packed), seq, idx))
             statements.append(
                 (
                     "UPDATE plans SET state = 'sending', before = ?, body = ?, crc = ? WHERE run = ? AND idx = ?",
@@ -522,15 +524,13 @@ class Journal:
             )
         self._write(statements)
 
-    def _row_crc(
-        self, seq: int, idx: int, plan: PatchPlan, providers: list[str], state: str, before: Any, body: Any
-    ) -> int:
+    def _static(self, seq: int, idx: int, plan: PatchPlan, providers: list[str]) -> int:
+        """A row's ``static_crc`` with its extras, as ``start`` wrote it (kept since, unless written by another
+        Journal object)."""
         statics = self._statics.get(seq)
         if statics is None or idx >= len(statics):
-            static = codec.plan_crc(idx, plan, providers, codec.extra_text(plan))
-        else:
-            static = statics[idx]
-        return codec.crc(static, state, before, body)
+            return codec.plan_crc(idx, plan, providers, codec.extra_text(plan))
+        return statics[idx]
 
     def record(
         self,
@@ -551,6 +551,9 @@ class Journal:
     ) -> list[tuple[str, Any, bool]]:
         stamp = _now()
         rows = []
+        # This run's stored changes and checksums, looked up once per write, not per row.
+        texts = self._changes.get(seq) or []
+        statics = self._statics.get(seq) or []
         for idx, plan, state, code, message, sends, retryable, before, body in outcomes:
             sent = self._sent.pop((seq, idx), None)
             packed = (
@@ -562,21 +565,18 @@ class Journal:
                 # Settled: nothing will read this row's base or expectations again (undo needs the
                 # values it replaced and its body, which stay): the row keeps only those.
                 extra: str | None = None
-                texts = self._changes.get(seq)
-                if texts is not None and idx < len(texts):
+                if idx < len(texts):
                     where, kind_at = providers.index(plan.registration_id), _KINDS.index(plan.odata_type)
                     static = codec.static_crc(idx, plan.row, plan.activity_id, where, kind_at, texts[idx], None)
                 else:
                     static = codec.plan_crc(idx, plan, providers, None)
                 crc = codec.crc(static, state, *packed)
-                statics = self._statics.get(seq)
-                if statics is not None and idx < len(statics):
+                if idx < len(statics):
                     statics[idx] = static
             else:
                 extra = codec.extra_text(plan)
-                crc = self._row_crc(seq, idx, plan, providers, state, *packed)
-            texts = self._changes.get(seq)
-            changes = texts[idx] if texts is not None and idx < len(texts) else codec.props(plan.changes) or "{}"
+                crc = codec.crc(self._static(seq, idx, plan, providers), state, *packed)
+            changes = texts[idx] if idx < len(texts) else codec.props(plan.changes) or "{}"
             stored = codec.pack_message(message, state, changes)
             rows.append((state, code, stored, sends, int(retryable), *packed, extra, crc, seq, idx))
         return [

@@ -102,7 +102,13 @@ def props(values: Mapping[str, Any] | None) -> str | None:
 
 def extra_text(plan: PatchPlan) -> str | None:
     """What a row keeps of its plan's base until it is settled (None: nothing to keep)."""
-    extra = {k: v for k, v in (("etag", plan.base_etag), ("expect", dict(plan.expect)), ("base", dict(plan.base))) if v}
+    extra: dict[str, Any] = {}  # only what the plan has (a bulk edit's rows have an etag and a base, no expect)
+    if plan.base_etag:
+        extra["etag"] = plan.base_etag
+    if plan.expect:
+        extra["expect"] = dict(plan.expect)
+    if plan.base:
+        extra["base"] = dict(plan.base)
     return dump(extra) if extra else None
 
 
