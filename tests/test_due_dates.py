@@ -63,6 +63,24 @@ def test_the_plans_place_it_by_the_rule(name: str, key: str, local: str) -> None
     assert canonical(record(name, local))["dueDateTime"] == utc_text(expected(key, local))
 
 
+def test_the_plans_place_a_shared_wall_clock_time_in_each_records_own_zone_read_after_read() -> None:
+    # The plans keep each placed instant by the text and zone the service wrote (a cohort shares its due date):
+    # the same local time in another zone, read second, third or later, is still its own instant.
+    local = "2024-07-01T12:00:00"
+    for _ in range(3):
+        for name, key in (("Romance Standard Time", "Europe/Paris"), ("Pacific Standard Time", "America/Los_Angeles")):
+            assert canonical(record(name, local))["dueDateTime"] == utc_text(expected(key, local))
+
+
+def test_the_plans_refuse_a_date_that_does_not_parse_each_time_it_is_read() -> None:
+    # Nothing is kept for a value that failed: it fails again, not as a remembered instant.
+    for _ in range(2):
+        with pytest.raises(ValueError, match="not an ISO 8601"):
+            canonical({**ASSIGNMENT, "assignedDateTime": "next Tuesday"})
+        with pytest.raises(ValueError, match="not an ISO 8601"):
+            canonical(record("UTC", "the first of July"))
+
+
 @pytest.mark.parametrize(("name", "key", "local"), CASES, ids=IDS)
 def test_the_audit_places_it_by_the_rule(name: str, key: str, local: str) -> None:
     frame = activities_frame([record(name, local)])
