@@ -608,10 +608,16 @@ def batch_rule_violation(requests: Sequence[Mapping[str, Any]]) -> tuple[str, st
     seen: set[str] = set()
     for item in requests:
         rid = str(item.get("id"))
-        if rid.lower() in seen:
+        folded = rid.lower()
+        if folded in seen:
             return "requests", f"Batch request ids must be unique, ignoring case; '{rid}' is repeated."
-        seen.add(rid.lower())
+        seen.add(folded)
+        if item.get("body") is None:
+            continue
         headers = item.get("headers") or {}
-        if item.get("body") is not None and not any(str(k).lower() == "content-type" for k in headers):
+        # Spelled as Graph's pages spell it (every bulk PATCH) is found at once; any other case is looked for.
+        if not (type(headers) is dict and "Content-Type" in headers) and not any(
+            str(k).lower() == "content-type" for k in headers
+        ):
             return "headers", f"Write request id : {rid} does not contain Content-Type header or body."
     return None
