@@ -130,12 +130,12 @@ _PLACED: dict[str | tuple[str, str], str] = {}
 _PLACED_KEPT = 1 << 14
 
 
-def _placed(key: str | tuple[str, str], place: Callable[[], str]) -> str:
+def _placed(key: str | tuple[str, str], place: Callable[..., str], *args: Any) -> str:
     found = _PLACED.get(key)
     if found is None:
         if len(_PLACED) >= _PLACED_KEPT:
             _PLACED.clear()
-        found = _PLACED[key] = place()
+        found = _PLACED[key] = place(*args)
     return found
 
 
@@ -143,7 +143,7 @@ def _instant(value: Any) -> str | None:
     if value is None:
         return None
     if type(value) is str:
-        return _placed(value, lambda: _instant_of(value))
+        return _placed(value, _instant_of, value)
     return _instant_of(value)
 
 
@@ -163,7 +163,7 @@ def _due_instant(value: Any) -> str | None:
         return None
     text = str(value["dateTime"])
     name = str(value.get("timeZone") or "UTC")
-    return _placed((text, name), lambda: _due_instant_of(text, name))
+    return _placed((text, name), _due_instant_of, text, name)
 
 
 def _due_instant_of(text: str, name: str) -> str:
