@@ -3,7 +3,7 @@
 The one place tests get a sandbox; a test needing another (a database of its own, a short token
 lifetime) starts it in the test itself.
 
-``sandbox``: the session's running sandbox (a temporary database).
+``sandbox``: the session's running sandbox (a temporary database), keeping time by the session's ``clock``.
 ``clean_sandbox`` (alias ``sb``): the same, with the demo tenant rebuilt and every switch back to its default.
 ``listing_sb``: ``sb`` serving the provider's list (contract ``metadata``); ``sb`` answers as Graph's pages do.
 ``everything(client, sb)``: a provider's activities read by id, as Graph documents: what tests compare.
@@ -12,6 +12,7 @@ lifetime) starts it in the test itself.
 ``app_token`` / ``delegated_token``: raw access tokens for the demo apps, fetched over HTTP
 (``client_credentials_token`` and ``device_code_token`` fetch them from any sandbox).
 ``sandbox_cli(*args)``: ``learnkit sandbox`` in a subprocess, its output as text pipes.
+``Clock``: a clock a test advances instead of sleeping (``start(clock=Clock())``, ``GraphClient(clock=...)``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -32,11 +35,37 @@ from learnkit.sandbox import Sandbox, start
 from learnkit.sources import ActivityIds, forget_probes
 
 
+class Clock:
+    """The system's time plus whatever the test has advanced it by: a token expires without a sleep.
+
+    Thread-safe (the sandbox reads it from its server thread). Example: ``clock.advance(2)``.
+    """
+
+    def __init__(self) -> None:
+        self._offset = 0.0
+        self._lock = threading.Lock()
+
+    def __call__(self) -> float:
+        with self._lock:
+            return time.time() + self._offset
+
+    def advance(self, seconds: float) -> None:
+        """Move the clock ``seconds`` forward."""
+        with self._lock:
+            self._offset += seconds
+
+
 @pytest.fixture(scope="session")
-def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
-    """A sandbox for the whole session, on a temporary database."""
+def clock() -> Clock:
+    """The session sandbox's clock: a test advances it (a second or two: tokens last an hour) instead of sleeping."""
+    return Clock()
+
+
+@pytest.fixture(scope="session")
+def sandbox(tmp_path_factory: pytest.TempPathFactory, clock: Clock) -> Iterator[Sandbox]:
+    """A sandbox for the whole session, on a temporary database, keeping time by ``clock``."""
     folder: Path = tmp_path_factory.mktemp("sandbox")
-    sb = start(db=folder / "graph.db")
+    sb = start(db=folder / "graph.db", clock=clock)
     try:
         yield sb
     finally:
