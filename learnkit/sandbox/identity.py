@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import jwt
 from cryptography.hazmat.primitives import serialization
@@ -30,6 +30,9 @@ from jwt.algorithms import RSAAlgorithm
 from learnkit.permissions import TokenKind
 from learnkit.sandbox.store import Store
 from learnkit.sandbox.tls import ClientCertificate, make_client_certificate, write_client_certificate
+
+if TYPE_CHECKING:
+    from jwt.types import Options
 
 __all__ = [
     "GRAPH_APP_ID",
@@ -151,7 +154,7 @@ def _b64url(data: bytes) -> str:
 
 
 # PyJWT checks token times against the system clock; Identity checks them against its own (``_check_times``).
-_OWN_CLOCK: dict[str, Any] = {"verify_exp": False, "verify_nbf": False, "verify_iat": False}
+_OWN_CLOCK: Options = {"verify_exp": False, "verify_nbf": False, "verify_iat": False}
 
 
 class Identity:
