@@ -3,7 +3,7 @@
 The one place tests get a sandbox; a test needing another (a database of its own, a short token
 lifetime) starts it in the test itself.
 
-``sandbox``: the session's running sandbox (a temporary database), keeping time by the session's ``clock``.
+``sandbox``: the session's running sandbox (a temporary database).
 ``clean_sandbox`` (alias ``sb``): the same, with the demo tenant rebuilt and every switch back to its default.
 ``listing_sb``: ``sb`` serving the provider's list (contract ``metadata``); ``sb`` answers as Graph's pages do.
 ``everything(client, sb)``: a provider's activities read by id, as Graph documents: what tests compare.
@@ -12,7 +12,8 @@ lifetime) starts it in the test itself.
 ``app_token`` / ``delegated_token``: raw access tokens for the demo apps, fetched over HTTP
 (``client_credentials_token`` and ``device_code_token`` fetch them from any sandbox).
 ``sandbox_cli(*args)``: ``learnkit sandbox`` in a subprocess, its output as text pipes.
-``Clock``: a clock a test advances instead of sleeping (``start(clock=Clock())``, ``GraphClient(clock=...)``).
+``Clock``: a clock a test advances instead of sleeping, for a sandbox of its own (``start(clock=Clock())``: never
+the session's, whose tokens other tests check against the system's clock).
 """
 
 from __future__ import annotations
@@ -56,16 +57,10 @@ class Clock:
 
 
 @pytest.fixture(scope="session")
-def clock() -> Clock:
-    """The session sandbox's clock: a test advances it (a second or two: tokens last an hour) instead of sleeping."""
-    return Clock()
-
-
-@pytest.fixture(scope="session")
-def sandbox(tmp_path_factory: pytest.TempPathFactory, clock: Clock) -> Iterator[Sandbox]:
-    """A sandbox for the whole session, on a temporary database, keeping time by ``clock``."""
+def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
+    """A sandbox for the whole session, on a temporary database."""
     folder: Path = tmp_path_factory.mktemp("sandbox")
-    sb = start(db=folder / "graph.db", clock=clock)
+    sb = start(db=folder / "graph.db")
     try:
         yield sb
     finally:

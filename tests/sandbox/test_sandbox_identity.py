@@ -275,6 +275,16 @@ def test_expired_token_and_device_code(short_lived: Sandbox, short_clock: Clock,
         assert expired.status_code == 400 and expired.json()["error"] == "expired_token"
 
 
+def test_a_token_from_the_future_is_not_yet_valid(short_lived: Sandbox, short_clock: Clock, graph_for: Any) -> None:
+    graph = graph_for(short_lived, _raw_token(short_lived))  # minted, never yet checked (nor cached as valid)
+    short_clock.advance(-10)  # the sandbox's clock goes back: the token's nbf and iat are ahead of it
+    try:
+        path = f"/employeeExperience/learningCourseActivities/{short_lived.demo['assignment_id']}"
+        assert_401(graph.get(path), "Lifetime validation failed, the token is not yet valid.")
+    finally:
+        short_clock.advance(10)
+
+
 def test_app_token_on_a_delegated_only_endpoint_and_the_reverse(graph: Any, user_graph: Any) -> None:
     # The pages say "Application: Not supported" (or "Delegated: Not supported"): the 403 names the kind to use,
     # not a permission to grant (no permission of that kind would help).
