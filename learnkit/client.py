@@ -110,8 +110,9 @@ class GraphClient:
     ``transport`` replaces the HTTP connection adapter (any ``requests.adapters.BaseAdapter``), as
     httpx's ``transport=`` does: give one that answers from a function, and the client's logic
     (retries, typed errors, paging, ``$batch``) runs with no socket and no sandbox, in your tests as in
-    learnkit's (``tests/test_client_logic.py``); ``sleep`` and ``clock`` make its waits instant. With
-    requests-mock (``pip install requests-mock``)::
+    learnkit's (``tests/test_client_logic.py``); ``sleep`` (what a retry's wait calls) and ``clock`` (the
+    seconds the deadline counts) put its time in the test's hands. With requests-mock
+    (``pip install requests-mock``)::
 
         adapter = requests_mock.Adapter()
         adapter.register_uri("GET", requests_mock.ANY, json={"id": "a1", ...})
