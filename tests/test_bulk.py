@@ -11,11 +11,11 @@ import pytest
 
 from learnkit import GraphClient, RetryPolicy
 from learnkit.bulk import AdaptiveLimit, apply, apply_frame, resume, summarize, undo
+from learnkit.bulk.frame import diff
+from learnkit.bulk.journal import Journal, JournalError
+from learnkit.bulk.plans import InvalidRowsError, PatchPlan, activity_etag, canonical, decide, validate_plans
 from learnkit.errors import InvalidInputError
-from learnkit.frame import diff
-from learnkit.journal import Journal, JournalError
 from learnkit.models import ASSIGNMENT_TYPE, SELF_INITIATED_TYPE
-from learnkit.plans import InvalidRowsError, PatchPlan, activity_etag, canonical, decide, validate_plans
 from tests.conftest import everything
 
 FAST = RetryPolicy(max_attempts=10, backoff=0.01, max_backoff=0.05)
@@ -181,7 +181,7 @@ def by_id(df: pd.DataFrame) -> dict[str, dict[str, Any]]:
 
 
 def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
-    from learnkit.frame import frame_to_activities
+    from learnkit.bulk.frame import frame_to_activities
 
     return frame_to_activities(df)
 

@@ -20,8 +20,8 @@ import pytest
 
 import learnkit
 from learnkit.cli import AZURE_VARIABLES, COMMANDS, main, read_sandbox_json
+from learnkit.cli.quickstart import lab_command
 from learnkit.errors import SettingsError
-from learnkit.quickstart import lab_command
 from tests.conftest import keys_csv
 
 PROVIDER = "01e8f81b-3060-4dec-acf0-0389665a0a38"

@@ -1,4 +1,4 @@
-"""learnkit.frame: activities to and from pandas and CSV, etags, and the diff into patch plans (pure: no server)."""
+"""learnkit.bulk.frame: activities to and from pandas and CSV, etags, the diff into patch plans (pure: no server)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 
 from learnkit import InvalidInputError
-from learnkit.csvfile import ETAG_COLUMN, ExtraColumnsWarning, plan_csv, plans_from_frame, read_csv, write_csv
-from learnkit.frame import ACTIVITY_COLUMNS, activities_frame, diff, frame_to_activities
+from learnkit.bulk.csvfile import ETAG_COLUMN, ExtraColumnsWarning, plan_csv, plans_from_frame, read_csv, write_csv
+from learnkit.bulk.frame import ACTIVITY_COLUMNS, activities_frame, diff, frame_to_activities
+from learnkit.bulk.plans import InvalidRowsError, PatchPlan, activity_etag, canonical
 from learnkit.models import ASSIGNMENT_TYPE, SELF_INITIATED_TYPE
-from learnkit.plans import InvalidRowsError, PatchPlan, activity_etag, canonical
 
 ASSIGNMENT = {
     "@odata.type": ASSIGNMENT_TYPE,

@@ -18,7 +18,8 @@ from typing import Any
 from learnkit.client import GraphClient
 from learnkit.errors import UnexpectedResponseError, error_from_response
 from learnkit.limits import BATCH_LIMIT
-from learnkit.pacing import AdaptiveLimit
+
+from .pacing import AdaptiveLimit
 
 __all__ = ["BatchReads", "Get"]
 

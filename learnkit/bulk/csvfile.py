@@ -69,10 +69,14 @@ from typing import Any, get_args, overload
 import numpy as np
 import pandas as pd
 
-from learnkit.csvio import ESCAPE, ETAG_COLUMN, raw_table, write_csv, write_table
 from learnkit.errors import ExtraColumnsWarning, InvalidInputError
-from learnkit.fingerprints import etag_differences, etags_match
-from learnkit.frame import (
+from learnkit.models import UPDATE_MODELS, BodyType, normalize_odata_type
+from learnkit.times import known_time_zones
+
+from .cells import typed_cell
+from .csvio import ESCAPE, ETAG_COLUMN, raw_table, write_csv, write_table
+from .fingerprints import etag_differences, etags_match
+from .frame import (
     ACTIVITY_COLUMNS,
     DATETIME_COLUMNS,
     LOCAL_COLUMN,
@@ -84,16 +88,13 @@ from learnkit.frame import (
     rows_by_kind,
     wire_columns,
 )
-from learnkit.models import UPDATE_MODELS, BodyType, normalize_odata_type
-from learnkit.plans import (
+from .plans import (
     ADDRESS_PROPERTIES,
     READ_ONLY_PROPERTIES,
     InvalidRowsError,
     PatchPlan,
     validate_plans,
 )
-from learnkit.times import known_time_zones
-from learnkit.typed_cells import typed_cell
 
 __all__ = [
     "ETAG_COLUMN",

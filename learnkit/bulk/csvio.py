@@ -29,9 +29,10 @@ import pandas as pd
 
 from learnkit._extras import import_part
 from learnkit.errors import InvalidInputError
-from learnkit.fingerprints import row_etags
-from learnkit.frame import ACTIVITY_COLUMNS, LOCAL_COLUMN, is_missing, iso_texts
-from learnkit.plans import INSTANT_PROPERTIES
+
+from .fingerprints import row_etags
+from .frame import ACTIVITY_COLUMNS, LOCAL_COLUMN, is_missing, iso_texts
+from .plans import INSTANT_PROPERTIES
 
 __all__ = [
     "ESCAPE",
@@ -245,7 +246,7 @@ def raw_table(source: str | os.PathLike[str] | Any) -> pd.DataFrame:
         name = str(getattr(source, "name", "the CSV"))
         data = source.read()
     if isinstance(data, bytes) and data.startswith(WORKBOOK_START):
-        sheet: pd.DataFrame = import_part("learnkit.xlsxfile").sheet_cells(data, name)
+        sheet: pd.DataFrame = import_part("learnkit.bulk.xlsxfile").sheet_cells(data, name)
         return sheet
     # A text stream may still begin with the byte-order mark a file's bytes would (it is no part of the header).
     text = _decode(data, name) if isinstance(data, bytes) else str(data).removeprefix("\ufeff")

@@ -31,9 +31,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from learnkit._columnar import crc32_matrix, crc32_texts, decode_fingerprints, hex_fingerprints, iso_matrix
 from learnkit.errors import InvalidInputError
-from learnkit.frame import (
+from learnkit.models import UPDATE_MODELS
+
+from ._columnar import crc32_matrix, crc32_texts, decode_fingerprints, hex_fingerprints, iso_matrix
+from .frame import (
     _CALENDAR,
     _NAT,
     LOCAL_COLUMN,
@@ -42,8 +44,7 @@ from learnkit.frame import (
     kind_rows,
     local_instants,
 )
-from learnkit.models import UPDATE_MODELS
-from learnkit.plans import FINGERPRINT_VERSION, INSTANT_PROPERTIES, activity_etag
+from .plans import FINGERPRINT_VERSION, INSTANT_PROPERTIES, activity_etag
 
 __all__ = ["etag_differences", "etags_match", "row_etags"]
 

@@ -43,16 +43,23 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from learnkit._columnar import (
-    iso_matrix,
-    parse_iso_cells,
-)
 from learnkit.errors import InvalidInputError
 from learnkit.models import (
     UPDATE_MODELS,
     normalize_odata_type,
 )
-from learnkit.plans import (
+from learnkit.times import graph_local, zone, zoned_instant
+from learnkit.update import minimal_patch
+
+from ._columnar import (
+    iso_matrix,
+    parse_iso_cells,
+)
+from .cells import (
+    LOCAL_COLUMN as LOCAL_COLUMN,  # the frame's name for it too
+    typed_cell,
+)
+from .plans import (
     ADDRESS_PROPERTIES,
     INSTANT_PROPERTIES,
     READ_ONLY_PROPERTIES,
@@ -61,16 +68,11 @@ from learnkit.plans import (
     canonical,
     fingerprint,
 )
-from learnkit.times import graph_local, zone, zoned_instant
-from learnkit.typed_cells import (
-    LOCAL_COLUMN as LOCAL_COLUMN,  # the frame's name for it too
-    typed_cell,
-)
-from learnkit.update import minimal_patch
 
 if TYPE_CHECKING:
     from learnkit.client import GraphClient
-    from learnkit.sources import Source
+
+    from .sources import Source
 
 __all__ = [
     "ACTIVITY_COLUMNS",
@@ -246,7 +248,7 @@ def read_activities(
 
     Example: ``read_activities(client, reg, source=ExternalIds(["k-1", "k-2"])).attrs["not_found"]``
     """
-    from learnkit.sources import NOT_FOUND, OTHER_PROVIDER, SOURCE, read_records
+    from .sources import NOT_FOUND, OTHER_PROVIDER, SOURCE, read_records
 
     records = read_records(client, registration_id, source, page_size=page_size, on_records=on_records)
     frame = activities_frame(records.items)

@@ -39,13 +39,14 @@ from typing import Any
 import pandas as pd
 import platformdirs
 
-from learnkit import journal_rows as codec
 from learnkit.errors import JournalError
-from learnkit.journal_history import RunHistory, RunInfo, RunSummary
-from learnkit.journal_rows import Answer, JournalRow, Outcome, Sending
-from learnkit.leases import process_alive
-from learnkit.plans import PatchPlan, changes_key
 from learnkit.service import Service
+
+from . import journal_rows as codec
+from .journal_history import RunHistory, RunInfo, RunSummary
+from .journal_rows import Answer, JournalRow, Outcome, Sending
+from .leases import process_alive
+from .plans import PatchPlan, changes_key
 
 __all__ = [
     "Answer",

@@ -38,8 +38,12 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from learnkit.csvfile import plans_from_frame, read_csv
-from learnkit.engine import (
+from learnkit.errors import ServiceMismatchError
+from learnkit.retry import RetryPolicy
+from learnkit.service import Service
+
+from .csvfile import plans_from_frame, read_csv
+from .engine import (
     DEFAULT_CONCURRENCY,
     FINAL,
     RESULT_COLUMNS,
@@ -50,12 +54,11 @@ from learnkit.engine import (
     collect_results,
     summarize,
 )
-from learnkit.errors import ServiceMismatchError
-from learnkit.frame import diff
-from learnkit.journal import Journal, JournalError, JournalRow, RunInfo
-from learnkit.leases import Leases
-from learnkit.pacing import AdaptiveLimit
-from learnkit.plans import (
+from .frame import diff
+from .journal import Journal, JournalError, JournalRow, RunInfo
+from .leases import Leases
+from .pacing import AdaptiveLimit
+from .plans import (
     AS_EXPORTED,
     PatchPlan,
     canonical,
@@ -66,8 +69,6 @@ from learnkit.plans import (
     fingerprint,
     validate_plans,
 )
-from learnkit.retry import RetryPolicy
-from learnkit.service import Service
 
 if TYPE_CHECKING:
     from learnkit.client import GraphClient

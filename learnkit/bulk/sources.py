@@ -44,7 +44,6 @@ from typing import Any, ClassVar, TypeAlias
 from urllib.parse import urlsplit
 
 from learnkit import paths
-from learnkit.batch_reads import BatchReads, Get
 from learnkit.client import GraphClient
 from learnkit.errors import (
     AuthenticationError,
@@ -57,6 +56,8 @@ from learnkit.errors import (
     UnexpectedResponseError,
 )
 from learnkit.models import strip_control_information
+
+from .batch_reads import BatchReads, Get
 
 __all__ = [
     "CONCURRENCY",
@@ -254,7 +255,7 @@ def read_keys(path: str | Path, columns: Sequence[str] = (), what: str = "keys")
     >>> read_keys(folder / "keys.csv", ["externalcourseActivityId"])
     ['=k3', 'k4']
     """
-    from learnkit.csvio import ESCAPE, _decode  # the one rule for the encodings a file may be in
+    from .csvio import ESCAPE, _decode  # the one rule for the encodings a file may be in
 
     name = str(path)
     try:

@@ -55,11 +55,12 @@ from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from learnkit.csvio import ETAG_COLUMN, FORMULA_STARTS, export_columns
 from learnkit.errors import InvalidInputError
-from learnkit.frame import LOCAL_COLUMN, NESTED_COLUMNS, iso_texts
 from learnkit.models import UPDATE_MODELS
-from learnkit.plans import INSTANT_PROPERTIES, InvalidRowsError
+
+from .csvio import ETAG_COLUMN, FORMULA_STARTS, export_columns
+from .frame import LOCAL_COLUMN, NESTED_COLUMNS, iso_texts
+from .plans import INSTANT_PROPERTIES, InvalidRowsError
 
 __all__ = ["SHEET", "sheet_cells", "write_xlsx"]
 

@@ -255,8 +255,8 @@ def _start_sandbox(args: argparse.Namespace) -> Any:
 def _source_files(args: argparse.Namespace) -> dict[str, str]:
     """The variables of the source an option names, its file read once here: a bad file is one line, before
     anything starts. ``{}`` without one."""
+    from learnkit.bulk.sources import ActivityIds, ExternalIds, Learners
     from learnkit.errors import InvalidInputError
-    from learnkit.sources import ActivityIds, ExternalIds, Learners
 
     kinds: dict[str, type[ExternalIds] | type[ActivityIds] | type[Learners]] = {
         "external_ids": ExternalIds,
