@@ -60,8 +60,10 @@ import pandas as pd
 from learnkit.audit_rules import FINDING_COLUMNS, RULES, SEVERITIES, AuditContext, Rule, rule
 from learnkit.bulk.cells import typed_cell
 from learnkit.bulk.csvfile import ETAG_COLUMN, read_csv, write_csv, write_table
-from learnkit.bulk.frame import ACTIVITY_COLUMNS, diff, due_instants, frame_to_activities
-from learnkit.bulk.plans import InvalidRowsError, PatchPlan, activity_etag
+from learnkit.bulk.edits import diff
+from learnkit.bulk.fingerprints import activity_etag
+from learnkit.bulk.frame import ACTIVITY_COLUMNS, due_instants, frame_to_activities
+from learnkit.bulk.plans import InvalidRowsError, PatchPlan
 from learnkit.errors import InvalidInputError
 
 __all__ = [

@@ -15,9 +15,10 @@ from learnkit import GraphClient, RetryPolicy
 from learnkit.audit import RULES, AuditResult, Rule, audit, due_instants, fix_plans, rule
 from learnkit.bulk import apply, undo
 from learnkit.bulk.csvfile import plans_from_frame, read_csv
+from learnkit.bulk.fingerprints import activity_etag
 from learnkit.bulk.frame import activities_frame
 from learnkit.bulk.journal import Journal
-from learnkit.bulk.plans import InvalidRowsError, activity_etag, validate_plans
+from learnkit.bulk.plans import InvalidRowsError, validate_plans
 from learnkit.errors import InvalidInputError
 from learnkit.models import ASSIGNMENT_TYPE, SELF_INITIATED_TYPE
 from learnkit.update import update_activity

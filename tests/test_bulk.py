@@ -11,9 +11,10 @@ import pytest
 
 from learnkit import GraphClient, RetryPolicy
 from learnkit.bulk import AdaptiveLimit, apply, apply_frame, resume, summarize, undo
-from learnkit.bulk.frame import diff
+from learnkit.bulk.edits import diff
+from learnkit.bulk.fingerprints import activity_etag, canonical
 from learnkit.bulk.journal import Journal, JournalError
-from learnkit.bulk.plans import InvalidRowsError, PatchPlan, activity_etag, canonical, decide, validate_plans
+from learnkit.bulk.plans import InvalidRowsError, PatchPlan, decide, validate_plans
 from learnkit.errors import InvalidInputError
 from learnkit.models import ASSIGNMENT_TYPE, SELF_INITIATED_TYPE
 from tests.conftest import everything

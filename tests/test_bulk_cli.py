@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 
 from learnkit import GraphClient
+from learnkit.bulk.fingerprints import canonical
 from learnkit.bulk.frame import frame_to_activities
 from learnkit.bulk.journal import Journal
-from learnkit.bulk.plans import canonical
 from learnkit.cli import main
 from tests.conftest import everything, keys_csv
 

@@ -25,9 +25,9 @@ from learnkit.bulk.csvfile import (
     write_csv,
 )
 from learnkit.bulk.csvio import _has_escapes
-from learnkit.bulk.fingerprints import etags_match, row_etags
+from learnkit.bulk.fingerprints import activity_etag, etags_match, row_etags
 from learnkit.bulk.frame import activities_frame, frame_to_activities, parse_datetimes
-from learnkit.bulk.plans import InvalidRowsError, activity_etag, edited_only
+from learnkit.bulk.plans import InvalidRowsError, edited_only
 from learnkit.models import ASSIGNMENT_TYPE, SELF_INITIATED_TYPE
 from learnkit.times import parse_iso
 

@@ -17,9 +17,8 @@ import pytest
 
 from learnkit.audit import audit, due_instants
 from learnkit.bulk.csvfile import plan_csv, read_csv, write_csv
-from learnkit.bulk.fingerprints import row_etags
+from learnkit.bulk.fingerprints import canonical, fingerprint, row_etags
 from learnkit.bulk.frame import activities_frame
-from learnkit.bulk.plans import canonical, fingerprint
 from learnkit.models import ASSIGNMENT_TYPE
 from learnkit.times import utc_text, zoned_instant
 from learnkit.widgets import ActivityForm

@@ -21,7 +21,8 @@ import pytest
 
 from learnkit import GraphClient, RetryPolicy
 from learnkit.bulk import apply
-from learnkit.bulk.frame import diff, read_activities
+from learnkit.bulk.edits import diff
+from learnkit.bulk.frame import read_activities
 from learnkit.bulk.journal import Journal
 from learnkit.bulk.leases import Leases
 from learnkit.bulk.sources import ActivityIds

@@ -171,6 +171,12 @@ def test_the_client_works_with_every_extra_hidden() -> None:
     assert "'status': 'completed'" in done.stdout
 
 
+def test_the_sandbox_needs_no_bulk_extra() -> None:
+    # It loads JSON tenants with the core's rules (learnkit.models); only a CSV needs pandas.
+    done = run_hidden(["pandas", "numpy"], "import learnkit.sandbox.server, learnkit.sandbox.load\nprint('ok')")
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr
+
+
 def test_a_command_without_its_extra_is_one_line_and_exit_2() -> None:
     done = run_hidden(["pandas"], "from learnkit.cli import main\nraise SystemExit(main(['runs']))")
     assert done.returncode == 2, done.stderr
@@ -221,8 +227,8 @@ def test_every_module_of_an_extra_names_the_extra_however_it_is_imported() -> No
         assert said[name] == "bulk"
     assert said["learnkit.audit"] == said["from learnkit.audit import audit"] == "bulk"
     assert said["from learnkit.bulk import apply"] == "bulk"
-    # The pure parts of the bulk package need no extra: the sandbox reads the plans' rules without pandas.
-    assert said["learnkit.bulk"] == said["learnkit.bulk.plans"] == said["learnkit.bulk.pacing"] == "core"
+    # The package itself and its pure parts need no extra: `learnkit.bulk.apply` names it when first used.
+    assert said["learnkit.bulk"] == said["learnkit.bulk.pacing"] == said["learnkit.bulk.sources"] == "core"
     assert said["learnkit.sandbox.server"] == "sandbox" and said["learnkit.widgets.table"] == "widgets"
     assert said["learnkit.client"] == said["learnkit.models"] == said["learnkit.update"] == "core"
     # With only openpyxl missing, the workbook module names the excel extra and the CSV path still works.

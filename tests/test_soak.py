@@ -23,9 +23,10 @@ import pytest
 from learnkit import GraphClient, RetryPolicy
 from learnkit.bulk import apply, summarize
 from learnkit.bulk.csvfile import read_csv, write_csv
-from learnkit.bulk.frame import diff, frame_to_activities
+from learnkit.bulk.edits import diff
+from learnkit.bulk.fingerprints import canonical
+from learnkit.bulk.frame import frame_to_activities
 from learnkit.bulk.journal import Journal
-from learnkit.bulk.plans import canonical
 from learnkit.cli import main
 from learnkit.models import ASSIGNMENT_TYPE
 from tests.conftest import everything

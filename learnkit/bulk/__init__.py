@@ -4,7 +4,7 @@ The layer under the notebook and the command line, over the core client (``learn
 
 - reading: ``sources`` (which records: ids, keys, learners, the provider's list) over ``batch_reads``
   (20 GETs to a ``$batch``, several in flight, paced by ``pacing``);
-- the frame and the files: ``frame`` (records to and from a DataFrame, the diff into plans), ``cells``
+- the frame and the files: ``frame`` (records to and from a DataFrame), ``edits`` (edited cells into plans), ``cells``
   (text into a typed cell), ``csvio`` and ``csvfile`` (the CSV as a file, and what its cells mean),
   ``xlsxfile`` (the same as a workbook), ``_columnar`` and ``fingerprints`` (whole columns at once);
 - writing: ``plans`` (a plan and the pure rules around it), ``journal`` (with ``journal_rows`` and

@@ -25,9 +25,8 @@ from typing import Any, Literal
 
 import pandas as pd
 
+from learnkit.models import INSTANT_PROPERTIES
 from learnkit.times import parse_iso
-
-from .plans import INSTANT_PROPERTIES
 
 __all__ = ["LOCAL_COLUMN", "CellKind", "cell_kind", "typed_cell"]
 

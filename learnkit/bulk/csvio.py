@@ -29,10 +29,10 @@ import pandas as pd
 
 from learnkit._extras import import_part
 from learnkit.errors import InvalidInputError
+from learnkit.models import INSTANT_PROPERTIES
 
 from .fingerprints import row_etags
 from .frame import ACTIVITY_COLUMNS, LOCAL_COLUMN, is_missing, iso_texts
-from .plans import INSTANT_PROPERTIES
 
 __all__ = [
     "ESCAPE",

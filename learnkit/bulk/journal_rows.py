@@ -26,7 +26,8 @@ from typing import Any, NamedTuple
 
 from learnkit.models import UPDATE_MODELS
 
-from .plans import AS_EXPORTED, UNCHANGED, PatchPlan, compact_json
+from .fingerprints import compact_json
+from .plans import AS_EXPORTED, UNCHANGED, PatchPlan
 
 __all__ = ["Answer", "JournalRow", "Outcome", "Sending"]  # learnkit.journal names them too
 

@@ -43,6 +43,7 @@ from learnkit.retry import RetryPolicy
 from learnkit.service import Service
 
 from .csvfile import plans_from_frame, read_csv
+from .edits import diff
 from .engine import (
     DEFAULT_CONCURRENCY,
     FINAL,
@@ -54,21 +55,11 @@ from .engine import (
     collect_results,
     summarize,
 )
-from .frame import diff
+from .fingerprints import canonical, compact_json, fingerprint
 from .journal import Journal, JournalError, JournalRow, RunInfo
 from .leases import Leases
 from .pacing import AdaptiveLimit
-from .plans import (
-    AS_EXPORTED,
-    PatchPlan,
-    canonical,
-    changes_key,
-    check_changes,
-    compact_json,
-    edited_only,
-    fingerprint,
-    validate_plans,
-)
+from .plans import AS_EXPORTED, PatchPlan, changes_key, check_changes, edited_only, validate_plans
 
 if TYPE_CHECKING:
     from learnkit.client import GraphClient

@@ -56,11 +56,11 @@ from openpyxl.utils.exceptions import InvalidFileException
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from learnkit.errors import InvalidInputError
-from learnkit.models import UPDATE_MODELS
+from learnkit.models import INSTANT_PROPERTIES, UPDATE_MODELS
 
 from .csvio import ETAG_COLUMN, FORMULA_STARTS, export_columns
 from .frame import LOCAL_COLUMN, NESTED_COLUMNS, iso_texts
-from .plans import INSTANT_PROPERTIES, InvalidRowsError
+from .plans import InvalidRowsError
 
 __all__ = ["SHEET", "sheet_cells", "write_xlsx"]
 

@@ -37,11 +37,11 @@ from typing import IO, Any
 from pydantic import TypeAdapter, ValidationError
 
 from learnkit._extras import import_part
-from learnkit.bulk.plans import INSTANT_PROPERTIES
 from learnkit.errors import InvalidInputError, InvalidRowsError, LoadError
 from learnkit.limits import MAX_BODY_BYTES, MAX_JSON_DEPTH, check_instant, check_text
 from learnkit.models import (
     ASSIGNMENT_TYPE,
+    INSTANT_PROPERTIES,
     SELF_INITIATED_TYPE,
     Percentage,
     normalize_odata_type,

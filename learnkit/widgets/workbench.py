@@ -34,15 +34,9 @@ from ipywidgets import CallbackDispatcher
 
 from learnkit import bulk
 from learnkit.bulk.cells import typed_cell
+from learnkit.bulk.edits import diff
 from learnkit.bulk.engine import BulkResult
-from learnkit.bulk.frame import (
-    ACTIVITY_COLUMNS,
-    NESTED_COLUMNS,
-    activities_frame,
-    diff,
-    frame_to_activities,
-    read_activities,
-)
+from learnkit.bulk.frame import ACTIVITY_COLUMNS, NESTED_COLUMNS, activities_frame, frame_to_activities, read_activities
 from learnkit.bulk.journal import Journal, RunHistory
 from learnkit.bulk.plans import InvalidRowsError, PatchPlan
 from learnkit.bulk.sources import NOT_FOUND, OTHER_PROVIDER, ActivityIds, ExternalIds, Learners, ProviderList, Source
