@@ -351,7 +351,7 @@ def test_vectorised_etags_equal_activity_etag() -> None:
         except Exception:
             expected.append(None)
     assert row_etags(frame).tolist() == expected
-    # A zone no one knows is fingerprinted as written (learnkit.bulk.plans.canonical): no row is left without one.
+    # A zone no one knows is fingerprinted as written (fingerprints.canonical): no row is left without one.
     assert expected.count(None) == 0
 
 

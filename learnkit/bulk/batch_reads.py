@@ -1,5 +1,5 @@
 """Many GETs read together: ``BATCH_LIMIT`` to a ``$batch``, several batches in flight, each throttled
-sub-request sent again after its own wait (``learnkit.sources`` reads ids, keys and learners' pages with it).
+sub-request sent again after its own wait (``learnkit.bulk.sources`` reads ids, keys and learners' pages with it).
 
 Example: ``reads = BatchReads(client, "get_activity", on_found); reads.run([Get(key, url)]); reads.not_found``
 """

@@ -3,7 +3,7 @@
 ``learnkit.bulk``'s entry points build the rows and call ``Engine.run``; the result of a run is a
 ``BulkResult``. Reading what the service holds goes by ``$batch`` GETs of each record by id (what Graph
 documents), or by the page for a provider with many rows whose list a probe showed served
-(``learnkit.sources.list_served``); sending is ``$batch``es of PATCHes paced by ``learnkit.pacing``.
+(``learnkit.bulk.sources.list_served``); sending is ``$batch``es of PATCHes paced by ``learnkit.bulk.pacing``.
 
 Example: ``Engine(client, rows, journal=book, run_id=run, ...).run()``
 """

@@ -375,7 +375,7 @@ def _one_by_one(frame: pd.DataFrame, positions: np.ndarray[Any, np.dtype[np.intp
 
 
 def row_etags(frame: pd.DataFrame) -> pd.Series:
-    """``learnkit.bulk.plans.activity_etag`` of each row's updatable values, a column at a time (None if it has none).
+    """``activity_etag`` of each row's updatable values, a column at a time (None if it has none).
 
     Equal to ``[activity_etag(a) for a in frame_to_activities(frame)]``, at a fraction
     of the cost: each property's canonical JSON is formed and hashed once per distinct

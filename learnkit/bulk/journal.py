@@ -69,7 +69,7 @@ FORMAT = 3
 # whole of what the journal keeps for it (about 200 to 300 bytes). Providers and types are
 # stored once per run and referred to by position; ``before`` holds only what differs from
 # ``body``; ``crc`` covers the row, so a damaged file is refused rather than resumed. How the values
-# are written (JSON under Graph's property names, readable in sqlite3): ``learnkit.journal_rows``.
+# are written (JSON under Graph's property names, readable in sqlite3): ``learnkit.bulk.journal_rows``.
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
     seq INTEGER PRIMARY KEY,

@@ -29,7 +29,7 @@ from learnkit.models import UPDATE_MODELS
 from .fingerprints import compact_json
 from .plans import AS_EXPORTED, UNCHANGED, PatchPlan
 
-__all__ = ["Answer", "JournalRow", "Outcome", "Sending"]  # learnkit.journal names them too
+__all__ = ["Answer", "JournalRow", "Outcome", "Sending"]  # learnkit.bulk.journal names them too
 
 
 class Sending(NamedTuple):

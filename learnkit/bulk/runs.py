@@ -1,7 +1,7 @@
 """Many patches at once, the entry points: ``apply``, ``apply_frame``, ``apply_csv``, ``undo``, ``resume``.
 
-They validate the plans, start a journal run and hand the rows to ``learnkit.engine``
-(pacing in ``learnkit.pacing``, decisions in ``learnkit.plans``). How a run goes:
+They validate the plans, start a journal run and hand the rows to ``learnkit.bulk.engine``
+(pacing in ``learnkit.bulk.pacing``, decisions in ``learnkit.bulk.plans``). How a run goes:
 
 Each plan needs what the service holds now (to check it was not changed since the
 plan's base was read, and to send only what differs). The engine reads it the
@@ -15,7 +15,7 @@ on their own for 429, 503, 5xx and dropped connections, after the wait their own
 adapts (AIMD, ``AdaptiveLimit``): paced just under the service's rate once it throttles,
 grown back on each clean batch.
 
-Every plan is written to the journal (``learnkit.journal``) before anything is
+Every plan is written to the journal (``learnkit.bulk.journal``) before anything is
 sent, and the values each PATCH replaces before it goes out, so ``undo`` can put
 them back and ``resume`` can finish a run whose process died.
 
@@ -105,7 +105,7 @@ def _run(
 ) -> BulkResult:
     """Run the rows; ``start`` journals the run (its id), called while the first reads are on their way.
 
-    Outside a dry run, every record to read is leased first (``learnkit.leases``): one that another live
+    Outside a dry run, every record to read is leased first (``learnkit.bulk.leases``): one that another live
     run on this machine is writing ends as a conflict naming it, unread and unsent.
     """
     engine = Engine(

@@ -8,7 +8,7 @@ process keeps an embedded sandbox whose tenant lives in the user's data folder (
 sandbox already running; ``--tenant`` works against a tenant (the ``AZURE_*`` variables,
 or the sign-in form). Saves go to the journal ``learnkit runs`` and ``learnkit undo`` read.
 ``--external-ids``, ``--ids`` or ``--learners FILE`` choose on the Provider page which records
-to read (``learnkit.sources``); on its own sandbox the app hands the kernel the demo provider's
+to read (``learnkit.bulk.sources``); on its own sandbox the app hands the kernel the demo provider's
 keys (``SANDBOX_KEYS_VARIABLE``), so the page can fill them in with one click.
 
 Why Voila: it serves exactly the widgets a notebook user gets (the same ``WorkbenchApp``, the

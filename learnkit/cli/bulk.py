@@ -76,7 +76,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``export``, ``apply``, ``undo``, ``resume`` or ``runs``, by the parser's name."""
     name = parser.prog.split()[-1]
     if name not in _COMMANDS:
-        raise ValueError(f"learnkit.bulk_cli serves {', '.join(_COMMANDS)}, not {name!r}")
+        raise ValueError(f"learnkit.cli.bulk serves {', '.join(_COMMANDS)}, not {name!r}")
     if name == "runs":
         parser.add_argument("--last", action="store_true", help="print only the newest run's id (for $(...))")
         parser.add_argument("-n", type=int, default=20, metavar="N", help="show the newest N runs (20)")

@@ -1,7 +1,7 @@
 """The command line's way to say which records to read: ``--external-ids``, ``--ids``, ``--learners``, ``--list``.
 
 ``learnkit export`` and ``learnkit audit`` read a provider's activities through here: from a file
-of keys (``learnkit.sources``), or from the provider's list where the service serves it. What was
+of keys (``learnkit.bulk.sources``), or from the provider's list where the service serves it. What was
 not found is one line on stderr; a tenant that serves no list and no source named is one line
 naming the options (exit 2).
 

@@ -7,7 +7,7 @@ editor and the history are views of it: they observe its traits (``frame``, ``pe
 ``selected_id``, ``message``, ...) and change it only through its methods, so a save from
 any view shows in every view.
 
-Every save goes one way: pending edits → ``learnkit.bulk.frame.diff`` (plans, validated)
+Every save goes one way: pending edits → ``learnkit.bulk.edits.diff`` (plans, validated)
 → ``learnkit.bulk.apply`` (journal, conflict check, ``$batch``) → the saved rows read
 back. One save is one journal run, whatever its size, and ``undo`` reverts a run.
 
