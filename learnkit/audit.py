@@ -291,10 +291,6 @@ class AuditResult:
         labels = [plan.row for plan in self.plans]
         return _fixed_rows(self.frame, _proposals(self.findings), labels)
 
-    def fixed_frame(self) -> pd.DataFrame:
-        """The rows the plans fix, with the proposed values set (the frame's columns)."""
-        return self._planned_rows()[1]
-
     def write_findings(self, path: str | Path | Any) -> None:
         """The findings as CSV: row, id, rule, severity, field, current, proposed, message (date-times ISO 8601),
         text cells escaped as every CSV learnkit writes (``csvfile.write_table``)."""
