@@ -77,7 +77,7 @@ START_TIMEOUT = 60.0
 
 def notebook_path() -> Path:
     """The app's notebook, shipped inside the package."""
-    return Path(__file__).resolve().parent / "app" / "app.ipynb"
+    return Path(__file__).resolve().parents[1] / "app" / "app.ipynb"  # learnkit/app/, beside learnkit/cli/
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
