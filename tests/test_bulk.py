@@ -21,6 +21,18 @@ from tests.conftest import everything
 
 FAST = RetryPolicy(max_attempts=10, backoff=0.01, max_backoff=0.05)
 
+
+def test_the_package_names_what_its_entry_points_module_names() -> None:
+    # learnkit.bulk loads learnkit.bulk.runs on first use: the two lists must stay the same.
+    import learnkit.bulk
+    from learnkit.bulk import runs
+
+    assert learnkit.bulk.__all__ == runs.__all__
+    assert all(getattr(learnkit.bulk, name) is getattr(runs, name) for name in runs.__all__)
+    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
+        learnkit.bulk.nothing  # noqa: B018
+
+
 CURRENT = {
     "@odata.type": SELF_INITIATED_TYPE,
     "id": "u:1",
