@@ -31,9 +31,9 @@ import pytest
 import requests
 
 from learnkit import GraphClient, RetryPolicy
-from learnkit.frame import read_activities
+from learnkit.bulk.frame import read_activities
+from learnkit.bulk.sources import ActivityIds, forget_probes
 from learnkit.sandbox import Sandbox, start
-from learnkit.sources import ActivityIds, forget_probes
 
 
 class Clock:
@@ -105,7 +105,7 @@ def everything(client: GraphClient, sb: Sandbox, registration_id: str | None = N
 
 def keys_csv(sb: Sandbox, path: Path, registration_id: str | None = None) -> str:
     """A provider's keys (id, externalcourseActivityId) written to ``path`` as ``learnkit sandbox --keys-out`` does."""
-    from learnkit.csvfile import write_table
+    from learnkit.bulk.csvfile import write_table
 
     write_table(pd.DataFrame(sb.activity_keys(registration_id), columns=["id", "externalcourseActivityId"]), path)
     return str(path)

@@ -451,7 +451,7 @@ class Sandbox:
     def activity_keys(self, registration_id: str | None = None) -> list[tuple[str, str | None]]:
         """The ``(id, externalcourseActivityId)`` of a provider's activities (the demo provider's by default), as
         the provider's own system of record would list them: the documented way to name records to read
-        (``learnkit.sources``). Read from the sandbox's store, not through Graph.
+        (``learnkit.bulk.sources``). Read from the sandbox's store, not through Graph.
 
         Example: ``ActivityIds(i for i, _ in sb.activity_keys())``
         """

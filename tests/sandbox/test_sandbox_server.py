@@ -241,7 +241,7 @@ def test_cli_json_first_line_then_sigterm(tmp_path: Path) -> None:
 
 @pytest.mark.slow  # starts learnkit in a process of its own
 def test_cli_keys_out_writes_the_demo_providers_keys_as_the_sources_read_them(tmp_path: Path) -> None:
-    from learnkit.sources import ActivityIds, ExternalIds
+    from learnkit.bulk.sources import ActivityIds, ExternalIds
 
     keys = tmp_path / "keys.csv"
     proc = sandbox_cli("--json", "--db", str(tmp_path / "cli.db"), "--keys-out", str(keys))

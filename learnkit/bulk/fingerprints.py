@@ -1,17 +1,23 @@
-"""The fingerprint of a record's updatable values, a column at a time: what the CSV path and ``export`` compute.
+"""A record's fingerprint, the one home of it: per record (the reference) and a column at a time (the fast path).
 
 A fingerprint (``@learnkit.etag``) is ``v2:`` and a CRC-32 per updatable property of the
-record's canonical JSON, in the update model's ``UPDATABLE`` order. The per-record reference
-is ``learnkit.plans.activity_etag`` (``fingerprint`` of ``canonical``), which the engine
-calls for every record it reads; this module gives the same answer for a whole frame at a
-cost that grows with the distinct values, not the rows: each property's canonical JSON is
-formed and hashed once per distinct value (instants as byte matrices, ``learnkit._columnar``;
-due dates placed by ``learnkit.frame.local_instants``, the one rule), and only rows it cannot
-place for certain (an unknown zone, an instant near the calendar's ends) go through the
-reference. ``tests/test_columnar.py`` checks the two agree on generated frames (hypothesis).
+record's canonical JSON, in the update model's ``UPDATABLE`` order. ``canonical`` puts an
+activity's updatable values in a form where equal meaning compares equal (instants in UTC, a
+due date the instant it names, notes a ``[contentType, content]`` pair); ``fingerprint`` and
+``activity_etag`` hash it, one record at a time: the reference, which the engine calls for
+every record it reads and the plans read (``learnkit.bulk.plans.moved_since``, ``edited_only``).
+
+``row_etags`` and ``etag_differences`` give the same answer for a whole frame (what the CSV
+path and ``export`` compute) at a cost that grows with the distinct values, not the rows: each
+property's canonical JSON is formed and hashed once per distinct value (instants as byte
+matrices, ``learnkit.bulk._columnar``; due dates placed by ``learnkit.bulk.frame.local_instants``,
+the one rule), and only rows it cannot place for certain (an unknown zone, an instant near the
+calendar's ends) go through the reference. ``tests/test_columnar.py`` checks the two agree on
+generated frames (hypothesis).
 
 Example::
 
+    activity_etag(client.get_activity_json(activity_id))        # one record
     frame["@learnkit.etag"] = row_etags(frame)                  # what write_csv adds
     etags_match(read_csv("edits.csv"), exported)                # which rows are as exported
 """
@@ -22,30 +28,232 @@ from learnkit._extras import require
 
 require("bulk", __name__)  # before the imports: a missing extra is named, not a bare ModuleNotFoundError
 
+import hashlib
+import json
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from json.encoder import encode_basestring_ascii
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from learnkit._columnar import crc32_matrix, crc32_texts, decode_fingerprints, hex_fingerprints, iso_matrix
 from learnkit.errors import InvalidInputError
-from learnkit.frame import (
-    _CALENDAR,
-    _NAT,
+from learnkit.models import INSTANT_PROPERTIES, UPDATE_MODELS, normalize_odata_type
+from learnkit.times import parse_iso, utc_text, zoned_instant
+
+from ._columnar import crc32_matrix, crc32_texts, decode_fingerprints, hex_fingerprints, iso_matrix
+from .frame import (
+    CALENDAR,
     LOCAL_COLUMN,
-    _micros,
-    _row_activity,
+    NAT,
     kind_rows,
     local_instants,
+    micros_of,
+    row_activity,
 )
-from learnkit.models import UPDATE_MODELS
-from learnkit.plans import FINGERPRINT_VERSION, INSTANT_PROPERTIES, activity_etag
 
-__all__ = ["etag_differences", "etags_match", "row_etags"]
+__all__ = [
+    "FIELD_HASH_DIGITS",
+    "FINGERPRINT_VERSION",
+    "UNCHECKED",
+    "activity_etag",
+    "canonical",
+    "compact_json",
+    "etag_differences",
+    "etags_match",
+    "field_hash",
+    "field_hashes",
+    "fingerprint",
+    "property_hash",
+    "record_etag",
+    "row_etags",
+]
+
+
+# --- one record: the reference -------------------------------------------------------
+
+
+def _instant(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        moment = value
+    else:
+        try:  # the C parser first: Graph's own spellings are ISO 8601 it reads
+            moment = datetime.fromisoformat(value)
+        except (TypeError, ValueError):
+            moment = parse_iso(str(value))
+    return utc_text(moment)
+
+
+def _due_instant(value: Any) -> str | None:
+    if not isinstance(value, Mapping) or value.get("dateTime") is None:
+        return None
+    text = str(value["dateTime"])
+    try:  # the C parser first, as for instants
+        local = datetime.fromisoformat(text)
+    except ValueError:
+        local = parse_iso(text)
+    name = str(value.get("timeZone") or "UTC")
+    try:
+        return _instant(zoned_instant(local, name))
+    except ValueError:
+        # A zone no one knows (a tenant can hold one; learnkit.audit finds it): compared as written, so the
+        # record can still be fingerprinted and left as it is. An update naming it is refused by the models.
+        return f"{text} {name}"
+
+
+def canonical(activity: Mapping[str, Any]) -> dict[str, Any]:
+    """The updatable values of an activity's JSON in a form where equal meaning compares equal.
+
+    Date-times become UTC instants, ``dueDateTime`` the instant it names, ``notes``
+    a ``[contentType, content]`` pair.
+
+    >>> canonical({"@odata.type": "#microsoft.graph.learningSelfInitiatedCourse", "status": "completed",
+    ...            "completedDateTime": "2024-01-02T03:04:05+01:00"})["completedDateTime"]
+    '2024-01-02T02:04:05.000000+00:00'
+    """
+    named = activity.get("@odata.type")
+    kind = named if named in UPDATE_MODELS else normalize_odata_type(named)
+    out: dict[str, Any] = {"@odata.type": kind}
+    for name in UPDATE_MODELS[kind].UPDATABLE:
+        value = activity.get(name)
+        if name in INSTANT_PROPERTIES:
+            out[name] = _instant(value)
+        elif name == "dueDateTime":
+            out[name] = _due_instant(value)
+        elif name == "notes":
+            pair = [value.get("contentType") or "text", value.get("content")] if isinstance(value, Mapping) else None
+            out[name] = pair
+        else:
+            out[name] = getattr(value, "value", value)
+    return out
+
+
+#: Marks a per-property fingerprint (``activity_etag``); a bare 16-hex value is an older
+#: learnkit's fingerprint of the whole record, still honoured (it cannot say which property moved).
+FINGERPRINT_VERSION = "v2:"
+FIELD_HASH_DIGITS = 8  # hex digits per property: a CRC-32, so an edit mistaken for "as exported" is 1 in 4e9 at worst
+
+
+def field_hash(name: str, value_json: str) -> str:
+    """One property's hash in a fingerprint, from the compact JSON text of its canonical value.
+
+    CRC-32 (not a cryptographic hash: nothing here is a secret) catches every change of up
+    to 32 bits outright. ``learnkit.bulk.fingerprints.row_etags`` computes the same a column at a time.
+
+    >>> field_hash("completionPercentage", "40")
+    '084c3670'
+    """
+    return f"{zlib.crc32(f'{name}={value_json}'.encode()):08x}"
+
+
+# One encoder for every hash: ``json.dumps`` with options builds a new one on each call, and even a kept
+# ``JSONEncoder.encode`` builds its C encoder on each call (a third of the time for a small dict): the C
+# encoder is built once here, as ``JSONEncoder.iterencode`` would build it, without the cycle check
+# (``markers``: its state is per call); what is encoded here is JSON read or validated, never cyclic.
+_ENCODER = json.JSONEncoder(separators=(",", ":"))
+_MAKE_C_ENCODER: Callable[..., Callable[[Any, int], Sequence[str]]] | None = getattr(
+    json.encoder, "c_make_encoder", None
+)  # CPython's (not in typeshed); None elsewhere
+_C_ENCODER = (
+    None
+    if _MAKE_C_ENCODER is None
+    else _MAKE_C_ENCODER(
+        None, _ENCODER.default, json.encoder.encode_basestring_ascii, None, ":", ",", False, False, True
+    )
+)
+_ASCII_TEXT = json.encoder.encode_basestring_ascii
+
+
+def compact_json(value: Any) -> str:
+    """``json.dumps(value, separators=(",", ":"))``, faster for the scalars most properties hold.
+
+    >>> compact_json({"a": [1, None]}), compact_json("x"), compact_json(True)
+    ('{"a":[1,null]}', '"x"', 'true')
+    """
+    kind = type(value)
+    if value is None:
+        return "null"
+    if kind is str:
+        return _ASCII_TEXT(value)
+    if kind is int:
+        return int.__repr__(value)
+    if kind is bool:
+        return "true" if value else "false"
+    if _C_ENCODER is None:
+        return _ENCODER.encode(value)
+    return "".join(_C_ENCODER(value, 0))
+
+
+# Field hashes of the scalars a provider's records share (a status, a percentage, an empty date), kept: a
+# conflict check hashes every property of every record it reads. Keyed with the type (True == 1, but their
+# JSON differs); cleared when full rather than evicted one by one.
+_HASHES: dict[tuple[str, type, Any], str] = {}
+_HASHES_KEPT = 1 << 14
+
+
+def property_hash(name: str, value: Any) -> str:
+    kind = type(value)
+    if kind is not str and kind is not int and value is not None:
+        return field_hash(name, compact_json(value))
+    key = (name, kind, value)
+    found = _HASHES.get(key)
+    if found is None:
+        if len(_HASHES) >= _HASHES_KEPT:
+            _HASHES.clear()
+        found = _HASHES[key] = field_hash(name, compact_json(value))
+    return found
+
+
+UNCHECKED = "-" * FIELD_HASH_DIGITS
+
+
+def fingerprint(canon: Mapping[str, Any], only: Collection[str] | None = None) -> str:
+    """``activity_etag`` from values already in canonical form (saves computing them twice).
+
+    With ``only``, the other properties are left unchecked (an undo checks only what its run wrote).
+    """
+    kind = canon["@odata.type"]
+    return FINGERPRINT_VERSION + "".join(
+        property_hash(n, canon.get(n)) if only is None or n in only else UNCHECKED
+        for n in UPDATE_MODELS[kind].UPDATABLE
+    )
+
+
+def activity_etag(activity: Mapping[str, Any]) -> str:
+    """A fingerprint of an activity's updatable values: a short hash per property, in a fixed order.
+
+    Per property, so a CSV row that only carries the fingerprint still tells which
+    properties the analyst edited (their cells no longer hash to it) and which moved on
+    the service since the export (the service's values no longer do).
+
+    >>> activity_etag({"@odata.type": "#microsoft.graph.learningAssignment", "status": "inProgress"})[:3]
+    'v2:'
+    """
+    return fingerprint(canonical(activity))
+
+
+def record_etag(canon: Mapping[str, Any]) -> str:
+    """An older learnkit's fingerprint (one hash of the whole record), to honour files it exported."""
+    text = json.dumps(dict(canon), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def field_hashes(etag: str, kind: str) -> dict[str, str] | None:
+    """The per-property hashes of a v2 fingerprint for a record of ``kind``; None if it is not one."""
+    names = UPDATE_MODELS[kind].UPDATABLE
+    digits = etag[len(FINGERPRINT_VERSION) :]
+    if not etag.startswith(FINGERPRINT_VERSION) or len(digits) != FIELD_HASH_DIGITS * len(names):
+        return None
+    return {n: digits[i * FIELD_HASH_DIGITS : (i + 1) * FIELD_HASH_DIGITS] for i, n in enumerate(names)}
+
+
+# --- a column at a time: the fast path -----------------------------------------------
+
 
 _Hashes = np.ndarray[Any, np.dtype[np.uint32]]
 
@@ -73,7 +281,7 @@ def _instant_hashes(name: str, micros: np.ndarray[Any, np.dtype[np.int64]]) -> _
     years 1 to 9999, which the caller fingerprints one by one) is ``null``.
     """
     codes, distinct = pd.factorize(micros)
-    inside = (distinct >= _CALENDAR[0]) & (distinct <= _CALENDAR[1])
+    inside = (distinct >= CALENDAR[0]) & (distinct <= CALENDAR[1])
     table = np.full(len(distinct) + 1, zlib.crc32(f"{name}=null".encode()), dtype=np.uint32)
     table[:-1][inside] = crc32_matrix(f'{name}="'.encode(), iso_matrix(distinct[inside]), b'+00:00"')
     hashes: _Hashes = table[codes]
@@ -117,7 +325,7 @@ def _fingerprints(
     frame: pd.DataFrame, rows_of: dict[str, np.ndarray[Any, np.dtype[np.intp]]] | None = None
 ) -> _Fingerprints:
     """The per-property hashes of every row: each property's canonical JSON formed and hashed once per
-    distinct value (instants as byte matrices, ``learnkit._columnar``)."""
+    distinct value (instants as byte matrices, ``learnkit.bulk._columnar``)."""
     n = len(frame)
 
     def column(name: str) -> pd.Series | None:
@@ -130,8 +338,8 @@ def _fingerprints(
     hashes: dict[str, _Hashes] = {}
     for name in INSTANT_PROPERTIES:
         values = column(name)
-        micros = _micros(values) if values is not None else np.full(n, _NAT, dtype=np.int64)
-        slow |= (micros != _NAT) & ((micros < _CALENDAR[0]) | (micros > _CALENDAR[1]))
+        micros = micros_of(values) if values is not None else np.full(n, NAT, dtype=np.int64)
+        slow |= (micros != NAT) & ((micros < CALENDAR[0]) | (micros > CALENDAR[1]))
         hashes[name] = _instant_hashes(name, micros)
     percent = column("completionPercentage")
     if percent is None:
@@ -141,14 +349,14 @@ def _fingerprints(
         hashes["completionPercentage"] = _code_hashes("completionPercentage", codes, [str(v) for v in numbers.tolist()])
     hashes["status"] = _json_hashes("status", column("status"), n)
     hashes["notes"] = _notes_hashes(column("notes.content"), column("notes.contentType"), n)
-    due = np.full(n, _NAT, dtype=np.int64)
+    due = np.full(n, NAT, dtype=np.int64)
     local = column(LOCAL_COLUMN)
     if local is not None:
         zones = column("dueDateTime.timeZone")
-        micros = _micros(local)
+        micros = micros_of(local)
         due, placed = local_instants(micros, zones.to_numpy(dtype=object) if zones is not None else None)
         # An unknown zone is compared as written, and an instant past the calendar has no etag: the reference.
-        slow |= (micros != _NAT) & ~placed
+        slow |= (micros != NAT) & ~placed
     hashes["dueDateTime"] = _instant_hashes("dueDateTime", due)
     return _Fingerprints(rows_of, hashes, slow)
 
@@ -160,21 +368,21 @@ def _one_by_one(frame: pd.DataFrame, positions: np.ndarray[Any, np.dtype[np.intp
         return out
     for record in frame.iloc[positions].to_dict("records"):
         try:
-            out.append(activity_etag(_row_activity(record)))
+            out.append(activity_etag(row_activity(record)))
         except (InvalidInputError, ValueError, OverflowError, KeyError):
             out.append(None)
     return out
 
 
 def row_etags(frame: pd.DataFrame) -> pd.Series:
-    """``learnkit.plans.activity_etag`` of each row's updatable values, a column at a time (None if it has none).
+    """``activity_etag`` of each row's updatable values, a column at a time (None if it has none).
 
     Equal to ``[activity_etag(a) for a in frame_to_activities(frame)]``, at a fraction
     of the cost: each property's canonical JSON is formed and hashed once per distinct
     value, and only the rows pandas cannot place for certain (a due date in a DST gap or
     overlap, near the calendar's ends) go through ``activity_etag`` itself.
 
-    >>> from learnkit.frame import activities_frame
+    >>> from learnkit.bulk.frame import activities_frame
     >>> row_etags(activities_frame([{"id": "a", "@odata.type": "#microsoft.graph.learningAssignment",
     ...                              "status": "inProgress"}])).str.len().tolist()
     [51]
@@ -199,7 +407,7 @@ def etags_match(
     The same answer as ``row_etags(frame) == exported`` (a missing etag matches nothing),
     without writing 100,000 fingerprints out as text to compare them.
 
-    >>> from learnkit.frame import activities_frame
+    >>> from learnkit.bulk.frame import activities_frame
     >>> f = activities_frame([{"id": "a", "@odata.type": "#microsoft.graph.learningAssignment"}])
     >>> etags_match(f, row_etags(f).tolist()).tolist(), etags_match(f, ["v2:0"]).tolist()
     ([True], [False])
@@ -214,12 +422,12 @@ def etag_differences(
 ) -> tuple[np.ndarray[Any, np.dtype[np.bool_]], dict[str, np.ndarray[Any, np.dtype[np.bool_]]]]:
     """``etags_match``, and per updatable property which rows still hold the value their fingerprint names.
 
-    The second part is what ``learnkit.plans.edited_only`` works out for one plan, for every
+    The second part is what ``learnkit.bulk.plans.edited_only`` works out for one plan, for every
     row at once: ``same[p][i]`` is True when row ``i``'s ``p`` hashes to the part of its
     exported fingerprint for ``p`` (so ``p`` was not edited), or when the row's type has no
     ``p``. It is False wherever that cannot be told (no fingerprint, an older kind of one).
 
-    >>> from learnkit.frame import activities_frame
+    >>> from learnkit.bulk.frame import activities_frame
     >>> f = activities_frame([{"id": "a", "@odata.type": "#microsoft.graph.learningAssignment", "status": "x"}])
     >>> same = etag_differences(f, row_etags(f.assign(status="y")).tolist())[1]
     >>> bool(same["status"][0]), bool(same["notes"][0])
