@@ -21,7 +21,7 @@ from typing import Any
 
 from benchmarks.common import table, timed
 from learnkit.audit import audit
-from learnkit.frame import activities_frame
+from learnkit.bulk.frame import activities_frame
 from learnkit.models import ASSIGNMENT_TYPE
 from learnkit.sandbox.seed import CONTENT_ID, LEARNER_ID, REGISTRATION_ID, bulk_activities
 

@@ -4,9 +4,9 @@ For 1,000, 10,000 and 100,000 generated activities (two thirds assignments, one 
 self-initiated, every column filled as Graph fills it), in one run and best of
 ``--repeat``:
 
-* **export**: ``learnkit.csvfile.write_csv`` of the activity frame (ISO text, formula
+* **export**: ``learnkit.bulk.csvfile.write_csv`` of the activity frame (ISO text, formula
   escaping, the etag of every row) against ``DataFrame.to_csv`` of the same frame;
-* **validate, untouched**: ``learnkit.csvfile.plan_csv`` of the exported file (typed,
+* **validate, untouched**: ``learnkit.bulk.csvfile.plan_csv`` of the exported file (typed,
   every row's fingerprint checked: no plan) against ``pandas.read_csv`` of it;
 * **validate, 38 % edited**: the same file with ``completionPercentage`` changed on
   38 % of the rows (every cell of every edited row validated), against ``pandas.read_csv``;
@@ -29,8 +29,8 @@ from typing import Any
 import pandas as pd
 
 from benchmarks.common import environment, table, timed
-from learnkit.csvfile import plan_csv, write_csv
-from learnkit.frame import activities_frame
+from learnkit.bulk.csvfile import plan_csv, write_csv
+from learnkit.bulk.frame import activities_frame
 from learnkit.models import ASSIGNMENT_TYPE, SELF_INITIATED_TYPE
 
 EDITED_SHARE = 0.38

@@ -34,10 +34,11 @@ import requests
 from benchmarks.common import Server, environment, table, throttled_wait
 from learnkit import GraphClient
 from learnkit.bulk import apply
-from learnkit.frame import diff, read_activities
-from learnkit.journal import Journal
+from learnkit.bulk.edits import diff
+from learnkit.bulk.frame import read_activities
+from learnkit.bulk.journal import Journal
+from learnkit.bulk.sources import ActivityIds
 from learnkit.paths import activity, provider_activity
-from learnkit.sources import ActivityIds
 
 BATCH = 20
 

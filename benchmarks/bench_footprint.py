@@ -2,7 +2,7 @@
 
 Import time is the best of ``--repeat`` fresh interpreters timing the import a user
 writes (``import learnkit``; ``from msgraph import GraphServiceClient``), plus the
-bulk path (``import learnkit.bulk``, which brings pandas). Installed size is what the
+bulk path (``from learnkit.bulk import apply``, which brings pandas). Installed size is what the
 distribution's own files take on disk, then with every distribution it needs,
 transitively (a dependency shared by both is counted in both).
 
@@ -25,7 +25,7 @@ from benchmarks.common import environment, table
 
 IMPORTS = {
     "learnkit": "import learnkit",
-    "learnkit.bulk": "import learnkit.bulk",
+    "learnkit.bulk": "from learnkit.bulk import apply",
     "msgraph-sdk": "from msgraph import GraphServiceClient",
 }
 

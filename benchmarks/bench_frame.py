@@ -23,7 +23,7 @@ import requests
 
 from benchmarks.common import Server, environment, table, timed
 from learnkit import GraphClient
-from learnkit.frame import activities_frame, read_activities
+from learnkit.bulk.frame import activities_frame, read_activities
 
 
 def fetch_pages(info: dict[str, Any], registration: str) -> list[bytes]:

@@ -26,9 +26,9 @@ import pandas as pd
 from benchmarks.common import Server, environment, table
 from learnkit import GraphClient
 from learnkit.bulk import apply
-from learnkit.csvfile import plans_from_frame, read_csv, write_csv
-from learnkit.frame import read_activities
-from learnkit.journal import Journal
+from learnkit.bulk.csvfile import plans_from_frame, read_csv, write_csv
+from learnkit.bulk.frame import read_activities
+from learnkit.bulk.journal import Journal
 
 SLACK = 10  # the "small constant" of the targets: the first page, a page cut short, a retried request
 

@@ -1,4 +1,4 @@
-"""Reading 2,000 activities by external id (``learnkit.sources``) against the provider's list and a hand-written reader.
+"""Reading 2,000 activities by external id (``learnkit.bulk.sources``) against the list and a hand-made reader.
 
 Three ways to the same typed frame, timed in the same run on the same records, at 0 and 50 ms of
 added latency per HTTP request:
@@ -24,9 +24,9 @@ import requests
 
 from benchmarks.common import Server, environment, table, timed
 from learnkit import GraphClient
-from learnkit.frame import activities_frame, read_activities
+from learnkit.bulk.frame import activities_frame, read_activities
+from learnkit.bulk.sources import CONCURRENCY, ExternalIds, ProviderList
 from learnkit.paths import activity_by_external_id
-from learnkit.sources import CONCURRENCY, ExternalIds, ProviderList
 
 
 def by_hand(info: dict[str, Any], token: str, registration_id: str, keys: list[str]) -> pd.DataFrame:

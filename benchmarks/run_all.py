@@ -34,7 +34,7 @@ changed rows: Graph requests <= changed + rows/1,000 + a small constant, round t
 + a small constant, journal <= ~300 bytes per row; (d) CSV export and validation within 2x pandas. (c) and (f)
 are the frame and footprint figures. Issue 11: (g) resolving 1,000 learner names takes at most 50 requests
 (and is timed against one GET per user on 8 threads); (h) auditing 100,000 activities takes no longer than
-building their frame; (i) reading 2,000 activities by external id (`learnkit.sources`) is no slower than a
+building their frame; (i) reading 2,000 activities by external id (`learnkit.bulk.sources`) is no slower than a
 hand-written `$batch` reader on as many threads (the provider's list, where served, for scale). Issue 18: (i) at
 10,000 activities and 50 ms, reading by key at least as fast as that reader; (j) an apply of 2,000 changed rows
 without the list at least as fast as a hand-written client that reads each record before writing it, at the same

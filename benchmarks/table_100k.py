@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from learnkit.frame import activities_frame
+from learnkit.bulk.frame import activities_frame
 from learnkit.sandbox.seed import REGISTRATION_ID, build_tenant, bulk_activities
 from learnkit.widgets import ActivityTable, Workbench
 

@@ -64,10 +64,7 @@ if TYPE_CHECKING:
     from learnkit import (
         audit as audit,
         bulk as bulk,
-        frame as frame,
-        journal as journal,
         sandbox as sandbox,
-        sources as sources,
         widgets as widgets,
     )
     from learnkit.auth import (
@@ -82,10 +79,18 @@ if TYPE_CHECKING:
         resume as resume,
         undo as undo,
     )
+    from learnkit.bulk.csvfile import read_csv as read_csv, write_csv as write_csv
+    from learnkit.bulk.frame import read_activities as read_activities
+    from learnkit.bulk.journal import Journal as Journal
+    from learnkit.bulk.plans import PatchPlan as PatchPlan
+    from learnkit.bulk.sources import (
+        ActivityIds as ActivityIds,
+        ExternalIds as ExternalIds,
+        Learners as Learners,
+        ProviderList as ProviderList,
+    )
+    from learnkit.bulk.xlsxfile import write_xlsx as write_xlsx
     from learnkit.client import GraphClient as GraphClient, GraphResponse as GraphResponse
-    from learnkit.csvfile import read_csv as read_csv, write_csv as write_csv
-    from learnkit.frame import read_activities as read_activities
-    from learnkit.journal import Journal as Journal
     from learnkit.models import (
         AssignmentUpdate as AssignmentUpdate,
         DateTimeTimeZone as DateTimeTimeZone,
@@ -99,19 +104,11 @@ if TYPE_CHECKING:
         parse_activity as parse_activity,
         parse_update as parse_update,
     )
-    from learnkit.plans import PatchPlan as PatchPlan
-    from learnkit.sources import (
-        ActivityIds as ActivityIds,
-        ExternalIds as ExternalIds,
-        Learners as Learners,
-        ProviderList as ProviderList,
-    )
     from learnkit.update import (
         UpdateResult as UpdateResult,
         minimal_patch as minimal_patch,
         update_activity as update_activity,
     )
-    from learnkit.xlsxfile import write_xlsx as write_xlsx
 
     apply_plans = bulk.apply
     connect = GraphClient.connect

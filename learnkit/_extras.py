@@ -65,7 +65,7 @@ def require(extra: str, part: str) -> None:
     For the top of a package that needs an extra, so that ``from learnkit.sandbox import start``
     names the extra too, not only ``learnkit.sandbox`` reached as an attribute.
 
-    >>> require("bulk", "learnkit.frame")  # installed here: nothing happens
+    >>> require("bulk", "learnkit.bulk.frame")  # installed here: nothing happens
     """
     for module, needed_by in EXTRA_OF.items():
         if needed_by == extra and importlib.util.find_spec(module) is None:

@@ -41,7 +41,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
-from requests.adapters import HTTPAdapter
+from requests.adapters import BaseAdapter, HTTPAdapter
 from requests.hooks import dispatch_hook
 from requests.structures import CaseInsensitiveDict
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
@@ -209,17 +209,26 @@ class TimedSession(requests.Session):
     ``timeout`` is the default (connect, read) seconds of a request that passes none;
     ``deadline`` bounds a whole request, body included (``None``: no bound). Responses
     read with ``stream=True`` are bounded up to their headers only. No retries at this
-    level: the caller decides what is safe to send again.
+    level: the caller decides what is safe to send again. ``transport`` replaces the
+    connection adapter for both schemes (a test's that answers without a socket, say:
+    ``GraphClient``'s ``transport``); the deadline's watch has no socket to shut there.
 
     >>> TimedSession(timeout=(3.0, 10.0), deadline=20.0).deadline
     20.0
     """
 
-    def __init__(self, *, timeout: Timeout = (10.0, 60.0), deadline: float | None = 120.0, pool_size: int = 10) -> None:
+    def __init__(
+        self,
+        *,
+        timeout: Timeout = (10.0, 60.0),
+        deadline: float | None = 120.0,
+        pool_size: int = 10,
+        transport: BaseAdapter | None = None,
+    ) -> None:
         super().__init__()
         self.timeout = timeout
         self.deadline = deadline
-        adapter = _Adapter(pool_connections=4, pool_maxsize=pool_size, max_retries=0)
+        adapter = transport or _Adapter(pool_connections=4, pool_maxsize=pool_size, max_retries=0)
         self.mount("https://", adapter)
         self.mount("http://", adapter)
         self.headers["User-Agent"] = user_agent()

@@ -1,11 +1,11 @@
 """What needs fixing in a provider's records: named rules over the activity frame, findings and proposed fixes.
 
 A ``Rule`` has an id, a severity, a one-line explanation and a check: a vectorised
-function of the frame (``learnkit.frame.activities_frame``) that says which rows break
+function of the frame (``learnkit.bulk.frame.activities_frame``) that says which rows break
 it and, where the right value can be known from the record itself, what it should
 be. ``audit(frame)`` runs the rules and returns an ``AuditResult``: ``findings``, one
 row per (record, rule, field) with the current and proposed values, and ``plans``,
-the proposed fixes as ``learnkit.plans.PatchPlan``s based on the rows as read, to
+the proposed fixes as ``learnkit.bulk.plans.PatchPlan``s based on the rows as read, to
 review, edit or drop and then send with ``learnkit.bulk.apply`` (journal, conflict
 check, undo) like every other change.
 
@@ -58,11 +58,13 @@ from typing import Any
 import pandas as pd
 
 from learnkit.audit_rules import FINDING_COLUMNS, RULES, SEVERITIES, AuditContext, Rule, rule
-from learnkit.csvfile import ETAG_COLUMN, read_csv, write_csv, write_table
+from learnkit.bulk.cells import typed_cell
+from learnkit.bulk.csvfile import ETAG_COLUMN, read_csv, write_csv, write_table
+from learnkit.bulk.edits import diff
+from learnkit.bulk.fingerprints import activity_etag
+from learnkit.bulk.frame import ACTIVITY_COLUMNS, due_instants, frame_to_activities
+from learnkit.bulk.plans import InvalidRowsError, PatchPlan
 from learnkit.errors import InvalidInputError
-from learnkit.frame import ACTIVITY_COLUMNS, diff, due_instants, frame_to_activities
-from learnkit.plans import InvalidRowsError, PatchPlan, activity_etag
-from learnkit.typed_cells import typed_cell
 
 __all__ = [
     "FINDING_COLUMNS",
@@ -133,7 +135,7 @@ def audit(
     ``now``: the moment "future" and "overdue" are judged against (aware; default: the
     clock), for results that do not change from run to run.
 
-    >>> from learnkit.frame import activities_frame
+    >>> from learnkit.bulk.frame import activities_frame
     >>> frame = activities_frame([{"id": "a", "@odata.type": "#microsoft.graph.learningSelfInitiatedCourse",
     ...     "learningProviderId": "p", "status": "completed", "completionPercentage": 60,
     ...     "completedDateTime": "2024-03-01T10:00:00Z"}])
@@ -151,7 +153,7 @@ def audit(
             missing[0],
             "required",
             f"the frame has no {missing[0]!r} column: "
-            "read it with learnkit.read_activities or learnkit.frame.activities_frame",
+            "read it with learnkit.read_activities or learnkit.bulk.frame.activities_frame",
         )
     chosen = _select(rules, disable, extra)
     context = AuditContext(_now(now), due_instants(frame))
@@ -289,10 +291,6 @@ class AuditResult:
         labels = [plan.row for plan in self.plans]
         return _fixed_rows(self.frame, _proposals(self.findings), labels)
 
-    def fixed_frame(self) -> pd.DataFrame:
-        """The rows the plans fix, with the proposed values set (the frame's columns)."""
-        return self._planned_rows()[1]
-
     def write_findings(self, path: str | Path | Any) -> None:
         """The findings as CSV: row, id, rule, severity, field, current, proposed, message (date-times ISO 8601),
         text cells escaped as every CSV learnkit writes (``csvfile.write_table``)."""
@@ -304,7 +302,7 @@ class AuditResult:
     def write_fixes(self, path: str | Path | Any) -> list[tuple[Any, str, str]]:
         """The fixed rows as a CSV ``learnkit apply`` takes as it is, each with the etag of the row as read.
 
-        The file is read back with ``learnkit.csvfile.read_csv``, the reader ``apply`` uses;
+        The file is read back with ``learnkit.bulk.csvfile.read_csv``, the reader ``apply`` uses;
         a row it refuses (a value no fix covers that Graph would refuse too, such as an
         unknown time zone) is left out. Returns those (row label, column, reason).
         """

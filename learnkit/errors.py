@@ -394,7 +394,7 @@ class SourceRequiredError(LearnkitError):
     #: The ways to say which records to read, in Python and on the command line.
     SOURCES: ClassVar[str] = (
         "say which records to read: source=ExternalIds([...]), ActivityIds([...]) or Learners([...]) "
-        "(learnkit.sources; on the command line --external-ids FILE, --ids FILE or --learners FILE)"
+        "(learnkit.bulk.sources; on the command line --external-ids FILE, --ids FILE or --learners FILE)"
     )
 
     def __init__(self, registration_id: str, reason: str = "") -> None:

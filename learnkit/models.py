@@ -48,6 +48,7 @@ from learnkit.times import graph_local, is_known_zone, parse_iso, zoned_instant
 __all__ = [
     "ASSIGNMENT_TYPE",
     "INCLUDE_UNKNOWN_ENUM_MEMBERS",
+    "INSTANT_PROPERTIES",
     "SELF_INITIATED_TYPE",
     "AssignmentType",
     "AssignmentUpdate",
@@ -286,8 +287,8 @@ def _notes(value: Any) -> Any:
 
 
 DateTimeOffset = Annotated[AwareDatetime, BeforeValidator(_aware)]
-#: The DateTimeOffset properties of the activity types.
-_INSTANTS = ("assignedDateTime", "completedDateTime", "startedDateTime")
+#: The date-time properties that are instants (DateTimeOffset on the wire); ``dueDateTime`` is a local time.
+INSTANT_PROPERTIES = ("assignedDateTime", "completedDateTime", "startedDateTime")
 Percentage = Annotated[int, Field(ge=0, le=100, strict=True)]
 NonEmpty = Annotated[str, Field(min_length=1)]
 _EXTERNAL_ID = Field(
@@ -438,7 +439,7 @@ class UpdateModel(BaseModel):
         model = handler(data)
         if isinstance(data, Mapping) and isinstance(model, UpdateModel):
             model._instant_text = {
-                name: value for name in _INSTANTS if isinstance(value := data.get(name), str) and "." in value
+                name: value for name in INSTANT_PROPERTIES if isinstance(value := data.get(name), str) and "." in value
             }
         return model
 

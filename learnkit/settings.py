@@ -58,7 +58,7 @@ DELEGATED_CLIENT_VARIABLE = "LEARNKIT_DELEGATED_CLIENT_ID"
 #: The national cloud of the tenant (``learnkit.clouds``'s names); the command line's ``--cloud`` wins over it.
 CLOUD_VARIABLE = "LEARNKIT_CLOUD"
 
-# What `learnkit app` hands the kernel of its notebook (``learnkit.app_cli`` sets them, ``WorkbenchApp`` reads them).
+# What `learnkit app` hands the kernel of its notebook (``learnkit.cli.app`` sets them, ``WorkbenchApp`` reads them).
 #: ``sandbox`` (default) or ``tenant``: which page Connect opens on.
 APP_MODE_VARIABLE = "LEARNKIT_APP_MODE"
 #: The JSON file of a running sandbox (what ``learnkit sandbox --json`` prints); the kernel attaches to it.
@@ -68,7 +68,7 @@ SANDBOX_JSON_VARIABLE = "LEARNKIT_SANDBOX_JSON"
 #: sandbox; set it yourself, beside ``--sandbox-json``, to a ``--keys-out`` file of the sandbox attached to.
 SANDBOX_KEYS_VARIABLE = "LEARNKIT_SANDBOX_KEYS"
 #: The option's ``argparse`` name -> the variable that hands its file (absolute) to the kernel: the source
-#: the Provider page starts with (``learnkit.sources``: ExternalIds, ActivityIds, Learners).
+#: the Provider page starts with (``learnkit.bulk.sources``: ExternalIds, ActivityIds, Learners).
 SOURCE_VARIABLES = {
     "external_ids": "LEARNKIT_APP_EXTERNAL_IDS",
     "ids": "LEARNKIT_APP_IDS",

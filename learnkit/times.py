@@ -141,7 +141,7 @@ def zoned_instant(local: datetime | str, zone_name: str) -> datetime:
     names). Python's ``zoneinfo`` does so, and so does Windows' zone conversion behind
     Graph's ``dateTimeTimeZone``; Graph's pages name no other rule. The plans, the
     fingerprint, the audit, the form and the sandbox all place a due date here
-    (``learnkit.frame.due_instants`` a column at a time, placing only what pandas
+    (``learnkit.bulk.frame.due_instants`` a column at a time, placing only what pandas
     places the same way and the rest with this function).
 
     >>> utc_text(zoned_instant("2024-07-01T12:00:00.0000000", "Romance Standard Time"))

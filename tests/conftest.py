@@ -12,6 +12,8 @@ lifetime) starts it in the test itself.
 ``app_token`` / ``delegated_token``: raw access tokens for the demo apps, fetched over HTTP
 (``client_credentials_token`` and ``device_code_token`` fetch them from any sandbox).
 ``sandbox_cli(*args)``: ``learnkit sandbox`` in a subprocess, its output as text pipes.
+``Clock``: a clock a test advances instead of sleeping, for a sandbox of its own (``start(clock=Clock())``: never
+the session's, whose tokens other tests check against the system's clock).
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,9 +31,29 @@ import pytest
 import requests
 
 from learnkit import GraphClient, RetryPolicy
-from learnkit.frame import read_activities
+from learnkit.bulk.frame import read_activities
+from learnkit.bulk.sources import ActivityIds, forget_probes
 from learnkit.sandbox import Sandbox, start
-from learnkit.sources import ActivityIds, forget_probes
+
+
+class Clock:
+    """The system's time plus whatever the test has advanced it by: a token expires without a sleep.
+
+    Thread-safe (the sandbox reads it from its server thread). Example: ``clock.advance(2)``.
+    """
+
+    def __init__(self) -> None:
+        self._offset = 0.0
+        self._lock = threading.Lock()
+
+    def __call__(self) -> float:
+        with self._lock:
+            return time.time() + self._offset
+
+    def advance(self, seconds: float) -> None:
+        """Move the clock ``seconds`` forward."""
+        with self._lock:
+            self._offset += seconds
 
 
 @pytest.fixture(scope="session")
@@ -81,7 +105,7 @@ def everything(client: GraphClient, sb: Sandbox, registration_id: str | None = N
 
 def keys_csv(sb: Sandbox, path: Path, registration_id: str | None = None) -> str:
     """A provider's keys (id, externalcourseActivityId) written to ``path`` as ``learnkit sandbox --keys-out`` does."""
-    from learnkit.csvfile import write_table
+    from learnkit.bulk.csvfile import write_table
 
     write_table(pd.DataFrame(sb.activity_keys(registration_id), columns=["id", "externalcourseActivityId"]), path)
     return str(path)

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from learnkit.app_cli import data_dir, notebook_path, voila_command
 from learnkit.cli import main
+from learnkit.cli.app import data_dir, notebook_path, voila_command
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -69,7 +69,7 @@ def test_the_notebook_ships_in_the_package_and_voila_serves_it_on_the_address_gi
 def test_the_contracts_offered_are_the_sandboxs(tmp_path: Path) -> None:
     import argparse
 
-    from learnkit.app_cli import SOURCE_VARIABLES, _source_files, add_arguments
+    from learnkit.cli.app import SOURCE_VARIABLES, _source_files, add_arguments
     from learnkit.sandbox.contract import CONTRACTS
 
     parser = argparse.ArgumentParser()

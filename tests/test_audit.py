@@ -14,12 +14,13 @@ import pytest
 from learnkit import GraphClient, RetryPolicy
 from learnkit.audit import RULES, AuditResult, Rule, audit, due_instants, fix_plans, rule
 from learnkit.bulk import apply, undo
-from learnkit.csvfile import plans_from_frame, read_csv
+from learnkit.bulk.csvfile import plans_from_frame, read_csv
+from learnkit.bulk.fingerprints import activity_etag
+from learnkit.bulk.frame import activities_frame
+from learnkit.bulk.journal import Journal
+from learnkit.bulk.plans import InvalidRowsError, validate_plans
 from learnkit.errors import InvalidInputError
-from learnkit.frame import activities_frame
-from learnkit.journal import Journal
 from learnkit.models import ASSIGNMENT_TYPE, SELF_INITIATED_TYPE
-from learnkit.plans import InvalidRowsError, activity_etag, validate_plans
 from learnkit.update import update_activity
 from tests.conftest import everything, keys_csv
 
@@ -341,7 +342,7 @@ def test_fixes_are_one_plan_per_record_validated_and_based_on_the_rows_as_read()
 
 
 def frame_json(frame: pd.DataFrame, row: int) -> dict[str, Any]:
-    from learnkit.frame import frame_to_activities
+    from learnkit.bulk.frame import frame_to_activities
 
     return frame_to_activities(frame.loc[[row]])[0]
 

@@ -8,10 +8,12 @@ import os
 import stat
 import threading
 import time
+import types
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import msal.application
 import pytest
 import requests
 
@@ -20,6 +22,7 @@ from learnkit import CertificateSignIn, DeviceCodeSignIn, GraphClient, SecretSig
 from learnkit.credentials import AccessToken, token_claims
 from learnkit.models import ASSIGNMENT_TYPE
 from learnkit.sandbox import Sandbox, start
+from tests.conftest import Clock
 
 
 def apps(sb: Sandbox) -> dict[str, dict[str, Any]]:
@@ -142,14 +145,18 @@ def short_lived(tmp_path: Path) -> Iterator[Sandbox]:
         yield sb
 
 
-def test_tokens_are_renewed_when_they_near_expiry(short_lived: Sandbox) -> None:
+def test_tokens_are_renewed_when_they_near_expiry(short_lived: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
     sb = short_lived
     demo = apps(sb)["learnkit-demo"]
     cred = SecretSignIn(sb.tenant_id, demo["client_id"], demo["client_secret"], **options(sb))
     requests_ = TokenRequests(cred)
     first = cred.get_token().token
     assert cred.get_token().token == first and requests_.count == 1
-    time.sleep(3.2)  # token times have one-second resolution
+    # msal decides that a cached token nears expiry by its own reading of the clock, and takes no clock to
+    # inject: its application module is given one 3.2 s on (msal keeps token times in whole seconds).
+    later = Clock()
+    later.advance(3.2)
+    monkeypatch.setattr(msal.application, "time", types.SimpleNamespace(time=later))
     renewed = cred.get_token().token
     assert renewed != first and requests_.count == 2
 
@@ -179,10 +186,11 @@ def test_forged_and_missing_tokens_are_401(sb: Sandbox, app_token: str) -> None:
 
 
 def test_an_expired_token_is_401(tmp_path: Path) -> None:
-    with start(db=tmp_path / "expiring.db", token_lifetime=1) as sb:
+    clock = Clock()
+    with start(db=tmp_path / "expiring.db", token_lifetime=1, clock=clock) as sb:
         demo = apps(sb)["learnkit-demo"]
         token = SecretSignIn(sb.tenant_id, demo["client_id"], demo["client_secret"], **options(sb)).get_token().token
-        time.sleep(2.1)
+        clock.advance(2.1)  # past the token's one second, by the sandbox's clock
         client = GraphClient(sb.graph_url, credential=Static(token), verify=sb.ca_cert, trust_env=False)  # type: ignore[arg-type]
         with pytest.raises(learnkit.AuthenticationError):
             client.get_activity(sb.demo["assignment_id"])

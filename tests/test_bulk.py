@@ -11,14 +11,27 @@ import pytest
 
 from learnkit import GraphClient, RetryPolicy
 from learnkit.bulk import AdaptiveLimit, apply, apply_frame, resume, summarize, undo
+from learnkit.bulk.edits import diff
+from learnkit.bulk.fingerprints import activity_etag, canonical
+from learnkit.bulk.journal import Journal, JournalError
+from learnkit.bulk.plans import InvalidRowsError, PatchPlan, decide, validate_plans
 from learnkit.errors import InvalidInputError
-from learnkit.frame import diff
-from learnkit.journal import Journal, JournalError
 from learnkit.models import ASSIGNMENT_TYPE, SELF_INITIATED_TYPE
-from learnkit.plans import InvalidRowsError, PatchPlan, activity_etag, canonical, decide, validate_plans
 from tests.conftest import everything
 
 FAST = RetryPolicy(max_attempts=10, backoff=0.01, max_backoff=0.05)
+
+
+def test_the_package_names_what_its_entry_points_module_names() -> None:
+    # learnkit.bulk loads learnkit.bulk.runs on first use: the two lists must stay the same.
+    import learnkit.bulk
+    from learnkit.bulk import runs
+
+    assert learnkit.bulk.__all__ == runs.__all__
+    assert all(getattr(learnkit.bulk, name) is getattr(runs, name) for name in runs.__all__)
+    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
+        learnkit.bulk.nothing  # noqa: B018
+
 
 CURRENT = {
     "@odata.type": SELF_INITIATED_TYPE,
@@ -181,7 +194,7 @@ def by_id(df: pd.DataFrame) -> dict[str, dict[str, Any]]:
 
 
 def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
-    from learnkit.frame import frame_to_activities
+    from learnkit.bulk.frame import frame_to_activities
 
     return frame_to_activities(df)
 

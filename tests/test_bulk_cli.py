@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 
 from learnkit import GraphClient
+from learnkit.bulk.fingerprints import canonical
+from learnkit.bulk.frame import frame_to_activities
+from learnkit.bulk.journal import Journal
 from learnkit.cli import main
-from learnkit.frame import frame_to_activities
-from learnkit.journal import Journal
-from learnkit.plans import canonical
 from tests.conftest import everything, keys_csv
 
 

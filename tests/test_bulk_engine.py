@@ -14,10 +14,11 @@ import pytest
 
 from learnkit import GraphClient, RetryPolicy
 from learnkit.bulk import BulkResult, apply_csv, apply_frame, resume, undo
-from learnkit.csvfile import write_csv
-from learnkit.journal import Journal, JournalError
+from learnkit.bulk.csvfile import write_csv
+from learnkit.bulk.fingerprints import activity_etag
+from learnkit.bulk.journal import Journal, JournalError
+from learnkit.bulk.plans import PatchPlan, edited_only
 from learnkit.models import SELF_INITIATED_TYPE
-from learnkit.plans import PatchPlan, activity_etag, edited_only
 from tests.conftest import everything
 
 FAST = RetryPolicy(max_attempts=10, backoff=0.01, max_backoff=0.05)
@@ -187,7 +188,7 @@ def test_flipped_bytes_in_a_journal_stop_resume_before_anything_is_sent(
     book = Journal(path)
     before = everything(client, sb, sb.demo["registration_id"])
     edited = bump(before, 2)
-    from learnkit.frame import diff
+    from learnkit.bulk.edits import diff
 
     plans = diff(before, edited)
     run = book.start("apply", plans, **on_service(client))

@@ -20,8 +20,8 @@ import pytest
 
 import learnkit
 from learnkit.cli import AZURE_VARIABLES, COMMANDS, main, read_sandbox_json
+from learnkit.cli.quickstart import lab_command
 from learnkit.errors import SettingsError
-from learnkit.quickstart import lab_command
 from tests.conftest import keys_csv
 
 PROVIDER = "01e8f81b-3060-4dec-acf0-0389665a0a38"
@@ -284,6 +284,17 @@ def test_dry_run_prints_the_diff_then_apply_runs_and_undo_last(
 
 
 # --- quickstart --lab ---------------------------------------------------------------------------
+
+
+def test_the_commands_find_the_notebooks_they_run() -> None:
+    # Both are found from the command's own module (learnkit/cli/), whatever the folder layout above it.
+    from learnkit.cli import app, quickstart
+
+    assert (
+        quickstart.notebook_path() == Path(learnkit.__file__).resolve().parents[1] / "notebooks" / "01-quickstart.ipynb"
+    )
+    assert app.notebook_path() == Path(learnkit.__file__).resolve().parent / "app" / "app.ipynb"
+    assert quickstart.notebook_path().is_file() and app.notebook_path().is_file()
 
 
 def test_lab_command_passes_jupyter_options_and_allows_root() -> None:

@@ -1,4 +1,4 @@
-"""learnkit._columnar and the vectorised CSV path: each fast path agrees with the one-by-one reference it replaces."""
+"""learnkit.bulk._columnar and the vectorised CSV path: each fast path agrees with the reference it replaces."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from learnkit._columnar import crc32_matrix, decode_fingerprints, hex_fingerprints, iso_matrix, parse_iso_cells
-from learnkit.csvfile import (
+from learnkit.bulk._columnar import crc32_matrix, decode_fingerprints, hex_fingerprints, iso_matrix, parse_iso_cells
+from learnkit.bulk.csvfile import (
     ETAG_COLUMN,
     PlanList,
     _plans,
@@ -24,11 +24,11 @@ from learnkit.csvfile import (
     unchanged_rows,
     write_csv,
 )
-from learnkit.csvio import _has_escapes
-from learnkit.fingerprints import etags_match, row_etags
-from learnkit.frame import activities_frame, frame_to_activities, parse_datetimes
+from learnkit.bulk.csvio import _has_escapes
+from learnkit.bulk.fingerprints import activity_etag, etags_match, row_etags
+from learnkit.bulk.frame import activities_frame, frame_to_activities, parse_datetimes
+from learnkit.bulk.plans import InvalidRowsError, edited_only
 from learnkit.models import ASSIGNMENT_TYPE, SELF_INITIATED_TYPE
-from learnkit.plans import InvalidRowsError, activity_etag, edited_only
 from learnkit.times import parse_iso
 
 FIRST = int(np.datetime64("0001-01-01T00:00:00", "us").view(np.int64))

@@ -1,4 +1,4 @@
-"""learnkit.csvfile: exact round trips, formula escaping, files that are not what they claim, untouched rows skipped."""
+"""learnkit.bulk.csvfile: exact round trips, formula escaping, files not what they claim, untouched rows skipped."""
 
 from __future__ import annotations
 
@@ -12,11 +12,11 @@ import pandas as pd
 import pytest
 
 from learnkit import InvalidInputError
-from learnkit.csvfile import ETAG_COLUMN, plan_csv, plans_from_frame, read_csv, unchanged_rows, write_csv
-from learnkit.fingerprints import row_etags
-from learnkit.frame import activities_frame, frame_to_activities
+from learnkit.bulk.csvfile import ETAG_COLUMN, plan_csv, plans_from_frame, read_csv, unchanged_rows, write_csv
+from learnkit.bulk.fingerprints import activity_etag, canonical, row_etags
+from learnkit.bulk.frame import activities_frame, frame_to_activities
+from learnkit.bulk.plans import InvalidRowsError, decide, validate_plans
 from learnkit.models import ASSIGNMENT_TYPE, SELF_INITIATED_TYPE, parse_update
-from learnkit.plans import InvalidRowsError, activity_etag, canonical, decide, validate_plans
 
 #: Texts the service can hold that a careless CSV changes: whitespace, empty, line breaks, Unicode, formulas.
 AWKWARD_TEXTS = [
@@ -351,7 +351,7 @@ def test_vectorised_etags_equal_activity_etag() -> None:
         except Exception:
             expected.append(None)
     assert row_etags(frame).tolist() == expected
-    # A zone no one knows is fingerprinted as written (learnkit.plans.canonical): no row is left without one.
+    # A zone no one knows is fingerprinted as written (fingerprints.canonical): no row is left without one.
     assert expected.count(None) == 0
 
 
@@ -381,7 +381,7 @@ def test_a_csv_reads_back_as_the_frame_it_was_written_from(items: list[dict[str,
 
 def test_an_exported_file_starts_with_the_utf8_byte_order_mark_and_every_reader_reads_it(tmp_path: Path) -> None:
     """Excel opens a CSV as UTF-8 only with the mark; learnkit's readers, pandas and csv ('utf-8-sig') skip it."""
-    from learnkit.sources import read_keys
+    from learnkit.bulk.sources import read_keys
 
     items = [assignment(1, notes={"contentType": "text", "content": "café – naïve €"}), assignment(2)]
     path = tmp_path / "activities.csv"

@@ -16,11 +16,10 @@ import pandas as pd
 import pytest
 
 from learnkit.audit import audit, due_instants
-from learnkit.csvfile import plan_csv, read_csv, write_csv
-from learnkit.fingerprints import row_etags
-from learnkit.frame import activities_frame
+from learnkit.bulk.csvfile import plan_csv, read_csv, write_csv
+from learnkit.bulk.fingerprints import canonical, fingerprint, row_etags
+from learnkit.bulk.frame import activities_frame
 from learnkit.models import ASSIGNMENT_TYPE
-from learnkit.plans import canonical, fingerprint
 from learnkit.times import utc_text, zoned_instant
 from learnkit.widgets import ActivityForm
 from learnkit.widgets.table import ActivityTable

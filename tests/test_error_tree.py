@@ -161,8 +161,9 @@ def test_every_public_exception_class_lives_in_errors() -> None:
 
 
 def test_the_old_homes_still_give_the_classes() -> None:
-    from learnkit import cli, csvfile, plans
+    from learnkit import cli
     from learnkit._extras import MissingExtraError
+    from learnkit.bulk import csvfile, plans
     from learnkit.sandbox import DatabaseInUse, RemoteWarning
     from learnkit.sandbox.load import LoadError
     from learnkit.widgets.fields import FieldProblem

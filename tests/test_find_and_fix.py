@@ -13,7 +13,7 @@ import pytest
 
 from learnkit import GraphClient
 from learnkit.audit import RULES, audit
-from learnkit.frame import activities_frame
+from learnkit.bulk.frame import activities_frame
 from learnkit.sandbox.seed import (
     ASSIGNMENT_ID,
     AUDIT_NOW,
@@ -86,7 +86,7 @@ def test_fixes_clear_the_fixable_findings_and_undo_brings_them_back(
     sb: Any, client: GraphClient, tmp_path: Path
 ) -> None:
     from learnkit.bulk import apply, undo
-    from learnkit.journal import Journal
+    from learnkit.bulk.journal import Journal
 
     reg = DEMO_IDS["registration_id"]
     journal = Journal(tmp_path / "journal.db")

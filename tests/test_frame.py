@@ -1,18 +1,21 @@
-"""learnkit.frame: activities to and from pandas and CSV, etags, and the diff into patch plans (pure: no server)."""
+"""learnkit.bulk.frame: activities to and from pandas and CSV, etags, the diff into patch plans (pure: no server)."""
 
 from __future__ import annotations
 
 import io
 from datetime import datetime, timezone
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from learnkit import InvalidInputError
-from learnkit.csvfile import ETAG_COLUMN, ExtraColumnsWarning, plan_csv, plans_from_frame, read_csv, write_csv
-from learnkit.frame import ACTIVITY_COLUMNS, activities_frame, diff, frame_to_activities
+from learnkit.bulk.csvfile import ETAG_COLUMN, ExtraColumnsWarning, plan_csv, plans_from_frame, read_csv, write_csv
+from learnkit.bulk.edits import diff, edited_plans
+from learnkit.bulk.fingerprints import activity_etag, canonical
+from learnkit.bulk.frame import ACTIVITY_COLUMNS, activities_frame, frame_to_activities
+from learnkit.bulk.plans import InvalidRowsError, PatchPlan
 from learnkit.models import ASSIGNMENT_TYPE, SELF_INITIATED_TYPE
-from learnkit.plans import InvalidRowsError, PatchPlan, activity_etag, canonical
 
 ASSIGNMENT = {
     "@odata.type": ASSIGNMENT_TYPE,
@@ -187,6 +190,45 @@ def test_diff_refuses_rows_it_did_not_read() -> None:
     after.loc[1, "id"] = "new:record"
     with pytest.raises(InvalidRowsError):
         diff(frame().iloc[:1], after)
+
+
+def test_edited_plans_plans_only_what_each_row_edited_and_its_type_can_update() -> None:
+    # The one builder diff and the CSV reader share: rows with the same edits get them in one pass.
+    f = frame()
+    edited = {
+        "completionPercentage": np.array([True, False]),
+        "notes": np.array([True, True]),  # a self-initiated course has no notes: not planned for row 1
+        "status": np.array([False, True]),
+    }
+    plans = edited_plans(f, edited, etags=["e0", None], expected=["learnerUserId"])
+    assert [(p.row, p.activity_id, p.odata_type, p.base_etag) for p in plans] == [
+        (0, "u1:a", ASSIGNMENT_TYPE, "e0"),
+        (1, "u2:b", SELF_INITIATED_TYPE, None),
+    ]
+    assert plans[0].changes == {"completionPercentage": 20, "notes": ASSIGNMENT["notes"]}
+    assert plans[1].changes == {"status": "completed"}
+    assert [p.expect for p in plans] == [{"learnerUserId": "u1"}, {"learnerUserId": "u2"}]
+    everything = edited_plans(f)
+    assert set(everything[1].changes) == {"status", "completionPercentage", "completedDateTime", "startedDateTime"}
+
+
+def test_diff_and_the_csv_reader_make_the_same_plan_for_the_same_edit() -> None:
+    before = frame()
+    after = before.copy()
+    after.loc[0, "completionPercentage"] = 60
+    after.loc[0, "dueDateTime.timeZone"] = "UTC"
+    from_frames = diff(before, after)
+    text = edit_csv(
+        edit_csv(csv_text(before), 2, "completionPercentage", "60").getvalue(), 2, "dueDateTime.timeZone", "UTC"
+    )
+    from_csv = plans_from_frame(read_csv(text))
+    assert [(p.activity_id, dict(p.changes), p.base_etag) for p in from_csv] == [
+        (p.activity_id, dict(p.changes), p.base_etag) for p in from_frames
+    ]
+    assert from_frames[0].base == {
+        "completionPercentage": 20,
+        "dueDateTime": canonical(ASSIGNMENT)["dueDateTime"],
+    }
 
 
 def test_plan_json_round_trip() -> None:

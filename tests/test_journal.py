@@ -1,4 +1,4 @@
-"""learnkit.journal: runs, plans before sending, attempts, outcomes; default path; claiming a run."""
+"""learnkit.bulk.journal: runs, plans before sending, attempts, outcomes; default path; claiming a run."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from learnkit.journal import Journal, JournalError, default_journal_path
+from learnkit.bulk.journal import Journal, JournalError, default_journal_path
+from learnkit.bulk.plans import PatchPlan
 from learnkit.models import ASSIGNMENT_TYPE, SELF_INITIATED_TYPE
-from learnkit.plans import PatchPlan
 
 PLANS = [
     PatchPlan(2, "prov", "u:1", ASSIGNMENT_TYPE, {"completionPercentage": 40}, "etag1", {"learnerUserId": "u"}),
@@ -217,7 +217,7 @@ def test_a_format_2_journal_is_upgraded_in_place_to_plain_names(tmp_path: Path) 
     import shutil
     import sqlite3
 
-    from learnkit.plans import UNCHANGED
+    from learnkit.bulk.plans import UNCHANGED
 
     # Written by learnkit's format-2 journal (one-letter names, "~N" messages, e/x/b extras): an applied row,
     # an unchanged one, and a planned one that still keeps its etag, expectations and base.
@@ -267,7 +267,7 @@ def test_a_damaged_row_of_a_format_2_journal_stays_refused_after_the_upgrade(tmp
 
 
 def test_every_message_reads_back_as_written_whether_its_state_implies_it_or_not(book: Journal) -> None:
-    from learnkit.plans import AS_EXPORTED, UNCHANGED
+    from learnkit.bulk.plans import AS_EXPORTED, UNCHANGED
 
     plans = [PatchPlan(i + 2, "prov", f"u:{i}", SELF_INITIATED_TYPE, {"completionPercentage": i}) for i in range(5)]
     plans.append(PatchPlan(9, "prov", "u:9", SELF_INITIATED_TYPE, {}))

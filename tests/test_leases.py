@@ -1,6 +1,6 @@
 """No lost update between runs of one machine: two bulk runs on overlapping records never both apply one.
 
-Each run leases the records it may write before reading them (``learnkit.leases``); a record
+Each run leases the records it may write before reading them (``learnkit.bulk.leases``); a record
 another live run holds ends as a conflict naming it. Driven for real: two applies at once on
 the sandbox with 30 ms of latency, in threads (20 times) and as two ``learnkit apply`` processes.
 """
@@ -21,10 +21,11 @@ import pytest
 
 from learnkit import GraphClient, RetryPolicy
 from learnkit.bulk import apply
-from learnkit.frame import diff, read_activities
-from learnkit.journal import Journal
-from learnkit.leases import Leases
-from learnkit.sources import ActivityIds
+from learnkit.bulk.edits import diff
+from learnkit.bulk.frame import read_activities
+from learnkit.bulk.journal import Journal
+from learnkit.bulk.leases import Leases
+from learnkit.bulk.sources import ActivityIds
 from tests.conftest import everything, keys_csv
 
 ROOT = Path(__file__).resolve().parents[1]

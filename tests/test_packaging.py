@@ -171,6 +171,12 @@ def test_the_client_works_with_every_extra_hidden() -> None:
     assert "'status': 'completed'" in done.stdout
 
 
+def test_the_sandbox_needs_no_bulk_extra() -> None:
+    # It loads JSON tenants with the core's rules (learnkit.models); only a CSV needs pandas.
+    done = run_hidden(["pandas", "numpy"], "import learnkit.sandbox.server, learnkit.sandbox.load\nprint('ok')")
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr
+
+
 def test_a_command_without_its_extra_is_one_line_and_exit_2() -> None:
     done = run_hidden(["pandas"], "from learnkit.cli import main\nraise SystemExit(main(['runs']))")
     assert done.returncode == 2, done.stderr
@@ -207,22 +213,29 @@ def test_every_module_of_an_extra_names_the_extra_however_it_is_imported() -> No
         "    from learnkit.audit import audit  # the README's spelling\n"
         "except MissingExtraError as exc:\n"
         "    said['from learnkit.audit import audit'] = exc.extra\n"
+        "try:\n"
+        "    from learnkit.bulk import apply  # the entry points load on first use\n"
+        "except MissingExtraError as exc:\n"
+        "    said['from learnkit.bulk import apply'] = exc.extra\n"
         "print(json.dumps(said))\n"
     )
     done = run_hidden(sorted(EXTRA_OF), code)
     assert done.returncode == 0, done.stderr
     said = json.loads(done.stdout)
     assert not [m for m, extra in said.items() if extra.startswith("bare")], said
-    for name in ("learnkit.frame", "learnkit.csvfile", "learnkit.journal", "learnkit.bulk", "learnkit.audit"):
+    for name in ("learnkit.bulk.frame", "learnkit.bulk.csvfile", "learnkit.bulk.journal", "learnkit.bulk.runs"):
         assert said[name] == "bulk"
-    assert said["from learnkit.audit import audit"] == "bulk"
+    assert said["learnkit.audit"] == said["from learnkit.audit import audit"] == "bulk"
+    assert said["from learnkit.bulk import apply"] == "bulk"
+    # The package itself and its pure parts need no extra: `learnkit.bulk.apply` names it when first used.
+    assert said["learnkit.bulk"] == said["learnkit.bulk.pacing"] == said["learnkit.bulk.sources"] == "core"
     assert said["learnkit.sandbox.server"] == "sandbox" and said["learnkit.widgets.table"] == "widgets"
     assert said["learnkit.client"] == said["learnkit.models"] == said["learnkit.update"] == "core"
     # With only openpyxl missing, the workbook module names the excel extra and the CSV path still works.
     done = run_hidden(
         ["openpyxl"],
-        "from learnkit._extras import MissingExtraError\nimport learnkit.csvfile\n"
-        "try:\n    import learnkit.xlsxfile\nexcept MissingExtraError as exc:\n    print(exc.extra, exc)\n",
+        "from learnkit._extras import MissingExtraError\nimport learnkit.bulk.csvfile\n"
+        "try:\n    import learnkit.bulk.xlsxfile\nexcept MissingExtraError as exc:\n    print(exc.extra, exc)\n",
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("excel ") and "learnkit[excel]" in done.stdout
@@ -243,8 +256,8 @@ def test_require_names_the_extra_of_a_hidden_module() -> None:
 def test_missing_extra_error_pickles() -> None:
     import pickle
 
-    again = pickle.loads(pickle.dumps(MissingExtraError("learnkit.frame", "pandas")))
-    assert (again.extra, again.part, again.module) == ("bulk", "learnkit.frame", "pandas")
+    again = pickle.loads(pickle.dumps(MissingExtraError("learnkit.bulk.frame", "pandas")))
+    assert (again.extra, again.part, again.module) == ("bulk", "learnkit.bulk.frame", "pandas")
     assert isinstance(again, ImportError) and isinstance(again, learnkit.LearnkitError)
 
 

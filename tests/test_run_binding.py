@@ -20,11 +20,11 @@ import pytest
 
 import learnkit
 from learnkit import GraphClient
+from learnkit.bulk.frame import read_activities
+from learnkit.bulk.journal import Journal
+from learnkit.bulk.sources import ActivityIds
 from learnkit.cli import main
-from learnkit.frame import read_activities
-from learnkit.journal import Journal
 from learnkit.sandbox import Sandbox, start
-from learnkit.sources import ActivityIds
 from tests.conftest import everything, keys_csv
 
 ROOT = Path(__file__).resolve().parents[1]

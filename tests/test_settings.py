@@ -9,8 +9,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from learnkit.bulk.frame import instant_text
 from learnkit.errors import InvalidInputError, SettingsError, TokenError
-from learnkit.frame import instant_text
 from learnkit.sandbox import Sandbox
 from learnkit.settings import DELEGATED_CLIENT_VARIABLE, ConnectionSettings
 

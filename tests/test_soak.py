@@ -22,12 +22,13 @@ import pytest
 
 from learnkit import GraphClient, RetryPolicy
 from learnkit.bulk import apply, summarize
+from learnkit.bulk.csvfile import read_csv, write_csv
+from learnkit.bulk.edits import diff
+from learnkit.bulk.fingerprints import canonical
+from learnkit.bulk.frame import frame_to_activities
+from learnkit.bulk.journal import Journal
 from learnkit.cli import main
-from learnkit.csvfile import read_csv, write_csv
-from learnkit.frame import diff, frame_to_activities
-from learnkit.journal import Journal
 from learnkit.models import ASSIGNMENT_TYPE
-from learnkit.plans import canonical
 from tests.conftest import everything
 
 pytestmark = pytest.mark.slow  # run by scripts/test.sh; deselect with -m "not slow"

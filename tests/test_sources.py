@@ -23,22 +23,9 @@ import pytest
 import requests
 
 from learnkit import GraphClient, RetryPolicy
-from learnkit.cli import DELEGATED_CLIENT_VARIABLE, build_parser, client_from_args, main
-from learnkit.csvfile import write_csv
-from learnkit.errors import (
-    BadRequestError,
-    InvalidInputError,
-    InvalidRegistrationError,
-    SourceRequiredError,
-    TokenError,
-    TooManyRequestsError,
-    UnexpectedResponseError,
-    error_body,
-)
-from learnkit.frame import read_activities
-from learnkit.models import ASSIGNMENT_TYPE
-from learnkit.sandbox import Sandbox
-from learnkit.sources import (
+from learnkit.bulk.csvfile import write_csv
+from learnkit.bulk.frame import read_activities
+from learnkit.bulk.sources import (
     NOT_FOUND,
     OTHER_PROVIDER,
     SOURCE,
@@ -52,7 +39,20 @@ from learnkit.sources import (
     read_keys,
     read_records,
 )
-from learnkit.sources_cli import FLAGS
+from learnkit.cli import DELEGATED_CLIENT_VARIABLE, build_parser, client_from_args, main
+from learnkit.cli.sources import FLAGS
+from learnkit.errors import (
+    BadRequestError,
+    InvalidInputError,
+    InvalidRegistrationError,
+    SourceRequiredError,
+    TokenError,
+    TooManyRequestsError,
+    UnexpectedResponseError,
+    error_body,
+)
+from learnkit.models import ASSIGNMENT_TYPE
+from learnkit.sandbox import Sandbox
 
 _LIST_PATH = re.compile(r"/v1\.0/employeeExperience/learningProviders/[^/()]+/learningCourseActivities/?$", re.I)
 FAST = RetryPolicy(backoff=0.01, max_backoff=0.05)
@@ -555,17 +555,17 @@ def connection(sb: Sandbox, tmp_path: Path) -> list[str]:
 @pytest.fixture
 def refusing(monkeypatch: pytest.MonkeyPatch) -> list[Wire]:
     """The command line's clients, on a tenant that does not serve the provider's list."""
-    import learnkit.sources_cli
+    import learnkit.cli.sources
 
     made: list[Wire] = []
-    original = learnkit.sources_cli.client_from_args
+    original = learnkit.cli.sources.client_from_args
 
     def client_from_args(args: Any, *more: Any, **options: Any) -> GraphClient:
         client = original(args, *more, **options)
         made.append(Wire(client, refuse_list=True))
         return client
 
-    monkeypatch.setattr(learnkit.sources_cli, "client_from_args", client_from_args)
+    monkeypatch.setattr(learnkit.cli.sources, "client_from_args", client_from_args)
     return made
 
 

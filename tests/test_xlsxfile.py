@@ -1,4 +1,4 @@
-"""learnkit.xlsxfile: a workbook round trips exactly, is typed and marked for Excel, and is refused as a CSV is."""
+"""learnkit.bulk.xlsxfile: a workbook round trips exactly, is typed and marked for Excel, and is refused as a CSV is."""
 
 from __future__ import annotations
 
@@ -13,10 +13,11 @@ import pandas as pd
 import pytest
 
 from learnkit import InvalidInputError
-from learnkit.csvfile import ETAG_COLUMN, plan_csv, read_csv, read_records, write_csv
-from learnkit.frame import activities_frame, frame_to_activities
-from learnkit.plans import InvalidRowsError, canonical
-from learnkit.xlsxfile import SHEET, STATUSES, write_xlsx
+from learnkit.bulk.csvfile import ETAG_COLUMN, plan_csv, read_csv, read_records, write_csv
+from learnkit.bulk.fingerprints import canonical
+from learnkit.bulk.frame import activities_frame, frame_to_activities
+from learnkit.bulk.plans import InvalidRowsError
+from learnkit.bulk.xlsxfile import SHEET, STATUSES, write_xlsx
 from tests.test_csvfile import EDGE_DATES, assignment, awkward_activities, cells_of, exported, sheet
 
 

@@ -135,7 +135,7 @@ def write_keys(sandbox: Sandbox, path: str | Path, registration_id: str | None =
     # pandas comes with the bulk extra.
     import pandas as pd
 
-    from learnkit.csvfile import write_table
+    from learnkit.bulk.csvfile import write_table
 
     keys = pd.DataFrame(sandbox.activity_keys(registration_id), columns=["id", "externalcourseActivityId"])
     write_table(keys, path)

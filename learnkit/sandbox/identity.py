@@ -17,10 +17,10 @@ import json
 import secrets
 import time
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import jwt
 from cryptography.hazmat.primitives import serialization
@@ -30,6 +30,9 @@ from jwt.algorithms import RSAAlgorithm
 from learnkit.permissions import TokenKind
 from learnkit.sandbox.store import Store
 from learnkit.sandbox.tls import ClientCertificate, make_client_certificate, write_client_certificate
+
+if TYPE_CHECKING:
+    from jwt.types import Options
 
 __all__ = [
     "GRAPH_APP_ID",
@@ -150,6 +153,10 @@ def _b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
+# PyJWT checks token times against the system clock; Identity checks them against its own (``_check_times``).
+_OWN_CLOCK: Options = {"verify_exp": False, "verify_nbf": False, "verify_iat": False}
+
+
 class Identity:
     """Signing key, demo apps and token minting for one sandbox.
 
@@ -164,8 +171,11 @@ class Identity:
         *,
         token_lifetime: int = 3600,
         granted: Mapping[TokenKind, frozenset[str]] | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.store = store
+        #: Seconds since the epoch: every time a token carries, or is checked against (a test passes its own).
+        self.clock = clock
         self.base_url = base_url
         self.tenant_id = self._tenant_id()
         self.token_lifetime = token_lifetime
@@ -304,7 +314,7 @@ class Identity:
         return jwt.encode(claims, self._key, algorithm="RS256", headers={"kid": self.kid, "x5t": self.kid})
 
     def _base_claims(self, audience: str, lifetime: int) -> dict[str, Any]:
-        now = int(time.time())
+        now = int(self.clock())
         return {
             "aud": audience,
             "iss": self.issuer,
@@ -374,17 +384,34 @@ class Identity:
         """The claims of a refresh token this sandbox issued and that is still valid, else None."""
         try:
             claims: dict[str, Any] = jwt.decode(
-                token, self._public, algorithms=["RS256"], audience=f"{self.authority}/refresh", issuer=self.issuer
+                token,
+                self._public,
+                algorithms=["RS256"],
+                audience=f"{self.authority}/refresh",
+                issuer=self.issuer,
+                options=_OWN_CLOCK,
             )
+            self._check_times(claims)
         except jwt.PyJWTError:
             return None
         return claims if claims.get("typ") == "refresh" else None
+
+    def _check_times(self, claims: Mapping[str, Any]) -> None:
+        """PyJWT's ``exp``, ``nbf`` and ``iat`` checks, by ``clock`` (PyJWT reads the system's and takes no other)."""
+        now = self.clock()
+        try:
+            if "exp" in claims and float(claims["exp"]) <= now:
+                raise jwt.ExpiredSignatureError("Signature has expired")
+            if float(claims.get("nbf", now)) > now or float(claims.get("iat", now)) > now:
+                raise jwt.ImmatureSignatureError("The token is not yet valid")
+        except (TypeError, ValueError):
+            raise jwt.DecodeError("a time claim that is not a number") from None
 
     def verify_access_token(self, token: str) -> Claims:
         """The claims of a valid Graph access token; raises TokenRejected with Graph's message otherwise."""
         # Checking a JWT costs more than the rest of a PATCH; a token already found valid needs only its expiry.
         cached = self._verified.get(token)
-        if cached is not None and cached.raw["exp"] > time.time():
+        if cached is not None and cached.raw["exp"] > self.clock():
             return cached
         claims = self._verify_access_token(token)
         if len(self._verified) >= 1024:
@@ -405,9 +432,9 @@ class Identity:
                 token,
                 self._public,
                 algorithms=["RS256"],
-                options={"verify_aud": False, "require": ["exp", "iss", "aud", "tid"]},
-                leeway=0,
+                options={**_OWN_CLOCK, "verify_aud": False, "require": ["exp", "iss", "aud", "tid"]},
             )
+            self._check_times(claims)
         except jwt.ExpiredSignatureError:
             raise TokenRejected("Lifetime validation failed, the token is expired.") from None
         except jwt.ImmatureSignatureError:

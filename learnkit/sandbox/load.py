@@ -1,6 +1,6 @@
 """A tenant from a file of a provider's real activities: what ``learnkit sandbox --load FILE`` serves.
 
-The file is either a CSV as ``learnkit export`` writes it, read by ``learnkit.csvfile`` exactly
+The file is either a CSV as ``learnkit export`` writes it, read by ``learnkit.bulk.csvfile`` exactly
 as ``learnkit apply`` reads one (UTF-8, UTF-16 with a byte-order mark or Windows-1252; the
 ``'`` escape; spaces kept in text; an empty cell null, ``'`` the empty string), so that
 export, load and export again give the same bytes; or Graph activity JSON (RFC 8259 text:
@@ -41,13 +41,13 @@ from learnkit.errors import InvalidInputError, InvalidRowsError, LoadError
 from learnkit.limits import MAX_BODY_BYTES, MAX_JSON_DEPTH, check_instant, check_text
 from learnkit.models import (
     ASSIGNMENT_TYPE,
+    INSTANT_PROPERTIES,
     SELF_INITIATED_TYPE,
     Percentage,
     normalize_odata_type,
     parse_activity,
     strip_control_information,
 )
-from learnkit.plans import INSTANT_PROPERTIES
 from learnkit.sandbox.seed import USER_PROPERTIES, Tenant, empty_activity, tenant_of
 from learnkit.times import graph_instant, graph_local, parse_iso
 
@@ -135,8 +135,8 @@ def _looks_like_json(head: bytes) -> bool:
 
 def _csv_records(handle: IO[bytes], name: str) -> Iterator[tuple[str, dict[str, Any]]]:
     """Each row of ``learnkit export``'s CSV as Graph JSON, read by the reader ``learnkit apply`` uses."""
-    csvfile = import_part("learnkit.csvfile")  # pandas: the bulk extra
-    frame_module = import_part("learnkit.frame")
+    csvfile = import_part("learnkit.bulk.csvfile")  # pandas: the bulk extra
+    frame_module = import_part("learnkit.bulk.frame")
     try:
         frame = csvfile.read_records(handle)
     except InvalidRowsError as exc:

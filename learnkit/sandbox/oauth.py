@@ -14,7 +14,6 @@ import base64
 import hmac
 import secrets
 import threading
-import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -339,10 +338,10 @@ class OAuthService:
             user_code="".join(secrets.choice(_USER_CODE_ALPHABET) for _ in range(9)),
             client_id=app.client_id,
             scopes=scopes,
-            expires_at=time.time() + self.device_code_lifetime,
+            expires_at=self.identity.clock() + self.device_code_lifetime,
         )
         with self._lock:
-            now = time.time()
+            now = self.identity.clock()
             for code in [c for c, f in self._flows.items() if f.expires_at < now - 3600]:
                 del self._flows[code]
             self._flows[flow.device_code] = flow
@@ -362,7 +361,7 @@ class OAuthService:
         wanted = "".join(user_code.split()).replace("-", "").upper()
         with self._lock:
             for flow in self._flows.values():
-                if flow.user_code == wanted and not flow.redeemed and flow.expires_at > time.time():
+                if flow.user_code == wanted and not flow.redeemed and flow.expires_at > self.identity.clock():
                     flow.approved_user = user_id
                     return True
         return False
@@ -381,7 +380,7 @@ class OAuthService:
                     "OAuth2 Authorization code was already redeemed, "
                     "please retry with a new valid code or use an existing refresh token.",
                 )
-            if time.time() > flow.expires_at:
+            if self.identity.clock() > flow.expires_at:
                 raise OAuthError(
                     400,
                     "expired_token",

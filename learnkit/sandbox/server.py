@@ -145,6 +145,7 @@ class Sandbox:
         contract: str = DEFAULT_CONTRACT,
         profile: str | os.PathLike[str] | TenantProfile | None = None,
         cloud: str = "global",
+        clock: Callable[[], float] | None = None,
     ) -> None:
         # What is served, and the tenant to (re)build: the demo one, or one read from real activities (all
         # read first: a bad contract, profile or file fails before anything is created).
@@ -181,6 +182,7 @@ class Sandbox:
                 fault_seed=fault_seed,
                 token_lifetime=token_lifetime,
                 device_code_lifetime=device_code_lifetime,
+                clock=clock,
             )
         except BaseException:
             self._lock.release()
@@ -201,6 +203,7 @@ class Sandbox:
         fault_seed: int | None,
         token_lifetime: int,
         device_code_lifetime: int,
+        clock: Callable[[], float] | None,
     ) -> None:
         """Everything after the database's lock is held: the socket, the store, the identity, TLS, the server."""
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -238,7 +241,12 @@ class Sandbox:
             if limit is not None:
                 granted[kind] = limit
         self._identity = Identity(
-            self._store, self.files_dir, self.url, token_lifetime=token_lifetime, granted=granted or None
+            self._store,
+            self.files_dir,
+            self.url,
+            token_lifetime=token_lifetime,
+            granted=granted or None,
+            clock=clock or time.time,
         )
         self.tenant_id = self._identity.tenant_id
         self.authority = self._identity.authority
@@ -251,7 +259,7 @@ class Sandbox:
             else {"registration_id": str(loaded.providers[0]["id"]), "learner_id": LEARNER_ID}
         )
 
-        self._faults = Faults()
+        self._faults = Faults(clock or time.monotonic)
         self._faults.configure(faults, retry_after=retry_after, seed=fault_seed)
         self._faults.set_latency(latency_ms)
         self._faults.set_rate_limit(rate_limit)
@@ -443,7 +451,7 @@ class Sandbox:
     def activity_keys(self, registration_id: str | None = None) -> list[tuple[str, str | None]]:
         """The ``(id, externalcourseActivityId)`` of a provider's activities (the demo provider's by default), as
         the provider's own system of record would list them: the documented way to name records to read
-        (``learnkit.sources``). Read from the sandbox's store, not through Graph.
+        (``learnkit.bulk.sources``). Read from the sandbox's store, not through Graph.
 
         Example: ``ActivityIds(i for i, _ in sb.activity_keys())``
         """
@@ -540,6 +548,7 @@ def start(
     contract: str = DEFAULT_CONTRACT,
     profile: str | os.PathLike[str] | TenantProfile | None = None,
     cloud: str = "global",
+    clock: Callable[[], float] | None = None,
 ) -> Sandbox:
     """Start a sandbox over HTTPS in a background thread; returns once it answers.
 
@@ -561,6 +570,10 @@ def start(
     a national cloud: in one Graph's pages do not list for the learning API, every learning request is
     refused as an unknown segment. A bad contract, profile or cloud raises ValueError
     (``InvalidInputError`` naming the file and the problem) before anything starts.
+
+    ``clock`` (seconds since the epoch; default the system's) is the time the sandbox issues and checks
+    tokens by, expires device codes by and counts the rate limit's one-second window by: a test passes
+    one it advances, so a token expires without waiting for it (``tests/conftest.py``'s ``Clock``).
 
     Example: ``sb = start(contract="documented"); print(sb.graph_url); sb.stop()``
     """
@@ -590,6 +603,7 @@ def start(
         contract=contract,
         profile=profile,
         cloud=cloud,
+        clock=clock,
     )
     sandbox._serve()
     return sandbox

@@ -9,7 +9,7 @@
 - ``HistoryPanel``: the journal's runs, each undoable;
 - ``ProviderCharts``: status, completion, overdue and findings charts whose selections filter a table;
 - ``FindingsPanel``: the audit's findings and proposed fixes, to review, apply (one journal run) and undo;
-- ``SourceChoice``: which of a provider's records to read (``learnkit.sources``): its list where served,
+- ``SourceChoice``: which of a provider's records to read (``learnkit.bulk.sources``): its list where served,
   or keys pasted or uploaded, or learners.
 
 They are views of one ``Workbench`` (client, activities, pending edits, journal):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 from typing import TYPE_CHECKING
 
@@ -20,9 +19,7 @@ def ui_client(client: GraphClient, max_wait: float) -> GraphClient:
     A widget must not freeze the kernel for the minutes a 429 may ask for: a longer
     wait is raised as ``TooManyRequestsError`` with ``retry_after``, and shown.
     """
-    view = copy.copy(client)
-    view.retry = dataclasses.replace(client.retry, max_retry_wait=max_wait)
-    return view
+    return client.with_options(retry=dataclasses.replace(client.retry, max_retry_wait=max_wait))
 
 
 class SecretText(widgets.Password):  # type: ignore[misc]

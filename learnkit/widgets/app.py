@@ -46,8 +46,9 @@ from typing import Any
 
 import ipywidgets as widgets
 
+from learnkit.bulk.engine import BulkResult
+from learnkit.bulk.sources import read_keys
 from learnkit.client import GraphClient
-from learnkit.engine import BulkResult
 from learnkit.errors import InvalidInputError, LearnkitError, SourceRequiredError, TokenError
 from learnkit.settings import (
     APP_MODE_VARIABLE,
@@ -57,7 +58,6 @@ from learnkit.settings import (
     ConnectionSettings,
     read_sandbox_json,
 )
-from learnkit.sources import read_keys
 from learnkit.userdata import data_dir
 from learnkit.widgets._common import style_sheet
 from learnkit.widgets._safe import CALLBACK_ERRORS, CallbackError, guarded, render_exception

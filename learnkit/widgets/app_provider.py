@@ -21,9 +21,9 @@ from typing import Any
 
 import ipywidgets as widgets
 
+from learnkit.bulk.sources import Source, list_refusal, read_keys
 from learnkit.client import GraphClient
 from learnkit.errors import InvalidInputError, LearnkitError, SourceRequiredError
-from learnkit.sources import Source, list_refusal, read_keys
 from learnkit.widgets._common import ui_client
 from learnkit.widgets._safe import guarded
 from learnkit.widgets.connect import ConnectPanel
@@ -175,8 +175,9 @@ class ProviderPages:
         self.sources.fill(kind, keys, origin="the demo provider's keys")
 
     def check_list(self) -> None:
-        """Ask, in the background, whether the tenant serves the provider's list (``learnkit.sources.list_refusal``:
-        once per connection); the Provider page then offers it, or says it is not served and what Graph answered."""
+        """Ask, in the background, whether the tenant serves the provider's list
+        (``learnkit.bulk.sources.list_refusal``: once per connection); the Provider page then offers it, or says
+        it is not served and what Graph answered."""
         client, chosen = self.bench.client, self.chosen_provider()
         if client is None or not chosen or not _GUID.match(chosen):
             return
@@ -267,7 +268,7 @@ class ProviderPages:
 
     def load(self, registration_id: str | None = None, *, source: Source | None = None) -> None:
         """Read the provider's activities in the background, counting as pages or batches arrive; then show the
-        table. ``source`` given: that (``learnkit.sources``); else what the Provider page chose."""
+        table. ``source`` given: that (``learnkit.bulk.sources``); else what the Provider page chose."""
         chosen = registration_id or self.chosen_provider()
         if self.bench.client is None:
             self._refuse("connect first (page 1)")

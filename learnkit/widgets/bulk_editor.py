@@ -19,7 +19,7 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from learnkit.frame import ACTIVITY_COLUMNS
+from learnkit.bulk.frame import ACTIVITY_COLUMNS
 from learnkit.models import UPDATE_MODELS
 from learnkit.widgets._common import style_sheet
 from learnkit.widgets._safe import guarded

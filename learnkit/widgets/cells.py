@@ -1,6 +1,6 @@
 """The cells of the workbench's frame: which columns a row may change, values typed as their column, and
 how a read and its misses are said. Pure functions the ``Workbench`` and its views share. A typed cell's
-value is ``learnkit.typed_cells.typed_cell``'s.
+value is ``learnkit.bulk.cells.typed_cell``'s.
 
 Example: ``editable_columns("#microsoft.graph.learningAssignment")``
 """
@@ -13,11 +13,11 @@ from typing import Any
 import pandas as pd
 
 from learnkit import paths
+from learnkit.bulk.frame import ACTIVITY_COLUMNS, NESTED_COLUMNS
+from learnkit.bulk.sources import Learners, ProviderList, Source
 from learnkit.client import GraphClient
-from learnkit.frame import ACTIVITY_COLUMNS, NESTED_COLUMNS
 from learnkit.limits import BATCH_LIMIT
 from learnkit.models import UPDATE_MODELS, normalize_odata_type
-from learnkit.sources import Learners, ProviderList, Source
 
 __all__ = [
     "editable_columns",
@@ -58,7 +58,7 @@ def same(a: Any, b: Any) -> bool:
 def read_from(source: Source) -> str:
     """How a source read, as the message says it.
 
-    >>> from learnkit.sources import ExternalIds
+    >>> from learnkit.bulk.sources import ExternalIds
     >>> read_from(ExternalIds(["k-1", "k-2"])), read_from(ProviderList())
     ('by 2 external ids', 'from its list')
     """
@@ -72,7 +72,7 @@ def read_from(source: Source) -> str:
 def missing_note(source: Source, not_found: Sequence[str], other: Sequence[str]) -> str:
     """What the read asked for and did not get: the count, and the first few named.
 
-    >>> from learnkit.sources import ActivityIds
+    >>> from learnkit.bulk.sources import ActivityIds
     >>> missing_note(ActivityIds(["a", "b", "c"]), ("b", "c"), ())
     "; 2 of 3 activity ids not found: 'b', 'c'"
     """

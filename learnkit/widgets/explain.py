@@ -1,4 +1,4 @@
-"""How an outcome reads on screen: a 204, a refused value, or Graph's error row with what to do.
+"""How an outcome reads on screen: a refused value, or Graph's error row with what to do.
 
 Pure functions from results and exceptions to short HTML, shared by the form,
 the table and the bulk editor, so every view explains an error the same way.
@@ -20,11 +20,9 @@ from learnkit.errors import (
     RetryableError,
     request_ids,
 )
-from learnkit.update import UpdateResult
 
-__all__ = ["explain_error", "explain_result", "format_wait", "json_block", "problem_html"]
+__all__ = ["explain_error", "format_wait", "json_block", "problem_html"]
 
-_OK = "var(--jp-success-color1, #1b5e20)"
 _BAD = "var(--jp-error-color1, #b00020)"
 _WAIT = "var(--jp-warn-color1, #8a5a00)"
 
@@ -52,20 +50,6 @@ def json_block(body: Mapping[str, Any] | None) -> str:
 def problem_html(detail: str) -> str:
     """A field's validation message, shown next to the field."""
     return f"<span class='lk-problem' style='color:{_BAD}'>⚠ {html.escape(detail)}</span>"
-
-
-def explain_result(result: UpdateResult) -> str:
-    """The success line for an update.
-
-    >>> "204" in explain_result(UpdateResult(status=204, body={}, request_id="r1"))
-    True
-    """
-    text = f"{result.status} No Content: saved" if result.status == 204 else f"{result.status}: done"
-    if result.request_id:
-        text += f" · request-id {result.request_id}"
-    if result.attempts > 1:
-        text += f" · after {result.attempts} attempts"
-    return f"<div class='lk-ok' style='color:{_OK}'><b>✔ {html.escape(text)}</b></div>"
 
 
 def explain_error(exc: BaseException) -> str:

@@ -22,10 +22,10 @@ from typing import Any, Literal
 
 import ipywidgets as widgets
 
+from learnkit.bulk.cells import typed_cell
 from learnkit.errors import FieldProblem
 from learnkit.models import DateTimeTimeZone, UpdateModel
 from learnkit.times import graph_local, parse_iso, time_zone_names, zone, zoned_instant
-from learnkit.typed_cells import typed_cell
 from learnkit.widgets.explain import problem_html
 
 __all__ = [

@@ -32,7 +32,7 @@ import pandas as pd
 import traitlets
 
 from learnkit.audit import SEVERITIES, AuditResult, audit
-from learnkit.typed_cells import typed_cell
+from learnkit.bulk.cells import typed_cell
 from learnkit.widgets._common import style_sheet
 from learnkit.widgets._safe import guarded
 from learnkit.widgets.words import FIXES, plural

@@ -21,7 +21,7 @@ Example::
 from __future__ import annotations
 
 import html
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import ipywidgets as widgets
@@ -100,7 +100,6 @@ class ActivityForm(widgets.VBox):  # type: ignore[misc]
         self.last_error: LearnkitError | None = None
         self._body: dict[str, Any] | None = None
         self._problems: dict[str, str] = {}
-        self._listeners = widgets.CallbackDispatcher()
         self.patch_button.on_click(guarded(lambda _: self.patch(), self.result))
         self.reset_button.on_click(guarded(lambda _: self.load(self.before), self.result))
         self.body_box = widgets.VBox(
@@ -317,10 +316,6 @@ class ActivityForm(widgets.VBox):  # type: ignore[misc]
         """The PATCH body the button would send now (None: nothing to send, or invalid)."""
         return None if self._body is None else dict(self._body)
 
-    def on_patched(self, callback: Callable[[ActivityForm], None], remove: bool = False) -> None:
-        """Call ``callback(form)`` after each save from this form; ``remove=True`` unregisters it."""
-        self._listeners.register_callback(callback, remove=remove)
-
     # --- sending -----------------------------------------------------------
 
     def patch(self) -> Any:
@@ -350,7 +345,6 @@ class ActivityForm(widgets.VBox):  # type: ignore[misc]
             bench.say(f"not saved: {type(exc).__name__}", "error", explain_error(exc))
             return None
         self.last_result = result
-        self._listeners(self)
         return result
 
 

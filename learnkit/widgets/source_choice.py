@@ -1,16 +1,16 @@
-"""``SourceChoice``: how to name the records of a provider to read (``learnkit.sources``), as a person chooses it.
+"""``SourceChoice``: how to name the records of a provider to read (``learnkit.bulk.sources``), as a person chooses it.
 
 Graph documents three ways to read a provider's course activities: by activity id, by the
 provider's own key (``externalcourseActivityId``) and by learner (delegated sign-in only). The
 provider's whole list is only in Graph's metadata, and a tenant may refuse it: the choice of it is
 offered (and made for the person) only once ``list_served`` says the tenant serves it. Keys are
-pasted one a line, or read from an uploaded text or CSV file as ``learnkit.sources.read_keys``
+pasted one a line, or read from an uploaded text or CSV file as ``learnkit.bulk.sources.read_keys``
 reads a file (an exported CSV works).
 
 Example::
 
     choice = SourceChoice()
-    choice.list_served = False                 # what learnkit.sources.list_served answered
+    choice.list_served = False                 # what learnkit.bulk.sources.list_served answered
     choice.fill("external_ids", ["k-1", "k-2"])
     choice.source()                            # ExternalIds('k-1', 'k-2')
 """
@@ -26,8 +26,8 @@ from typing import Any
 import ipywidgets as widgets
 import traitlets
 
+from learnkit.bulk.sources import ActivityIds, ExternalIds, Learners, Source, keys_in_text, read_keys
 from learnkit.errors import InvalidInputError
-from learnkit.sources import ActivityIds, ExternalIds, Learners, Source, keys_in_text, read_keys
 from learnkit.widgets._common import style_sheet
 from learnkit.widgets._safe import guarded
 
@@ -76,7 +76,7 @@ class SourceChoice(widgets.VBox):  # type: ignore[misc]
 
     ``list_served`` (None while unknown) enables the provider's list and chooses it for a person
     who has not chosen; ``delegated`` says whether learners' lists can be read. ``source()`` is
-    what to read: None for the provider's list (where served), else a ``learnkit.sources`` source.
+    what to read: None for the provider's list (where served), else a ``learnkit.bulk.sources`` source.
 
     >>> choice = SourceChoice()
     >>> choice.list_served = True; choice.choice.value
@@ -85,7 +85,7 @@ class SourceChoice(widgets.VBox):  # type: ignore[misc]
     ActivityIds('u1:a', 'u1:b')
     """
 
-    #: Whether the tenant serves the provider's list (``learnkit.sources.list_served``): None while unknown.
+    #: Whether the tenant serves the provider's list (``learnkit.bulk.sources.list_served``): None while unknown.
     list_served = traitlets.Bool(None, allow_none=True)
     #: What the service answered when asked for the list, or why it could not be asked ('' when served).
     list_answer = traitlets.Unicode("")

@@ -1,6 +1,6 @@
 """``ActivityTable``: a workbench's activities in an editable grid, with filter, sort, paging and pending edits.
 
-The rows are the workbench's frame (``learnkit.frame``'s, in the kernel); filtering
+The rows are the workbench's frame (``learnkit.bulk.frame``'s, in the kernel); filtering
 and sorting run there and the grid (ipydatagrid) shows one page, so the widget stays
 quick with 100,000 rows. A typed cell goes to ``Workbench.edit``: accepted, it is
 pending (and listed under the grid); refused, the cell keeps its value and the
@@ -65,7 +65,7 @@ _FIRST = (
 class ActivityTable(widgets.VBox):  # type: ignore[misc]
     """A grid over a ``Workbench``: filter, sort, select, edit updatable cells, save the pending edits.
 
-    ``source`` is a ``Workbench``, or (for a quick look) Graph JSON / a ``learnkit.frame``
+    ``source`` is a ``Workbench``, or (for a quick look) Graph JSON / a ``learnkit.bulk.frame``
     frame, with ``client`` to save. ``messages`` is where the workbench's message shows (an app's one
     message area); without it the table shows it under the grid.
 

@@ -1,13 +1,13 @@
 """``Workbench``: one analyst's editing session, the state every view shares.
 
-It holds the client, the provider's activities (``learnkit.frame.read_activities``'s frame:
+It holds the client, the provider's activities (``learnkit.bulk.frame.read_activities``'s frame:
 typed, ``id`` a column, an integer row label as index), the source they were read from
-(``learnkit.sources``), the pending edits and the journal. The form, the table, the bulk
+(``learnkit.bulk.sources``), the pending edits and the journal. The form, the table, the bulk
 editor and the history are views of it: they observe its traits (``frame``, ``pending``,
 ``selected_id``, ``message``, ...) and change it only through its methods, so a save from
 any view shows in every view.
 
-Every save goes one way: pending edits → ``learnkit.frame.diff`` (plans, validated)
+Every save goes one way: pending edits → ``learnkit.bulk.edits.diff`` (plans, validated)
 → ``learnkit.bulk.apply`` (journal, conflict check, ``$batch``) → the saved rows read
 back. One save is one journal run, whatever its size, and ``undo`` reverts a run.
 
@@ -33,24 +33,18 @@ import traitlets
 from ipywidgets import CallbackDispatcher
 
 from learnkit import bulk
+from learnkit.bulk.cells import typed_cell
+from learnkit.bulk.edits import diff
+from learnkit.bulk.engine import BulkResult
+from learnkit.bulk.frame import ACTIVITY_COLUMNS, NESTED_COLUMNS, activities_frame, frame_to_activities, read_activities
+from learnkit.bulk.journal import Journal, RunHistory
+from learnkit.bulk.plans import InvalidRowsError, PatchPlan
+from learnkit.bulk.sources import NOT_FOUND, OTHER_PROVIDER, ActivityIds, ExternalIds, Learners, ProviderList, Source
 from learnkit.client import GraphClient
-from learnkit.engine import BulkResult
 from learnkit.errors import InvalidInputError, LearnkitError, SourceRequiredError
-from learnkit.frame import (
-    ACTIVITY_COLUMNS,
-    NESTED_COLUMNS,
-    activities_frame,
-    diff,
-    frame_to_activities,
-    read_activities,
-)
-from learnkit.journal import Journal, RunHistory
 from learnkit.models import normalize_odata_type
 from learnkit.names import UserName, names_for
-from learnkit.plans import InvalidRowsError, PatchPlan
 from learnkit.service import Service
-from learnkit.sources import NOT_FOUND, OTHER_PROVIDER, ActivityIds, ExternalIds, Learners, ProviderList, Source
-from learnkit.typed_cells import typed_cell
 from learnkit.widgets.cells import (
     editable_columns,
     get_many,
@@ -92,7 +86,7 @@ class Workbench(traitlets.HasTraits):
     #: The provider's name, where known (the app knows it from the providers it lists): kept with each save's
     #: journal run, so the history names the provider.
     provider_name = traitlets.Unicode(None, allow_none=True)
-    #: What the last read named (``learnkit.sources``; ``ProviderList()`` when the provider's list was read):
+    #: What the last read named (``learnkit.bulk.sources``; ``ProviderList()`` when the provider's list was read):
     #: ``reload`` reads the same records. None before a read.
     source = traitlets.Union(
         [traitlets.Instance(kind) for kind in (ExternalIds, ActivityIds, Learners, ProviderList)],
@@ -101,7 +95,7 @@ class Workbench(traitlets.HasTraits):
     )
     #: What the last read's source named and Graph did not know (keys, ids or learner ids, as given).
     not_found = traitlets.Tuple()
-    #: The activities as the service holds them (last read or saved): ``learnkit.frame``'s frame.
+    #: The activities as the service holds them (last read or saved): ``learnkit.bulk.frame``'s frame.
     frame = traitlets.Instance(pd.DataFrame)
     #: id -> {column: value} for every accepted, unsaved edit.
     pending = traitlets.Dict()
@@ -176,7 +170,7 @@ class Workbench(traitlets.HasTraits):
     ) -> None:
         """Read the provider's activities (the current provider if not given); pending edits are dropped.
 
-        ``source`` names the records to read (``learnkit.sources``: ``ExternalIds``, ``ActivityIds``,
+        ``source`` names the records to read (``learnkit.bulk.sources``: ``ExternalIds``, ``ActivityIds``,
         ``Learners`` with a delegated sign-in, or ``ProviderList``); without one, the source of the last
         read of the same provider, else the provider's list where the service serves it (``list_served``).
         Where it does not, ``SourceRequiredError`` is raised and said in ``message``, and nothing changes:
@@ -302,7 +296,7 @@ class Workbench(traitlets.HasTraits):
         return self.user_names.get(user_id.lower()) if isinstance(user_id, str) else None
 
     def set_activities(self, activities: Iterable[Mapping[str, Any]] | pd.DataFrame) -> None:
-        """Show these activities (Graph JSON, or a frame from ``learnkit.frame``) as the service's state.
+        """Show these activities (Graph JSON, or a frame from ``learnkit.bulk.frame``) as the service's state.
 
         With a client, the names of their learners and assigners are looked up too (``read_names``).
         """
@@ -573,7 +567,7 @@ class Workbench(traitlets.HasTraits):
         return self.journal.runs(service=self._service(client), provider=self.registration_id or None)
 
     def history(self, *, everywhere: bool = False) -> pd.DataFrame:
-        """The journal's runs, newest first (``learnkit.journal.Journal.runs``): those made on this workbench's
+        """The journal's runs, newest first (``learnkit.bulk.journal.Journal.runs``): those made on this workbench's
         service (its client's Graph host and tenant), or every run with ``everywhere=True`` or no client yet.
 
         Example: ``bench.history().head(5)``

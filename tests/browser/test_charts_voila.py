@@ -20,7 +20,7 @@ from tests.browser.voila import ARTIFACTS, ROOT, launch, serving
 APP = """\
 import json, os
 import learnkit
-from learnkit.sources import ActivityIds
+from learnkit.bulk.sources import ActivityIds
 from learnkit.widgets import ActivityTable, ProviderCharts, Workbench
 info = json.loads(open(os.environ["LEARNKIT_SANDBOX_JSON"]).read())
 client = learnkit.GraphClient.for_sandbox(info)

@@ -27,8 +27,8 @@ from typing import Any
 import pytest
 
 from learnkit import GraphClient
+from learnkit.bulk.sources import ActivityIds
 from learnkit.sandbox.seed import REGISTRATION_ID, build_tenant
-from learnkit.sources import ActivityIds
 from learnkit.widgets import ActivityTable, Workbench
 from learnkit.widgets.words import short_id
 from tests.browser.voila import ARTIFACTS, ROOT, launch, serving

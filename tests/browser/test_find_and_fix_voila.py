@@ -19,11 +19,11 @@ import pytest
 import learnkit.sandbox
 from learnkit import GraphClient
 from learnkit.audit import audit
-from learnkit.frame import read_activities
-from learnkit.journal import Journal
+from learnkit.bulk.frame import read_activities
+from learnkit.bulk.journal import Journal
+from learnkit.bulk.sources import ActivityIds
 from learnkit.sandbox.cli import write_keys
 from learnkit.sandbox.seed import AUDIT_NOW
-from learnkit.sources import ActivityIds
 from learnkit.widgets.findings import SOURCE
 from tests.browser.voila import ARTIFACTS, ROOT, launch, serving
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from learnkit.errors import AuthenticationError, ForbiddenError, error_from_response
 from learnkit.sandbox import Sandbox, start
+from tests.conftest import Clock
 
 PROVIDERS = "/employeeExperience/learningProviders"
 DEVICE_CODE = "urn:ietf:params:oauth:grant-type:device_code"
@@ -242,15 +242,22 @@ def test_missing_malformed_and_forged_tokens(graph: Any, app_token: str) -> None
 
 
 @pytest.fixture(scope="module")
-def short_lived(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
-    sb = start(db=tmp_path_factory.mktemp("short") / "graph.db", token_lifetime=1, device_code_lifetime=1)
+def short_clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture(scope="module")
+def short_lived(tmp_path_factory: pytest.TempPathFactory, short_clock: Clock) -> Iterator[Sandbox]:
+    sb = start(
+        db=tmp_path_factory.mktemp("short") / "graph.db", token_lifetime=1, device_code_lifetime=1, clock=short_clock
+    )
     try:
         yield sb
     finally:
         sb.stop()
 
 
-def test_expired_token_and_device_code(short_lived: Sandbox, graph_for: Any) -> None:
+def test_expired_token_and_device_code(short_lived: Sandbox, short_clock: Clock, graph_for: Any) -> None:
     delegated = short_lived.apps["learnkit-delegated"]
     short_lived.set_auto_approve(False)
     graph = graph_for(short_lived, _raw_token(short_lived))
@@ -261,11 +268,21 @@ def test_expired_token_and_device_code(short_lived: Sandbox, graph_for: Any) -> 
         ).json()
         path = f"/employeeExperience/learningCourseActivities/{short_lived.demo['assignment_id']}"
         assert graph.get(path).status_code == 200
-        time.sleep(2.1)
+        short_clock.advance(2.1)  # past the token's and the device code's one second, by the sandbox's clock
         assert_401(graph.get(path), "Lifetime validation failed, the token is expired.")
         poll = {"grant_type": DEVICE_CODE, "client_id": delegated.client_id, "device_code": flow["device_code"]}
         expired = http.post(short_lived.token_url, data=poll)
         assert expired.status_code == 400 and expired.json()["error"] == "expired_token"
+
+
+def test_a_token_from_the_future_is_not_yet_valid(short_lived: Sandbox, short_clock: Clock, graph_for: Any) -> None:
+    graph = graph_for(short_lived, _raw_token(short_lived))  # minted, never yet checked (nor cached as valid)
+    short_clock.advance(-10)  # the sandbox's clock goes back: the token's nbf and iat are ahead of it
+    try:
+        path = f"/employeeExperience/learningCourseActivities/{short_lived.demo['assignment_id']}"
+        assert_401(graph.get(path), "Lifetime validation failed, the token is not yet valid.")
+    finally:
+        short_clock.advance(10)
 
 
 def test_app_token_on_a_delegated_only_endpoint_and_the_reverse(graph: Any, user_graph: Any) -> None:

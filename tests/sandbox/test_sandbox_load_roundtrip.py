@@ -23,9 +23,9 @@ from urllib.parse import quote
 import pytest
 
 from learnkit import cli
-from learnkit.csvfile import write_csv
+from learnkit.bulk.csvfile import write_csv
+from learnkit.bulk.frame import activities_frame
 from learnkit.errors import InvalidInputError
-from learnkit.frame import activities_frame
 from learnkit.limits import MAX_BODY_BYTES
 from learnkit.models import ASSIGNMENT_TYPE
 from learnkit.sandbox import start

@@ -14,7 +14,7 @@ import requests
 
 from learnkit.sandbox import start
 from learnkit.sandbox.faults import parse_faults
-from tests.conftest import sandbox_cli
+from tests.conftest import Clock, client_credentials_token, sandbox_cli
 
 GOOD = {"@odata.type": "#microsoft.graph.learningAssignment", "status": "completed", "completionPercentage": 100}
 
@@ -147,17 +147,19 @@ def test_random_faults_are_seedable_and_never_applied(graph: Any) -> None:
     assert graph.activity(aid)["status"] == "notStarted"
 
 
-def test_rate_limit(graph: Any) -> None:
-    graph.sb.set_rate_limit(3)
-    path = f"/employeeExperience/learningCourseActivities/{graph.sb.demo['assignment_id']}"
-    statuses = [graph.get(path) for _ in range(6)]
-    throttled = [a for a in statuses if a.status_code == 429]
-    assert [a.status_code for a in statuses][:3] == [200, 200, 200] and throttled
-    assert all(a.headers["Retry-After"] == "1" for a in throttled)
-    time.sleep(1.05)
-    assert graph.get(path).status_code == 200
-    graph.sb.set_rate_limit(None)
-    assert all(graph.get(path).status_code == 200 for _ in range(10))
+def test_rate_limit(tmp_path: Path, graph_for: Any) -> None:
+    clock = Clock()  # a sandbox of its own: its window is counted by a clock the test moves
+    with start(db=tmp_path / "limited.db", rate_limit=3, clock=clock) as sb:
+        graph = graph_for(sb, client_credentials_token(sb))
+        path = f"/employeeExperience/learningCourseActivities/{sb.demo['assignment_id']}"
+        statuses = [graph.get(path) for _ in range(6)]
+        throttled = [a for a in statuses if a.status_code == 429]
+        assert [a.status_code for a in statuses][:3] == [200, 200, 200] and throttled
+        assert all(a.headers["Retry-After"] == "1" for a in throttled)
+        clock.advance(1.05)  # past the one-second window
+        assert graph.get(path).status_code == 200
+        sb.set_rate_limit(None)
+        assert all(graph.get(path).status_code == 200 for _ in range(10))
 
 
 def test_latency_overlaps_between_concurrent_requests(sb: Any, app_token: str, graph_for: Any) -> None:
@@ -239,7 +241,7 @@ def test_cli_json_first_line_then_sigterm(tmp_path: Path) -> None:
 
 @pytest.mark.slow  # starts learnkit in a process of its own
 def test_cli_keys_out_writes_the_demo_providers_keys_as_the_sources_read_them(tmp_path: Path) -> None:
-    from learnkit.sources import ActivityIds, ExternalIds
+    from learnkit.bulk.sources import ActivityIds, ExternalIds
 
     keys = tmp_path / "keys.csv"
     proc = sandbox_cli("--json", "--db", str(tmp_path / "cli.db"), "--keys-out", str(keys))

@@ -2,7 +2,7 @@
 
 They read the demo provider by its activity ids (``demo_source``), the documented way, which every contract
 serves; a test that reads the provider's list, or is refused it, sets the sandbox's contract itself
-(``contract``). What ``learnkit.sources`` learnt of a service's list is forgotten around each test: the
+(``contract``). What ``learnkit.bulk.sources`` learnt of a service's list is forgotten around each test: the
 session's sandbox changes contract between tests, at one address.
 """
 
@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from learnkit import GraphClient
+from learnkit.bulk.sources import ActivityIds, forget_probes
 from learnkit.sandbox import Sandbox
-from learnkit.sources import ActivityIds, forget_probes
 from learnkit.widgets import CALLBACK_ERRORS
 
 

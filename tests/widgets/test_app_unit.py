@@ -17,17 +17,17 @@ from typing import Any
 import pytest
 
 from learnkit import GraphClient
-from learnkit.app_cli import (
+from learnkit.bulk.journal import Journal
+from learnkit.bulk.sources import ActivityIds, ExternalIds, Learners, ProviderList, forget_probes
+from learnkit.cli.app import (
     APP_MODE_VARIABLE,
     DELEGATED_CLIENT_VARIABLE,
     SANDBOX_JSON_VARIABLE,
     SANDBOX_KEYS_VARIABLE,
     SOURCE_VARIABLES,
 )
-from learnkit.journal import Journal
 from learnkit.sandbox.cli import write_keys
 from learnkit.sandbox.seed import build_tenant
-from learnkit.sources import ActivityIds, ExternalIds, Learners, ProviderList, forget_probes
 from learnkit.widgets.app import ACTIVITIES, AUDIT, PROVIDER, WorkbenchApp
 from tests.widgets.conftest import contract
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from learnkit import GraphClient
-from learnkit.journal import Journal
+from learnkit.bulk.journal import Journal
 from learnkit.sandbox.seed import AUDIT_NOW, SEEDED_INCONSISTENCIES
 from learnkit.widgets import ActivityTable, ProviderCharts, Workbench
 from learnkit.widgets.findings import SOURCE, FindingsPanel

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from learnkit import GraphClient
+from learnkit.bulk.journal import Journal
 from learnkit.client import PermissionWarning
-from learnkit.journal import Journal
 from learnkit.widgets import ActivityForm, ActivityTable, Workbench
 from learnkit.widgets.charts import ProviderCharts
 from learnkit.widgets.words import id_html

@@ -1,4 +1,4 @@
-"""``Workbench.load`` through ``learnkit.sources``: each source, the frame ``read_activities`` makes, what was not
+"""``Workbench.load`` through ``learnkit.bulk.sources``: each source, the frame ``read_activities`` makes, what was not
 found, the refusal of a tenant without the provider's list (said, nothing lost), progress as batches arrive, and
 ``reload`` reading the same records again. Against the session's sandbox, each test naming its contract.
 """
@@ -12,11 +12,11 @@ import pandas as pd
 import pytest
 
 from learnkit import GraphClient
+from learnkit.bulk.frame import read_activities
+from learnkit.bulk.journal import Journal
+from learnkit.bulk.sources import ActivityIds, ExternalIds, Learners, ProviderList
 from learnkit.errors import InvalidInputError, SourceRequiredError
-from learnkit.frame import read_activities
-from learnkit.journal import Journal
 from learnkit.sandbox.seed import REGISTRATION_ID, build_tenant
-from learnkit.sources import ActivityIds, ExternalIds, Learners, ProviderList
 from learnkit.widgets import Workbench
 from tests.widgets.conftest import contract, demo_source
 

@@ -146,7 +146,7 @@ def test_setting_back_the_original_value_drops_the_change() -> None:
 
 
 def test_a_frame_from_learnkit_frame_is_accepted() -> None:
-    from learnkit.frame import activities_frame
+    from learnkit.bulk.frame import activities_frame
 
     table = ActivityTable(activities_frame(ROWS))
     assert table.set_cell(AID, "completionPercentage", 40) is None
@@ -155,7 +155,7 @@ def test_a_frame_from_learnkit_frame_is_accepted() -> None:
 
 def test_a_new_read_clears_a_cell_target_whose_record_is_gone() -> None:
     # Seen in the app: after reading another provider, the cell editor still named a row of the first one.
-    from learnkit.frame import activities_frame
+    from learnkit.bulk.frame import activities_frame
 
     table = ActivityTable(ROWS)
     table.cell_id.value, table.cell_text.value = AID, "40"

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from learnkit import GraphClient
+from learnkit.bulk.journal import Journal
 from learnkit.cli import main as cli_main
-from learnkit.journal import Journal
 from learnkit.widgets import ActivityForm, ActivityTable, BulkEditor, ConnectPanel, HistoryPanel, Workbench
 from tests.widgets.conftest import demo_source
 from tests.widgets.test_table_unit import grid_edit
@@ -248,8 +248,8 @@ def test_the_history_lists_the_runs_of_its_own_service_only(
     with start(db=tmp_path / "other.db") as other:
         elsewhere = GraphClient.for_sandbox(other)
         from learnkit.bulk import apply_frame
-        from learnkit.frame import read_activities
-        from learnkit.sources import ActivityIds
+        from learnkit.bulk.frame import read_activities
+        from learnkit.bulk.sources import ActivityIds
 
         before = read_activities(elsewhere, other.demo["registration_id"], source=ActivityIds([aid]))
         edited = before.copy()

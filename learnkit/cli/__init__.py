@@ -51,19 +51,22 @@ __all__ = [
 #: name -> (module holding add_arguments/run, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "sandbox": ("learnkit.sandbox.cli", "run the embedded Graph sandbox in the foreground"),
-    "quickstart": ("learnkit.quickstart", "start a sandbox and run the quickstart notebook"),
-    "export": ("learnkit.bulk_cli", "write a provider's activities to a CSV or an Excel workbook to edit"),
+    "quickstart": ("learnkit.cli.quickstart", "start a sandbox and run the quickstart notebook"),
+    "export": ("learnkit.cli.bulk", "write a provider's activities to a CSV or an Excel workbook to edit"),
     "apply": (
-        "learnkit.bulk_cli",
+        "learnkit.cli.bulk",
         "apply an edited CSV or workbook: only the cells that differ, journaled, conflicts refused",
     ),
-    "undo": ("learnkit.bulk_cli", "revert a finished apply (or the newest change not yet undone, --last)"),
-    "redo": ("learnkit.bulk_cli", "re-apply what an undo reverted (or the newest undo not yet redone, --last)"),
-    "resume": ("learnkit.bulk_cli", "finish an apply whose process stopped"),
-    "runs": ("learnkit.bulk_cli", "list the journal's runs: when, kind, rows, outcome"),
-    "app": ("learnkit.app_cli", "serve the workbench as a web app on loopback (Voila), on a kept sandbox or a tenant"),
-    "audit": ("learnkit.audit_cli", "find what needs fixing in a provider's records; write fixes to apply"),
-    "doctor": ("learnkit.doctor", "probe, read-only, what a tenant serves and grants to learnkit; write its profile"),
+    "undo": ("learnkit.cli.bulk", "revert a finished apply (or the newest change not yet undone, --last)"),
+    "redo": ("learnkit.cli.bulk", "re-apply what an undo reverted (or the newest undo not yet redone, --last)"),
+    "resume": ("learnkit.cli.bulk", "finish an apply whose process stopped"),
+    "runs": ("learnkit.cli.bulk", "list the journal's runs: when, kind, rows, outcome"),
+    "app": ("learnkit.cli.app", "serve the workbench as a web app on loopback (Voila), on a kept sandbox or a tenant"),
+    "audit": ("learnkit.cli.audit", "find what needs fixing in a provider's records; write fixes to apply"),
+    "doctor": (
+        "learnkit.cli.doctor",
+        "probe, read-only, what a tenant serves and grants to learnkit; write its profile",
+    ),
     "logout": ("learnkit.token_cache", "forget the sign-ins remembered in learnkit's data folder (its token cache)"),
 }
 

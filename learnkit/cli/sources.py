@@ -1,7 +1,7 @@
 """The command line's way to say which records to read: ``--external-ids``, ``--ids``, ``--learners``, ``--list``.
 
 ``learnkit export`` and ``learnkit audit`` read a provider's activities through here: from a file
-of keys (``learnkit.sources``), or from the provider's list where the service serves it. What was
+of keys (``learnkit.bulk.sources``), or from the provider's list where the service serves it. What was
 not found is one line on stderr; a tenant that serves no list and no source named is one line
 naming the options (exit 2).
 
@@ -24,8 +24,8 @@ from learnkit.settings import DELEGATED_CLIENT_VARIABLE, read_sandbox_json
 if TYPE_CHECKING:
     import pandas as pd
 
+    from learnkit.bulk.sources import Source
     from learnkit.client import GraphClient
-    from learnkit.sources import Source
 
 __all__ = ["FLAGS", "add_source_arguments", "client_for", "read_frame", "source_from_args"]
 
@@ -67,7 +67,7 @@ def source_from_args(args: argparse.Namespace) -> Source | None:
     A sandbox started just before (``learnkit sandbox --keys-out keys.csv --json > sb.json &``) writes its
     keys before its JSON line: that line is waited for first, so the file of keys is whole when read.
     """
-    from learnkit.sources import ActivityIds, ExternalIds, Learners, ProviderList
+    from learnkit.bulk.sources import ActivityIds, ExternalIds, Learners, ProviderList
 
     if args.list:
         return ProviderList()
@@ -101,8 +101,8 @@ def read_frame(
     args: argparse.Namespace, client: GraphClient, source: Source | None, *, say: TextIO | None = None
 ) -> pd.DataFrame:
     """The provider's activities from ``source``; what was not found, or left out, one line each on ``say``."""
-    from learnkit.frame import read_activities
-    from learnkit.sources import NOT_FOUND, OTHER_PROVIDER, ProviderList
+    from learnkit.bulk.frame import read_activities
+    from learnkit.bulk.sources import NOT_FOUND, OTHER_PROVIDER, ProviderList
 
     say = say or sys.stderr
     try:

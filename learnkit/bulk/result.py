@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 if TYPE_CHECKING:
-    from learnkit.engine import Row
+    from .engine import Row
 
 __all__ = ["RESULT_COLUMNS", "BulkResult", "collect_results", "summarize"]
 

@@ -22,8 +22,8 @@ from typing import TextIO, TypeVar
 
 from learnkit.audit import RULES, audit
 from learnkit.cli import add_connection_arguments
+from learnkit.cli.sources import add_source_arguments, client_for, read_frame, source_from_args
 from learnkit.errors import InvalidInputError
-from learnkit.sources_cli import add_source_arguments, client_for, read_frame, source_from_args
 
 __all__ = ["add_arguments", "run"]
 

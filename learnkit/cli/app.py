@@ -8,7 +8,7 @@ process keeps an embedded sandbox whose tenant lives in the user's data folder (
 sandbox already running; ``--tenant`` works against a tenant (the ``AZURE_*`` variables,
 or the sign-in form). Saves go to the journal ``learnkit runs`` and ``learnkit undo`` read.
 ``--external-ids``, ``--ids`` or ``--learners FILE`` choose on the Provider page which records
-to read (``learnkit.sources``); on its own sandbox the app hands the kernel the demo provider's
+to read (``learnkit.bulk.sources``); on its own sandbox the app hands the kernel the demo provider's
 keys (``SANDBOX_KEYS_VARIABLE``), so the page can fill them in with one click.
 
 Why Voila: it serves exactly the widgets a notebook user gets (the same ``WorkbenchApp``, the
@@ -77,7 +77,7 @@ START_TIMEOUT = 60.0
 
 def notebook_path() -> Path:
     """The app's notebook, shipped inside the package."""
-    return Path(__file__).resolve().parent / "app" / "app.ipynb"
+    return Path(__file__).resolve().parents[1] / "app" / "app.ipynb"  # learnkit/app/, beside learnkit/cli/
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -255,8 +255,8 @@ def _start_sandbox(args: argparse.Namespace) -> Any:
 def _source_files(args: argparse.Namespace) -> dict[str, str]:
     """The variables of the source an option names, its file read once here: a bad file is one line, before
     anything starts. ``{}`` without one."""
+    from learnkit.bulk.sources import ActivityIds, ExternalIds, Learners
     from learnkit.errors import InvalidInputError
-    from learnkit.sources import ActivityIds, ExternalIds, Learners
 
     kinds: dict[str, type[ExternalIds] | type[ActivityIds] | type[Learners]] = {
         "external_ids": ExternalIds,

@@ -17,12 +17,12 @@ it (asked once per service, tenant and token kind in a process); elsewhere it ra
 ``SourceRequiredError``, naming the sources.
 
 Ids and keys go 20 to a ``$batch`` (``GraphClient.batch``), up to ``CONCURRENCY`` batches in flight,
-fewer while the service throttles (``learnkit.pacing``); a throttled sub-request is sent again after
+fewer while the service throttles (``learnkit.bulk.pacing``); a throttled sub-request is sent again after
 its own ``Retry-After`` (``RetryPolicy``). Learners go the same way: the first pages of 20 learners to a
 ``$batch``, then each learner's next page as its ``@odata.nextLink`` comes back, batched too. What Graph
 does not know (404) is reported, not raised: ``Records.not_found``; records of another provider (an
 activity id may name any provider's record) are left out and named in ``Records.other_provider``.
-Records stay Graph's JSON (no model parsing): ``learnkit.frame.read_activities`` makes the frame of
+Records stay Graph's JSON (no model parsing): ``learnkit.bulk.frame.read_activities`` makes the frame of
 them in one go and keeps the two lists in ``frame.attrs`` (``NOT_FOUND``, ``OTHER_PROVIDER``).
 
 Example::
@@ -44,7 +44,6 @@ from typing import Any, ClassVar, TypeAlias
 from urllib.parse import urlsplit
 
 from learnkit import paths
-from learnkit.batch_reads import BatchReads, Get
 from learnkit.client import GraphClient
 from learnkit.errors import (
     AuthenticationError,
@@ -57,6 +56,8 @@ from learnkit.errors import (
     UnexpectedResponseError,
 )
 from learnkit.models import strip_control_information
+
+from .batch_reads import BatchReads, Get
 
 __all__ = [
     "CONCURRENCY",
@@ -242,7 +243,7 @@ def read_keys(path: str | Path, columns: Sequence[str] = (), what: str = "keys")
     ``columns`` it has (names compared without regard to case), or in its only column; a cell is
     read as ``learnkit export`` writes it (surrounding spaces dropped, one leading ``'`` dropped),
     blank cells skipped, so an exported CSV works as it is. UTF-8, UTF-16 with a byte-order mark and
-    Windows-1252 are read (as ``learnkit.csvfile`` reads). A file that is missing, unreadable, not
+    Windows-1252 are read (as ``learnkit.bulk.csvfile`` reads). A file that is missing, unreadable, not
     text, or holds no key is refused with one ``InvalidInputError`` whose field is the file's name.
 
     >>> import tempfile, pathlib
@@ -254,7 +255,7 @@ def read_keys(path: str | Path, columns: Sequence[str] = (), what: str = "keys")
     >>> read_keys(folder / "keys.csv", ["externalcourseActivityId"])
     ['=k3', 'k4']
     """
-    from learnkit.csvio import ESCAPE, _decode  # the one rule for the encodings a file may be in
+    from .csvio import ESCAPE, _decode  # the one rule for the encodings a file may be in
 
     name = str(path)
     try:

@@ -3,7 +3,7 @@
 ``learnkit.bulk``'s entry points build the rows and call ``Engine.run``; the result of a run is a
 ``BulkResult``. Reading what the service holds goes by ``$batch`` GETs of each record by id (what Graph
 documents), or by the page for a provider with many rows whose list a probe showed served
-(``learnkit.sources.list_served``); sending is ``$batch``es of PATCHes paced by ``learnkit.pacing``.
+(``learnkit.bulk.sources.list_served``); sending is ``$batch``es of PATCHes paced by ``learnkit.bulk.pacing``.
 
 Example: ``Engine(client, rows, journal=book, run_id=run, ...).run()``
 """
@@ -26,8 +26,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from tqdm.auto import tqdm
 
-from learnkit import paths, sources
-from learnkit.bulk_result import RESULT_COLUMNS, BulkResult, collect_results, summarize
+from learnkit import paths
 from learnkit.errors import (
     GraphError,
     LearnkitError,
@@ -35,11 +34,14 @@ from learnkit.errors import (
     RetryableError,
     error_from_response,
 )
-from learnkit.journal import Answer, Journal, Outcome, Sending
 from learnkit.models import UPDATE_MODELS
-from learnkit.pacing import BATCH_SIZE, AdaptiveLimit
-from learnkit.plans import PatchPlan, decide
 from learnkit.retry import RetryPolicy
+
+from . import sources
+from .journal import Answer, Journal, Outcome, Sending
+from .pacing import BATCH_SIZE, AdaptiveLimit
+from .plans import PatchPlan, decide
+from .result import RESULT_COLUMNS, BulkResult, collect_results, summarize
 
 if TYPE_CHECKING:
     from learnkit.client import GraphClient

@@ -24,13 +24,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from learnkit.cli import CommandError, add_connection_arguments, client_from_args
-from learnkit.sources_cli import add_source_arguments, client_for, read_frame, source_from_args
+from learnkit.cli.sources import add_source_arguments, client_for, read_frame, source_from_args
 
 if TYPE_CHECKING:
     import pandas as pd
 
+    from learnkit.bulk.journal import Journal
     from learnkit.client import GraphClient
-    from learnkit.journal import Journal
     from learnkit.service import Service
 
 __all__ = ["add_arguments", "diff_lines", "run"]
@@ -76,7 +76,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``export``, ``apply``, ``undo``, ``resume`` or ``runs``, by the parser's name."""
     name = parser.prog.split()[-1]
     if name not in _COMMANDS:
-        raise ValueError(f"learnkit.bulk_cli serves {', '.join(_COMMANDS)}, not {name!r}")
+        raise ValueError(f"learnkit.cli.bulk serves {', '.join(_COMMANDS)}, not {name!r}")
     if name == "runs":
         parser.add_argument("--last", action="store_true", help="print only the newest run's id (for $(...))")
         parser.add_argument("-n", type=int, default=20, metavar="N", help="show the newest N runs (20)")
@@ -257,7 +257,7 @@ def _runs(args: argparse.Namespace, journal: Journal, out: TextIO) -> int:
 
 def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     """Run ``export``, ``apply``, ``undo``, ``redo``, ``resume`` or ``runs``; the exit status."""
-    from learnkit.journal import Journal
+    from learnkit.bulk.journal import Journal
 
     out = out or sys.stdout
     if args.command == "runs":
@@ -266,11 +266,11 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         raise CommandError(f"{args.csv}: no such file (write one with `learnkit export ... -o {args.csv}`)")
     if args.command == "export":
         from learnkit._extras import import_part
-        from learnkit.csvfile import write_csv
+        from learnkit.bulk.csvfile import write_csv
 
         workbook = args.output.lower().endswith(".xlsx")
         # Without the excel extra, say so before signing in and reading.
-        write = import_part("learnkit.xlsxfile").write_xlsx if workbook else write_csv
+        write = import_part("learnkit.bulk.xlsxfile").write_xlsx if workbook else write_csv
         source = source_from_args(args)  # a bad file of keys is said before signing in
         frame = read_frame(args, client_for(args), source)
         if args.output == "-":
@@ -313,7 +313,7 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
             "on_start": announce,
         }
         if args.command == "apply":
-            from learnkit.csvfile import plan_csv
+            from learnkit.bulk.csvfile import plan_csv
 
             # Rows left as exported make no plan: said after the report, with the sheet's columns kept aside.
             edits = plan_csv(args.csv)

@@ -39,13 +39,14 @@ from typing import Any
 import pandas as pd
 import platformdirs
 
-from learnkit import journal_rows as codec
 from learnkit.errors import JournalError
-from learnkit.journal_history import RunHistory, RunInfo, RunSummary
-from learnkit.journal_rows import Answer, JournalRow, Outcome, Sending
-from learnkit.leases import process_alive
-from learnkit.plans import PatchPlan, changes_key
 from learnkit.service import Service
+
+from . import journal_rows as codec
+from .journal_history import RunHistory, RunInfo, RunSummary
+from .journal_rows import Answer, JournalRow, Outcome, Sending
+from .leases import process_alive
+from .plans import PatchPlan, changes_key
 
 __all__ = [
     "Answer",
@@ -68,7 +69,7 @@ FORMAT = 3
 # whole of what the journal keeps for it (about 200 to 300 bytes). Providers and types are
 # stored once per run and referred to by position; ``before`` holds only what differs from
 # ``body``; ``crc`` covers the row, so a damaged file is refused rather than resumed. How the values
-# are written (JSON under Graph's property names, readable in sqlite3): ``learnkit.journal_rows``.
+# are written (JSON under Graph's property names, readable in sqlite3): ``learnkit.bulk.journal_rows``.
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
     seq INTEGER PRIMARY KEY,

@@ -1,10 +1,10 @@
 """Patch plans and the pure logic around them: what a change is, how values compare, and what to send.
 
-A ``PatchPlan`` is one record's intended change. ``canonical`` puts an activity's
-updatable values in a form where equal meaning compares equal, ``activity_etag``
-fingerprints it, and ``decide`` says what to do with a plan given what the service
-holds now. Nothing here does I/O or imports pandas, so every surface (a form, a
-grid, a CSV, a script) makes the same plans and the engine decides them one way.
+A ``PatchPlan`` is one record's intended change, and ``decide`` says what to do with a plan
+given what the service holds now. Values are compared in their canonical form and fingerprinted
+by ``learnkit.bulk.fingerprints`` (``canonical``, ``fingerprint``), the one home of both. Nothing
+here does I/O, so every surface (a form, a grid, a CSV, a script) makes the same plans and the
+engine decides them one way.
 
 Example::
 
@@ -14,34 +14,32 @@ Example::
 
 from __future__ import annotations
 
-import hashlib
-import json
-import zlib
 import zoneinfo
-from collections.abc import Callable, Collection, Hashable, Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
 from typing import Any, Literal
 
 from learnkit.errors import InvalidInputError, InvalidRowsError
 from learnkit.models import UPDATE_MODELS, normalize_odata_type, parse_update
-from learnkit.times import parse_iso, utc_text, zoned_instant
+
+from .fingerprints import (
+    FIELD_HASH_DIGITS,
+    FINGERPRINT_VERSION,
+    UNCHECKED,
+    canonical,
+    property_hash,
+    record_etag,
+)
 
 __all__ = [
     "ADDRESS_PROPERTIES",
-    "INSTANT_PROPERTIES",
     "READ_ONLY_PROPERTIES",
     "Decision",
     "InvalidRowsError",
     "PatchPlan",
-    "activity_etag",
-    "canonical",
     "changes_key",
-    "compact_json",
     "decide",
     "edited_only",
-    "field_hash",
-    "fingerprint",
     "holds",
     "moved_since",
     "overlay",
@@ -58,8 +56,6 @@ READ_ONLY_PROPERTIES = (
     "assignmentType",
     "assignerUserId",
 )
-#: Date-time properties that are instants (DateTimeOffset on the wire).
-INSTANT_PROPERTIES = ("assignedDateTime", "completedDateTime", "startedDateTime")
 
 
 @dataclass(frozen=True)
@@ -119,185 +115,7 @@ class PatchPlan:
         )
 
 
-# --- canonical values and the etag ---------------------------------------------------
-
-
-# The canonical text of instants a provider's records share (a cohort's due date, a bulk assignment's time),
-# kept by what the service wrote (a text, or a due date's text and zone): parsing and placing one costs more
-# than the rest of a record's canonical form, and a conflict check reads each record's every date. Cleared
-# when full, as _HASHES is; a value that does not parse is not kept (its error is raised each time).
-_PLACED: dict[str | tuple[str, str], str] = {}
-_PLACED_KEPT = 1 << 14
-
-
-def _placed(key: str | tuple[str, str], place: Callable[..., str], *args: Any) -> str:
-    found = _PLACED.get(key)
-    if found is None:
-        if len(_PLACED) >= _PLACED_KEPT:
-            _PLACED.clear()
-        found = _PLACED[key] = place(*args)
-    return found
-
-
-def _instant(value: Any) -> str | None:
-    if value is None:
-        return None
-    if type(value) is str:
-        return _placed(value, _instant_of, value)
-    return _instant_of(value)
-
-
-def _instant_of(value: Any) -> str:
-    if isinstance(value, datetime):
-        moment = value
-    else:
-        try:  # the C parser first: Graph's own spellings are ISO 8601 it reads
-            moment = datetime.fromisoformat(value)
-        except (TypeError, ValueError):
-            moment = parse_iso(str(value))
-    return utc_text(moment)
-
-
-def _due_instant(value: Any) -> str | None:
-    if not isinstance(value, Mapping) or value.get("dateTime") is None:
-        return None
-    text = str(value["dateTime"])
-    name = str(value.get("timeZone") or "UTC")
-    return _placed((text, name), _due_instant_of, text, name)
-
-
-def _due_instant_of(text: str, name: str) -> str:
-    try:  # the C parser first, as for instants
-        local = datetime.fromisoformat(text)
-    except ValueError:
-        local = parse_iso(text)
-    try:
-        return _instant_of(zoned_instant(local, name))
-    except ValueError:
-        # A zone no one knows (a tenant can hold one; learnkit.audit finds it): compared as written, so the
-        # record can still be fingerprinted and left as it is. An update naming it is refused by the models.
-        return f"{text} {name}"
-
-
-def canonical(activity: Mapping[str, Any]) -> dict[str, Any]:
-    """The updatable values of an activity's JSON in a form where equal meaning compares equal.
-
-    Date-times become UTC instants, ``dueDateTime`` the instant it names, ``notes``
-    a ``[contentType, content]`` pair.
-
-    >>> canonical({"@odata.type": "#microsoft.graph.learningSelfInitiatedCourse", "status": "completed",
-    ...            "completedDateTime": "2024-01-02T03:04:05+01:00"})["completedDateTime"]
-    '2024-01-02T02:04:05.000000+00:00'
-    """
-    named = activity.get("@odata.type")
-    kind = named if named in UPDATE_MODELS else normalize_odata_type(named)
-    out: dict[str, Any] = {"@odata.type": kind}
-    for name in UPDATE_MODELS[kind].UPDATABLE:
-        value = activity.get(name)
-        if name in INSTANT_PROPERTIES:
-            out[name] = _instant(value)
-        elif name == "dueDateTime":
-            out[name] = _due_instant(value)
-        elif name == "notes":
-            pair = [value.get("contentType") or "text", value.get("content")] if isinstance(value, Mapping) else None
-            out[name] = pair
-        else:
-            out[name] = getattr(value, "value", value)
-    return out
-
-
-#: Marks a per-property fingerprint (``activity_etag``); a bare 16-hex value is an older
-#: learnkit's fingerprint of the whole record, still honoured (it cannot say which property moved).
-FINGERPRINT_VERSION = "v2:"
-_FIELD_HASH = 8  # hex digits per property: a CRC-32, so an edit mistaken for "as exported" is 1 in 4e9 at worst
-
-
-def field_hash(name: str, value_json: str) -> str:
-    """One property's hash in a fingerprint, from the compact JSON text of its canonical value.
-
-    CRC-32 (not a cryptographic hash: nothing here is a secret) catches every change of up
-    to 32 bits outright. ``learnkit.fingerprints.row_etags`` computes the same a column at a time.
-
-    >>> field_hash("completionPercentage", "40")
-    '084c3670'
-    """
-    return f"{zlib.crc32(f'{name}={value_json}'.encode()):08x}"
-
-
-# One encoder for every hash: ``json.dumps`` with options builds a new one on each call, and even a kept
-# ``JSONEncoder.encode`` builds its C encoder on each call (a third of the time for a small dict): the C
-# encoder is built once here, as ``JSONEncoder.iterencode`` would build it, without the cycle check
-# (``markers``: its state is per call); what is encoded here is JSON read or validated, never cyclic.
-_ENCODER = json.JSONEncoder(separators=(",", ":"))
-_MAKE_C_ENCODER: Callable[..., Callable[[Any, int], Sequence[str]]] | None = getattr(
-    json.encoder, "c_make_encoder", None
-)  # CPython's (not in typeshed); None elsewhere
-_C_ENCODER = (
-    None
-    if _MAKE_C_ENCODER is None
-    else _MAKE_C_ENCODER(
-        None, _ENCODER.default, json.encoder.encode_basestring_ascii, None, ":", ",", False, False, True
-    )
-)
-_ASCII_TEXT = json.encoder.encode_basestring_ascii
-
-
-def compact_json(value: Any) -> str:
-    """``json.dumps(value, separators=(",", ":"))``, faster for the scalars most properties hold.
-
-    >>> compact_json({"a": [1, None]}), compact_json("x"), compact_json(True)
-    ('{"a":[1,null]}', '"x"', 'true')
-    """
-    kind = type(value)
-    if value is None:
-        return "null"
-    if kind is str:
-        return _ASCII_TEXT(value)
-    if kind is int:
-        return int.__repr__(value)
-    if kind is bool:
-        return "true" if value else "false"
-    if _C_ENCODER is None:
-        return _ENCODER.encode(value)
-    return "".join(_C_ENCODER(value, 0))
-
-
-# Field hashes of the values a provider's records share (a status, a percentage, an empty date, notes), kept: a
-# conflict check hashes every property of every record it reads. Keyed with the type (True == 1, but their
-# JSON differs); cleared when full rather than evicted one by one.
-_HASHES: dict[tuple[str, type, Any], str] = {}
-_HASHES_KEPT = 1 << 14
-
-
-def _field_hash(name: str, value: Any) -> str:
-    kind = type(value)
-    key: tuple[str, type, Any]
-    if kind is str or kind is int or value is None:
-        key = (name, kind, value)
-    elif kind is list and len(value) == 2 and type(value[0]) is str and type(value[1]) in (str, type(None)):
-        key = (name, kind, (value[0], value[1]))  # canonical notes, [contentType, content]: a cohort's are alike
-    else:
-        return field_hash(name, compact_json(value))
-    found = _HASHES.get(key)
-    if found is None:
-        if len(_HASHES) >= _HASHES_KEPT:
-            _HASHES.clear()
-        found = _HASHES[key] = field_hash(name, compact_json(value))
-    return found
-
-
-_UNCHECKED = "-" * _FIELD_HASH
-
-
-def fingerprint(canon: Mapping[str, Any], only: Collection[str] | None = None) -> str:
-    """``activity_etag`` from values already in canonical form (saves computing them twice).
-
-    With ``only``, the other properties are left unchecked (an undo checks only what its run wrote).
-    """
-    kind = canon["@odata.type"]
-    return FINGERPRINT_VERSION + "".join(
-        _field_hash(n, canon.get(n)) if only is None or n in only else _UNCHECKED for n in UPDATE_MODELS[kind].UPDATABLE
-    )
+# --- what the fingerprint says of a plan -------------------------------------------
 
 
 def holds(canon: Mapping[str, Any], kind: str, values: Mapping[str, Any]) -> bool:
@@ -306,43 +124,11 @@ def holds(canon: Mapping[str, Any], kind: str, values: Mapping[str, Any]) -> boo
     return all(canon.get(n) == wanted.get(n) for n in values if n != "@odata.type")
 
 
-def activity_etag(activity: Mapping[str, Any]) -> str:
-    """A fingerprint of an activity's updatable values: a short hash per property, in a fixed order.
-
-    Per property, so a CSV row that only carries the fingerprint still tells which
-    properties the analyst edited (their cells no longer hash to it) and which moved on
-    the service since the export (the service's values no longer do).
-
-    >>> activity_etag({"@odata.type": "#microsoft.graph.learningAssignment", "status": "inProgress"})[:3]
-    'v2:'
-    """
-    return fingerprint(canonical(activity))
-
-
-def _record_etag(canon: Mapping[str, Any]) -> str:
-    """An older learnkit's fingerprint (one hash of the whole record), to honour files it exported."""
-    text = json.dumps(dict(canon), sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-# Where each property's hash starts in a v2 fingerprint, by kind: a fingerprint is read in place, not split.
-_HASH_AT = {
-    kind: {n: len(FINGERPRINT_VERSION) + i * _FIELD_HASH for i, n in enumerate(model.UPDATABLE)}
-    for kind, model in UPDATE_MODELS.items()
-}
-
-
-def _is_v2(etag: str, kind: str) -> bool:
-    """Whether ``etag`` is a per-property fingerprint of a record of ``kind``."""
-    return etag.startswith(FINGERPRINT_VERSION) and len(etag) == len(FINGERPRINT_VERSION) + _FIELD_HASH * len(
-        UPDATE_MODELS[kind].UPDATABLE
-    )
-
-
 def moved_since(plan: PatchPlan, canon: Mapping[str, Any]) -> list[str] | None:
     """The updatable properties whose values ``canon`` (canonical, as the service holds them) no longer
     match ``plan.base_etag``; ``[]`` when none moved, None when the fingerprint cannot say which (an older one).
 
+    >>> from learnkit.bulk.fingerprints import fingerprint
     >>> from learnkit.models import SELF_INITIATED_TYPE as T
     >>> read = canonical({"@odata.type": T, "status": "inProgress", "completionPercentage": 10})
     >>> moved_since(PatchPlan(2, "p", "a", T, {}, fingerprint(read)), {**read, "completionPercentage": 30})
@@ -352,17 +138,28 @@ def moved_since(plan: PatchPlan, canon: Mapping[str, Any]) -> list[str] | None:
     if etag is None:
         return []
     names = UPDATE_MODELS[plan.odata_type].UPDATABLE
-    if not _is_v2(etag, plan.odata_type):
-        return [] if _record_etag(canon) == etag else None
-    # The fingerprint read in place: this runs once per record checked.
+    whole = len(FINGERPRINT_VERSION) + FIELD_HASH_DIGITS * len(names)
+    if not etag.startswith(FINGERPRINT_VERSION) or len(etag) != whole:
+        return [] if record_etag(canon) == etag else None
+    # The fingerprint read in place (what field_hashes splits into a dict): this runs once per record checked.
     moved = []
     at = len(FINGERPRINT_VERSION)
     for name in names:
-        held = etag[at : at + _FIELD_HASH]
-        at += _FIELD_HASH
-        if held != _UNCHECKED and _field_hash(name, canon.get(name)) != held:
+        held = etag[at : at + FIELD_HASH_DIGITS]
+        at += FIELD_HASH_DIGITS
+        if held != UNCHECKED and property_hash(name, canon.get(name)) != held:
             moved.append(name)
     return moved
+
+
+# Where each property's hash starts in a v2 fingerprint, and how long one is, by kind.
+_HASH_AT = {
+    kind: {n: len(FINGERPRINT_VERSION) + i * FIELD_HASH_DIGITS for i, n in enumerate(model.UPDATABLE)}
+    for kind, model in UPDATE_MODELS.items()
+}
+_WHOLE = {
+    kind: len(FINGERPRINT_VERSION) + FIELD_HASH_DIGITS * len(model.UPDATABLE) for kind, model in UPDATE_MODELS.items()
+}
 
 
 def edited_only(plan: PatchPlan, wanted: Mapping[str, Any] | None = None) -> PatchPlan | None:
@@ -373,24 +170,26 @@ def edited_only(plan: PatchPlan, wanted: Mapping[str, Any] | None = None) -> Pat
     a per-property fingerprint is returned as is.
 
     >>> from learnkit.models import SELF_INITIATED_TYPE as T
+    >>> from learnkit.bulk.fingerprints import activity_etag
     >>> read = {"@odata.type": T, "status": "inProgress", "completionPercentage": 10}
     >>> edited_only(PatchPlan(2, "p", "a", T, {"status": "inProgress"}, activity_etag(read))) is None
     True
     """
     etag = plan.base_etag
-    if etag is None or not _is_v2(etag, plan.odata_type):
+    if etag is None or not etag.startswith(FINGERPRINT_VERSION) or len(etag) != _WHOLE[plan.odata_type]:
         return plan
+    offsets = _HASH_AT[plan.odata_type]
     if wanted is None:
         try:
             wanted = canonical({"@odata.type": plan.odata_type, **plan.changes})
         except (ValueError, TypeError, zoneinfo.ZoneInfoNotFoundError):
             return plan  # validation names the problem; nothing is dropped on a guess
-    offsets = _HASH_AT[plan.odata_type]
+    # The fingerprint read in place, as moved_since reads it (no dict per row: this runs for every row of a file).
     kept = {}
     for n, v in plan.changes.items():
         at = offsets.get(n)
-        held = _UNCHECKED if at is None else etag[at : at + _FIELD_HASH]
-        if held == _UNCHECKED or _field_hash(n, wanted.get(n)) != held:
+        held = UNCHECKED if at is None else etag[at : at + FIELD_HASH_DIGITS]
+        if held == UNCHECKED or property_hash(n, wanted.get(n)) != held:
             kept[n] = v
     if not kept:
         return None

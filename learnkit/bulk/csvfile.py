@@ -1,8 +1,8 @@
 """Activities to and from CSV files an analyst edits in a spreadsheet, and the plans an edited file makes.
 
-A CSV has the frame's columns (``learnkit.frame.ACTIVITY_COLUMNS``: Graph's property
+A CSV has the frame's columns (``learnkit.bulk.frame.ACTIVITY_COLUMNS``: Graph's property
 names, nested ones flattened with a dot) plus ``@learnkit.etag``, the fingerprint of the
-row's updatable values as exported (``learnkit.plans.activity_etag``). A row whose values
+row's updatable values as exported (``learnkit.bulk.fingerprints.activity_etag``). A row whose values
 still have that fingerprint was not edited: it makes no plan, so it is neither read from
 nor sent to the service. An edited row's plan is refused as a conflict when the service
 no longer holds the exported values.
@@ -30,18 +30,18 @@ properties whose cells no longer hash to their part of the fingerprint (all of t
 when the row has none to tell by). Filled cells of properties the row's type does not
 have are refused on every row.
 
-Reading is done a column at a time (``learnkit._columnar`` for date-times and
+Reading is done a column at a time (``learnkit.bulk._columnar`` for date-times and
 fingerprints), so validating 100,000 rows costs about what ``pandas.read_csv`` does;
 ``plan_csv`` makes the ``PatchPlan`` objects when they are first used (``PlanList``).
 
 Writing and reading the file itself (the byte-order mark, encodings, separators, the ``'``
-escape, a workbook told by its content) is ``learnkit.csvio``'s; this module gives its cells
+escape, a workbook told by its content) is ``learnkit.bulk.csvio``'s; this module gives its cells
 their meaning. Writing starts a file with UTF-8's byte-order mark (what Excel needs to read it
 as UTF-8). Reading accepts UTF-8 (with or without a byte-order mark), UTF-16 with a byte-order
 mark, and Windows-1252 (what Excel writes for "CSV" on Western systems), separated by ``,``, ``;``
-(Excel where the comma is the decimal sign) or tabs, and ``.xlsx`` workbooks (``learnkit.xlsxfile``); anything else,
-an empty file or a missing one is refused with one ``InvalidInputError``. Columns that
-are not Graph properties (a spreadsheet's own "My comments") are kept in the frame,
+(Excel where the comma is the decimal sign) or tabs, and ``.xlsx`` workbooks
+(``learnkit.bulk.xlsxfile``); anything else, an empty file or a missing one is refused with one
+``InvalidInputError``. Columns that are not Graph properties (a spreadsheet's own "My comments") are kept in the frame,
 never sent, and named in a ``ExtraColumnsWarning``.
 
 ``read_records`` reads the same cells as a tenant's records rather than as edits (what
@@ -63,16 +63,20 @@ import os
 import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from itertools import repeat
 from typing import Any, get_args, overload
 
 import numpy as np
 import pandas as pd
 
-from learnkit.csvio import ESCAPE, ETAG_COLUMN, raw_table, write_csv, write_table
 from learnkit.errors import ExtraColumnsWarning, InvalidInputError
-from learnkit.fingerprints import etag_differences, etags_match
-from learnkit.frame import (
+from learnkit.models import UPDATE_MODELS, BodyType, normalize_odata_type
+from learnkit.times import known_time_zones
+
+from .cells import typed_cell
+from .csvio import ESCAPE, ETAG_COLUMN, raw_table, write_csv, write_table
+from .edits import edited_plans
+from .fingerprints import etag_differences, etags_match
+from .frame import (
     ACTIVITY_COLUMNS,
     DATETIME_COLUMNS,
     LOCAL_COLUMN,
@@ -80,20 +84,15 @@ from learnkit.frame import (
     TEXT_COLUMNS,
     kind_rows,
     parse_datetimes,
-    row_label,
     rows_by_kind,
-    wire_columns,
 )
-from learnkit.models import UPDATE_MODELS, BodyType, normalize_odata_type
-from learnkit.plans import (
+from .plans import (
     ADDRESS_PROPERTIES,
     READ_ONLY_PROPERTIES,
     InvalidRowsError,
     PatchPlan,
     validate_plans,
 )
-from learnkit.times import known_time_zones
-from learnkit.typed_cells import typed_cell
 
 __all__ = [
     "ETAG_COLUMN",
@@ -441,7 +440,7 @@ def plans_from_frame(frame: pd.DataFrame) -> list[PatchPlan]:
 
     Rows whose values are as exported (``unchanged_rows``) make no plan. A cell was edited
     when it no longer hashes to its part of the row's ``@learnkit.etag`` (what
-    ``learnkit.plans.edited_only`` tells for one plan); a row without a fingerprint to tell
+    ``learnkit.bulk.plans.edited_only`` tells for one plan); a row without a fingerprint to tell
     by plans every updatable column it has. The PATCH body is worked out against the
     service at send time, so only cells that differ from the service are sent;
     ``@learnkit.etag`` (if present) is the base.
@@ -455,84 +454,20 @@ def plans_from_frame(frame: pd.DataFrame) -> list[PatchPlan]:
 
 
 def _plans(frame: pd.DataFrame, same: dict[str, np.ndarray[Any, np.dtype[np.bool_]]] | None = None) -> list[PatchPlan]:
-    """One plan per row of ``frame`` (already checked), its values gathered a column at a time.
+    """One plan per row of ``frame`` (already checked): ``edited_plans``, with the CSV's fingerprints as the base.
 
     ``same`` (``etag_differences``, for these rows) leaves out of each plan the properties
     whose cells still hold the exported values; without it every updatable column is planned.
+    The read-only columns a row has are what it expects the service to hold.
     """
-    present = [
-        p
-        for p in dict.fromkeys(p for model in UPDATE_MODELS.values() for p in model.UPDATABLE)
-        if any(c in frame.columns for c in NESTED_COLUMNS.get(p, (p,)))
-    ]
-    n = len(frame)
-    # Only the properties some row changes are turned into wire values.
-    needed = present if same is None else [p for p in present if not same[p].all()]
-    expected = [c for c in READ_ONLY_PROPERTIES if c in frame.columns]
-    wire = wire_columns(frame, [*needed, *expected])
-    kind_codes, named = pd.factorize(frame["@odata.type"].to_numpy(dtype=object))
-    kinds = [normalize_odata_type(v) for v in named.tolist()]
-    changes = np.empty(n, dtype=object)
-    for code, kind in enumerate(kinds):
-        wanted = [p for p in UPDATE_MODELS[kind].UPDATABLE if p in present]
-        where = np.flatnonzero(kind_codes == code)
-        # Which of ``wanted`` each row plans, as bits: rows sharing a pattern get their dicts in one pass.
-        planned = np.full(len(where), (1 << len(wanted)) - 1, dtype=np.int64)
-        if same is not None:
-            planned[:] = 0
-            for bit, name in enumerate(wanted):
-                planned |= (~same[name][where]).astype(np.int64) << bit
-        for pattern in np.unique(planned).tolist():
-            rows = where[planned == pattern]
-            keys = [name for bit, name in enumerate(wanted) if pattern >> bit & 1]
-            picked = [_objects(wire[name])[rows].tolist() for name in keys]
-            changes[rows] = _dicts(keys, picked, len(rows))
-    expect = _dicts(expected, [wire[c] for c in expected], n)
     if ETAG_COLUMN in frame.columns:
         exported = frame[ETAG_COLUMN].to_numpy(dtype=object, copy=True)
         exported[pd.isna(exported)] = None
-        etags = _texts(exported.tolist())
+        etags = [None if e is None else str(e) for e in exported.tolist()]
     else:
-        etags = [None] * n
-    labels = frame.index
-    rows = labels.tolist() if pd.api.types.is_integer_dtype(labels.dtype) else [row_label(r) for r in labels]
-    return [
-        PatchPlan(row, provider, activity_id, kinds[code], changed, etag, expected_values)
-        for row, code, provider, activity_id, etag, changed, expected_values in zip(
-            rows,
-            kind_codes.tolist(),
-            _texts(frame["learningProviderId"].tolist()),
-            _texts(frame["id"].tolist()),
-            etags,
-            changes.tolist(),
-            expect,
-            strict=True,
-        )
-    ]
-
-
-def _objects(values: list[Any]) -> np.ndarray[Any, np.dtype[np.object_]]:
-    """A list as a 1-D object array, whatever its items (dicts stay dicts)."""
-    out = np.empty(len(values), dtype=object)
-    out[:] = values
-    return out
-
-
-def _dicts(keys: list[str], columns: list[list[Any]], count: int) -> list[dict[str, Any]]:
-    """One dict per row from one list per key (the loop in C: ``dict(zip(keys, row))``)."""
-    if not keys:
-        return [{} for _ in range(count)]
-    return list(map(dict, map(zip, repeat(keys), zip(*columns, strict=True))))
-
-
-def _texts(values: list[Any]) -> list[Any]:
-    """Cells as text (``_text_of``), skipping the pass when every one already is."""
-    return values if set(map(type, values)) <= {str, type(None)} else [_text_of(v) for v in values]
-
-
-def _text_of(value: Any) -> Any:
-    """Text as it is, anything else (a frame built by hand) as ``str``; None stays None."""
-    return value if value is None or type(value) is str else str(value)
+        etags = None
+    edited = None if same is None else {p: ~rows for p, rows in same.items()}
+    return edited_plans(frame, edited, etags=etags, expected=READ_ONLY_PROPERTIES)
 
 
 class PlanList(Sequence[PatchPlan]):

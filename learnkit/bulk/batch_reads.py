@@ -1,5 +1,5 @@
 """Many GETs read together: ``BATCH_LIMIT`` to a ``$batch``, several batches in flight, each throttled
-sub-request sent again after its own wait (``learnkit.sources`` reads ids, keys and learners' pages with it).
+sub-request sent again after its own wait (``learnkit.bulk.sources`` reads ids, keys and learners' pages with it).
 
 Example: ``reads = BatchReads(client, "get_activity", on_found); reads.run([Get(key, url)]); reads.not_found``
 """
@@ -18,7 +18,8 @@ from typing import Any
 from learnkit.client import GraphClient
 from learnkit.errors import UnexpectedResponseError, error_from_response
 from learnkit.limits import BATCH_LIMIT
-from learnkit.pacing import AdaptiveLimit
+
+from .pacing import AdaptiveLimit
 
 __all__ = ["BatchReads", "Get"]
 

@@ -25,9 +25,11 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from learnkit.models import UPDATE_MODELS
-from learnkit.plans import AS_EXPORTED, UNCHANGED, PatchPlan, compact_json
 
-__all__ = ["Answer", "JournalRow", "Outcome", "Sending"]  # learnkit.journal names them too
+from .fingerprints import compact_json
+from .plans import AS_EXPORTED, UNCHANGED, PatchPlan
+
+__all__ = ["Answer", "JournalRow", "Outcome", "Sending"]  # learnkit.bulk.journal names them too
 
 
 class Sending(NamedTuple):

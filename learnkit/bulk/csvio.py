@@ -1,8 +1,8 @@
 """The CSV file as bytes and text: writing a table out, reading one in (encodings, separators, a workbook).
 
-What ``learnkit.csvfile`` builds on, cut by concern: this module knows files (the byte-order mark
+What ``learnkit.bulk.csvfile`` builds on, cut by concern: this module knows files (the byte-order mark
 Excel needs, the encodings and separators spreadsheets write, the ``'`` escape of a text cell, a
-workbook told by its content and read by ``learnkit.xlsxfile``); ``csvfile`` knows what the cells
+workbook told by its content and read by ``learnkit.bulk.xlsxfile``); ``csvfile`` knows what the cells
 mean (values, checks, plans). Its rules are written in ``csvfile``'s docstring.
 
 Example::
@@ -29,9 +29,10 @@ import pandas as pd
 
 from learnkit._extras import import_part
 from learnkit.errors import InvalidInputError
-from learnkit.fingerprints import row_etags
-from learnkit.frame import ACTIVITY_COLUMNS, LOCAL_COLUMN, is_missing, iso_texts
-from learnkit.plans import INSTANT_PROPERTIES
+from learnkit.models import INSTANT_PROPERTIES
+
+from .fingerprints import row_etags
+from .frame import ACTIVITY_COLUMNS, LOCAL_COLUMN, is_missing, iso_texts
 
 __all__ = [
     "ESCAPE",
@@ -116,7 +117,7 @@ def export_columns(frame: pd.DataFrame) -> dict[str, pd.Series]:
     The frame's columns (``ACTIVITY_COLUMNS``, a missing one empty), then its extra columns,
     then ``@learnkit.etag``: computed from the values, unless the frame has one already (it
     was read from a file), since that one names the values the rows were exported with.
-    ``write_csv`` writes them as text; ``learnkit.xlsxfile.write_xlsx`` as typed cells.
+    ``write_csv`` writes them as text; ``learnkit.bulk.xlsxfile.write_xlsx`` as typed cells.
 
     >>> list(export_columns(pd.DataFrame({"id": ["a"], "mine": [1]})))[-2:]
     ['mine', '@learnkit.etag']
@@ -226,7 +227,7 @@ def _decode(data: bytes, name: str) -> str:
 def raw_table(source: str | os.PathLike[str] | Any) -> pd.DataFrame:
     """The file's cells as text, every column, nothing interpreted; ``InvalidInputError`` for a file that is not one.
 
-    A workbook (an .xlsx, told by its content, not its name) is read by ``learnkit.xlsxfile``
+    A workbook (an .xlsx, told by its content, not its name) is read by ``learnkit.bulk.xlsxfile``
     into the same table, so a sheet is checked and planned exactly as a CSV is.
     """
     if isinstance(source, (str, os.PathLike)):
@@ -245,7 +246,7 @@ def raw_table(source: str | os.PathLike[str] | Any) -> pd.DataFrame:
         name = str(getattr(source, "name", "the CSV"))
         data = source.read()
     if isinstance(data, bytes) and data.startswith(WORKBOOK_START):
-        sheet: pd.DataFrame = import_part("learnkit.xlsxfile").sheet_cells(data, name)
+        sheet: pd.DataFrame = import_part("learnkit.bulk.xlsxfile").sheet_cells(data, name)
         return sheet
     # A text stream may still begin with the byte-order mark a file's bytes would (it is no part of the header).
     text = _decode(data, name) if isinstance(data, bytes) else str(data).removeprefix("\ufeff")

@@ -1,11 +1,11 @@
 """Text into a typed cell of the activity frame: one function for the table, the form, the CSV reader and the audit.
 
-A frame's cell is one of four kinds (``learnkit.frame``'s contract): a whole number
+A frame's cell is one of four kinds (``learnkit.bulk.frame``'s contract): a whole number
 (``completionPercentage``), an *instant* (``assignedDateTime``, ``completedDateTime``,
 ``startedDateTime``: aware, UTC), a *local* date-time (``dueDateTime.dateTime``: naive, read in
 ``dueDateTime.timeZone``), or text. ``typed_cell`` turns what a person typed (or a CSV holds) into
 that kind, or raises ``ValueError`` with the message every surface shows; the messages are written
-here only. Fast paths (``learnkit._columnar`` for a column of Graph's own date-time shapes) place
+here only. Fast paths (``learnkit.bulk._columnar`` for a column of Graph's own date-time shapes) place
 what they can and leave every other cell, and every cell to refuse, to this function.
 
 Example::
@@ -25,7 +25,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from learnkit.plans import INSTANT_PROPERTIES
+from learnkit.models import INSTANT_PROPERTIES
 from learnkit.times import parse_iso
 
 __all__ = ["LOCAL_COLUMN", "CellKind", "cell_kind", "typed_cell"]

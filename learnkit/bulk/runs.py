@@ -1,7 +1,7 @@
 """Many patches at once, the entry points: ``apply``, ``apply_frame``, ``apply_csv``, ``undo``, ``resume``.
 
-They validate the plans, start a journal run and hand the rows to ``learnkit.engine``
-(pacing in ``learnkit.pacing``, decisions in ``learnkit.plans``). How a run goes:
+They validate the plans, start a journal run and hand the rows to ``learnkit.bulk.engine``
+(pacing in ``learnkit.bulk.pacing``, decisions in ``learnkit.bulk.plans``). How a run goes:
 
 Each plan needs what the service holds now (to check it was not changed since the
 plan's base was read, and to send only what differs). The engine reads it the
@@ -15,7 +15,7 @@ on their own for 429, 503, 5xx and dropped connections, after the wait their own
 adapts (AIMD, ``AdaptiveLimit``): paced just under the service's rate once it throttles,
 grown back on each clean batch.
 
-Every plan is written to the journal (``learnkit.journal``) before anything is
+Every plan is written to the journal (``learnkit.bulk.journal``) before anything is
 sent, and the values each PATCH replaces before it goes out, so ``undo`` can put
 them back and ``resume`` can finish a run whose process died.
 
@@ -38,8 +38,13 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from learnkit.csvfile import plans_from_frame, read_csv
-from learnkit.engine import (
+from learnkit.errors import ServiceMismatchError
+from learnkit.retry import RetryPolicy
+from learnkit.service import Service
+
+from .csvfile import plans_from_frame, read_csv
+from .edits import diff
+from .engine import (
     DEFAULT_CONCURRENCY,
     FINAL,
     RESULT_COLUMNS,
@@ -50,24 +55,11 @@ from learnkit.engine import (
     collect_results,
     summarize,
 )
-from learnkit.errors import ServiceMismatchError
-from learnkit.frame import diff
-from learnkit.journal import Journal, JournalError, JournalRow, RunInfo
-from learnkit.leases import Leases
-from learnkit.pacing import AdaptiveLimit
-from learnkit.plans import (
-    AS_EXPORTED,
-    PatchPlan,
-    canonical,
-    changes_key,
-    check_changes,
-    compact_json,
-    edited_only,
-    fingerprint,
-    validate_plans,
-)
-from learnkit.retry import RetryPolicy
-from learnkit.service import Service
+from .fingerprints import canonical, compact_json, fingerprint
+from .journal import Journal, JournalError, JournalRow, RunInfo
+from .leases import Leases
+from .pacing import AdaptiveLimit
+from .plans import AS_EXPORTED, PatchPlan, changes_key, check_changes, edited_only, validate_plans
 
 if TYPE_CHECKING:
     from learnkit.client import GraphClient
@@ -113,7 +105,7 @@ def _run(
 ) -> BulkResult:
     """Run the rows; ``start`` journals the run (its id), called while the first reads are on their way.
 
-    Outside a dry run, every record to read is leased first (``learnkit.leases``): one that another live
+    Outside a dry run, every record to read is leased first (``learnkit.bulk.leases``): one that another live
     run on this machine is writing ends as a conflict naming it, unread and unsent.
     """
     engine = Engine(

@@ -25,8 +25,9 @@ _NAME = "01-quickstart.ipynb"
 
 def notebook_path() -> Path:
     """Where the quickstart notebook is: the source tree's, else the copy shipped in the wheel."""
-    source = Path(__file__).resolve().parents[1] / "notebooks" / _NAME
-    return source if source.exists() else Path(__file__).resolve().parent / "_notebooks" / _NAME
+    package = Path(__file__).resolve().parents[1]  # learnkit/, this module being learnkit/cli/quickstart.py
+    source = package.parent / "notebooks" / _NAME
+    return source if source.exists() else package / "_notebooks" / _NAME
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -1,6 +1,6 @@
 """Activities as an Excel workbook (.xlsx): the CSV's columns on one sheet, typed cells, read and planned as the CSV is.
 
-``write_xlsx`` writes the columns ``learnkit.csvfile`` writes (``export_columns``: Graph's
+``write_xlsx`` writes the columns ``learnkit.bulk.csvfile`` writes (``export_columns``: Graph's
 properties, the sheet's own columns, ``@learnkit.etag``) on one sheet named ``activities``:
 
 * **Typed cells.** ``completionPercentage`` is a number; a date-time is a date cell when Excel
@@ -16,7 +16,7 @@ properties, the sheet's own columns, ``@learnkit.etag``) on one sheet named ``ac
   their header is grey with a note saying the column is never sent (the updatable ones are blue).
   The sheet is not locked, so an analyst can still sort, filter and add columns of their own.
 
-Reading is ``learnkit.csvfile``'s: ``read_csv``, ``plan_csv``, ``read_records``, ``apply_csv`` and
+Reading is ``learnkit.bulk.csvfile``'s: ``read_csv``, ``plan_csv``, ``read_records``, ``apply_csv`` and
 ``learnkit apply`` take a workbook as they take a CSV (told by its content), through
 ``sheet_cells`` below, which turns the sheet back into the CSV's cells. So a workbook is checked,
 fingerprinted and planned by the one planner, with the same exact round trip and the same
@@ -55,11 +55,12 @@ from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from learnkit.csvio import ETAG_COLUMN, FORMULA_STARTS, export_columns
 from learnkit.errors import InvalidInputError
-from learnkit.frame import LOCAL_COLUMN, NESTED_COLUMNS, iso_texts
-from learnkit.models import UPDATE_MODELS
-from learnkit.plans import INSTANT_PROPERTIES, InvalidRowsError
+from learnkit.models import INSTANT_PROPERTIES, UPDATE_MODELS
+
+from .csvio import ETAG_COLUMN, FORMULA_STARTS, export_columns
+from .frame import LOCAL_COLUMN, NESTED_COLUMNS, iso_texts
+from .plans import InvalidRowsError
 
 __all__ = ["SHEET", "sheet_cells", "write_xlsx"]
 
@@ -229,7 +230,7 @@ def sheet_cells(data: bytes, name: str) -> pd.DataFrame:
     The sheet named ``activities``, else the first; its first row names the columns. A date
     cell is its ISO text (with ``Z`` in an instant's column: UTC), a number its digits, a text
     cell its text (an empty one the empty string), an empty cell null (NaN, as pandas reads a
-    CSV's). Empty rows after the last filled one are left out. ``learnkit.csvfile`` then reads
+    CSV's). Empty rows after the last filled one are left out. ``learnkit.bulk.csvfile`` then reads
     the table as it reads a CSV's, except that nothing is unescaped: a sheet's text is as it is.
     ``InvalidInputError`` says why a file cannot be read; ``InvalidRowsError`` names each cell
     holding a formula or an error value.

@@ -1,4 +1,4 @@
-"""The activity frame: one pandas type for every surface (a notebook, the widgets, CSV files, the diff).
+"""The activity frame: one pandas type for every surface (a notebook, the widgets, CSV files).
 
 The frame contract:
 
@@ -12,22 +12,20 @@ The frame contract:
   the rest is text. Missing is ``NA``/``NaT``/``None``; the empty string is a value,
   not missing. Microseconds hold every date-time Graph accepts, years 1 to 9999
   (nanoseconds would stop at 1677 and 2262); a seventh fractional digit is dropped, as
-  ``learnkit.plans.canonical`` does, so it never counts as a change.
+  ``learnkit.bulk.fingerprints.canonical`` does, so it never counts as a change.
 * **Index**: an integer row label. Positions ``0..n-1`` for a frame read from Graph;
   the spreadsheet row (the header is row 1) for a frame read from a CSV
-  (``learnkit.csvfile``). Plans carry it as ``PatchPlan.row``.
+  (``learnkit.bulk.csvfile``). Plans carry it as ``PatchPlan.row``.
 
-``frame_to_activities`` turns a frame back into Graph JSON; ``diff`` turns the cells
-edited between two frames into validated ``PatchPlan`` s; ``due_instants`` places each due
-date by ``learnkit.times.zoned_instant``'s rule. Fingerprints a column at a time are
-``learnkit.fingerprints``'.
+``frame_to_activities`` turns a frame back into Graph JSON; ``wire_columns`` gives its
+updatable properties' wire values a column at a time; ``due_instants`` places each due date by
+``learnkit.times.zoned_instant``'s rule. The edited cells of a frame become plans in
+``learnkit.bulk.edits``; fingerprints a column at a time are ``learnkit.bulk.fingerprints``'.
 
 Example::
 
     df = read_activities(client, registration_id)
-    edited = df.copy()
-    edited.loc[edited["status"] == "notStarted", "completionPercentage"] = 0
-    plans = diff(df, edited)          # list[PatchPlan], only the edited cells
+    frame_to_activities(df)[0]["status"]          # Graph JSON again
 """
 
 from __future__ import annotations
@@ -43,39 +41,30 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from learnkit._columnar import (
+from learnkit.errors import InvalidInputError
+from learnkit.models import (
+    INSTANT_PROPERTIES,
+    normalize_odata_type,
+)
+from learnkit.times import graph_local, zone, zoned_instant
+
+from ._columnar import (
     iso_matrix,
     parse_iso_cells,
 )
-from learnkit.errors import InvalidInputError
-from learnkit.models import (
-    UPDATE_MODELS,
-    normalize_odata_type,
-)
-from learnkit.plans import (
-    ADDRESS_PROPERTIES,
-    INSTANT_PROPERTIES,
-    READ_ONLY_PROPERTIES,
-    InvalidRowsError,
-    PatchPlan,
-    canonical,
-    fingerprint,
-)
-from learnkit.times import graph_local, zone, zoned_instant
-from learnkit.typed_cells import (
+from .cells import (
     LOCAL_COLUMN as LOCAL_COLUMN,  # the frame's name for it too
     typed_cell,
 )
-from learnkit.update import minimal_patch
 
 if TYPE_CHECKING:
     from learnkit.client import GraphClient
-    from learnkit.sources import Source
+
+    from .sources import Source
 
 __all__ = [
     "ACTIVITY_COLUMNS",
     "activities_frame",
-    "diff",
     "frame_to_activities",
     "read_activities",
 ]
@@ -112,10 +101,10 @@ DATETIME_COLUMNS: tuple[str, ...] = (*INSTANT_PROPERTIES, LOCAL_COLUMN)
 TEXT_COLUMNS: tuple[str, ...] = tuple(
     c for c in ACTIVITY_COLUMNS if c not in DATETIME_COLUMNS and c != "completionPercentage"
 )
-_NAT = np.iinfo(np.int64).min
+NAT = np.iinfo(np.int64).min
 _Hashes = np.ndarray[Any, np.dtype[np.uint32]]
 # Years 1 to 9999 (Python's datetime, and .NET's behind Graph), in microseconds since 1970.
-_CALENDAR = (
+CALENDAR = (
     int(np.datetime64("0001-01-01T00:00:00", "us").view(np.int64)),
     int(np.datetime64("9999-12-31T23:59:59.999999", "us").view(np.int64)),
 )
@@ -182,8 +171,8 @@ def parse_datetimes(texts: pd.Series, *, aware: bool) -> tuple[pd.Series, pd.Ser
     an instant outside years 1 to 9999 in UTC) and ``None`` elsewhere; a refused cell is
     ``NaT``. Missing cells are ``NaT`` with no problem. Values already parsed
     (``datetime``/``Timestamp``) are taken as they are. Cells in Graph's own shapes are
-    parsed a whole column at a time (``learnkit._columnar``); the rest one by one by
-    ``learnkit.typed_cells.typed_cell``, which says what is wrong with a cell.
+    parsed a whole column at a time (``learnkit.bulk._columnar``); the rest one by one by
+    ``learnkit.bulk.cells.typed_cell``, which says what is wrong with a cell.
 
     >>> values, problems = parse_datetimes(pd.Series(["9999-12-31T00:00:00Z", "soon", None]), aware=True)
     >>> values.dt.year.tolist(), problems.tolist()[1][:6]
@@ -198,7 +187,7 @@ def parse_datetimes(texts: pd.Series, *, aware: bool) -> tuple[pd.Series, pd.Ser
     # Each distinct text once (a column of dates repeats itself: assigned in bulk, due at month ends).
     codes, distinct = pd.factorize(texts.to_numpy(dtype=object))
     cells = np.asarray(distinct, dtype=object)
-    found = np.full(len(cells) + 1, _NAT, dtype=np.int64)  # the last one for missing cells (code -1)
+    found = np.full(len(cells) + 1, NAT, dtype=np.int64)  # the last one for missing cells (code -1)
     told = np.full(len(cells) + 1, None, dtype=object)
     parsed, fast = parse_iso_cells(cells.tolist(), aware=aware)
     found[:-1][fast] = parsed[fast]
@@ -219,9 +208,9 @@ def _parse_one(value: Any, *, aware: bool) -> tuple[int, str | None]:
     try:
         stamp = typed_cell(LOCAL_COLUMN, value, kind="instant" if aware else "local")
     except ValueError as exc:
-        return _NAT, str(exc)
+        return NAT, str(exc)
     if stamp is None:
-        return _NAT, None
+        return NAT, None
     naive = stamp.tz_localize(None) if aware else stamp
     return int(naive.to_datetime64().astype("datetime64[us]").view(np.int64)), None
 
@@ -236,7 +225,7 @@ def read_activities(
 ) -> pd.DataFrame:
     """A provider's activities as a typed frame: those ``source`` names, or all of them from the provider's list.
 
-    ``source`` is one of ``learnkit.sources``: ``ExternalIds([...])``, ``ActivityIds([...])``,
+    ``source`` is one of ``learnkit.bulk.sources``: ``ExternalIds([...])``, ``ActivityIds([...])``,
     ``Learners([...])`` (delegated) or ``ProviderList()``. Without one, the provider's list is read
     (``$top=page_size`` a page) where the service serves it, and ``SourceRequiredError`` is raised where
     it does not. What was asked for and not found is ``frame.attrs["not_found"]`` (ids, keys or learner
@@ -246,7 +235,7 @@ def read_activities(
 
     Example: ``read_activities(client, reg, source=ExternalIds(["k-1", "k-2"])).attrs["not_found"]``
     """
-    from learnkit.sources import NOT_FOUND, OTHER_PROVIDER, SOURCE, read_records
+    from .sources import NOT_FOUND, OTHER_PROVIDER, SOURCE, read_records
 
     records = read_records(client, registration_id, source, page_size=page_size, on_records=on_records)
     frame = activities_frame(records.items)
@@ -359,11 +348,11 @@ def wire_columns(frame: pd.DataFrame, properties: Iterable[str]) -> dict[str, li
 
 def _local_texts(values: pd.Series) -> list[str | None]:
     """Local date-times with six fractional digits (Graph adds a seventh), None for NaT."""
-    texts: list[str | None] = _iso(_micros(values), trim=False).tolist()
+    texts: list[str | None] = _iso(micros_of(values), trim=False).tolist()
     return texts
 
 
-def _row_activity(row: Mapping[Any, Any]) -> dict[str, Any]:
+def row_activity(row: Mapping[Any, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name in ACTIVITY_COLUMNS:
         if name in FLATTENED_COLUMNS:
@@ -392,7 +381,7 @@ def frame_to_activities(frame: pd.DataFrame) -> list[dict[str, Any]]:
     >>> frame_to_activities(activities_frame([{"id": "a", "notes": {"contentType": "text", "content": "hi"}}]))
     [{'id': 'a', 'notes': {'contentType': 'text', 'content': 'hi'}}]
     """
-    return [_row_activity(row) for row in frame.to_dict("records")]
+    return [row_activity(row) for row in frame.to_dict("records")]
 
 
 # --- ISO text and fingerprints, a column at a time ------------------------------------
@@ -404,7 +393,7 @@ def iso_texts(values: pd.Series, suffix: str = "") -> np.ndarray[Any, np.dtype[n
     >>> iso_texts(pd.Series(pd.to_datetime(["2024-01-02T03:04:05.5"])).astype("datetime64[us]"), "Z").tolist()
     ['2024-01-02T03:04:05.500000Z']
     """
-    return _iso(_micros(values), suffix, trim=True)
+    return _iso(micros_of(values), suffix, trim=True)
 
 
 def _iso(
@@ -412,7 +401,7 @@ def _iso(
 ) -> np.ndarray[Any, np.dtype[np.object_]]:
     """ISO text of each date-time (``trim``: without a fraction when there is none), ``suffix`` after; None for NaT."""
     out = np.full(len(micros), None, dtype=object)
-    inside = (micros >= _CALENDAR[0]) & (micros <= _CALENDAR[1])
+    inside = (micros >= CALENDAR[0]) & (micros <= CALENDAR[1])
     rows = np.flatnonzero(inside)
     if len(rows):
         # One byte matrix for the column, cut into cells: "YYYY-MM-DDTHH:MM:SS" is 19 characters, ".ffffff" 7 more.
@@ -420,7 +409,7 @@ def _iso(
         starts = np.arange(0, 26 * len(rows), 26)
         ends = starts + np.where(micros[rows] % 1_000_000 == 0, 19, 26) if trim else starts + 26
         out[rows] = [text[a:b] + suffix for a, b in zip(starts.tolist(), ends.tolist(), strict=True)]
-    beyond = np.flatnonzero(~inside & (micros != _NAT))
+    beyond = np.flatnonzero(~inside & (micros != NAT))
     if len(beyond):  # a frame's own date-time past year 9999: as NumPy writes it
         texts = np.datetime_as_string(micros[beyond].view("datetime64[us]"), unit="us").tolist()
         whole = (micros[beyond] % 1_000_000 == 0).tolist()
@@ -428,8 +417,8 @@ def _iso(
     return out
 
 
-def _micros(values: pd.Series) -> np.ndarray[Any, np.dtype[np.int64]]:
-    """Microseconds since the epoch (UTC for aware columns), ``_NAT`` for missing."""
+def micros_of(values: pd.Series) -> np.ndarray[Any, np.dtype[np.int64]]:
+    """Microseconds since the epoch (UTC for aware columns), ``NAT`` for missing."""
     if isinstance(values.dtype, pd.DatetimeTZDtype):
         values = values.dt.tz_convert(None)  # UTC, naive
     elif not pd.api.types.is_datetime64_dtype(values.dtype):
@@ -447,10 +436,10 @@ def local_instants(
 ) -> tuple[np.ndarray[Any, np.dtype[np.int64]], np.ndarray[Any, np.dtype[np.bool_]]]:
     """The instant each local date-time names in its zone (µs since 1970 in UTC), by ``times.zoned_instant``'s rule.
 
-    ``micros`` are naive local date-times (``_NAT`` for none), ``zones`` their zone names
-    (a missing or empty one is UTC, as ``learnkit.plans.canonical`` reads it). Returns the
+    ``micros`` are naive local date-times (``NAT`` for none), ``zones`` their zone names
+    (a missing or empty one is UTC, as ``learnkit.bulk.fingerprints.canonical`` reads it). Returns the
     instants and whether each was placed: False where the zone is unknown or the instant
-    falls outside the years 1 to 9999 (its instant is ``_NAT``). pandas places a zone's
+    falls outside the years 1 to 9999 (its instant is ``NAT``). pandas places a zone's
     rows at once; the times it cannot place for certain (a gap or an overlap, near the
     calendar's ends) go through ``zoned_instant`` itself, so there is one rule.
 
@@ -459,14 +448,14 @@ def local_instants(
     '2024-11-03T08:30:00.000000'
     """
     n = len(micros)
-    out = np.full(n, _NAT, dtype=np.int64)
+    out = np.full(n, NAT, dtype=np.int64)
     placed = np.ones(n, dtype=bool)
     codes, named = pd.factorize(np.full(n, None, dtype=object) if zones is None else zones)
     labels = [z if isinstance(z, str) and z else "UTC" for z in named.tolist()]
     by_label: dict[str, list[int]] = {"UTC": [-1]}
     for code, label in enumerate(labels):
         by_label.setdefault(label, []).append(code)
-    dated = micros != _NAT
+    dated = micros != NAT
     for label, label_codes in by_label.items():
         rows = np.flatnonzero(np.isin(codes, label_codes) & dated)
         if not len(rows):
@@ -486,7 +475,7 @@ def local_instants(
             .to_numpy(dtype="datetime64[us]")
             .view(np.int64)
         )
-        for row in [*rows[~inside].tolist(), *fast[out[fast] == _NAT].tolist()]:
+        for row in [*rows[~inside].tolist(), *fast[out[fast] == NAT].tolist()]:
             wall: datetime = micros[row : row + 1].view("datetime64[us]")[0].item()
             try:
                 moment = zoned_instant(wall, key).astimezone(timezone.utc).replace(tzinfo=None)
@@ -511,8 +500,8 @@ def due_instants(frame: pd.DataFrame) -> pd.Series:
         none: pd.Series = pd.Series(pd.NaT, index=frame.index, dtype="datetime64[us, UTC]")
         return none
     zones = frame["dueDateTime.timeZone"].to_numpy(dtype=object) if "dueDateTime.timeZone" in frame.columns else None
-    instants, placed = local_instants(_micros(frame[LOCAL_COLUMN]), zones)
-    instants[~placed] = _NAT
+    instants, placed = local_instants(micros_of(frame[LOCAL_COLUMN]), zones)
+    instants[~placed] = NAT
     result: pd.Series = pd.Series(instants.view("datetime64[us]"), index=frame.index).dt.tz_localize("UTC")
     return result
 
@@ -549,111 +538,8 @@ def rows_by_kind(
     return out
 
 
-# --- the diff ----------------------------------------------------------------------
-
-
-def _differs(before: pd.Series, after: pd.Series) -> pd.Series:
-    both_missing = before.isna() & after.isna()
-    equal = (before == after).fillna(False).astype(bool)
-    return ~(equal | both_missing)
-
-
-def diff(before: pd.DataFrame, after: pd.DataFrame) -> list[PatchPlan]:
-    """Patch plans for the cells edited between ``before`` (as read) and ``after``, matched by ``id``.
-
-    Each plan carries only the edited properties, validated (``InvalidRowsError`` names
-    every bad cell), and the etag of the row as read. Rows whose edits change nothing
-    Graph would see (the same instant spelled another way) give no plan.
-
-    >>> a = activities_frame([{"id": "x", "@odata.type": "#microsoft.graph.learningSelfInitiatedCourse",
-    ...                        "learningProviderId": "p", "status": "inProgress", "completionPercentage": 10}])
-    >>> b = a.copy(); b.loc[0, "completionPercentage"] = 40
-    >>> [p.changes for p in diff(a, b)]
-    [{'completionPercentage': 40}]
-    """
-    for name, frame in (("before", before), ("after", after)):
-        if "id" not in frame.columns:
-            raise InvalidInputError("id", "required", f"the {name} frame has no id column")
-        duplicated = frame["id"][frame["id"].duplicated()]
-        if len(duplicated):
-            raise InvalidInputError("id", "invalid", f"the {name} frame repeats id {duplicated.iloc[0]!r}")
-    old = before.set_index("id", drop=False)
-    unknown = after["id"][~after["id"].isin(old.index)]
-    if len(unknown):
-        raise InvalidRowsError([(unknown.index[0], "id", f"{unknown.iloc[0]!r} is not in the frame as read")])
-    old = old.loc[after["id"].to_numpy()]
-    old.index = after.index
-    editable = [c for c in ACTIVITY_COLUMNS if c not in ADDRESS_PROPERTIES and c not in READ_ONLY_PROPERTIES]
-    changed = pd.DataFrame(
-        {c: _differs(old[c], after[c]) if c in after.columns else False for c in editable}, index=after.index
-    )
-    touched = changed.any(axis=1)
-    for c in (*ADDRESS_PROPERTIES, *READ_ONLY_PROPERTIES):
-        if c in after.columns and c != "id":
-            moved = _differs(old[c], after[c])
-            if moved.any():
-                row = moved[moved].index[0]
-                raise InvalidRowsError([(row, c, "is read-only: it identifies the record and cannot be changed")])
-    plans: list[PatchPlan] = []
-    problems: list[tuple[Any, str, str]] = []
-    old_records = old[touched].to_dict("index")
-    new_records = after[touched].to_dict("index")
-    flags = changed[touched].to_dict("index")
-    for label, new in new_records.items():
-        base = _row_activity(old_records[label])
-        kind = base.get("@odata.type")
-        try:
-            kind = normalize_odata_type(kind)
-        except InvalidInputError as exc:
-            problems.append((label, "@odata.type", exc.detail))
-            continue
-        model = UPDATE_MODELS[kind]
-        edited = {col for col, flag in flags[label].items() if flag}
-        wanted: dict[str, Any] = {}
-        for prop in model.UPDATABLE:
-            columns = NESTED_COLUMNS.get(prop, (prop,))
-            if edited & set(columns):
-                wanted[prop] = row_property(new, prop)
-        for col in edited:
-            if not any(col in NESTED_COLUMNS.get(p, (p,)) for p in model.UPDATABLE):
-                problems.append((label, col, f"is not a property of {kind.rsplit('.', 1)[1]} that can be updated"))
-        if not wanted:
-            continue
-        try:
-            body = minimal_patch(base, wanted)
-        except InvalidInputError as exc:
-            problems.extend((label, f, d) for f, _, d in exc.problems)
-            continue
-        if body is None:
-            continue
-        read = canonical(base)
-        plans.append(
-            PatchPlan(
-                row=row_label(label),
-                registration_id=str(new.get("learningProviderId") or ""),
-                activity_id=str(new["id"]),
-                odata_type=kind,
-                changes=wanted,
-                base_etag=fingerprint(read),
-                base={prop: read.get(prop) for prop in wanted},
-            )
-        )
-    if problems:
-        raise InvalidRowsError(problems)
-    _require_addresses(plans)
-    return plans
-
-
 def row_label(label: Any) -> int:
     try:
         return int(label)
     except (TypeError, ValueError):
         raise InvalidInputError("index", "invalid", f"row labels must be integers, got {label!r}") from None
-
-
-def _require_addresses(plans: Sequence[PatchPlan]) -> None:
-    missing = [
-        (p.row, "learningProviderId", "is required to address the record") for p in plans if not p.registration_id
-    ]
-    if missing:
-        raise InvalidRowsError(missing)
