@@ -526,8 +526,7 @@ class Journal:
         self._write(statements)
 
     def _static(self, seq: int, idx: int, plan: PatchPlan, providers: list[str]) -> int:
-        """A row's ``static_crc`` with its extras, as ``start`` wrote it (kept since, unless written by another
-        Journal object)."""
+        """A row's ``static_crc`` as this object last wrote it; computed from the plan when another wrote the run."""
         statics = self._statics.get(seq)
         if statics is None or idx >= len(statics):
             return codec.plan_crc(idx, plan, providers, codec.extra_text(plan))

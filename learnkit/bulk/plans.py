@@ -124,6 +124,16 @@ def holds(canon: Mapping[str, Any], kind: str, values: Mapping[str, Any]) -> boo
     return all(canon.get(n) == wanted.get(n) for n in values if n != "@odata.type")
 
 
+# Where each property's hash starts in a v2 fingerprint, and how long one is, by kind.
+_HASH_AT = {
+    kind: {n: len(FINGERPRINT_VERSION) + i * FIELD_HASH_DIGITS for i, n in enumerate(model.UPDATABLE)}
+    for kind, model in UPDATE_MODELS.items()
+}
+_WHOLE = {
+    kind: len(FINGERPRINT_VERSION) + FIELD_HASH_DIGITS * len(model.UPDATABLE) for kind, model in UPDATE_MODELS.items()
+}
+
+
 def moved_since(plan: PatchPlan, canon: Mapping[str, Any]) -> list[str] | None:
     """The updatable properties whose values ``canon`` (canonical, as the service holds them) no longer
     match ``plan.base_etag``; ``[]`` when none moved, None when the fingerprint cannot say which (an older one).
@@ -138,8 +148,7 @@ def moved_since(plan: PatchPlan, canon: Mapping[str, Any]) -> list[str] | None:
     if etag is None:
         return []
     names = UPDATE_MODELS[plan.odata_type].UPDATABLE
-    whole = len(FINGERPRINT_VERSION) + FIELD_HASH_DIGITS * len(names)
-    if not etag.startswith(FINGERPRINT_VERSION) or len(etag) != whole:
+    if not etag.startswith(FINGERPRINT_VERSION) or len(etag) != _WHOLE[plan.odata_type]:
         return [] if record_etag(canon) == etag else None
     # The fingerprint read in place (what field_hashes splits into a dict): this runs once per record checked.
     moved = []
@@ -150,16 +159,6 @@ def moved_since(plan: PatchPlan, canon: Mapping[str, Any]) -> list[str] | None:
         if held != UNCHECKED and property_hash(name, canon.get(name)) != held:
             moved.append(name)
     return moved
-
-
-# Where each property's hash starts in a v2 fingerprint, and how long one is, by kind.
-_HASH_AT = {
-    kind: {n: len(FINGERPRINT_VERSION) + i * FIELD_HASH_DIGITS for i, n in enumerate(model.UPDATABLE)}
-    for kind, model in UPDATE_MODELS.items()
-}
-_WHOLE = {
-    kind: len(FINGERPRINT_VERSION) + FIELD_HASH_DIGITS * len(model.UPDATABLE) for kind, model in UPDATE_MODELS.items()
-}
 
 
 def edited_only(plan: PatchPlan, wanted: Mapping[str, Any] | None = None) -> PatchPlan | None:
