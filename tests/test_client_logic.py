@@ -23,7 +23,7 @@ from urllib3.exceptions import MaxRetryError, NewConnectionError
 
 import learnkit
 from learnkit import GraphClient, RetryPolicy
-from learnkit.batch_reads import BatchReads, Get
+from learnkit.bulk.batch_reads import BatchReads, Get
 from learnkit.credentials import AccessToken
 from learnkit.errors import ERROR_TABLE, GraphError, error_body
 from learnkit.limits import BATCH_LIMIT
