@@ -177,6 +177,21 @@ def test_the_sandbox_needs_no_bulk_extra() -> None:
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr
 
 
+def test_a_plan_and_its_fingerprint_need_no_bulk_extra() -> None:
+    # A plan (a form's, an audit's) is validated and fingerprinted one record at a time with the standard
+    # library; only a frame's fingerprints, a column at a time, need pandas.
+    code = (
+        "import learnkit\n"
+        "from learnkit.bulk.fingerprints import activity_etag\n"
+        "record = {'@odata.type': '#microsoft.graph.learningAssignment', 'status': 'inProgress'}\n"
+        "kind = '#microsoft.graph.learningAssignment'\n"
+        "plan = learnkit.PatchPlan(0, 'r', 'a', kind, {'status': 'completed'}, base_etag=activity_etag(record))\n"
+        "print(plan.base_etag[:3])\n"
+    )
+    done = run_hidden(["pandas", "numpy"], code)
+    assert done.returncode == 0 and done.stdout.strip() == "v2:", done.stderr
+
+
 def test_a_command_without_its_extra_is_one_line_and_exit_2() -> None:
     done = run_hidden(["pandas"], "from learnkit.cli import main\nraise SystemExit(main(['runs']))")
     assert done.returncode == 2, done.stderr

@@ -24,10 +24,6 @@ Example::
 
 from __future__ import annotations
 
-from learnkit._extras import require
-
-require("bulk", __name__)  # before the imports: a missing extra is named, not a bare ModuleNotFoundError
-
 import hashlib
 import json
 import zlib
@@ -35,25 +31,22 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from json.encoder import encode_basestring_ascii
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pandas as pd
-
+from learnkit._extras import require
 from learnkit.errors import InvalidInputError
 from learnkit.models import INSTANT_PROPERTIES, UPDATE_MODELS, normalize_odata_type
 from learnkit.times import parse_iso, utc_text, zoned_instant
 
-from ._columnar import crc32_matrix, crc32_texts, decode_fingerprints, hex_fingerprints, iso_matrix
-from .frame import (
-    CALENDAR,
-    LOCAL_COLUMN,
-    NAT,
-    kind_rows,
-    local_instants,
-    micros_of,
-    row_activity,
-)
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
+    _Hashes = np.ndarray[Any, np.dtype[np.uint32]]
+
+# The reference (one record) needs nothing but the standard library: the plans, the engine and a form use it
+# without the bulk extra. The fast path (a frame) imports numpy, pandas and the frame's column code where it
+# runs; the first of them (``learnkit.bulk.frame``) names the missing extra.
 
 __all__ = [
     "FIELD_HASH_DIGITS",
@@ -286,11 +279,10 @@ def field_hashes(etag: str, kind: str) -> dict[str, str] | None:
 # --- a column at a time: the fast path -----------------------------------------------
 
 
-_Hashes = np.ndarray[Any, np.dtype[np.uint32]]
-
-
 def _code_hashes(name: str, codes: np.ndarray[Any, np.dtype[np.intp]], texts: Sequence[str]) -> _Hashes:
     """Each row's ``field_hash`` from its distinct value's code (``-1``: missing) and each code's JSON text."""
+    from ._columnar import crc32_texts
+
     table = crc32_texts(f"{name}=".encode(), [*texts, "null"])
     hashes: _Hashes = table[codes]  # code -1 is the last entry: null
     return hashes
@@ -298,6 +290,9 @@ def _code_hashes(name: str, codes: np.ndarray[Any, np.dtype[np.intp]], texts: Se
 
 def _json_hashes(name: str, values: pd.Series | None, n: int) -> _Hashes:
     """``field_hash`` of each text cell's JSON (``json.dumps``' ASCII form; ``null`` unless it is text)."""
+    import numpy as np
+    import pandas as pd
+
     if values is None:
         return _code_hashes(name, np.full(n, -1, dtype=np.intp), [])
     codes, distinct = pd.factorize(values.to_numpy(dtype=object))
@@ -311,6 +306,12 @@ def _instant_hashes(name: str, micros: np.ndarray[Any, np.dtype[np.int64]]) -> _
     Only the distinct instants are formatted and hashed; NaT (and an instant outside the
     years 1 to 9999, which the caller fingerprints one by one) is ``null``.
     """
+    import numpy as np
+    import pandas as pd
+
+    from ._columnar import crc32_matrix, iso_matrix
+    from .frame import CALENDAR
+
     codes, distinct = pd.factorize(micros)
     inside = (distinct >= CALENDAR[0]) & (distinct <= CALENDAR[1])
     table = np.full(len(distinct) + 1, zlib.crc32(f"{name}=null".encode()), dtype=np.uint32)
@@ -321,6 +322,9 @@ def _instant_hashes(name: str, micros: np.ndarray[Any, np.dtype[np.int64]]) -> _
 
 def _notes_hashes(content: pd.Series | None, content_type: pd.Series | None, n: int) -> _Hashes:
     """``field_hash`` of each row's canonical notes: ``[contentType, content]`` (``"text"`` by default), or null."""
+    import numpy as np
+    import pandas as pd
+
     content_codes, contents = pd.factorize(
         content.to_numpy(dtype=object) if content is not None else np.full(n, None, dtype=object)
     )
@@ -349,6 +353,8 @@ class _Fingerprints:
 
     def matrix(self, kind: str, rows: np.ndarray[Any, np.dtype[np.intp]]) -> _Hashes:
         """The ``(rows, properties)`` hashes of rows of ``kind``, properties in ``UPDATABLE`` order."""
+        import numpy as np
+
         return np.stack([self.hashes[key][rows] for key in UPDATE_MODELS[kind].UPDATABLE], axis=1)
 
 
@@ -357,6 +363,11 @@ def _fingerprints(
 ) -> _Fingerprints:
     """The per-property hashes of every row: each property's canonical JSON formed and hashed once per
     distinct value (instants as byte matrices, ``learnkit.bulk._columnar``)."""
+    import numpy as np
+    import pandas as pd
+
+    from .frame import CALENDAR, LOCAL_COLUMN, NAT, kind_rows, local_instants, micros_of
+
     n = len(frame)
 
     def column(name: str) -> pd.Series | None:
@@ -394,6 +405,8 @@ def _fingerprints(
 
 def _one_by_one(frame: pd.DataFrame, positions: np.ndarray[Any, np.dtype[np.intp]]) -> list[str | None]:
     """``activity_etag`` of the rows at ``positions`` the reference way (None where it has none)."""
+    from .frame import row_activity
+
     out: list[str | None] = []
     if not len(positions):
         return out
@@ -418,6 +431,12 @@ def row_etags(frame: pd.DataFrame) -> pd.Series:
     ...                              "status": "inProgress"}])).str.len().tolist()
     [51]
     """
+    require("bulk", __name__)  # named, not a bare ModuleNotFoundError of numpy
+    import numpy as np
+    import pandas as pd
+
+    from ._columnar import hex_fingerprints
+
     found = _fingerprints(frame)
     etags = np.full(len(frame), None, dtype=object)
     for kind, rows in found.rows_of.items():
@@ -464,6 +483,11 @@ def etag_differences(
     >>> bool(same["status"][0]), bool(same["notes"][0])
     (False, True)
     """
+    require("bulk", __name__)  # named, not a bare ModuleNotFoundError of numpy
+    import numpy as np
+
+    from ._columnar import decode_fingerprints
+
     found = _fingerprints(frame, rows_of)
     given = np.asarray(exported, dtype=object)
     n = len(frame)
