@@ -18,7 +18,7 @@ from types import ModuleType
 
 from learnkit.errors import MissingExtraError
 
-__all__ = ["EXTRA_OF", "MissingExtraError", "import_part", "install_hint", "require"]
+__all__ = ["EXTRA_OF", "import_part", "install_hint", "require"]
 
 #: top-level module name -> the extra of ``pyproject.toml`` that installs it
 EXTRA_OF: dict[str, str] = {

@@ -63,8 +63,8 @@ from learnkit.bulk.csvfile import ETAG_COLUMN, read_csv, write_csv, write_table
 from learnkit.bulk.edits import diff
 from learnkit.bulk.fingerprints import activity_etag
 from learnkit.bulk.frame import ACTIVITY_COLUMNS, due_instants, frame_to_activities
-from learnkit.bulk.plans import InvalidRowsError, PatchPlan
-from learnkit.errors import InvalidInputError
+from learnkit.bulk.plans import PatchPlan
+from learnkit.errors import InvalidInputError, InvalidRowsError
 
 __all__ = [
     "FINDING_COLUMNS",

@@ -40,7 +40,6 @@ from learnkit.credentials import Credentials, TokenCredential, token_claims
 from learnkit.errors import (
     InvalidInputError,
     NetworkError,
-    PermissionWarning,
     UnexpectedResponseError,
     UntrustedURLError,
     error_from_response,
@@ -65,7 +64,7 @@ if TYPE_CHECKING:
 
 _M = TypeVar("_M")
 
-__all__ = ["GraphClient", "GraphResponse", "PermissionWarning"]
+__all__ = ["GraphClient", "GraphResponse"]
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from learnkit.errors import InvalidInputError, NationalCloudWarning
 
-__all__ = ["CLOUDS", "LEARNING_API_CLOUDS", "Cloud", "NationalCloudWarning", "get_cloud", "warn_if_unavailable"]
+__all__ = ["CLOUDS", "LEARNING_API_CLOUDS", "Cloud", "get_cloud", "warn_if_unavailable"]
 
 
 @dataclass(frozen=True)

@@ -310,7 +310,7 @@ def diagnose(
 
     Example: ``print(diagnose(client, provider=reg).table())``
     """
-    from learnkit.client import PermissionWarning
+    from learnkit.errors import PermissionWarning
 
     probe = _Probe(
         clients={kind: _single(client, kind) for kind in KINDS},

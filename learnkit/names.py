@@ -28,8 +28,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from learnkit import paths
-from learnkit.client import GraphClient, PermissionWarning
-from learnkit.errors import ForbiddenError, GraphError, InvalidInputError, LearnkitError, error_from_response
+from learnkit.client import GraphClient
+from learnkit.errors import (
+    ForbiddenError,
+    GraphError,
+    InvalidInputError,
+    LearnkitError,
+    PermissionWarning,
+    error_from_response,
+)
 from learnkit.limits import BATCH_LIMIT
 from learnkit.permissions import PERMISSIONS
 

@@ -18,8 +18,8 @@ from learnkit.bulk.csvfile import plans_from_frame, read_csv
 from learnkit.bulk.fingerprints import activity_etag
 from learnkit.bulk.frame import activities_frame
 from learnkit.bulk.journal import Journal
-from learnkit.bulk.plans import InvalidRowsError, validate_plans
-from learnkit.errors import InvalidInputError
+from learnkit.bulk.plans import validate_plans
+from learnkit.errors import InvalidInputError, InvalidRowsError
 from learnkit.models import ASSIGNMENT_TYPE, SELF_INITIATED_TYPE
 from learnkit.update import update_activity
 from tests.conftest import everything, keys_csv

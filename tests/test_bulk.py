@@ -13,9 +13,9 @@ from learnkit import GraphClient, RetryPolicy
 from learnkit.bulk import AdaptiveLimit, apply, apply_frame, resume, summarize, undo
 from learnkit.bulk.edits import diff
 from learnkit.bulk.fingerprints import activity_etag, canonical
-from learnkit.bulk.journal import Journal, JournalError
-from learnkit.bulk.plans import InvalidRowsError, PatchPlan, decide, validate_plans
-from learnkit.errors import InvalidInputError
+from learnkit.bulk.journal import Journal
+from learnkit.bulk.plans import PatchPlan, decide, validate_plans
+from learnkit.errors import InvalidInputError, InvalidRowsError, JournalError
 from learnkit.models import ASSIGNMENT_TYPE, SELF_INITIATED_TYPE
 from tests.conftest import everything
 

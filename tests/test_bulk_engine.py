@@ -16,8 +16,9 @@ from learnkit import GraphClient, RetryPolicy
 from learnkit.bulk import BulkResult, apply_csv, apply_frame, resume, undo
 from learnkit.bulk.csvfile import write_csv
 from learnkit.bulk.fingerprints import activity_etag
-from learnkit.bulk.journal import Journal, JournalError
+from learnkit.bulk.journal import Journal
 from learnkit.bulk.plans import PatchPlan, edited_only
+from learnkit.errors import JournalError
 from learnkit.models import SELF_INITIATED_TYPE
 from tests.conftest import everything
 

@@ -27,7 +27,8 @@ from learnkit.bulk.csvfile import (
 from learnkit.bulk.csvio import _has_escapes
 from learnkit.bulk.fingerprints import activity_etag, etags_match, row_etags
 from learnkit.bulk.frame import activities_frame, frame_to_activities, parse_datetimes
-from learnkit.bulk.plans import InvalidRowsError, edited_only
+from learnkit.bulk.plans import edited_only
+from learnkit.errors import InvalidRowsError
 from learnkit.models import ASSIGNMENT_TYPE, SELF_INITIATED_TYPE
 from learnkit.times import parse_iso
 

@@ -15,7 +15,8 @@ from learnkit import InvalidInputError
 from learnkit.bulk.csvfile import ETAG_COLUMN, plan_csv, plans_from_frame, read_csv, unchanged_rows, write_csv
 from learnkit.bulk.fingerprints import activity_etag, canonical, row_etags
 from learnkit.bulk.frame import activities_frame, frame_to_activities
-from learnkit.bulk.plans import InvalidRowsError, decide, validate_plans
+from learnkit.bulk.plans import decide, validate_plans
+from learnkit.errors import InvalidRowsError
 from learnkit.models import ASSIGNMENT_TYPE, SELF_INITIATED_TYPE, parse_update
 
 #: Texts the service can hold that a careless CSV changes: whitespace, empty, line breaks, Unicode, formulas.

@@ -10,11 +10,12 @@ import pandas as pd
 import pytest
 
 from learnkit import InvalidInputError
-from learnkit.bulk.csvfile import ETAG_COLUMN, ExtraColumnsWarning, plan_csv, plans_from_frame, read_csv, write_csv
+from learnkit.bulk.csvfile import ETAG_COLUMN, plan_csv, plans_from_frame, read_csv, write_csv
 from learnkit.bulk.edits import diff, edited_plans
 from learnkit.bulk.fingerprints import activity_etag, canonical
 from learnkit.bulk.frame import ACTIVITY_COLUMNS, activities_frame, frame_to_activities
-from learnkit.bulk.plans import InvalidRowsError, PatchPlan
+from learnkit.bulk.plans import PatchPlan
+from learnkit.errors import ExtraColumnsWarning, InvalidRowsError
 from learnkit.models import ASSIGNMENT_TYPE, SELF_INITIATED_TYPE
 
 ASSIGNMENT = {

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from learnkit.bulk.journal import Journal, JournalError, default_journal_path
+from learnkit.bulk.journal import Journal, default_journal_path
 from learnkit.bulk.plans import PatchPlan
+from learnkit.errors import JournalError
 from learnkit.models import ASSIGNMENT_TYPE, SELF_INITIATED_TYPE
 
 PLANS = [

@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from learnkit import GraphClient, RetryPolicy
-from learnkit.client import PermissionWarning
+from learnkit.errors import PermissionWarning
 from learnkit.limits import BATCH_LIMIT
 from learnkit.names import Names, UserName, names_for
 from learnkit.sandbox import Sandbox

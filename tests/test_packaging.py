@@ -19,7 +19,8 @@ from typing import Any
 import pytest
 
 import learnkit
-from learnkit._extras import EXTRA_OF, MissingExtraError
+from learnkit._extras import EXTRA_OF
+from learnkit.errors import MissingExtraError
 
 tomllib = pytest.importorskip("tomllib", reason="reading pyproject.toml needs Python 3.11's tomllib")
 
@@ -144,7 +145,7 @@ def run_hidden(hidden: list[str], code: str) -> subprocess.CompletedProcess[str]
 def test_a_part_without_its_extra_says_which_to_install(hidden: list[str], use: str, extra: str) -> None:
     code = (
         "import learnkit\n"
-        "from learnkit._extras import MissingExtraError\n"
+        "from learnkit.errors import MissingExtraError\n"
         "try:\n"
         f"    {use}\n"
         "except MissingExtraError as exc:\n"
@@ -214,7 +215,7 @@ def test_every_module_of_an_extra_names_the_extra_however_it_is_imported() -> No
     modules = [m for m in _learnkit_modules() if m != "learnkit.__main__"]
     code = (
         "import importlib, json, sys\n"
-        "from learnkit._extras import MissingExtraError\n"
+        "from learnkit.errors import MissingExtraError\n"
         "said = {}\n"
         f"for name in {modules!r}:\n"
         "    try:\n"
@@ -258,7 +259,7 @@ def test_every_module_of_an_extra_names_the_extra_however_it_is_imported() -> No
 
 def test_require_names_the_extra_of_a_hidden_module() -> None:
     code = (
-        "from learnkit._extras import MissingExtraError, require\n"
+        "from learnkit._extras import require\nfrom learnkit.errors import MissingExtraError\n"
         "require('sandbox', 'learnkit.sandbox')  # installed: passes\n"
         "try:\n    require('widgets', 'learnkit.widgets')\n"
         "except MissingExtraError as exc:\n    print(exc.extra, exc.module)\n"

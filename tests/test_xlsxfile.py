@@ -16,8 +16,8 @@ from learnkit import InvalidInputError
 from learnkit.bulk.csvfile import ETAG_COLUMN, plan_csv, read_csv, read_records, write_csv
 from learnkit.bulk.fingerprints import canonical
 from learnkit.bulk.frame import activities_frame, frame_to_activities
-from learnkit.bulk.plans import InvalidRowsError
 from learnkit.bulk.xlsxfile import SHEET, STATUSES, write_xlsx
+from learnkit.errors import InvalidRowsError
 from tests.test_csvfile import EDGE_DATES, assignment, awkward_activities, cells_of, exported, sheet
 
 

@@ -68,7 +68,7 @@ from typing import Any, get_args, overload
 import numpy as np
 import pandas as pd
 
-from learnkit.errors import ExtraColumnsWarning, InvalidInputError
+from learnkit.errors import ExtraColumnsWarning, InvalidInputError, InvalidRowsError
 from learnkit.models import UPDATE_MODELS, BodyType, normalize_odata_type
 from learnkit.times import known_time_zones
 
@@ -89,7 +89,6 @@ from .frame import (
 from .plans import (
     ADDRESS_PROPERTIES,
     READ_ONLY_PROPERTIES,
-    InvalidRowsError,
     PatchPlan,
     validate_plans,
 )
@@ -97,7 +96,6 @@ from .plans import (
 __all__ = [
     "ETAG_COLUMN",
     "CsvPlans",
-    "ExtraColumnsWarning",
     "PlanList",
     "plan_csv",
     "plans_from_frame",

@@ -51,7 +51,6 @@ from .plans import PatchPlan, changes_key
 __all__ = [
     "Answer",
     "Journal",
-    "JournalError",
     "JournalRow",
     "Outcome",
     "RunHistory",

@@ -35,7 +35,6 @@ __all__ = [
     "ADDRESS_PROPERTIES",
     "READ_ONLY_PROPERTIES",
     "Decision",
-    "InvalidRowsError",
     "PatchPlan",
     "changes_key",
     "decide",

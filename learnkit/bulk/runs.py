@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from learnkit.errors import ServiceMismatchError
+from learnkit.errors import JournalError, ServiceMismatchError
 from learnkit.retry import RetryPolicy
 from learnkit.service import Service
 
@@ -56,7 +56,7 @@ from .engine import (
     summarize,
 )
 from .fingerprints import canonical, compact_json, fingerprint
-from .journal import Journal, JournalError, JournalRow, RunInfo
+from .journal import Journal, JournalRow, RunInfo
 from .leases import Leases
 from .pacing import AdaptiveLimit
 from .plans import AS_EXPORTED, PatchPlan, changes_key, check_changes, edited_only, validate_plans

@@ -55,12 +55,11 @@ from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from learnkit.errors import InvalidInputError
+from learnkit.errors import InvalidInputError, InvalidRowsError
 from learnkit.models import INSTANT_PROPERTIES, UPDATE_MODELS
 
 from .csvio import ETAG_COLUMN, FORMULA_STARTS, export_columns
 from .frame import LOCAL_COLUMN, NESTED_COLUMNS, iso_texts
-from .plans import InvalidRowsError
 
 __all__ = ["SHEET", "sheet_cells", "write_xlsx"]
 

@@ -40,7 +40,6 @@ if TYPE_CHECKING:
 __all__ = [
     "COMMANDS",
     "DELEGATED_CLIENT_VARIABLE",
-    "CommandError",
     "add_connection_arguments",
     "client_from_args",
     "delegated_sign_in",
@@ -180,7 +179,8 @@ def _unreachable(exc: BaseException) -> BaseException | None:
 
 def _describe(exc: BaseException, args: argparse.Namespace) -> tuple[int, str]:
     """(exit status, one line: the cause and what to do) for an error that ended a command."""
-    from learnkit._extras import EXTRA_OF, MissingExtraError
+    from learnkit._extras import EXTRA_OF
+    from learnkit.errors import MissingExtraError
 
     missing = (exc.name or "").split(".")[0] if isinstance(exc, ModuleNotFoundError) else ""
     if missing in EXTRA_OF:  # a module the command imports as it runs

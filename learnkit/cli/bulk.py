@@ -23,8 +23,9 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from learnkit.cli import CommandError, add_connection_arguments, client_from_args
+from learnkit.cli import add_connection_arguments, client_from_args
 from learnkit.cli.sources import add_source_arguments, client_for, read_frame, source_from_args
+from learnkit.errors import CommandError
 
 if TYPE_CHECKING:
     import pandas as pd

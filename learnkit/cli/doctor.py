@@ -55,9 +55,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _client(args: argparse.Namespace) -> tuple[GraphClient, ServiceRecord]:
     """The user's connection, with a delegated sign-in where one can be had; and what to call it in the profile."""
-    from learnkit.cli import CommandError, delegated_sign_in
+    from learnkit.cli import delegated_sign_in
     from learnkit.clouds import get_cloud
-    from learnkit.errors import TokenError
+    from learnkit.errors import CommandError, TokenError
     from learnkit.profile import ServiceRecord
 
     if args.sandbox_json:
@@ -88,7 +88,7 @@ def _tenant_of(client: GraphClient) -> str | None:
 
 
 def _check_output(path: str) -> None:
-    from learnkit.cli import CommandError
+    from learnkit.errors import CommandError
 
     target = Path(path)
     if target.is_dir():

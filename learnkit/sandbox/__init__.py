@@ -19,8 +19,9 @@ from learnkit._extras import require
 
 require("sandbox", __name__)
 
+from learnkit.errors import DatabaseInUse, RemoteWarning
 from learnkit.sandbox.identity import DemoApp
-from learnkit.sandbox.server import DatabaseInUse, RemoteWarning, Sandbox, start
+from learnkit.sandbox.server import Sandbox, start
 from learnkit.sandbox.tls import ClientCertificate
 
 __all__ = ["ClientCertificate", "DatabaseInUse", "DemoApp", "RemoteWarning", "Sandbox", "start"]

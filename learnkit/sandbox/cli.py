@@ -21,11 +21,11 @@ import warnings
 from pathlib import Path
 from types import FrameType
 
-from learnkit._extras import MissingExtraError
 from learnkit.clouds import CLOUDS
+from learnkit.errors import DatabaseInUse, MissingExtraError
 from learnkit.sandbox.contract import CONTRACTS, DEFAULT_CONTRACT
 from learnkit.sandbox.faults import parse_faults
-from learnkit.sandbox.server import DatabaseInUse, Sandbox, start
+from learnkit.sandbox.server import Sandbox, start
 
 __all__ = ["add_arguments", "run", "write_keys"]
 

@@ -51,7 +51,7 @@ from learnkit.models import (
 from learnkit.sandbox.seed import USER_PROPERTIES, Tenant, empty_activity, tenant_of
 from learnkit.times import graph_instant, graph_local, parse_iso
 
-__all__ = ["LoadError", "load_tenant", "pseudonym"]
+__all__ = ["load_tenant", "pseudonym"]
 
 _JSON_SUFFIXES = (".json", ".jsonl", ".ndjson")
 #: Every property of either activity type.

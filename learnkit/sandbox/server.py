@@ -51,7 +51,7 @@ from learnkit.sandbox.store import Store
 from learnkit.sandbox.switches import Switches
 from learnkit.sandbox.tls import make_server_tls, private_dir, write_private
 
-__all__ = ["DatabaseInUse", "RemoteWarning", "Sandbox", "start"]
+__all__ = ["Sandbox", "start"]
 
 _MAIN_APP = "learnkit-demo"
 

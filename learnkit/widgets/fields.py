@@ -31,7 +31,6 @@ from learnkit.widgets.explain import problem_html
 __all__ = [
     "UNCHANGED",
     "FieldEditor",
-    "FieldProblem",
     "FieldSpec",
     "field_specs",
     "make_editor",

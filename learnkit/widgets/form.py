@@ -27,7 +27,7 @@ from typing import Any
 import ipywidgets as widgets
 
 from learnkit.client import GraphClient
-from learnkit.errors import InvalidInputError, LearnkitError
+from learnkit.errors import FieldProblem, InvalidInputError, LearnkitError
 from learnkit.models import (
     UPDATE_MODELS,
     LearningCourseActivity,
@@ -39,7 +39,7 @@ from learnkit.update import minimal_patch
 from learnkit.widgets._common import style_sheet, ui_client
 from learnkit.widgets._safe import guarded
 from learnkit.widgets.explain import explain_error, json_block
-from learnkit.widgets.fields import UNCHANGED, FieldEditor, FieldProblem, field_specs, make_editor
+from learnkit.widgets.fields import UNCHANGED, FieldEditor, field_specs, make_editor
 from learnkit.widgets.table import SAVE
 from learnkit.widgets.words import FORM, id_html
 from learnkit.widgets.workbench import Workbench, short_type

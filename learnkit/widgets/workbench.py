@@ -38,10 +38,10 @@ from learnkit.bulk.edits import diff
 from learnkit.bulk.engine import BulkResult
 from learnkit.bulk.frame import ACTIVITY_COLUMNS, NESTED_COLUMNS, activities_frame, frame_to_activities, read_activities
 from learnkit.bulk.journal import Journal, RunHistory
-from learnkit.bulk.plans import InvalidRowsError, PatchPlan
+from learnkit.bulk.plans import PatchPlan
 from learnkit.bulk.sources import NOT_FOUND, OTHER_PROVIDER, ActivityIds, ExternalIds, Learners, ProviderList, Source
 from learnkit.client import GraphClient
-from learnkit.errors import InvalidInputError, LearnkitError, SourceRequiredError
+from learnkit.errors import InvalidInputError, InvalidRowsError, LearnkitError, SourceRequiredError
 from learnkit.models import normalize_odata_type
 from learnkit.names import UserName, names_for
 from learnkit.service import Service

@@ -25,11 +25,11 @@ import pytest
 from learnkit import cli
 from learnkit.bulk.csvfile import write_csv
 from learnkit.bulk.frame import activities_frame
-from learnkit.errors import InvalidInputError
+from learnkit.errors import InvalidInputError, LoadError
 from learnkit.limits import MAX_BODY_BYTES
 from learnkit.models import ASSIGNMENT_TYPE
 from learnkit.sandbox import start
-from learnkit.sandbox.load import LoadError, load_tenant, pseudonym
+from learnkit.sandbox.load import load_tenant, pseudonym
 from learnkit.sandbox.seed import ASSIGNER_ID, LEARNER_ID, REGISTRATION_ID, build_tenant
 from tests.conftest import client_credentials_token
 

@@ -11,7 +11,7 @@ import pytest
 
 from learnkit import GraphClient
 from learnkit.bulk.journal import Journal
-from learnkit.client import PermissionWarning
+from learnkit.errors import PermissionWarning
 from learnkit.widgets import ActivityForm, ActivityTable, Workbench
 from learnkit.widgets.charts import ProviderCharts
 from learnkit.widgets.words import id_html
