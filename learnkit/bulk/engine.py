@@ -34,12 +34,13 @@ from learnkit.errors import (
     RetryableError,
     error_from_response,
 )
+from learnkit.limits import BATCH_LIMIT
 from learnkit.models import UPDATE_MODELS
 from learnkit.retry import RetryPolicy
 
 from . import sources
 from .journal import Answer, Journal, Outcome, Sending
-from .pacing import BATCH_SIZE, AdaptiveLimit
+from .pacing import AdaptiveLimit
 from .plans import PatchPlan, decide
 from .result import RESULT_COLUMNS, BulkResult, collect_results, summarize
 
@@ -68,7 +69,7 @@ PAGE_SIZE = 999
 # A provider's list is read when at least this many of its records are to be checked (one
 # page costs one request, as one GET does); beyond the first page, paging goes on while
 # each remaining page is expected to find at least a batch's worth of them.
-_LIST_AT_LEAST = BATCH_SIZE
+_LIST_AT_LEAST = BATCH_LIMIT
 # Pages and batches share the requests in flight (``concurrency``: what a caller compares with another
 # client's threads). Pages go first while no row is ready to send (nothing else could use the slots);
 # after that they take at most this share of them, so PATCHes keep going out while later pages are read.
@@ -245,9 +246,9 @@ class Engine:
         # PATCHes go first (a record is written soon after the read that checked it), until the reads left
         # fit in one round of the slots: then those go first, so their PATCHes leave with the others in the
         # last round instead of needing a round of their own (one round trip less: 25 for 2,000 rows at 8).
-        last_reads = len(self._checks) <= BATCH_SIZE * max(1, int(self.limits.limit))
+        last_reads = len(self._checks) <= BATCH_LIMIT * max(1, int(self.limits.limit))
         for ready in (self._checks, self._sends) if last_reads else (self._sends, self._checks):
-            while ready and ready[0][0] <= now and len(taken) < BATCH_SIZE:
+            while ready and ready[0][0] <= now and len(taken) < BATCH_LIMIT:
                 taken.append(heapq.heappop(ready)[2])
         return taken
 
@@ -448,7 +449,7 @@ class Engine:
                 # is as long as asked; after the first page, as long as it came).
                 step = len(items) if page.top == PAGE_SIZE else PAGE_SIZE
                 skips = [skip for skip in range(step, count, step) if skip not in listing.asked]
-                if len(skips) * BATCH_SIZE <= len(listing.waiting) * 4 or len(skips) <= 1:
+                if len(skips) * BATCH_LIMIT <= len(listing.waiting) * 4 or len(skips) <= 1:
                     for skip in skips:
                         listing.outstanding += 1
                         listing.asked.add(skip)

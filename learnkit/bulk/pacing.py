@@ -15,8 +15,6 @@ from learnkit.limits import BATCH_LIMIT
 
 __all__ = ["AdaptiveLimit"]
 
-#: Sub-requests per ``$batch``: all Graph allows.
-BATCH_SIZE = BATCH_LIMIT
 # Above this share of throttled sub-requests, a batch means "the service's rate is reached"
 # rather than the odd throttled request (once paced, any throttled batch means "past it").
 _OVERLOAD = 0.5
@@ -51,7 +49,7 @@ class AdaptiveLimit:
     limit: float = 4.0
     pace: float | None = None
     ceiling: float | None = None
-    minimum_pace: float = float(BATCH_SIZE)
+    minimum_pace: float = float(BATCH_LIMIT)
     epoch: int = 0
     slow_start: bool = True
     _delivered: deque[tuple[float, int]] = field(default_factory=deque, repr=False)
@@ -68,7 +66,7 @@ class AdaptiveLimit:
         if not size:
             return
         if throttled and self.pace is None:
-            if throttled / size < _OVERLOAD or size < BATCH_SIZE // 2:
+            if throttled / size < _OVERLOAD or size < BATCH_LIMIT // 2:
                 return  # the odd throttled request, not the service's rate
             self.epoch += 1
             self.slow_start = False
