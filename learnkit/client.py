@@ -360,7 +360,7 @@ class GraphClient:
                     )
             except requests.exceptions.SSLError as exc:
                 # A certificate that is not trusted now will not be trusted in a second either.
-                raise NetworkError(method, url, attempt, False, failure_reason(exc)) from exc
+                raise NetworkError(method, url, attempt, False, failure_reason(exc), client_request_id) from exc
             except (
                 requests.ConnectionError,
                 requests.Timeout,
@@ -373,7 +373,7 @@ class GraphClient:
                 reason = failure_reason(exc)
                 log.info("%s %s: %s (attempt %d)", method, path, reason, attempt)
                 if delay is None or past_deadline(delay):
-                    raise NetworkError(method, url, attempt, not safe, reason) from exc
+                    raise NetworkError(method, url, attempt, not safe, reason, client_request_id) from exc
                 self._sleep(delay)
                 slept += delay
                 continue

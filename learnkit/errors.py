@@ -275,6 +275,8 @@ class NetworkError(LearnkitError):
     with backoff; a POST is resent only when it never left (the connection was
     never made), since otherwise it may have been applied. ``.maybe_applied`` is
     True when the request may have been applied and is not safe to send blindly again.
+    ``.client_request_id`` is the id the last attempt carried: the one Microsoft support can
+    look for when a request left and no answer came back.
 
     Example: ``NetworkError("GET", "https://graph.microsoft.com/v1.0/me", 6, False, "timed out")``
     """
@@ -283,12 +285,22 @@ class NetworkError(LearnkitError):
     ADVICE_LOOK_UP: ClassVar[str] = "it may or may not have been applied: look the entity up before sending it again"
 
     def __init__(
-        self, method: str, url: str, attempts: int, maybe_applied: bool, reason: str = "the connection dropped"
+        self,
+        method: str,
+        url: str,
+        attempts: int,
+        maybe_applied: bool,
+        reason: str = "the connection dropped",
+        client_request_id: str | None = None,
     ) -> None:
         self.method, self.url, self.attempts = method, url, attempts
-        self.maybe_applied, self.reason = maybe_applied, reason
+        self.maybe_applied, self.reason, self.client_request_id = maybe_applied, reason, client_request_id
         self.advice = self.ADVICE_LOOK_UP if maybe_applied else self.ADVICE_RETRY
-        super().__init__(f"{method} {url}: {reason}, after {attempts} attempt(s); {self.advice}")
+        super().__init__(
+            f"{method} {url}: {reason}, after {attempts} attempt(s)"
+            + request_ids(None, client_request_id)
+            + f"; {self.advice}"
+        )
 
 
 class UnexpectedResponseError(LearnkitError):

@@ -160,6 +160,9 @@ def test_after_a_lost_answer_only_what_is_safe_twice_is_sent_again(method: str, 
         with pytest.raises(learnkit.NetworkError) as info:
             call()
         assert info.value.maybe_applied and len(wire.sent) == 1 and wire.waits == []
+        # The id the request left with: what Microsoft support can look for when no answer came back.
+        sent_id = wire.sent[0].headers["client-request-id"]
+        assert info.value.client_request_id == sent_id and sent_id in str(info.value)
 
 
 def test_a_post_that_never_connected_is_sent_again() -> None:
