@@ -76,7 +76,7 @@ def batched(graph: GraphHTTP, subs: list[dict[str, Any]], token: str | None) -> 
 
 
 def cases(sb: Sandbox) -> list[dict[str, Any]]:
-    aid, reg = sb.demo["assignment_id"], sb.demo["registration_id"]
+    aid, reg, learner = sb.demo["assignment_id"], sb.demo["registration_id"], sb.demo["learner_id"]
     activity = f"{PROVIDERS}/{reg}/learningCourseActivities/{aid}"
     return [  # the write first: the reads after it then see the same record alone and in the batch
         {"id": "patch", "method": "PATCH", "url": activity, "headers": JSON, "body": ASSIGNMENT},
@@ -91,7 +91,7 @@ def cases(sb: Sandbox) -> list[dict[str, Any]]:
         {"id": "me", "method": "GET", "url": "/me/employeeExperience/learningCourseActivities"},  # delegated only
         {"id": "metadata", "method": "GET", "url": "/$metadata"},  # XML: a text body in the batch
         {"id": "off-route", "method": "GET", "url": "/x%0A/y"},  # no Graph route takes it: the whole app's 404
-        {"id": "echo", "method": "GET", "url": f"/users/{sb.demo['learner_id']}", "headers": {"client-request-id": "c"}},
+        {"id": "echo", "method": "GET", "url": f"/users/{learner}", "headers": {"client-request-id": "c"}},
         {
             "id": "unknown-members",
             "method": "GET",
