@@ -39,7 +39,7 @@ from learnkit.sandbox.seed import LEARNER_ID
 from learnkit.sandbox.store import Store
 from learnkit.sandbox.switches import Switches
 
-__all__ = ["IDS", "Guard", "RequestIds", "Services", "create_app", "request_ids", "with_ids"]
+__all__ = ["IDS", "Guard", "RequestIds", "Services", "create_app"]
 
 #: Scope key holding (request-id, client-request-id).
 IDS = "learnkit.ids"
