@@ -1,17 +1,21 @@
-"""JSON batching: ``POST /v1.0/$batch``, each sub-request sent through the whole app in-process.
+"""JSON batching: ``POST /v1.0/$batch``, each sub-request answered in-process as the app would answer it alone.
 
-A sub-request is an ASGI call with a synthetic scope that carries the outer
-``Authorization`` header, so token, permission, fault and rate-limit checks
-apply to it on its own; a request whose ``dependsOn`` target failed gets 424.
+A sub-request is a synthetic ASGI scope that carries the outer ``Authorization``
+header, so token, permission, fault and rate-limit checks apply to it on its own;
+a request whose ``dependsOn`` target failed gets 424. The app's ``inner`` path
+(``learnkit.sandbox.app``) answers the sub-requests its Graph route serves without
+the ASGI middleware, routing and dependency solving (most of a sub-request's cost);
+any other path goes through the whole app. A JSON sub-answer's text goes into the
+batch's answer as rendered, never decoded and encoded again.
 
-Example: ``response = await run_batch(app, request.scope, await request.body(), faults, ids)``
+Example: ``response = await run_batch(app, inner, request.scope, await request.body(), faults, ids)``
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 from urllib.parse import quote, unquote
 
@@ -25,13 +29,15 @@ from learnkit.sandbox.faults import Faults
 from learnkit.sandbox.graph import DroppedResponse, Failure, graph_error_response, now_stamp
 from learnkit.sandbox.payload import UnreadableBody, read_json
 
-__all__ = ["MAX_REQUESTS", "NESTED_BATCH", "SUBREQUEST", "run_batch"]
+__all__ = ["MAX_REQUESTS", "NESTED_BATCH", "SUBREQUEST", "Inner", "run_batch"]
 
 MAX_REQUESTS = BATCH_LIMIT
 #: Scope key that marks an in-process sub-request.
 SUBREQUEST = "learnkit.subrequest"
 _METHODS = ("GET", "POST", "PATCH", "PUT", "DELETE")
 NESTED_BATCH = "Nested batch requests are not supported."
+#: A sub-request's (scope, body) to the response the app would send for it, or None to send it through the app.
+Inner = Callable[[Scope, bytes], Awaitable[Response | None]]
 # An HTTP header name is a token; a value is visible Latin-1 text and tabs (no CR, LF or NUL to split on).
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 _HEADER_VALUE = re.compile(r"[\t\x20-\x7e\x80-\xff]*")
@@ -136,7 +142,8 @@ def _order(requests: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return done
 
 
-async def _dispatch(app: ASGIApp, outer: Scope, sub: Mapping[str, Any]) -> dict[str, Any]:
+def _scope(outer: Scope, sub: Mapping[str, Any]) -> tuple[Scope, bytes]:
+    """The ASGI scope and body of a sub-request sent alone: its url under ``/v1.0``, the outer token."""
     url = "/" + quote(str(sub["url"]), safe=_URL_SAFE).lstrip("/")
     path, _, query = url.partition("?")
     headers: list[tuple[bytes, bytes]] = [
@@ -166,6 +173,12 @@ async def _dispatch(app: ASGIApp, outer: Scope, sub: Mapping[str, Any]) -> dict[
         "state": {},
         SUBREQUEST: True,
     }
+    return scope, body
+
+
+async def _dispatch(app: ASGIApp, inner: Inner, outer: Scope, sub: Mapping[str, Any]) -> dict[str, Any]:
+    """The sub-response: ``inner``'s answer, else the whole app's; a JSON answer's text kept under ``"raw"``."""
+    scope, body = _scope(outer, sub)
     sent = False
 
     async def receive() -> Message:
@@ -190,15 +203,29 @@ async def _dispatch(app: ASGIApp, outer: Scope, sub: Mapping[str, Any]) -> dict[
         elif message["type"] == "http.response.body":
             chunks.append(message.get("body", b""))
 
+    # A JSONResponse's body is json.dumps's text with the settings the batch's own answer renders with,
+    # so it goes into that answer as it is: decoding and encoding it again would give the same bytes.
+    rendered = False
     try:
-        await app(scope, receive, send)
+        response = await inner(scope, body)
+        if response is None:
+            await app(scope, receive, send)
+        elif type(response).__call__ is Response.__call__ and response.background is None:
+            # What Response.__call__ would send, read off the response without the two messages.
+            rendered = isinstance(response, JSONResponse)
+            await send({"type": "http.response.start", "status": response.status_code, "headers": response.raw_headers})
+            chunks.append(bytes(response.body))
+        else:
+            await response(scope, receive, send)
     except Exception:
-        status = 500
+        status, rendered = 500, False
         response_headers = {"Content-Type": "application/json"}
         chunks = [json.dumps(error_body(InternalServerError, request_id="", date=now_stamp())).encode()]
     answer: dict[str, Any] = {"id": sub["id"], "status": status, "headers": response_headers}
     raw = b"".join(chunks)
-    if raw:
+    if raw and rendered:
+        answer["raw"] = raw
+    elif raw:
         try:
             answer["body"] = json.loads(raw)
         except ValueError:
@@ -206,8 +233,31 @@ async def _dispatch(app: ASGIApp, outer: Scope, sub: Mapping[str, Any]) -> dict[
     return answer
 
 
-async def run_batch(app: ASGIApp, outer: Scope, body: bytes, faults: Faults, ids: tuple[str, str]) -> Response:
-    """The answer to one ``$batch`` request: 200 with every sub-response, or a 400 for a bad batch."""
+def _render(value: Any) -> bytes:
+    """``value`` as ``JSONResponse`` renders it (``tests/sandbox/test_sandbox_batch_equivalence.py`` checks it)."""
+    return json.dumps(value, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":")).encode()
+
+
+def _answer_text(answers: list[dict[str, Any]]) -> bytes:
+    """``{"responses": answers}`` as a JSONResponse renders it, each ``"raw"`` body put in as its ``"body"``."""
+    parts = []
+    for answer in answers:
+        raw = answer.get("raw")
+        if raw is None:
+            parts.append(_render(answer))
+        else:
+            head = _render({key: value for key, value in answer.items() if key != "raw"})
+            parts.append(head[:-1] + b',"body":' + raw + b"}")
+    return b'{"responses":[' + b",".join(parts) + b"]}"
+
+
+async def run_batch(
+    app: ASGIApp, inner: Inner, outer: Scope, body: bytes, faults: Faults, ids: tuple[str, str]
+) -> Response:
+    """The answer to one ``$batch`` request: 200 with every sub-response, or a 400 for a bad batch.
+
+    ``inner`` answers a sub-request as ``app`` would, or returns None to leave it to ``app``.
+    """
     try:
         try:
             payload = read_json(body, text=False)
@@ -235,6 +285,6 @@ async def run_batch(app: ASGIApp, outer: Scope, body: bytes, faults: Faults, ids
                 ),
             }
             continue
-        results[sub["id"]] = await _dispatch(app, outer, sub)
+        results[sub["id"]] = await _dispatch(app, inner, outer, sub)
     ordered = [results[str(item["id"])] for item in payload["requests"]]
-    return JSONResponse({"responses": ordered}, headers={"OData-Version": "4.0"})
+    return Response(_answer_text(ordered), media_type="application/json", headers={"OData-Version": "4.0"})
