@@ -10,6 +10,7 @@ Example: ``raise Failure(FieldInvalidError, fieldName="duration")`` answers 400 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -121,6 +122,11 @@ class Call:
     ids: tuple[str, str]
     subrequest: bool = False
 
+    @functools.cached_property
+    def reveals_unknown_members(self) -> bool:
+        """Whether the request asked for evolvable enum members by name (``Prefer``): read once a request."""
+        return wants_unknown_members(self.headers)
+
 
 def wire(key: str, value: Any) -> Any:
     """Graph's form of a DateTimeOffset property (``learnkit.times.graph_instant``); other values as they are.
@@ -187,7 +193,7 @@ class Answers:
     @staticmethod
     def _shown(call: Call, item: dict[str, Any]) -> dict[str, Any]:
         """An entity as this client may see it (evolvable enum members only on request)."""
-        return mask_evolvable(item, reveal=wants_unknown_members(call.headers))
+        return mask_evolvable(item, reveal=call.reveals_unknown_members)
 
     def _entity(self, call: Call, context: str, item: dict[str, Any], query: Query, status: int = 200) -> Apply:
         def apply() -> Response:

@@ -29,9 +29,9 @@ from learnkit.sandbox.faults import Faults
 from learnkit.sandbox.graph import DroppedResponse, Failure, graph_error_response, now_stamp
 from learnkit.sandbox.payload import UnreadableBody, read_json
 
-__all__ = ["MAX_REQUESTS", "NESTED_BATCH", "SUBREQUEST", "Inner", "run_batch"]
+__all__ = ["NESTED_BATCH", "SUBREQUEST", "Inner", "run_batch"]
 
-MAX_REQUESTS = BATCH_LIMIT
+
 #: Scope key that marks an in-process sub-request.
 SUBREQUEST = "learnkit.subrequest"
 _METHODS = ("GET", "POST", "PATCH", "PUT", "DELETE")
@@ -67,8 +67,8 @@ def _validate(payload: Any) -> list[dict[str, Any]]:
     requests: list[Any] = payload["requests"]
     if not requests:
         raise _bad("Invalid batch payload format: 'requests' is empty.")
-    if len(requests) > MAX_REQUESTS:
-        raise _bad(f"Number of batch requests exceeded the limit of {MAX_REQUESTS}.")
+    if len(requests) > BATCH_LIMIT:
+        raise _bad(f"Number of batch requests exceeded the limit of {BATCH_LIMIT}.")
     seen: set[str] = set()
     checked = []
     for item in requests:

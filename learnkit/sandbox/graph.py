@@ -67,7 +67,7 @@ from learnkit.sandbox.answers import (
 from learnkit.sandbox.contract import ContractRules, kind_not_supported
 from learnkit.sandbox.faults import Faults, format_seconds, throttle_message
 from learnkit.sandbox.identity import Claims, Identity, TokenRejected
-from learnkit.sandbox.metadata import CSDL, hidden_member_sent, wants_unknown_members
+from learnkit.sandbox.metadata import CSDL, hidden_member_sent
 from learnkit.sandbox.payload import check_datetimes
 from learnkit.sandbox.providers import ProviderOperations
 from learnkit.sandbox.routes import MethodNotAllowed, Route, UnknownSegment, resolve
@@ -155,7 +155,7 @@ class GraphService(ProviderOperations):
         except _Dropped:
             return DroppedResponse()
         response.headers["OData-Version"] = "4.0"
-        if wants_unknown_members(call.headers):
+        if call.reveals_unknown_members:
             response.headers["Preference-Applied"] = INCLUDE_UNKNOWN_ENUM_MEMBERS
         return response
 
@@ -333,7 +333,7 @@ class GraphService(ProviderOperations):
     @staticmethod
     def _opted_in(call: Call, body: dict[str, Any]) -> None:
         """A member after unknownFutureValue may be sent only by a client that opted into them."""
-        name = hidden_member_sent(body, revealed=wants_unknown_members(call.headers))
+        name = hidden_member_sent(body, revealed=call.reveals_unknown_members)
         if name is not None:
             raise Failure(FieldInvalidError, fieldName=name)
 
