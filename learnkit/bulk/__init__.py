@@ -25,48 +25,52 @@ Example::
 
 from __future__ import annotations
 
+import ast
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from .engine import DEFAULT_CONCURRENCY as DEFAULT_CONCURRENCY
+    from .pacing import AdaptiveLimit as AdaptiveLimit
+    from .result import RESULT_COLUMNS as RESULT_COLUMNS, BulkResult as BulkResult, summarize as summarize
     from .runs import (
-        DEFAULT_CONCURRENCY as DEFAULT_CONCURRENCY,
-        RESULT_COLUMNS as RESULT_COLUMNS,
-        AdaptiveLimit as AdaptiveLimit,
-        BulkResult as BulkResult,
         apply as apply,
         apply_csv as apply_csv,
         apply_frame as apply_frame,
         redo as redo,
         resume as resume,
-        summarize as summarize,
         undo as undo,
     )
 
-__all__ = [
-    "DEFAULT_CONCURRENCY",
-    "RESULT_COLUMNS",
-    "AdaptiveLimit",
-    "BulkResult",
-    "apply",
-    "apply_csv",
-    "apply_frame",
-    "redo",
-    "resume",
-    "summarize",
-    "undo",
-]
+
+_HOMES: dict[str, str] = {}  # each entry point's module, read from the TYPE_CHECKING block on first use
+
+
+def _homes() -> dict[str, str]:
+    """Each name of the ``TYPE_CHECKING`` block above and its module, read from this file: the one list of them."""
+    if not _HOMES:
+        tree = ast.parse(Path(__file__).read_text(encoding="utf-8"))
+        block = next(n for n in tree.body if isinstance(n, ast.If) and ast.unparse(n.test) == "TYPE_CHECKING")
+        for node in block.body:
+            if isinstance(node, ast.ImportFrom):
+                _HOMES.update({a.asname or a.name: f"{__name__}.{node.module}" for a in node.names})
+    return _HOMES
 
 
 def __getattr__(name: str) -> Any:
-    # PEP 562: the entry points on first use. `runs` itself checks the bulk extra (pandas) and names it.
-    if name in __all__:
-        from learnkit._extras import import_part
+    # PEP 562: the entry points on first use (``runs`` and ``result`` check the bulk extra, pandas, and name it);
+    # ``__all__`` is the block's names, when first asked for (``from learnkit.bulk import *``).
+    if name == "__all__":
+        return list(_homes())
+    home = _homes().get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from learnkit._extras import import_part
 
-        value = getattr(import_part(f"{__name__}.runs"), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_part(home), name)
+    globals()[name] = value
+    return value
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+    return sorted({*globals(), *_homes()})

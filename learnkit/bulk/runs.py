@@ -47,36 +47,19 @@ from .edits import diff
 from .engine import (
     DEFAULT_CONCURRENCY,
     FINAL,
-    RESULT_COLUMNS,
     BulkResult,
     Engine,
     Progress,
     Row,
     collect_results,
-    summarize,
 )
 from .fingerprints import canonical, compact_json, fingerprint
 from .journal import Journal, JournalRow, RunInfo
 from .leases import Leases
-from .pacing import AdaptiveLimit
 from .plans import AS_EXPORTED, PatchPlan, changes_key, check_changes, edited_only, validate_plans
 
 if TYPE_CHECKING:
     from learnkit.client import GraphClient
-
-__all__ = [
-    "DEFAULT_CONCURRENCY",
-    "RESULT_COLUMNS",
-    "AdaptiveLimit",
-    "BulkResult",
-    "apply",
-    "apply_csv",
-    "apply_frame",
-    "redo",
-    "resume",
-    "summarize",
-    "undo",
-]
 
 # --- entry points ------------------------------------------------------------------
 
