@@ -128,7 +128,7 @@ def test_killed_apply_is_resumed_to_the_same_end_state(
         [
             sys.executable,
             "-m",
-            "learnkit.cli",
+            "learnkit",
             "apply",
             str(edits),
             "--sandbox-json",

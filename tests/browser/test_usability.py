@@ -100,9 +100,12 @@ def set_in_table(page: Any, column: str, value: str) -> None:
     table = page.locator(".lk-activity-table")
     box = table.locator(".widget-text input").last
     table.locator(".widget-dropdown", has_text="column").locator("select").select_option(column)
-    # The kernel fills the box with the cell's value: type once that has arrived, or the two would mix.
-    shown = page.locator(f".lk-activity-form .lk-field-{column} .lk-input-text input").input_value()
-    page.wait_for_function("([el, v]) => el.value === v", arg=[box.element_handle(), shown], timeout=STEP)
+    # The kernel fills the box with the selected row's value, as the form shows it: type once both have arrived
+    # (compared live: on a busy machine the form may still show the row selected before), or the two would mix.
+    form_box = page.locator(f".lk-activity-form .lk-field-{column} .lk-input-text input")
+    page.wait_for_function(
+        "([el, f]) => el.value === f.value", arg=[box.element_handle(), form_box.element_handle()], timeout=STEP
+    )
     box.fill(value)
     table.locator("button", has_text="Set").click()
 
