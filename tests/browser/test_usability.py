@@ -100,11 +100,17 @@ def set_in_table(page: Any, column: str, value: str) -> None:
     table = page.locator(".lk-activity-table")
     box = table.locator(".widget-text input").last
     table.locator(".widget-dropdown", has_text="column").locator("select").select_option(column)
-    # The kernel fills the box with the selected row's value, as the form shows it: type once both have arrived
-    # (compared live: on a busy machine the form may still show the row selected before), or the two would mix.
-    form_box = page.locator(f".lk-activity-form .lk-field-{column} .lk-input-text input")
+    # The kernel fills the box with the selected row's value, as the form shows it: type once both have arrived,
+    # or the two would mix. Both are looked up anew at each check: the form builds new fields for a new record
+    # (on a busy machine, after this call began), and a handle taken before would keep the old field's value.
     page.wait_for_function(
-        "([el, f]) => el.value === f.value", arg=[box.element_handle(), form_box.element_handle()], timeout=STEP
+        """column => {
+            const boxes = document.querySelectorAll('.lk-activity-table .widget-text input');
+            const form = document.querySelector(`.lk-activity-form .lk-field-${column} .lk-input-text input`);
+            return boxes.length > 0 && form !== null && boxes[boxes.length - 1].value === form.value;
+        }""",
+        arg=column,
+        timeout=STEP,
     )
     box.fill(value)
     table.locator("button", has_text="Set").click()
