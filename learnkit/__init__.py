@@ -12,8 +12,6 @@ The names a user needs, importable from here::
 
 from __future__ import annotations
 
-import ast
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from learnkit.clouds import CLOUDS as CLOUDS, Cloud as Cloud
@@ -118,10 +116,12 @@ if TYPE_CHECKING:
 def _lazy() -> dict[str, tuple[str, str]]:
     """What the ``TYPE_CHECKING`` block above names: ``{name: (module, attribute path)}``, subpackages with an
     empty path (``{"connect": ("learnkit.client", "GraphClient.connect"), "audit": ("learnkit.audit", "")}``)."""
+    import ast
+
+    from learnkit._extras import type_checking_block
+
     found: dict[str, tuple[str, str]] = {}
-    tree = ast.parse(Path(__file__).read_text(encoding="utf-8"))
-    block = next(n for n in tree.body if isinstance(n, ast.If) and ast.unparse(n.test) == "TYPE_CHECKING")
-    for node in block.body:
+    for node in type_checking_block(__file__):
         if isinstance(node, ast.ImportFrom) and node.module == "learnkit":
             found.update({a.asname or a.name: (f"learnkit.{a.name}", "") for a in node.names})
         elif isinstance(node, ast.ImportFrom) and node.module:

@@ -15,10 +15,14 @@ from __future__ import annotations
 import importlib
 import importlib.util
 from types import ModuleType
+from typing import TYPE_CHECKING
 
 from learnkit.errors import MissingExtraError
 
-__all__ = ["EXTRA_OF", "import_part", "install_hint", "require"]
+if TYPE_CHECKING:
+    import ast
+
+__all__ = ["EXTRA_OF", "import_part", "install_hint", "require", "type_checking_block"]
 
 #: top-level module name -> the extra of ``pyproject.toml`` that installs it
 EXTRA_OF: dict[str, str] = {
@@ -57,6 +61,16 @@ def import_part(name: str) -> ModuleType:
         if missing in EXTRA_OF:
             raise MissingExtraError(name, missing) from exc
         raise
+
+
+def type_checking_block(source: str) -> list[ast.stmt]:
+    """The statements of the ``if TYPE_CHECKING:`` block of the module file ``source``: what a package that
+    loads its names on first use (``learnkit``, ``learnkit.bulk``) declares once, for mypy and for itself."""
+    import ast  # here, not at import: only a first lookup of a lazy name reads the block
+    from pathlib import Path
+
+    tree = ast.parse(Path(source).read_text(encoding="utf-8"))
+    return next(n.body for n in tree.body if isinstance(n, ast.If) and ast.unparse(n.test) == "TYPE_CHECKING")
 
 
 def require(extra: str, part: str) -> None:

@@ -25,8 +25,6 @@ Example::
 
 from __future__ import annotations
 
-import ast
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -49,9 +47,11 @@ _HOMES: dict[str, str] = {}  # each entry point's module, read from the TYPE_CHE
 def _homes() -> dict[str, str]:
     """Each name of the ``TYPE_CHECKING`` block above and its module, read from this file: the one list of them."""
     if not _HOMES:
-        tree = ast.parse(Path(__file__).read_text(encoding="utf-8"))
-        block = next(n for n in tree.body if isinstance(n, ast.If) and ast.unparse(n.test) == "TYPE_CHECKING")
-        for node in block.body:
+        import ast
+
+        from learnkit._extras import type_checking_block
+
+        for node in type_checking_block(__file__):
             if isinstance(node, ast.ImportFrom):
                 _HOMES.update({a.asname or a.name: f"{__name__}.{node.module}" for a in node.names})
     return _HOMES
