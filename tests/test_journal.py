@@ -138,10 +138,14 @@ def test_a_second_handle_sees_what_the_first_wrote(book: Journal) -> None:
         other.close()
 
 
-def test_default_path_is_in_the_user_data_dir_or_the_variable(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_default_path_is_in_the_data_folder_or_the_variable(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv("LEARNKIT_JOURNAL", raising=False)
+    monkeypatch.delenv("LEARNKIT_DATA_DIR", raising=False)
     path = default_journal_path()
     assert path.name == "journal.sqlite" and "learnkit" in str(path.parent)
+    # Beside the leases and the remembered sign-ins: LEARNKIT_DATA_DIR moves them all (the suite's own folder).
+    monkeypatch.setenv("LEARNKIT_DATA_DIR", str(tmp_path / "data"))
+    assert default_journal_path() == tmp_path / "data" / "journal.sqlite"
     monkeypatch.setenv("LEARNKIT_JOURNAL", str(tmp_path / "mine.sqlite"))
     assert default_journal_path() == tmp_path / "mine.sqlite"
     journal = Journal()

@@ -8,8 +8,8 @@ failed, dropped), with its answer; a row's ``attempts`` counts its sends.
 A file that is not a learnkit journal, or fails its integrity check or a row's
 checksum, is refused with ``JournalError`` before anything is sent.
 
-The default file is ``journal.sqlite`` in the user's data directory
-(``platformdirs``); ``LEARNKIT_JOURNAL`` or a path overrides it.
+The default file is ``journal.sqlite`` in learnkit's data folder (``learnkit.userdata.data_dir``,
+which ``LEARNKIT_DATA_DIR`` moves); ``LEARNKIT_JOURNAL`` or a path overrides it.
 
 Example::
 
@@ -37,10 +37,10 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import platformdirs
 
 from learnkit.errors import JournalError
 from learnkit.service import Service
+from learnkit.userdata import data_dir
 
 from . import journal_rows as codec
 from .journal_history import RunHistory, RunInfo, RunSummary
@@ -129,7 +129,7 @@ class _OlderFormat(Exception):
 
 
 def default_journal_path() -> Path:
-    """``$LEARNKIT_JOURNAL``, else ``journal.sqlite`` in the user's data directory.
+    """``$LEARNKIT_JOURNAL``, else ``journal.sqlite`` in learnkit's data folder (beside the leases).
 
     >>> default_journal_path().name
     'journal.sqlite'
@@ -137,7 +137,7 @@ def default_journal_path() -> Path:
     override = os.environ.get("LEARNKIT_JOURNAL")
     if override:
         return Path(override)
-    return Path(platformdirs.user_data_dir("learnkit", appauthor=False)) / "journal.sqlite"
+    return data_dir() / "journal.sqlite"
 
 
 def _now() -> str:
