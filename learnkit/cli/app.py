@@ -160,6 +160,10 @@ def voila_command(notebook: Path, ip: str, port: int) -> list[str]:
         f"--port={port}",
         f"--Voila.ip={ip}",
         "--Voila.log_level=WARN",
+        # Kernels on Unix sockets in Voila's private temporary folder: TCP would have jupyter_client pick free
+        # ports and the kernel bind them later, and another program taking one between the two kills the
+        # kernel while the page waits for it.
+        "--KernelManager.transport=ipc",
         # The analyst sees one clear message in the page, not a Python traceback.
         "--VoilaConfiguration.show_tracebacks=False",
     ]
@@ -167,11 +171,9 @@ def voila_command(notebook: Path, ip: str, port: int) -> list[str]:
 
 #: Lines Voila and its kernels print that do not concern the person running the app, and why:
 #: the app's notebook ships in the package (its outputs are the app's own widgets, so "not trusted" changes
-#: nothing), the kernel talks to Voila over loopback in this user's session (the page itself asks for a token),
-#: and a tab closed mid-ping is not an error.
+#: nothing), and a tab closed mid-ping is not an error.
 QUIET = (
     "is not trusted",
-    "Kernel is running over TCP without encryption",
     "WebSocket ping timeout",
     "WebSocket closed",
     "Websocket closed",

@@ -44,7 +44,9 @@ def serving(notebook: str | Path, *, cwd: Path, env: Mapping[str, str], log: Pat
     with log.open("w") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "voila", str(notebook), "--no-browser", f"--port={port}",
-             "--Voila.ip=127.0.0.1", "--ServerApp.open_browser=False"],
+             "--Voila.ip=127.0.0.1", "--ServerApp.open_browser=False",
+             # as `learnkit app` does (voila_command): no race for kernel ports with the suite's other servers
+             "--KernelManager.transport=ipc"],
             cwd=cwd, env={**os.environ, "NO_PROXY": "127.0.0.1,localhost", **env}, stdout=out,
             stderr=subprocess.STDOUT,
         )  # fmt: skip
