@@ -6,9 +6,10 @@ updates the same 2,000 records (completion moved on by one) at 50 and at 200 ms 
 * learnkit ``bulk.apply``: journal, record leases, its conflict check (each record read by id in
   ``$batch`` es of 20), PATCHes in ``$batch`` es of 20; at N batches in flight;
 * the strongest fair baseline a script would be: ``requests`` on N threads sharing one session, each
-  thread taking 20 records, reading them with one ``$batch`` of GETs by id, then writing the ones that
-  still hold the value it read with one ``$batch`` of PATCHes (throttled sub-requests sent again after
-  their ``Retry-After`` and a random share of it). It checks what it reads; it keeps no journal.
+  thread taking 20 records, reading them with one ``$batch`` of GETs by id, then writing, with one
+  ``$batch`` of PATCHes, the ones that still hold the value the edit started from (a record changed
+  since is left alone, as learnkit's conflict check leaves it); throttled sub-requests are sent again
+  after their ``Retry-After`` and a random share of it. It keeps no journal and takes no leases.
 
 Both at N = 8 and N = 16, interleaved, each round verified by reading every record back; each clock starts
 with the changes known (learnkit's plans from ``diff``, the baseline's targets), as in ``bench_updates``. The
@@ -47,8 +48,10 @@ def token(client: GraphClient) -> str:
     return client.token_for("update_activity")[1]
 
 
-def run_by_hand(info: dict[str, Any], bearer: str, registration: str, wanted: pd.DataFrame, threads: int) -> int:
-    """Read each chunk of 20 by id, write the ones that still hold what was read; the requests spent."""
+def run_by_hand(
+    info: dict[str, Any], bearer: str, registration: str, base: pd.DataFrame, wanted: pd.DataFrame, threads: int
+) -> int:
+    """Read each chunk of 20 by id, write the ones that still hold their ``base`` value; the requests spent."""
     session = requests.Session()
     session.trust_env = False
     adapter = requests.adapters.HTTPAdapter(pool_connections=threads, pool_maxsize=threads)
@@ -56,6 +59,7 @@ def run_by_hand(info: dict[str, Any], bearer: str, registration: str, wanted: pd
     session.headers["Authorization"] = f"Bearer {bearer}"
     url = info["graph_url"] + "/$batch"
     targets = dict(zip(wanted["id"], wanted["completionPercentage"], strict=True))
+    started_from = dict(zip(base["id"], base["completionPercentage"], strict=True))
     spent = [0]
     lock = threading.Lock()
 
@@ -80,11 +84,12 @@ def run_by_hand(info: dict[str, Any], bearer: str, registration: str, wanted: pd
     def work(chunk: list[str]) -> None:
         gets = [{"id": str(i), "method": "GET", "url": activity(a)} for i, a in enumerate(chunk)]
         current = post(gets)
-        patches = []
+        patches: list[dict[str, Any]] = []
         for activity_id, reply in zip(chunk, current, strict=True):
             record = reply.get("body") or {}
-            if reply.get("status") != 200 or record.get("completionPercentage") == targets[activity_id]:
-                continue
+            held = record.get("completionPercentage")
+            if reply.get("status") != 200 or held == targets[activity_id] or held != started_from[activity_id]:
+                continue  # unreadable, already as wanted, or changed since the edit began: not written
             patches.append(
                 {
                     "id": str(len(patches)),
@@ -135,7 +140,7 @@ def compare(
                 result = apply(client, plans, journal=book, progress=False, concurrency=in_flight)
                 assert result.summary() == {"applied": len(edited)}, result.summary()
             else:
-                run_by_hand(server.info, bearer, registration, edited, in_flight)
+                run_by_hand(server.info, bearer, registration, before, edited, in_flight)
             seconds, spent_cpu = time.perf_counter() - started, time.process_time() - cpu
             now = read_activities(client, registration, source=ids).set_index("id")["completionPercentage"]
             landed = int((now.reindex(edited["id"]).to_numpy() == edited["completionPercentage"].to_numpy()).sum())

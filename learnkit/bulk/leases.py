@@ -29,6 +29,7 @@ import os
 import secrets
 import socket
 import sqlite3
+import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -36,7 +37,7 @@ from pathlib import Path
 
 from learnkit.userdata import data_dir
 
-__all__ = ["Lease", "Leases", "default_leases_path", "process_alive"]
+__all__ = ["Lease", "Leases", "default_leases_path", "process_alive", "shared_leases"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS leases (
@@ -112,6 +113,7 @@ class Leases:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
+        self._lock = threading.Lock()  # one transaction at a time on the shared connection
 
     def __repr__(self) -> str:
         return f"Leases({str(self.path)!r})"
@@ -124,8 +126,15 @@ class Leases:
         holder = secrets.token_hex(8)
         host, pid, since = socket.gethostname(), os.getpid(), datetime.now(timezone.utc).isoformat(timespec="seconds")
         wanted = list(dict.fromkeys(activity_ids))
-        busy: dict[str, Lease] = {}
+        with self._lock:
+            return holder, self._acquire(service, wanted, holder, host, pid, since)
+
+    def _acquire(
+        self, service: str, wanted: list[str], holder: str, host: str, pid: int, since: str
+    ) -> dict[str, Lease]:
+        """One transaction: the leases of other live runs among ``wanted`` (left as they are), the rest taken."""
         db = self._db
+        busy: dict[str, Lease] = {}
         db.execute("BEGIN IMMEDIATE")
         try:
             held: list[tuple[str, int, str, str]] = []
@@ -148,12 +157,36 @@ class Leases:
             db.execute("ROLLBACK")
             raise
         db.execute("COMMIT")
-        return holder, busy
+        return busy
 
     def release(self, holder: str) -> None:
         """Let go of every record ``holder`` leased."""
-        self._db.execute("DELETE FROM leases WHERE holder = ?", (holder,))
+        with self._lock:
+            self._db.execute("DELETE FROM leases WHERE holder = ?", (holder,))
 
     def close(self) -> None:
         """Close the file."""
         self._db.close()
+
+
+_shared: tuple[tuple[int, str], Leases] | None = None
+_shared_lock = threading.Lock()
+
+
+def shared_leases() -> Leases:
+    """This process's ``Leases`` on ``default_leases_path()``, opened once and kept open.
+
+    Each bulk run takes and lets go of its leases through it, without opening the file (and, on closing,
+    checkpointing its write-ahead log) every time. A new path (``$LEARNKIT_LEASES`` changed) opens a new
+    one; a forked child opens its own.
+
+    >>> shared_leases() is shared_leases()
+    True
+    """
+    global _shared
+    path = default_leases_path()
+    key = (os.getpid(), str(path))
+    with _shared_lock:
+        if _shared is None or _shared[0] != key:
+            _shared = (key, Leases(path))  # a run still holding the one before keeps it until it ends
+        return _shared[1]

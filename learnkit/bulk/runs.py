@@ -55,7 +55,7 @@ from .engine import (
 )
 from .fingerprints import canonical, compact_json, fingerprint
 from .journal import Journal, JournalRow, RunInfo
-from .leases import Leases
+from .leases import shared_leases
 from .plans import AS_EXPORTED, PatchPlan, changes_key, check_changes, edited_only, validate_plans
 
 if TYPE_CHECKING:
@@ -106,7 +106,7 @@ def _run(
     leases = holder = None
     busy: list[Row] = []
     if not dry_run:
-        leases = Leases()
+        leases = shared_leases()
         todo = {row.plan.activity_id: row for row in rows if row.state not in FINAL}
         holder, held = leases.acquire(client.service().key, todo)
         for activity_id, lease in held.items():
@@ -136,7 +136,6 @@ def _run(
     finally:
         if leases is not None and holder is not None:
             leases.release(holder)
-            leases.close()
     if journal is not None and run_id is not None:
         journal.finish(run_id, "finished")
     return collect_results(rows, journal_id=run_id, dry_run=dry_run, stats=engine.stats)
