@@ -13,7 +13,9 @@ updates the same 2,000 records (completion moved on by one) at 50 and at 200 ms 
 
 Both at N = 8 and N = 16, interleaved, each round verified by reading every record back; each clock starts
 with the changes known (learnkit's plans from ``diff``, the baseline's targets), as in ``bench_updates``. The
-machine's load average is printed beside each figure.
+machine's load average is printed beside each figure, and where each run's time went: to its first answer (what a
+contender does before its first request, plus one round trip), between its first and last answers, and after
+its last answer (a ``requests`` response hook on each contender's session times the answers).
 
 Run: ``python -m benchmarks.bench_documented [--records 2000] [--repeat 3] [--latencies 50,200]``
 """
@@ -21,7 +23,9 @@ Run: ``python -m benchmarks.bench_documented [--records 2000] [--repeat 3] [--la
 from __future__ import annotations
 
 import argparse
+import math
 import os
+import statistics
 import tempfile
 import threading
 import time
@@ -44,15 +48,37 @@ from learnkit.paths import activity, provider_activity
 BATCH = 20
 
 
+class Answers:
+    """When a run's first and last HTTP answers came (a ``requests`` response hook, on every session used)."""
+
+    def __init__(self) -> None:
+        self.first, self.last = math.inf, 0.0
+        self._lock = threading.Lock()
+
+    def __call__(self, response: requests.Response, *args: Any, **kwargs: Any) -> requests.Response:
+        now = time.perf_counter()
+        with self._lock:
+            self.first, self.last = min(self.first, now), max(self.last, now)
+        return response
+
+
 def token(client: GraphClient) -> str:
     return client.token_for("update_activity")[1]
 
 
 def run_by_hand(
-    info: dict[str, Any], bearer: str, registration: str, base: pd.DataFrame, wanted: pd.DataFrame, threads: int
+    info: dict[str, Any],
+    bearer: str,
+    registration: str,
+    base: pd.DataFrame,
+    wanted: pd.DataFrame,
+    threads: int,
+    answers: Answers | None = None,
 ) -> int:
     """Read each chunk of 20 by id, write the ones that still hold their ``base`` value; the requests spent."""
     session = requests.Session()
+    if answers is not None:
+        session.hooks["response"].append(answers)
     session.trust_env = False
     adapter = requests.adapters.HTTPAdapter(pool_connections=threads, pool_maxsize=threads)
     session.mount("https://", adapter)
@@ -126,6 +152,8 @@ def compare(
 ) -> list[list[Any]]:
     """learnkit and the hand-written client at one latency and concurrency, interleaved; the table's rows."""
     times: dict[str, list[tuple[float, float, float]]] = {"ours": [], "base": []}
+    # Seconds from the clock's start to the first answer, and from the last answer to the end.
+    edges: dict[str, list[tuple[float, float]]] = {"ours": [], "base": []}
     for round_ in range(repeat):
         for name in ("ours", "base") if round_ % 2 == 0 else ("base", "ours"):
             before = read_activities(client, registration, source=ids).sort_values("id").reset_index(drop=True)
@@ -134,14 +162,20 @@ def compare(
             # Each clock starts with the changes known: learnkit's plans (``diff``), the baseline's targets.
             plans = diff(before, edited) if name == "ours" else []
             load = os.getloadavg()[0]
+            answers = Answers()
             started, cpu = time.perf_counter(), time.process_time()
             if name == "ours":
+                client.session.hooks["response"].append(answers)
                 book = Journal(folder / f"journal-{time.monotonic_ns()}.sqlite")
                 result = apply(client, plans, journal=book, progress=False, concurrency=in_flight)
                 assert result.summary() == {"applied": len(edited)}, result.summary()
             else:
-                run_by_hand(server.info, bearer, registration, before, edited, in_flight)
-            seconds, spent_cpu = time.perf_counter() - started, time.process_time() - cpu
+                run_by_hand(server.info, bearer, registration, before, edited, in_flight, answers)
+            ended = time.perf_counter()
+            seconds, spent_cpu = ended - started, time.process_time() - cpu
+            if name == "ours":
+                client.session.hooks["response"].remove(answers)
+            edges[name].append((answers.first - started, ended - answers.last))
             now = read_activities(client, registration, source=ids).set_index("id")["completionPercentage"]
             landed = int((now.reindex(edited["id"]).to_numpy() == edited["completionPercentage"].to_numpy()).sum())
             assert landed == len(edited), f"{name}: {landed} of {len(edited)} landed"
@@ -154,6 +188,9 @@ def compare(
     ):
         runs = sorted(times[name])
         best, median = runs[0], runs[len(runs) // 2]
+        first = statistics.median(e[0] for e in edges[name])
+        after = statistics.median(e[1] for e in edges[name])
+        between = statistics.median(t[0] - e[0] - e[1] for t, e in zip(times[name], edges[name], strict=True))
         rows.append(
             [
                 f"{latency} ms",
@@ -161,6 +198,7 @@ def compare(
                 label,
                 f"{n / median[0]:,.0f}",
                 f"{1e6 * median[1] / n:.0f} µs",
+                f"{1e3 * first:.0f} / {1e3 * between:,.0f} / {1e3 * after:.0f}",
                 f"{median[2]:.1f}",
                 f"{n / best[0]:,.0f}",
             ]
@@ -176,6 +214,7 @@ def compare(
             f"**learnkit ÷ baseline (median updates/s; target ≥ 1.0: {verdict})**",
             f"**{ratio:.2f}**",
             f"{cpu:.1f}× the baseline's",
+            "",
             "",
             "",
         ]
@@ -219,6 +258,7 @@ def main(argv: list[str] | None = None) -> str:
                     "contender",
                     "updates/s (median)",
                     "client CPU per update",
+                    "ms to the first answer / first to last answer / after the last (medians)",
                     "load (1 min)",
                     "best",
                 ],

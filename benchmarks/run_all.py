@@ -79,8 +79,8 @@ def main() -> None:
         bench_footprint.main([]),
         bench_names.main([]),
         bench_audit.main([]).replace("### Audit", "### (h) Audit", 1),
-        bench_sources.main(["--records", "10000"]),
-        bench_documented.main([]),
+        bench_sources.main(["--records", "10000", "--repeat", "5"]),
+        bench_documented.main(["--repeat", "5"]),
     ]
     after = os.getloadavg()
     minutes = (time.monotonic() - started) / 60
