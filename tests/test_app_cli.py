@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -62,7 +63,8 @@ def test_the_notebook_ships_in_the_package_and_voila_serves_it_on_the_address_gi
     command = voila_command(notebook_path(), "127.0.0.1", 9999)
     assert command[:4] == [sys.executable, "-m", "voila", str(notebook_path())]
     assert "--no-browser" in command and "--Voila.ip=127.0.0.1" in command and "--port=9999" in command
-    assert "--KernelManager.transport=ipc" in command  # kernels on sockets in Voila's private folder, no port race
+    # Kernels on sockets in Voila's private folder, no port race (Unix only: Windows keeps TCP).
+    assert ("--KernelManager.transport=ipc" in command) == (os.name != "nt")
     assert data_dir({"LEARNKIT_DATA_DIR": str(tmp_path)}) == tmp_path
     assert data_dir({}).name == "learnkit"
 

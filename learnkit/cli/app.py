@@ -162,8 +162,8 @@ def voila_command(notebook: Path, ip: str, port: int) -> list[str]:
         "--Voila.log_level=WARN",
         # Kernels on Unix sockets in Voila's private temporary folder: TCP would have jupyter_client pick free
         # ports and the kernel bind them later, and another program taking one between the two kills the
-        # kernel while the page waits for it.
-        "--KernelManager.transport=ipc",
+        # kernel while the page waits for it. Jupyter's ipc transport is Unix only: Windows keeps TCP.
+        *(["--KernelManager.transport=ipc"] if os.name != "nt" else []),
         # The analyst sees one clear message in the page, not a Python traceback.
         "--VoilaConfiguration.show_tracebacks=False",
     ]
