@@ -171,9 +171,11 @@ def voila_command(notebook: Path, ip: str, port: int) -> list[str]:
 
 #: Lines Voila and its kernels print that do not concern the person running the app, and why:
 #: the app's notebook ships in the package (its outputs are the app's own widgets, so "not trusted" changes
-#: nothing), and a tab closed mid-ping is not an error.
+#: nothing), a kernel on Windows talks to Voila over loopback TCP in this user's session (the page itself asks
+#: for a token), and a tab closed mid-ping is not an error.
 QUIET = (
     "is not trusted",
+    "Kernel is running over TCP without encryption",
     "WebSocket ping timeout",
     "WebSocket closed",
     "Websocket closed",
