@@ -113,7 +113,7 @@ class Leases:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
-        self._lock = threading.Lock()  # one transaction at a time on the shared connection
+        self._lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"Leases({str(self.path)!r})"
@@ -126,38 +126,34 @@ class Leases:
         holder = secrets.token_hex(8)
         host, pid, since = socket.gethostname(), os.getpid(), datetime.now(timezone.utc).isoformat(timespec="seconds")
         wanted = list(dict.fromkeys(activity_ids))
-        with self._lock:
-            return holder, self._acquire(service, wanted, holder, host, pid, since)
-
-    def _acquire(
-        self, service: str, wanted: list[str], holder: str, host: str, pid: int, since: str
-    ) -> dict[str, Lease]:
-        """One transaction: the leases of other live runs among ``wanted`` (left as they are), the rest taken."""
-        db = self._db
         busy: dict[str, Lease] = {}
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            held: list[tuple[str, int, str, str]] = []
-            for start in range(0, len(wanted), 500):  # SQLite's limit on bound values, with room to spare
-                chunk = wanted[start : start + 500]
-                marks = ",".join("?" * len(chunk))
-                held += db.execute(
-                    f"SELECT activity, pid, host, since FROM leases WHERE service = ? AND activity IN ({marks})",
-                    (service, *chunk),
-                ).fetchall()
-            for activity, other_pid, other_host, other_since in held:
-                # Another host's lease cannot be checked: it stands. One of this host's stands while its process lives.
-                if other_host != host or process_alive(int(other_pid)):
-                    busy[activity] = Lease(int(other_pid), other_host, other_since)
-            db.executemany(
-                "INSERT OR REPLACE INTO leases (service, activity, holder, pid, host, since) VALUES (?, ?, ?, ?, ?, ?)",
-                [(service, activity, holder, pid, host, since) for activity in wanted if activity not in busy],
-            )
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
-        return busy
+        db = self._db
+        with self._lock:  # one transaction at a time on a connection runs in other threads share
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                held: list[tuple[str, int, str, str]] = []
+                for start in range(0, len(wanted), 500):  # SQLite's limit on bound values, with room to spare
+                    chunk = wanted[start : start + 500]
+                    marks = ",".join("?" * len(chunk))
+                    held += db.execute(
+                        f"SELECT activity, pid, host, since FROM leases WHERE service = ? AND activity IN ({marks})",
+                        (service, *chunk),
+                    ).fetchall()
+                for activity, other_pid, other_host, other_since in held:
+                    # Another host's lease cannot be checked: it stands. One of this host's stands while its
+                    # process lives.
+                    if other_host != host or process_alive(int(other_pid)):
+                        busy[activity] = Lease(int(other_pid), other_host, other_since)
+                db.executemany(
+                    "INSERT OR REPLACE INTO leases (service, activity, holder, pid, host, since)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    [(service, activity, holder, pid, host, since) for activity in wanted if activity not in busy],
+                )
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+        return holder, busy
 
     def release(self, holder: str) -> None:
         """Let go of every record ``holder`` leased."""
