@@ -36,7 +36,7 @@ from typing import Any
 import pandas as pd
 import requests
 
-from benchmarks.common import Server, environment, table, throttled_wait
+from benchmarks.common import Server, collected, environment, table, throttled_wait
 from learnkit import GraphClient
 from learnkit.bulk import apply
 from learnkit.bulk.edits import diff
@@ -163,6 +163,7 @@ def compare(
             plans = diff(before, edited) if name == "ours" else []
             load = os.getloadavg()[0]
             answers = Answers()
+            collected()
             started, cpu = time.perf_counter(), time.process_time()
             if name == "ours":
                 client.session.hooks["response"].append(answers)

@@ -59,7 +59,7 @@ from typing import Any
 import pandas as pd
 import requests
 
-from benchmarks.common import Server, environment, table, throttled_wait
+from benchmarks.common import Server, collected, environment, table, throttled_wait
 from learnkit import GraphClient
 from learnkit.bulk import apply
 from learnkit.bulk.edits import diff
@@ -171,6 +171,7 @@ def token(info: dict[str, Any]) -> str:
 
 
 def measured(call: Callable[[], tuple[int, int, dict[str, Any]]]) -> Outcome:
+    collected()
     wall, cpu = time.perf_counter(), time.process_time()
     spent, trips, extra = call()
     return Outcome(time.perf_counter() - wall, time.process_time() - cpu, spent, trips, extra=extra)
@@ -361,6 +362,7 @@ def run_sdk(
             items.append(item)
         await credential.get_token(info["scope"])  # sign in before the clock starts, as the others do
         statuses: dict[int, int] = {}
+        collected()
         started = time.perf_counter()
         if collection:
             content = BatchRequestContentCollection()

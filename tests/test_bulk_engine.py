@@ -15,6 +15,7 @@ import pytest
 from learnkit import GraphClient, RetryPolicy
 from learnkit.bulk import BulkResult, apply_csv, apply_frame, resume, undo
 from learnkit.bulk.csvfile import write_csv
+from learnkit.bulk.engine import Engine
 from learnkit.bulk.fingerprints import activity_etag
 from learnkit.bulk.journal import Journal
 from learnkit.bulk.plans import PatchPlan, edited_only
@@ -340,6 +341,32 @@ def test_patches_start_while_later_records_are_still_to_read(
     first_write = next(i for i, body in enumerate(batches) if b'"method":"PATCH"' in body)
     # A decided row goes before the next read: at most the first two batches of reads precede the first write.
     assert 1 <= first_write <= 2 and sum(b'"method":"GET"' in body for body in batches) == 8
+
+
+def test_a_slot_freed_by_patches_alone_is_busy_again_before_their_answer_is_taken_in(
+    sb: Any, client: GraphClient, book: Journal, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    registration = sb.demo["registration_id"]
+    sb.seed_bulk(800, registration)
+    before = everything(client, sb, registration)
+    seeded = before[before["externalcourseActivityId"].str.startswith("bulk-") & (before["status"] == "inProgress")]
+    rows = seeded.index[:200]  # ten batches of reads by id, ten of PATCHes
+    edited = before.copy()
+    edited.loc[rows, "completionPercentage"] = edited.loc[rows, "completionPercentage"] % 98 + 1
+    sb.set_latency(20)
+    in_flight: list[int] = []  # requests in flight as each answer to PATCHes alone is taken in
+    take_in = Engine._after
+
+    def after(self: Engine, batch: Any, future: Any) -> None:
+        if batch.writes_only:
+            in_flight.append(len(self._inflight))
+        take_in(self, batch, future)
+
+    monkeypatch.setattr(Engine, "_after", after)
+    result = apply_frame(client, before, edited, **options(book), concurrency=2)
+    assert result.summary() == {"applied": 200}
+    # While reads are left, the slot such an answer freed already carries the next request (two in flight, not one).
+    assert in_flight and max(in_flight) == 2, in_flight
 
 
 def test_the_last_reads_go_before_patches_so_no_round_carries_one_batch_alone(

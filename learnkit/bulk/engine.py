@@ -134,6 +134,11 @@ class _Batch:
     rows: list[Row]
     epoch: int
 
+    @property
+    def writes_only(self) -> bool:
+        """Whether every sub-request is a PATCH (no answer in it decides a row to send)."""
+        return all(row.stage == "send" for row in self.rows)
+
 
 @dataclass
 class _Listing:
@@ -318,10 +323,17 @@ class Engine:
                     done = []
                 while not self._finished.empty():
                     done.append(self._finished.get_nowait())
-                for future in done:
-                    job = self._inflight.pop(future)
+                jobs = [(self._inflight.pop(future), future) for future in done]
+                self._pages -= sum(1 for job, _ in jobs if isinstance(job, _Page))
+                # A slot freed by the answer to writes alone is refilled at once (a read, or a PATCH journaled
+                # already): taking the answers in (decisions, the journal) takes a millisecond or two, and a slot
+                # left idle that long after every answer adds up to most of a round trip over a run. A slot freed
+                # by reads waits for the PATCHes decided from them, so a record is written soon after its read.
+                writes = sum(1 for job, _ in jobs if isinstance(job, _Batch) and job.writes_only)
+                if writes:
+                    self._dispatch(self.clock(), at_most=writes)
+                for job, future in jobs:
                     if isinstance(job, _Page):
-                        self._pages -= 1
                         self._after_page(job, future)
                     else:
                         self._after(job, future)
@@ -344,11 +356,13 @@ class Engine:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
 
-    def _dispatch(self, now: float) -> float | None:
-        """Send what is due and fits (pages first, within their share: they unblock rows); the seconds until
-        more is due, if known."""
+    def _dispatch(self, now: float, at_most: int | None = None) -> float | None:
+        """Send what is due and fits (pages first, within their share: they unblock rows), ``at_most`` requests
+        if given; the seconds until more is due, if known."""
         assert self._pool is not None
-        while True:
+        while at_most is None or at_most > 0:
+            if at_most is not None:
+                at_most -= 1
             pause = self.limits.wait_for(now)
             if pause > 0:
                 return pause
@@ -379,6 +393,7 @@ class Engine:
                 return max(0.0, min(due) - now) if due else None
             self._inflight[future] = job
             future.add_done_callback(self._finished.put)
+        return None
 
     # -- reading by the page
 
