@@ -54,6 +54,21 @@ def bump(df: pd.DataFrame, n: int) -> pd.DataFrame:
     return edited
 
 
+def seeded_edit(sb: Any, client: GraphClient, seed: int, n: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``seed`` records more for the demo provider, then (everything it holds, the same with the completion of the
+    first ``n`` seeded in-progress records moved on by one). The demo tenant's own records are left alone: they hold
+    values the audit finds wrong on purpose, which an edit is rightly refused for."""
+    registration = sb.demo["registration_id"]
+    sb.seed_bulk(seed, registration)
+    before = everything(client, sb, registration)
+    seeded = before[before["externalcourseActivityId"].str.startswith("bulk-") & (before["status"] == "inProgress")]
+    rows = seeded.index[:n]
+    assert len(rows) == n
+    edited = before.copy()
+    edited.loc[rows, "completionPercentage"] = edited.loc[rows, "completionPercentage"] % 98 + 1
+    return before, edited
+
+
 def on_service(client: GraphClient) -> dict[str, Any]:
     """The service a run started by hand is recorded against: the client's, as ``bulk.apply`` records it."""
     service = client.service()
@@ -236,15 +251,8 @@ def test_pages_ask_only_for_what_decisions_read_and_each_page_once(
     sb: Any, listing_sb: Any, client: GraphClient, book: Journal
 ) -> None:
     registration = sb.demo["registration_id"]
-    total = sb.seed_bulk(3000, registration)
-    before = everything(client, sb, registration)
-    # More than a page of the seeded records (the demo tenant's own hold values the audit finds wrong):
-    # the pages these rows surely span are read with the first.
-    seeded = before[before["externalcourseActivityId"].str.startswith("bulk-") & (before["status"] == "inProgress")]
-    assert len(seeded) >= 1100
-    rows = seeded.index[:1100]
-    edited = before.copy()
-    edited.loc[rows, "completionPercentage"] = edited.loc[rows, "completionPercentage"] % 98 + 1
+    before, edited = seeded_edit(sb, client, 3000, 1100)  # more than a page: the pages they span go with the first
+    total = len(before)
     sent = Sent(client)
     result = apply_frame(client, before, edited, **options(book))
     assert result.summary() == {"applied": 1100}
@@ -310,13 +318,7 @@ class InFlight:
 def test_concurrency_bounds_every_request_in_flight_pages_included(
     sb: Any, listing_sb: Any, client: GraphClient, book: Journal, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    registration = sb.demo["registration_id"]
-    sb.seed_bulk(3000, registration)
-    before = everything(client, sb, registration)
-    seeded = before[before["externalcourseActivityId"].str.startswith("bulk-") & (before["status"] == "inProgress")]
-    rows = seeded.index[:1100]
-    edited = before.copy()
-    edited.loc[rows, "completionPercentage"] = edited.loc[rows, "completionPercentage"] % 98 + 1
+    before, edited = seeded_edit(sb, client, 3000, 1100)
     sb.set_latency(20)  # answers overlap, so the engine has the chance to exceed its bound
     watched = InFlight(client, monkeypatch)
     result = apply_frame(client, before, edited, **options(book), concurrency=3)
@@ -327,13 +329,7 @@ def test_concurrency_bounds_every_request_in_flight_pages_included(
 def test_patches_start_while_later_records_are_still_to_read(
     sb: Any, client: GraphClient, book: Journal, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    registration = sb.demo["registration_id"]
-    sb.seed_bulk(800, registration)
-    before = everything(client, sb, registration)
-    seeded = before[before["externalcourseActivityId"].str.startswith("bulk-") & (before["status"] == "inProgress")]
-    rows = seeded.index[:160]  # eight batches of reads by id (the documented contract: no list)
-    edited = before.copy()
-    edited.loc[rows, "completionPercentage"] = edited.loc[rows, "completionPercentage"] % 98 + 1
+    before, edited = seeded_edit(sb, client, 800, 160)  # eight batches of reads by id (the documented contract)
     watched = InFlight(client, monkeypatch)
     result = apply_frame(client, before, edited, **options(book), concurrency=2)
     assert result.summary() == {"applied": 160} and result.stats["pages"] == 0
@@ -346,13 +342,7 @@ def test_patches_start_while_later_records_are_still_to_read(
 def test_a_slot_freed_by_patches_alone_is_busy_again_before_their_answer_is_taken_in(
     sb: Any, client: GraphClient, book: Journal, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    registration = sb.demo["registration_id"]
-    sb.seed_bulk(800, registration)
-    before = everything(client, sb, registration)
-    seeded = before[before["externalcourseActivityId"].str.startswith("bulk-") & (before["status"] == "inProgress")]
-    rows = seeded.index[:200]  # ten batches of reads by id, ten of PATCHes
-    edited = before.copy()
-    edited.loc[rows, "completionPercentage"] = edited.loc[rows, "completionPercentage"] % 98 + 1
+    before, edited = seeded_edit(sb, client, 800, 200)  # ten batches of reads by id, ten of PATCHes
     sb.set_latency(20)
     in_flight: list[int] = []  # requests in flight as each answer to PATCHes alone is taken in
     take_in = Engine._after
@@ -372,14 +362,8 @@ def test_a_slot_freed_by_patches_alone_is_busy_again_before_their_answer_is_take
 def test_the_last_reads_go_before_patches_so_no_round_carries_one_batch_alone(
     sb: Any, client: GraphClient, book: Journal, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    registration = sb.demo["registration_id"]
-    sb.seed_bulk(800, registration)  # about a third in progress, however many an earlier test seeded
-    before = everything(client, sb, registration)
-    seeded = before[before["externalcourseActivityId"].str.startswith("bulk-") & (before["status"] == "inProgress")]
-    rows = seeded.index[:140]  # seven batches of reads, two slots: read then write in lockstep takes 8 rounds
-    assert len(rows) == 140
-    edited = before.copy()
-    edited.loc[rows, "completionPercentage"] = edited.loc[rows, "completionPercentage"] % 98 + 1
+    # Seven batches of reads, two slots: read then write in lockstep takes 8 rounds.
+    before, edited = seeded_edit(sb, client, 800, 140)
     watched = InFlight(client, monkeypatch)
     sb.set_latency(30)  # distinct rounds of round trips, whatever the load (the fixture resets it for the next test)
     result = apply_frame(client, before, edited, **options(book), concurrency=2)
