@@ -11,6 +11,7 @@ Example::
 
 from __future__ import annotations
 
+import functools
 import re
 from urllib.parse import quote
 
@@ -67,8 +68,10 @@ def provider(registration_id: str) -> str:
     return f"{PROVIDERS}/{segment(registration_id, 'registration_id')}"
 
 
+@functools.lru_cache(maxsize=64)
 def provider_activities(registration_id: str) -> str:
     """One provider's activities (``GET`` lists them, ``POST`` creates one)."""
+    # Kept: a bulk run or a read by key addresses thousands of records under the same few providers.
     return provider(registration_id) + "/learningCourseActivities"
 
 
@@ -92,6 +95,8 @@ def key_literal(value: str) -> str:
     >>> key_literal("o'hara 1")
     'o%27%27hara%201'
     """
+    if _PLAIN_SEGMENT.fullmatch(value):  # no quote to double, nothing to encode: most keys, thousands a read
+        return value
     return quote(value.replace("'", "''"), safe=":@")
 
 
