@@ -19,19 +19,14 @@ _DATA_DIR = tempfile.mkdtemp(prefix="learnkit-test-data-")
 
 def pytest_configure(config: pytest.Config) -> None:
     os.environ["LEARNKIT_DATA_DIR"] = _DATA_DIR  # the notebooks' kernels and the commands inherit it
-    if os.name != "nt":  # Jupyter's ipc transport is Unix only: Windows keeps TCP
-        _kernels_on_unix_sockets()
+    _kernels_on_unix_sockets()
 
 
 def _kernels_on_unix_sockets() -> None:
-    """nbval's kernels talk to the test over Unix sockets in a private folder, not over TCP ports.
-
-    With TCP, jupyter_client picks five free ports and the kernel binds them a moment later; under
-    ``pytest -n`` another process can take one in between, and the kernel dies at start (CI saw
-    this kill a Voila kernel, which ``learnkit app`` and the browser tests now start on ipc too).
-    A socket in a folder of this process's own cannot be taken. nbval has no option for the
-    transport, so its ``KernelManager`` is swapped for one that asks for ipc. The sockets' path is
-    absolute: the kernel runs in the notebook's folder, the client in pytest's.
+    """nbval's kernels talk to the test over Unix sockets in a private folder (``learnkit.cli.kernels``), as
+    ``learnkit app`` and the browser tests' Voila do: under ``pytest -n`` another process could take a TCP port
+    between jupyter_client picking it and the kernel binding it (CI saw this kill a Voila kernel). nbval has no
+    option for the transport, so its ``KernelManager`` is swapped for one that asks for the sockets.
     """
     try:
         import nbval.kernel
@@ -39,11 +34,11 @@ def _kernels_on_unix_sockets() -> None:
         return
     from jupyter_client.manager import KernelManager
 
+    from learnkit.cli.kernels import kernel_sockets
+
     class UnixSocketKernelManager(KernelManager):  # type: ignore[misc]
         def __init__(self, **kwargs: object) -> None:
-            kwargs.setdefault("transport", "ipc")
-            kwargs.setdefault("ip", os.path.join(tempfile.mkdtemp(dir=_DATA_DIR), "kernel"))
-            super().__init__(**kwargs)
+            super().__init__(**{**kernel_sockets(tempfile.mkdtemp(dir=_DATA_DIR)), **kwargs})
 
     nbval.kernel.KernelManager = UnixSocketKernelManager
 

@@ -54,6 +54,8 @@ from learnkit.settings import (
 )
 from learnkit.userdata import DATA_DIR_VARIABLE, data_dir
 
+from .kernels import voila_kernel_options
+
 __all__ = [
     "APP_MODE_VARIABLE",
     "CLOUD_VARIABLE",
@@ -160,10 +162,8 @@ def voila_command(notebook: Path, ip: str, port: int) -> list[str]:
         f"--port={port}",
         f"--Voila.ip={ip}",
         "--Voila.log_level=WARN",
-        # Kernels on Unix sockets in Voila's private temporary folder: TCP would have jupyter_client pick free
-        # ports and the kernel bind them later, and another program taking one between the two kills the
-        # kernel while the page waits for it. Jupyter's ipc transport is Unix only: Windows keeps TCP.
-        *(["--KernelManager.transport=ipc"] if os.name != "nt" else []),
+        # Kernels on Unix sockets (learnkit.cli.kernels): no port for another program to take while the page waits.
+        *voila_kernel_options(),
         # The analyst sees one clear message in the page, not a Python traceback.
         "--VoilaConfiguration.show_tracebacks=False",
     ]

@@ -18,6 +18,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from .kernels import kernel_sockets
+
 __all__ = ["add_arguments", "notebook_path", "run"]
 
 _NAME = "01-quickstart.ipynb"
@@ -85,8 +87,8 @@ def run(args: argparse.Namespace) -> int:
         copy = Path(work) / _NAME
         shutil.copy(path, copy)
         notebook = nbformat.read(copy, as_version=4)  # type: ignore[no-untyped-call]
-        # The kernel talks over local sockets (IPC), not TCP: no port opened, and no warning about it.
-        kernel = KernelManager(kernel_name="python3", transport="ipc", ip=str(Path(work) / "kernel"))
+        # The kernel talks over local sockets where Jupyter has them: no port opened, and no warning about it.
+        kernel = KernelManager(kernel_name="python3", **kernel_sockets(work))
         try:
             NotebookClient(
                 notebook, km=kernel, timeout=args.timeout, kernel_name="python3", resources={"metadata": {"path": work}}

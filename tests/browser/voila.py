@@ -13,6 +13,8 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from learnkit.cli.kernels import voila_kernel_options
+
 ROOT = Path(__file__).resolve().parents[2]
 #: Screenshots of every browser test, for a person to look at.
 ARTIFACTS = ROOT / "test-artifacts"
@@ -45,8 +47,8 @@ def serving(notebook: str | Path, *, cwd: Path, env: Mapping[str, str], log: Pat
         proc = subprocess.Popen(
             [sys.executable, "-m", "voila", str(notebook), "--no-browser", f"--port={port}",
              "--Voila.ip=127.0.0.1", "--ServerApp.open_browser=False",
-             # as `learnkit app` does (voila_command): no race for kernel ports with the suite's other servers
-             "--KernelManager.transport=ipc"],
+             # as `learnkit app` does: no race for kernel ports with the suite's other servers
+             *voila_kernel_options()],
             cwd=cwd, env={**os.environ, "NO_PROXY": "127.0.0.1,localhost", **env}, stdout=out,
             stderr=subprocess.STDOUT,
         )  # fmt: skip
