@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -46,15 +47,42 @@ def test_a_leased_record_is_busy_until_released(tmp_path: Path) -> None:
     assert oct((tmp_path / "leases.sqlite").stat().st_mode & 0o777) == "0o600"
 
 
+def _dead_pid() -> int:
+    done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    return int(done.stdout)
+
+
 def test_a_dead_process_lease_is_taken_over_and_another_host_lease_stands(tmp_path: Path) -> None:
     leases = Leases(tmp_path / "leases.sqlite")
-    done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
-    dead = int(done.stdout)
-    insert = "INSERT INTO leases (service, activity, holder, pid, host, since) VALUES (?, ?, ?, ?, ?, ?)"
-    leases._db.execute(insert, ("svc", "gone", "h1", dead, socket.gethostname(), "2026-01-01T00:00:00+00:00"))
-    leases._db.execute(insert, ("svc", "far", "h2", os.getpid(), "another-host", "2026-01-01T00:00:00+00:00"))
-    _, busy = leases.acquire("svc", ["gone", "far"])
+    insert = "INSERT INTO holders (holder, service, pid, host, since, activities) VALUES (?, ?, ?, ?, ?, ?)"
+    since = "2026-01-01T00:00:00+00:00"
+    leases._db.execute(insert, ("h1", "svc", _dead_pid(), socket.gethostname(), since, '["gone", "also"]'))
+    leases._db.execute(insert, ("h2", "svc", os.getpid(), "another-host", since, '["far"]'))
+    holder, busy = leases.acquire("svc", ["gone", "far"])
     assert set(busy) == {"far"} and busy["far"].host == "another-host"
+    # The dead run's row went as a whole; the live ones (the other host's and this acquisition) stay.
+    assert {r[0] for r in leases._db.execute("SELECT holder FROM holders")} == {"h2", holder}
+
+
+def test_an_older_learnkit_live_lease_still_stands(tmp_path: Path) -> None:
+    # The table an older learnkit wrote, one row per record: its live leases stand, its dead ones do not.
+    path = tmp_path / "leases.sqlite"
+    with sqlite3.connect(path) as older:
+        older.execute(
+            "CREATE TABLE leases (service TEXT NOT NULL, activity TEXT NOT NULL, holder TEXT NOT NULL,"
+            " pid INTEGER NOT NULL, host TEXT NOT NULL, since TEXT NOT NULL, PRIMARY KEY (service, activity))"
+        )
+        rows = [("svc", "live", "o1", os.getpid()), ("svc", "dead", "o2", _dead_pid())]
+        older.executemany(
+            "INSERT INTO leases VALUES (?, ?, ?, ?, ?, '2026-01-01T00:00:00+00:00')",
+            [(*row, socket.gethostname()) for row in rows],
+        )
+    leases = Leases(path)
+    holder, busy = leases.acquire("svc", ["live", "dead", "new"])
+    assert set(busy) == {"live"}
+    assert set(leases.acquire("svc", ["dead", "new"])[1]) == {"dead", "new"}  # now this run's
+    leases.release(holder)
+    assert set(leases.acquire("svc", ["live", "dead", "new"])[1]) == {"live"}
 
 
 def overlapping_plans(client: GraphClient, reg: str, ids: list[str], value: int, rows: slice) -> list[Any]:

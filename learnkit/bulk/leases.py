@@ -25,6 +25,7 @@ Example::
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import socket
@@ -39,18 +40,21 @@ from learnkit.userdata import data_dir
 
 __all__ = ["Lease", "Leases", "default_leases_path", "process_alive", "shared_leases"]
 
+# One row per run holding leases: taking and letting go of a run's records is one INSERT and one DELETE,
+# whatever their number (a row per record cost 6 to 12 ms for 2,000 records, before the first read).
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS leases (
+CREATE TABLE IF NOT EXISTS holders (
+    holder TEXT PRIMARY KEY,
     service TEXT NOT NULL,
-    activity TEXT NOT NULL,
-    holder TEXT NOT NULL,
     pid INTEGER NOT NULL,
     host TEXT NOT NULL,
     since TEXT NOT NULL,
-    PRIMARY KEY (service, activity)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS leases_by_holder ON leases (holder);
+    activities TEXT NOT NULL
+);
 """
+#: The table an older learnkit keeps its leases in, one row per record. Never written; its live leases still stand,
+#: so a run of an older learnkit on this machine keeps its records until it ends.
+_LEGACY = "leases"
 
 
 def default_leases_path() -> Path:
@@ -113,6 +117,10 @@ class Leases:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
+        self._legacy = (
+            self._db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (_LEGACY,)).fetchone()
+            is not None
+        )
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -131,23 +139,25 @@ class Leases:
         with self._lock:  # one transaction at a time on a connection runs in other threads share
             db.execute("BEGIN IMMEDIATE")
             try:
-                held: list[tuple[str, int, str, str]] = []
-                for start in range(0, len(wanted), 500):  # SQLite's limit on bound values, with room to spare
-                    chunk = wanted[start : start + 500]
-                    marks = ",".join("?" * len(chunk))
-                    held += db.execute(
-                        f"SELECT activity, pid, host, since FROM leases WHERE service = ? AND activity IN ({marks})",
-                        (service, *chunk),
-                    ).fetchall()
-                for activity, other_pid, other_host, other_since in held:
+                others = db.execute(
+                    "SELECT holder, pid, host, since, activities FROM holders WHERE service = ?", (service,)
+                ).fetchall()
+                gone = []
+                for other, other_pid, other_host, other_since, activities in others:
                     # Another host's lease cannot be checked: it stands. One of this host's stands while its
-                    # process lives.
+                    # process lives; a dead run's leases are all let go at once.
                     if other_host != host or process_alive(int(other_pid)):
-                        busy[activity] = Lease(int(other_pid), other_host, other_since)
-                db.executemany(
-                    "INSERT OR REPLACE INTO leases (service, activity, holder, pid, host, since)"
-                    " VALUES (?, ?, ?, ?, ?, ?)",
-                    [(service, activity, holder, pid, host, since) for activity in wanted if activity not in busy],
+                        lease = Lease(int(other_pid), other_host, other_since)
+                        busy.update(dict.fromkeys(set(json.loads(activities)).intersection(wanted), lease))
+                    else:
+                        gone.append((other,))
+                if gone:
+                    db.executemany("DELETE FROM holders WHERE holder = ?", gone)
+                if self._legacy:
+                    busy.update(self._legacy_busy(service, wanted, host))
+                db.execute(
+                    "INSERT INTO holders (holder, service, pid, host, since, activities) VALUES (?, ?, ?, ?, ?, ?)",
+                    (holder, service, pid, host, since, json.dumps([a for a in wanted if a not in busy])),
                 )
             except BaseException:
                 db.execute("ROLLBACK")
@@ -155,10 +165,27 @@ class Leases:
             db.execute("COMMIT")
         return holder, busy
 
+    def _legacy_busy(self, service: str, wanted: list[str], host: str) -> dict[str, Lease]:
+        """The records an older learnkit's live run holds in its table of one row per record."""
+        db = self._db
+        if db.execute(f"SELECT 1 FROM {_LEGACY} LIMIT 1").fetchone() is None:
+            return {}
+        busy = {}
+        for start in range(0, len(wanted), 500):  # SQLite's limit on bound values, with room to spare
+            chunk = wanted[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for activity, other_pid, other_host, other_since in db.execute(
+                f"SELECT activity, pid, host, since FROM {_LEGACY} WHERE service = ? AND activity IN ({marks})",
+                (service, *chunk),
+            ):
+                if other_host != host or process_alive(int(other_pid)):
+                    busy[activity] = Lease(int(other_pid), other_host, other_since)
+        return busy
+
     def release(self, holder: str) -> None:
         """Let go of every record ``holder`` leased."""
         with self._lock:
-            self._db.execute("DELETE FROM leases WHERE holder = ?", (holder,))
+            self._db.execute("DELETE FROM holders WHERE holder = ?", (holder,))
 
     def close(self) -> None:
         """Close the file."""
