@@ -347,6 +347,25 @@ def test_validation_once_per_distinct_value_still_names_every_bad_row() -> None:
     assert validate_plans(good) == [{"completionPercentage": 1}] * 2 + [{"completionPercentage": 7}]
 
 
+def test_diff_names_each_row_that_edits_a_property_its_type_cannot_update() -> None:
+    from learnkit.bulk.frame import activities_frame
+
+    def record(i: int, kind: str) -> dict[str, Any]:
+        return {"id": f"a{i}", "@odata.type": kind, "learningProviderId": "p", "status": "inProgress"}
+
+    kinds = [ASSIGNMENT_TYPE, SELF_INITIATED_TYPE, ASSIGNMENT_TYPE, SELF_INITIATED_TYPE]
+    before = activities_frame([record(i, kind) for i, kind in enumerate(kinds)])
+    after = before.copy()
+    after["completionPercentage"] = 30  # every row: updatable for both types
+    after.loc[[1, 2, 3], "notes.content"] = "hello"  # notes: assignments only
+    with pytest.raises(InvalidRowsError) as caught:
+        diff(before, after)
+    assert [(row, field) for row, field, _ in caught.value.cells] == [(1, "notes.content"), (3, "notes.content")]
+    assert "not a property of learningSelfInitiatedCourse" in caught.value.cells[0][2]
+    plans = diff(before, after.drop(index=[1, 3]).assign(**{"notes.content": None}))
+    assert [p.activity_id for p in plans] == ["a0", "a2"]
+
+
 def test_undo_puts_back_exactly_what_was_replaced(sb: Any, client: GraphClient, book: Journal) -> None:
     before = provider_frame(client, sb)
     edited = bump(before, 25)
