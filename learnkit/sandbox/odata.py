@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, quote
@@ -86,10 +87,14 @@ def _skiptoken(value: str) -> int:
     return after
 
 
+@functools.lru_cache(maxsize=512)
 def parse_query(
-    raw: str, *, selectable: Iterable[str], collection: bool = True, entity: str = "learningCourseActivity"
+    raw: str, *, selectable: frozenset[str], collection: bool = True, entity: str = "learningCourseActivity"
 ) -> Query:
-    """Parse a query string. Raises QueryError for a bad value, an unknown property or an unsupported option."""
+    """Parse a query string. Raises QueryError for a bad value, an unknown property or an unsupported option.
+
+    Kept per query string (a ``Query`` is immutable): a client asks the same ``$select`` of every record it reads.
+    """
     options: dict[str, str] = {}
     for key, value in parse_qsl(raw, keep_blank_values=True):
         name = key.strip().lower()
