@@ -27,7 +27,7 @@ from learnkit.limits import BATCH_LIMIT, check_json
 from learnkit.models import batch_rule_violation
 from learnkit.sandbox.faults import Faults
 from learnkit.sandbox.graph import DroppedResponse, Failure, graph_error_response, now_stamp
-from learnkit.sandbox.payload import UnreadableBody, read_json
+from learnkit.sandbox.payload import UnreadableBody, plainly_within_limits, read_json
 
 __all__ = ["NESTED_BATCH", "SUBREQUEST", "Inner", "run_batch"]
 
@@ -61,7 +61,8 @@ def _bad(message: str) -> Failure:
     return Failure(BadRequestError, message=message)
 
 
-def _validate(payload: Any) -> list[dict[str, Any]]:
+def _validate(payload: Any, *, text: bool = True) -> list[dict[str, Any]]:
+    """The batch's requests, each checked; ``text=False`` when its bytes showed no text to refuse."""
     if not isinstance(payload, dict) or not isinstance(payload.get("requests"), list):
         raise _bad("Invalid batch payload format: expected an object with a 'requests' array.")
     requests: list[Any] = payload["requests"]
@@ -75,7 +76,8 @@ def _validate(payload: Any) -> list[dict[str, Any]]:
         if not isinstance(item, dict):
             raise _bad("Invalid batch payload format: each request must be an object.")
         try:  # a body's text is its sub-request's to refuse, with the field named in that sub-response
-            check_json({key: value for key, value in item.items() if key != "body"})
+            if text:
+                check_json({key: value for key, value in item.items() if key != "body"})
         except InvalidInputError as exc:
             raise _bad(f"Invalid batch payload format: a request's {exc.field} {exc.detail}.") from None
         rid, method, url = item.get("id"), item.get("method"), item.get("url")
@@ -263,7 +265,7 @@ async def run_batch(
             payload = read_json(body, text=False)
         except UnreadableBody as exc:
             raise _bad(f"Invalid batch payload format: {exc}.") from None
-        requests = _order(_validate(payload))
+        requests = _order(_validate(payload, text=not plainly_within_limits(body)))
     except Failure as failure:
         return graph_error_response(failure, ids)
     if faults.decide_drop():

@@ -21,11 +21,33 @@ from typing import Any
 from learnkit.limits import MAX_JSON_DEPTH, check_instant, check_json, json_depth
 from learnkit.times import parse_iso, zoned_instant
 
-__all__ = ["UnreadableBody", "check_datetimes", "read_json"]
+__all__ = ["UnreadableBody", "check_datetimes", "plainly_within_limits", "read_json"]
 
 
 class UnreadableBody(ValueError):
     """The body is not JSON, or nests deeper than ``MAX_JSON_DEPTH``; the text says which."""
+
+
+def plainly_within_limits(raw: bytes) -> bool:
+    r"""Whether the JSON text ``raw`` certainly nests no deeper than ``MAX_JSON_DEPTH`` and holds no lone surrogate,
+    seen from its bytes alone; False means only that its parsed value must be walked to tell.
+
+    A level of nesting needs an opening bracket, and ``json.loads`` makes a surrogate only from a ``\u`` escape,
+    from UTF-8 bytes that start with 0xED (it decodes with ``surrogatepass``), or from UTF-16 or UTF-32 text
+    (which holds NUL bytes: every JSON text has ASCII characters). Nearly every body passes, and its walks are
+    skipped.
+
+    >>> plainly_within_limits(b'{"status": "completed", "notes": {"content": "caf\xc3\xa9"}}')
+    True
+    >>> plainly_within_limits(b'{"notes": "\\udc80"}'), plainly_within_limits(b"[" * 65 + b"]" * 65)
+    (False, False)
+    """
+    return (
+        raw.count(b"{") + raw.count(b"[") <= MAX_JSON_DEPTH
+        and b"\\u" not in raw
+        and b"\xed" not in raw
+        and b"\x00" not in raw
+    )
 
 
 def read_json(raw: bytes, *, text: bool = True) -> Any:
@@ -37,6 +59,8 @@ def read_json(raw: bytes, *, text: bool = True) -> Any:
         body = json.loads(raw)
     except (ValueError, RecursionError):  # RecursionError: thousands of nested [ or {
         raise UnreadableBody("the body is not JSON") from None
+    if plainly_within_limits(raw):
+        return body  # nothing for the walks below to find (a third of what the sandbox spent on a $batch)
     if json_depth(body) > MAX_JSON_DEPTH:
         raise UnreadableBody(f"the body nests deeper than {MAX_JSON_DEPTH} levels")
     if text:

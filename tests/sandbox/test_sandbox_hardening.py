@@ -24,9 +24,10 @@ import requests
 from hypothesis import given, settings, strategies as st
 
 from learnkit.errors import error_from_response
-from learnkit.limits import MAX_BODY_BYTES, MAX_JSON_DEPTH
+from learnkit.limits import MAX_BODY_BYTES, MAX_JSON_DEPTH, check_json, json_depth
 from learnkit.sandbox import DatabaseInUse, RemoteWarning, Sandbox, start
 from learnkit.sandbox.faults import Faults
+from learnkit.sandbox.payload import plainly_within_limits
 from tests.conftest import sandbox_cli
 
 GOOD = {"@odata.type": "#microsoft.graph.learningAssignment", "status": "inProgress", "completionPercentage": 40}
@@ -195,6 +196,46 @@ def test_a_lone_surrogate_is_refused_at_the_door_and_nothing_becomes_unreadable(
     assert graph.get(f"/employeeExperience/learningProviders/{rid}/learningCourseActivities").status_code == 200
     assert graph.patch(path, {**GOOD, "notes": "ok \ud83d\ude00"}).status_code == 204
     assert graph.activity(aid)["notes"]["content"] == "ok 😀"
+
+
+def test_a_lone_surrogate_in_raw_bytes_or_utf16_is_refused_too(graph: Any) -> None:
+    # json.loads decodes UTF-8 with surrogatepass and reads UTF-16: a surrogate can come without a \\u escape.
+    path = graph.activity_path(graph.sb.demo["assignment_id"])
+    headers = {"Content-Type": "application/json"}
+    body = '{"@odata.type": "#microsoft.graph.learningAssignment", "status": "inProgress", "notes": "\ud800"}'
+    for raw in (body.encode("utf-8", "surrogatepass"), body.encode("utf-16", "surrogatepass")):
+        assert_graph_error(graph.request("PATCH", path, data=raw, headers=headers), 400, field="notes")
+    assert graph.activity(graph.sb.demo["assignment_id"])["status"] == "notStarted"
+
+
+_ANY_TEXT = st.text(st.characters(blacklist_categories=()), max_size=4)  # lone surrogates included
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | _ANY_TEXT,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_ANY_TEXT, inner, max_size=3),
+    max_leaves=20,
+)
+
+
+def _nested_lists(depth: int) -> list[Any]:
+    value: list[Any] = []
+    for _ in range(depth - 1):
+        value = [value]
+    return value
+
+
+_DEEP = st.integers(MAX_JSON_DEPTH - 3, MAX_JSON_DEPTH + 3).map(_nested_lists)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.one_of(_JSON, _DEEP), st.sampled_from(["ascii", "utf-8", "utf-16", "utf-16-le", "utf-32"]))
+def test_a_body_whose_bytes_show_nothing_to_refuse_has_nothing_to_refuse(value: Any, encoding: str) -> None:
+    # The sandbox skips its walks of a body whose bytes pass plainly_within_limits: the walks would find nothing.
+    text = json.dumps(value, ensure_ascii=encoding == "ascii")
+    raw = text.encode("utf-8" if encoding == "ascii" else encoding, "surrogatepass")
+    if plainly_within_limits(raw):
+        parsed = json.loads(raw)
+        assert json_depth(parsed) <= MAX_JSON_DEPTH
+        check_json(parsed)  # InvalidInputError for a lone surrogate
 
 
 def test_a_body_past_four_megabytes_is_graphs_413(graph: Any) -> None:
