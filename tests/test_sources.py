@@ -618,6 +618,18 @@ def test_export_says_what_was_not_found_in_one_line(
     assert err == "8 of 9 external ids not found: 'gone-0', 'gone-1', 'gone-2', 'gone-3', 'gone-4' and 3 more\n"
 
 
+def test_export_says_how_many_keys_were_repeated(
+    reg: str, connection: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    key = "12a2228a-e020-11ec-9d64-0242ac120002"
+    (tmp_path / "keys.txt").write_text(f"{key}\n{key}\n{key}\n", encoding="utf-8")
+    status, out, err = run(
+        ["export", "--provider", reg, "--external-ids", str(tmp_path / "keys.txt"), *connection], capsys
+    )
+    assert status == 0 and len(pd.read_csv(io.StringIO(out))) == 1
+    assert err == f"2 repeated external ids in {tmp_path / 'keys.txt'}: each read once\n"
+
+
 def test_export_by_ids_learners_and_list(
     sb: Sandbox,
     client: GraphClient,
@@ -654,9 +666,14 @@ def test_export_on_a_tenant_without_the_list_is_one_line_naming_the_options(
         ["export", "--provider", reg, "--external-ids", str(tmp_path / "keys.txt"), *connection], capsys
     )
     assert status == 0 and len(pd.read_csv(io.StringIO(out))) == 1
-    status, out, err = run(["export", "--provider", reg, "--list", *connection], capsys)
-    assert status == 1 and "400 badRequest" in err and err.count("\n") == 1
-    assert sum(len(w.lists()) for w in refusing) == 2  # the probe, then --list's own try
+    for command in ("export", "audit"):  # --list insists: refused, it says so, and what to name instead
+        status, out, err = run([command, "--provider", reg, "--list", *connection], capsys)
+        assert status == 2 and out == "" and err.count("\n") == 1
+        assert err.startswith(
+            f"learnkit {command}: this tenant does not serve the provider's whole list (400 badRequest"
+        )
+        assert "which --list insists on" in err and FLAGS in err
+    assert sum(len(w.lists()) for w in refusing) == 3  # the probe, then each --list's own try
 
 
 def test_the_refusal_names_the_options_the_command_line_has(capsys: pytest.CaptureFixture[str]) -> None:

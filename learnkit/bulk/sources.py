@@ -77,6 +77,7 @@ __all__ = [
     "next_path",
     "read_keys",
     "read_records",
+    "refusal_of_list",
 ]
 
 #: ``$batch`` requests in flight at most (fewer while throttled). Reads change nothing: 16, the bulk
@@ -501,6 +502,17 @@ def _refuses_list(error: GraphError) -> bool:
 def _said(error: GraphError) -> str:
     # Status and code only: the answer is remembered for the service, and its message names one provider's path.
     return f"{error.status} {error.code}".strip()
+
+
+def refusal_of_list(error: GraphError) -> str | None:
+    """What an error answer to a provider's list said (status and code), when it means the service does not
+    serve the list; None when it means another mistake that every source would meet.
+
+    >>> from learnkit.errors import error_from_response
+    >>> refusal_of_list(error_from_response(400, {"error": {"code": "BadRequest", "message": "Unsupported"}}, {}))
+    '400 BadRequest'
+    """
+    return _said(error) if _refuses_list(error) else None
 
 
 def _service(client: GraphClient) -> tuple[tuple[str, str], str]:

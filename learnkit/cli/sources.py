@@ -2,8 +2,8 @@
 
 ``learnkit export`` and ``learnkit audit`` read a provider's activities through here: from a file
 of keys (``learnkit.bulk.sources``), or from the provider's list where the service serves it. What was
-not found is one line on stderr; a tenant that serves no list and no source named is one line
-naming the options (exit 2).
+not found, and how many keys a file repeats, are one line each on stderr; a tenant that serves no list,
+with no source named or ``--list`` insisting on it, is one line naming the options (exit 2).
 
 Example::
 
@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, TextIO
 
 from learnkit.cli import client_from_args
-from learnkit.errors import CommandError, InvalidInputError, SourceRequiredError
+from learnkit.errors import CommandError, GraphError, InvalidInputError, SourceRequiredError
 from learnkit.settings import DELEGATED_CLIENT_VARIABLE, read_sandbox_json
 
 if TYPE_CHECKING:
@@ -67,7 +67,7 @@ def source_from_args(args: argparse.Namespace) -> Source | None:
     A sandbox started just before (``learnkit sandbox --keys-out keys.csv --json > sb.json &``) writes its
     keys before its JSON line: that line is waited for first, so the file of keys is whole when read.
     """
-    from learnkit.bulk.sources import ActivityIds, ExternalIds, Learners, ProviderList
+    from learnkit.bulk.sources import ActivityIds, ExternalIds, Learners, ProviderList, read_keys
 
     if args.list:
         return ProviderList()
@@ -81,9 +81,14 @@ def source_from_args(args: argparse.Namespace) -> Source | None:
         path = getattr(args, attribute)
         if path is not None:
             try:
-                return kind.from_file(path)
+                keys = read_keys(path, kind.COLUMNS, kind.WHAT)
+                source = kind(keys)
             except InvalidInputError as exc:
                 raise CommandError(f"{option} {exc}") from None
+            repeated = len(keys) - len(source)
+            # One record each: said once the records are read (read_frame), so the count is not a surprise.
+            args.repeated_keys = f"{repeated} repeated {kind.WHAT} in {path}: each read once" if repeated else ""
+            return source
     return None
 
 
@@ -102,7 +107,7 @@ def read_frame(
 ) -> pd.DataFrame:
     """The provider's activities from ``source``; what was not found, or left out, one line each on ``say``."""
     from learnkit.bulk.frame import read_activities
-    from learnkit.bulk.sources import NOT_FOUND, OTHER_PROVIDER, ProviderList
+    from learnkit.bulk.sources import NOT_FOUND, OTHER_PROVIDER, ProviderList, refusal_of_list
 
     say = say or sys.stderr
     try:
@@ -112,6 +117,16 @@ def read_frame(
             f"this tenant does not serve the provider's whole list ({exc.reason}): "
             f"say which records to read with {FLAGS}"
         ) from None
+    except GraphError as exc:
+        refused = refusal_of_list(exc) if isinstance(source, ProviderList) else None
+        if refused is None:
+            raise
+        raise CommandError(
+            f"this tenant does not serve the provider's whole list ({refused}), which --list insists on: "
+            f"say which records to read with {FLAGS} instead"
+        ) from None
+    if getattr(args, "repeated_keys", ""):
+        print(args.repeated_keys, file=say)
     missing: tuple[str, ...] = frame.attrs.get(NOT_FOUND, ())
     if missing and source is not None and not isinstance(source, ProviderList):
         print(f"{len(missing)} of {len(source)} {source.WHAT} not found: {_some(missing)}", file=say)
