@@ -65,8 +65,10 @@ def test_a_dead_process_lease_is_taken_over_and_another_host_lease_stands(tmp_pa
 
 
 def test_an_older_learnkit_live_lease_still_stands(tmp_path: Path) -> None:
-    # The table an older learnkit wrote, one row per record: its live leases stand, its dead ones do not.
+    # The table an older learnkit wrote, one row per record: its live leases stand, its dead ones do not,
+    # even when that learnkit made its table after this one opened the file.
     path = tmp_path / "leases.sqlite"
+    leases = Leases(path)
     with sqlite3.connect(path) as older:
         older.execute(
             "CREATE TABLE leases (service TEXT NOT NULL, activity TEXT NOT NULL, holder TEXT NOT NULL,"
@@ -77,7 +79,6 @@ def test_an_older_learnkit_live_lease_still_stands(tmp_path: Path) -> None:
             "INSERT INTO leases VALUES (?, ?, ?, ?, ?, '2026-01-01T00:00:00+00:00')",
             [(*row, socket.gethostname()) for row in rows],
         )
-    leases = Leases(path)
     holder, busy = leases.acquire("svc", ["live", "dead", "new"])
     assert set(busy) == {"live"}
     assert set(leases.acquire("svc", ["dead", "new"])[1]) == {"dead", "new"}  # now this run's

@@ -117,10 +117,6 @@ class Leases:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
-        self._legacy = (
-            self._db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (_LEGACY,)).fetchone()
-            is not None
-        )
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -153,8 +149,7 @@ class Leases:
                         gone.append((other,))
                 if gone:
                     db.executemany("DELETE FROM holders WHERE holder = ?", gone)
-                if self._legacy:
-                    busy.update(self._legacy_busy(service, wanted, host))
+                busy.update(self._legacy_busy(service, wanted, host))
                 db.execute(
                     "INSERT INTO holders (holder, service, pid, host, since, activities) VALUES (?, ?, ?, ?, ?, ?)",
                     (holder, service, pid, host, since, json.dumps([a for a in wanted if a not in busy])),
@@ -166,8 +161,11 @@ class Leases:
         return holder, busy
 
     def _legacy_busy(self, service: str, wanted: list[str], host: str) -> dict[str, Lease]:
-        """The records an older learnkit's live run holds in its table of one row per record."""
+        """The records an older learnkit's live run holds in its table of one row per record (looked for at each
+        acquisition: an older learnkit may make its table after this file was opened)."""
         db = self._db
+        if db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (_LEGACY,)).fetchone() is None:
+            return {}
         if db.execute(f"SELECT 1 FROM {_LEGACY} LIMIT 1").fetchone() is None:
             return {}
         busy = {}
