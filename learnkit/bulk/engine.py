@@ -162,11 +162,6 @@ class _Page:
 
 
 @functools.lru_cache(maxsize=64)
-def _activities_path(registration_id: str) -> str:
-    return paths.provider_activities(registration_id)  # the same for every row of a provider: quoted once
-
-
-@functools.lru_cache(maxsize=64)
 def _select(expected: tuple[str, ...]) -> str:
     """What a conflict check reads of a record (``$select``): less for the service to write and this client to parse."""
     return ",".join(["id", *_UPDATABLE, *sorted(set(expected) - {"id", *_UPDATABLE})])
@@ -181,8 +176,8 @@ def _subrequest(row: Row) -> dict[str, Any]:
     return {
         "id": str(row.index),
         "method": "PATCH",
-        # paths.provider_activity, with the provider's part quoted once
-        "url": f"{_activities_path(plan.registration_id)}/{paths.segment(plan.activity_id, 'activity_id')}",
+        # paths.provider_activity, with the provider's part quoted once (paths keeps it)
+        "url": f"{paths.provider_activities(plan.registration_id)}/{paths.segment(plan.activity_id, 'activity_id')}",
         "headers": {"Content-Type": "application/json"},
         "body": row.body,
     }
