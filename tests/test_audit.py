@@ -645,7 +645,7 @@ def test_cli_refuses_an_unknown_rule_and_a_naive_now(
         (["--rules", "nope"], "no rule 'nope'"),
         (["--now", "2025-01-01T00:00:00"], "no time zone"),
         (["--now", "yesterday"], "not an ISO 8601 date-time"),
-        (["-o", str(tmp_path / "no" / "such" / "dir.csv")], "cannot write"),
+        (["-o", str(tmp_path / "no" / "such" / "dir.csv")], "no folder"),
     ):
         status, _out, err = _cli([*base, *extra], capsys)
         assert status == 2 and expected in err, err

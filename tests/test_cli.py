@@ -170,20 +170,25 @@ def export(sb_json: Path, tmp_path: Path) -> Path:
     return csv
 
 
-def test_stopped_sandbox_is_one_line_exit_1_and_no_journal_id(
-    sb_json: Path, journal: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    csv = export(sb_json, tmp_path)
-    # The same sandbox description, but nothing listens there any more: connection refused.
-    info = json.loads(sb_json.read_text())
+def stopped_sandbox(sb_json: Path, tmp_path: Path) -> Path:
+    """The same sandbox description, but nothing listens there any more: connection refused."""
     import socket
 
+    info = json.loads(sb_json.read_text())
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         dead = probe.getsockname()[1]
     port = info["graph_url"].split(":")[2].split("/")[0]
     stopped = tmp_path / "stopped.json"
     stopped.write_text(json.dumps(info).replace(f"127.0.0.1:{port}", f"127.0.0.1:{dead}") + "\n")
+    return stopped
+
+
+def test_stopped_sandbox_is_one_line_exit_1_and_no_journal_id(
+    sb_json: Path, journal: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    csv = export(sb_json, tmp_path)
+    stopped = stopped_sandbox(sb_json, tmp_path)
     argv = ["apply", str(csv), "--no-progress", "--sandbox-json", str(stopped), "--journal", journal]
     status, out, err = run(argv, capsys)
     assert status == 1 and out == ""  # no "journal <id>": nothing ran
@@ -194,6 +199,41 @@ def test_stopped_sandbox_is_one_line_exit_1_and_no_journal_id(
     # --debug: the same line, after the traceback.
     status, _, err = run([*argv, "--debug"], capsys)
     assert status == 1 and "Traceback" in err and err.strip().splitlines()[-1] == line
+
+
+@pytest.mark.parametrize(
+    ("command", "option", "target", "says"),
+    [
+        ("export", "-o", "missing/activities.csv", "no folder"),
+        ("export", "-o", "missing/activities.xlsx", "no folder"),
+        ("export", "-o", ".", "is a folder; give a file name"),
+        ("audit", "-o", "missing/findings.csv", "no folder"),
+        ("audit", "--fixes", ".", "is a folder; give a file name"),
+        ("doctor", "--profile-out", "missing/tenant.json", "no folder"),
+    ],
+)
+def test_an_output_that_cannot_be_written_is_one_line_before_anything_is_read(
+    sb_json: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str, option: str, target: str, says: str
+) -> None:
+    # A stopped sandbox: had the command signed in or read first, the line would say it cannot reach it.
+    stopped = stopped_sandbox(sb_json, tmp_path)
+    (tmp_path / "ids.txt").write_text("u1:a\n", encoding="utf-8")
+    path = str(tmp_path / target)
+    argv = [command, "--provider", PROVIDER, option, path, "--sandbox-json", str(stopped)]
+    if command != "doctor":
+        argv += ["--ids", str(tmp_path / "ids.txt")]
+    status, out, err = run(argv, capsys)
+    assert status == 2 and out == ""
+    assert one_line(err) == f"learnkit {command}: {option} {path}: {says}" + (
+        f" {Path(path).parent}" if says == "no folder" else ""
+    )
+    assert not (tmp_path / "missing").exists()
+
+
+def test_apply_of_a_folder_says_so(tmp_path: Path, journal: str, capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, err = run(["apply", str(tmp_path), "--journal", journal], capsys)
+    assert status == 2 and out == ""
+    assert one_line(err) == f"learnkit apply: {tmp_path}: is a folder; give the CSV or workbook of edits"
 
 
 def test_unknown_run_and_missing_run_id_exit_2(sb_json: Path, journal: str, capsys: pytest.CaptureFixture[str]) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import io
+import sys
 import zipfile
 from datetime import datetime
 from pathlib import Path
@@ -235,3 +237,17 @@ def test_control_characters_are_written_as_excel_writes_them() -> None:
         xml = "".join(archive.read(n).decode() for n in archive.namelist() if n.endswith(".xml"))
     assert "bell_x0007_ and _x005F_x0041_ literally_x000D_" in xml
     assert read_csv(io.BytesIO(data)).loc[2, "notes.content"] == text
+
+
+def test_a_workbook_that_cannot_be_opened_for_writing_is_one_oserror_and_nothing_else(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("", encoding="utf-8")
+    unraisable: list[Any] = []
+    hook, sys.unraisablehook = sys.unraisablehook, unraisable.append
+    try:
+        with pytest.raises(NotADirectoryError):
+            write_xlsx(activities_frame([assignment(1)]), blocker / "activities.xlsx")
+        gc.collect()  # what openpyxl left half-written would complain here
+    finally:
+        sys.unraisablehook = hook
+    assert unraisable == []

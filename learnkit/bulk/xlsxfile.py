@@ -154,7 +154,18 @@ def write_xlsx(frame: pd.DataFrame, path: str | os.PathLike[str] | Any) -> None:
     sheet.append([_header(name, sheet) for name in names])
     for row in zip(*cells, strict=True):
         sheet.append(row)
-    book.save(path)
+    if not isinstance(path, (str, os.PathLike)):
+        book.save(path)
+        return
+    try:
+        handle = open(path, "wb")  # noqa: SIM115 (closed below; the except must not cover the save)
+    except OSError:
+        # The sheet's rows are still open in openpyxl: closed now, or the collector prints a traceback under the
+        # one-line error the caller makes of this (``save`` would close them, but it opens the file first).
+        sheet.close()
+        raise
+    with handle:
+        book.save(handle)
 
 
 def _header(name: str, sheet: Any) -> Cell:

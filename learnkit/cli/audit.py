@@ -17,29 +17,19 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
-from typing import TextIO, TypeVar
+from typing import TextIO
 
 from learnkit.audit import RULES, audit
 from learnkit.cli import add_connection_arguments
+from learnkit.cli.outputs import check_output, writing
 from learnkit.cli.sources import add_source_arguments, client_for, read_frame, source_from_args
 from learnkit.errors import InvalidInputError
 
 __all__ = ["add_arguments", "run"]
 
-T = TypeVar("T")
-
 
 def _ids(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
-
-
-def _writing(path: str, write: Callable[[], T]) -> T:
-    """Run a write; a file that cannot be written is a one-line error naming it (pandas' OSError names no file)."""
-    try:
-        return write()
-    except OSError as exc:
-        raise InvalidInputError(path, "invalid", f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -73,7 +63,10 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         return 0
     if not args.provider:
         raise InvalidInputError("--provider", "required", "say which provider to audit: --provider REGISTRATION_ID")
-    source = source_from_args(args)  # a bad file of keys is said before signing in
+    # A bad file of keys, or an output that cannot be written, is said before signing in.
+    source = source_from_args(args)
+    check_output("-o", args.output)
+    check_output("--fixes", args.fixes)
     frame = read_frame(args, client_for(args), source)
     result = audit(frame, rules=args.rules, disable=args.disable, now=args.now)
     # What to read goes to stderr when stdout carries the findings.
@@ -83,11 +76,11 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         print(f"  {rule_id:<28} {row['severity']:<8} {row['findings']:>6} found, {row['fixes']:>6} fixable", file=say)
     print(result.summary(), file=say)
     if args.output:
-        _writing(args.output, lambda: result.write_findings(sys.stdout if args.output == "-" else args.output))
+        writing(args.output, lambda: result.write_findings(sys.stdout if args.output == "-" else args.output))
         if args.output != "-":
             print(f"findings written to {args.output}", file=say)
     if args.fixes:
-        left_out = _writing(args.fixes, lambda: result.write_fixes(args.fixes))
+        left_out = writing(args.fixes, lambda: result.write_fixes(args.fixes))
         stuck = {row for row, _, _ in [*result.unplanned, *left_out]}
         print(f"{len(result.plans) - len(left_out)} fixed records written to {args.fixes}", file=say)
         if stuck:

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from learnkit.cli import add_connection_arguments, client_from_args
+from learnkit.cli.outputs import check_output, writing
 from learnkit.cli.sources import add_source_arguments, client_for, read_frame, source_from_args
 from learnkit.errors import CommandError
 
@@ -264,6 +265,8 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     if args.command == "runs":
         return _runs(args, Journal(args.journal), out)
     if args.command == "apply" and not Path(args.csv).is_file():
+        if Path(args.csv).is_dir():
+            raise CommandError(f"{args.csv}: is a folder; give the CSV or workbook of edits")
         raise CommandError(f"{args.csv}: no such file (write one with `learnkit export ... -o {args.csv}`)")
     if args.command == "export":
         from learnkit._extras import import_part
@@ -272,12 +275,14 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         workbook = args.output.lower().endswith(".xlsx")
         # Without the excel extra, say so before signing in and reading.
         write = import_part("learnkit.bulk.xlsxfile").write_xlsx if workbook else write_csv
-        source = source_from_args(args)  # a bad file of keys is said before signing in
+        # A bad file of keys, or an output that cannot be written, is said before signing in.
+        source = source_from_args(args)
+        check_output("-o", args.output)
         frame = read_frame(args, client_for(args), source)
         if args.output == "-":
             write_csv(frame, out)
         else:
-            write(frame, Path(args.output))
+            writing(args.output, lambda: write(frame, Path(args.output)))
             print(f"exported {len(frame)} activities to {args.output}", file=sys.stderr)
         return 0
     from learnkit import bulk

@@ -13,10 +13,10 @@ import argparse
 import os
 import sys
 import warnings
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from learnkit.cli import add_connection_arguments, client_from_args
+from learnkit.cli.outputs import check_output
 from learnkit.doctor import diagnose
 
 if TYPE_CHECKING:
@@ -87,20 +87,10 @@ def _tenant_of(client: GraphClient) -> str | None:
     return getattr(source, "tenant_id", None)
 
 
-def _check_output(path: str) -> None:
-    from learnkit.errors import CommandError
-
-    target = Path(path)
-    if target.is_dir():
-        raise CommandError(f"--profile-out {path}: is a folder; give a file name")
-    if not target.parent.is_dir():
-        raise CommandError(f"--profile-out {path}: no folder {target.parent}")
-
-
 def run(args: argparse.Namespace) -> int:
     """Probe, print the table, write the profile if asked; the exit status."""
     if args.profile_out:
-        _check_output(args.profile_out)  # said before any sign-in
+        check_output("--profile-out", args.profile_out)  # said before any sign-in
     client, service = _client(args)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the table is the report; nothing else on stderr
