@@ -116,6 +116,17 @@ def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert "EDITS" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("command", [["sandbox"], ["app"], ["quickstart", "--lab"]])
+@pytest.mark.parametrize("port", ["65536", "-1", "eight"])
+def test_a_port_out_of_range_is_a_usage_error(
+    command: list[str], port: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit:
+        main([*command, "--port", port])
+    assert exit.value.code == 2
+    assert capsys.readouterr().err.strip().endswith(f"argument --port: {port!r} is not a port: give 0 to 65535")
+
+
 # --- a user's mistakes and an unreachable service ------------------------------------------------
 
 
@@ -343,6 +354,21 @@ def test_lab_command_passes_jupyter_options_and_allows_root() -> None:
     assert command[1:4] == ["-m", "jupyter", "lab"]
     assert {"--no-browser", "--ip=0.0.0.0", "--port=9999"} <= set(command)
     assert ("--allow-root" in command) == (os.geteuid() == 0)
+
+
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [(["--port", "8890"], "--port"), (["--ip", "0.0.0.0", "--no-browser"], "--no-browser --ip"), (["lab"], "lab")],
+)
+def test_jupyterlabs_options_without_lab_are_one_line_not_a_run(
+    argv: list[str], said: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, out, err = run(["quickstart", *argv], capsys)
+    assert status == 2 and out == ""
+    assert (
+        one_line(err)
+        == f"learnkit quickstart: {said}: options for JupyterLab, which need --lab (it opens the notebook there)"
+    )
 
 
 @pytest.mark.slow

@@ -127,6 +127,18 @@ def delegated_sign_in(tenant: str, client_id: str, cloud: str) -> DeviceCodeSign
     return device_code_sign_in(tenant, client_id, cloud)
 
 
+def port_number(text: str) -> int:
+    """The ``type`` of a ``--port`` option: 0 to 65535 (0: any free port); else argparse's one-line usage error.
+
+    >>> port_number("8866")
+    8866
+    """
+    port = int(text) if text.strip().isdigit() else -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port: give 0 to 65535")
+    return port
+
+
 def _version() -> str:
     from learnkit import __version__
 

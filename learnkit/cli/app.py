@@ -54,6 +54,7 @@ from learnkit.settings import (
 )
 from learnkit.userdata import DATA_DIR_VARIABLE, data_dir
 
+from . import port_number
 from .kernels import voila_kernel_options
 
 __all__ = [
@@ -137,7 +138,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--ip", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument(
-        "--port", type=int, default=DEFAULT_PORT, help=f"port to listen on (default {DEFAULT_PORT}; 0: any free one)"
+        "--port",
+        type=port_number,
+        default=DEFAULT_PORT,
+        help=f"port to listen on (default {DEFAULT_PORT}; 0: any free one)",
     )
     parser.add_argument(
         "--allow-remote",

@@ -18,6 +18,9 @@ import sys
 import tempfile
 from pathlib import Path
 
+from learnkit.errors import CommandError
+
+from . import port_number
 from .kernels import kernel_sockets
 
 __all__ = ["add_arguments", "notebook_path", "run"]
@@ -39,7 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     lab = parser.add_argument_group("JupyterLab (with --lab)")
     lab.add_argument("--no-browser", action="store_true", help="do not open a browser; print the URL")
     lab.add_argument("--ip", metavar="ADDRESS", help="address JupyterLab listens on (its default: localhost)")
-    lab.add_argument("--port", type=int, metavar="N", help="port JupyterLab listens on (its default: 8888)")
+    lab.add_argument("--port", type=port_number, metavar="N", help="port JupyterLab listens on (its default: 8888)")
     lab.add_argument(
         "--allow-root", action="store_true", help="run as root (implied when running as root: Jupyter refuses it)"
     )
@@ -76,6 +79,11 @@ def run(args: argparse.Namespace) -> int:
     path = notebook_path()
     if args.lab:
         return subprocess.call(lab_command(args, path))
+    # JupyterLab's options without --lab: the analyst meant to open the notebook, not to run it here.
+    lab_options = ("no_browser", "ip", "port", "allow_root")
+    given = [f"--{name.replace('_', '-')}" for name in lab_options if getattr(args, name)] + args.jupyter_args
+    if given:
+        raise CommandError(f"{' '.join(given)}: options for JupyterLab, which need --lab (it opens the notebook there)")
     try:
         import nbformat
         from jupyter_client.manager import KernelManager

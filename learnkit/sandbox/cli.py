@@ -21,6 +21,7 @@ import warnings
 from pathlib import Path
 from types import FrameType
 
+from learnkit.cli import port_number
 from learnkit.clouds import CLOUDS
 from learnkit.errors import DatabaseInUse, MissingExtraError
 from learnkit.sandbox.contract import CONTRACTS, DEFAULT_CONTRACT
@@ -41,7 +42,7 @@ def _faults(text: str) -> str:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the ``sandbox`` options to ``parser``."""
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=0, help="port to listen on (default: any free port)")
+    parser.add_argument("--port", type=port_number, default=0, help="port to listen on (default: any free port)")
     parser.add_argument(
         "--db", default=None, help="SQLite file that keeps the tenant across restarts (default: a temporary file)"
     )
