@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import openpyxl
 import pandas as pd
 import pytest
 import requests
@@ -39,6 +40,7 @@ from learnkit.bulk.sources import (
     read_keys,
     read_records,
 )
+from learnkit.bulk.xlsxfile import write_xlsx
 from learnkit.cli import DELEGATED_CLIENT_VARIABLE, build_parser, client_from_args, main
 from learnkit.cli.sources import FLAGS
 from learnkit.errors import (
@@ -511,7 +513,7 @@ def test_encodings(tmp_path: Path) -> None:
         ("comments.txt", b"# nothing\n\n  \n", "holds no external ids"),
         ("header-only.csv", b"externalcourseActivityId\n", "holds no external ids"),
         ("columns.csv", b"id,status\nu:1,completed\n", "has no column externalcourseActivityId among 'id', 'status'"),
-        ("book.xlsx", b"PK\x03\x04rest of a workbook", "is a workbook"),
+        ("book.xlsx", b"PK\x03\x04rest of a workbook", "is not an Excel workbook (.xlsx) learnkit can read"),
         ("binary.txt", b"\x81\x8d junk", "is not text"),
         ("utf32.txt", b"\xff\xfe\x00\x00\x00\x81junk", "starts as UTF-32 but is not"),
         ("utf16-no-bom.txt", "k-1\n".encode("utf-16-le"), "looks like UTF-16 without a byte-order mark"),
@@ -540,6 +542,48 @@ def test_an_exported_csv_is_a_file_of_keys(sb: Sandbox, client: GraphClient, reg
     assert ActivityIds.from_file(tmp_path / "activities.csv").ids == tuple(listed["id"])
     assert set(Learners.from_file(tmp_path / "activities.csv").user_ids) == set(listed["learnerUserId"])
     assert read_keys(tmp_path / "activities.csv", ["status"], "statuses")[:1] == [listed["status"].iloc[0]]
+
+
+def test_an_exported_workbook_is_a_file_of_keys_as_its_csv_is(
+    sb: Sandbox, client: GraphClient, reg: str, tmp_path: Path
+) -> None:
+    listed = the_list(client, reg)
+    write_csv(listed, tmp_path / "activities.csv")
+    write_xlsx(listed, tmp_path / "activities.xlsx")
+    for kind in (ExternalIds, ActivityIds, Learners):
+        from_csv = kind.keys_in_file(tmp_path / "activities.csv")
+        assert kind.keys_in_file(tmp_path / "activities.xlsx") == from_csv and len(from_csv) == len(listed), kind
+    # Told by its content, not its name; a cell holding a formula is named, its key not guessed.
+    (tmp_path / "keys").write_bytes((tmp_path / "activities.xlsx").read_bytes())
+    assert ActivityIds.from_file(tmp_path / "keys").ids == tuple(listed["id"])
+    book = openpyxl.Workbook()
+    book.active.append(["externalcourseActivityId"])
+    book.active.append(["k-1"])
+    book.active.append(["=A2"])
+    book.save(tmp_path / "formula.xlsx")
+    with pytest.raises(InvalidInputError) as info:
+        ExternalIds.from_file(tmp_path / "formula.xlsx")
+    assert str(
+        info.value
+    ) == f"{tmp_path / 'formula.xlsx'}: row 3, externalcourseActivityId: holds a formula (=A2): " + (
+        "type its value, or ' before a text"
+    )
+
+
+def test_learners_are_not_read_from_the_id_column_of_a_file_of_activities(tmp_path: Path) -> None:
+    # learnkit sandbox --keys-out writes id and externalcourseActivityId: its ids are activities'.
+    (tmp_path / "keys.csv").write_text("id,externalcourseActivityId\nu1:a,k-1\n", encoding="utf-8")
+    with pytest.raises(InvalidInputError) as info:
+        Learners.from_file(tmp_path / "keys.csv")
+    assert "its id column holds activity ids, not learner ids (the file has a column 'externalcourseActivityId'" in str(
+        info.value
+    )
+    # A file of users (an Entra export) names them by id; an export of activities by learnerUserId.
+    (tmp_path / "users.csv").write_text("id,displayName\nU-1,Ada\n", encoding="utf-8")
+    assert Learners.from_file(tmp_path / "users.csv").user_ids == ("U-1",)
+    (tmp_path / "export.csv").write_text("id,externalcourseActivityId,learnerUserId\nu1:a,k-1,U-2\n", encoding="utf-8")
+    assert Learners.from_file(tmp_path / "export.csv").user_ids == ("U-2",)
+    assert ActivityIds.from_file(tmp_path / "keys.csv").ids == ("u1:a",)
 
 
 # --- the command line ----------------------------------------------------------------------------

@@ -50,6 +50,7 @@ from learnkit.errors import (
     GraphError,
     InvalidInputError,
     InvalidRegistrationError,
+    InvalidRowsError,
     RetryableError,
     ServicePlanError,
     SourceRequiredError,
@@ -116,14 +117,20 @@ def _shown(keys: Sequence[str], limit: int = 3) -> str:
 
 
 class _FromFile:
-    """``from_file``, shared: the columns a CSV may name the keys by, and what the keys are called (``WHAT``)."""
+    """``from_file``, shared: the columns a CSV may name the keys by, what the keys are called (``WHAT``), and
+    the columns that show a CSV's ``id`` names something else (``NOT_WITH``)."""
 
     COLUMNS: ClassVar[tuple[str, ...]] = ()
     WHAT: ClassVar[str] = ""
+    NOT_WITH: ClassVar[tuple[str, ...]] = ()
 
     @classmethod
-    def _keys_from_file(cls, path: str | Path) -> list[str]:
-        return read_keys(path, cls.COLUMNS, cls.WHAT)
+    def keys_in_file(cls, path: str | Path) -> list[str]:
+        """The keys of this kind in a file, as ``read_keys`` reads them (repeats kept, for the caller to count).
+
+        Example: ``Learners.keys_in_file("team.csv")``
+        """
+        return read_keys(path, cls.COLUMNS, cls.WHAT, cls.NOT_WITH)
 
 
 @dataclass(frozen=True, init=False)
@@ -153,7 +160,7 @@ class ActivityIds(_FromFile):
     @classmethod
     def from_file(cls, path: str | Path) -> ActivityIds:
         """The ids in a text file (one a line) or a CSV (its ``id`` column, or its only one): see ``read_keys``."""
-        return cls(cls._keys_from_file(path))
+        return cls(cls.keys_in_file(path))
 
 
 @dataclass(frozen=True, init=False)
@@ -184,7 +191,7 @@ class ExternalIds(_FromFile):
     def from_file(cls, path: str | Path) -> ExternalIds:
         """The keys in a text file (one a line) or a CSV (its ``externalcourseActivityId`` column, either
         spelling, or its only one): see ``read_keys``."""
-        return cls(cls._keys_from_file(path))
+        return cls(cls.keys_in_file(path))
 
 
 @dataclass(frozen=True, init=False)
@@ -201,6 +208,9 @@ class Learners(_FromFile):
     user_ids: tuple[str, ...]
     COLUMNS: ClassVar[tuple[str, ...]] = ("userId", "learnerUserId", "id")
     WHAT: ClassVar[str] = "learner ids"
+    # A file of users (an Entra export) names each by ``id``; a file of activities (an export, ``--keys-out``) has
+    # these too, and its ``id`` is an activity's.
+    NOT_WITH: ClassVar[tuple[str, ...]] = ("externalcourseActivityId", "@odata.type", "learningProviderId")
 
     def __init__(self, user_ids: Iterable[str]) -> None:
         object.__setattr__(self, "user_ids", _texts(user_ids, "user_ids", fold=True))
@@ -215,7 +225,7 @@ class Learners(_FromFile):
     def from_file(cls, path: str | Path) -> Learners:
         """The ids in a text file (one a line) or a CSV (its ``userId``, ``learnerUserId`` or ``id`` column,
         or its only one): see ``read_keys``."""
-        return cls(cls._keys_from_file(path))
+        return cls(cls.keys_in_file(path))
 
 
 @dataclass(frozen=True)
@@ -236,16 +246,22 @@ Source: TypeAlias = ActivityIds | ExternalIds | Learners | ProviderList
 # --- files of keys ---------------------------------------------------------------------------------
 
 
-def read_keys(path: str | Path, columns: Sequence[str] = (), what: str = "keys") -> list[str]:
-    """The keys in a file: a text file, one a line, or (named ``*.csv``) a CSV's column.
+def read_keys(
+    path: str | Path, columns: Sequence[str] = (), what: str = "keys", not_with: Sequence[str] = ()
+) -> list[str]:
+    """The keys in a file: a text file, one a line, a CSV's column (named ``*.csv``), or a workbook's.
 
     A text file's lines are read without their surrounding spaces; blank lines and lines starting
     with ``#`` are skipped. A CSV's first row names its columns: the keys are in the first of
     ``columns`` it has (names compared without regard to case), or in its only column; a cell is
     read as ``learnkit export`` writes it (surrounding spaces dropped, one leading ``'`` dropped),
-    blank cells skipped, so an exported CSV works as it is. UTF-8, UTF-16 with a byte-order mark and
-    Windows-1252 are read (as ``learnkit.bulk.csvfile`` reads). A file that is missing, unreadable, not
-    text, or holds no key is refused with one ``InvalidInputError`` whose field is the file's name.
+    blank cells skipped, so an exported CSV works as it is. A workbook (``.xlsx``, told by its
+    content; the ``excel`` extra) is read as its CSV would be, from the sheet ``activities``, else
+    the first: an exported workbook works too. A table whose keys would come from its ``id`` column
+    while it also has one of ``not_with`` is refused: its ids are not of this kind. UTF-8, UTF-16
+    with a byte-order mark and Windows-1252 are read (as ``learnkit.bulk.csvfile`` reads). A file that
+    is missing, unreadable, not text, or holds no key is refused with one ``InvalidInputError`` whose
+    field is the file's name.
 
     >>> import tempfile, pathlib
     >>> folder = pathlib.Path(tempfile.mkdtemp())
@@ -256,7 +272,7 @@ def read_keys(path: str | Path, columns: Sequence[str] = (), what: str = "keys")
     >>> read_keys(folder / "keys.csv", ["externalcourseActivityId"])
     ['=k3', 'k4']
     """
-    from .csvio import ESCAPE, _decode  # the one rule for the encodings a file may be in
+    from .csvio import WORKBOOK_START
 
     name = str(path)
     try:
@@ -267,6 +283,36 @@ def read_keys(path: str | Path, columns: Sequence[str] = (), what: str = "keys")
         raise InvalidInputError(name, "invalid", f"is a folder, not a file of {what}") from None
     except OSError as exc:
         raise InvalidInputError(name, "invalid", f"cannot read it ({exc.strerror or exc})") from None
+    if data.startswith(WORKBOOK_START):
+        keys = _sheet_keys(data, name, columns, what, not_with)
+    else:
+        keys = _text_keys(data, name, columns, what, not_with)
+    if not keys:
+        raise InvalidInputError(name, "empty", f"holds no {what}: one a line (blank lines and # comments are skipped)")
+    return keys
+
+
+def _sheet_keys(data: bytes, name: str, columns: Sequence[str], what: str, not_with: Sequence[str]) -> list[str]:
+    """The keys in a workbook's sheet (``learnkit export -o *.xlsx``, or one of the analyst's), read as a CSV is."""
+    from learnkit._extras import import_part
+
+    try:
+        sheet = import_part("learnkit.bulk.xlsxfile").sheet_cells(data, name)
+    except InvalidRowsError as exc:  # a formula or an error value: the keys it holds are not known
+        row, column, detail = exc.cells[0]
+        raise InvalidInputError(name, "invalid", f"row {row}, {column}: {detail}") from None
+    except InvalidInputError as exc:
+        raise InvalidInputError(name, "invalid", exc.detail.removeprefix(name).lstrip(" :")) from None
+    # Cells as the CSV's would be: an empty one (NaN) blank; a sheet's text has no escape to remove.
+    rows = [[str(c) for c in sheet.columns]]
+    rows += [["" if value != value else str(value) for value in row] for row in sheet.itertuples(index=False)]
+    return _table_keys(rows, name, columns, what, not_with, escape="")
+
+
+def _text_keys(data: bytes, name: str, columns: Sequence[str], what: str, not_with: Sequence[str]) -> list[str]:
+    """The keys in a text file (one a line) or a CSV (named ``*.csv``)."""
+    from .csvio import ESCAPE, _decode  # the one rule for the encodings a file may be in
+
     try:
         text = _decode(data, name)
     except InvalidInputError as exc:
@@ -274,11 +320,13 @@ def read_keys(path: str | Path, columns: Sequence[str] = (), what: str = "keys")
         raise InvalidInputError(name, "invalid", detail) from None
     if "\x00" in text:
         raise InvalidInputError(name, "invalid", "is not a text file (it holds NUL characters)")
-    csv_file = name.lower().endswith(".csv")
-    keys = _csv_keys(text, name, columns, what, ESCAPE) if csv_file else keys_in_text(text)
-    if not keys:
-        raise InvalidInputError(name, "empty", f"holds no {what}: one a line (blank lines and # comments are skipped)")
-    return keys
+    if not name.lower().endswith(".csv"):
+        return keys_in_text(text)
+    try:
+        rows = list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error as exc:
+        raise InvalidInputError(name, "invalid", f"is not a well-formed CSV: {exc}") from None
+    return _table_keys(rows, name, columns, what, not_with, ESCAPE)
 
 
 def keys_in_text(text: str) -> list[str]:
@@ -292,11 +340,10 @@ def keys_in_text(text: str) -> list[str]:
     return [key for key in keys if key and not key.startswith("#")]
 
 
-def _csv_keys(text: str, name: str, columns: Sequence[str], what: str, escape: str) -> list[str]:
-    try:
-        rows = list(csv.reader(io.StringIO(text, newline="")))
-    except csv.Error as exc:
-        raise InvalidInputError(name, "invalid", f"is not a well-formed CSV: {exc}") from None
+def _table_keys(
+    rows: list[list[str]], name: str, columns: Sequence[str], what: str, not_with: Sequence[str], escape: str
+) -> list[str]:
+    """The keys in a table's rows (the first names the columns): a CSV's, or a workbook sheet's."""
     if not rows:
         return []
     header = [cell.strip().lstrip("\ufeff").lower() for cell in rows[0]]
@@ -312,10 +359,18 @@ def _csv_keys(text: str, name: str, columns: Sequence[str], what: str, escape: s
                 f"name the column of {what} so, or give a file of one {what[:-1]} a line",
             )
         column = 0
+    other = next((c for c in not_with if header[column] == "id" and c.lower() in header), None)
+    if other is not None:
+        raise InvalidInputError(
+            name,
+            "invalid",
+            f"its id column holds activity ids, not {what} (the file has a column {other!r}, as exported activities "
+            f"do): give a file of {what}, one a line, or a CSV with a {' or '.join(columns[:-1])} column",
+        )
     keys = []
     for row in rows[1:]:
         cell = row[column].strip() if column < len(row) else ""
-        if cell.startswith(escape):
+        if escape and cell.startswith(escape):
             cell = cell[1:]
         if cell:
             keys.append(cell)

@@ -118,7 +118,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "which records",
         "Choose on the Provider page how to name the provider's records: Graph documents reading them by key "
         "and by learner; the provider's whole list only where the tenant serves it. A FILE is one key a line "
-        "(blank lines and # comments skipped), or a CSV with that column (an exported CSV works).",
+        "(blank lines and # comments skipped), or a CSV or workbook (.xlsx) with that column (an exported one works).",
     )
     chosen = records.add_mutually_exclusive_group()
     chosen.add_argument(

@@ -41,7 +41,7 @@ def add_source_arguments(parser: argparse.ArgumentParser) -> None:
         "which records",
         "By default the provider's whole list, where the service serves it (Graph does not document it); "
         "else name the records. A FILE is one key a line (blank lines and # comments skipped), or a CSV "
-        "with that column (an exported CSV works).",
+        "or workbook (.xlsx) with that column (an exported one works).",
     )
     chosen = group.add_mutually_exclusive_group()
     chosen.add_argument(
@@ -67,7 +67,7 @@ def source_from_args(args: argparse.Namespace) -> Source | None:
     A sandbox started just before (``learnkit sandbox --keys-out keys.csv --json > sb.json &``) writes its
     keys before its JSON line: that line is waited for first, so the file of keys is whole when read.
     """
-    from learnkit.bulk.sources import ActivityIds, ExternalIds, Learners, ProviderList, read_keys
+    from learnkit.bulk.sources import ActivityIds, ExternalIds, Learners, ProviderList
 
     if args.list:
         return ProviderList()
@@ -81,7 +81,7 @@ def source_from_args(args: argparse.Namespace) -> Source | None:
         path = getattr(args, attribute)
         if path is not None:
             try:
-                keys = read_keys(path, kind.COLUMNS, kind.WHAT)
+                keys = kind.keys_in_file(path)
                 source = kind(keys)
             except InvalidInputError as exc:
                 raise CommandError(f"{option} {exc}") from None

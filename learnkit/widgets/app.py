@@ -47,7 +47,6 @@ from typing import Any
 import ipywidgets as widgets
 
 from learnkit.bulk.engine import BulkResult
-from learnkit.bulk.sources import read_keys
 from learnkit.client import GraphClient
 from learnkit.errors import InvalidInputError, LearnkitError, SourceRequiredError, TokenError
 from learnkit.settings import (
@@ -341,7 +340,7 @@ class WorkbenchApp(widgets.VBox, ProviderPages):  # type: ignore[misc]
                 continue
             chosen = KINDS[kind]
             try:
-                keys = read_keys(path, chosen.COLUMNS, chosen.WHAT)
+                keys = chosen.keys_in_file(path)
             except InvalidInputError as exc:
                 self._refuse(f"{Path(path).name}: {exc.detail}")
                 return

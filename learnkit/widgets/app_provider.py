@@ -21,7 +21,7 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from learnkit.bulk.sources import Source, list_refusal, read_keys
+from learnkit.bulk.sources import Source, list_refusal
 from learnkit.client import GraphClient
 from learnkit.errors import InvalidInputError, LearnkitError, SourceRequiredError
 from learnkit.widgets._common import ui_client
@@ -159,7 +159,7 @@ class ProviderPages:
             keys = sandbox.activity_ids() if kind == "ids" else sandbox.external_ids()
         else:
             chosen = KINDS[kind]
-            keys = read_keys(str(self.demo_keys), chosen.COLUMNS, chosen.WHAT)
+            keys = chosen.keys_in_file(str(self.demo_keys))
         return registration_id, list(keys)
 
     def use_demo_keys(self) -> None:

@@ -4,8 +4,8 @@ Graph documents three ways to read a provider's course activities: by activity i
 provider's own key (``externalcourseActivityId``) and by learner (delegated sign-in only). The
 provider's whole list is only in Graph's metadata, and a tenant may refuse it: the choice of it is
 offered (and made for the person) only once ``list_served`` says the tenant serves it. Keys are
-pasted one a line, or read from an uploaded text or CSV file as ``learnkit.bulk.sources.read_keys``
-reads a file (an exported CSV works).
+pasted one a line, or read from an uploaded text file, CSV or workbook as ``learnkit.bulk.sources.read_keys``
+reads a file (an exported one works).
 
 Example::
 
@@ -26,7 +26,7 @@ from typing import Any
 import ipywidgets as widgets
 import traitlets
 
-from learnkit.bulk.sources import ActivityIds, ExternalIds, Learners, Source, keys_in_text, read_keys
+from learnkit.bulk.sources import ActivityIds, ExternalIds, Learners, Source, keys_in_text
 from learnkit.errors import InvalidInputError
 from learnkit.widgets._common import style_sheet
 from learnkit.widgets._safe import guarded
@@ -113,7 +113,7 @@ class SourceChoice(widgets.VBox):  # type: ignore[misc]
         )
         self.keys_text.add_class("lk-keys")
         self.upload = widgets.FileUpload(
-            accept=".txt,.csv,text/plain,text/csv", multiple=False, description="Upload a file", icon="upload"
+            accept=".txt,.csv,.xlsx,text/plain,text/csv", multiple=False, description="Upload a file", icon="upload"
         )
         self.upload.add_class("lk-keys-upload")
         #: Fills in the sandbox demo provider's keys; shown by the app when it can reach them.
@@ -188,7 +188,7 @@ class SourceChoice(widgets.VBox):  # type: ignore[misc]
         """Read an uploaded file's keys (``FileUpload.value``) as ``read_keys`` reads a file, into the box.
 
         The keys are those of the chosen kind (external ids when no key kind is chosen): a CSV's
-        column is that kind's (an exported CSV works). A file that holds none is said, not raised.
+        or workbook's column is that kind's (an exported one works). A file that holds none is said, not raised.
         """
         if not files:
             return
@@ -200,7 +200,7 @@ class SourceChoice(widgets.VBox):  # type: ignore[misc]
             path = Path(folder) / name
             path.write_bytes(bytes(item["content"]))
             try:
-                keys = read_keys(path, kind.COLUMNS, kind.WHAT)
+                keys = kind.keys_in_file(path)
             except InvalidInputError as exc:
                 self.keys_note.value = f"<div class='lk-refused'>✖ {html.escape(name)}: {html.escape(exc.detail)}</div>"
                 return
@@ -288,7 +288,7 @@ class SourceChoice(widgets.VBox):  # type: ignore[misc]
         columns = " or ".join(kind.COLUMNS)
         text = (
             f"Paste the {kind.WHAT}, one a line (blank lines and lines starting with # are skipped), or upload "
-            f"a text file of them or a CSV with a column {columns} (an exported CSV works)."
+            f"a text file of them, or a CSV or workbook with a column {columns} (an exported one works)."
         )
         if kind is Learners:
             text += (

@@ -14,6 +14,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import openpyxl
 import pytest
 
 from learnkit import GraphClient
@@ -390,6 +391,15 @@ def test_uploaded_files_are_read_as_files_of_keys(app: WorkbenchApp, sb: Any, tm
     assert choice.source() == ExternalIds(sb.external_ids())  # what was there stays
     choice.upload.value = upload("two.csv", b"a,b\n1,2\n")
     assert "two.csv: has no column externalcourseActivityId" in choice.keys_note.value
+    # A workbook (an export saved from Excel, say): its column, as the CSV's.
+    book = openpyxl.Workbook()
+    book.active.append(["id", "externalcourseActivityId"])
+    for activity_id, key in zip(sb.activity_ids()[:3], sb.external_ids()[:3], strict=True):
+        book.active.append([activity_id, key])
+    book.save(tmp_path / "keys.xlsx")
+    choice.upload.value = upload("keys.xlsx", (tmp_path / "keys.xlsx").read_bytes())
+    assert choice.source() == ExternalIds(sb.external_ids()[:3])
+    assert ".xlsx" in choice.upload.accept
 
 
 def test_learners_need_a_delegated_sign_in_and_say_so(app: WorkbenchApp, sb: Any, tmp_path: Path) -> None:
