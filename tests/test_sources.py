@@ -55,6 +55,7 @@ from learnkit.errors import (
 )
 from learnkit.models import ASSIGNMENT_TYPE
 from learnkit.sandbox import Sandbox
+from learnkit.sandbox.cli import write_keys
 
 _LIST_PATH = re.compile(r"/v1\.0/employeeExperience/learningProviders/[^/()]+/learningCourseActivities/?$", re.I)
 FAST = RetryPolicy(backoff=0.01, max_backoff=0.05)
@@ -663,7 +664,7 @@ def test_export_says_what_was_not_found_in_one_line(
 
 
 def test_export_says_how_many_keys_were_repeated(
-    reg: str, connection: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    sb: Sandbox, reg: str, connection: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     key = "12a2228a-e020-11ec-9d64-0242ac120002"
     (tmp_path / "keys.txt").write_text(f"{key}\n{key}\n{key}\n", encoding="utf-8")
@@ -672,6 +673,19 @@ def test_export_says_how_many_keys_were_repeated(
     )
     assert status == 0 and len(pd.read_csv(io.StringIO(out))) == 1
     assert err == f"2 repeated external ids in {tmp_path / 'keys.txt'}: each read once\n"
+    # A file whose id column gives a key to two records (the demo's --keys-out file): reading by the key reaches
+    # one of them, and the line says which option reads both.
+    keys = tmp_path / "keys.csv"
+    write_keys(sb, keys)
+    shared = pd.read_csv(keys)["externalcourseActivityId"].duplicated().sum()
+    assert shared >= 1
+    status, out, err = run(["export", "--provider", reg, "--external-ids", str(keys), *connection], capsys)
+    assert status == 0 and err == (
+        f"{shared} repeated external ids in {keys}: each read once, and a key held by several records reaches one of "
+        f"them (--ids {keys} reads each by its id)\n"
+    )
+    status, out, err = run(["export", "--provider", reg, "--ids", str(keys), *connection], capsys)
+    assert status == 0 and err == "" and len(pd.read_csv(io.StringIO(out))) == len(pd.read_csv(keys))
 
 
 def test_export_by_ids_learners_and_list(

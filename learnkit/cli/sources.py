@@ -87,9 +87,24 @@ def source_from_args(args: argparse.Namespace) -> Source | None:
                 raise CommandError(f"{option} {exc}") from None
             repeated = len(keys) - len(source)
             # One record each: said once the records are read (read_frame), so the count is not a surprise.
-            args.repeated_keys = f"{repeated} repeated {kind.WHAT} in {path}: each read once" if repeated else ""
+            said = f"{repeated} repeated {kind.WHAT} in {path}: each read once" if repeated else ""
+            if repeated and kind is ExternalIds and len(_ids_beside(path)) > len(source):
+                # The file's own id column shows records sharing a key: reading by the key reaches one of them.
+                said += f", and a key held by several records reaches one of them (--ids {path} reads each by its id)"
+            args.repeated_keys = said
             return source
     return None
+
+
+def _ids_beside(path: str) -> set[str]:
+    """The distinct activity ids a file of external ids also holds (an export, a ``--keys-out`` file); none if
+    it has no id column."""
+    from learnkit.bulk.sources import ActivityIds
+
+    try:
+        return {key.lower() for key in ActivityIds.keys_in_file(path)}
+    except InvalidInputError:
+        return set()
 
 
 def client_for(args: argparse.Namespace) -> GraphClient:
