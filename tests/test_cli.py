@@ -116,6 +116,14 @@ def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert "EDITS" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("count", ["0", "-3", "x"])
+def test_runs_n_takes_one_or_more(count: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit:
+        main(["runs", "-n", count])
+    assert exit.value.code == 2
+    assert capsys.readouterr().err.strip().endswith(f"argument -n: {count!r}: give how many runs to show, 1 or more")
+
+
 @pytest.mark.parametrize("command", [["sandbox"], ["app"], ["quickstart", "--lab"]])
 @pytest.mark.parametrize("port", ["65536", "-1", "eight"])
 def test_a_port_out_of_range_is_a_usage_error(

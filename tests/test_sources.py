@@ -708,6 +708,17 @@ def test_export_by_ids_learners_and_list(
     assert status == 0 and sorted(pd.read_csv(io.StringIO(out))["id"]) == sorted(mine["id"]) and err == ""
     status, out, err = run(["export", "--provider", reg, "--list", *connection], capsys)
     assert status == 0 and len(pd.read_csv(io.StringIO(out))) == len(listed)
+    # Ids none of which is the named provider's: a mistyped --provider, one line and no file.
+    other_reg = sb.demo["other_registration_id"]
+    output = tmp_path / "theirs.csv"
+    argv = ["export", "--provider", other_reg, "--ids", str(tmp_path / "team.txt"), "-o", str(output), *connection]
+    (tmp_path / "team.txt").write_text("\n".join(listed["id"][:3]) + "\n", encoding="utf-8")
+    status, out, err = run(argv, capsys)
+    assert status == 2 and out == "" and not output.exists()
+    assert err == (
+        f"learnkit export: none of the 3 records read is provider {other_reg}'s, all are another provider's: "
+        "check --provider\n"
+    )
 
 
 def test_export_on_a_tenant_without_the_list_is_one_line_naming_the_options(

@@ -361,12 +361,12 @@ def _table_keys(
         column = 0
     other = next((c for c in not_with if header[column] == "id" and c.lower() in header), None)
     if other is not None:
-        named = " or ".join(c for c in columns if c.lower() != "id")
+        instead = " or ".join(c for c in columns if c.lower() != "id")
         raise InvalidInputError(
             name,
             "invalid",
             f"its id column holds activity ids, not {what} (the file has a column {other!r}, as exported activities "
-            f"do): give a file of {what}, one a line, or a CSV with a {named} column",
+            f"do): give a file of {what}, one a line, or a CSV with a {instead} column",
         )
     keys = []
     for row in rows[1:]:

@@ -74,6 +74,18 @@ def _run_id_options(parser: argparse.ArgumentParser, what: str) -> None:
     )
 
 
+def _how_many(text: str) -> int:
+    """The ``type`` of ``runs -n``: a whole number of runs, 1 or more.
+
+    >>> _how_many("5")
+    5
+    """
+    count = int(text) if text.strip().isdigit() else 0
+    if count < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: give how many runs to show, 1 or more")
+    return count
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``export``, ``apply``, ``undo``, ``resume`` or ``runs``, by the parser's name."""
     name = parser.prog.split()[-1]
@@ -81,7 +93,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         raise ValueError(f"learnkit.cli.bulk serves {', '.join(_COMMANDS)}, not {name!r}")
     if name == "runs":
         parser.add_argument("--last", action="store_true", help="print only the newest run's id (for $(...))")
-        parser.add_argument("-n", type=int, default=20, metavar="N", help="show the newest N runs (20)")
+        parser.add_argument("-n", type=_how_many, default=20, metavar="N", help="show the newest N runs (20)")
         parser.add_argument("--provider", metavar="REGISTRATION_ID", help="only the runs that wrote to this provider")
         parser.add_argument(
             "--tenant",

@@ -146,6 +146,12 @@ def read_frame(
     if missing and source is not None and not isinstance(source, ProviderList):
         print(f"{len(missing)} of {len(source)} {source.WHAT} not found: {_some(missing)}", file=say)
     other: tuple[str, ...] = frame.attrs.get(OTHER_PROVIDER, ())
+    if other and frame.empty:
+        # Every id named another provider's record: a mistyped --provider, most likely, or the wrong file.
+        raise CommandError(
+            f"none of the {len(other)} records read is provider {args.provider}'s, all are another provider's: "
+            "check --provider"
+        )
     if other:
         print(f"{len(other)} records of another provider left out: {_some(other)}", file=say)
     return frame
