@@ -249,6 +249,18 @@ def test_an_output_that_cannot_be_written_is_one_line_before_anything_is_read(
     assert not (tmp_path / "missing").exists()
 
 
+@pytest.mark.parametrize(
+    ("option", "target", "says"), [("--db", ".", "is a folder"), ("--keys-out", "no/k.csv", "no folder")]
+)
+def test_the_sandbox_refuses_a_file_it_cannot_write_before_it_starts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], option: str, target: str, says: str
+) -> None:
+    path = str(tmp_path / target)
+    status, out, err = run(["sandbox", "--json", option, path], capsys)
+    assert status == 2 and out == ""  # no JSON line: nothing started
+    assert one_line(err).startswith(f"learnkit sandbox: {option} {path}: {says}")
+
+
 def test_apply_of_a_folder_says_so(tmp_path: Path, journal: str, capsys: pytest.CaptureFixture[str]) -> None:
     status, out, err = run(["apply", str(tmp_path), "--journal", journal], capsys)
     assert status == 2 and out == ""

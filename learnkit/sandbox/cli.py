@@ -22,8 +22,9 @@ from pathlib import Path
 from types import FrameType
 
 from learnkit.cli import port_number
+from learnkit.cli.outputs import check_output
 from learnkit.clouds import CLOUDS
-from learnkit.errors import DatabaseInUse, MissingExtraError
+from learnkit.errors import CommandError, DatabaseInUse, MissingExtraError
 from learnkit.sandbox.contract import CONTRACTS, DEFAULT_CONTRACT
 from learnkit.sandbox.faults import parse_faults
 from learnkit.sandbox.server import Sandbox, start
@@ -146,6 +147,12 @@ def run(args: argparse.Namespace) -> int:
     """Run the sandbox described by ``args`` until interrupted; returns the exit status."""
     if args.pseudonymize and not args.load:
         print("learnkit sandbox: --pseudonymize needs --load FILE", file=sys.stderr)
+        return 2
+    try:  # files it will write, said before it starts
+        check_output("--db", args.db)
+        check_output("--keys-out", args.keys_out)
+    except CommandError as exc:
+        print(f"learnkit sandbox: {exc}", file=sys.stderr)
         return 2
     _log_to_stderr()
     try:
