@@ -93,7 +93,7 @@ SOURCE = "source"
 
 _LIST = "list_provider_activities"
 # Statuses that mean "this service does not serve the provider's list" (unknown path, refused, not
-# implemented), as opposed to a mistake any source would meet the same way (see _refuses_list).
+# implemented), as opposed to a mistake any source would meet the same way (see refusal_of_list).
 _NOT_SERVED = frozenset({400, 403, 404, 405, 501})
 
 
@@ -544,31 +544,21 @@ _PROBES: dict[tuple[str, str], str | None] = {}
 _PROBES_LOCK = threading.Lock()
 
 
-def _refuses_list(error: GraphError) -> bool:
-    """Whether an error answer to the provider's list means "not served here".
-
-    A path the service does not know or will not serve is; a wrong registration id, a tenant
-    without the service plan, a token refused or throttling are not: every source would meet them.
-    """
-    if isinstance(error, (InvalidRegistrationError, ServicePlanError, AuthenticationError, RetryableError)):
-        return False
-    return error.status in _NOT_SERVED
-
-
-def _said(error: GraphError) -> str:
-    # Status and code only: the answer is remembered for the service, and its message names one provider's path.
-    return f"{error.status} {error.code}".strip()
-
-
 def refusal_of_list(error: GraphError) -> str | None:
     """What an error answer to a provider's list said (status and code), when it means the service does not
     serve the list; None when it means another mistake that every source would meet.
+
+    A path the service does not know or will not serve is "not served"; a wrong registration id, a tenant
+    without the service plan, a token refused or throttling are not. Status and code only: the answer is
+    remembered for the service, and its message names one provider's path.
 
     >>> from learnkit.errors import error_from_response
     >>> refusal_of_list(error_from_response(400, {"error": {"code": "BadRequest", "message": "Unsupported"}}, {}))
     '400 BadRequest'
     """
-    return _said(error) if _refuses_list(error) else None
+    if isinstance(error, (InvalidRegistrationError, ServicePlanError, AuthenticationError, RetryableError)):
+        return None
+    return f"{error.status} {error.code}".strip() if error.status in _NOT_SERVED else None
 
 
 def _service(client: GraphClient) -> tuple[tuple[str, str], str]:
@@ -610,9 +600,9 @@ def _probe(client: GraphClient, registration_id: str) -> str | None:
             "GET", paths.provider_activities(registration_id), operation=_LIST, params={"$top": 1, "$select": "id"}
         )
     except GraphError as exc:
-        if not _refuses_list(exc):
+        said = refusal_of_list(exc)
+        if said is None:
             raise
-        said: str | None = _said(exc)
     else:
         said = None
     with _PROBES_LOCK:
@@ -680,10 +670,11 @@ def read_records(
     try:
         return _provider_list(client, registration_id, page_size, on_records)
     except GraphError as exc:
-        if not _refuses_list(exc):
+        refused = refusal_of_list(exc)
+        if refused is None:
             raise
         # Served when probed, refused now: remembered, and said as if the probe had found it so.
         key, _ = _service(client)
         with _PROBES_LOCK:
-            _PROBES[key] = _said(exc)
-        raise SourceRequiredError(registration_id, _said(exc)) from exc
+            _PROBES[key] = refused
+        raise SourceRequiredError(registration_id, refused) from exc
