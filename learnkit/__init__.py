@@ -174,6 +174,10 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
+    # What tab completion offers: the public names, the subpackages and the module's own dunders, not the
+    # helpers this file imports for itself (Any, TYPE_CHECKING, _lazy).
     if not _LAZY:
         _LAZY.update(_lazy())
-    return sorted({*globals(), *_LAZY, "__version__"})
+    public: list[str] = globals().get("__all__") or __getattr__("__all__")
+    packages = {name for name, (_, attribute) in _LAZY.items() if not attribute}
+    return sorted({*public, *packages, *(name for name in globals() if name.startswith("__"))})

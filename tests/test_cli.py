@@ -267,6 +267,17 @@ def test_apply_of_a_folder_says_so(tmp_path: Path, journal: str, capsys: pytest.
     assert one_line(err) == f"learnkit apply: {tmp_path}: is a folder; give the CSV or workbook of edits"
 
 
+def test_apply_of_a_device_or_a_pipe_says_so(tmp_path: Path, journal: str, capsys: pytest.CaptureFixture[str]) -> None:
+    pipe = tmp_path / "edits"
+    os.mkfifo(pipe)  # what `learnkit apply <(...)` is given; never opened here (that would wait for a writer)
+    for path in (os.devnull, str(pipe)):
+        status, out, err = run(["apply", path, "--journal", journal], capsys)
+        assert status == 2 and out == ""
+        assert one_line(err) == (
+            f"learnkit apply: {path}: not a file (a device or a pipe); save the edits to a file and give its name"
+        )
+
+
 def test_unknown_run_and_missing_run_id_exit_2(sb_json: Path, journal: str, capsys: pytest.CaptureFixture[str]) -> None:
     status, _, err = run(["undo", "no-such-run", "--sandbox-json", str(sb_json), "--journal", journal], capsys)
     assert status == 2 and "no run 'no-such-run'" in one_line(err)

@@ -78,6 +78,9 @@ def test_public_api_is_flat_sorted_and_importable() -> None:
     assert learnkit.__all__ == sorted(learnkit.__all__, key=isort_style)
     for name in learnkit.__all__:
         assert hasattr(learnkit, name), name
+    # dir() (tab completion) lists the public names and subpackages, not what the module imports for itself.
+    listed = {name for name in dir(learnkit) if not name.startswith("__")}
+    assert listed == set(learnkit.__all__) - {"__version__"} | {"audit", "bulk", "sandbox", "widgets"}
 
 
 def test_readme_permission_table_is_the_map() -> None:

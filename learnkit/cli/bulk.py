@@ -279,6 +279,10 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     if args.command == "apply" and not Path(args.csv).is_file():
         if Path(args.csv).is_dir():
             raise CommandError(f"{args.csv}: is a folder; give the CSV or workbook of edits")
+        if Path(args.csv).exists():  # a device or a pipe (`<(...)`): the file is read more than once
+            raise CommandError(
+                f"{args.csv}: not a file (a device or a pipe); save the edits to a file and give its name"
+            )
         raise CommandError(f"{args.csv}: no such file (write one with `learnkit export ... -o {args.csv}`)")
     if args.command == "export":
         from learnkit._extras import import_part
