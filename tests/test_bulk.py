@@ -79,6 +79,19 @@ def test_decide_conflict_when_changed_since_read_unless_forced() -> None:
     assert decide(stale, CURRENT, force=True).action == "send"
 
 
+def test_a_property_moved_to_the_value_the_plan_sets_is_no_conflict() -> None:
+    # Exported at 5; the file's row was applied with 10 (the service holds CURRENT), then edited further.
+    exported = activity_etag({**CURRENT, "completionPercentage": 5})
+    further = decide(plan({"completionPercentage": 10, "status": "completed"}, base_etag=exported), CURRENT)
+    assert further.action == "send" and further.body is not None
+    assert further.body["status"] == "completed" and "completionPercentage" not in further.body
+    # A property that moved elsewhere is still a conflict, and so is one the plan does not set.
+    elsewhere = decide(plan({"completionPercentage": 11, "status": "completed"}, base_etag=exported), CURRENT)
+    untouched = decide(plan({"status": "completed"}, base_etag=exported), CURRENT)
+    assert elsewhere.action == untouched.action == "conflict"
+    assert "completionPercentage now 10" in untouched.message
+
+
 def test_decide_after_an_unknown_outcome_reads_back_instead_of_resending() -> None:
     first = decide(plan({"completionPercentage": 40}), CURRENT)
     assert first.before is not None and first.body is not None

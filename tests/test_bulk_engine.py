@@ -119,6 +119,34 @@ def test_reapplying_what_the_service_holds_is_unchanged_never_a_conflict(
     assert twice.summary() == {"unchanged": 2}, twice.frame["message"].tolist()
 
 
+def test_a_file_applied_then_edited_further_applies_again(
+    sb: Any, client: GraphClient, book: Journal, tmp_path: Path
+) -> None:
+    registration = sb.demo["registration_id"]
+    exported = tmp_path / "activities.csv"
+    write_csv(everything(client, sb, registration), exported)
+    sheet = pd.read_csv(exported, dtype=str, keep_default_na=False)
+    assigned = sheet["@odata.type"].str.endswith("learningAssignment") & (sheet["status"] == "inProgress")
+    row = sheet.index[assigned][0]
+    activity_id, notes = sheet.loc[row, "id"], sheet.loc[row, "notes.content"]
+    edits = tmp_path / "edits.csv"
+    sheet.loc[row, "completionPercentage"] = "61"
+    sheet.to_csv(edits, index=False)
+    first = apply_csv(client, edits, **options(book))
+    assert first.summary() == {"applied": 1}
+    # The analyst goes on editing the same file: its etags still name the export, and the service now holds
+    # the 61 this file put there. That is no one else's change: the new edit goes, the 61 is not sent again.
+    sheet.loc[row, "notes.content"] = "called the learner"
+    sheet.to_csv(edits, index=False)
+    again = apply_csv(client, edits, **options(book))
+    assert again.summary() == {"applied": 1}, again.frame["message"].tolist()
+    assert set(again.frame["patch"].iloc[0]) == {"@odata.type", "status", "notes"}
+    # Each run undoes what it wrote.
+    assert undo(client, again.journal_id, **options(book)).summary() == {"applied": 1}
+    held = client.get_activity(activity_id)
+    assert held.notes is not None and held.notes.content == notes and held.completionPercentage == 61
+
+
 def test_rows_as_exported_are_neither_read_nor_sent(
     sb: Any, client: GraphClient, book: Journal, tmp_path: Path
 ) -> None:

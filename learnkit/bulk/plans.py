@@ -274,7 +274,9 @@ def decide(
     ``(before, body)`` when this run already sent a PATCH for the record and its outcome
     is unknown (a dropped connection, a killed process): the current values tell whether
     it landed. Without ``force``, a record whose values moved since the plan's base
-    (``plan.base_etag``) is a conflict, naming each property that moved. ``wanted`` is
+    (``plan.base_etag``) is a conflict, naming each property that moved, but for a property that moved to
+    the very value the plan sets (an earlier apply of the same file, kept on being edited): nothing of anyone's
+    is overwritten there, so the rest of the plan goes. ``wanted`` is
     ``canonical`` of the plan's changes and ``wire`` their validated wire form
     (``validate_plans``), when the caller has them already.
 
@@ -321,6 +323,8 @@ def decide(
                 return Decision("conflict", "changed on the service while its update was in flight: not overwritten")
         else:
             moved = moved_since(plan, now)
+            if moved is not None:
+                moved = [n for n in moved if n not in plan.changes or wanted.get(n) != now.get(n)]
             if moved is None or moved:
                 return Decision("conflict", conflict_message(plan, moved, now))
     # Graph wants @odata.type and status in every body; the rest is only what differs.
