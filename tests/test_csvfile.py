@@ -322,9 +322,19 @@ def test_edited_rows_are_planned_and_untouched_ones_counted() -> None:
     rows[3]["learnerUserId"] = "someone-else"  # identity, not a value: nothing of it could be sent
     edits = plan_csv(sheet(rows))
     assert [p.row for p in edits.plans] == [3]
-    assert edits.unchanged == 4 and edits.summary().startswith("5 rows: 1 edited, 4 as exported")
+    assert edits.unchanged == 4 and edits.summary() == "5 rows: 1 edited, 4 as exported (skipped)"
     frame = read_csv(sheet(rows))
     assert unchanged_rows(frame).tolist() == [True, False, True, True, True]
+
+
+def test_the_summary_says_which_rows_no_conflict_check_covers() -> None:
+    # A sheet from elsewhere (no @learnkit.etag): nothing says what its rows were read with.
+    rows = [{k: v for k, v in row.items() if k != ETAG_COLUMN} for row in cells_of(exported([assignment(0)]))]
+    rows[0]["completionPercentage"] = "90"
+    assert plan_csv(sheet(rows)).summary() == (
+        "1 rows: 1 edited, 0 as exported (skipped); 1 without an @learnkit.etag, so no conflict check covers them"
+        " (their values win)"
+    )
 
 
 # --- the frame -------------------------------------------------------------------------------

@@ -541,9 +541,16 @@ class CsvPlans:
     extra_columns: tuple[str, ...] = field(default=())
 
     def summary(self) -> str:
-        """One line for a person: rows, edited, skipped, and the columns kept aside."""
+        """One line for a person: rows, edited, skipped, the edited rows no conflict check covers (no
+        ``@learnkit.etag``: a sheet learnkit did not export), and the columns kept aside."""
+        unchecked = sum(1 for plan in self.plans if plan.base_etag is None)
+        blind = (
+            f"; {unchecked} without an @learnkit.etag, so no conflict check covers them (their values win)"
+            if unchecked
+            else ""
+        )
         kept = f"; column(s) kept aside, not sent: {', '.join(self.extra_columns)}" if self.extra_columns else ""
-        return f"{self.rows} rows: {len(self.plans)} edited, {self.unchanged} as exported (skipped){kept}"
+        return f"{self.rows} rows: {len(self.plans)} edited, {self.unchanged} as exported (skipped){blind}{kept}"
 
 
 def plan_csv(source: str | os.PathLike[str] | Any) -> CsvPlans:
