@@ -217,7 +217,7 @@ def compare(
             in_flight,
             f"**learnkit ÷ baseline (updates/s, paired median of {repeat} rounds, lowest and highest "
             f"{pairs[0]:.2f} and {pairs[-1]:.2f}; target ≥ 1.0: {verdict})**",
-            f"**{ratio:.2f}**",
+            f"**{ratio:.3f}**",  # three places: a ratio just under 1 is not shown as 1.00 beside "NOT met"
             f"{cpu:.1f}× the baseline's",
             "",
             "",
