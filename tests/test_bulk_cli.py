@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -110,6 +112,25 @@ def test_apply_then_undo_from_a_csv(
     assert state(client, sb) == original
     undo_id = out.splitlines()[0].split()[1]
     assert Journal(connection[3]).info(undo_id).parent == run_id
+
+
+def test_apply_reads_edits_from_a_pipe(
+    sb: Any, connection: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    raw = export(sb, connection, tmp_path / "activities.csv")
+    text = edit(raw, sb).to_csv(index=False).encode()
+    pipe = tmp_path / "edits"
+    os.mkfifo(pipe)  # what the shell gives for `learnkit apply <(...)`: read once, to its end
+
+    def feed() -> None:
+        with open(pipe, "wb") as writer:
+            writer.write(text)
+
+    writer = threading.Thread(target=feed)
+    writer.start()
+    status, out, _ = run(["apply", str(pipe), "--dry-run", "--no-progress", *connection], capsys)
+    writer.join(timeout=10)
+    assert status == 0 and "dry run: nothing sent" in out and "dry-run 2" in out, out
 
 
 def test_apply_refuses_bad_cells_before_sending(

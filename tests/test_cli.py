@@ -267,15 +267,12 @@ def test_apply_of_a_folder_says_so(tmp_path: Path, journal: str, capsys: pytest.
     assert one_line(err) == f"learnkit apply: {tmp_path}: is a folder; give the CSV or workbook of edits"
 
 
-def test_apply_of_a_device_or_a_pipe_says_so(tmp_path: Path, journal: str, capsys: pytest.CaptureFixture[str]) -> None:
-    pipe = tmp_path / "edits"
-    os.mkfifo(pipe)  # what `learnkit apply <(...)` is given; never opened here (that would wait for a writer)
-    for path in (os.devnull, str(pipe)):
-        status, out, err = run(["apply", path, "--journal", journal], capsys)
-        assert status == 2 and out == ""
-        assert one_line(err) == (
-            f"learnkit apply: {path}: not a file (a device or a pipe); save the edits to a file and give its name"
-        )
+def test_apply_of_an_empty_device_says_it_is_empty(
+    sb_json: Path, journal: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, out, err = run(["apply", os.devnull, "--sandbox-json", str(sb_json), "--journal", journal], capsys)
+    assert status == 2 and out == ""
+    assert one_line(err) == f"learnkit apply: csv: {os.devnull} is empty: export one with `learnkit export`"
 
 
 def test_unknown_run_and_missing_run_id_exit_2(sb_json: Path, journal: str, capsys: pytest.CaptureFixture[str]) -> None:

@@ -116,7 +116,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         add_source_arguments(parser)
     elif name == "apply":
         parser.add_argument(
-            "csv", metavar="EDITS", help="a CSV or .xlsx workbook as `learnkit export` writes it, edited"
+            "csv",
+            metavar="EDITS",
+            help="a CSV or .xlsx workbook as `learnkit export` writes it, edited (or a pipe: <(...), /dev/stdin)",
         )
         parser.add_argument("--dry-run", action="store_true", help="read and compare, print the diff, send nothing")
         parser.add_argument("--force", action="store_true", help="overwrite records changed since the export")
@@ -276,13 +278,10 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     out = out or sys.stdout
     if args.command == "runs":
         return _runs(args, Journal(args.journal), out)
-    if args.command == "apply" and not Path(args.csv).is_file():
-        if Path(args.csv).is_dir():
-            raise CommandError(f"{args.csv}: is a folder; give the CSV or workbook of edits")
-        if Path(args.csv).exists():  # a device or a pipe (`<(...)`): the file is read more than once
-            raise CommandError(
-                f"{args.csv}: not a file (a device or a pipe); save the edits to a file and give its name"
-            )
+    # A pipe (`learnkit apply <(...)`) or a device is read like a file: once, to its end.
+    if args.command == "apply" and Path(args.csv).is_dir():
+        raise CommandError(f"{args.csv}: is a folder; give the CSV or workbook of edits")
+    if args.command == "apply" and not Path(args.csv).exists():
         raise CommandError(f"{args.csv}: no such file (write one with `learnkit export ... -o {args.csv}`)")
     if args.command == "export":
         from learnkit._extras import import_part
