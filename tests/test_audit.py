@@ -606,10 +606,13 @@ def test_cli_findings_and_fixes_csv_that_apply_takes_then_undo(
     fixed = client.get_activity(made)
     assert fixed.status == "inProgress" and fixed.notes is not None and fixed.notes.contentType.value == "html"
 
-    status, out, _ = _cli(
-        [*audit_argv[:-4], "--rules", "not-started-with-progress,html-in-text-notes", *connection], capsys
-    )
+    again = tmp_path / "fixes-again.csv"
+    rules = ["--rules", "not-started-with-progress,html-in-text-notes"]
+    status, out, _ = _cli([*audit_argv[:-4], *rules, "--fixes", str(again), *connection], capsys)
     assert status == 0 and "0 findings" in out
+    # Nothing left to fix: the file holds its header, and no one is told to review and apply it.
+    assert f"no fixes to propose: {again} holds the header only, nothing to apply" in out
+    assert "review it" not in out and len(read_csv(again)) == 0
 
     status, out, err = _cli(
         ["undo", journal_id, *connection, "--journal", str(tmp_path / "j.db"), "--no-progress"], capsys

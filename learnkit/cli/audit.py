@@ -82,11 +82,16 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     if args.fixes:
         left_out = writing(args.fixes, lambda: result.write_fixes(args.fixes))
         stuck = {row for row, _, _ in [*result.unplanned, *left_out]}
-        print(f"{len(result.plans) - len(left_out)} fixed records written to {args.fixes}", file=say)
+        fixed = len(result.plans) - len(left_out)
+        if fixed:
+            print(f"{fixed} fixed records written to {args.fixes}", file=say)
+        else:
+            print(f"no fixes to propose: {args.fixes} holds the header only, nothing to apply", file=say)
         if stuck:
             print(f"{len(stuck)} records' fixes left out (Graph would refuse them):", file=say)
             for row, column, reason in [*result.unplanned, *left_out][:10]:
                 activity_id = str(result.frame.at[row, "id"])
                 print(f"  row {row} {activity_id}: {column}: {reason}", file=say)
-        print(f"review it, then: learnkit apply {args.fixes} (with the same connection options)", file=say)
+        if fixed:
+            print(f"review it, then: learnkit apply {args.fixes} (with the same connection options)", file=say)
     return 0
