@@ -342,7 +342,15 @@ def _expect(line: str, status: int, out: str, err: str) -> None:
         assert "Parent appears to have exited" not in out + err, "the notebook's kernel outlived the quickstart"
     if "scripts/test.sh" in line:
         assert re.search(r"\d+ tests collected", out), out[-2000:]
-    if "apply" in line and "--dry-run" in line:
+    if "from-our-lms.csv" in line and line.startswith("learnkit apply"):
+        # A sheet of keys and values: its record read by key, then planned as an edited export.
+        read = "1 to change, 0 already as the service holds them (skipped); records read by externalcourseActivityId"
+        if "--dry-run" in line:
+            assert out.startswith("dry run: nothing sent\n") and "completionPercentage: 0 → 40" in out, out
+        else:
+            assert re.match(r"journal \S+\napplied 1 \(of 1 rows\)\n", out), out
+        assert read in out, out
+    elif "apply" in line and "--dry-run" in line:
         assert "dry run: nothing sent" in out and '"notStarted" → "completed"' in out, out
     elif re.match(r"learnkit apply .*# \"nothing to apply\"", line):
         assert out.startswith("nothing to apply: ") and "journal" not in out, out

@@ -6,7 +6,8 @@ The layer under the notebook and the command line, over the core client (``learn
   (20 GETs to a ``$batch``, several in flight, paced by ``pacing``);
 - the frame and the files: ``frame`` (records to and from a DataFrame), ``edits`` (edited cells into plans), ``cells``
   (text into a typed cell), ``csvio`` and ``csvfile`` (the CSV as a file, and what its cells mean),
-  ``xlsxfile`` (the same as a workbook), ``_columnar`` and ``fingerprints`` (whole columns at once);
+  ``xlsxfile`` (the same as a workbook), ``keyed`` (a sheet of keys and values, its records read first),
+  ``_columnar`` and ``fingerprints`` (whole columns at once);
 - writing: ``plans`` (a plan and the pure rules around it), ``journal`` (with ``journal_rows`` and
   ``journal_history``), ``leases``, ``engine`` and ``result``;
 - the entry points, named here: ``apply``, ``apply_frame``, ``apply_csv``, ``undo``, ``redo``, ``resume``

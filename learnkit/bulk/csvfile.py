@@ -190,8 +190,11 @@ class _Cells:
 
 
 def _cells(source: str | os.PathLike[str] | Any) -> _Cells:
-    """The values of every cell, read the one way both ``read_csv`` and ``read_records`` read them."""
-    raw = raw_table(source)
+    """The values of every cell, read the one way both ``read_csv`` and ``read_records`` read them.
+
+    ``source`` is a file, or a table of its cells as text (``raw_table``'s, ``learnkit.bulk.keyed``'s).
+    """
+    raw = source.copy() if isinstance(source, pd.DataFrame) else raw_table(source)
     raw.index = pd.RangeIndex(2, 2 + len(raw), name="row")
     extras = tuple(str(c) for c in raw.columns if c not in ACTIVITY_COLUMNS and c != ETAG_COLUMN)
     for name in ADDRESS_PROPERTIES:
@@ -200,8 +203,9 @@ def _cells(source: str | os.PathLike[str] | Any) -> _Cells:
             raise InvalidInputError(
                 name,
                 "required",
-                f"the file needs a {name!r} column to address each record; its header row has {found} "
-                "(a CSV separated by ',', ';' or tabs, as `learnkit export` writes it)",
+                f"the file needs the column {name!r} to address each record; its header row has {found} "
+                "(a CSV separated by ',', ';' or tabs, as `learnkit export` writes it; or a column of ids "
+                "or externalcourseActivityIds beside the values, to have the records read)",
             )
     problems: list[tuple[Any, str, str]] = []
     columns: dict[str, Any] = {}
@@ -539,10 +543,15 @@ class CsvPlans:
     rows: int
     unchanged: int
     extra_columns: tuple[str, ...] = field(default=())
+    read_by: str | None = None  # a sheet of keys and values: the key column its records were read by
 
     def summary(self) -> str:
         """One line for a person: rows, edited, skipped, the edited rows no conflict check covers (no
-        ``@learnkit.etag``: a sheet learnkit did not export), and the columns kept aside."""
+        ``@learnkit.etag``: a sheet learnkit did not export), and the columns kept aside.
+
+        >>> CsvPlans([], rows=2, unchanged=2, read_by="id").summary()
+        '2 rows: 0 to change, 2 already as the service holds them (skipped); records read by id'
+        """
         unchecked = sum(1 for plan in self.plans if plan.base_etag is None)
         blind = (
             f"; {unchecked} without an @learnkit.etag, so no conflict check covers them (their values win)"
@@ -550,6 +559,9 @@ class CsvPlans:
             else ""
         )
         kept = f"; column(s) kept aside, not sent: {', '.join(self.extra_columns)}" if self.extra_columns else ""
+        if self.read_by is not None:
+            counts = f"{len(self.plans)} to change, {self.unchanged} already as the service holds them (skipped)"
+            return f"{self.rows} rows: {counts}; records read by {self.read_by}{blind}{kept}"
         return f"{self.rows} rows: {len(self.plans)} edited, {self.unchanged} as exported (skipped){blind}{kept}"
 
 

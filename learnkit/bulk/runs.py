@@ -31,6 +31,7 @@ from learnkit._extras import require
 
 require("bulk", __name__)  # before the imports: a missing extra is named, not a bare ModuleNotFoundError
 
+import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -38,11 +39,10 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from learnkit.errors import JournalError, ServiceMismatchError
+from learnkit.errors import ExtraColumnsWarning, JournalError, ServiceMismatchError
 from learnkit.retry import RetryPolicy
 from learnkit.service import Service
 
-from .csvfile import plans_from_frame, read_csv
 from .edits import diff
 from .engine import (
     DEFAULT_CONCURRENCY,
@@ -55,6 +55,7 @@ from .engine import (
 )
 from .fingerprints import canonical, compact_json, fingerprint
 from .journal import Journal, JournalRow, RunInfo
+from .keyed import plan_sheet
 from .leases import shared_leases
 from .plans import AS_EXPORTED, PatchPlan, changes_key, check_changes, edited_only, validate_plans
 
@@ -284,15 +285,21 @@ def apply_frame(client: GraphClient, before: pd.DataFrame, after: pd.DataFrame, 
     return apply(client, diff(before, after), **options)
 
 
-def apply_csv(client: GraphClient, path: str | Path, **options: Any) -> BulkResult:
-    """Validate a CSV (``read_csv``) and apply the cells edited since the export that differ from the service.
+def apply_csv(client: GraphClient, path: str | Path, *, provider: str | None = None, **options: Any) -> BulkResult:
+    """Validate a CSV or workbook and apply the cells edited since the export that differ from the service.
 
-    Rows whose cells all still match their ``@learnkit.etag`` are neither read nor sent.
+    Rows whose cells all still match their ``@learnkit.etag`` are neither read nor sent. A sheet of
+    keys (``id`` or ``externalcourseActivityId``) and new values has its records read first, from
+    ``provider`` unless it has a ``learningProviderId`` column (``learnkit.bulk.keyed.plan_sheet``).
 
     Example: ``apply_csv(client, "edits.csv", dry_run=True)``
     """
+    edits = plan_sheet(client, path, provider=provider)
+    if edits.extra_columns:
+        named = ", ".join(map(repr, edits.extra_columns))
+        warnings.warn(ExtraColumnsWarning(f"column(s) {named} are not Graph properties: never sent"), stacklevel=2)
     options.setdefault("source", str(path))
-    return apply(client, plans_from_frame(read_csv(path)), **options)
+    return apply(client, edits.plans, **options)
 
 
 def _rows_of(entries: Sequence[JournalRow], *, retry_failed: bool) -> list[Row]:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from learnkit.bulk.journal import Journal
+    from learnkit.bulk.plans import PatchPlan
     from learnkit.client import GraphClient
     from learnkit.service import Service
 
@@ -118,10 +119,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         parser.add_argument(
             "csv",
             metavar="EDITS",
-            help="a CSV or .xlsx workbook as `learnkit export` writes it, edited (or a pipe: <(...), /dev/stdin)",
+            help="a CSV or .xlsx workbook as `learnkit export` writes it, edited, or a sheet of keys (an id or "
+            "externalcourseActivityId column) and new values (a pipe works too: <(...), /dev/stdin)",
         )
         parser.add_argument("--dry-run", action="store_true", help="read and compare, print the diff, send nothing")
         parser.add_argument("--force", action="store_true", help="overwrite records changed since the export")
+        parser.add_argument(
+            "--provider",
+            metavar="REGISTRATION_ID",
+            help="for a sheet of keys (an id or externalcourseActivityId column) and new values without a "
+            "learningProviderId column: the provider whose records it names, read first; for any other "
+            "sheet, a guard: rows of another provider are refused",
+        )
         _journal_option(parser)
         _run_options(parser)
     elif name in ("undo", "redo"):
@@ -213,6 +222,18 @@ def _report(results: pd.DataFrame, out: TextIO) -> int:
     if len(trouble) > _LIMIT:
         print(f"  ... and {len(trouble) - _LIMIT} more (see the journal)", file=out)
     return 1 if len(trouble) else 0
+
+
+def _guard_provider(plans: Sequence[PatchPlan], provider: str | None) -> None:
+    """``--provider`` on ``apply``: a row of another provider stops the run before anything is read or sent."""
+    if provider is None:
+        return
+    for plan in plans:
+        if plan.registration_id != provider.strip():
+            raise CommandError(
+                f"row {plan.row} is a record of provider {plan.registration_id}, not of --provider {provider}; "
+                "nothing sent"
+            )
 
 
 def _run_id(args: argparse.Namespace, journal: Journal, service: Service) -> str:
@@ -334,10 +355,12 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
             "on_start": announce,
         }
         if args.command == "apply":
-            from learnkit.bulk.csvfile import plan_csv
+            from learnkit.bulk.keyed import plan_sheet
 
             # Rows left as exported make no plan: said after the report, with the sheet's columns kept aside.
-            edits = plan_csv(args.csv)
+            # A sheet of keys and values has its records read first (by those keys, as Graph documents).
+            edits = plan_sheet(client, args.csv, provider=args.provider)
+            _guard_provider(edits.plans, args.provider)
             if not edits.plans:
                 # Nothing differs from the export: no run to journal, nothing to read or send.
                 print(f"nothing to apply: {edits.summary()}", file=out)
