@@ -78,6 +78,16 @@ def test_a_blank_cell_leaves_the_value_an_export_would_clear(client: GraphClient
     assert plan.changes == {"completionPercentage": 5}
 
 
+def test_headers_typed_by_hand_in_another_case_are_graphs_columns(client: GraphClient, sb: Any, tmp_path: Path) -> None:
+    key = held(client, sb).loc[sb.demo["self_initiated_id"], "externalcourseActivityId"]
+    values = sheet(tmp_path / "v.csv", f"ExternalCourseActivityId, CompletionPercentage\n{key},12\n")
+    (plan,) = plan_sheet(client, values, provider=sb.demo["registration_id"]).plans
+    assert (plan.activity_id, plan.changes) == (sb.demo["self_initiated_id"], {"completionPercentage": 12})
+    twice = sheet(tmp_path / "w.csv", f"id,ID,completionPercentage\n{key},{key},12\n")
+    with pytest.raises(InvalidInputError, match="the column 'id' twice"):
+        plan_sheet(client, twice, provider=sb.demo["registration_id"])
+
+
 def test_ids_in_any_case_and_a_provider_column_need_no_provider_option(
     client: GraphClient, sb: Any, tmp_path: Path
 ) -> None:

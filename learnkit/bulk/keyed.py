@@ -79,10 +79,31 @@ def plan_sheet(client: GraphClient, source: str | os.PathLike[str] | Any, *, pro
     Example: ``plan_sheet(client, "values.csv", provider=reg).plans``
     """
     raw = raw_table(source)
+    if ETAG_COLUMN not in raw.columns:
+        raw = _spelled(raw)
     if not is_keyed(raw):
         return plan_csv(raw)
     key = next(k for k in KEY_COLUMNS if k in raw.columns)
     return replace(plan_csv(_completed(client, raw, key, provider)), read_by=key)
+
+
+#: Graph's spelling of each column, by its lower case: a sheet typed by hand may spell a header otherwise.
+_SPELLING = {name.lower(): name for name in (*ACTIVITY_COLUMNS, *KEY_COLUMNS)}
+
+
+def _spelled(raw: pd.DataFrame) -> pd.DataFrame:
+    """A sheet learnkit did not write, its headers in Graph's spelling (``externalCourseActivityId``, `` Status``).
+
+    >>> list(_spelled(pd.DataFrame(columns=["ExternalCourseActivityId", " completionpercentage", "Mine"])).columns)
+    ['externalcourseActivityId', 'completionPercentage', 'Mine']
+    """
+    names = [_SPELLING.get(str(c).strip().lower(), c) for c in raw.columns]
+    twice = next((n for n in names if names.count(n) > 1), None)
+    if twice is not None:
+        raise InvalidInputError("csv", "invalid", f"the sheet has the column {twice!r} twice (in any case)")
+    spelled: pd.DataFrame = raw.set_axis(names, axis="columns")
+    spelled.attrs.update(raw.attrs)
+    return spelled
 
 
 def _cell(value: Any) -> str:
