@@ -245,17 +245,21 @@ def _cells(source: str | os.PathLike[str] | Any) -> _Cells:
     return _Cells(frame, problems, rows_of, extras)
 
 
+def warn_extra_columns(extras: Sequence[str], stacklevel: int) -> None:
+    """Say (``ExtraColumnsWarning``) which columns of a sheet are not Graph properties (kept, never sent);
+    ``stacklevel`` 1 names this function's caller, as ``warnings.warn`` counts."""
+    warnings.warn(
+        ExtraColumnsWarning(f"column(s) {', '.join(map(repr, extras))} are not Graph properties: never sent"),
+        stacklevel=stacklevel + 1,
+    )
+
+
 def _read(source: str | os.PathLike[str] | Any, *, typed: bool = True) -> _Read:
     """The checked frame; ``typed=False`` leaves text columns as object arrays (plans need no more)."""
     read = _cells(source)
     frame, problems, rows_of, extras = read.frame, read.problems, read.rows_of, read.extras
     if extras:
-        warnings.warn(
-            ExtraColumnsWarning(
-                f"column(s) {', '.join(map(repr, extras))} are not Graph properties: kept in the frame, never sent"
-            ),
-            stacklevel=3,
-        )
+        warn_extra_columns(extras, stacklevel=3)
     same: dict[str, np.ndarray[Any, np.dtype[np.bool_]]] | None = None
     if ETAG_COLUMN in frame.columns:
         match, same = etag_differences(frame, frame[ETAG_COLUMN].to_numpy(dtype=object), rows_of)

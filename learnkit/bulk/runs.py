@@ -31,7 +31,6 @@ from learnkit._extras import require
 
 require("bulk", __name__)  # before the imports: a missing extra is named, not a bare ModuleNotFoundError
 
-import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -39,10 +38,11 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from learnkit.errors import ExtraColumnsWarning, JournalError, ServiceMismatchError
+from learnkit.errors import JournalError, ServiceMismatchError
 from learnkit.retry import RetryPolicy
 from learnkit.service import Service
 
+from .csvfile import warn_extra_columns
 from .edits import diff
 from .engine import (
     DEFAULT_CONCURRENCY,
@@ -296,8 +296,7 @@ def apply_csv(client: GraphClient, path: str | Path, *, provider: str | None = N
     """
     edits = plan_sheet(client, path, provider=provider)
     if edits.extra_columns:
-        named = ", ".join(map(repr, edits.extra_columns))
-        warnings.warn(ExtraColumnsWarning(f"column(s) {named} are not Graph properties: never sent"), stacklevel=2)
+        warn_extra_columns(edits.extra_columns, stacklevel=2)
     options.setdefault("source", str(path))
     return apply(client, edits.plans, **options)
 

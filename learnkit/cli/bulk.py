@@ -229,7 +229,7 @@ def _guard_provider(plans: Sequence[PatchPlan], provider: str | None) -> None:
     if provider is None:
         return
     for plan in plans:
-        if plan.registration_id != provider.strip():
+        if plan.registration_id.lower() != provider.strip().lower():  # a GUID: any case names it
             raise CommandError(
                 f"row {plan.row} is a record of provider {plan.registration_id}, not of --provider {provider}; "
                 "nothing sent"
