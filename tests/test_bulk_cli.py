@@ -241,7 +241,7 @@ def test_an_exported_workbook_opened_and_saved_applies_nothing_and_an_edited_one
     assert f'row {row} {sb.demo["assignment_id"]}: status: "' in out and '→ "completed"' in out
     assert state(client, sb) == original
     status, out, _ = run(["apply", str(path), "--no-progress", *connection], capsys)
-    assert status == 0 and out.splitlines()[1] == "applied 1 (of 1 rows)", out
+    assert status == 0 and out.splitlines()[1] == "applied 1 (of 1 row)", out
     assignment = client.get_activity(sb.demo["assignment_id"])
     assert assignment.status == "completed" and assignment.completionPercentage == 100
 

@@ -356,7 +356,7 @@ def test_dry_run_prints_the_diff_then_apply_runs_and_undo_last(
     assert (status, out.strip()) == (0, applied)
 
     status, out, _ = run(["undo", "--last", *connection], capsys)
-    assert status == 0 and "applied 1 (of 1 rows)" in out
+    assert status == 0 and "applied 1 (of 1 row)" in out
     assert client.get_activity(assignment).status == before.status
     status, out, _ = run(["runs", "--journal", journal], capsys)
     assert f"(undoes {applied})" in out.splitlines()[1]

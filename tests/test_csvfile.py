@@ -332,7 +332,7 @@ def test_the_summary_says_which_rows_no_conflict_check_covers() -> None:
     rows = [{k: v for k, v in row.items() if k != ETAG_COLUMN} for row in cells_of(exported([assignment(0)]))]
     rows[0]["completionPercentage"] = "90"
     assert plan_csv(sheet(rows)).summary() == (
-        "1 rows: 1 edited, 0 as exported (skipped); 1 without an @learnkit.etag, so no conflict check covers them"
+        "1 row: 1 edited, 0 as exported (skipped); 1 without an @learnkit.etag, so no conflict check covers them"
         " (their values win)"
     )
 

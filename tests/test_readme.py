@@ -348,7 +348,7 @@ def _expect(line: str, status: int, out: str, err: str) -> None:
         if "--dry-run" in line:
             assert out.startswith("dry run: nothing sent\n") and "completionPercentage: 0 → 40" in out, out
         else:
-            assert re.match(r"journal \S+\napplied 1 \(of 1 rows\)\n", out), out
+            assert re.match(r"journal \S+\napplied 1 \(of 1 row\)\n", out), out
         assert read in out, out
     elif "apply" in line and "--dry-run" in line:
         assert "dry run: nothing sent" in out and '"notStarted" → "completed"' in out, out
@@ -358,7 +358,7 @@ def _expect(line: str, status: int, out: str, err: str) -> None:
         assert re.match(r"(journal \S+\n.*applied \d+|nothing to apply: )", out), out
     elif re.match(r"learnkit apply ", line):
         # Rows left as exported are neither read nor sent: only the edited one is planned.
-        summary = r"applied 1 \(of 1 rows\)\n\d+ rows: 1 edited, \d+ as exported"
+        summary = r"applied 1 \(of 1 row\)\n\d+ rows: 1 edited, \d+ as exported"
         assert re.match(r"journal \d{8}T\d{6}-[0-9a-f]{6}\n" + summary, out), out
     if "--external-ids some-keys.txt" in line:
         assert "exported 2 activities to some.csv" in err and "not found" not in err, err
@@ -370,7 +370,7 @@ def _expect(line: str, status: int, out: str, err: str) -> None:
     if line.startswith("learnkit runs"):
         assert " apply " in out and "finished: applied 1" in out, out
     if line.startswith(("learnkit undo", "learnkit redo")):
-        assert "applied 1 (of 1 rows)" in out, out
+        assert "applied 1 (of 1 row)" in out, out
     if line.startswith("learnkit doctor"):
         # The README's sandbox is a documented one: the provider-wide list is refused, by id still works.
         assert re.search(r"^list_provider_activities +application +refused 400 BadRequest", out, re.M), out

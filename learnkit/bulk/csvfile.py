@@ -563,10 +563,11 @@ class CsvPlans:
             else ""
         )
         kept = f"; column(s) kept aside, not sent: {', '.join(self.extra_columns)}" if self.extra_columns else ""
+        rows = f"{self.rows} row{'s' * (self.rows != 1)}"
         if self.read_by is not None:
             counts = f"{len(self.plans)} to change, {self.unchanged} already as the service holds them (skipped)"
-            return f"{self.rows} rows: {counts}; records read by {self.read_by}{blind}{kept}"
-        return f"{self.rows} rows: {len(self.plans)} edited, {self.unchanged} as exported (skipped){blind}{kept}"
+            return f"{rows}: {counts}; records read by {self.read_by}{blind}{kept}"
+        return f"{rows}: {len(self.plans)} edited, {self.unchanged} as exported (skipped){blind}{kept}"
 
 
 def plan_csv(source: str | os.PathLike[str] | Any) -> CsvPlans:

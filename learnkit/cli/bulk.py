@@ -214,7 +214,7 @@ def _report(results: pd.DataFrame, out: TextIO) -> int:
 
     counts = summarize(results)
     total = len(results)
-    print(", ".join(f"{state} {n}" for state, n in counts.items()) + f" (of {total} rows)", file=out)
+    print(", ".join(f"{state} {n}" for state, n in counts.items()) + f" (of {total} row{'s' * (total != 1)})", file=out)
     trouble = results[results["status"].isin(["failed", "conflict"])]
     for row, entry in trouble.head(_LIMIT).iterrows():
         code = "" if pd.isna(entry["code"]) else f" {entry['code']}"
