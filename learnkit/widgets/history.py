@@ -54,6 +54,9 @@ class HistoryPanel(widgets.VBox):  # type: ignore[misc]
         self.refresh_button = widgets.Button(description="Refresh", icon="refresh", layout=_fit())
         self.runs_box = widgets.VBox()
         self.runs_box.add_class("lk-runs")
+        self._rows: list[widgets.HBox] = []  # every row made so far, shown or not (see _show_run)
+        self._shown_runs: list[tuple[str, str]] = []  # (run id, kind) of each row
+        self._note = widgets.HTML()
         own_messages = messages is None
         #: Where the workbench's message shows (an app's one message area, else under the list).
         self.result = widgets.HTML() if messages is None else messages
@@ -105,27 +108,49 @@ class HistoryPanel(widgets.VBox):  # type: ignore[misc]
 
     def refresh(self) -> None:
         """Read the journal's runs again and list them."""
-        rows = []
-        for run in self.runs().to_dict("records"):
-            run_id = str(run.get("id") or run.get("run_id"))
-            label = widgets.HTML(_run_html(run))
-            if run.get("kind") == "undo":
-                button = widgets.Button(description="Redo", icon="repeat", tooltip=f"redo run {run_id}", layout=_fit())
-                button.add_class("lk-redo-run")
-                button.on_click(guarded(lambda _, rid=run_id: self.redo(rid), self.result))
-            else:
-                button = widgets.Button(description="Undo", icon="undo", tooltip=f"undo run {run_id}", layout=_fit())
-                button.add_class("lk-undo-run")
-                button.on_click(guarded(lambda _, rid=run_id: self.undo(rid), self.result))
-            button.disabled = run.get("state") != "finished" or self.workbench.busy
-            rows.append(widgets.HBox([button, label]))
+        runs = self.runs().to_dict("records")
+        for i, run in enumerate(runs):
+            self._show_run(i, run)
         empty = (
             "Nothing saved yet: a save from the Activities, Bulk edit or Audit page shows here."
             if self.workbench.client is not None
             else _NOT_CONNECTED
         )
-        self.runs_box.children = rows or [widgets.HTML(f"<i class='lk-empty'>{empty}</i>")]
+        if runs:
+            self.runs_box.children = self._rows[: len(runs)]
+        else:
+            self._say(empty)
         self._enable()
+
+    def _show_run(self, i: int, run: dict[Any, Any]) -> None:
+        """Row ``i`` of the list shows ``run``. Rows are made once and then changed in place: a widget let go is
+        closed when Python collects it, and a page still drawing the list (Voila runs every cell at once, so
+        the next cell's undo refreshes it) would then meet a model that is gone."""
+        while len(self._rows) <= i:
+            at = len(self._rows)
+            button = widgets.Button(layout=_fit())
+            button.on_click(guarded(lambda _, at=at: self._act(at), self.result))
+            self._rows.append(widgets.HBox([button, widgets.HTML()]))
+            self._shown_runs.append(("", ""))
+        button, label = self._rows[i].children
+        run_id, kind = str(run.get("id") or run.get("run_id")), str(run.get("kind"))
+        self._shown_runs[i] = (run_id, kind)
+        label.value = _run_html(run)
+        redo = kind == "undo"
+        button.description, button.icon = ("Redo", "repeat") if redo else ("Undo", "undo")
+        button.tooltip = f"{'redo' if redo else 'undo'} run {run_id}"
+        button.remove_class("lk-undo-run" if redo else "lk-redo-run")
+        button.add_class("lk-redo-run" if redo else "lk-undo-run")
+        button.disabled = run.get("state") != "finished" or self.workbench.busy
+
+    def _act(self, i: int) -> Any:
+        run_id, kind = self._shown_runs[i]
+        return self.redo(run_id) if kind == "undo" else self.undo(run_id)
+
+    def _say(self, text: str) -> None:
+        """The list's one line instead of runs (one widget, changed in place, as the rows are)."""
+        self._note.value = f"<i class='lk-empty'>{text}</i>"
+        self.runs_box.children = [self._note]
 
     def _connection_changed(self) -> None:
         # Listing this service's runs needs its tenant, so a sign-in: not at connect time (a tenant's first
@@ -135,7 +160,7 @@ class HistoryPanel(widgets.VBox):  # type: ignore[misc]
             if self.workbench.client is not None
             else _NOT_CONNECTED
         )
-        self.runs_box.children = [widgets.HTML(f"<i class='lk-empty'>{text}</i>")]
+        self._say(text)
         self.undo_last_button.disabled = self.redo_button.disabled = True  # until the runs are read
 
     def _enable(self) -> None:

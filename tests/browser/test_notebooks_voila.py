@@ -36,13 +36,24 @@ def test_the_page_shows_views_and_no_stray_output(name: str, tmp_path: Path) -> 
         try:
             # Tall enough for the whole page: Voila draws a widget once it scrolls into view.
             page = browser.new_page(viewport={"width": 1300, "height": 6000})
-            page.goto(url, timeout=180_000)
-            try:
-                page.locator("#loading").wait_for(state="detached", timeout=300_000)  # every cell has run
-                page.locator(PAGES[name]).first.wait_for(state="visible", timeout=180_000)  # a busy CI machine
-            except BaseException:
-                page.screenshot(path=str(ARTIFACTS / f"voila-{name}-failure.png"), full_page=True)
-                raise
+            for attempt in (1, 2):
+                page.goto(url, timeout=180_000)
+                try:
+                    page.locator("#loading").wait_for(state="detached", timeout=300_000)  # every cell has run
+                    # The last view, or the placeholder a widget the page could not draw leaves instead.
+                    drawn = page.locator(f"{PAGES[name]}, :text('Error displaying widget')").first
+                    drawn.wait_for(state="visible", timeout=180_000)  # a busy CI machine
+                except BaseException:
+                    page.screenshot(path=str(ARTIFACTS / f"voila-{name}-failure.png"), full_page=True)
+                    raise
+                if not page.locator(":text('Error displaying widget')").count():
+                    break
+                page.screenshot(path=str(ARTIFACTS / f"voila-{name}-model-not-found-{attempt}.png"), full_page=True)
+                # ipywidgets' manager waits 2 s for a model it is asked to draw ("widget model not found"), and
+                # restoring this page's ~400 models from the kernel can take longer on a loaded machine: the
+                # notebook closes none of them (checked), so the page is loaded once more (Voila runs the
+                # notebook again, in a new kernel); a second such page fails the test.
+                assert attempt == 1, "Voila drew 'Error displaying widget: model not found' twice in a row"
             page.wait_for_timeout(500)  # the widgets draw their models' last state
             page.screenshot(path=str(ARTIFACTS / f"voila-{name}.png"), full_page=True)
             outputs = page.locator(".jp-OutputArea-output")
