@@ -52,32 +52,3 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if item.path.suffix == ".ipynb" or "browser" in item.path.parts:
             item.add_marker(pytest.mark.slow)
-
-
-#: The browser tests, as a node id starts (``tests/browser/test_app.py::...``).
-_BROWSER = "tests/browser/"
-
-
-@pytest.hookimpl(optionalhook=True)
-def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
-    """``--dist loadfile`` with every browser test file in one work unit, first in line.
-
-    A Voila kernel and a Chromium each take most of a core while a page loads, so two browser files must
-    not run at once (``tests/browser/conftest.py`` holds a lock for that). Handed out file by file, a
-    second process that drew a browser file sat waiting on that lock, three times for 50 to 100 s in one
-    run. As one unit they go to one process, one after another, from the start (they are the longest
-    part), while the other process takes every other file; scopes are handed out in the order collected,
-    and ``tests/browser`` is collected first.
-    """
-    if config.getoption("dist") != "loadfile":
-        return None
-    from xdist.scheduler import LoadFileScheduling
-
-    class BrowserFilesTogether(LoadFileScheduling):  # type: ignore[misc]
-        def _split_scope(self, nodeid: str) -> str:
-            scope: str = super()._split_scope(nodeid)
-            return _BROWSER if scope.startswith(_BROWSER) else scope
-
-    if hasattr(config.option, "loadscopereorder"):  # pytest-xdist 3.8+ orders units by size unless told not to
-        config.option.loadscopereorder = False
-    return BrowserFilesTogether(config, log)

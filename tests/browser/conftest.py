@@ -3,8 +3,7 @@
 A Voila kernel and a Chromium each take most of a core while a page loads: two files of them at
 once on a 2-core machine push the first page past its timeouts. Each file holds a lock shared by
 the processes of one test run (``PYTEST_XDIST_TESTRUNUID``) for as long as it runs; other test
-files keep the other processes busy meanwhile. Under ``--dist loadfile`` (the suite's) the root
-``conftest.py`` hands all these files to one process, so no process waits on the lock.
+files keep the other processes busy meanwhile.
 """
 
 from __future__ import annotations
