@@ -22,6 +22,8 @@ pytestmark = pytest.mark.slow
 STRAY = re.compile(r"\bTrue\b|\bFalse\b|\bNone\b|PATCH disabled|dtype: |Name: count|'@odata\.type'")
 #: Each notebook, and a view its last cells show (the page is complete once it is there).
 PAGES = {"02-inspect-and-edit": ".lk-history", "05-find-and-fix": ".lk-findings"}
+#: Page loads before "model not found" fails the test (see the loop: a loaded machine, not the notebook).
+ATTEMPTS = 4
 
 
 @pytest.mark.parametrize("name", sorted(PAGES))
@@ -36,7 +38,7 @@ def test_the_page_shows_views_and_no_stray_output(name: str, tmp_path: Path) -> 
         try:
             # Tall enough for the whole page: Voila draws a widget once it scrolls into view.
             page = browser.new_page(viewport={"width": 1300, "height": 6000})
-            for attempt in (1, 2):
+            for attempt in range(1, ATTEMPTS + 1):
                 page.goto(url, timeout=180_000)
                 try:
                     page.locator("#loading").wait_for(state="detached", timeout=300_000)  # every cell has run
@@ -51,9 +53,9 @@ def test_the_page_shows_views_and_no_stray_output(name: str, tmp_path: Path) -> 
                 page.screenshot(path=str(ARTIFACTS / f"voila-{name}-model-not-found-{attempt}.png"), full_page=True)
                 # ipywidgets' manager waits 2 s for a model it is asked to draw ("widget model not found"), and
                 # restoring this page's ~400 models from the kernel can take longer on a loaded machine: the
-                # notebook closes none of them (checked), so the page is loaded once more (Voila runs the
-                # notebook again, in a new kernel); a second such page fails the test.
-                assert attempt == 1, "Voila drew 'Error displaying widget: model not found' twice in a row"
+                # notebook closes none of them (checked), so the page is loaded again (Voila runs the
+                # notebook again, in a new kernel), up to ATTEMPTS times.
+                assert attempt < ATTEMPTS, f"Voila drew 'Error displaying widget: model not found' {ATTEMPTS} times"
             page.wait_for_timeout(500)  # the widgets draw their models' last state
             page.screenshot(path=str(ARTIFACTS / f"voila-{name}.png"), full_page=True)
             outputs = page.locator(".jp-OutputArea-output")
