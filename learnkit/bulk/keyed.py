@@ -46,8 +46,8 @@ if TYPE_CHECKING:
 
 __all__ = ["KEY_COLUMNS", "is_keyed", "plan_sheet"]
 
-#: The columns a sheet may name its records by, in the order they are looked for.
-KEY_COLUMNS = ("id", "externalcourseActivityId")
+#: The columns a sheet may name its records by, in the order they are looked for (the sources' own columns).
+KEY_COLUMNS = (*ActivityIds.COLUMNS, *ExternalIds.COLUMNS)
 _PROVIDER = "learningProviderId"
 _EMPTY = "shouldn't be empty: it addresses the record"
 
@@ -88,7 +88,7 @@ def plan_sheet(client: GraphClient, source: str | os.PathLike[str] | Any, *, pro
 
 
 #: Graph's spelling of each column, by its lower case: a sheet typed by hand may spell a header otherwise.
-_SPELLING = {name.lower(): name for name in (*ACTIVITY_COLUMNS, *KEY_COLUMNS)}
+_SPELLING = {name.lower(): name for name in ACTIVITY_COLUMNS}  # the key columns among them
 
 
 def _spelled(raw: pd.DataFrame) -> pd.DataFrame:
