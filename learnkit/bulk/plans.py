@@ -34,9 +34,11 @@ from .fingerprints import (
 __all__ = [
     "ADDRESS_PROPERTIES",
     "READ_ONLY_PROPERTIES",
+    "CheckedPlans",
     "Decision",
     "PatchPlan",
     "changes_key",
+    "checked_plans",
     "decide",
     "edited_only",
     "holds",
@@ -390,10 +392,34 @@ def validate_plans(plans: Sequence[PatchPlan]) -> list[dict[str, Any]]:
     >>> validate_plans([PatchPlan(2, "p", "a", T, {"completionPercentage": 40})])
     [{'completionPercentage': 40}]
     """
+    return checked_plans(plans).wire
+
+
+@dataclass(frozen=True)
+class CheckedPlans:
+    """What ``checked_plans`` worked out, plan by plan, for a run to reuse.
+
+    ``wire``: each plan's changes in wire form; ``keys``: each plan's ``changes_key``. Plans with equal
+    keys share one ``wire`` dict: read it, never change it.
+    """
+
+    wire: list[dict[str, Any]]
+    keys: list[Hashable | None]
+
+
+def checked_plans(plans: Sequence[PatchPlan]) -> CheckedPlans:
+    """``validate_plans``, keeping each plan's ``changes_key`` too (``InvalidRowsError`` if any is refused).
+
+    >>> from learnkit.models import SELF_INITIATED_TYPE as T
+    >>> checked_plans([PatchPlan(2, "p", "a", T, {"completionPercentage": 40})]).wire
+    [{'completionPercentage': 40}]
+    """
     seen: dict[str, int] = {}
     cells: list[tuple[Any, str, str]] = []
     wire: list[dict[str, Any]] = []
-    # A bulk edit repeats a few values over many rows: each distinct set of changes is validated once.
+    keys: list[Hashable | None] = []
+    # A bulk edit repeats a few values over many rows: each distinct set of changes is validated (and put
+    # in wire form) once.
     checked: dict[Any, tuple[dict[str, Any] | None, Sequence[tuple[str, str, str]]]] = {}
     for plan in plans:
         for name, value in (("id", plan.activity_id), ("learningProviderId", plan.registration_id)):
@@ -403,16 +429,19 @@ def validate_plans(plans: Sequence[PatchPlan]) -> list[dict[str, Any]]:
             cells.append((plan.row, "id", f"repeats row {seen[plan.activity_id]}: one plan per record"))
         seen.setdefault(plan.activity_id, plan.row)
         key = changes_key(plan)
+        keys.append(key)
         found = None if key is None else checked.get(key)
         if found is None:
-            found = check_changes(plan)
+            body, problems = check_changes(plan)
+            values = None if body is None else {name: body.get(name, v) for name, v in plan.changes.items()}
+            found = (values, problems)
             if key is not None:
                 checked[key] = found
-        body, problems = found
-        if body is None:
+        values, problems = found
+        if values is None:
             cells.extend((plan.row, name, detail) for name, _, detail in problems)
             continue
-        wire.append({name: body.get(name, value) for name, value in plan.changes.items()})
+        wire.append(values)
     if cells:
         raise InvalidRowsError(cells)
-    return wire
+    return CheckedPlans(wire, keys)

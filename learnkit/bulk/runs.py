@@ -57,7 +57,7 @@ from .fingerprints import canonical, compact_json, fingerprint
 from .journal import Journal, JournalRow, RunInfo
 from .keyed import plan_sheet
 from .leases import shared_leases
-from .plans import AS_EXPORTED, PatchPlan, changes_key, check_changes, edited_only, validate_plans
+from .plans import AS_EXPORTED, CheckedPlans, PatchPlan, changes_key, check_changes, checked_plans, edited_only
 
 if TYPE_CHECKING:
     from learnkit.client import GraphClient
@@ -193,7 +193,7 @@ def _canonical_changes(plan: PatchPlan) -> dict[str, Any] | None:
 
 
 def _rows_for(
-    plans: Sequence[PatchPlan], wire: Sequence[dict[str, Any]] | None = None
+    plans: Sequence[PatchPlan], checked: CheckedPlans | None = None
 ) -> tuple[list[PatchPlan], list[Row], dict[int, tuple[str, str]]]:
     """Plans as journaled (only edited properties kept), their rows, and those final without the service."""
     kept: list[PatchPlan] = []
@@ -203,13 +203,13 @@ def _rows_for(
     # (read only from here on, so the rows share it).
     known: dict[Any, dict[str, Any] | None] = {}
     for i, plan in enumerate(plans):
-        key = changes_key(plan)
-        if key is None:
-            wanted = _canonical_changes(plan)
-        elif key in known:
+        key = changes_key(plan) if checked is None else checked.keys[i]
+        if key is not None and key in known:
             wanted = known[key]
         else:
-            wanted = known[key] = _canonical_changes(plan)
+            wanted = _canonical_changes(plan)
+            if key is not None:
+                known[key] = wanted
         edited = edited_only(plan, wanted)
         if edited is None:
             # Nothing to send, read, resume or undo: the journal keeps where it was, not its cells.
@@ -218,7 +218,9 @@ def _rows_for(
             rows.append(Row(i, bare, state="unchanged", message=AS_EXPORTED))
             kept.append(bare)
         else:
-            values = None if wire is None else {k: v for k, v in wire[i].items() if k in edited.changes}
+            values = None if checked is None else checked.wire[i]
+            if values is not None and edited is not plan:
+                values = {k: v for k, v in values.items() if k in edited.changes}
             rows.append(Row(i, edited, wanted=wanted, wire=values))
             kept.append(edited)
     return kept, rows, finals
@@ -254,7 +256,7 @@ def apply(
     Example: ``apply(client, diff(before, edited)).summary()``
     """
     todo = list(plans)
-    kept, rows, finals = _rows_for(todo, validate_plans(todo))
+    kept, rows, finals = _rows_for(todo, checked_plans(todo))
     options = dict(force=force, progress=progress, concurrency=concurrency, retry=retry, recheck_after=recheck_after)
     if dry_run:
         return _run(client, rows, journal=None, start=None, dry_run=True, **options)  # type: ignore[arg-type]
