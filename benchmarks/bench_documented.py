@@ -42,7 +42,7 @@ from learnkit.bulk import apply
 from learnkit.bulk.edits import diff
 from learnkit.bulk.frame import read_activities
 from learnkit.bulk.journal import Journal
-from learnkit.bulk.sources import ActivityIds
+from learnkit.bulk.sources import ActivityIds, list_served
 from learnkit.paths import activity, provider_activity
 
 BATCH = 20
@@ -248,6 +248,9 @@ def main(argv: list[str] | None = None) -> str:
         seeded = frame["externalcourseActivityId"].astype(str).str.startswith("bulk-")
         chosen = frame[seeded & (frame["status"] == "inProgress")].sort_values("id").iloc[: args.records]
         ids = ActivityIds(chosen["id"].tolist())
+        # learnkit asks once per process whether the service serves the provider's list (remembered): asked here,
+        # before any clock, so the first round is not the one that pays for it.
+        list_served(client, registration)
         for latency in args.latencies:
             server.command(f"latency {latency}")
             for in_flight in (8, 16):
