@@ -672,7 +672,7 @@ def test_export_says_how_many_keys_were_repeated(
         ["export", "--provider", reg, "--external-ids", str(tmp_path / "keys.txt"), *connection], capsys
     )
     assert status == 0 and len(pd.read_csv(io.StringIO(out))) == 1
-    assert err == f"2 repeated external ids in {tmp_path / 'keys.txt'}: each read once\n"
+    assert err == f"{tmp_path / 'keys.txt'} repeats 2 of its external ids: each is read once\n"
     # A file whose id column gives a key to two records (the demo's --keys-out file): reading by the key reaches
     # one of them, and the line says which option reads both.
     keys = tmp_path / "keys.csv"
@@ -681,7 +681,7 @@ def test_export_says_how_many_keys_were_repeated(
     assert shared >= 1
     status, out, err = run(["export", "--provider", reg, "--external-ids", str(keys), *connection], capsys)
     assert status == 0 and err == (
-        f"{shared} repeated external ids in {keys}: each read once, and a key held by several records reaches one of "
+        f"{keys} repeats {shared} of its external ids: each is read once, and a key held by several records reaches one of "
         f"them (--ids {keys} reads each by its id)\n"
     )
     status, out, err = run(["export", "--provider", reg, "--ids", str(keys), *connection], capsys)

@@ -87,7 +87,7 @@ def source_from_args(args: argparse.Namespace) -> Source | None:
                 raise CommandError(f"{option} {exc}") from None
             repeated = len(keys) - len(source)
             # One record each: said once the records are read (read_frame), so the count is not a surprise.
-            said = f"{repeated} repeated {kind.WHAT} in {path}: each read once" if repeated else ""
+            said = f"{path} repeats {repeated} of its {kind.WHAT}: each is read once" if repeated else ""
             if repeated and kind is ExternalIds and len(_ids_beside(path)) > len(source):
                 # The file's own id column shows records sharing a key: reading by the key reaches one of them.
                 said += f", and a key held by several records reaches one of them (--ids {path} reads each by its id)"
