@@ -681,8 +681,8 @@ def test_export_says_how_many_keys_were_repeated(
     assert shared >= 1
     status, out, err = run(["export", "--provider", reg, "--external-ids", str(keys), *connection], capsys)
     assert status == 0 and err == (
-        f"{keys} repeats {shared} of its external ids: each is read once, and a key held by several records reaches one of "
-        f"them (--ids {keys} reads each by its id)\n"
+        f"{keys} repeats {shared} of its external ids: each is read once, and a key held by several records reaches "
+        f"one of them (--ids {keys} reads each by its id)\n"
     )
     status, out, err = run(["export", "--provider", reg, "--ids", str(keys), *connection], capsys)
     assert status == 0 and err == "" and len(pd.read_csv(io.StringIO(out))) == len(pd.read_csv(keys))
