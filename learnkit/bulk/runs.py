@@ -57,7 +57,7 @@ from .fingerprints import canonical, compact_json, fingerprint
 from .journal import Journal, JournalRow, RunInfo
 from .keyed import plan_sheet
 from .leases import shared_leases
-from .plans import AS_EXPORTED, CheckedPlans, PatchPlan, changes_key, check_changes, checked_plans, edited_only
+from .plans import AS_EXPORTED, CheckedPlans, PatchPlan, check_changes, checked_plans, edited_only
 
 if TYPE_CHECKING:
     from learnkit.client import GraphClient
@@ -193,9 +193,10 @@ def _canonical_changes(plan: PatchPlan) -> dict[str, Any] | None:
 
 
 def _rows_for(
-    plans: Sequence[PatchPlan], checked: CheckedPlans | None = None
+    plans: Sequence[PatchPlan], checked: CheckedPlans
 ) -> tuple[list[PatchPlan], list[Row], dict[int, tuple[str, str]]]:
-    """Plans as journaled (only edited properties kept), their rows, and those final without the service."""
+    """Plans as journaled (only edited properties kept), their rows, and those final without the service
+    (``checked``: what ``checked_plans`` found of them)."""
     kept: list[PatchPlan] = []
     rows: list[Row] = []
     finals: dict[int, tuple[str, str]] = {}
@@ -203,7 +204,7 @@ def _rows_for(
     # (read only from here on, so the rows share it).
     known: dict[Any, dict[str, Any] | None] = {}
     for i, plan in enumerate(plans):
-        key = changes_key(plan) if checked is None else checked.keys[i]
+        key = checked.keys[i]
         if key is not None and key in known:
             wanted = known[key]
         else:
@@ -218,8 +219,8 @@ def _rows_for(
             rows.append(Row(i, bare, state="unchanged", message=AS_EXPORTED))
             kept.append(bare)
         else:
-            values = None if checked is None else checked.wire[i]
-            if values is not None and edited is not plan:
+            values = checked.wire[i]  # shared by the rows with the same changes: filtered into a copy, never changed
+            if edited is not plan:
                 values = {k: v for k, v in values.items() if k in edited.changes}
             rows.append(Row(i, edited, wanted=wanted, wire=values))
             kept.append(edited)
