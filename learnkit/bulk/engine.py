@@ -110,7 +110,7 @@ class _Progress:
 # --- the engine ------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(slots=True)
 class Row:
     index: int
     plan: PatchPlan

@@ -59,7 +59,7 @@ READ_ONLY_PROPERTIES = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PatchPlan:
     """One record's intended change: where it goes, the values wanted, and what it was based on.
 
@@ -206,7 +206,7 @@ AS_EXPORTED = "no cell differs from the values it was read with: not read, not s
 # --- the decision for one record ------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Decision:
     """What to do with a record, given what the service holds now.
 
