@@ -1,6 +1,6 @@
 """Run every benchmark, one after the other, and write their tables to ``benchmarks/RESULTS.md``.
 
-Run: ``python -m benchmarks.run_all`` (about twenty-five minutes on 2 quiet cores; needs
+Run: ``python -m benchmarks.run_all`` (about twenty minutes on 2 quiet cores; needs
 ``pip install -e ".[widgets,sandbox]" --group bench`` for the msgraph-sdk and aiohttp baselines).
 """
 
