@@ -228,8 +228,9 @@ def _guard_provider(plans: Sequence[PatchPlan], provider: str | None) -> None:
     """``--provider`` on ``apply``: a row of another provider stops the run before anything is read or sent."""
     if provider is None:
         return
+    wanted = provider.strip().lower()  # a GUID: any case names it
     for plan in plans:
-        if plan.registration_id.lower() != provider.strip().lower():  # a GUID: any case names it
+        if plan.registration_id.lower() != wanted:
             raise CommandError(
                 f"row {plan.row} is a record of provider {plan.registration_id}, not of --provider {provider}; "
                 "nothing sent"

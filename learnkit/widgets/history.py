@@ -111,15 +111,14 @@ class HistoryPanel(widgets.VBox):  # type: ignore[misc]
         runs = self.runs().to_dict("records")
         for i, run in enumerate(runs):
             self._show_run(i, run)
-        empty = (
-            "Nothing saved yet: a save from the Activities, Bulk edit or Audit page shows here."
-            if self.workbench.client is not None
-            else _NOT_CONNECTED
-        )
         if runs:
             self.runs_box.children = self._rows[: len(runs)]
         else:
-            self._say(empty)
+            self._say(
+                "Nothing saved yet: a save from the Activities, Bulk edit or Audit page shows here."
+                if self.workbench.client is not None
+                else _NOT_CONNECTED
+            )
         self._enable()
 
     def _show_run(self, i: int, run: dict[Any, Any]) -> None:
